@@ -1,0 +1,198 @@
+"""The neutral records that cross every module boundary.
+
+Parsers produce `Resource`s, rules produce `Violation`s, the engine turns them into `Finding`s,
+and every reporter (CLI text, JSON, SARIF, GitHub review, check run) consumes `Finding`s and
+`FileError`s. Nobody else invents a record of their own.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is; ordered so a policy can set a threshold."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: critical=4 ... low=1."""
+        return {"critical": 4, "high": 3, "medium": 2, "low": 1}[self.value]
+
+    def at_least(self, other: Severity) -> bool:
+        return self.rank >= other.rank
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value the parser could not resolve statically (e.g. `var.x` without a default).
+
+    Rules must treat it as "cannot tell" and never report on it alone.
+    """
+
+    expression: str
+
+    def __str__(self) -> str:
+        return self.expression
+
+
+Scalar = Union[str, int, float, bool, None, Unknown]
+
+
+@dataclass(frozen=True)
+class Node:
+    """A parsed value with the lines it spans in its file (1-based, inclusive).
+
+    `value` is a scalar, a `dict[str, Node]` (mapping / HCL block) or a `list[Node]`
+    (sequence / repeated HCL blocks). Keeping a line on every value lets a finding land on
+    the exact offending line.
+    """
+
+    value: Any
+    line: int
+    end_line: int
+
+    def get(self, *keys: str | int) -> Node | None:
+        """Walk mappings by key and lists by index; None where any step is missing."""
+        node: Node | None = self
+        for key in keys:
+            if node is None:
+                return None
+            if isinstance(key, int):
+                if not isinstance(node.value, list) or not -len(node.value) <= key < len(node.value):
+                    return None
+                node = node.value[key]
+            else:
+                if not isinstance(node.value, dict):
+                    return None
+                node = node.value.get(key)
+        return node
+
+    def items(self) -> Iterator[tuple[str, Node]]:
+        """Mapping entries; nothing for a scalar or list."""
+        if isinstance(self.value, dict):
+            yield from self.value.items()
+
+    def children(self) -> list[Node]:
+        """A list's items, a lone block as a one-item list (HCL blocks may repeat)."""
+        if isinstance(self.value, list):
+            return list(self.value)
+        if isinstance(self.value, dict):
+            return [self]
+        return []
+
+    def plain(self) -> Any:
+        """The value with line information stripped (for messages and tests)."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+    @property
+    def is_unknown(self) -> bool:
+        return isinstance(self.value, Unknown)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One reviewable unit of configuration with its place in a file.
+
+    - `source`: the file format: "terraform", "kubernetes", "cloudformation",
+      "github_actions", "dockerfile" or "text".
+    - `kind`: what sort of unit within that source: for Terraform the block kind
+      ("resource", "data", "module", "variable", "locals", "provider", "output");
+      for Kubernetes "manifest"; for CloudFormation "resource"; for a workflow "workflow";
+      for a Dockerfile "dockerfile"; for text "file".
+    - `type`: e.g. "aws_ebs_volume", "Deployment", "AWS::S3::Bucket", "workflow", "dockerfile".
+    - `address`: unique within the file's module or file, e.g. "aws_ebs_volume.data",
+      "Deployment/api", "Resources.AuditLogs".
+    - `body`: a mapping `Node` holding the attributes, each with its own lines.
+    - `references`: addresses this resource refers to (Terraform: "aws_kms_key.k",
+      "var.x", "module.m"; CloudFormation: logical ids), used to re-check related resources.
+    """
+
+    source: str
+    kind: str
+    type: str
+    address: str
+    path: str
+    line: int
+    end_line: int
+    body: Node
+    references: frozenset[str] = frozenset()
+    lines: tuple[str, ...] = ()  # the resource's own source lines, line..end_line
+
+    def text_at(self, line: int) -> str | None:
+        """The source text of one line of this resource, for building suggestions."""
+        index = line - self.line
+        if 0 <= index < len(self.lines):
+            return self.lines[index]
+        return None
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file the engine could not read or parse: reported, never silently passed."""
+
+    path: str
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """What a parser makes of one file."""
+
+    path: str
+    resources: tuple[Resource, ...] = ()
+    errors: tuple[FileError, ...] = ()
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule reports: where and why, and optionally a mechanical fix.
+
+    `suggestion` replaces lines `line`..`end_line` of the file as a whole (it is the text of
+    a GitHub ```suggestion block), so it must reproduce any of those lines it keeps.
+    """
+
+    message: str
+    line: int
+    end_line: int | None = None
+    suggestion: str | None = None
+    key: str | None = None  # tells apart two violations of one rule in one resource (e.g. a secret's hash)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A violation of one rule by one resource, ready for any reporter."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    path: str
+    line: int
+    end_line: int
+    resource: str | None
+    message: str
+    remediation: str
+    controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    suggestion: str | None = None
+    suppressed: bool = False
+    suppression_reason: str | None = None
+    key: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity across pushes: rule, path, resource and key; never the line, which moves."""
+        raw = "\x00".join((self.rule_id, self.path, self.resource or "", self.key or ""))
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
