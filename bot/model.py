@@ -185,6 +185,7 @@ class Finding:
     resource: str | None
     message: str
     remediation: str
+    rationale: str = ""
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     suggestion: str | None = None
     suppressed: bool = False

@@ -1,0 +1,127 @@
+"""Which resources a change touched: the heart of the product.
+
+Rules run only on resources whose span holds an added line or a deletion, plus resources
+*related* to a touched or deleted one (a Terraform resource that references it or is
+referenced by it in the same module), because a change can break compliance of a resource
+whose own file did not change: removing an encryption configuration re-checks its bucket.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+from bot.diff import FileDiff
+from bot.model import Resource
+from bot.parsers import module_dir
+
+# Values flow through these without being resources themselves, so a change to one re-checks
+# everything that reads it, however many variables/locals stand in between.
+PASS_THROUGH_KINDS = frozenset({"variable", "locals"})
+RELATED_SOURCES = frozenset({"terraform", "cloudformation"})
+
+
+def group_key(resource: Resource) -> str:
+    """Resources that can see each other: a Terraform module directory, else one file."""
+    if resource.source == "terraform":
+        return f"tf:{module_dir(resource.path)}"
+    return f"file:{resource.path}"
+
+
+def reference_names(resource: Resource) -> frozenset[str]:
+    """Names other resources use to refer to this one."""
+    if resource.source == "cloudformation" and resource.address.startswith("Resources."):
+        return frozenset({resource.address, resource.address[len("Resources.") :]})
+    return frozenset({resource.address})
+
+
+def _refers_to(resource: Resource, names: frozenset[str]) -> bool:
+    return not resource.references.isdisjoint(names)
+
+
+def touched_resources(resources: Iterable[Resource], diffs: Mapping[str, FileDiff]) -> list[Resource]:
+    """Head resources whose own span the change added lines to or deleted lines from."""
+    touched = []
+    for resource in resources:
+        diff = diffs.get(resource.path)
+        if diff is not None and diff.touches_span(resource.line, resource.end_line):
+            touched.append(resource)
+    return touched
+
+
+def base_seeds(base_resources: Iterable[Resource], diffs_by_base_path: Mapping[str, FileDiff]) -> dict[str, set[str]]:
+    """Names to re-check in head, per group, from base resources the change modified or deleted.
+
+    A deleted (or edited) base resource hands over its own name and everything it referred to:
+    deleting `aws_s3_bucket_server_side_encryption_configuration.x` re-checks the bucket it named.
+    """
+    seeds: dict[str, set[str]] = defaultdict(set)
+    for resource in base_resources:
+        if resource.source not in RELATED_SOURCES:
+            continue
+        diff = diffs_by_base_path.get(resource.path)
+        if diff is None or not diff.touches_base_span(resource.line, resource.end_line):
+            continue
+        head_path = diff.path if diff.exists_at_head else resource.path
+        key = group_key(_moved(resource, head_path))
+        seeds[key].update(resource.references)
+        seeds[key].update(reference_names(resource))
+    return seeds
+
+
+def _moved(resource: Resource, path: str) -> Resource:
+    from dataclasses import replace
+
+    return replace(resource, path=path) if path != resource.path else resource
+
+
+def expand_related(
+    touched: Sequence[Resource],
+    groups: Mapping[str, Sequence[Resource]],
+    seeds: Mapping[str, set[str]] | None = None,
+) -> list[Resource]:
+    """Add resources related to the touched ones (and to the base seeds) within their groups.
+
+    One hop in both directions (what a touched resource references, and what references it);
+    readers of a touched variable or local are followed further through other variables and
+    locals, because the changed value flows on through them.
+    """
+    selected: dict[tuple[str, str], Resource] = {(r.path, r.address): r for r in touched}
+
+    def add(resource: Resource) -> None:
+        selected.setdefault((resource.path, resource.address), resource)
+
+    for key, names in (seeds or {}).items():
+        frozen = frozenset(names)
+        for resource in groups.get(key, ()):
+            if not reference_names(resource).isdisjoint(frozen) or _refers_to(resource, frozen):
+                add(resource)
+    for resource in touched:
+        if resource.source not in RELATED_SOURCES:
+            continue
+        names = reference_names(resource)
+        group = groups.get(group_key(resource), ())
+        for other in group:
+            if other is not resource and (
+                _refers_to(other, names) or not reference_names(other).isdisjoint(resource.references)
+            ):
+                add(other)
+        if resource.kind in PASS_THROUGH_KINDS:
+            for reader in _readers_through_values(resource, group):
+                add(reader)
+    return list(selected.values())
+
+
+def _readers_through_values(origin: Resource, group: Sequence[Resource]) -> list[Resource]:
+    """Everything that reads `origin`, following chains of variables and locals."""
+    found: dict[str, Resource] = {}
+    frontier = [origin]
+    while frontier:
+        current = frontier.pop()
+        names = reference_names(current)
+        for other in group:
+            if other.address not in found and other is not origin and _refers_to(other, names):
+                found[other.address] = other
+                if other.kind in PASS_THROUGH_KINDS:
+                    frontier.append(other)
+    return list(found.values())

@@ -1,0 +1,97 @@
+"""The rule registry and the regulation mappings, loaded from auditable data.
+
+Rules are listed explicitly, pack by pack; the mapping of regulation controls to rule ids
+lives in `rules/frameworks/*.yml` and is the single source of truth for "which controls does
+this rule enforce".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from rules.base import Rule
+
+
+def all_rules() -> tuple[Rule, ...]:
+    """Every rule of every pack, in a stable order."""
+    from rules import cloudformation, dockerfile, github_actions, kubernetes, secrets, terraform_aws
+
+    return (
+        *terraform_aws.RULES,
+        *cloudformation.RULES,
+        *kubernetes.RULES,
+        *github_actions.RULES,
+        *dockerfile.RULES,
+        *secrets.RULES,
+    )
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    name: str
+    description: str
+    rule_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Framework:
+    key: str  # e.g. "hipaa", used in findings' `controls`
+    name: str
+    version: str
+    controls: tuple[Control, ...]
+
+
+class FrameworkError(ValueError):
+    """A mapping file is malformed: the rule set cannot be trusted to report controls."""
+
+
+def _framework_from(key: str, data: object) -> Framework:
+    if not isinstance(data, dict) or not isinstance(data.get("controls"), list):
+        raise FrameworkError(f"rules/frameworks/{key}.yml: expected a mapping with a 'controls' list")
+    controls = []
+    for item in data["controls"]:
+        if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("rules", []), list):
+            raise FrameworkError(f"rules/frameworks/{key}.yml: each control needs an 'id' and a 'rules' list")
+        controls.append(
+            Control(
+                id=str(item["id"]),
+                name=str(item.get("name", "")),
+                description=str(item.get("description", "")),
+                rule_ids=tuple(str(r) for r in item.get("rules", [])),
+            )
+        )
+    return Framework(key=key, name=str(data.get("name", key)), version=str(data.get("version", "")),
+                     controls=tuple(controls))
+
+
+@lru_cache(maxsize=1)
+def load_frameworks() -> tuple[Framework, ...]:
+    """All framework mapping files shipped in rules/frameworks, sorted by key."""
+    folder = resources.files("rules") / "frameworks"
+    frameworks = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yml"):
+            key = entry.name[: -len(".yml")]
+            frameworks.append(_framework_from(key, yaml.safe_load(entry.read_text(encoding="utf-8"))))
+    return tuple(frameworks)
+
+
+def controls_by_rule(frameworks: Iterable[Framework]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Invert the mappings: rule id -> framework key -> control ids."""
+    result: dict[str, dict[str, list[str]]] = {}
+    for framework in frameworks:
+        for control in framework.controls:
+            for rule_id in control.rule_ids:
+                result.setdefault(rule_id, {}).setdefault(framework.key, []).append(control.id)
+    return {rule: {fw: tuple(ids) for fw, ids in per.items()} for rule, per in result.items()}
+
+
+@lru_cache(maxsize=1)
+def default_controls() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    return controls_by_rule(load_frameworks())
