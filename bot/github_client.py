@@ -1,0 +1,338 @@
+"""The GitHub API as this App uses it: a thin, typed layer over githubkit.
+
+It knows GitHub (endpoints, pagination, GraphQL batching, retries, limits) and nothing of
+rules. Every call the App makes goes through `InstallationClient`, so the whole surface the
+App touches is visible here and in `app.yml`'s permissions.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from githubkit import AppAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import GitHubException, GraphQLFailed, RateLimitExceeded, RequestError, RequestFailed
+from githubkit.retry import RetryOption
+
+log = logging.getLogger(__name__)
+
+MAX_PR_FILES = 3000  # GitHub's files API never lists more
+FILES_PER_PAGE = 100
+BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node limits
+THREADS_PER_PAGE = 100
+MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
+MAX_BLOB_BYTES = 5 * 1024 * 1024
+
+BLOB_FIELDS = "__typename ... on Blob { oid byteSize isBinary isTruncated text }"
+
+
+class GitHubError(RuntimeError):
+    """A GitHub call failed for good (after retries); `status` is the HTTP status if any."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        return self.status is None or self.status >= 500 or self.status in (403, 429)
+
+
+class RetryDecision:
+    """Retry 5xx, rate limits (honouring retry-after / x-ratelimit-reset) and network errors.
+
+    A wait longer than MAX_RETRY_WAIT is not slept through here: the attempt fails and the
+    job-level retry decides, so one worker never blocks for an hour.
+    """
+
+    def __init__(self, max_retry: int = 4) -> None:
+        self.max_retry = max_retry
+
+    def __call__(self, exc: GitHubException, retry_count: int) -> RetryOption:
+        if retry_count >= self.max_retry:
+            return RetryOption(False)
+        if isinstance(exc, RateLimitExceeded):
+            wait = exc.retry_after
+            return RetryOption(wait <= MAX_RETRY_WAIT, wait)
+        if isinstance(exc, RequestFailed) and exc.response.status_code >= 500:
+            return RetryOption(True, timedelta(seconds=0.5 * 2**retry_count))
+        if isinstance(exc, RequestError) and not isinstance(exc, RequestFailed):
+            return RetryOption(True, timedelta(seconds=0.5 * 2**retry_count))
+        return RetryOption(False)
+
+
+@dataclass(frozen=True)
+class PullFile:
+    """One entry of the PR files API."""
+
+    path: str
+    status: str
+    sha: str | None
+    previous_path: str | None
+    patch: str | None
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    oid: str
+    type: str
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    id: str
+    is_resolved: bool
+    is_outdated: bool
+    path: str
+    line: int | None
+    first_comment_body: str
+    first_comment_author: str | None
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    path: str
+    line: int
+    body: str
+    start_line: int | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"path": self.path, "line": self.line, "side": "RIGHT", "body": self.body}
+        if self.start_line is not None and self.start_line < self.line:
+            data["start_line"] = self.start_line
+            data["start_side"] = "RIGHT"
+        return data
+
+
+def _error(exc: Exception, what: str) -> GitHubError:
+    if isinstance(exc, RequestFailed):
+        status = exc.response.status_code
+        try:
+            message = exc.response.json().get("message", "")
+        except Exception:
+            message = ""
+        return GitHubError(f"{what}: HTTP {status} {message}".strip(), status)
+    if isinstance(exc, GraphQLFailed):
+        return GitHubError(f"{what}: GraphQL error: {exc.response.errors[0].message if exc.response.errors else exc}")
+    return GitHubError(f"{what}: {type(exc).__name__}")
+
+
+class InstallationClient:
+    """Calls made as one installation (one repository's owner)."""
+
+    def __init__(self, github: GitHub[Any]) -> None:
+        self._gh = github
+
+    async def _rest(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._gh.arequest(method, url, **kwargs)
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
+        return response.json() if response.content else None
+
+    async def graphql(self, query: str, variables: Mapping[str, Any], what: str) -> dict[str, Any]:
+        try:
+            return await self._gh.async_graphql(query, dict(variables))
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
+
+    async def get_file_text(self, owner: str, repo: str, path: str, ref: str) -> str | None:
+        """A file's text at `ref`, None when it does not exist there."""
+        try:
+            response = await self._gh.arequest("GET", f"/repos/{owner}/{repo}/contents/{path}", params={"ref": ref})
+        except RequestFailed as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise _error(exc, f"read {path}@{ref}") from None
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, f"read {path}@{ref}") from None
+        data = response.json()
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        content = data.get("content") or ""
+        return base64.b64decode(content).decode("utf-8", errors="replace")
+
+    async def list_pull_files(self, owner: str, repo: str, number: int) -> list[PullFile]:
+        """Every changed file of a PR (GitHub lists at most 3,000), following pagination."""
+        files: list[PullFile] = []
+        page = 1
+        while len(files) < MAX_PR_FILES:
+            batch = await self._rest("GET", f"/repos/{owner}/{repo}/pulls/{number}/files", "list PR files",
+                                     params={"per_page": FILES_PER_PAGE, "page": page})
+            for item in batch or []:
+                files.append(PullFile(
+                    path=item["filename"],
+                    status=item.get("status", "modified"),
+                    sha=item.get("sha"),
+                    previous_path=item.get("previous_filename"),
+                    patch=item.get("patch"),
+                ))
+            if not batch or len(batch) < FILES_PER_PAGE:
+                break
+            page += 1
+        return files[:MAX_PR_FILES]
+
+    async def list_directories(self, owner: str, repo: str, commit: str, directories: Iterable[str]) -> list[TreeEntry]:
+        """Files directly inside each directory at `commit`, many directories per GraphQL query."""
+        dirs = sorted(set(directories))
+        entries: list[TreeEntry] = []
+        for start in range(0, len(dirs), BLOBS_PER_QUERY):
+            chunk = dirs[start : start + BLOBS_PER_QUERY]
+            fields = "\n".join(
+                f'd{i}: object(expression: {_gql_string(f"{commit}:{d}")}) '
+                "{ __typename ... on Tree { entries { name path type oid } } }"
+                for i, d in enumerate(chunk)
+            )
+            query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+            data = await self.graphql(query, {"owner": owner, "name": repo}, "list directories")
+            repository = data.get("repository") or {}
+            for i, directory in enumerate(chunk):
+                tree = repository.get(f"d{i}") or {}
+                for entry in tree.get("entries") or []:
+                    path = entry.get("path") or (f"{directory}/{entry['name']}" if directory else entry["name"])
+                    entries.append(TreeEntry(path=path, oid=entry["oid"], type=entry["type"]))
+        return entries
+
+    async def get_blob_texts(self, owner: str, repo: str, oids: Sequence[str]) -> dict[str, str | None]:
+        """Texts of blobs by oid (None for binary), 50 per GraphQL query; REST for truncated ones."""
+        unique = sorted(set(oids))
+        texts: dict[str, str | None] = {}
+        for start in range(0, len(unique), BLOBS_PER_QUERY):
+            chunk = unique[start : start + BLOBS_PER_QUERY]
+            fields = "\n".join(f"b{i}: object(oid: {_gql_string(oid)}) {{ {BLOB_FIELDS} }}" for i, oid in enumerate(chunk))
+            query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+            data = await self.graphql(query, {"owner": owner, "name": repo}, "read files")
+            repository = data.get("repository") or {}
+            for i, oid in enumerate(chunk):
+                blob = repository.get(f"b{i}") or {}
+                if blob.get("isBinary") or blob.get("__typename") != "Blob":
+                    texts[oid] = None
+                elif blob.get("isTruncated"):
+                    texts[oid] = await self._blob_by_rest(owner, repo, oid, blob.get("byteSize") or 0)
+                else:
+                    texts[oid] = blob.get("text")
+        return texts
+
+    async def _blob_by_rest(self, owner: str, repo: str, oid: str, size: int) -> str | None:
+        if size > MAX_BLOB_BYTES:
+            return None
+        data = await self._rest("GET", f"/repos/{owner}/{repo}/git/blobs/{oid}", "read a large file")
+        raw = base64.b64decode(data.get("content") or "")
+        return None if b"\x00" in raw[:8192] else raw.decode("utf-8", errors="replace")
+
+    async def create_check_run(self, owner: str, repo: str, body: Mapping[str, Any]) -> int:
+        data = await self._rest("POST", f"/repos/{owner}/{repo}/check-runs", "create check run", json=dict(body))
+        return int(data["id"])
+
+    async def update_check_run(self, owner: str, repo: str, check_run_id: int, body: Mapping[str, Any]) -> None:
+        await self._rest("PATCH", f"/repos/{owner}/{repo}/check-runs/{check_run_id}", "update check run",
+                         json=dict(body))
+
+    async def create_review(self, owner: str, repo: str, number: int, commit_id: str, body: str,
+                            comments: Sequence[ReviewComment]) -> int:
+        payload = {"commit_id": commit_id, "event": "COMMENT", "body": body,
+                   "comments": [c.to_api() for c in comments]}
+        data = await self._rest("POST", f"/repos/{owner}/{repo}/pulls/{number}/reviews", "create review", json=payload)
+        return int(data["id"])
+
+    async def list_review_threads(self, owner: str, repo: str, number: int) -> list[ReviewThread]:
+        threads: list[ReviewThread] = []
+        cursor: str | None = None
+        while True:
+            data = await self.graphql(REVIEW_THREADS_QUERY, {"owner": owner, "name": repo, "number": number,
+                                                             "after": cursor, "first": THREADS_PER_PAGE},
+                                      "list review threads")
+            pull = ((data.get("repository") or {}).get("pullRequest")) or {}
+            connection = pull.get("reviewThreads") or {}
+            for node in connection.get("nodes") or []:
+                comments = (node.get("comments") or {}).get("nodes") or []
+                first = comments[0] if comments else {}
+                threads.append(ReviewThread(
+                    id=node["id"],
+                    is_resolved=bool(node.get("isResolved")),
+                    is_outdated=bool(node.get("isOutdated")),
+                    path=node.get("path") or "",
+                    line=node.get("line"),
+                    first_comment_body=first.get("body") or "",
+                    first_comment_author=(first.get("author") or {}).get("login"),
+                ))
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                return threads
+            cursor = page.get("endCursor")
+
+    async def resolve_thread(self, thread_id: str) -> None:
+        await self.graphql(RESOLVE_THREAD_MUTATION, {"threadId": thread_id}, "resolve review thread")
+
+
+REVIEW_THREADS_QUERY = """
+query($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          id isResolved isOutdated path line
+          comments(first: 1) { nodes { body author { login } } }
+        }
+      }
+    }
+  }
+}
+"""
+
+RESOLVE_THREAD_MUTATION = """
+mutation($threadId: ID!) {
+  resolveReviewThread(input: {threadId: $threadId}) { thread { id isResolved } }
+}
+"""
+
+
+def _gql_string(value: str) -> str:
+    """A GraphQL string literal (JSON escaping is valid GraphQL escaping)."""
+    import json
+
+    return json.dumps(value)
+
+
+class GitHubApp:
+    """The App's identity; hands out one installation-scoped client per job."""
+
+    def __init__(self, app_id: int, private_key: str, api_url: str, timeout: float,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._app_id = app_id
+        self._private_key = private_key
+        self._api_url = api_url
+        self._timeout = timeout
+        self._transport = transport
+        self._cache = MemCacheStrategy()  # tokens are cached per App instance, never shared
+        self._app_client: GitHub[Any] = self._client(AppAuthStrategy(str(app_id), private_key))
+
+    def _client(self, auth: Any) -> GitHub[Any]:
+        return GitHub(
+            auth,
+            base_url=self._api_url,
+            timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
+            user_agent="compliance-bot",
+            auto_retry=RetryDecision(),
+            http_cache=False,
+            cache_strategy=self._cache,
+            async_transport=self._transport,
+        )
+
+    @asynccontextmanager
+    async def installation(self, installation_id: int) -> AsyncIterator[InstallationClient]:
+        """An installation client; its token is minted (and cached) by githubkit."""
+        github = self._app_client.with_auth(
+            AppAuthStrategy(str(self._app_id), self._private_key).as_installation(installation_id)
+        )
+        async with github:
+            yield InstallationClient(github)
