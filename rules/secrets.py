@@ -1,0 +1,207 @@
+"""Plaintext secrets in text: cloud keys, tokens, private keys and literal passwords.
+
+The engine hands each rule a text resource whose body maps line numbers to the lines to check
+(added lines in a review, every line in a full scan). A secret's value never leaves this
+module: messages show a masked prefix and `Violation.key` a short hash. Every pattern is
+anchored on a literal prefix with bounded repetitions, so matching stays linear, and at most
+`MAX_LINE` characters of a line are examined.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from bot.model import Node, Resource, Severity, Violation
+from rules._support import is_placeholder, mask, secret_key
+from rules.base import Rule, RuleContext
+
+MAX_LINE = 4096
+_SOURCES = frozenset({"text"})
+
+_AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?![A-Z0-9])")
+_AWS_SECRET = re.compile(
+    r"(?i)aws_?secret(?:_?access)?_?key[\"']?\s{0,5}(?:=|:|:=|=>)\s{0,5}[\"']?"
+    r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+)
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |PGP |SSH2 |)PRIVATE KEY(?: BLOCK)?)-----"
+)
+_PRIVATE_KEY_BODY = re.compile(r"-----(?:\\n|\s{0,4})([A-Za-z0-9+/=]{20,})")
+_GITHUB = re.compile(r"(?<![A-Za-z0-9_])((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})")
+_SLACK = re.compile(
+    r"(?<![A-Za-z0-9])(xox[baprse]-[A-Za-z0-9]{1,40}-[A-Za-z0-9-]{8,200}"
+    r"|https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/]{20,200})"
+)
+_STRIPE = re.compile(r"(?<![A-Za-z0-9])((?:sk|rk)_live_[A-Za-z0-9]{20,247})(?![A-Za-z0-9])")
+_GOOGLE = re.compile(r"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")
+_ASSIGNMENT = re.compile(
+    r"(?i)([a-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api_?key|apikey|access_?key|auth_?key"
+    r"|client_?secret|private_?key))[\"']?\s{0,5}(?:=|:|:=|=>)\s{0,5}"
+    r"(?:([\"'])([^\"'\s]{8,200})\2|([^\"'\s`;,#]{8,200})(?=$|[\s;,#]))"
+)
+_CODE_LIKE = re.compile(r"[()\[\]{}$%<>]|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_TEMPLATE_LIKE = re.compile(r"\{[^}]{0,200}\}|%[sd]|\$")
+_BASE64_LINE = re.compile(r"\s{0,40}[A-Za-z0-9+/=]{40,}\s{0,4}")
+_CONTEXT_WORDS = re.compile(r"(?i)password|secret|token|key")
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """A secret found on a line: the secret text (never shown) and what to call it."""
+
+    secret: str
+    label: str
+
+
+Finder = Callable[[str], Iterator[_Hit]]
+
+
+def _lines(resource: Resource) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every line handed to us, each capped to MAX_LINE characters."""
+    for key, node in resource.body.items():
+        if isinstance(node.value, str):
+            line = int(key) if key.isdigit() else node.line
+            yield line, node.value[:MAX_LINE]
+
+
+def _scan(finder: Finder, title: str) -> Callable[[Resource, RuleContext], Iterable[Violation]]:
+    """A check running `finder` over every line; one violation per distinct secret per line."""
+
+    def check(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+        for line, text in _lines(resource):
+            seen: set[str] = set()
+            for hit in finder(text):
+                if hit.secret in seen:
+                    continue
+                seen.add(hit.secret)
+                yield Violation(message=f"{title}: {hit.label} ({mask(hit.secret)}).", line=line,
+                                key=secret_key(hit.secret))
+
+    return check
+
+
+def _simple(pattern: re.Pattern[str], label: str) -> Finder:
+    def find(text: str) -> Iterator[_Hit]:
+        for match in pattern.finditer(text):
+            secret = match.group(1)
+            if "EXAMPLE" not in secret.upper():
+                yield _Hit(secret, label)
+
+    return find
+
+
+def _find_aws_secret(text: str) -> Iterator[_Hit]:
+    for match in _AWS_SECRET.finditer(text):
+        secret = match.group(1)
+        if "EXAMPLE" not in secret.upper() and not is_placeholder(secret):
+            yield _Hit(secret, "AWS secret access key")
+
+
+def _find_private_key(text: str, following: str | None) -> Iterator[_Hit]:
+    """A key block's BEGIN line alone, or inline (`"-----BEGIN ...-----\\nMIIE..."` in JSON).
+
+    A source line that merely mentions the marker (a parser, a check) is not a key, and neither
+    is a marker followed by something other than key material (`...` in documentation, or the
+    `Proc-Type: 4,ENCRYPTED` header of an encrypted key). `following` is the next line when it
+    is among the lines to check.
+    """
+    for match in _PRIVATE_KEY.finditer(text):
+        rest = text[match.end():]
+        body = _PRIVATE_KEY_BODY.match(text, match.end() - 5)
+        before = text[: match.start()].strip().strip("\"'")
+        alone = not rest.strip().strip("\"',") and (not before or before.endswith((":", "=", "|")))
+        if body is not None:
+            yield _Hit(body.group(1)[:64], match.group(1).lower())
+        elif alone and following is None:
+            yield _Hit(text.strip(), match.group(1).lower())
+        elif alone and following is not None and _BASE64_LINE.fullmatch(following[:MAX_LINE]):
+            yield _Hit(following.strip()[:64], match.group(1).lower())
+
+
+def _check_private_key(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    lines = dict(_lines(resource))
+    for line, text in lines.items():
+        for hit in _find_private_key(text, lines.get(line + 1)):
+            yield Violation(message=f"Private key in plaintext: {hit.label} block.", line=line,
+                            key=secret_key(hit.secret))
+
+
+def _find_assignment(text: str) -> Iterator[_Hit]:
+    for match in _ASSIGNMENT.finditer(text):
+        name = match.group(1)
+        quoted = match.group(3) is not None
+        value = match.group(3) if quoted else match.group(4)
+        if not value or is_placeholder(value) or "EXAMPLE" in value.upper():
+            continue
+        if _TEMPLATE_LIKE.search(value) or (not quoted and _CODE_LIKE.search(value)):
+            continue  # `password = settings.DB_PASSWORD`, `token: ${{ secrets.X }}`, `key = f(x)`
+        if value.lower() in name.lower() or _CONTEXT_WORDS.fullmatch(value):
+            continue  # `password: password_field`-style echoes of the name
+        if not re.search(r"[A-Za-z]", value) or value.startswith(("/", "./", "~/", "http://", "https://")):
+            continue
+        yield _Hit(value, f"literal value assigned to `{name.strip('._-')[-40:]}`")
+
+
+def _rule(id_: str, title: str, severity: Severity, finder: Finder, rationale: str, remediation: str) -> Rule:
+    return Rule(id=id_, title=title, severity=severity, sources=_SOURCES, types=frozenset(),
+                rationale=rationale, remediation=remediation, check=_scan(finder, title))
+
+
+_ROTATE = "Revoke and rotate it now (it stays in git history), then load it at run time from a secret store."
+
+RULES: tuple[Rule, ...] = (
+    _rule("CB-SECRET-001", "AWS access key id in plaintext", Severity.HIGH,
+          _simple(_AWS_KEY_ID, "AWS access key id"),
+          "An access key id in source control is usually committed with its secret key and grants "
+          "programmatic access to the AWS account.",
+          "Deactivate the key in IAM, rotate it, and use IAM roles or a secrets manager instead. " + _ROTATE),
+    _rule("CB-SECRET-002", "AWS secret access key in plaintext", Severity.CRITICAL, _find_aws_secret,
+          "A secret access key is the credential itself: whoever reads the repository can act as that "
+          "IAM principal.",
+          "Deactivate the key pair in IAM and use roles (OIDC for CI) instead of long-lived keys. " + _ROTATE),
+    Rule(id="CB-SECRET-003", title="Private key in plaintext", severity=Severity.CRITICAL, sources=_SOURCES,
+         types=frozenset(),
+         rationale="A private key in the repository lets anyone with read access impersonate the server "
+         "or user it belongs to and decrypt what was encrypted for it.",
+         remediation="Remove the key, issue a new key pair, and mount keys from a secret store at deploy "
+         "time. " + _ROTATE,
+         check=_check_private_key),
+    _rule("CB-SECRET-004", "GitHub token in plaintext", Severity.CRITICAL,
+          _simple(_GITHUB, "GitHub token"),
+          "A GitHub token grants its owner's access to repositories and organisations, including "
+          "pushing code that CI will run.",
+          "Revoke the token in GitHub settings and use the workflow's GITHUB_TOKEN or an app "
+          "installation token. " + _ROTATE),
+    _rule("CB-SECRET-005", "Slack token or webhook in plaintext", Severity.HIGH,
+          _simple(_SLACK, "Slack token or webhook URL"),
+          "Slack tokens and webhook URLs let anyone read or post to your workspace, a common "
+          "phishing and data-exfiltration channel.",
+          "Revoke the token or webhook in Slack's app settings and inject it from a secret store. " + _ROTATE),
+    _rule("CB-SECRET-006", "Stripe live secret key in plaintext", Severity.CRITICAL,
+          _simple(_STRIPE, "Stripe live secret key"),
+          "A live Stripe secret or restricted key can issue refunds, read customer and card "
+          "metadata, and move money.",
+          "Roll the key in the Stripe dashboard and load it from a secret store. " + _ROTATE),
+    _rule("CB-SECRET-007", "Google API key in plaintext", Severity.MEDIUM,
+          _simple(_GOOGLE, "Google API key"),
+          "Google API keys are billed to your project and, unless restricted, usable from anywhere "
+          "for every API enabled in it.",
+          "Delete or regenerate the key, restrict it by API and referrer/IP, and keep it out of "
+          "source. " + _ROTATE),
+    _rule("CB-SECRET-008", "Hard-coded password or secret", Severity.HIGH, _find_assignment,
+          "Passwords and secrets written into code or configuration are readable by everyone with "
+          "repository access, forever (git history), and are shared across environments.",
+          "Replace the literal with a reference to an environment variable or secret manager "
+          "(e.g. `${DB_PASSWORD}`, a Kubernetes Secret, AWS Secrets Manager). " + _ROTATE),
+)
+
+
+def text_resource(path: str, lines: Iterable[tuple[int, str]]) -> Resource:
+    """The text resource the engine builds, for tools and tests that scan a file directly."""
+    numbered = [(number, text) for number, text in lines]
+    body = {str(number): Node(text, number, number) for number, text in numbered}
+    last = max((number for number, _ in numbered), default=1)
+    return Resource(source="text", kind="file", type="text", address=path, path=path, line=1, end_line=last,
+                    body=Node(body, 1, last))
