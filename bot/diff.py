@@ -227,9 +227,11 @@ def parse_file_patch(
 
 def whole_file_added(path: str, text: str) -> FileDiff:
     """A file reviewed in full (a scan, or a file without a patch): every line counts as added."""
-    count = len(text.splitlines())
-    lines = frozenset(range(1, count + 1))
-    return FileDiff(path=path, old_path=None, status=FileStatus.ADDED, added_lines=lines, commentable_lines=lines)
+    texts = text.splitlines()
+    lines = frozenset(range(1, len(texts) + 1))
+    hunk = Hunk(0, 0, 1, len(texts), tuple(HunkLine("+", t) for t in texts))
+    return FileDiff(path=path, old_path=None, status=FileStatus.ADDED, added_lines=lines, commentable_lines=lines,
+                    hunks=(hunk,) if texts else ())
 
 
 def reconstruct_base(head_text: str, diff: FileDiff) -> str:
