@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import (
     AliasChoices,
@@ -225,6 +225,14 @@ def redact_url(url: str) -> str:
 _PEM_BEGIN = "-----BEGIN"
 
 
+_KEY_KINDS: tuple[tuple[type, str], ...] = (
+    (ec.EllipticCurvePrivateKey, "an EC"),
+    (ed25519.Ed25519PrivateKey, "an Ed25519"),
+    (ed448.Ed448PrivateKey, "an Ed448"),
+    (dsa.DSAPrivateKey, "a DSA"),
+)
+
+
 def _unescape_key(text: str) -> str:
     """Accept the PEM as is, `\\n`-escaped on one line (.env style), or base64 of the PEM (Probot)."""
     text = text.strip().strip('"').strip("'").strip()
@@ -255,7 +263,8 @@ def _rsa_key_problem(text: str) -> str | None:
     except Exception:  # noqa: BLE001 - cryptography raises several types; the message must stay generic
         return "not a valid PEM private key (is it complete, with its BEGIN/END lines?)"
     if not isinstance(key, rsa.RSAPrivateKey):
-        return f"not an RSA private key (GitHub App keys are RSA; got {type(key).__name__.lstrip('_')})"
+        kind = next((name for cls, name in _KEY_KINDS if isinstance(key, cls)), "another kind of")
+        return f"not an RSA private key (GitHub App keys are RSA; this is {kind} key)"
     return None
 
 
@@ -290,7 +299,8 @@ def _messages(exc: ValidationError) -> list[str]:
         else:
             template = _EXPLAIN.get(kind)
             ctx = error.get("ctx") or {}
-            explained = template.format(**ctx) if template else error["msg"]
+            numbers = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
+            explained = template.format(**numbers) if template else error["msg"]
             if env_name == "APP_ID":
                 explained += " (the GitHub App's numeric id)"
             messages.append(f"{env_name}: {explained}")
