@@ -23,7 +23,7 @@ _PR_HEAD = re.compile(
 # Shell commands that fetch or check out the pull request's code.
 _RUN_CHECKOUT = re.compile(
     r"\bgh\s+pr\s+checkout\b|\bgit\s+(?:fetch|checkout|pull|switch)\b[^\n]{0,200}"
-    r"(?:refs/pull/|\bpull/[^\s/]{1,80}/head|github\.event\.pull_request\.head\.(?:sha|ref)|github\.head_ref)",
+    r"(?:refs/pull/|\bpull/(?:\d{1,10}|\$\{\{[^}]{1,80}\}\}|\$\{?\w{1,40}\}?)/(?:head|merge)|github\.event\.pull_request\.head\.(?:sha|ref)|github\.head_ref)",
 )
 _EXPRESSION = re.compile(r"\$\{\{([^}]{0,1000})\}\}")
 _ANY_ITEM = r"(?:\[[^\]]{0,20}\]|\.\*)"

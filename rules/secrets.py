@@ -22,7 +22,7 @@ _SOURCES = frozenset({"text"})
 
 _AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?![A-Z0-9])")
 _AWS_SECRET = re.compile(
-    r"(?i)aws_?secret(?:_?access)?_?key[\"']?\s{0,5}(?:=|:|:=|=>)\s{0,5}[\"']?"
+    r"(?i)(?:aws_?secret(?:_?access)?|secret_?access)_?key[\"']?\s{0,5}(?:=|:|:=|=>)\s{0,5}[\"']?"
     r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
 )
 _PRIVATE_KEY = re.compile(
@@ -86,7 +86,7 @@ def _simple(pattern: re.Pattern[str], label: str) -> Finder:
     def find(text: str) -> Iterator[_Hit]:
         for match in pattern.finditer(text):
             secret = match.group(1)
-            if "EXAMPLE" not in secret.upper():
+            if "EXAMPLE" not in secret.upper() and not is_placeholder(secret):
                 yield _Hit(secret, label)
 
     return find
