@@ -91,6 +91,8 @@ def is_placeholder(value: str) -> bool:
         return True
     if lowered.startswith(("$", "!", "%", "&", "*", "@")) or lowered.endswith("_here"):
         return True
+    if re.match(r"(?:foo|bar|baz|qux)(?![a-z])", lowered):
+        return True
     if any(part in lowered for part in _PLACEHOLDER_PARTS):
         return True
     return len(set(lowered)) <= 2

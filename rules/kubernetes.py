@@ -25,6 +25,8 @@ _SENSITIVE_HOST_PATHS = (
     "/run/docker.sock", "/var/run/containerd", "/run/containerd", "/var/run/crio", "/run/crio",
     "/var/lib/kubelet", "/var/lib/docker", "/var/lib/containerd",
 )
+# Host files commonly shared read-only with no control over the node: CA bundles, time zone, syslog.
+_BENIGN_HOST_PATHS = ("/etc/ssl", "/etc/pki", "/etc/ca-certificates", "/etc/localtime", "/etc/timezone", "/dev/log")
 
 
 def pod_specs(resource: Resource) -> Iterator[Node]:
@@ -151,6 +153,8 @@ def _check_capabilities(resource: Resource, ctx: RuleContext) -> Iterable[Violat
 
 def _sensitive(path: str) -> bool:
     clean = "/" + path.strip().strip("/")
+    if any(clean == p or clean.startswith(p + "/") for p in _BENIGN_HOST_PATHS):
+        return False
     return clean == "/" or any(clean == p or clean.startswith(p + "/") for p in _SENSITIVE_HOST_PATHS)
 
 

@@ -39,7 +39,7 @@ _GOOGLE = re.compile(r"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-]
 _ASSIGNMENT = re.compile(
     r"(?i)([a-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api_?key|apikey|access_?key|auth_?key"
     r"|client_?secret|private_?key))[\"']?\s{0,5}(?:=|:|:=|=>)\s{0,5}"
-    r"(?:([\"'])([^\"'\s]{8,200})\2|([^\"'\s`;,#]{8,200})(?=$|[\s;,#]))"
+    r"(?:([\"'])([^\"'\s\\]{8,200})\2|([^\"'\s`;,#\\]{8,200})(?=$|[\s;,#\\]))"
 )
 _CODE_LIKE = re.compile(r"[()\[\]{}$%<>]|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _TEMPLATE_LIKE = re.compile(r"\{[^}]{0,200}\}|%[sd]|\$")
@@ -128,20 +128,46 @@ def _check_private_key(resource: Resource, ctx: RuleContext) -> Iterable[Violati
                             key=secret_key(hit.secret))
 
 
+def _looks_random(value: str) -> bool:
+    """At least two character classes: `cassandra` or `bearer` are words, `hunter2` is a password."""
+    classes = [r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"]
+    return re.search(r"[A-Za-z]", value) is not None and sum(bool(re.search(c, value)) for c in classes) >= 2
+
+
+def _unquoted_in_code(text: str, end: int) -> bool:
+    """An unquoted value followed by more code (`x,` `a + b` `--flag=v more`) is an expression."""
+    rest = text[end:].strip()
+    return bool(rest) and not rest.startswith(("#", "//", ";"))
+
+
+def _names_a_secret_object(name: str, value: str) -> bool:
+    """`auth-secret: basic-auth`, `tlsSecret: default/ca-secret`: a reference to a secret by name."""
+    return name.lower().endswith("secret") and re.fullmatch(r"[a-z0-9][a-z0-9./_-]*", value) is not None \
+        and re.search(r"[-/.]", value) is not None
+
+
+def _is_literal_secret(name: str, value: str, quoted: bool) -> bool:
+    """Whether an assigned value is a real literal secret rather than a reference or a dummy."""
+    if is_placeholder(value) or "EXAMPLE" in value.upper() or _TEMPLATE_LIKE.search(value):
+        return False
+    if not quoted and _CODE_LIKE.search(value):
+        return False  # `password = settings.DB_PASSWORD`, `key = f(x)`, `token: API_TOKEN`
+    if value.lower() in name.lower() or _CONTEXT_WORDS.search(value):
+        return False  # `password: password_field`, `secret: test_ssl_secret`: names, not secrets
+    if value.startswith(("/", "./", "~/", "http://", "https://")) or _names_a_secret_object(name, value):
+        return False
+    return _looks_random(value)
+
+
 def _find_assignment(text: str) -> Iterator[_Hit]:
     for match in _ASSIGNMENT.finditer(text):
         name = match.group(1)
         quoted = match.group(3) is not None
         value = match.group(3) if quoted else match.group(4)
-        if not value or is_placeholder(value) or "EXAMPLE" in value.upper():
+        if not value or (not quoted and _unquoted_in_code(text, match.end())):
             continue
-        if _TEMPLATE_LIKE.search(value) or (not quoted and _CODE_LIKE.search(value)):
-            continue  # `password = settings.DB_PASSWORD`, `token: ${{ secrets.X }}`, `key = f(x)`
-        if value.lower() in name.lower() or _CONTEXT_WORDS.fullmatch(value):
-            continue  # `password: password_field`-style echoes of the name
-        if not re.search(r"[A-Za-z]", value) or value.startswith(("/", "./", "~/", "http://", "https://")):
-            continue
-        yield _Hit(value, f"literal value assigned to `{name.strip('._-')[-40:]}`")
+        if _is_literal_secret(name, value, quoted):
+            yield _Hit(value, f"literal value assigned to `{name.strip('._-')[-40:]}`")
 
 
 def _rule(id_: str, title: str, severity: Severity, finder: Finder, rationale: str, remediation: str) -> Rule:
