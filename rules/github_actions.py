@@ -134,19 +134,23 @@ def _scripts(workflow: Node) -> Iterator[tuple[str, str, Node]]:
 
 def _check_script_injection(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     seen: dict[str, int] = {}
+    reported: set[tuple[int, str]] = set()  # a YAML alias repeats a script: report its lines once
     for job_id, what, script in _scripts(resource.body):
         for match in _EXPRESSION.finditer(script.value):
             expression = match.group(1)
             context = _UNTRUSTED.search(expression)
             if context is None or _BOOLEAN_EXPRESSION.search(expression):
                 continue
+            line = _line_of(resource, script, match.group(0))
+            if (line, context.group(0)) in reported:
+                continue
+            reported.add((line, context.group(0)))
             ident = f"{job_id}:{context.group(0)}"
             seen[ident] = seen.get(ident, 0) + 1
             yield Violation(
                 message=f"`{context.group(0)}` is interpolated straight into a `{what}:` script of job "
                 f"`{job_id}`: its author can inject commands.",
-                line=_line_of(resource, script, match.group(0)),
-                key=f"{ident}:{seen[ident]}",
+                line=line, key=f"{ident}:{seen[ident]}",
             )
 
 
