@@ -1,0 +1,279 @@
+"""GitHub's OpenAPI subset as a contract: route matching, parameter/body/response validation, examples.
+
+The spec is loaded and patched once per process (the two README quirks: `discriminator` dropped,
+`nullable` + `enum` accepts null). Validators are compiled lazily, once per (operation, part), and
+every `$ref` resolves inside the one loaded document through a `referencing` registry.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .shared import github_data_dir
+
+SPEC_URI = "urn:github-openapi-subset"
+GENERIC_ERROR_SCHEMAS = ("basic-error", "validation-error", "validation-error-simple")
+DOCS = "https://docs.github.com/rest"
+
+# Media types GitHub documents as alternative representations of an operation's 200 response
+# even where the OpenAPI description only lists application/json (docs: "media types").
+CUSTOM_MEDIA_TYPES: dict[str, tuple[str, ...]] = {
+    "pulls/get": ("application/vnd.github.diff", "application/vnd.github.patch"),
+    "repos/get-content": ("application/vnd.github.raw", "application/vnd.github.html"),
+    "git/get-blob": ("application/vnd.github.raw",),
+}
+
+
+def _patch_quirks(node: Any) -> None:
+    """Apply the README's two documented fixes in place, everywhere in the document."""
+    if isinstance(node, dict):
+        if isinstance(node.get("discriminator"), dict) and "propertyName" in node["discriminator"]:
+            del node["discriminator"]
+        enum = node.get("enum")
+        if node.get("nullable") is True and isinstance(enum, list) and None not in enum:
+            enum.append(None)
+        for value in node.values():
+            _patch_quirks(value)
+    elif isinstance(node, list):
+        for value in node:
+            _patch_quirks(value)
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One (method, path template) of the spec."""
+
+    method: str
+    template: str
+    operation_id: str
+    regex: re.Pattern[str]
+    param_names: tuple[str, ...]
+    spec: Mapping[str, Any]
+    literal_weight: int
+
+    def parameters(self, spec: Spec) -> list[dict[str, Any]]:
+        return [spec.deref(p) for p in self.spec.get("parameters", [])]
+
+
+@dataclass
+class Violation:
+    """A break of the contract: by the client (request) or by the fake itself (response)."""
+
+    kind: str  # "unknown_operation", "request", "response", "graphql", "fake_error"
+    method: str
+    path: str
+    operation_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        op = f" ({self.operation_id})" if self.operation_id else ""
+        return f"[{self.kind}] {self.method} {self.path}{op}: {self.message}"
+
+
+class Spec:
+    """The loaded OpenAPI subset with matching and validation helpers (thread-safe, shared)."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self._validators: dict[tuple[str, ...], Any] = {}
+        self._lock = threading.Lock()
+        self._registry: Any = None
+        self.operations: list[Operation] = []
+        for template, item in document["paths"].items():
+            names = tuple(re.findall(r"{([^}]+)}", template))
+            for method, op in item.items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                multi = {
+                    p["name"]
+                    for p in (self.deref(x) for x in op.get("parameters", []))
+                    if p.get("in") == "path" and p.get("x-multi-segment")
+                }
+                pattern = "^"
+                for part in re.split(r"({[^}]+})", template):
+                    if part.startswith("{"):
+                        name = part[1:-1]
+                        pattern += f"(?P<{name}>.+)" if name in multi else f"(?P<{name}>[^/]+)"
+                    else:
+                        pattern += re.escape(part)
+                pattern += "$"
+                literal = len(re.sub(r"{[^}]+}", "", template))
+                self.operations.append(
+                    Operation(method.upper(), template, op["operationId"], re.compile(pattern), names, op, literal)
+                )
+        # Prefer the template with more literal text (e.g. /pulls/comments/{id} over /pulls/{n}).
+        self.operations.sort(key=lambda o: -o.literal_weight)
+
+    # -- document access -----------------------------------------------------------------------------
+
+    def deref(self, node: Any) -> Any:
+        """Follow a local `$ref` (repeatedly)."""
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            assert ref.startswith("#/"), ref
+            target: Any = self.document
+            for token in ref[2:].split("/"):
+                target = target[token.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+    def example(self, name: str) -> Any:
+        """A deep copy of `components/examples/<name>/value`."""
+        return copy.deepcopy(self.document["components"]["examples"][name]["value"])
+
+    def find(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+        """The operation for a method and (already URL-decoded) path, with path parameters."""
+        for op in self.operations:
+            if op.method != method:
+                continue
+            m = op.regex.match(path)
+            if m:
+                return op, m.groupdict()
+        return None
+
+    def path_exists(self, path: str) -> bool:
+        return any(op.regex.match(path) for op in self.operations)
+
+    # -- validation ---------------------------------------------------------------------------------
+
+    def _validator(self, pointer: str, write: bool) -> Any:
+        key = (pointer, "w" if write else "r")
+        with self._lock:
+            v = self._validators.get(key)
+            if v is None:
+                from openapi_schema_validator import (  # heavy import, deferred
+                    OAS30ReadValidator,
+                    OAS30WriteValidator,
+                    oas30_format_checker,
+                )
+                from referencing import Registry, Resource
+                from referencing.jsonschema import DRAFT4
+
+                if self._registry is None:
+                    self._registry = Registry().with_resource(
+                        SPEC_URI, Resource(contents=self.document, specification=DRAFT4)
+                    )
+                cls = OAS30WriteValidator if write else OAS30ReadValidator
+                v = cls({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self._registry, format_checker=oas30_format_checker)
+                self._validators[key] = v
+            return v
+
+    @staticmethod
+    def _errors(validator: Any, instance: Any) -> list[str]:
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        out = []
+        for e in errors[:10]:
+            where = "/".join(str(p) for p in e.absolute_path)
+            out.append(_github_message(e, where))
+        return out
+
+    def validate_schema(self, pointer: str, instance: Any, *, write: bool = False) -> list[str]:
+        """Validate against the schema at a JSON pointer of the document; messages like GitHub's."""
+        return self._errors(self._validator(pointer, write), instance)
+
+    def validate_component(self, name: str, instance: Any) -> list[str]:
+        return self.validate_schema(f"/components/schemas/{_escape(name)}", instance)
+
+    def request_body_pointer(self, op: Operation) -> str | None:
+        body = op.spec.get("requestBody")
+        if not body:
+            return None
+        body = self.deref(body)
+        media = body.get("content", {}).get("application/json")
+        if not media or "schema" not in media:
+            return None
+        return f"/paths/{_escape(op.template)}/{op.method.lower()}/requestBody/content/application~1json/schema"
+
+    def request_body_required(self, op: Operation) -> bool:
+        body = self.deref(op.spec.get("requestBody") or {})
+        return bool(body.get("required")) and self.request_body_pointer(op) is not None
+
+    def _response_entry(self, op: Operation, status: int) -> tuple[str, dict[str, Any]] | None:
+        """(JSON pointer, resolved response object) documented for a status code."""
+        responses = op.spec.get("responses", {})
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in responses:
+                entry = responses[key]
+                if "$ref" in entry:
+                    return entry["$ref"][1:], self.deref(entry)
+                return f"/paths/{_escape(op.template)}/{op.method.lower()}/responses/{key}", entry
+        return None
+
+    def validate_response(
+        self, op: Operation, status: int, media_type: str, body: bytes, parsed: Any
+    ) -> list[str]:
+        """Check a response the fake is about to send; an empty list means it honours the contract."""
+        found = self._response_entry(op, status)
+        if found is None:
+            if status >= 400:
+                # The subset leaves out most error codes (401, 404 ...): they must still be
+                # one of GitHub's documented error shapes.
+                if not isinstance(parsed, dict) or not isinstance(parsed.get("message"), str):
+                    return [f"status {status} body is not a GitHub error object"]
+                results = [self.validate_component(n, parsed) for n in GENERIC_ERROR_SCHEMAS]
+                return [] if any(not r for r in results) else results[0]
+            return [f"status {status} is not documented for {op.operation_id}"]
+        pointer, resp = found
+        content = resp.get("content")
+        if not content:
+            return [] if not body else [f"status {status} must have no body, got {len(body)} bytes"]
+        if media_type not in content:
+            if status == 200 and media_type in CUSTOM_MEDIA_TYPES.get(op.operation_id, ()):
+                return []
+            return [f"media type {media_type} is not documented for status {status}"]
+        if "schema" not in content[media_type]:
+            return []
+        pointer += f"/content/{_escape(media_type)}/schema"
+        if media_type.endswith("json"):
+            if parsed is None and body:
+                return ["body is not valid JSON"]
+            return self.validate_schema(pointer, parsed)
+        return self.validate_schema(pointer, body.decode(errors="replace"))
+
+
+def _github_message(error: Any, where: str) -> str:
+    """Phrase a jsonschema error the way GitHub's 422 'Invalid request' messages do."""
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else error.message
+        return f'"{name}" wasn\'t supplied.' + (f" (at '{where}')" if where else "")
+    value = json.dumps(error.instance)
+    if len(value) > 200:
+        value = value[:200] + "..."
+    target = f"properties/{where}" if where else "the request body"
+    return f"For '{target}', {value} {_reason(error)}."
+
+
+def _reason(error: Any) -> str:
+    v = error.validator
+    if v == "type":
+        return f"is not {'an' if str(error.validator_value)[0] in 'aeiou' else 'a'} {error.validator_value}"
+    if v == "enum":
+        return f"is not a member of {list(error.validator_value)}"
+    if v == "maxLength":
+        return f"is too long (maximum is {error.validator_value} characters)"
+    if v == "maxItems":
+        return f"has too many items (maximum is {error.validator_value})"
+    if v in ("oneOf", "anyOf"):
+        return f"is not valid under any of the given schemas ({v})"
+    return error.message
+
+
+@lru_cache(maxsize=1)
+def load_spec() -> Spec:
+    """Load and patch the subset once per process."""
+    with open(github_data_dir() / "openapi-subset.json", encoding="utf-8") as fh:
+        document = json.load(fh)
+    _patch_quirks(document)
+    return Spec(document)
