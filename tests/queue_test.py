@@ -212,11 +212,11 @@ async def test_redis_consumers_share_the_work(queues: Any) -> None:
 async def test_redis_dead_consumers_delivery_is_reclaimed_after_idle_timeout(queues: Any) -> None:
     dead: RedisStreamQueue = queues("dead")
     await dead.put(job("d-1"))
+    started = time.monotonic()  # the idle time counts from this hand-out
     taken = await asyncio.wait_for(dead.get(), 2)
     await dead.close()  # the process dies without acking
 
     survivor: RedisStreamQueue = queues("survivor", claim_idle=0.3)
-    started = time.monotonic()
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(survivor.get(), 0.1)  # not idle long enough yet: not taken over
     reclaimed = await asyncio.wait_for(survivor.get(), 3)
