@@ -55,6 +55,7 @@ def _check_rds(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     props = _properties(resource)
     encrypted = props.get("StorageEncrypted")
     if encrypted is None:
+        inherited: tuple[str, ...]
         if resource.type == "AWS::RDS::DBInstance":
             inherited = ("SourceDBInstanceIdentifier", "DBSnapshotIdentifier", "DBClusterIdentifier",
                          "SourceDBInstanceAutomatedBackupsArn", "SourceDBClusterIdentifier")

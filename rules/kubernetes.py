@@ -135,7 +135,7 @@ def _capability(item: Node) -> str | None:
     if not isinstance(item.value, str):
         return None
     name = item.value.strip().upper()
-    return name[4:] if name.startswith("CAP_") else name
+    return name.removeprefix("CAP_")
 
 
 def _check_capabilities(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:

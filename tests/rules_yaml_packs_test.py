@@ -116,7 +116,7 @@ def test_rule_ids_are_unique_and_numbered_without_gaps() -> None:
 
 
 def test_violations_within_a_resource_are_told_apart() -> None:
-    for rule_id in RULES:
-        found = run_rule(RULES[rule_id], FIXTURES / rule_id)
+    for rule_id, rule in RULES.items():
+        found = run_rule(rule, FIXTURES / rule_id)
         keys = [(path, v.line, v.key) for path, v in found]
         assert len(keys) == len(set(keys)), rule_id

@@ -49,7 +49,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _CFN_PLAIN_KEYS = {"!Ref": "Ref", "!Condition": "Condition"}
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc]
     """Safe loader used for composition only; we never call its constructor on a document."""
 
 
@@ -106,8 +106,10 @@ class _Converter:
         elif isinstance(node, SequenceNode):
             items = [self.convert(child, depth + 1) for child in node.value]
             built = Node(items, *self._collection_lines(node, items))
-        else:
+        elif isinstance(node, MappingNode):
             built = self._mapping(node, depth)
+        else:
+            raise _TooBig(f"unexpected YAML node {type(node).__name__}")
         return _apply_tag(node, built)
 
     def _mapping(self, node: MappingNode, depth: int) -> Node:
@@ -126,7 +128,7 @@ class _Converter:
                     for merged_key, merged_value in source.items():
                         merged.setdefault(merged_key, merged_value)
                 continue
-            own[_key_text(key_node)] = value
+            own[self._key_text(key_node)] = value
         body = {**merged, **own}
         start, end = self._collection_lines(node, children)
         if node.value:
@@ -151,6 +153,18 @@ class _Converter:
             end = max(child.end_line for child in children)
         return start, max(start, end)
 
+    def _key_text(self, node: yaml.Node) -> str:
+        """Keys keep their source text: `on` stays "on" (YAML 1.1 would say True), `80` stays "80".
+
+        A collection used as a key (rare, never meaningful to a rule) is named by its source text.
+        """
+        if isinstance(node, ScalarNode):
+            return str(node.value)
+        start, end = node.start_mark, node.end_mark
+        if start.line == end.line:
+            return self._text(start.line + 1)[start.column : end.column]
+        return f"<key at line {start.line + 1}>"
+
     def _text(self, line: int) -> str:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
@@ -158,12 +172,6 @@ class _Converter:
 def _is_empty_scalar(node: yaml.Node) -> bool:
     return isinstance(node, ScalarNode) and node.value == "" and node.style is None
 
-
-def _key_text(node: yaml.Node) -> str:
-    """Keys keep their source text: `on` stays "on" (YAML 1.1 would say True), `80` stays "80"."""
-    if isinstance(node, ScalarNode):
-        return str(node.value)
-    return yaml.serialize(node, Dumper=yaml.SafeDumper, default_flow_style=True).strip()
 
 
 def _scalar_value(constructor: SafeConstructor, node: ScalarNode) -> Any:
@@ -301,7 +309,7 @@ def _is_cloudformation(document: Node) -> bool:
     resources = document.get("Resources")
     if resources is None:
         return False
-    for _, entry in resources.items():
+    for entry in resources.value.values() if isinstance(resources.value, dict) else []:
         type_ = entry.get("Type")
         if type_ is not None and isinstance(type_.value, str) and type_.value.startswith("AWS::"):
             return True
@@ -383,7 +391,7 @@ def _references(node: Node) -> Iterator[str]:
                 for match in re.finditer(r"\$\{([A-Za-z0-9]+)[.}]", template.value):
                     yield match.group(1)
     if isinstance(node.value, dict):
-        for _, child in node.items():
+        for child in node.value.values():
             yield from _references(child)
     elif isinstance(node.value, list):
         for child in node.value:
