@@ -1,0 +1,1032 @@
+"""Terraform AWS rules: encryption at rest and in transit, internet exposure, logging, key hygiene.
+
+Every rule follows today's AWS defaults so it does not cry wolf: S3 buckets are encrypted and
+block public access by default (only an explicit opt-out is a finding), SQS queues get SSE by
+default, a log group without retention keeps logs forever, and an account-wide EBS default
+encryption resource in the module covers its volumes.
+
+Values arrive resolved by the parser (`var.x` is its default); anything it could not resolve
+is `Unknown` and never produces a finding on its own. Findings land on the offending attribute,
+or on the block's first line when the attribute is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from bot.model import Node, Resource, Severity, Unknown, Violation
+from rules._support import as_int, truthy
+from rules.base import CheckFn, Rule, RuleContext
+
+_SOURCES = frozenset({"terraform"})
+_OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+ADMIN_PORTS: dict[int, str] = {22: "SSH", 3389: "RDP"}
+DATABASE_PORTS: dict[int, str] = {
+    1433: "SQL Server", 1521: "Oracle", 2483: "Oracle", 2484: "Oracle", 3306: "MySQL/MariaDB/Aurora",
+    5432: "PostgreSQL", 5439: "Redshift", 5984: "CouchDB", 6379: "Redis", 7000: "Cassandra",
+    7001: "Cassandra", 8182: "Neptune", 9042: "Cassandra", 9200: "Elasticsearch/OpenSearch",
+    9300: "Elasticsearch/OpenSearch", 11211: "Memcached", 27017: "MongoDB/DocumentDB", 27018: "MongoDB",
+}
+_MIN_RETENTION_DAYS = 90
+_SUGGESTED_RETENTION_DAYS = 365
+_MODERN_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# ELB policies that still accept TLS 1.0 or 1.1 (the dated ones are the pre-2017 originals).
+_OUTDATED_TLS_POLICY = re.compile(
+    r"TLS-1-0|TLS-1-1|TLS13-1-0|TLS13-1-1|FS-2018-06|FS-1-1-|^ELBSecurityPolicy-20\d\d-\d\d$", re.I
+)
+_PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
+_PUBLIC_GRANTEES = ("acs.amazonaws.com/groups/global/AllUsers", "acs.amazonaws.com/groups/global/AuthenticatedUsers")
+_PAB_SETTINGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+_CLASSIFICATION_KEYS = frozenset({"dataclassification", "classification", "datasensitivity", "sensitivity"})
+_REGULATED_CLASSES = frozenset({"phi", "ephi", "hipaa", "pci", "pcidss", "cardholder", "restricted", "confidential"})
+_KMS_SSE = frozenset({"aws:kms", "aws:kms:dsse"})
+
+
+# --------------------------------------------------------------------------------------------
+# Reading values
+# --------------------------------------------------------------------------------------------
+
+
+def _text(node: Node | None) -> str | None:
+    """A literal string value (numbers too, as Terraform converts them); None when unknown/absent."""
+    if node is None or isinstance(node.value, (Unknown, bool)) or node.value is None:
+        return None
+    if isinstance(node.value, (str, int, float)):
+        return str(node.value)
+    return None
+
+
+def _is_set(node: Node | None) -> bool:
+    """Present with a value; an Unknown counts as set (we only cannot tell to what)."""
+    return node is not None and node.value not in (None, "")
+
+
+def _is_unknown(node: Node | None) -> bool:
+    return node is not None and isinstance(node.value, Unknown)
+
+
+def _blocks(body: Node, key: str) -> list[Node]:
+    """Nested blocks (or a list of objects written as an attribute) that are mappings."""
+    node = body.get(key)
+    if node is None:
+        return []
+    return [child for child in node.children() if isinstance(child.value, dict)]
+
+
+def _dynamic(body: Node, name: str) -> bool:
+    """A `dynamic "name"` block generates `name` blocks we cannot see: treat them as unknown."""
+    return any(isinstance(item.value, dict) and name in item.value for item in _blocks(body, "dynamic"))
+
+
+def _absent(body: Node, name: str) -> bool:
+    """Neither a `name` block/attribute nor a dynamic block that could generate one."""
+    return body.get(name) is None and not _dynamic(body, name)
+
+
+def _siblings_of_type(resource: Resource, ctx: RuleContext, *types: str) -> Iterator[Resource]:
+    for other in ctx.siblings(resource):
+        if other.kind == "resource" and other.type in types and other is not resource:
+            yield other
+
+
+# --------------------------------------------------------------------------------------------
+# Suggestions: replacement text for the anchor line, kept exactly as written apart from the fix
+# --------------------------------------------------------------------------------------------
+
+_LITERAL = r'"(?:[^"\\$]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null'
+_TRAILER = r"\s*(?:(?:#|//).*)?"
+
+
+def replace_literal(resource: Resource, node: Node, key: str, new: str) -> str | None:
+    """`key = <old literal>` on one line with the literal swapped for `new`; None when the value
+    is not a literal written on that line (a variable, a function, a multi-line value)."""
+    if node.line != node.end_line:
+        return None
+    text = resource.text_at(node.line)
+    if text is None:
+        return None
+    match = re.fullmatch(rf"(\s*{re.escape(key)}\s*=\s*)({_LITERAL})({_TRAILER})", text)
+    if match is None:
+        return None
+    return f"{match.group(1)}{new}{match.group(3)}"
+
+
+def _header(resource: Resource, line: int) -> str | None:
+    """The block header line when it opens the block and does not also close it."""
+    text = resource.text_at(line)
+    if text is None or not re.fullmatch(rf"[^{{}}]*\{{{_TRAILER}", text):
+        return None
+    return text
+
+
+def _child_indent(resource: Resource, block: Node | None, line: int, header: str) -> str:
+    """The indentation of the block's first attribute, else the header's plus two spaces."""
+    children = sorted(n.line for _, n in block.items() if n.line > line) if block is not None else []
+    for child_line in children:
+        text = resource.text_at(child_line)
+        if text is not None and text.strip():
+            return text[: len(text) - len(text.lstrip())]
+    return header[: len(header) - len(header.lstrip())] + "  "
+
+
+def add_lines(resource: Resource, block: Node | None, new_lines: Sequence[str]) -> str | None:
+    """The block's header followed by `new_lines`, indented like the block's attributes."""
+    line = block.line if block is not None else resource.line
+    header = _header(resource, line)
+    if header is None:
+        return None
+    body = block if block is not None else resource.body
+    indent = _child_indent(resource, body, line, header)
+    return "\n".join([header, *(indent + text for text in new_lines)])
+
+
+def _fix_bool(resource: Resource, node: Node | None, block: Node | None, key: str, what: str,
+              value: str = "true") -> Iterator[Violation]:
+    """The common shape: `key` must be true. Missing -> block's first line; false -> its own line."""
+    if node is None:
+        anchor = block.line if block is not None else resource.line
+        yield Violation(
+            message=f"{what} ({key} is not set; it defaults to false).",
+            line=anchor,
+            suggestion=add_lines(resource, block, [f"{key} = {value}"]),
+            key=key,
+        )
+    elif truthy(node) is False:
+        yield Violation(
+            message=f"{what} ({key} = false).",
+            line=node.line,
+            end_line=node.end_line,
+            suggestion=replace_literal(resource, node, key, value),
+            key=key,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Checks
+# --------------------------------------------------------------------------------------------
+
+
+def _managed(check: CheckFn) -> CheckFn:
+    """Only managed resources that Terraform will actually create (`count = 0` creates none).
+
+    A `data "aws_db_instance"` reads an existing database and is not ours to judge.
+    """
+
+    def guarded(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+        if resource.kind != "resource" or not isinstance(resource.body.value, dict):
+            return ()
+        count = resource.body.get("count")
+        if count is not None and as_int(count) == 0:
+            return ()
+        for_each = resource.body.get("for_each")
+        if for_each is not None and for_each.value in ({}, []):
+            return ()
+        return check(resource, ctx)
+
+    guarded.__doc__ = check.__doc__
+    return guarded
+
+
+def _ebs_default_encryption(resource: Resource, ctx: RuleContext) -> bool:
+    """The module turns on account-wide EBS encryption (`enabled` defaults to true)."""
+    return any(
+        truthy(other.body.get("enabled")) is not False
+        for other in _siblings_of_type(resource, ctx, "aws_ebs_encryption_by_default")
+    )
+
+
+def _check_ebs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """EBS volumes and instance block devices must be encrypted."""
+    if _ebs_default_encryption(resource, ctx):
+        return
+    body = resource.body
+    if resource.type == "aws_ebs_volume":
+        if body.get("encrypted") is None and _is_set(body.get("snapshot_id")):
+            return  # a volume made from a snapshot inherits the snapshot's encryption
+        yield from _fix_bool(resource, body.get("encrypted"), None, "encrypted", "EBS volume is not encrypted")
+        return
+    for device in ("root_block_device", "ebs_block_device"):
+        for block in _blocks(body, device):
+            encrypted = block.get("encrypted")
+            if encrypted is None and _is_set(block.get("snapshot_id")):
+                continue
+            for violation in _fix_bool(resource, encrypted, block, "encrypted", f"{device} is not encrypted"):
+                name = _text(block.get("device_name")) or str(block.line - resource.line)
+                yield _keyed(violation, f"{device}:{name}")
+
+
+def _keyed(violation: Violation, key: str) -> Violation:
+    return Violation(violation.message, violation.line, violation.end_line, violation.suggestion, key)
+
+
+_RDS_INHERITS = {
+    "aws_db_instance": ("replicate_source_db", "snapshot_identifier", "restore_to_point_in_time"),
+    "aws_rds_cluster": ("snapshot_identifier", "replication_source_identifier", "global_cluster_identifier",
+                        "restore_to_point_in_time", "source_region"),
+}
+
+
+def _check_rds_encryption(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """RDS instances and clusters must set storage_encrypted (replicas and restores inherit it)."""
+    body = resource.body
+    encrypted = body.get("storage_encrypted")
+    if encrypted is None:
+        if any(_is_set(body.get(name)) for name in _RDS_INHERITS.get(resource.type, ())):
+            return
+        engine_mode = body.get("engine_mode")
+        if _is_unknown(engine_mode) or (_text(engine_mode) or "").lower() == "serverless":
+            return  # Aurora Serverless v1 is always encrypted
+    yield from _fix_bool(resource, encrypted, None, "storage_encrypted", "Database storage is not encrypted")
+
+
+def _check_rds_public(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """A database instance must not get a public endpoint."""
+    public = resource.body.get("publicly_accessible")
+    if public is not None and truthy(public) is True:
+        yield Violation(
+            message="Database instance is publicly accessible from the internet (publicly_accessible = true).",
+            line=public.line,
+            end_line=public.end_line,
+            suggestion=replace_literal(resource, public, "publicly_accessible", "false"),
+        )
+
+
+def _protocol(node: Node | None) -> str | None:
+    """"all", "tcp" or "udp"; None for other protocols (icmp, ...) or unknown values."""
+    text = _text(node)
+    if text is None:
+        return None
+    name = text.strip().lower()
+    return {"-1": "all", "all": "all", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}.get(name)
+
+
+def _ports(rule: Node, protocol: str) -> tuple[int, int] | None:
+    if protocol == "all":
+        return (0, 65535)
+    low, high = as_int(rule.get("from_port")), as_int(rule.get("to_port"))
+    if low is None or high is None:
+        return None
+    if low == -1 or high == -1:
+        return (0, 65535)
+    return (min(low, high), max(low, high))
+
+
+def _open_cidrs(rule: Node, keys: Sequence[str]) -> Iterator[Node]:
+    """The 0.0.0.0/0 and ::/0 entries (each with its own line) of the given CIDR attributes."""
+    for key in keys:
+        node = rule.get(key)
+        if node is None:
+            continue
+        for item in node.children() if isinstance(node.value, list) else [node]:
+            if isinstance(item.value, str) and item.value.strip() in _OPEN_CIDRS:
+                yield item
+
+
+def _ingress_rules(resource: Resource) -> Iterator[tuple[Node, str, tuple[str, ...]]]:
+    """(rule, protocol attribute, CIDR attributes) for every ingress rule the resource defines."""
+    body = resource.body
+    if resource.type in ("aws_security_group", "aws_default_security_group"):
+        for rule in _blocks(body, "ingress"):
+            yield rule, "protocol", ("cidr_blocks", "ipv6_cidr_blocks")
+    elif resource.type == "aws_security_group_rule":
+        if _text(body.get("type")) == "ingress":
+            yield body, "protocol", ("cidr_blocks", "ipv6_cidr_blocks")
+    elif resource.type == "aws_vpc_security_group_ingress_rule":
+        yield body, "ip_protocol", ("cidr_ipv4", "cidr_ipv6")
+
+
+def _exposure_check(ports: dict[int, str], protocols: frozenset[str], what: str) -> CheckFn:
+    """A check flagging ingress from anywhere that covers any of `ports`."""
+
+    def check(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+        for rule, protocol_key, cidr_keys in _ingress_rules(resource):
+            protocol = _protocol(rule.get(protocol_key))
+            if protocol is None or (protocol != "all" and protocol not in protocols):
+                continue
+            span = _ports(rule, protocol)
+            if span is None:
+                continue
+            exposed = [f"{port} ({name})" for port, name in sorted(ports.items()) if span[0] <= port <= span[1]]
+            if not exposed:
+                continue
+            shown = ", ".join(exposed[:4]) + (", ..." if len(exposed) > 4 else "")
+            for cidr in _open_cidrs(rule, cidr_keys):
+                yield Violation(
+                    message=f"Ingress from {cidr.value} ({protocol} {span[0]}-{span[1]}) opens {what}: {shown}.",
+                    line=cidr.line,
+                    end_line=cidr.end_line,
+                    key=f"{cidr.value}:{protocol}:{span[0]}-{span[1]}",
+                )
+
+    check.__doc__ = f"Security group ingress must not open {what} to the whole internet."
+    return check
+
+
+def _check_log_retention(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """Log groups keep logs at least 90 days (no retention at all means forever, which is fine)."""
+    retention = resource.body.get("retention_in_days")
+    days = as_int(retention)
+    if retention is not None and days is not None and 0 < days < _MIN_RETENTION_DAYS:
+        yield Violation(
+            message=f"Log group keeps logs for only {days} days; audit logs need at least {_MIN_RETENTION_DAYS}.",
+            line=retention.line,
+            end_line=retention.end_line,
+            suggestion=replace_literal(resource, retention, "retention_in_days", str(_SUGGESTED_RETENTION_DAYS)),
+        )
+
+
+def _check_s3_public_acl(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """Buckets and objects must not be granted to everyone through ACLs."""
+    acl = resource.body.get("acl")
+    value = _text(acl)
+    if acl is not None and value is not None and value.strip().lower() in _PUBLIC_ACLS:
+        yield Violation(
+            message=f"Canned ACL {value!r} makes the data readable by anyone.",
+            line=acl.line,
+            end_line=acl.end_line,
+            suggestion=replace_literal(resource, acl, "acl", '"private"'),
+            key="acl",
+        )
+    for policy in _blocks(resource.body, "access_control_policy"):
+        for grant in _blocks(policy, "grant"):
+            for grantee in _blocks(grant, "grantee"):
+                uri = grantee.get("uri")
+                text = _text(uri)
+                if uri is not None and text is not None and any(text.endswith(g) for g in _PUBLIC_GRANTEES):
+                    yield Violation(
+                        message=f"ACL grant to {text.rsplit('/', 1)[-1]} makes the data readable by anyone.",
+                        line=uri.line,
+                        end_line=uri.end_line,
+                        key=f"grant:{uri.line - resource.line}",
+                    )
+
+
+def _check_public_access_block(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """A public access block must keep all four guards on; omitted ones are set to false."""
+    missing = []
+    for key in _PAB_SETTINGS:
+        node = resource.body.get(key)
+        if node is None:
+            missing.append(key)
+        elif truthy(node) is False:
+            yield Violation(
+                message=f"Public access guard {key} is turned off.",
+                line=node.line,
+                end_line=node.end_line,
+                suggestion=replace_literal(resource, node, key, "true"),
+                key=key,
+            )
+    if missing:
+        yield Violation(
+            message=f"Omitted public access guards are set to false by this resource: {', '.join(missing)}.",
+            line=resource.line,
+            suggestion=add_lines(resource, None, [f"{key} = true" for key in missing]),
+            key="missing",
+        )
+
+
+def _classification(bucket: Resource) -> str | None:
+    """The bucket's regulated data class from its tags, e.g. "PHI"; None when not regulated."""
+    tags = bucket.body.get("tags")
+    for key, node in tags.items() if tags is not None else ():
+        if re.sub(r"[^a-z]", "", key.lower()) not in _CLASSIFICATION_KEYS:
+            continue
+        value = _text(node)
+        if value is not None and re.sub(r"[^a-z]", "", value.lower()) in _REGULATED_CLASSES:
+            return value
+    return None
+
+
+def _uses_kms(config: Node) -> bool | None:
+    """Whether an SSE configuration's rules use KMS; None when it cannot be told."""
+    algorithms = [
+        default.get("sse_algorithm")
+        for rule in _blocks(config, "rule")
+        for default in _blocks(rule, "apply_server_side_encryption_by_default")
+    ]
+    if not algorithms:
+        return False
+    if any(node is None or _text(node) is None for node in algorithms):
+        return None if any(_is_unknown(node) for node in algorithms) else False
+    return any((_text(node) or "").lower() in _KMS_SSE for node in algorithms)
+
+
+def _check_regulated_bucket(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """A bucket tagged as holding regulated data must be encrypted with a KMS key we control."""
+    data_class = _classification(resource)
+    if data_class is None:
+        return
+    configs = [r.body for r in ctx.referrers(resource, "aws_s3_bucket_server_side_encryption_configuration")
+               if r.kind == "resource"]
+    configs += _blocks(resource.body, "server_side_encryption_configuration")  # provider v3 inline form
+    if _dynamic(resource.body, "server_side_encryption_configuration"):
+        return
+    verdicts = [_uses_kms(config) for config in configs]
+    if any(verdict is not False for verdict in verdicts):
+        return  # KMS, or a configuration we cannot read
+    found = "its encryption configuration does not use aws:kms" if configs else "no SSE-KMS configuration refers to it"
+    yield Violation(
+        message=f"Bucket holds {data_class} data but {found}; default SSE-S3 keys cannot be restricted or audited.",
+        line=resource.line,
+    )
+
+
+def _check_cloudtrail_validation(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """CloudTrail log file integrity validation must be on."""
+    yield from _fix_bool(resource, resource.body.get("enable_log_file_validation"), None,
+                         "enable_log_file_validation", "CloudTrail log file validation is off")
+
+
+def _check_cloudtrail_kms(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """CloudTrail logs must be encrypted with a customer managed KMS key."""
+    key = resource.body.get("kms_key_id")
+    if key is None or key.value in (None, ""):
+        anchor = key.line if key is not None else resource.line
+        yield Violation(message="CloudTrail logs are not encrypted with a KMS key (kms_key_id is not set).",
+                        line=anchor, end_line=anchor)
+
+
+def _check_kms_rotation(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """Symmetric customer managed keys must rotate automatically."""
+    body = resource.body
+    for name, allowed in (("customer_master_key_spec", "SYMMETRIC_DEFAULT"), ("key_spec", "SYMMETRIC_DEFAULT"),
+                          ("key_usage", "ENCRYPT_DECRYPT")):
+        node = body.get(name)
+        if node is not None and (_is_unknown(node) or (_text(node) or allowed).upper() != allowed):
+            return  # asymmetric and HMAC keys cannot rotate
+    yield from _fix_bool(resource, body.get("enable_key_rotation"), None, "enable_key_rotation",
+                         "KMS key rotation is off")
+
+
+def _load_balancer(listener: Resource, ctx: RuleContext) -> Resource | None:
+    """The aws_lb of this module the listener attaches to, when it names one."""
+    for other in _siblings_of_type(listener, ctx, "aws_lb", "aws_alb"):
+        if other.address in listener.references:
+            return other
+    return None
+
+
+def _redirects_to_https(action: Node) -> bool:
+    if (_text(action.get("type")) or "").lower() != "redirect":
+        return False
+    return any((_text(r.get("protocol")) or "").upper() == "HTTPS" for r in _blocks(action, "redirect"))
+
+
+def _check_http_listener(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """Internet-facing HTTP listeners must redirect to HTTPS instead of serving traffic."""
+    body = resource.body
+    protocol = body.get("protocol")
+    lb = _load_balancer(resource, ctx)
+    internal = lb.body.get("internal") if lb is not None else None
+    if internal is not None and truthy(internal) is not False:
+        return  # an internal (or maybe internal) load balancer is not reachable from the internet
+    if protocol is None:
+        if lb is None or (_text(lb.body.get("load_balancer_type")) or "application") != "application":
+            return  # only an Application Load Balancer listener defaults to HTTP
+    elif (_text(protocol) or "").upper() != "HTTP":
+        return
+    actions = _blocks(body, "default_action")
+    if not actions or any(_is_unknown(a.get("type")) for a in actions):
+        return
+    if any(_redirects_to_https(a) for a in actions):
+        return
+    forwards = any((_text(a.get("type")) or "").lower() not in ("fixed-response", "redirect") for a in actions)
+    rules = [r for r in ctx.referrers(resource) if r.type in ("aws_lb_listener_rule", "aws_alb_listener_rule")]
+    if not forwards and not rules:
+        return  # a fixed response carries no application data
+    yield Violation(
+        message="HTTP listener serves traffic in clear text; redirect it to HTTPS.",
+        line=protocol.line if protocol is not None else resource.line,
+    )
+
+
+def _check_tls_policy(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """HTTPS/TLS listeners must not accept TLS 1.0/1.1 (the provider default policy does)."""
+    protocol = _text(resource.body.get("protocol"))
+    if protocol is None or protocol.upper() not in ("HTTPS", "TLS"):
+        return
+    policy = resource.body.get("ssl_policy")
+    if policy is None:
+        yield Violation(
+            message="No ssl_policy: the default ELBSecurityPolicy-2016-08 still accepts TLS 1.0 and 1.1.",
+            line=resource.line,
+            suggestion=add_lines(resource, None, [f'ssl_policy = "{_MODERN_TLS_POLICY}"']),
+        )
+        return
+    name = _text(policy)
+    if name is not None and _OUTDATED_TLS_POLICY.search(name):
+        yield Violation(
+            message=f"TLS policy {name} accepts TLS versions older than 1.2.",
+            line=policy.line,
+            end_line=policy.end_line,
+            suggestion=replace_literal(resource, policy, "ssl_policy", f'"{_MODERN_TLS_POLICY}"'),
+        )
+
+
+def _check_cloudfront_https(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """CloudFront must not serve viewers over plain HTTP."""
+    for key in ("default_cache_behavior", "ordered_cache_behavior"):
+        for behavior in _blocks(resource.body, key):
+            policy = behavior.get("viewer_protocol_policy")
+            if policy is not None and (_text(policy) or "").lower() == "allow-all":
+                path = _text(behavior.get("path_pattern")) or "default"
+                yield Violation(
+                    message=f"Cache behavior ({path}) lets viewers use plain HTTP (viewer_protocol_policy = allow-all).",
+                    line=policy.line,
+                    end_line=policy.end_line,
+                    suggestion=replace_literal(resource, policy, "viewer_protocol_policy", '"redirect-to-https"'),
+                    key=f"{key}:{path}",
+                )
+
+
+def _check_efs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """EFS file systems must be encrypted at rest."""
+    yield from _fix_bool(resource, resource.body.get("encrypted"), None, "encrypted",
+                         "EFS file system is not encrypted")
+
+
+def _check_elasticache_at_rest(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """ElastiCache replication groups must encrypt data at rest (Valkey does by default)."""
+    body = resource.body
+    node = body.get("at_rest_encryption_enabled")
+    if node is None:
+        engine = body.get("engine")
+        if _is_unknown(engine) or (_text(engine) or "redis").lower() == "valkey":
+            return
+        if _is_set(body.get("global_replication_group_id")):
+            return  # members take the global datastore's settings
+    yield from _fix_bool(resource, node, None, "at_rest_encryption_enabled", "ElastiCache data is not encrypted at rest")
+
+
+def _check_elasticache_in_transit(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """ElastiCache replication groups must encrypt traffic (TLS)."""
+    body = resource.body
+    node = body.get("transit_encryption_enabled")
+    if node is None and _is_set(body.get("global_replication_group_id")):
+        return
+    yield from _fix_bool(resource, node, None, "transit_encryption_enabled", "ElastiCache traffic is not encrypted")
+
+
+def _check_search_at_rest(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """OpenSearch/Elasticsearch domains must encrypt data at rest."""
+    blocks = _blocks(resource.body, "encrypt_at_rest")
+    if not blocks:
+        if _absent(resource.body, "encrypt_at_rest"):
+            yield Violation(
+                message="Search domain is not encrypted at rest (no encrypt_at_rest block; it defaults to off).",
+                line=resource.line,
+                suggestion=add_lines(resource, None, ["encrypt_at_rest {", "  enabled = true", "}"]),
+            )
+        return
+    for block in blocks:
+        yield from _fix_bool(resource, block.get("enabled"), block, "enabled", "Search domain is not encrypted at rest")
+
+
+def _check_search_in_transit(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """OpenSearch/Elasticsearch domains must encrypt node-to-node traffic and refuse plain HTTP."""
+    body = resource.body
+    n2n = _blocks(body, "node_to_node_encryption")
+    if not n2n and _absent(body, "node_to_node_encryption"):
+        yield Violation(
+            message="Traffic between search nodes is not encrypted (no node_to_node_encryption block).",
+            line=resource.line,
+            suggestion=add_lines(resource, None, ["node_to_node_encryption {", "  enabled = true", "}"]),
+            key="node_to_node_encryption",
+        )
+    for block in n2n:
+        for violation in _fix_bool(resource, block.get("enabled"), block, "enabled",
+                                   "Traffic between search nodes is not encrypted"):
+            yield _keyed(violation, "node_to_node_encryption")
+    for block in _blocks(body, "domain_endpoint_options"):
+        https = block.get("enforce_https")
+        if https is not None and truthy(https) is False:
+            yield Violation(
+                message="Search domain accepts plain HTTP (enforce_https = false).",
+                line=https.line,
+                end_line=https.end_line,
+                suggestion=replace_literal(resource, https, "enforce_https", "true"),
+                key="enforce_https",
+            )
+        policy = block.get("tls_security_policy")
+        if policy is not None and (_text(policy) or "").endswith("TLS-1-0-2019-07"):
+            yield Violation(
+                message=f"Search domain accepts TLS 1.0 ({_text(policy)}).",
+                line=policy.line,
+                end_line=policy.end_line,
+                suggestion=replace_literal(resource, policy, "tls_security_policy", '"Policy-Min-TLS-1-2-2019-07"'),
+                key="tls_security_policy",
+            )
+
+
+def _imds_defaults_required(resource: Resource, ctx: RuleContext) -> bool:
+    """The module sets the account's instance metadata defaults to IMDSv2-only."""
+    return any(
+        (_text(other.body.get("http_tokens")) or "").lower() == "required"
+        for other in _siblings_of_type(resource, ctx, "aws_ec2_instance_metadata_defaults")
+    )
+
+
+def _mentions(node: Node, needle: str) -> bool:
+    """Whether any string (or unresolved expression) inside `node` contains `needle`."""
+    if isinstance(node.value, dict):
+        return any(_mentions(child, needle) for _, child in node.items())
+    if isinstance(node.value, list):
+        return any(_mentions(child, needle) for child in node.value)
+    return isinstance(node.value, (str, Unknown)) and needle in str(node.value).lower()
+
+
+def _ami_defaults_to_imdsv2(resource: Resource, ctx: RuleContext) -> bool:
+    """Amazon Linux 2023 AMIs are registered with ImdsSupport v2.0, so instances launched from
+    them require IMDSv2 unless told otherwise. Recognised from the AMI value or from the
+    `aws_ami`/`aws_ssm_parameter` data source it names."""
+    ami = resource.body.get("ami") or resource.body.get("image_id")
+    if ami is None:
+        return False
+    if _mentions(ami, "al2023"):
+        return True
+    names = {f"data.{t}.{n}" for t, n in re.findall(r"\bdata\.([\w-]+)\.([\w-]+)", str(ami.value))}
+    return any(
+        other.kind == "data" and other.address in names and _mentions(other.body, "al2023")
+        for other in ctx.siblings(resource)
+    )
+
+
+def _check_imdsv2(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """Instances must require IMDSv2 session tokens (stops SSRF from reading role credentials)."""
+    if _imds_defaults_required(resource, ctx):
+        return
+    blocks = _blocks(resource.body, "metadata_options")
+    if not blocks:
+        if _ami_defaults_to_imdsv2(resource, ctx):
+            return
+        if _absent(resource.body, "metadata_options"):
+            yield Violation(
+                message="No metadata_options: instances accept IMDSv1 requests without a session token.",
+                line=resource.line,
+                suggestion=add_lines(resource, None, ["metadata_options {", '  http_tokens = "required"', "}"]),
+            )
+        return
+    for block in blocks:
+        if (_text(block.get("http_endpoint")) or "").lower() == "disabled":
+            continue
+        tokens = block.get("http_tokens")
+        if tokens is None:
+            yield Violation(
+                message="metadata_options does not set http_tokens; IMDSv1 stays allowed.",
+                line=block.line,
+                suggestion=add_lines(resource, block, ['http_tokens = "required"']),
+            )
+        elif (_text(tokens) or "").lower() == "optional":
+            yield Violation(
+                message='IMDSv1 is allowed (http_tokens = "optional").',
+                line=tokens.line,
+                end_line=tokens.end_line,
+                suggestion=replace_literal(resource, tokens, "http_tokens", '"required"'),
+            )
+
+
+def _strings_of(node: Node | None) -> list[Node] | None:
+    """The string items of a list (or a lone string); None when any part is unknown."""
+    if node is None:
+        return []
+    items = node.children() if isinstance(node.value, list) else [node]
+    if any(isinstance(item.value, Unknown) for item in items):
+        return None
+    return [item for item in items if isinstance(item.value, str)]
+
+
+def _is_wildcard(value: str) -> bool:
+    return value.strip() in ("*", "*:*")
+
+
+def _check_policy_document(resource: Resource) -> Iterator[Violation]:
+    for statement in _blocks(resource.body, "statement"):
+        if (_text(statement.get("effect")) or "Allow") != "Allow" or _is_unknown(statement.get("effect")):
+            continue
+        actions = _strings_of(statement.get("actions"))
+        resources = _strings_of(statement.get("resources"))
+        if not actions or not resources:
+            continue
+        wild_action = next((a for a in actions if _is_wildcard(a.value)), None)
+        if wild_action is not None and any(r.value.strip() == "*" for r in resources):
+            yield Violation(
+                message='Policy statement allows every action ("*") on every resource ("*").',
+                line=wild_action.line,
+                end_line=wild_action.end_line,
+                key=f"statement:{_text(statement.get('sid')) or statement.line - resource.line}",
+            )
+
+
+def _json_policy(node: Node) -> Any:
+    """The policy document of a `policy` attribute: a literal JSON string, or `jsonencode({...})`
+    of a literal object (the parser leaves the call Unknown; the object inside is plain data,
+    so reading it is parsing, not evaluating). None when it cannot be read."""
+    text: str | None = None
+    if isinstance(node.value, str):
+        text = node.value
+    elif isinstance(node.value, Unknown):
+        match = re.fullmatch(r"\s*jsonencode\((.*)\)\s*", node.value.expression, re.S)
+        text = match.group(1) if match else None
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _admin_statements(document: Any) -> Iterator[dict[str, Any]]:
+    if not isinstance(document, dict):
+        return
+    for statement in _as_list(document.get("Statement")):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+        resources = [r for r in _as_list(statement.get("Resource")) if isinstance(r, str)]
+        if any(_is_wildcard(a) for a in actions) and "*" in (r.strip() for r in resources):
+            yield statement
+
+
+def _action_line(resource: Resource, node: Node) -> int:
+    """The line of the wildcard `Action` inside a multi-line policy, else the attribute's line."""
+    for line in range(node.line, node.end_line + 1):
+        text = resource.text_at(line) or ""
+        if re.search(r'"?Action"?\s*[=:]\s*\[?\s*"\*(?::\*)?"', text):
+            return line
+    return node.line
+
+
+def _check_inline_policy(resource: Resource) -> Iterator[Violation]:
+    nodes = [resource.body.get("policy")] + [b.get("policy") for b in _blocks(resource.body, "inline_policy")]
+    for node in nodes:
+        if node is None:
+            continue
+        for statement in _admin_statements(_json_policy(node)):
+            line = _action_line(resource, node)
+            yield Violation(
+                message='Policy statement allows every action ("*") on every resource ("*").',
+                line=line,
+                key=f"statement:{statement.get('Sid') or node.line - resource.line}",
+            )
+
+
+def _check_iam_admin(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """IAM policies must not grant full administrative access ("*" on "*")."""
+    if resource.kind == "data" and resource.type == "aws_iam_policy_document":
+        yield from _check_policy_document(resource)
+    elif resource.kind == "resource" and resource.type != "aws_iam_policy_document":
+        yield from _check_inline_policy(resource)
+
+
+def _check_rds_backups(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """Automated backups must stay on (backup_retention_period = 0 turns them off)."""
+    body = resource.body
+    retention = body.get("backup_retention_period")
+    if retention is None or as_int(retention) != 0 or _is_set(body.get("replicate_source_db")):
+        return
+    yield Violation(
+        message="Automated backups are disabled (backup_retention_period = 0).",
+        line=retention.line,
+        end_line=retention.end_line,
+        suggestion=replace_literal(resource, retention, "backup_retention_period", "7"),
+    )
+
+
+def _check_sqs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """SQS queues are encrypted by default; turning SSE off without a KMS key leaves them clear."""
+    body = resource.body
+    sse = body.get("sqs_managed_sse_enabled")
+    if sse is None or truthy(sse) is not False or _is_set(body.get("kms_master_key_id")):
+        return
+    yield Violation(
+        message="Queue messages are stored unencrypted (sqs_managed_sse_enabled = false and no KMS key).",
+        line=sse.line,
+        end_line=sse.end_line,
+        suggestion=replace_literal(resource, sse, "sqs_managed_sse_enabled", "true"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The pack
+# --------------------------------------------------------------------------------------------
+
+
+def _rule(rule_id: str, title: str, severity: Severity, types: Iterable[str], rationale: str,
+          remediation: str, check: Callable[[Resource, RuleContext], Iterable[Violation]],
+          managed: bool = True) -> Rule:
+    return Rule(
+        id=rule_id,
+        title=title,
+        severity=severity,
+        sources=_SOURCES,
+        types=frozenset(types),
+        rationale=rationale,
+        remediation=remediation,
+        check=_managed(check) if managed else check,
+    )
+
+
+_SG_TYPES = ("aws_security_group", "aws_default_security_group", "aws_security_group_rule",
+             "aws_vpc_security_group_ingress_rule")
+_LISTENERS = ("aws_lb_listener", "aws_alb_listener")
+_SEARCH = ("aws_opensearch_domain", "aws_elasticsearch_domain")
+_IAM_POLICY_HOLDERS = ("aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy",
+                       "aws_iam_role", "aws_iam_policy_document")
+
+RULES: tuple[Rule, ...] = (
+    _rule(
+        "CB-AWS-001", "EBS volume is not encrypted", Severity.HIGH,
+        ("aws_ebs_volume", "aws_instance"),
+        "Data on an unencrypted EBS volume, and in every snapshot of it, is readable by whoever gets a "
+        "copy; regulated data must be encrypted at rest.",
+        "Set `encrypted = true` on the volume or block device (optionally with `kms_key_id`), or enable "
+        "`aws_ebs_encryption_by_default` for the account and region.",
+        _check_ebs,
+    ),
+    _rule(
+        "CB-AWS-002", "RDS storage is not encrypted", Severity.HIGH,
+        ("aws_db_instance", "aws_rds_cluster"),
+        "Database storage, automated backups, snapshots and replicas are only encrypted when "
+        "storage_encrypted is set at creation; it cannot be switched on later without a restore.",
+        "Set `storage_encrypted = true` (optionally with `kms_key_id`).",
+        _check_rds_encryption,
+    ),
+    _rule(
+        "CB-AWS-003", "RDS instance is publicly accessible", Severity.CRITICAL,
+        ("aws_db_instance", "aws_rds_cluster_instance"),
+        "A publicly accessible database gets a public IP and DNS name: it is directly reachable from the "
+        "internet and one security group mistake away from a breach.",
+        "Set `publicly_accessible = false` and reach the database from inside the VPC (application "
+        "subnets, a bastion or SSM port forwarding).",
+        _check_rds_public,
+    ),
+    _rule(
+        "CB-AWS-004", "Security group opens SSH/RDP to the internet", Severity.CRITICAL, _SG_TYPES,
+        "SSH and RDP open to 0.0.0.0/0 or ::/0 are scanned and brute-forced around the clock; remote "
+        "administration must only be reachable from known networks.",
+        "Restrict the CIDR to your own ranges or a source security group, or drop the rule and use SSM "
+        "Session Manager.",
+        _exposure_check(ADMIN_PORTS, frozenset({"tcp", "udp"}), "remote administration ports"),
+    ),
+    _rule(
+        "CB-AWS-005", "Security group opens database ports to the internet", Severity.CRITICAL, _SG_TYPES,
+        "Databases must never be reachable from the internet: exposed ports invite credential stuffing "
+        "and exploitation of the engine itself.",
+        "Allow the database port only from the application's security group or private CIDR ranges.",
+        _exposure_check(DATABASE_PORTS, frozenset({"tcp"}), "database ports"),
+    ),
+    _rule(
+        "CB-AWS-006", "CloudWatch log group keeps logs less than 90 days", Severity.MEDIUM,
+        ("aws_cloudwatch_log_group",),
+        "Audit logs must stay available long enough to investigate an incident: PCI DSS asks for three "
+        "months immediately available and a year in total.",
+        "Set `retention_in_days` to 90 or more (365 for audit logs), or omit it to keep logs forever.",
+        _check_log_retention,
+    ),
+    _rule(
+        "CB-AWS-007", "S3 ACL grants public access", Severity.CRITICAL,
+        ("aws_s3_bucket", "aws_s3_bucket_acl", "aws_s3_object", "aws_s3_bucket_object"),
+        "A public-read, public-read-write or authenticated-read ACL hands the data to anyone on the "
+        "internet (any AWS account counts as authenticated).",
+        "Use `acl = \"private\"` (or drop ACLs and keep object ownership `BucketOwnerEnforced`); serve "
+        "public content through CloudFront with origin access control.",
+        _check_s3_public_acl,
+    ),
+    _rule(
+        "CB-AWS-008", "S3 Block Public Access is turned off", Severity.HIGH,
+        ("aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"),
+        "Block Public Access is the guard that keeps one bad ACL or bucket policy from publishing data; "
+        "S3 turns it on by default, so switching a guard off is a deliberate weakening.",
+        "Set all four of `block_public_acls`, `block_public_policy`, `ignore_public_acls` and "
+        "`restrict_public_buckets` to true (omitted ones are sent as false).",
+        _check_public_access_block,
+    ),
+    _rule(
+        "CB-AWS-009", "Bucket with regulated data is not encrypted with KMS", Severity.HIGH,
+        ("aws_s3_bucket",),
+        "S3's default SSE-S3 encryption uses keys nobody can restrict or audit; PHI and cardholder data "
+        "need a KMS key whose use is logged in CloudTrail and whose policy limits who may decrypt.",
+        "Add an `aws_s3_bucket_server_side_encryption_configuration` for the bucket with "
+        "`sse_algorithm = \"aws:kms\"` and a customer managed `kms_master_key_id`.",
+        _check_regulated_bucket,
+    ),
+    _rule(
+        "CB-AWS-010", "CloudTrail log file validation is off", Severity.MEDIUM, ("aws_cloudtrail",),
+        "Without digest files nobody can prove the audit trail was not altered or deleted after delivery.",
+        "Set `enable_log_file_validation = true`.",
+        _check_cloudtrail_validation,
+    ),
+    _rule(
+        "CB-AWS-011", "CloudTrail logs are not encrypted with KMS", Severity.MEDIUM, ("aws_cloudtrail",),
+        "A KMS key lets you restrict and audit who can read the trail, which records every API call "
+        "in the account.",
+        "Set `kms_key_id` to a customer managed KMS key whose policy allows CloudTrail to encrypt.",
+        _check_cloudtrail_kms,
+    ),
+    _rule(
+        "CB-AWS-012", "KMS key rotation is off", Severity.MEDIUM, ("aws_kms_key",),
+        "Automatic rotation limits how much data one key version protects and satisfies cryptoperiod "
+        "requirements without re-encrypting anything.",
+        "Set `enable_key_rotation = true` (optionally `rotation_period_in_days`).",
+        _check_kms_rotation,
+    ),
+    _rule(
+        "CB-AWS-013", "Load balancer listener serves plain HTTP", Severity.HIGH, _LISTENERS,
+        "Traffic on an internet-facing HTTP listener, including credentials and session cookies, "
+        "crosses the internet unencrypted.",
+        "Make the HTTP listener's default action a `redirect` with `protocol = \"HTTPS\"` and serve the "
+        "application on an HTTPS listener.",
+        _check_http_listener,
+    ),
+    _rule(
+        "CB-AWS-014", "Load balancer listener allows TLS older than 1.2", Severity.MEDIUM, _LISTENERS,
+        "TLS 1.0 and 1.1 are deprecated and no longer count as strong cryptography; the provider's "
+        "default policy (ELBSecurityPolicy-2016-08) still accepts them.",
+        f"Set `ssl_policy = \"{_MODERN_TLS_POLICY}\"` (or another TLS 1.2+ policy).",
+        _check_tls_policy,
+    ),
+    _rule(
+        "CB-AWS-015", "CloudFront allows plain HTTP viewers", Severity.HIGH,
+        ("aws_cloudfront_distribution",),
+        "With `allow-all`, viewers can fetch content and send cookies over unencrypted HTTP.",
+        "Set `viewer_protocol_policy = \"redirect-to-https\"` (or `https-only`) on every cache behavior.",
+        _check_cloudfront_https,
+    ),
+    _rule(
+        "CB-AWS-016", "EFS file system is not encrypted", Severity.HIGH, ("aws_efs_file_system",),
+        "File systems created through the API are unencrypted unless asked, and encryption cannot be "
+        "added afterwards.",
+        "Set `encrypted = true` (optionally with `kms_key_id`); migrate existing data to a new file system.",
+        _check_efs,
+    ),
+    _rule(
+        "CB-AWS-017", "ElastiCache data is not encrypted at rest", Severity.HIGH,
+        ("aws_elasticache_replication_group",),
+        "Redis replication groups keep data, backups and swap unencrypted unless at-rest encryption is "
+        "set at creation.",
+        "Set `at_rest_encryption_enabled = true` (optionally with `kms_key_id`).",
+        _check_elasticache_at_rest,
+    ),
+    _rule(
+        "CB-AWS-018", "ElastiCache traffic is not encrypted", Severity.HIGH,
+        ("aws_elasticache_replication_group",),
+        "Without in-transit encryption, cached data and AUTH tokens cross the network in clear text.",
+        "Set `transit_encryption_enabled = true` (use `transit_encryption_mode = \"preferred\"` to migrate "
+        "existing clients).",
+        _check_elasticache_in_transit,
+    ),
+    _rule(
+        "CB-AWS-019", "Search domain is not encrypted at rest", Severity.HIGH, _SEARCH,
+        "OpenSearch/Elasticsearch indices, logs and snapshots are unencrypted unless encrypt_at_rest "
+        "is enabled.",
+        "Add `encrypt_at_rest { enabled = true }` (optionally with `kms_key_id`).",
+        _check_search_at_rest,
+    ),
+    _rule(
+        "CB-AWS-020", "Search domain traffic is not encrypted", Severity.HIGH, _SEARCH,
+        "Queries and results travel between nodes and to clients in clear text unless node-to-node "
+        "encryption and HTTPS are enforced.",
+        "Add `node_to_node_encryption { enabled = true }` and `domain_endpoint_options { enforce_https = "
+        "true, tls_security_policy = \"Policy-Min-TLS-1-2-2019-07\" }`.",
+        _check_search_in_transit,
+    ),
+    _rule(
+        "CB-AWS-021", "EC2 instance metadata allows IMDSv1", Severity.MEDIUM,
+        ("aws_instance", "aws_launch_template", "aws_launch_configuration"),
+        "IMDSv1 answers any request, so one SSRF bug in an application leaks the instance role's "
+        "credentials; IMDSv2 requires a session token.",
+        "Add `metadata_options { http_tokens = \"required\" }`, or set the account default with "
+        "`aws_ec2_instance_metadata_defaults`.",
+        _check_imdsv2,
+    ),
+    _rule(
+        "CB-AWS-022", "IAM policy grants full administrative access", Severity.HIGH, _IAM_POLICY_HOLDERS,
+        "A statement allowing every action on every resource defeats least privilege: whoever holds it "
+        "can read any data and disable every other control.",
+        "Grant only the actions and resources the principal needs; keep break-glass admin access in a "
+        "separate, monitored role.",
+        _check_iam_admin,
+        managed=False,
+    ),
+    _rule(
+        "CB-AWS-023", "RDS automated backups are disabled", Severity.MEDIUM, ("aws_db_instance",),
+        "With backup_retention_period = 0 there are no automated backups or point-in-time recovery; "
+        "a bad migration or deletion loses data for good.",
+        "Set `backup_retention_period` to 7 or more days.",
+        _check_rds_backups,
+    ),
+    _rule(
+        "CB-AWS-024", "SQS queue encryption is turned off", Severity.HIGH, ("aws_sqs_queue",),
+        "SQS encrypts new queues with SSE-SQS by default; switching it off without a KMS key stores "
+        "messages unencrypted.",
+        "Remove `sqs_managed_sse_enabled = false`, or set `kms_master_key_id` to a KMS key.",
+        _check_sqs,
+    ),
+)
