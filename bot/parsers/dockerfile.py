@@ -61,6 +61,8 @@ def parse_dockerfile(path: str, text: str) -> ParsedFile:
         instructions = list(iter_instructions(lines))
     except DockerfileSyntaxError as exc:
         return ParsedFile(path=path, errors=(FileError(path, exc.line, str(exc)),))
+    except Exception as exc:  # noqa: BLE001 - a parser bug is reported on the file, never raised
+        return ParsedFile(path=path, errors=(FileError(path, None, f"could not parse: {type(exc).__name__}"),))
     if instructions and not any(item.keyword == "FROM" for item in instructions):
         return ParsedFile(path=path, errors=(FileError(path, instructions[0].line, "no FROM instruction"),))
     return ParsedFile(path=path, resources=tuple(_stages(path, instructions, lines)))

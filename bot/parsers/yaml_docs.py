@@ -240,6 +240,8 @@ def parse_yaml(path: str, text: str) -> ParsedFile:
         if _looks_like_template(text):
             return ParsedFile(path=path)
         return ParsedFile(path=path, errors=(FileError(path, None, f"invalid YAML: {exc}"),))
+    except Exception as exc:  # noqa: BLE001 - a parser bug is reported on the file, never raised
+        return ParsedFile(path=path, errors=(FileError(path, None, f"could not parse YAML: {type(exc).__name__}"),))
 
 
 def _parse(path: str, text: str) -> ParsedFile:
