@@ -54,13 +54,20 @@ class JWTError(Exception):
 def make_jwt(
     private_pem: str, app_id: int | str, *, iat: int | None = None, exp: int | None = None, iss: Any = None
 ) -> str:
-    """Sign an app JWT the way apps do (iat backdated 60 s, exp 9 minutes later)."""
-    import jwt
+    """Sign an app JWT the way apps do (iat backdated 60 s, exp 9 minutes later).
+
+    Signed at the JWS level so `iss` may be an int, as many GitHub App libraries send it
+    (PyJWT's own encoder insists on a string).
+    """
+    import json
+
+    from jwt import api_jws
 
     now = int(time.time())
     iat = now - 60 if iat is None else iat
     exp = iat + 540 if exp is None else exp
-    return jwt.encode({"iat": iat, "exp": exp, "iss": str(app_id) if iss is None else iss}, private_pem, "RS256")
+    claims = {"iat": iat, "exp": exp, "iss": str(app_id) if iss is None else iss}
+    return api_jws.encode(json.dumps(claims).encode(), private_pem, algorithm="RS256", headers={"typ": "JWT"})
 
 
 def verify_jwt(token: str, public_pem: str, app_id: int, now: float | None = None) -> dict[str, Any]:

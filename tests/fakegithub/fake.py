@@ -126,6 +126,15 @@ class FakeGitHub:
         self.close()
 
     @property
+    def patch_limit_bytes(self) -> int:
+        """Files whose patch is larger than this get no `patch` in the files list (like GitHub)."""
+        return self.world.patch_limit_bytes
+
+    @patch_limit_bytes.setter
+    def patch_limit_bytes(self, value: int) -> None:
+        self.world.patch_limit_bytes = value
+
+    @property
     def graphql_url(self) -> str:
         return f"{self.url}/graphql"
 

@@ -75,7 +75,7 @@ def _validation_error(err: GraphQLError) -> dict[str, Any]:
     if m:
         message = f"Field '{m.group(1)}' doesn't exist on type '{m.group(2)}'"
         out["extensions"] = {"code": "undefinedField", "typeName": m.group(2), "fieldName": m.group(1)}
-    m = re.match(r"Field '([^']+)' argument '([^']+)' of type '[^']+' is required", message)
+    m = re.match(r"Argument '[^.]+\.([^(]+)\(([^:]+):\)' of type '[^']+' is required", message)
     if m:
         message = f"Field '{m.group(1)}' is missing required arguments: {m.group(2)}"
         out["extensions"] = {"code": "missingRequiredArguments", "className": "Field", "name": m.group(1), "arguments": m.group(2)}

@@ -104,7 +104,7 @@ class Spec:
                 for part in re.split(r"({[^}]+})", template):
                     if part.startswith("{"):
                         name = part[1:-1]
-                        pattern += f"(?P<{name}>.+)" if name in multi else f"(?P<{name}>[^/]+)"
+                        pattern += f"(?P<{name}>.*)" if name in multi else f"(?P<{name}>[^/]+)"
                     else:
                         pattern += re.escape(part)
                 pattern += "$"

@@ -110,8 +110,16 @@ def _pull(repo: Repository, req: Request) -> PullRequest | None:
 
 
 def _wants(req: Request, suffix: str) -> bool:
+    """Whether Accept asks for GitHub's custom media type `application/vnd.github.<kind>`.
+
+    `suffix` is e.g. "vnd.github.diff"; `.v3` and `+json` variants count too.
+    """
     accept = req.headers.get_ci("accept")
-    return any(part.strip().split(";")[0].endswith(suffix) for part in accept.split(","))
+    for part in accept.split(","):
+        media = part.strip().split(";")[0].strip().lower().replace("vnd.github.v3.", "vnd.github.")
+        if media.removesuffix("+json") == f"application/{suffix}":
+            return True
+    return False
 
 
 # -- apps ---------------------------------------------------------------------------------------
@@ -309,7 +317,7 @@ def get_content(fake: FakeGitHub, req: Request) -> Response:
     if obj is None:
         return error(404, "Not Found", "https://docs.github.com/rest/repos/contents#get-repository-content")
     if obj.type == "blob":
-        if _wants(req, "vnd.github.raw") or _wants(req, "vnd.github.v3.raw"):
+        if _wants(req, "vnd.github.raw"):
             return Response(200, obj.data, media_type="application/vnd.github.raw")
         body = fake.payloads.content_file(repo, path, ref, obj.sha, obj.data)
         if _wants(req, "vnd.github.object"):
@@ -420,7 +428,7 @@ def get_pull(fake: FakeGitHub, req: Request) -> Response:
     pr = _pull(repo, req)
     if pr is None:
         return error(404, "Not Found", "https://docs.github.com/rest/pulls/pulls#get-a-pull-request")
-    if _wants(req, "vnd.github.diff") or _wants(req, "vnd.github.v3.diff"):
+    if _wants(req, "vnd.github.diff"):
         diff = repo.pull_diff(pr)
         if len(diff.files) > fake.diff_max_files:
             return error(
@@ -439,7 +447,7 @@ def get_pull(fake: FakeGitHub, req: Request) -> Response:
                 errors=[{"resource": "PullRequest", "field": "diff", "code": "too_large"}],
             )
         return Response(200, diff.text, media_type="application/vnd.github.diff")
-    if _wants(req, "vnd.github.patch") or _wants(req, "vnd.github.v3.patch"):
+    if _wants(req, "vnd.github.patch"):
         diff = repo.pull_diff(pr)
         return Response(200, repo.git.format_patch(diff.base, diff.head), media_type="application/vnd.github.patch")
     return Response(200, fake.payloads.pull_request(repo, pr))

@@ -122,10 +122,11 @@ class WebhookBuilder:
         built = self.fake.payloads.pull_request(repo, pr)
         keep = {"head", "base", "user", "_links", "labels", "assignees", "requested_reviewers", "requested_teams", "milestone", "assignee", "auto_merge", "merged_by"}
         _update_existing(target, {k: v for k, v in built.items() if k not in keep})
-        target["assignees"], target["requested_reviewers"], target["requested_teams"], target["labels"] = [], [], [], []
-        target["assignee"] = None
-        target["mergeable"] = None
-        target["mergeable_state"] = "unknown"
+        _update_existing(
+            target,
+            {"assignees": [], "requested_reviewers": [], "requested_teams": [], "labels": [], "assignee": None,
+             "mergeable": None, "mergeable_state": "unknown"},
+        )
         self._user(target.get("user"), pr.user)
         for side in ("head", "base"):
             ref = target.get(side)
@@ -137,6 +138,18 @@ class WebhookBuilder:
             for key, link in built["_links"].items():
                 if key in target["_links"]:
                     target["_links"][key] = link
+
+    @staticmethod
+    def _event_state(target: Any, event: str, action: str | None, pr: PullRequest) -> None:
+        """Fields the event itself implies (the helper never changes the fake's own state)."""
+        if not isinstance(target, dict) or event != "pull_request":
+            return
+        if action == "closed":
+            _update_existing(target, {"state": "closed", "closed_at": pr.closed_at or iso(), "merged": pr.merged, "merged_at": pr.merged_at})
+        elif action in ("opened", "reopened", "synchronize", "ready_for_review", "edited"):
+            _update_existing(target, {"state": "open", "closed_at": None, "merged_at": None, "merged": False})
+        if action == "ready_for_review":
+            target["draft"] = False
 
     def _app(self, target: dict[str, Any] | None) -> None:
         if isinstance(target, dict):
@@ -193,6 +206,7 @@ class WebhookBuilder:
                 if "number" in payload:
                     payload["number"] = pr.number
                 self._pull(payload.get("pull_request"), repo, pr)
+                self._event_state(payload.get("pull_request"), event, action, pr)
             head = repo.head_sha(pr) if pr is not None else repo.branch_sha(repo.default_branch)
             self._checks(payload, repo, pr, head, check_run_id)
             review = payload.get("review")
