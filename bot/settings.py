@@ -29,7 +29,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import (
-    AliasChoices,
     Field,
     PrivateAttr,
     SecretStr,
@@ -68,30 +67,29 @@ class Settings(BaseSettings):
         frozen=True,
         hide_input_in_errors=True,  # a validation error must never echo the key or the secret
         env_ignore_empty=True,
-        populate_by_name=True,
     )
 
-    app_id: int = Field(validation_alias=AliasChoices("APP_ID", "app_id"), gt=0)
+    app_id: int = Field(validation_alias="APP_ID", gt=0)
     private_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("PRIVATE_KEY", "private_key")
+        default=None, validation_alias="PRIVATE_KEY"
     )
     private_key_path: Path | None = Field(
-        default=None, validation_alias=AliasChoices("PRIVATE_KEY_PATH", "private_key_path")
+        default=None, validation_alias="PRIVATE_KEY_PATH"
     )
-    webhook_secret: SecretStr = Field(validation_alias=AliasChoices("WEBHOOK_SECRET", "webhook_secret"))
+    webhook_secret: SecretStr = Field(validation_alias="WEBHOOK_SECRET")
     github_api_url: str = Field(
-        default="https://api.github.com", validation_alias=AliasChoices("GITHUB_API_URL", "github_api_url")
+        default="https://api.github.com", validation_alias="GITHUB_API_URL"
     )
-    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "redis_url"))
-    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     check_name: str = Field(
-        default="compliance", validation_alias=AliasChoices("CHECK_NAME", "check_name"), min_length=1
+        default="compliance", validation_alias="CHECK_NAME", min_length=1
     )
     worker_concurrency: int = Field(
-        default=4, validation_alias=AliasChoices("WORKER_CONCURRENCY", "worker_concurrency"), ge=1, le=256
+        default=4, validation_alias="WORKER_CONCURRENCY", ge=1, le=256
     )
     http_timeout: float = Field(
-        default=10.0, validation_alias=AliasChoices("HTTP_TIMEOUT", "http_timeout"), gt=0, le=600
+        default=10.0, validation_alias="HTTP_TIMEOUT", gt=0, le=600
     )
 
     _key_source: str = PrivateAttr(default="PRIVATE_KEY")
@@ -311,6 +309,6 @@ def _env_name(field_or_alias: str) -> str:
     if not field_or_alias:
         return ""
     info = Settings.model_fields.get(field_or_alias)
-    if info is not None and isinstance(info.validation_alias, AliasChoices):
-        return str(info.validation_alias.choices[0])
+    if info is not None and isinstance(info.validation_alias, str):
+        return info.validation_alias
     return field_or_alias

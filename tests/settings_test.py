@@ -270,3 +270,13 @@ def test_redact_url() -> None:
     assert redact_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
     assert redact_url("rediss://user:pw@h") == "rediss://user:***@h"
     assert redact_url("redis://h:6379") == "redis://h:6379"
+
+
+def test_plain_construction_reads_only_the_uppercase_names(env: dict[str, str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("check_name", "lowercase-is-not-the-setting")
+    assert Settings().check_name == "compliance"
+    # Keyword arguments use the same names (handy in other tests).
+    assert Settings(APP_ID=7, PRIVATE_KEY=env["PRIVATE_KEY"], WEBHOOK_SECRET="s").app_id == 7  # type: ignore[call-arg]
