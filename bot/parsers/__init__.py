@@ -65,7 +65,11 @@ def parse_one(path: str, text: str) -> ParsedFile:
         if family == YAML:
             return parse_yaml(path, text)
         if family == JSON:
-            return parse_yaml(path, text) if looks_like_cloudformation_json(text) else ParsedFile(path)
+            # `.template` files may be YAML CloudFormation too; JSON is claimed only when it looks like a
+            # template, so a package.json is never parsed (or reported) as infrastructure.
+            yaml_template = path.lower().endswith(".template") and "AWSTemplateFormatVersion" in text
+            claimed = yaml_template or looks_like_cloudformation_json(text)
+            return parse_yaml(path, text) if claimed else ParsedFile(path)
         if family == DOCKERFILE:
             return parse_dockerfile(path, text)
     except Exception as exc:  # a parser bug must surface as an error on the file, never a crash
