@@ -67,6 +67,8 @@ def create_app(
         await worker.start()
         log.info("compliance bot ready: app id %s, queue %s, check %r",
                  settings.app_id, where, settings.check_name)
+        if not await job_queue.ping():
+            log.error("queue %s is not reachable: webhooks get 503 until it is", where)
         try:
             yield {"settings": settings, "queue": job_queue, "worker": worker, "max_body_bytes": max_body_bytes}
         finally:
