@@ -497,7 +497,8 @@ class _Scope:
             if name in seen or name not in self.locals:
                 return Unknown(expr)
             value = self.resolve(self.locals[name], depth + 1, seen | {name})
-        return _walk(value, path, expr)
+        value = _walk(value, path, expr)
+        return Unknown(expr) if isinstance(value, Unknown) else value  # name what was written here
 
 
 def _parenthesised(expr: str) -> bool:
@@ -694,6 +695,7 @@ def _load(path: str, text: str) -> _Loaded | FileError:
     """Parse one file; every failure becomes a FileError with the best line we know."""
     if len(text) > MAX_FILE_CHARS:
         return FileError(path, None, f"file too large to parse ({len(text)} characters)")
+    text = text.replace("\r\n", "\n")  # the hcl2 grammar rejects CRLF; Terraform does not
     try:
         tokens = _tokenize(text)
         values = _load_hcl(text)
