@@ -328,7 +328,7 @@ def test_invalid_request_body_is_422_and_recorded(fake_github: FakeGitHub, repo:
     assert fake_github.fatal_violations() == []
 
 
-def test_response_validation_catches_a_broken_response(repo: Repository) -> None:
+def test_response_validation_catches_a_broken_response() -> None:
     with FakeGitHub() as fake:
         broken = fake.create_repo("o", "r")
         number = open_pr(broken)
@@ -342,9 +342,10 @@ def test_response_validation_catches_a_broken_response(repo: Repository) -> None
         with client(fake, fake.installation_token(broken.installation_id)) as c:
             assert c.get(f"/repos/o/r/pulls/{number}").status_code == 200
             assert c.get("/repos/o/r/issues/1").status_code == 404  # not an operation of the subset
-        kinds = sorted(v.kind for v in fake.fatal_violations())
-        assert kinds == ["response", "unknown_operation"]
-        assert "'number' wasn't supplied" in str(fake.fatal_violations()[0]) or "number" in str(fake.fatal_violations())
+        response, unknown = fake.fatal_violations()
+        assert (response.kind, response.operation_id) == ("response", "pulls/get")
+        assert '"number" wasn\'t supplied' in response.message
+        assert unknown.kind == "unknown_operation" and unknown.path == "/repos/o/r/issues/1"
         with pytest.raises(AssertionError, match="contract violations"):
             fake.assert_contract_ok()
 
@@ -397,7 +398,7 @@ def test_review_threads_resolve_outdate_and_minimize(fake_github: FakeGitHub, re
     r = gh.post(f"/repos/octo-org/infra/pulls/{number}/reviews", json={"event": "COMMENT", "comments": [
         {"path": "main.tf", "line": 3, "body": "acl"}, {"path": "new.tf", "line": 2, "body": "b"}]})
     assert r.status_code == 200
-    first = graphql(gh, THREADS, n=number)["data"]["pullRequest" if False else "repository"]["pullRequest"]  # type: ignore[index]
+    first = graphql(gh, THREADS, n=number)["data"]["repository"]["pullRequest"]  # type: ignore[index]
     assert first["headRefOid"] == repo.branch_sha("feature") and first["isDraft"] is False
     page = first["reviewThreads"]
     assert page["pageInfo"]["hasNextPage"] is True
@@ -485,6 +486,58 @@ def test_webhook_payload_points_at_the_fake_repo_and_is_signed(fake_github: Fake
     suite_payload = json.loads(suite)["check_suite"]
     assert suite_payload["head_sha"] == repo.branch_sha("feature") and suite_payload["pull_requests"][0]["number"] == number
     for event in ("pull_request.reopened", "pull_request.ready_for_review", "pull_request.closed", "check_run.rerequested",
-                  "pull_request_review.submitted", "installation.created", "ping"):
-        hdrs, raw = fake_github.webhook(event, repo, number)
+                  "check_run.requested_action", "check_suite.rerequested", "pull_request_review.submitted",
+                  "pull_request_review.submitted.with-organization", "pull_request_review.dismissed",
+                  "installation.created", "installation.deleted", "installation_repositories.added", "ping"):
+        hdrs, raw = fake_github.webhook(event, repo, number)  # each one is checked against its webhook schema
         assert hdrs["X-GitHub-Event"] == event.split(".")[0] and json.loads(raw)
+    edited = fake_github.webhook("pull_request.edited", repo, number, overrides={"changes": {"title": {"from": "Old"}}})[1]
+    assert json.loads(edited)["changes"] == {"title": {"from": "Old"}}
+    unsigned, _ = fake_github.webhook("ping", repo, secret="")
+    assert "X-Hub-Signature-256" not in unsigned
+
+
+def test_conditional_requests_get_304_like_github(repo: Repository, gh: httpx.Client) -> None:
+    number = open_pr(repo)
+    first = gh.get(f"/repos/octo-org/infra/pulls/{number}/files")
+    assert first.headers["etag"].startswith('W/"') and "max-age=60" in first.headers["cache-control"]
+    again = gh.get(f"/repos/octo-org/infra/pulls/{number}/files", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["x-ratelimit-used"] == first.headers["x-ratelimit-used"]  # 304s are free
+    repo.push(number, {"new.tf": "changed\n"})
+    changed = gh.get(f"/repos/octo-org/infra/pulls/{number}/files", headers={"If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
+
+
+def test_githubkit_parses_every_response(fake_github: FakeGitHub, repo: Repository) -> None:
+    """The app's client library, end to end: app JWT, installation token, REST models, GraphQL."""
+    from githubkit import AppAuthStrategy, GitHub
+
+    number = open_pr(repo)
+    app = GitHub(AppAuthStrategy(fake_github.app_id, fake_github.private_key_pem), base_url=fake_github.url)
+    assert app.rest.apps.get_authenticated().parsed_data.slug == "compliance-bot"
+    installation = app.rest.apps.get_repo_installation("octo-org", "infra").parsed_data
+    gh = app.with_auth(app.auth.as_installation(installation.id))
+    pr = gh.rest.pulls.get("octo-org", "infra", number).parsed_data
+    files = list(gh.rest.paginate(gh.rest.pulls.list_files, owner="octo-org", repo="infra", pull_number=number, per_page=1))
+    assert [f.filename for f in files] == ["main.tf", "new.tf"]
+    review = gh.rest.pulls.create_review(
+        "octo-org", "infra", number, commit_id=pr.head.sha, event="COMMENT", body="1 finding",
+        comments=[{"path": "main.tf", "line": 3, "body": "ACL"}],
+    ).parsed_data
+    assert review.state == "COMMENTED"
+    [comment] = gh.rest.pulls.list_review_comments("octo-org", "infra", number).parsed_data
+    assert comment.line == 3 and comment.user is not None and comment.user.login == "compliance-bot[bot]"
+    run = gh.rest.checks.create("octo-org", "infra", name="compliance", head_sha=pr.head.sha, status="in_progress").parsed_data
+    done = gh.rest.checks.update(
+        "octo-org", "infra", run.id, conclusion="failure",
+        output={"title": "1 finding", "summary": "s", "annotations": [annotation(3)]},
+    ).parsed_data
+    assert done.conclusion == "failure" and done.output.annotations_count == 1
+    assert gh.rest.checks.list_for_ref("octo-org", "infra", pr.head.sha).parsed_data.total_count == 1
+    content = gh.rest.repos.get_content("octo-org", "infra", "main.tf", ref=pr.head.sha).parsed_data
+    assert getattr(content, "path", None) == "main.tf"
+    assert len(gh.rest.git.get_tree("octo-org", "infra", pr.head.sha, recursive="1").parsed_data.tree) == 3
+    assert gh.rest.repos.compare_commits("octo-org", "infra", f"main...{pr.head.sha}").parsed_data.ahead_by == 1
+    data = gh.graphql('query($o: String!, $n: String!) { repository(owner: $o, name: $n) { nameWithOwner } }', {"o": "octo-org", "n": "infra"})
+    assert data == {"repository": {"nameWithOwner": "octo-org/infra"}}

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from . import faults as faultlib
-from .auth import KeyPair, generate_key_pair, make_jwt, new_installation_token, shared_key_pair, TOKEN_LIFETIME
+from .auth import TOKEN_LIFETIME, KeyPair, generate_key_pair, make_jwt, new_installation_token, shared_key_pair
 from .gitrepo import FileChanges, GitRepo
 from .messages import Request, Response
 from .openapi import Spec, Violation, load_spec
 from .payloads import App, Payloads
 from .rules import locate
 from .server import HTTPServerThread, Pipeline, RecordedRequest
-from .state import Account, Installation, Repository, Token, World, iso, node_id
+from .state import Account, Installation, Repository, Token, World, iso
 from .webhooks import WebhookBuilder, record_delivery
 
 DEFAULT_PERMISSIONS = {"checks": "write", "contents": "read", "metadata": "read", "pull_requests": "write", "members": "read"}
@@ -39,7 +39,8 @@ class FakeGitHub:
 
     Tunables (plain attributes, change them any time): `patch_limit_bytes` (files whose diff is
     larger get no `patch`), `files_max` (3000), `diff_max_files` (300) and `diff_max_lines`
-    (20,000) for the diff media type, `tree_max_entries`, `graphql_blob_text_limit` (512,000),
+    (20,000) for the diff media type, `tree_max_entries`, `contents_max_bytes` (1 MiB),
+    `graphql_blob_text_limit` (512,000),
     `strict_review_commit` (a review's `commit_id` must be the head), `response_hook`.
     """
 
@@ -80,6 +81,7 @@ class FakeGitHub:
         self.diff_max_files = 300
         self.diff_max_lines = 20_000
         self.tree_max_entries = 100_000
+        self.contents_max_bytes = 1_048_576  # contents API: larger files need the raw/object media types
         self.graphql_blob_text_limit = 512_000
         self.strict_review_commit = True
         self.response_hook: Callable[[str | None, Response], Response | None] | None = None
@@ -304,12 +306,19 @@ class FakeGitHub:
         if bad:
             raise AssertionError("GitHub contract violations:\n" + "\n".join(str(v) for v in bad))
 
-    def reviews(self, owner: str | Repository, repo: str | None = None, number: int | None = None) -> list[dict[str, Any]]:
-        """Submitted reviews of a PR, oldest first, with their inline comments as written."""
+    def _pr_args(self, owner: str | Repository, repo: str | int | None, number: int | None) -> tuple[Repository, int]:
+        """Accept (owner, repo, number) or (Repository, number)."""
         if isinstance(owner, Repository):
             r, number = owner, repo if isinstance(repo, int) else number
         else:
-            r = self.repo(owner, repo or "")
+            r = self.repo(owner, str(repo))
+        if number is None:
+            raise TypeError("a pull request number is required")
+        return r, number
+
+    def reviews(self, owner: str | Repository, repo: str | int | None = None, number: int | None = None) -> list[dict[str, Any]]:
+        """Reviews of a PR, oldest first: event, state, body, commit_id, inline comments as written."""
+        r, number = self._pr_args(owner, repo, number)
         with self.lock:
             out = []
             for review in sorted(r.reviews.values(), key=lambda x: x.id):
@@ -343,14 +352,11 @@ class FakeGitHub:
                 )
             return out
 
-    def review_threads(self, owner: str | Repository, repo: str | None = None, number: int | None = None) -> list[dict[str, Any]]:
+    def review_threads(self, owner: str | Repository, repo: str | int | None = None, number: int | None = None) -> list[dict[str, Any]]:
         """Threads of a PR with their current state (resolved, outdated, current line)."""
-        if isinstance(owner, Repository):
-            r, number = owner, repo if isinstance(repo, int) else number
-        else:
-            r = self.repo(owner, repo or "")
+        r, number = self._pr_args(owner, repo, number)
         with self.lock:
-            pr = r.pull(number or 0)
+            pr = r.pull(number)
             out = []
             for t in sorted(r.threads.values(), key=lambda t: t.database_id):
                 if t.pull_number != pr.number:
@@ -430,9 +436,16 @@ class FakeGitHub:
             record_delivery(self, headers, payload, repo)
             return headers, body
 
+    def app_env(self) -> dict[str, str]:
+        """Environment for running the app against this fake (names as in bot/settings.py)."""
+        return {
+            "GITHUB_API_URL": self.url,
+            "APP_ID": str(self.app_id),
+            "PRIVATE_KEY_PATH": str(self.private_key_path),
+            "WEBHOOK_SECRET": self.webhook_secret,
+        }
+
     def add_manifest_code(self, code: str) -> None:
         """Make `POST /app-manifests/{code}/conversions` succeed once for `code`."""
         self.manifest_codes.add(code)
 
-
-__all__ = ["FakeGitHub", "node_id"]

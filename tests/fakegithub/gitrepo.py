@@ -97,6 +97,7 @@ class GitRepo:
         self._last_time = 0
         self._cat: subprocess.Popen[bytes] | None = None
         self._objects: dict[str, GitObject] = {}
+        self._moves: dict[tuple[str, str, str], list[tuple[int, int, int, int]]] = {}
         path.mkdir(parents=True, exist_ok=True)
         self.run("init", "--quiet", "--bare", f"--initial-branch={default_branch}", str(path), cwd=path.parent)
 
@@ -313,6 +314,10 @@ class GitRepo:
 
     def line_moves(self, base: str, head: str, path: str) -> list[tuple[int, int, int, int]]:
         """Zero-context hunks (old_start, old_len, new_start, new_len) of one path, to follow a line."""
+        key = (base, head, path)
+        cached = self._moves.get(key)
+        if cached is not None:
+            return cached
         out = self.run("diff-tree", "-r", "-p", "-U0", "--no-color", base, head, "--", path).decode(errors="replace")
         moves = []
         for line in out.split("\n"):
@@ -321,6 +326,7 @@ class GitRepo:
                 moves.append(
                     (int(m.group(1)), int(m.group(2) or 1), int(m.group(3)), int(m.group(4) or 1))
                 )
+        self._moves[key] = moves
         return moves
 
     def format_patch(self, base: str, head: str) -> str:

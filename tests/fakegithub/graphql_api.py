@@ -12,6 +12,7 @@ GitHub quirks kept on purpose: errors come back with HTTP 200; connections deman
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -67,8 +68,6 @@ class GraphQLFailure(Exception):
 
 def _validation_error(err: GraphQLError) -> dict[str, Any]:
     """Phrase graphql-core's validation errors the way GitHub's GraphQL API does."""
-    import re
-
     message = err.message
     out: dict[str, Any] = {}
     m = re.match(r"Cannot query field '([^']+)' on type '([^']+)'", message)
@@ -229,6 +228,8 @@ class Executor:
         self._need("contents", "read")
         if expression is None and oid is None:
             raise GraphQLFailure("Either an `oid` or `expression` argument is required.", "ARGUMENT_ERROR")
+        if oid is not None and not re.fullmatch(r"[0-9a-f]{40}", oid):
+            return None  # GitObjectID is a full sha
         target = oid if oid is not None else expression
         assert target is not None
         obj = repo.git.read(target)

@@ -10,13 +10,12 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from . import rules
 from .auth import TOKEN_LIFETIME, new_installation_token
-from .messages import JSON, Request, Response, error, not_found
+from .messages import Request, Response, error, not_found
 from .payloads import latest_by_name
 from .state import CheckRun, PullRequest, Repository, Token, iso
 
@@ -320,8 +319,19 @@ def get_content(fake: FakeGitHub, req: Request) -> Response:
         if _wants(req, "vnd.github.raw"):
             return Response(200, obj.data, media_type="application/vnd.github.raw")
         body = fake.payloads.content_file(repo, path, ref, obj.sha, obj.data)
+        too_large = len(obj.data) > fake.contents_max_bytes
         if _wants(req, "vnd.github.object"):
+            if too_large:  # documented: 1-100 MB files come without content
+                body.update(content="", encoding="none")
             return Response(200, body, media_type="application/vnd.github.object")
+        if too_large:
+            return error(
+                403,
+                "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, "
+                "but you can use the Git Data API to request blobs up to 100 MB in size.",
+                "https://docs.github.com/rest/repos/contents#get-repository-content",
+                errors=[{"resource": "Blob", "field": "data", "code": "too_large"}],
+            )
         return Response(200, body)
     entries = []
     for e in repo.git.ls_tree(f"{commit}:{path}" if path else commit):
@@ -684,9 +694,3 @@ def list_check_suites(fake: FakeGitHub, req: Request) -> Response:
         200, {"total_count": len(suites), "check_suites": [fake.payloads.check_suite(repo, s) for s in chunk]}, headers=headers
     )
 
-
-def utc_now() -> datetime:
-    return datetime.now(tz=timezone.utc)
-
-
-__all__ = ["HANDLERS", "PERMISSIONS", "JWT_OPERATIONS", "PUBLIC_OPERATIONS", "paginate", "JSON", "quote"]

@@ -8,6 +8,7 @@ runs under the fake's lock, so handlers see a consistent world.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -21,7 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import graphql_api
 from .messages import JSON, Auth, Headers, Request, Response, error, not_found
-from .openapi import Violation
+from .openapi import is_json_media
 from .rest import HANDLERS, JWT_OPERATIONS, PERMISSIONS, PUBLIC_OPERATIONS
 
 if TYPE_CHECKING:
@@ -251,14 +252,16 @@ class Pipeline:
                 resp, injected = error(500, "Server Error (fake crashed: see fake.contract_violations)"), False
             payload = resp.encode()
             if not injected and req.op is not None:
-                parsed = resp.body if resp.media_type == JSON or resp.media_type.endswith("json") else None
-                if isinstance(resp.body, bytes) and resp.media_type.endswith("json"):
+                parsed = resp.body if is_json_media(resp.media_type) else None
+                if isinstance(resp.body, bytes) and is_json_media(resp.media_type):
                     try:
                         parsed = json.loads(resp.body)
                     except ValueError:
                         parsed = None
                 for problem in fake.spec.validate_response(req.op, resp.status, resp.media_type, payload, parsed):
                     fake._violation("response", req, f"status {resp.status}: {problem}")
+            if not injected and method == "GET" and resp.status == 200:
+                resp, payload = self.conditional(headers, resp, payload)
             out_headers = self.headers(req, resp, payload)
             if req.json is None and raw_body and headers.get_ci("content-type", "").startswith("application/json"):
                 try:
@@ -282,6 +285,17 @@ class Pipeline:
             )
         return resp.status, out_headers, payload
 
+    @staticmethod
+    def conditional(headers: Headers, resp: Response, payload: bytes) -> tuple[Response, bytes]:
+        """GitHub's caching headers, and 304 for a matching If-None-Match (githubkit revalidates)."""
+        etag = 'W/"' + hashlib.sha256(resp.media_type.encode() + b"\0" + payload).hexdigest() + '"'
+        cache = {"ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60", "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP"}
+        resp.headers.update(cache)
+        wanted = [t.strip() for t in headers.get_ci("if-none-match").split(",") if t.strip()]
+        if etag in wanted or "*" in wanted:
+            return Response(304, None, resp.media_type, cache), b""
+        return resp, payload
+
     def headers(self, req: Request, resp: Response, payload: bytes) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         if resp.status != 204 and resp.status != 304:
@@ -292,7 +306,8 @@ class Pipeline:
         out.append(("X-GitHub-Media-Type", "github.v3; format=json"))
         out.append(("X-GitHub-Api-Version-Selected", req.headers.get_ci("x-github-api-version") or "2022-11-28"))
         if req.auth.kind in ("installation", "jwt") and "x-ratelimit-remaining" not in {k.lower() for k in resp.headers}:
-            snap = self.fake.rate_snapshot(req, "graphql" if req.path == "/graphql" else "core", count=True)
+            # A 304 to a conditional request does not count against the limit.
+            snap = self.fake.rate_snapshot(req, "graphql" if req.path == "/graphql" else "core", count=resp.status != 304)
             out += [
                 ("x-ratelimit-limit", str(snap["limit"])),
                 ("x-ratelimit-remaining", str(snap["remaining"])),

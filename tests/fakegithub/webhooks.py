@@ -8,6 +8,7 @@ like GitHub does, and signed: `X-Hub-Signature-256 = sha256=HMAC-SHA256(secret, 
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import hmac
@@ -199,7 +200,7 @@ class WebhookBuilder:
                 _update_existing(payload["organization"], {"login": repo.owner.login, "id": repo.owner.id, "node_id": repo.owner.node_id})
             if isinstance(payload.get("installation"), dict) and repo.installation_id is not None:
                 inst = self.fake.world.installations[repo.installation_id]
-                _update_existing(payload["installation"], {"id": inst.id, "node_id": f"MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u{inst.id}", "app_id": self.fake.app_id, "target_id": inst.account.id, "target_type": inst.account.type})
+                _update_existing(payload["installation"], {"id": inst.id, "node_id": base64.b64encode(f"23:IntegrationInstallation{inst.id}".encode()).decode(), "app_id": self.fake.app_id, "target_id": inst.account.id, "target_type": inst.account.type})
                 self._user(payload["installation"].get("account"), inst.account)
             pr = repo.pull(pr_number) if pr_number is not None else None
             if pr is not None:
@@ -207,6 +208,8 @@ class WebhookBuilder:
                     payload["number"] = pr.number
                 self._pull(payload.get("pull_request"), repo, pr)
                 self._event_state(payload.get("pull_request"), event, action, pr)
+                if event == "pull_request":
+                    self._user(payload.get("sender"), pr.user)
             head = repo.head_sha(pr) if pr is not None else repo.branch_sha(repo.default_branch)
             self._checks(payload, repo, pr, head, check_run_id)
             review = payload.get("review")
