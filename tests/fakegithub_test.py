@@ -260,6 +260,21 @@ def test_review_comment_outside_the_diff_rejects_the_whole_review(
     assert len(fake_github.review_threads("octo-org", "infra", number)) == 3
 
 
+def test_review_on_an_older_commit_when_not_strict(fake_github: FakeGitHub, repo: Repository, gh: httpx.Client) -> None:
+    number = open_pr(repo)
+    old = repo.branch_sha("feature")
+    repo.push(number, {"other.tf": "x\n"})
+    body = {"commit_id": old, "event": "COMMENT", "comments": [{"path": "new.tf", "line": 2, "body": "b"}]}
+    assert gh.post(f"/repos/octo-org/infra/pulls/{number}/reviews", json=body).status_code == 422  # strict by default
+    fake_github.strict_review_commit = False  # GitHub itself accepts any commit of the PR
+    r = gh.post(f"/repos/octo-org/infra/pulls/{number}/reviews", json=body)
+    assert r.status_code == 200 and r.json()["commit_id"] == old
+    [thread] = fake_github.review_threads(repo, number)
+    assert (thread["line"], thread["is_outdated"]) == (2, False)  # new.tf did not change since
+    base_commit = {**body, "commit_id": repo.branch_sha("main")}  # not a commit of the PR
+    assert gh.post(f"/repos/octo-org/infra/pulls/{number}/reviews", json=base_commit).status_code == 422
+
+
 def test_review_comments_can_be_edited_and_deleted(fake_github: FakeGitHub, repo: Repository, gh: httpx.Client) -> None:
     number = open_pr(repo)
     gh.post(f"/repos/octo-org/infra/pulls/{number}/reviews", json={"event": "COMMENT", "comments": [{"path": "new.tf", "line": 2, "body": "v1"}]})

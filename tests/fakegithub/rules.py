@@ -136,11 +136,16 @@ def create_review(
 ) -> Review | Rejection:
     """Validate a whole review like GitHub (all or nothing) and record it with its threads."""
     head = repo.head_sha(pr)
+    target = head  # the commit whose diff the comments are placed on
     if commit_id is not None:
-        if repo.git.resolve_commit(commit_id) is None:
+        resolved = repo.git.resolve_commit(commit_id)
+        if resolved is None:
             return _review_error("No commit found for SHA: " + commit_id)
-        if strict_commit and repo.git.resolve_commit(commit_id) != head:
+        if strict_commit and resolved != head:
             return _review_error(f"commit_id {commit_id} is not the head of the pull request ({head})")
+        if resolved not in repo.git.rev_list(repo.base_sha(pr), head):
+            return _review_error(f"commit_id {commit_id} is not part of the pull request")
+        target = resolved
     body = body or ""
     if len(body) > MAX_BODY:
         return _review_error(f"Body is too long (maximum is {MAX_BODY} characters)")
@@ -155,7 +160,7 @@ def create_review(
         r.state == "PENDING" and r.user.id == user.id for r in repo.reviews.values() if r.pull_number == pr.number
     ):
         return _review_error("User can only have one pending review per pull request")
-    diff = repo.pull_diff(pr)
+    diff = world.diff(repo, repo.base_sha(pr), target)
     placed: list[_Placed] = []
     for c in comments:
         file = diff.file(c.get("path", ""))
@@ -177,7 +182,7 @@ def create_review(
         body=body,
         state=REVIEW_STATES.get(event or "", "PENDING"),
         event=event,
-        commit_id=head,
+        commit_id=target,
         submitted_at=None if event is None else now,
     )
     for p in placed:
@@ -192,7 +197,7 @@ def create_review(
             start_side=p.start_side,
             original_line=p.line,
             original_start_line=p.start_line,
-            original_commit_id=head,
+            original_commit_id=target,
         )
         comment = ReviewComment(
             id=cid,
@@ -207,7 +212,7 @@ def create_review(
             original_line=p.line,
             original_start_line=p.start_line,
             original_position=p.position,
-            original_commit_id=head,
+            original_commit_id=target,
             body=p.body,
             user=user,
             created_at=now,

@@ -359,6 +359,14 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     pipeline: Pipeline
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up mid-connection are normal (retries, timeouts); stay quiet about them."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class HTTPServerThread:
     """Runs the server in a daemon thread on a free loopback port."""
