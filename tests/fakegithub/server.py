@@ -322,6 +322,7 @@ class Pipeline:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms delayed-ACK stalls
     server_version = "GitHub.com"
     sys_version = ""
     server: _Server
