@@ -61,11 +61,20 @@ class RetryDecision:
         if isinstance(exc, RateLimitExceeded):
             wait = exc.retry_after
             return RetryOption(wait <= MAX_RETRY_WAIT, wait)
+        if _ambiguous_to_repeat(exc):
+            return RetryOption(False)
         if isinstance(exc, RequestFailed) and exc.response.status_code >= 500:
             return RetryOption(True, timedelta(seconds=0.5 * 2**retry_count))
         if isinstance(exc, RequestError) and not isinstance(exc, RequestFailed):
             return RetryOption(True, timedelta(seconds=0.5 * 2**retry_count))
         return RetryOption(False)
+
+
+def _ambiguous_to_repeat(exc: GitHubException) -> bool:
+    """A 5xx or lost connection on creating a review may have created it all the same; the
+    caller re-reads the threads before trying again instead of posting twice."""
+    request = getattr(exc, "request", None)
+    return bool(request is not None and request.method == "POST" and request.url.path.endswith("/reviews"))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from bot.diff import DiffError, FileDiff, parse_file_patch, reconstruct_base
 from bot.engine import Engine, Review, RuleSet
 from bot.github_client import GitHubApp, GitHubError, InstallationClient, PullFile
-from bot.github_report import batches, check_output, plan_review, review_body
+from bot.github_report import ReviewPlan, batches, check_output, plan_review, review_body
 from bot.jobs import ReviewJob
 from bot.model import FileError
 from bot.parsers import TERRAFORM, classify, module_dir
@@ -183,21 +183,8 @@ class ReviewRunner:
 
     async def _report(self, gh: InstallationClient, job: ReviewJob, check_run_id: int, review: Review,
                       policy: Policy, diffs: Sequence[FileDiff]) -> None:
-        threads = await gh.list_review_threads(job.owner, job.repo, job.pull_number)
-        plan = plan_review(review.findings, {d.path: d for d in diffs}, threads, policy.max_comments)
         blocks = {f.fingerprint: policy.blocks(f) for f in review.findings}
-        if plan.comments:
-            body = review_body(plan, sum(blocks.values()))
-            try:
-                await gh.create_review(job.owner, job.repo, job.pull_number, job.head_sha, body,
-                                       [comment for _, comment in plan.comments])
-            except GitHubError as exc:
-                if exc.status != 422:
-                    raise
-                # The head moved under us or GitHub disagrees about the diff: never lose the
-                # findings, they are all in the check run.
-                review.notes.append(f"Inline comments could not be posted ({exc}); see the annotations.")
-                plan.comments.clear()
+        plan = await self._post_review(gh, job, review, policy, diffs, sum(blocks.values()))
         for thread_id in plan.resolve_thread_ids:
             await gh.resolve_thread(thread_id)
         output = check_output(review.findings, review.errors, review.notes, blocks, plan, review.conclusion(policy))
@@ -205,6 +192,34 @@ class ReviewRunner:
                              output.annotations)
         log.info("reviewed %s: %s, %d finding(s), %d comment(s), %d resolved", job.dedup_key, output.conclusion,
                  len(review.findings), len(plan.comments), len(plan.resolve_thread_ids))
+
+
+    async def _post_review(self, gh: InstallationClient, job: ReviewJob, review: Review, policy: Policy,
+                           diffs: Sequence[FileDiff], blocking: int) -> ReviewPlan:
+        """Post new comments once: after an ambiguous failure, re-read the threads and re-plan,
+        so a review GitHub created despite the error is never posted twice."""
+        by_path = {d.path: d for d in diffs}
+        for attempt in range(1, ATTEMPTS + 1):
+            threads = await gh.list_review_threads(job.owner, job.repo, job.pull_number)
+            plan = plan_review(review.findings, by_path, threads, policy.max_comments)
+            if not plan.comments:
+                return plan
+            try:
+                await gh.create_review(job.owner, job.repo, job.pull_number, job.head_sha,
+                                       review_body(plan, blocking), [comment for _, comment in plan.comments])
+                return plan
+            except GitHubError as exc:
+                if exc.status == 422:
+                    # The head moved under us or GitHub disagrees about the diff: never lose the
+                    # findings, they are all in the check run.
+                    review.notes.append(f"Inline comments could not be posted ({exc}); see the annotations.")
+                    plan.comments.clear()
+                    return plan
+                if not exc.transient or attempt == ATTEMPTS:
+                    raise
+                log.warning("posting the review for %s failed (%s); re-reading threads", job.dedup_key, exc)
+                await asyncio.sleep(ATTEMPT_BACKOFF_SECONDS * attempt / 2)
+        raise AssertionError("unreachable")
 
 
 def _diffs(files: Sequence[PullFile]) -> tuple[list[FileDiff], list[FileError]]:

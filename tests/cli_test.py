@@ -48,7 +48,7 @@ def make_repo(tmp_path: Path, base: dict[str, str], head: dict[str, str | None])
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", "commit")
+        git(repo, "commit", "-q", "--allow-empty", "-m", "commit")
     return repo
 
 
