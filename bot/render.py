@@ -17,11 +17,11 @@ FRAMEWORK_LABELS: Mapping[str, str] = {
 
 
 def controls_line(controls: Mapping[str, tuple[str, ...] | list[str]]) -> str:
-    """`HIPAA 164.312(a)(2)(iv) · PCI DSS 4.0 3.5.1`, frameworks in a stable order."""
+    """`HIPAA 164.312(a)(1), 164.312(d) · PCI DSS 4.0 3.5.1`, frameworks in a stable order."""
     parts = []
     for key in sorted(controls):
-        label = FRAMEWORK_LABELS.get(key, key.upper())
-        parts.extend(f"{label} {control}" for control in controls[key])
+        if controls[key]:
+            parts.append(f"{FRAMEWORK_LABELS.get(key, key.upper())} {', '.join(controls[key])}")
     return " · ".join(parts)
 
 

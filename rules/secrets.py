@@ -159,12 +159,22 @@ def _is_literal_secret(name: str, value: str, quoted: bool) -> bool:
     return _looks_random(value)
 
 
+def _known_by_a_specific_rule(text: str, value: str) -> bool:
+    """A value another rule names precisely (an AWS secret key, a GitHub token...) is reported
+    once, by that rule, not again as a generic hard-coded secret."""
+    specific = (_AWS_KEY_ID, _AWS_SECRET, _GITHUB, _SLACK, _STRIPE, _GOOGLE)
+    return any(value in match.group(1) or match.group(1) in value
+               for pattern in specific for match in pattern.finditer(text))
+
+
 def _find_assignment(text: str) -> Iterator[_Hit]:
     for match in _ASSIGNMENT.finditer(text):
         name = match.group(1)
         quoted = match.group(3) is not None
         value = match.group(3) if quoted else match.group(4)
         if not value or (not quoted and _unquoted_in_code(text, match.end())):
+            continue
+        if _known_by_a_specific_rule(text, value):
             continue
         if _is_literal_secret(name, value, quoted):
             yield _Hit(value, f"literal value assigned to `{name.strip('._-')[-40:]}`")

@@ -1,0 +1,141 @@
+"""The review job against the fake GitHub, in process: policy from the default branch, drafts,
+comment caps, annotation batches, related resources in unchanged files, missing patches,
+invalid policies and the number of API calls a review costs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from bot.github_client import GitHubApp
+from bot.jobs import ReviewJob
+from bot.review_job import ReviewRunner
+from bot.webhooks import route
+from tests.fakegithub import FakeGitHub, Repository
+
+UNENCRYPTED = 'resource "aws_ebs_volume" "v{i}" {{\n  availability_zone = "eu-west-1a"\n  size = 1\n  encrypted = false\n}}\n'
+BUCKET = """\
+resource "aws_s3_bucket" "records" {
+  bucket = "patient-records"
+  tags = {
+    DataClassification = "PHI"
+  }
+}
+"""
+SSE = """\
+resource "aws_kms_key" "k" {
+  enable_key_rotation = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "records" {
+  bucket = aws_s3_bucket.records.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.k.arn
+    }
+  }
+}
+"""
+
+
+def job_for(fake: FakeGitHub, repo: Repository, number: int, event: str = "pull_request.opened") -> ReviewJob:
+    headers, body = fake.webhook(event, repo, number)
+    job = route(headers["X-GitHub-Event"], headers["X-GitHub-Delivery"], json.loads(body))
+    assert isinstance(job, ReviewJob)
+    return job
+
+
+def review(fake: FakeGitHub, repo: Repository, number: int, event: str = "pull_request.opened") -> dict[str, Any]:
+    app = GitHubApp(fake.app_id, fake.private_key_pem, fake.url, 10.0)
+    runner = ReviewRunner(app, "compliance")
+    asyncio.run(runner(job_for(fake, repo, number, event)))
+    return fake.check_runs(repo)[-1]
+
+
+def pr(fake: FakeGitHub, name: str, base: dict[str, str], head: dict[str, str | None], draft: bool = False
+       ) -> tuple[Repository, int]:
+    repo = fake.create_repo("octo-org", name, files=base)
+    repo.commit("feature", head, "change")
+    return repo, repo.open_pull_request(head="feature", draft=draft)
+
+
+def test_policy_comes_from_the_default_branch_not_the_pull_request(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "policy", {".github/compliance.yml": "fail_on: critical\n", "README.md": "x\n"},
+                      {"main.tf": UNENCRYPTED.format(i=1), ".github/compliance.yml": "rules:\n  disable: [CB-AWS-001]\n"})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "success"  # high < critical: reported, not blocking
+    assert [(a["path"], a["annotation_level"]) for a in run["annotations"]] == [("main.tf", "warning")]
+    assert "applies after merge" in run["summary"]
+    (posted,) = fake_github.reviews(repo, number)
+    assert "CB-AWS-001" in posted["comments"][0]["body"]  # the PR's own policy did not disable it
+
+
+def test_draft_is_neutral_until_ready(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "draft", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)}, draft=True)
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "neutral" and fake_github.reviews(repo, number) == []
+    repo.set_draft(number, False)
+    run = review(fake_github, repo, number, "pull_request.ready_for_review")
+    assert run["conclusion"] == "failure" and len(fake_github.reviews(repo, number)) == 1
+
+
+def test_many_findings_cap_comments_and_batch_annotations(fake_github: FakeGitHub) -> None:
+    volumes = "".join(UNENCRYPTED.format(i=i) for i in range(60))
+    repo, number = pr(fake_github, "many", {".github/compliance.yml": "comments:\n  max: 5\n"},
+                      {"main.tf": volumes})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    assert len(run["annotations"]) == 60  # every finding, sent 50 per request (the fake rejects more)
+    (posted,) = fake_github.reviews(repo, number)
+    assert len(posted["comments"]) == 5
+    assert "55 over the comment cap" in run["summary"]
+
+
+def test_removing_a_kms_configuration_rechecks_the_bucket_in_an_unchanged_file(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "related", {"data/bucket.tf": BUCKET, "data/sse.tf": SSE},
+                      {"data/sse.tf": None})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    assert [(a["path"], a["start_line"], a["title"].split(":")[0]) for a in run["annotations"]] == [
+        ("data/bucket.tf", 1, "CB-AWS-009")]
+    assert fake_github.reviews(repo, number) == []  # bucket.tf is not in the diff: no inline comment
+    assert "1 outside the diff" in run["summary"]
+
+
+def test_file_without_a_patch_is_read_whole(fake_github: FakeGitHub) -> None:
+    fake_github.patch_limit_bytes = 200
+    big = "".join(f"line {i}\n" for i in range(50)) + "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8HbS2kQz\n"
+    repo, number = pr(fake_github, "nopatch", {"README.md": "x\n"}, {"config/app.ini": big})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("config/app.ini", 51)]
+    assert "wJalrXUtnFEMI" not in json.dumps(run) + json.dumps(fake_github.reviews(repo, number))
+
+
+def test_invalid_policy_fails_closed_with_a_clear_message(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "badpolicy", {".github/compliance.yml": "fail_on: sometimes\n"},
+                      {"main.tf": UNENCRYPTED.format(i=1)})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure" and run["title"] == "Invalid compliance policy"
+    assert "'fail_on' must be one of" in run["summary"]
+
+
+def test_broken_file_is_an_error_annotation(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "broken", {"README.md": "x\n"}, {"main.tf": 'resource "aws_s3_bucket" "b" {\n'})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    assert [(a["path"], a["annotation_level"], a["title"]) for a in run["annotations"]] == [
+        ("main.tf", "failure", "File could not be reviewed")]
+
+
+@pytest.mark.parametrize(("files", "most_calls"), [(3, 12), (100, 14)])
+def test_api_calls_per_review_stay_flat(fake_github: FakeGitHub, files: int, most_calls: int) -> None:
+    head = {f"mod{i % 10}/f{i}.tf": UNENCRYPTED.format(i=i) for i in range(files)}
+    repo, number = pr(fake_github, f"calls{files}", {"README.md": "x\n"}, head)
+    fake_github.reset_requests()
+    review(fake_github, repo, number)
+    assert fake_github.count() <= most_calls, [f"{r.method} {r.path}" for r in fake_github.requests]
