@@ -365,6 +365,18 @@ def test_response_validation_catches_a_broken_response() -> None:
             fake.assert_contract_ok()
 
 
+def test_api_versions_follow_the_breaking_changes(fake_github: FakeGitHub, repo: Repository, gh: httpx.Client) -> None:
+    number = open_pr(repo)
+    old = gh.get(f"/repos/octo-org/infra/pulls/{number}")
+    new = gh.get(f"/repos/octo-org/infra/pulls/{number}", headers={"X-GitHub-Api-Version": "2026-03-10"})
+    assert "merge_commit_sha" in old.json() and "assignee" in old.json()
+    assert "merge_commit_sha" not in new.json() and "assignee" not in new.json()  # githubkit 0.16 asks for this one
+    assert new.headers["x-github-api-version-selected"] == "2026-03-10"
+    assert "rate" not in gh.get("/rate_limit", headers={"X-GitHub-Api-Version": "2026-03-10"}).json()
+    assert gh.get("/rate_limit", headers={"X-GitHub-Api-Version": "2099-01-01"}).status_code == 400
+    fake_github.contract_violations.clear()
+
+
 # -- GraphQL --------------------------------------------------------------------------------------
 
 

@@ -127,6 +127,10 @@ class FakeGitHub:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def spec_for(self, version: str) -> Spec:
+        """The OpenAPI view for an `X-GitHub-Api-Version` (githubkit 0.16 sends 2026-03-10)."""
+        return load_spec(version)
+
     @property
     def patch_limit_bytes(self) -> int:
         """Files whose patch is larger than this get no `patch` in the files list (like GitHub)."""

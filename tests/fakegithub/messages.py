@@ -48,6 +48,7 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)
     auth: Auth = field(default_factory=lambda: Auth("none"))
     path_for_links: str = ""
+    spec: Any = None  # the OpenAPI view for the request's X-GitHub-Api-Version
 
     def int_param(self, name: str) -> int:
         return int(self.params[name])

@@ -94,6 +94,8 @@ class Spec:
         self._validators: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
         self._registry: Any = None
+        self.version = DEFAULT_VERSION
+        self.removed_properties: dict[str, frozenset[str]] = {}  # schema name -> properties gone
         self.operations: list[Operation] = []
         for template, item in document["paths"].items():
             names = tuple(re.findall(r"{([^}]+)}", template))
@@ -132,6 +134,13 @@ class Spec:
                 target = target[token.replace("~1", "/").replace("~0", "~")]
             node = target
         return node
+
+    def removed(self, *schemas: str) -> frozenset[str]:
+        """Properties that this API version dropped from the given component schemas."""
+        out: set[str] = set()
+        for name in schemas:
+            out |= self.removed_properties.get(name, frozenset())
+        return frozenset(out)
 
     def example(self, name: str) -> Any:
         """A deep copy of `components/examples/<name>/value`."""
@@ -273,15 +282,92 @@ def _reason(error: Any) -> str:
         return f"is too long (maximum is {error.validator_value} characters)"
     if v == "maxItems":
         return f"has too many items (maximum is {error.validator_value})"
+    if v == "not":
+        return "must not be present (removed in this API version)"
     if v in ("oneOf", "anyOf"):
         return f"is not valid under any of the given schemas ({v})"
     return error.message
 
 
+DEFAULT_VERSION = "2022-11-28"
+API_VERSIONS = ("2022-11-28", "2026-03-10")
+REMOVED = {"not": {}, "description": "Removed in this API version (x-github-breaking-changes)."}
+
+
+def _merge_patch(target: dict[str, Any], patch: Mapping[str, Any], *, in_properties: bool = False) -> None:
+    """RFC 7386 merge patch; a property removed by a breaking change must then be absent."""
+    for key, value in patch.items():
+        if value is None:
+            if in_properties:
+                target[key] = copy.deepcopy(REMOVED)
+            else:
+                target.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _merge_patch(target[key], value, in_properties=key == "properties")
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def _json_patch(target: dict[str, Any], ops: list[dict[str, Any]]) -> None:
+    """The `remove` operations GitHub uses on examples (RFC 6902)."""
+    for op in ops:
+        *parents, last = [t.replace("~1", "/").replace("~0", "~") for t in op["path"].lstrip("/").split("/")]
+        node: Any = target
+        for token in parents:
+            node = node[int(token)] if isinstance(node, list) else node[token]
+        if op["op"] == "remove":
+            if isinstance(node, list):
+                del node[int(last)]
+            else:
+                node.pop(last, None)
+        elif op["op"] in ("add", "replace"):
+            node[last] = copy.deepcopy(op["value"])
+
+
+def _apply_breaking_changes(node: Any, version: str, removed: dict[str, set[str]], name: str = "") -> None:
+    """Turn the 2022-11-28 document into another API version using its own annotations."""
+    if isinstance(node, dict):
+        changes = node.pop("x-github-breaking-changes", None)
+        for key, value in node.items():
+            _apply_breaking_changes(value, version, removed, key)
+        for change in changes or []:
+            if change.get("version", "9999") > version:
+                continue
+            patch = change["patch"]
+            if isinstance(patch, list):
+                _json_patch(node, patch)
+            else:
+                _merge_patch(node, patch)
+                gone = {k for k, v in patch.get("properties", {}).items() if v is None}
+                if gone:
+                    removed.setdefault(name, set()).update(gone)
+    elif isinstance(node, list):
+        for value in node:
+            _apply_breaking_changes(value, version, removed)
+
+
 @lru_cache(maxsize=1)
-def load_spec() -> Spec:
-    """Load and patch the subset once per process."""
+def _base_document() -> dict[str, Any]:
     with open(github_data_dir() / "openapi-subset.json", encoding="utf-8") as fh:
-        document = json.load(fh)
+        document: dict[str, Any] = json.load(fh)
     _patch_quirks(document)
-    return Spec(document)
+    return document
+
+
+@lru_cache(maxsize=None)
+def load_spec(version: str = DEFAULT_VERSION) -> Spec:
+    """The subset as seen by a client sending `X-GitHub-Api-Version: <version>` (once per process).
+
+    The file describes 2022-11-28 and annotates later changes (`x-github-breaking-changes`), e.g.
+    2026-03-10 drops `merge_commit_sha`/`assignee` from pull requests and `rate` from /rate_limit.
+    """
+    if version not in API_VERSIONS:
+        raise ValueError(f"unsupported API version {version}")
+    document = _base_document() if version == DEFAULT_VERSION else copy.deepcopy(_base_document())
+    removed: dict[str, set[str]] = {}
+    if version != DEFAULT_VERSION:
+        _apply_breaking_changes(document, version, removed)
+    spec = Spec(document)
+    spec.version = version
+    spec.removed_properties = {k: frozenset(v) for k, v in removed.items()}
+    return spec

@@ -201,6 +201,8 @@ class Payloads:
         if not full:
             for key in ("organization", "network_count", "subscribers_count", "permissions"):
                 body.pop(key, None)
+        for key in self.spec.removed("repository", "full-repository", "minimal-repository", "nullable-repository"):
+            body.pop(key, None)
         return body
 
     # -- pull requests -------------------------------------------------------------------------------
@@ -291,6 +293,8 @@ class Payloads:
             deletions=sum(f.deletions for f in diff.files),
             changed_files=len(diff.files),
         )
+        for key in self.spec.removed("pull-request"):
+            body.pop(key, None)
         return body
 
     def pull_minimal(self, repo: Repository, pr: PullRequest) -> dict[str, Any]:

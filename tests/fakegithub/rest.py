@@ -271,6 +271,8 @@ def rate_limit(fake: FakeGitHub, req: Request) -> Response:
     body["resources"]["core"] = core
     body["resources"]["graphql"] = fake.rate_snapshot(req, "graphql")
     body["rate"] = dict(core)
+    for key in fake.payloads.spec.removed("rate-limit-overview"):
+        body.pop(key, None)
     return Response(200, body)
 
 

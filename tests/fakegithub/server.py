@@ -22,13 +22,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import graphql_api
 from .messages import JSON, Auth, Headers, Request, Response, error, not_found
-from .openapi import is_json_media
+from .openapi import API_VERSIONS, DEFAULT_VERSION, is_json_media
 from .rest import HANDLERS, JWT_OPERATIONS, PERMISSIONS, PUBLIC_OPERATIONS
 
 if TYPE_CHECKING:
     from .fake import FakeGitHub
 
-API_VERSIONS = ("2022-11-28", "2026-03-10")
 JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 
 
@@ -86,7 +85,7 @@ class Pipeline:
 
     def check_params(self, req: Request) -> Response | None:
         assert req.op is not None
-        spec = self.fake.spec
+        spec = req.spec
         for p in req.op.parameters(spec):
             name, where, schema = p["name"], p.get("in"), p.get("schema", {})
             if where == "path":
@@ -121,7 +120,8 @@ class Pipeline:
 
     def check_body(self, req: Request) -> Response | None:
         assert req.op is not None
-        pointer = self.fake.spec.request_body_pointer(req.op)
+        spec = req.spec
+        pointer = spec.request_body_pointer(req.op)
         if pointer is None:
             return None
         docs = req.op.spec.get("externalDocs", {}).get("url", "https://docs.github.com/rest")
@@ -131,11 +131,11 @@ class Pipeline:
             except ValueError:
                 self.fake._violation("request", req, "body is not valid JSON")
                 return error(400, "Problems parsing JSON", docs)
-        elif self.fake.spec.request_body_required(req.op):
+        elif spec.request_body_required(req.op):
             req.json = {}
         if req.json is None:
             return None
-        problems = self.fake.spec.validate_schema(pointer, req.json, write=True)
+        problems = spec.validate_schema(pointer, req.json, write=True)
         if problems:
             self.fake._violation("request", req, "; ".join(problems))
             return Response(422, {"message": "Invalid request.\n\n" + "\n".join(problems), "documentation_url": docs, "status": "422"})
@@ -155,10 +155,12 @@ class Pipeline:
             return Response(fault.status, body, JSON, dict(fault.headers)), True
 
         req.auth = self.authenticate(req.headers)
-        version = req.headers.get_ci("x-github-api-version")
-        if version and version not in API_VERSIONS:
+        version = req.headers.get_ci("x-github-api-version") or DEFAULT_VERSION
+        if version not in API_VERSIONS:
             fake._violation("request", req, f"unsupported X-GitHub-Api-Version {version}")
             return error(400, f"Unsupported 'X-GitHub-Api-Version' header: {version}. The supported values can be found at https://docs.github.com/rest/about-the-rest-api/api-versions"), False
+        req.spec = fake.spec_for(version)
+        fake.payloads.spec = req.spec  # builders drop what this API version removed
 
         if req.path == "/graphql":
             if req.method != "POST":
@@ -166,7 +168,7 @@ class Pipeline:
                 return not_found(), False
             return self.graphql(req), False
 
-        found = fake.spec.find(req.method, req.path)
+        found = req.spec.find(req.method, req.path)
         if found is None:
             fake._violation("unknown_operation", req, "no operation of openapi-subset.json matches")
             return not_found(), False
@@ -242,7 +244,7 @@ class Pipeline:
                 repo = fake.world.repo_by_id(int(m.group(1)))
                 if repo is not None:
                     path = f"/repos/{repo.full_name}{m.group(2) or ''}"
-            req = Request(method, path, query, headers, raw_body, path_for_links=split.path)
+            req = Request(method, path, query, headers, raw_body, path_for_links=split.path, spec=fake.spec)
             try:
                 resp, injected = self.route(req)
                 if not injected and fake.response_hook is not None:
@@ -250,6 +252,8 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001 - a crash is a bug of the fake; report it, answer 500
                 fake._violation("fake_error", req, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
                 resp, injected = error(500, "Server Error (fake crashed: see fake.contract_violations)"), False
+            finally:
+                fake.payloads.spec = fake.spec
             payload = resp.encode()
             if not injected and req.op is not None:
                 parsed = resp.body if is_json_media(resp.media_type) else None
@@ -258,7 +262,7 @@ class Pipeline:
                         parsed = json.loads(resp.body)
                     except ValueError:
                         parsed = None
-                for problem in fake.spec.validate_response(req.op, resp.status, resp.media_type, payload, parsed):
+                for problem in req.spec.validate_response(req.op, resp.status, resp.media_type, payload, parsed):
                     fake._violation("response", req, f"status {resp.status}: {problem}")
             if not injected and method == "GET" and resp.status == 200:
                 resp, payload = self.conditional(headers, resp, payload)
@@ -304,7 +308,7 @@ class Pipeline:
         out.append(("Content-Length", str(len(payload) if resp.status not in (204, 304) else 0)))
         out.append(("X-GitHub-Request-Id", uuid.uuid4().hex[:8].upper() + ":" + uuid.uuid4().hex[:6].upper()))
         out.append(("X-GitHub-Media-Type", "github.v3; format=json"))
-        out.append(("X-GitHub-Api-Version-Selected", req.headers.get_ci("x-github-api-version") or "2022-11-28"))
+        out.append(("X-GitHub-Api-Version-Selected", req.spec.version))
         if req.auth.kind in ("installation", "jwt") and "x-ratelimit-remaining" not in {k.lower() for k in resp.headers}:
             # A 304 to a conditional request does not count against the limit.
             snap = self.fake.rate_snapshot(req, "graphql" if req.path == "/graphql" else "core", count=resp.status != 304)
