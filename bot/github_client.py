@@ -141,11 +141,16 @@ class InstallationClient:
         self._gh = github
 
     async def _rest(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        return (await self._rest_with_next(method, url, what, **kwargs))[0]
+
+    async def _rest_with_next(self, method: str, url: str, what: str, **kwargs: Any) -> tuple[Any, bool]:
+        """The decoded body and whether the Link header names a next page."""
         try:
             response = await self._gh.arequest(method, url, **kwargs)
         except (GitHubException, httpx.HTTPError) as exc:
             raise _error(exc, what) from None
-        return response.json() if response.content else None
+        has_next = 'rel="next"' in response.headers.get("link", "")
+        return (response.json() if response.content else None), has_next
 
     async def graphql(self, query: str, variables: Mapping[str, Any], what: str) -> dict[str, Any]:
         try:
@@ -174,8 +179,9 @@ class InstallationClient:
         files: list[PullFile] = []
         page = 1
         while len(files) < MAX_PR_FILES:
-            batch = await self._rest("GET", f"/repos/{owner}/{repo}/pulls/{number}/files", "list PR files",
-                                     params={"per_page": FILES_PER_PAGE, "page": page})
+            batch, has_next = await self._rest_with_next(
+                "GET", f"/repos/{owner}/{repo}/pulls/{number}/files", "list PR files",
+                params={"per_page": FILES_PER_PAGE, "page": page})
             for item in batch or []:
                 files.append(PullFile(
                     path=item["filename"],
@@ -184,7 +190,7 @@ class InstallationClient:
                     previous_path=item.get("previous_filename"),
                     patch=item.get("patch"),
                 ))
-            if not batch or len(batch) < FILES_PER_PAGE:
+            if not batch or not has_next:
                 break
             page += 1
         return files[:MAX_PR_FILES]
