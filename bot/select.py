@@ -91,8 +91,8 @@ def expand_related(
     def add(resource: Resource) -> None:
         selected.setdefault((resource.path, resource.address), resource)
 
-    for key, names in (seeds or {}).items():
-        frozen = frozenset(names)
+    for key, seed_names in (seeds or {}).items():
+        frozen = frozenset(seed_names)
         for resource in groups.get(key, ()):
             if not reference_names(resource).isdisjoint(frozen) or _refers_to(resource, frozen):
                 add(resource)
