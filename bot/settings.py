@@ -184,7 +184,8 @@ class Settings(BaseSettings):
             yield name, value
 
     def __repr__(self) -> str:
-        return f"Settings({self.__repr_str__(', ')})"
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.__repr_args__())
+        return f"Settings({fields})"
 
     def __str__(self) -> str:
         return self.__repr__()
