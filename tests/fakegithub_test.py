@@ -11,6 +11,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -542,23 +543,25 @@ def test_githubkit_parses_every_response(fake_github: FakeGitHub, repo: Reposito
 
     number = open_pr(repo)
     app = GitHub(AppAuthStrategy(fake_github.app_id, fake_github.private_key_pem), base_url=fake_github.url)
-    assert app.rest.apps.get_authenticated().parsed_data.slug == "compliance-bot"
+    me = app.rest.apps.get_authenticated().parsed_data
+    assert me is not None and me.slug == "compliance-bot"
     installation = app.rest.apps.get_repo_installation("octo-org", "infra").parsed_data
     gh = app.with_auth(app.auth.as_installation(installation.id))
     pr = gh.rest.pulls.get("octo-org", "infra", number).parsed_data
-    files = list(gh.rest.paginate(gh.rest.pulls.list_files, owner="octo-org", repo="infra", pull_number=number, per_page=1))
+    files: list[Any] = list(gh.rest.paginate(gh.rest.pulls.list_files, owner="octo-org", repo="infra", pull_number=number, per_page=1))
     assert [f.filename for f in files] == ["main.tf", "new.tf"]
     review = gh.rest.pulls.create_review(
         "octo-org", "infra", number, commit_id=pr.head.sha, event="COMMENT", body="1 finding",
         comments=[{"path": "main.tf", "line": 3, "body": "ACL"}],
     ).parsed_data
     assert review.state == "COMMENTED"
-    [comment] = gh.rest.pulls.list_review_comments("octo-org", "infra", number).parsed_data
-    assert comment.line == 3 and comment.user is not None and comment.user.login == "compliance-bot[bot]"
+    comments: list[Any] = gh.rest.pulls.list_review_comments("octo-org", "infra", number).parsed_data
+    comment = comments[0]
+    assert len(comments) == 1 and comment.line == 3 and comment.user is not None and comment.user.login == "compliance-bot[bot]"
     run = gh.rest.checks.create("octo-org", "infra", name="compliance", head_sha=pr.head.sha, status="in_progress").parsed_data
     done = gh.rest.checks.update(
         "octo-org", "infra", run.id, conclusion="failure",
-        output={"title": "1 finding", "summary": "s", "annotations": [annotation(3)]},
+        output=cast(Any, {"title": "1 finding", "summary": "s", "annotations": [annotation(3)]}),
     ).parsed_data
     assert done.conclusion == "failure" and done.output.annotations_count == 1
     assert gh.rest.checks.list_for_ref("octo-org", "infra", pr.head.sha).parsed_data.total_count == 1

@@ -521,7 +521,7 @@ class Executor:
 
 def run(fake: FakeGitHub, auth: Auth, payload: Any) -> tuple[dict[str, Any], list[str]]:
     """Execute one GraphQL request; returns (response body, contract violations)."""
-    from graphql import GraphQLError, execute, parse, validate
+    from graphql import ExecutionResult, GraphQLError, execute, parse, validate
 
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         msg = "A query attribute must be specified and must be a string."
@@ -552,14 +552,17 @@ def run(fake: FakeGitHub, auth: Auth, payload: Any) -> tuple[dict[str, Any], lis
             field_resolver=_default_resolver,
             type_resolver=_type_resolver,
         )
-    assert not hasattr(result, "__await__")
+    if not isinstance(result, ExecutionResult):  # resolvers are synchronous, so this never happens
+        raise TypeError("GraphQL execution unexpectedly returned an awaitable")
     body: dict[str, Any] = {}
     violations: list[str] = []
-    if result.errors:  # type: ignore[union-attr]
-        body["errors"] = [_execution_error(e) for e in result.errors]  # type: ignore[union-attr]
+    if result.errors:
+        body["errors"] = [_execution_error(e) for e in result.errors]
         # Errors from bad input (e.g. variables of the wrong type) break the contract too.
-        violations = [e.message for e in result.errors if result.data is None and not isinstance(e.original_error, GraphQLFailure)]  # type: ignore[union-attr]
-    body["data"] = result.data  # type: ignore[union-attr]
+        violations = [
+            e.message for e in result.errors if result.data is None and not isinstance(e.original_error, GraphQLFailure)
+        ]
+    body["data"] = result.data
     return body, violations
 
 

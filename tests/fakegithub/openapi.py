@@ -171,13 +171,11 @@ class Spec:
                     OAS30WriteValidator,
                     oas30_format_checker,
                 )
-                from referencing import Registry, Resource
+                from referencing import Registry
                 from referencing.jsonschema import DRAFT4
 
                 if self._registry is None:
-                    self._registry = Registry().with_resource(
-                        SPEC_URI, Resource(contents=self.document, specification=DRAFT4)
-                    )
+                    self._registry = Registry().with_resource(SPEC_URI, DRAFT4.create_resource(self.document))
                 cls = OAS30WriteValidator if write else OAS30ReadValidator
                 v = cls({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self._registry, format_checker=oas30_format_checker)
                 self._validators[key] = v
@@ -286,7 +284,7 @@ def _reason(error: Any) -> str:
         return "must not be present (removed in this API version)"
     if v in ("oneOf", "anyOf"):
         return f"is not valid under any of the given schemas ({v})"
-    return error.message
+    return str(error.message)
 
 
 DEFAULT_VERSION = "2022-11-28"

@@ -94,7 +94,7 @@ class Payloads:
 
     def integration(self, *, from_manifest: bool = False) -> dict[str, Any]:
         app = self.app
-        body = self.spec.example("integration-from-manifest" if from_manifest else "integration")
+        body: dict[str, Any] = self.spec.example("integration-from-manifest" if from_manifest else "integration")
         body.update(
             id=app.id,
             slug=app.slug,
@@ -113,7 +113,7 @@ class Payloads:
         return body
 
     def installation(self, inst: Installation) -> dict[str, Any]:
-        body = self.spec.example("installation")
+        body: dict[str, Any] = self.spec.example("installation")
         acc = inst.account
         body.update(
             id=inst.id,
@@ -147,7 +147,7 @@ class Payloads:
 
     def repository(self, repo: Repository, *, full: bool = False) -> dict[str, Any]:
         """`full-repository` (GET /repos) or the smaller `repository` embedded in PRs."""
-        body = self.spec.example("full-repository-default-response")
+        body: dict[str, Any] = self.spec.example("full-repository-default-response")
         api_repo = f"{self.api}/repos/{repo.full_name}"
 
         def fix(value: Any) -> Any:
@@ -223,7 +223,7 @@ class Payloads:
         }
 
     def pull_request(self, repo: Repository, pr: PullRequest) -> dict[str, Any]:
-        body = self.spec.example("pull-request")
+        body: dict[str, Any] = self.spec.example("pull-request")
         head, base = repo.head_sha(pr), repo.base_sha(pr)
         diff = repo.pull_diff(pr)
         urls = self._pr_urls(repo, pr.number)
@@ -332,7 +332,7 @@ class Payloads:
     # -- reviews -------------------------------------------------------------------------------------
 
     def review(self, repo: Repository, review: Review) -> dict[str, Any]:
-        body = self.spec.example("pull-request-review")
+        body: dict[str, Any] = self.spec.example("pull-request-review")
         pr_url = f"{self.api}/repos/{repo.full_name}/pulls/{review.pull_number}"
         html = f"{HTML}/{repo.full_name}/pull/{review.pull_number}#pullrequestreview-{review.id}"
         body.update(
@@ -355,7 +355,7 @@ class Payloads:
 
     def review_comment(self, repo: Repository, c: ReviewComment, loc: Location, head: str) -> dict[str, Any]:
         """A review comment; `line`/`position` are left out once it is outdated."""
-        body = self.spec.example("pull-request-review-comment-2")
+        body: dict[str, Any] = self.spec.example("pull-request-review-comment-2")
         api_repo = f"{self.api}/repos/{repo.full_name}"
         url = f"{api_repo}/pulls/comments/{c.id}"
         html = f"{HTML}/{repo.full_name}/pull/{c.pull_number}#discussion_r{c.id}"
@@ -400,7 +400,7 @@ class Payloads:
 
     def check_run(self, repo: Repository, run: CheckRun) -> dict[str, Any]:
         api_repo = f"{self.api}/repos/{repo.full_name}"
-        body = self.spec.example("check-run")
+        body: dict[str, Any] = self.spec.example("check-run")
         body.update(
             id=run.id,
             head_sha=run.head_sha,
@@ -447,7 +447,7 @@ class Payloads:
         }
 
     def check_suite(self, repo: Repository, suite: CheckSuite) -> dict[str, Any]:
-        body = self.spec.example("check-suite-paginated")["check_suites"][0]
+        body: dict[str, Any] = self.spec.example("check-suite-paginated")["check_suites"][0]
         runs = [r for r in repo.check_runs.values() if r.check_suite_id == suite.id]
         latest = _latest_by_name(runs)
         statuses = {r.status for r in latest}

@@ -72,22 +72,23 @@ def _place(file: FilePatch, c: dict[str, Any]) -> _Placed | Rejection:
     body = c.get("body", "")
     if len(body) > MAX_BODY:
         return _review_error(f"Body is too long (maximum is {MAX_BODY} characters)")
-    line, position = c.get("line"), c.get("position")
-    side = c.get("side", "RIGHT")
+    requested: int | None = c.get("line")
+    position: int | None = c.get("position")
+    side: str = c.get("side", "RIGHT")
     if side not in ("LEFT", "RIGHT"):
         return _review_error(f"side must be LEFT or RIGHT, got {side!r}")
     start_line, start_side = c.get("start_line"), c.get("start_side")
-    if line is not None and position is not None:
+    if requested is not None and position is not None:
         return _review_error("Position and line are mutually exclusive")
-    if line is None and position is None:
-        return _review_error("Line could not be resolved")
     if position is not None:
         d = file.line_at_position(position)
         if d is None or d.kind in ("@", "\\"):
             return _review_error("Position could not be resolved")
         side = "LEFT" if d.kind == "-" else "RIGHT"
-        line = d.old if side == "LEFT" else d.new
-        assert line is not None
+        requested = d.old if side == "LEFT" else d.new
+    if requested is None:
+        return _review_error("Line could not be resolved")
+    line: int = requested
     hunk = file.hunk_for(side, line)
     if hunk is None:
         return _review_error("Line could not be resolved")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 EXAMPLE_API = "https://api.github.com"
 # Events for which the examples have no file: start from a sibling and add what the schema needs.
-FALLBACKS = {
+FALLBACKS: dict[str, tuple[str, dict[str, Any]]] = {
     "pull_request.edited": ("pull_request.opened", {"changes": {}}),
     "pull_request_review.edited": ("pull_request_review.submitted", {"changes": {}}),
 }
@@ -43,7 +43,7 @@ def _validator(name: str) -> Any:
     path = github_data_dir() / "webhooks" / "schemas" / f"{name}.schema.json"
     if not path.is_file():
         return None
-    from jsonschema import Draft7Validator
+    from jsonschema import Draft7Validator  # type: ignore[import-untyped, unused-ignore]
 
     with open(path, encoding="utf-8") as fh:
         return Draft7Validator(json.load(fh))
