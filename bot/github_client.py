@@ -29,6 +29,7 @@ BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node lim
 THREADS_PER_PAGE = 100
 MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
 MAX_BLOB_BYTES = 5 * 1024 * 1024
+GRAPHQL_ERROR_STATUS = 200  # GraphQL reports errors in a 200 response: not worth repeating as is
 
 BLOB_FIELDS = "__typename ... on Blob { oid byteSize isBinary isTruncated text }"
 
@@ -130,7 +131,8 @@ def _error(exc: Exception, what: str) -> GitHubError:
             message = ""
         return GitHubError(f"{what}: HTTP {status} {message}".strip(), status)
     if isinstance(exc, GraphQLFailed):
-        return GitHubError(f"{what}: GraphQL error: {exc.response.errors[0].message if exc.response.errors else exc}")
+        first = exc.response.errors[0].message if exc.response.errors else str(exc)
+        return GitHubError(f"{what}: GraphQL error: {first}", GRAPHQL_ERROR_STATUS)
     return GitHubError(f"{what}: {type(exc).__name__}")
 
 
@@ -196,8 +198,25 @@ class InstallationClient:
         return files[:MAX_PR_FILES]
 
     async def list_directories(self, owner: str, repo: str, commit: str, directories: Iterable[str]) -> list[TreeEntry]:
-        """Files directly inside each directory at `commit`, many directories per GraphQL query."""
+        """Files directly inside each directory at `commit`: GraphQL (many directories per query),
+        falling back to one recursive git tree when GraphQL cannot answer."""
         dirs = sorted(set(directories))
+        try:
+            return await self._list_directories_graphql(owner, repo, commit, dirs)
+        except GitHubError as exc:
+            if exc.status != GRAPHQL_ERROR_STATUS:
+                raise
+            log.info("listing directories over GraphQL failed (%s); using the git trees API", exc)
+        tree = await self._rest("GET", f"/repos/{owner}/{repo}/git/trees/{commit}", "list files",
+                                params={"recursive": "1"})
+        wanted = set(dirs)
+        return [
+            TreeEntry(path=item["path"], oid=item["sha"], type=item["type"])
+            for item in (tree or {}).get("tree") or []
+            if item.get("type") == "blob" and item["path"].rpartition("/")[0] in wanted
+        ]
+
+    async def _list_directories_graphql(self, owner: str, repo: str, commit: str, dirs: list[str]) -> list[TreeEntry]:
         entries: list[TreeEntry] = []
         for start in range(0, len(dirs), BLOBS_PER_QUERY):
             chunk = dirs[start : start + BLOBS_PER_QUERY]
@@ -216,17 +235,25 @@ class InstallationClient:
                     entries.append(TreeEntry(path=path, oid=entry["oid"], type=entry["type"]))
         return entries
 
-    async def get_blob_texts(self, owner: str, repo: str, oids: Sequence[str]) -> dict[str, str | None]:
-        """Texts of blobs by oid (None for binary), 50 per GraphQL query; REST for truncated ones."""
-        unique = sorted(set(oids))
+    async def get_file_texts(self, owner: str, repo: str, commit: str, oids_by_path: Mapping[str, str]
+                             ) -> dict[str, str | None]:
+        """Texts of files at `commit`, keyed by blob oid (None for binary), 50 per GraphQL query.
+
+        Files are addressed as `<commit>:<path>`; a truncated (large) blob is read over REST.
+        """
+        by_oid = {oid: path for path, oid in sorted(oids_by_path.items())}
+        items = sorted(by_oid.items())
         texts: dict[str, str | None] = {}
-        for start in range(0, len(unique), BLOBS_PER_QUERY):
-            chunk = unique[start : start + BLOBS_PER_QUERY]
-            fields = "\n".join(f"b{i}: object(oid: {_gql_string(oid)}) {{ {BLOB_FIELDS} }}" for i, oid in enumerate(chunk))
+        for start in range(0, len(items), BLOBS_PER_QUERY):
+            chunk = items[start : start + BLOBS_PER_QUERY]
+            fields = "\n".join(
+                f"b{i}: object(expression: {_gql_string(f'{commit}:{path}')}) {{ {BLOB_FIELDS} }}"
+                for i, (_, path) in enumerate(chunk)
+            )
             query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
             data = await self.graphql(query, {"owner": owner, "name": repo}, "read files")
             repository = data.get("repository") or {}
-            for i, oid in enumerate(chunk):
+            for i, (oid, _) in enumerate(chunk):
                 blob = repository.get(f"b{i}") or {}
                 if blob.get("isBinary") or blob.get("__typename") != "Blob":
                     texts[oid] = None

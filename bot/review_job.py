@@ -161,10 +161,12 @@ class ReviewRunner:
         oid_by_path = {e.path: e.oid for e in entries if e.type == "blob"}
         oid_by_path.update({f.path: f.sha for f in files if f.sha and f.status != "removed"})
         plan = plan_reads(diffs, oid_by_path.keys(), policy)
-        wanted = sorted({oid_by_path[p] for p in plan.head if p in oid_by_path})
-        texts, missing = self.blobs.get_many(wanted)
+        wanted = {p: oid_by_path[p] for p in plan.head if p in oid_by_path}
+        texts, missing = self.blobs.get_many(sorted(set(wanted.values())))
         if missing:
-            fetched = await gh.get_blob_texts(job.owner, job.repo, missing)
+            missing_set = set(missing)
+            fetched = await gh.get_file_texts(job.owner, job.repo, job.head_sha,
+                                              {p: oid for p, oid in wanted.items() if oid in missing_set})
             for oid, text in fetched.items():
                 self.blobs.put(oid, text)
             texts.update(fetched)

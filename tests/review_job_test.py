@@ -139,3 +139,15 @@ def test_api_calls_per_review_stay_flat(fake_github: FakeGitHub, files: int, mos
     fake_github.reset_requests()
     review(fake_github, repo, number)
     assert fake_github.count() <= most_calls, [f"{r.method} {r.path}" for r in fake_github.requests]
+
+
+def test_directory_listing_falls_back_to_the_git_trees_api(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "fallback", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
+                      {"m/main.tf": 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n'
+                                    '  encrypted = var.enc\n}\n'})
+    fake_github.inject("POST", r"/graphql$", status=200, times=1,
+                       body={"data": None, "errors": [{"message": "Something went wrong while executing your query."}]})
+    run = review(fake_github, repo, number)
+    assert fake_github.count("GET", r"/git/trees/") == 1
+    # var.enc's default lives in an unchanged file of the module: found through the listing
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
