@@ -37,13 +37,16 @@ BLOB_FIELDS = "__typename ... on Blob { oid byteSize isBinary isTruncated text }
 class GitHubError(RuntimeError):
     """A GitHub call failed for good (after retries); `status` is the HTTP status if any."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, rate_limited: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.rate_limited = rate_limited
 
     @property
     def transient(self) -> bool:
-        return self.status is None or self.status >= 500 or self.status in (403, 429)
+        """Worth another attempt later: network trouble, a server error or a rate limit; a plain
+        403 (missing permission) or 404 will not get better."""
+        return self.status is None or self.status >= 500 or self.status == 429 or self.rate_limited
 
 
 class RetryDecision:
@@ -129,7 +132,7 @@ def _error(exc: Exception, what: str) -> GitHubError:
             message = exc.response.json().get("message", "")
         except Exception:
             message = ""
-        return GitHubError(f"{what}: HTTP {status} {message}".strip(), status)
+        return GitHubError(f"{what}: HTTP {status} {message}".strip(), status, isinstance(exc, RateLimitExceeded))
     if isinstance(exc, GraphQLFailed):
         first = exc.response.errors[0].message if exc.response.errors else str(exc)
         return GitHubError(f"{what}: GraphQL error: {first}", GRAPHQL_ERROR_STATUS)
