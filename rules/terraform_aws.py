@@ -35,7 +35,7 @@ _SUGGESTED_RETENTION_DAYS = 365
 _MODERN_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # ELB policies that still accept TLS 1.0 or 1.1 (the dated ones are the pre-2017 originals).
 _OUTDATED_TLS_POLICY = re.compile(
-    r"TLS-1-0|TLS-1-1|TLS13-1-0|TLS13-1-1|FS-2018-06|FS-1-1-|^ELBSecurityPolicy-20\d\d-\d\d$", re.I
+    r"TLS-1-0|TLS-1-1|TLS13-1-0|TLS13-1-1|FS-2018-06|FS-1-1-|^ELBSecurityPolicy-20\d\d-\d\d$", re.IGNORECASE
 )
 _PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
 _PUBLIC_GRANTEES = ("acs.amazonaws.com/groups/global/AllUsers", "acs.amazonaws.com/groups/global/AuthenticatedUsers")
@@ -728,7 +728,7 @@ def _json_policy(node: Node) -> Any:
     if isinstance(node.value, str):
         text = node.value
     elif isinstance(node.value, Unknown):
-        match = re.fullmatch(r"\s*jsonencode\((.*)\)\s*", node.value.expression, re.S)
+        match = re.fullmatch(r"\s*jsonencode\((.*)\)\s*", node.value.expression, re.DOTALL)
         text = match.group(1) if match else None
     if text is None:
         return None

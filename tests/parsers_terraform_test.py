@@ -264,8 +264,8 @@ variable "name" {
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        ("policy", ('{\n  "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]\n}\n'
-                    "# not a comment, not = an attribute", 2, 7)),
+        ("policy", (('{\n  "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]\n}\n'
+                    "# not a comment, not = an attribute"), 2, 7)),
         ("name", ("after-heredoc", 8, 8)),
         ("description", ("indented } text\n  keeps relative indent", 9, 12)),
         ("path", ("/a{b}/#c//d/", 13, 13)),
@@ -282,7 +282,7 @@ def test_heredocs_and_strings_do_not_confuse_lines(key: str, expected: Any) -> N
 def test_windows_line_endings_keep_lines() -> None:
     text = VOLUME.replace("\n", "\r\n")
     resource = by_address(text, "aws_ebs_volume.data")
-    assert spans(resource.body.get("encrypted")) == (False, 8, 8)
+    assert spans(at(text, "aws_ebs_volume.data", "encrypted")) == (False, 8, 8)
     assert resource.text_at(8) == "  encrypted         = false"
 
 

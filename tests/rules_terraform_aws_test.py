@@ -166,10 +166,10 @@ SUGGESTIONS = [
     ),
     (
         "CB-AWS-008",
-        'resource "aws_s3_bucket_public_access_block" "p" {\n  bucket            = "b"\n'
-        "  block_public_acls = true\n}\n",
-        'resource "aws_s3_bucket_public_access_block" "p" {\n  block_public_policy = true\n'
-        "  ignore_public_acls = true\n  restrict_public_buckets = true",
+        ('resource "aws_s3_bucket_public_access_block" "p" {\n  bucket            = "b"\n'
+        "  block_public_acls = true\n}\n"),
+        ('resource "aws_s3_bucket_public_access_block" "p" {\n  block_public_policy = true\n'
+        "  ignore_public_acls = true\n  restrict_public_buckets = true"),
     ),
     (
         "CB-AWS-014",
@@ -210,31 +210,31 @@ UNKNOWN = [
     ("CB-AWS-001", 'resource "aws_ebs_volume" "v" {\n  encrypted = var.enc\n}\nvariable "enc" {}\n'),
     ("CB-AWS-002", 'resource "aws_db_instance" "d" {\n  storage_encrypted = local.enc\n}\nlocals {\n  enc = var.x\n}\n'),
     ("CB-AWS-003", 'resource "aws_db_instance" "d" {\n  publicly_accessible = var.env == "dev"\n}\n'),
-    ("CB-AWS-004", 'resource "aws_security_group_rule" "r" {\n  type = "ingress"\n  from_port = 22\n'
-                   '  to_port = 22\n  protocol = "tcp"\n  cidr_blocks = var.cidrs\n}\n'),
-    ("CB-AWS-004", 'resource "aws_security_group_rule" "r" {\n  type = var.direction\n  from_port = 22\n'
-                   '  to_port = 22\n  protocol = "tcp"\n  cidr_blocks = ["0.0.0.0/0"]\n}\n'),
-    ("CB-AWS-005", 'resource "aws_vpc_security_group_ingress_rule" "r" {\n  cidr_ipv4 = "0.0.0.0/0"\n'
-                   '  ip_protocol = lookup(var.p, "x")\n}\n'),
+    ("CB-AWS-004", ('resource "aws_security_group_rule" "r" {\n  type = "ingress"\n  from_port = 22\n'
+                   '  to_port = 22\n  protocol = "tcp"\n  cidr_blocks = var.cidrs\n}\n')),
+    ("CB-AWS-004", ('resource "aws_security_group_rule" "r" {\n  type = var.direction\n  from_port = 22\n'
+                   '  to_port = 22\n  protocol = "tcp"\n  cidr_blocks = ["0.0.0.0/0"]\n}\n')),
+    ("CB-AWS-005", ('resource "aws_vpc_security_group_ingress_rule" "r" {\n  cidr_ipv4 = "0.0.0.0/0"\n'
+                   '  ip_protocol = lookup(var.p, "x")\n}\n')),
     ("CB-AWS-006", 'resource "aws_cloudwatch_log_group" "g" {\n  retention_in_days = max(var.a, 1)\n}\n'),
     ("CB-AWS-007", 'resource "aws_s3_bucket_acl" "a" {\n  acl = "${var.prefix}-read"\n}\n'),
-    ("CB-AWS-008", 'resource "aws_s3_bucket_public_access_block" "p" {\n  block_public_acls = var.b\n'
-                   '  block_public_policy = var.b\n  ignore_public_acls = var.b\n  restrict_public_buckets = var.b\n}\n'),
+    ("CB-AWS-008", ('resource "aws_s3_bucket_public_access_block" "p" {\n  block_public_acls = var.b\n'
+                   '  block_public_policy = var.b\n  ignore_public_acls = var.b\n  restrict_public_buckets = var.b\n}\n')),
     ("CB-AWS-009", 'resource "aws_s3_bucket" "b" {\n  tags = var.tags\n}\n'),
     ("CB-AWS-010", 'resource "aws_cloudtrail" "t" {\n  enable_log_file_validation = var.v\n}\n'),
     ("CB-AWS-011", 'resource "aws_cloudtrail" "t" {\n  kms_key_id = var.k\n}\n'),
     ("CB-AWS-012", 'resource "aws_kms_key" "k" {\n  enable_key_rotation = var.rotate\n}\n'),
     ("CB-AWS-012", 'resource "aws_kms_key" "k" {\n  customer_master_key_spec = var.spec\n}\n'),
-    ("CB-AWS-013", 'resource "aws_lb_listener" "l" {\n  protocol = var.protocol\n  default_action {\n'
-                   '    type = "forward"\n  }\n}\n'),
+    ("CB-AWS-013", ('resource "aws_lb_listener" "l" {\n  protocol = var.protocol\n  default_action {\n'
+                   '    type = "forward"\n  }\n}\n')),
     ("CB-AWS-014", 'resource "aws_lb_listener" "l" {\n  protocol = "HTTPS"\n  ssl_policy = var.policy\n}\n'),
-    ("CB-AWS-015", 'resource "aws_cloudfront_distribution" "d" {\n  default_cache_behavior {\n'
-                   '    viewer_protocol_policy = var.vpp\n  }\n}\n'),
+    ("CB-AWS-015", ('resource "aws_cloudfront_distribution" "d" {\n  default_cache_behavior {\n'
+                   '    viewer_protocol_policy = var.vpp\n  }\n}\n')),
     ("CB-AWS-017", 'resource "aws_elasticache_replication_group" "r" {\n  engine = var.engine\n}\n'),
     ("CB-AWS-019", 'resource "aws_opensearch_domain" "d" {\n  encrypt_at_rest {\n    enabled = var.e\n  }\n}\n'),
     ("CB-AWS-021", 'resource "aws_instance" "i" {\n  metadata_options {\n    http_tokens = var.t\n  }\n}\n'),
-    ("CB-AWS-022", 'data "aws_iam_policy_document" "d" {\n  statement {\n    effect = var.e\n'
-                   '    actions = ["*"]\n    resources = ["*"]\n  }\n}\n'),
+    ("CB-AWS-022", ('data "aws_iam_policy_document" "d" {\n  statement {\n    effect = var.e\n'
+                   '    actions = ["*"]\n    resources = ["*"]\n  }\n}\n')),
     ("CB-AWS-022", 'resource "aws_iam_policy" "p" {\n  policy = file("admin.json")\n}\n'),
     ("CB-AWS-023", 'resource "aws_db_instance" "d" {\n  backup_retention_period = var.days\n}\n'),
     ("CB-AWS-024", 'resource "aws_sqs_queue" "q" {\n  sqs_managed_sse_enabled = var.sse\n}\n'),

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import hcl2.parser
 from hcl2.transformer import DictTransformer
@@ -69,7 +69,7 @@ def _hcl_parser() -> Lark:
     Lark caches the grammar tables on disk (`cache=True`): a fresh process starts in ~0.2 s.
     """
     grammar = Path(hcl2.parser.__file__).with_name("hcl2.lark").read_text(encoding="utf-8")
-    rules = set(re.findall(r"^[?!]?([a-z_][a-z0-9_]*)\s*:", grammar, re.M))
+    rules = set(re.findall(r"^[?!]?([a-z_][a-z0-9_]*)\s*:", grammar, re.MULTILINE))
     callbacks = {
         name: _dropping_discard(getattr(DictTransformer, name))
         for name in rules
@@ -82,7 +82,7 @@ def _hcl_parser() -> Lark:
 
 def _load_hcl(text: str) -> dict[str, Any]:
     """Values of one file as `hcl2.loads` gives them; the only place that knows about hcl2."""
-    return _hcl_parser().parse(text + "\n")  # type: ignore[no-any-return]  # hcl2 appends it too
+    return cast("dict[str, Any]", _hcl_parser().parse(text + "\n"))  # hcl2.loads appends it too
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,9 +111,9 @@ _TOKEN_RE = re.compile(
     |(?P<op>==|!=|<=|>=|=>|&&|\|\||\.\.\.|::|[{}\[\]()=:,?.!<>+\-*/%])
     |(?P<other>.)
     """,
-    re.X | re.S,
+    re.VERBOSE | re.DOTALL,
 )
-_IN_STRING_RE = re.compile(r'\\.|"|\n|\$\$\{|%%\{|\$\{|%\{', re.S)
+_IN_STRING_RE = re.compile(r'\\.|"|\n|\$\$\{|%%\{|\$\{|%\{', re.DOTALL)
 _IN_TEMPLATE_EXPR_RE = re.compile(r'["{}\n]')
 
 
@@ -176,7 +176,7 @@ def _skip_string(text: str, pos: int, line: int) -> tuple[int, int]:
 
 def _skip_heredoc(text: str, pos: int, marker: str) -> int:
     """Position of the end of the heredoc's closing-marker line (or of the text)."""
-    end = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*\r?$", re.M).search(text, pos)
+    end = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*\r?$", re.MULTILINE).search(text, pos)
     return len(text) if end is None else end.end()
 
 
@@ -435,7 +435,7 @@ def _template_parts(text: str) -> list[tuple[bool, str]] | None:
     return [p for p in parts if p[0] or p[1]]
 
 
-_INTERPOLATION_STOP = re.compile(r'\\.|["{}]', re.S)
+_INTERPOLATION_STOP = re.compile(r'\\.|["{}]', re.DOTALL)
 
 
 def _interpolation_end(text: str, pos: int) -> int | None:
