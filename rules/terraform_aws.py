@@ -457,6 +457,8 @@ def _check_kms_rotation(resource: Resource, ctx: RuleContext) -> Iterable[Violat
         node = body.get(name)
         if node is not None and (_is_unknown(node) or (_text(node) or allowed).upper() != allowed):
             return  # asymmetric and HMAC keys cannot rotate
+    if _is_set(body.get("custom_key_store_id")) or _is_set(body.get("xks_key_id")):
+        return  # keys in a custom (CloudHSM or external) key store cannot rotate automatically
     yield from _fix_bool(resource, body.get("enable_key_rotation"), None, "enable_key_rotation",
                          "KMS key rotation is off")
 
@@ -662,6 +664,8 @@ def _check_imdsv2(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     if not blocks:
         if _ami_defaults_to_imdsv2(resource, ctx):
             return
+        if resource.type == "aws_launch_template" and resource.body.get("image_id") is None:
+            return  # the AMI, and with it the IMDS default, is chosen elsewhere (EKS, an ASG override)
         if _absent(resource.body, "metadata_options"):
             yield Violation(
                 message="No metadata_options: instances accept IMDSv1 requests without a session token.",
