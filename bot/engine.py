@@ -272,6 +272,7 @@ class Engine:
             controls=dict(self.rule_set.controls.get(rule.id, {})),
             suggestion=violation.suggestion,
             key=violation.key,
+            resource_span=None if resource.source == "text" else (resource.line, resource.end_line),
         )
         suppression = self.policy.suppression_for(finding, self.today)
         if suppression is not None:

@@ -49,9 +49,19 @@ class ReviewPlan:
 
 
 def _placement(finding: Finding, diff: FileDiff | None) -> tuple[int | None, int, bool]:
-    """(start_line, line, suggestion fits) for a comment, or line 0 when outside the diff."""
-    if diff is None or finding.line not in diff.commentable_lines:
+    """(start_line, line, suggestion fits) for a comment, or line 0 when outside the diff.
+
+    When the offending line itself is not in the diff (an edit elsewhere in the resource made
+    it relevant), the comment goes on the resource's nearest line that is, without suggestion.
+    """
+    if diff is None:
         return None, 0, False
+    if finding.line not in diff.commentable_lines:
+        if finding.resource_span is None:
+            return None, 0, False
+        first, last = finding.resource_span
+        near = sorted((abs(n - finding.line), n) for n in diff.commentable_lines if first <= n <= last)
+        return (None, near[0][1], False) if near else (None, 0, False)
     span = range(finding.line, finding.end_line + 1)
     if finding.end_line > finding.line and all(n in diff.commentable_lines for n in span):
         return finding.line, finding.end_line, True
@@ -98,8 +108,11 @@ def plan_review(
             plan.over_cap += 1
             continue
         with_suggestion = fits and finding.suggestion is not None
+        body = _body(finding, with_suggestion)
+        if line != finding.line:
+            body = f"_Line {finding.line} of this resource:_\n\n{body}"
         comment = ReviewComment(path=finding.path, line=line, start_line=start if with_suggestion else None,
-                                body=_body(finding, with_suggestion))
+                                body=body)
         plan.comments.append((finding, comment))
         posted.add(finding.fingerprint)
     return plan
@@ -181,7 +194,9 @@ def check_output(
     summary = [f"### {title}", ""]
     by_rule = Counter(f.rule_id for f in findings if not f.suppressed)
     if by_rule:
-        first = {f.rule_id: f for f in findings}
+        first: dict[str, Finding] = {}
+        for f in findings:
+            first.setdefault(f.rule_id, f)
         summary += ["| Rule | Severity | Findings | Controls |", "| --- | --- | ---: | --- |"]
         for rule_id, count in sorted(by_rule.items(), key=lambda kv: (-first[kv[0]].severity.rank, kv[0])):
             f = first[rule_id]

@@ -191,6 +191,7 @@ class Finding:
     suppressed: bool = False
     suppression_reason: str | None = None
     key: str | None = None
+    resource_span: tuple[int, int] | None = None  # the resource's lines, for placing a comment near it
 
     @property
     def fingerprint(self) -> str:
