@@ -279,6 +279,30 @@ def test_heredocs_and_strings_do_not_confuse_lines(key: str, expected: Any) -> N
     assert spans(at(TRICKY, "aws_iam_policy.p", key)) == expected
 
 
+MULTILINE = """\
+resource "a_b" "c" {
+  when = var.a ?
+    1 : 2
+  both = var.b &&
+    var.c
+  next = 3
+  tail = var.d ? 4
+    : 5
+  all  = aws_instance.x.*
+  last = 6
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "span"),
+    [("when", (2, 3)), ("both", (4, 5)), ("next", (6, 6)), ("tail", (7, 8)), ("all", (9, 9)), ("last", (10, 10))],
+)
+def test_expressions_broken_over_lines_span_them(key: str, span: tuple[int, int]) -> None:
+    node = at(MULTILINE, "a_b.c", key)
+    assert (node.line, node.end_line) == span
+
+
 def test_windows_line_endings_keep_lines() -> None:
     text = VOLUME.replace("\n", "\r\n")
     resource = by_address(text, "aws_ebs_volume.data")

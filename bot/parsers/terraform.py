@@ -34,6 +34,7 @@ MAX_RESOLVE_DEPTH = 8  # local -> local -> ... chains followed before giving up
 _META_KEYS = frozenset({"__start_line__", "__end_line__"})
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
 _CLOSERS = frozenset(_OPENERS.values())
+_CONTINUING_OPS = frozenset({"?", ":", "&&", "||", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,6 +295,9 @@ class _Outliner:
         while i < n:
             tok = toks[i]
             if tok.kind == "nl":
+                if self._continues(i):
+                    i += 1
+                    continue
                 return i
             if tok.kind == "op":
                 if tok.text in _OPENERS:
@@ -306,6 +310,20 @@ class _Outliner:
                     return i
             i += 1
         return n
+
+    def _continues(self, nl: int) -> bool:
+        """Whether the expression goes on past the newline at `nl`: the grammar allows a line
+        break after a binary operator, `?` or `:`, and before the `:` of a conditional."""
+        toks = self.toks
+        before = toks[nl - 1] if nl > 0 else None
+        if before is not None and before.kind == "op" and before.text in _CONTINUING_OPS:
+            splat = before.text == "*" and nl > 1 and toks[nl - 2].text == "."
+            if not splat:
+                return True
+        j = nl + 1
+        while j < len(toks) and toks[j].kind == "nl":
+            j += 1
+        return j < len(toks) and toks[j].kind == "op" and toks[j].text == ":"
 
     def _expr(self, a: int, b: int, fallback_line: int) -> _Expr:
         """Outline of tokens[a:b]."""
