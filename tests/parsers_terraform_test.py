@@ -303,6 +303,36 @@ def test_expressions_broken_over_lines_span_them(key: str, span: tuple[int, int]
     assert (node.line, node.end_line) == span
 
 
+PARENTHESISED = """\
+locals {
+  size = (var.clustered # Terraform ignores line breaks inside parentheses
+    ? 3 /* nodes */
+    : 1
+  )
+  policy = trimspace(<<EOT
+    {"a": 1}
+  EOT
+  )
+  after = 2
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("address", "value", "span"),
+    [
+        ("local.size", Unknown("var.clustered ? 3 : 1"), (2, 5)),
+        ("local.policy", Unknown, (6, 9)),  # a function call: Unknown, whatever hcl2 renders
+        ("local.after", 2, (10, 10)),
+    ],
+)
+def test_line_breaks_inside_parentheses_parse(address: str, value: Any, span: tuple[int, int]) -> None:
+    resource = by_address(PARENTHESISED, address)
+    (parsed,) = resource.body.plain().values()
+    assert (resource.line, resource.end_line) == span
+    assert isinstance(parsed, Unknown) if value is Unknown else parsed == value
+
+
 def test_windows_line_endings_keep_lines() -> None:
     text = VOLUME.replace("\n", "\r\n")
     resource = by_address(text, "aws_ebs_volume.data")

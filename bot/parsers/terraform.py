@@ -130,6 +130,9 @@ class _Tok:
 class _Tokens:
     toks: list[_Tok]
     pairs: dict[int, int]  # index of an opening bracket -> index of its closing bracket
+    # Text spans (newlines, comments) directly inside parentheses. HCL ignores line breaks
+    # there, but python-hcl2's grammar rejects most of them, so they are blanked for hcl2 only.
+    in_parens: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _skip_string(text: str, pos: int, line: int) -> tuple[int, int]:
@@ -186,22 +189,28 @@ def _tokenize(text: str) -> _Tokens:
     toks: list[_Tok] = []
     pairs: dict[int, int] = {}
     stack: list[int] = []
+    in_parens: list[tuple[int, int]] = []
     pos, line, size = 0, 1, len(text)
     match = _TOKEN_RE.match
     while pos < size:
         m = match(text, pos)
         assert m is not None  # the last alternative matches any character
         kind = m.lastgroup
-        if kind == "ws" or kind == "comment":
+        if kind == "ws":
+            pos = m.end()
+            continue
+        parenthesised = bool(stack) and toks[stack[-1]].text == "("
+        if kind == "comment" or kind == "bcomment":
+            if parenthesised:
+                in_parens.append((pos, m.end()))
+            line += m.group().count("\n")
             pos = m.end()
             continue
         if kind == "nl":
+            if parenthesised and not (toks and toks[-1].kind == "heredoc"):  # hcl2 wants a heredoc's newline
+                in_parens.append((pos, pos + 1))
             toks.append(_Tok("nl", "\n", line, line))
             line += 1
-            pos = m.end()
-            continue
-        if kind == "bcomment":
-            line += m.group().count("\n")
             pos = m.end()
             continue
         if kind == "quote":
@@ -224,7 +233,19 @@ def _tokenize(text: str) -> _Tokens:
             pairs[stack.pop()] = len(toks)
         toks.append(_Tok(kind or "other", value, line, line))
         pos = m.end()
-    return _Tokens(toks, pairs)
+    return _Tokens(toks, pairs, in_parens)
+
+
+def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each span replaced by as many spaces (lines elsewhere keep their offsets)."""
+    if not spans:
+        return text
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], " " * (end - start)]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 @dataclass(frozen=True, slots=True)
@@ -741,7 +762,7 @@ def _load(path: str, text: str) -> _Loaded | FileError:
     text = text.replace("\r\n", "\n")  # the hcl2 grammar rejects CRLF; Terraform does not
     try:
         tokens = _tokenize(text)
-        values = _load_hcl(text)
+        values = _load_hcl(_blanked(text, tokens.in_parens))
         outline = _Outliner(tokens).file()
     except _TooDeep as exc:
         return FileError(path, exc.line, f"cannot parse: {exc}")
