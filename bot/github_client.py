@@ -232,7 +232,10 @@ class InstallationClient:
             data = await self.graphql(query, {"owner": owner, "name": repo}, "list directories")
             repository = data.get("repository") or {}
             for i, directory in enumerate(chunk):
-                tree = repository.get(f"d{i}") or {}
+                tree = repository.get(f"d{i}")
+                if not isinstance(tree, dict) or tree.get("__typename") != "Tree":
+                    # A changed file lives there, so the directory exists: let the caller fall back.
+                    raise GitHubError(f"list files: no tree for {commit[:12]}:{directory}", GRAPHQL_ERROR_STATUS)
                 for entry in tree.get("entries") or []:
                     path = entry.get("path") or (f"{directory}/{entry['name']}" if directory else entry["name"])
                     entries.append(TreeEntry(path=path, oid=entry["oid"], type=entry["type"]))
@@ -258,7 +261,9 @@ class InstallationClient:
             repository = data.get("repository") or {}
             for i, (oid, _) in enumerate(chunk):
                 blob = repository.get(f"b{i}") or {}
-                if blob.get("isBinary") or blob.get("__typename") != "Blob":
+                if blob.get("__typename") != "Blob":
+                    texts[oid] = await self._blob_by_rest(owner, repo, oid, 0)  # not found by path: ask by oid
+                elif blob.get("isBinary"):
                     texts[oid] = None
                 elif blob.get("isTruncated"):
                     texts[oid] = await self._blob_by_rest(owner, repo, oid, blob.get("byteSize") or 0)

@@ -151,3 +151,23 @@ def test_directory_listing_falls_back_to_the_git_trees_api(fake_github: FakeGitH
     assert fake_github.count("GET", r"/git/trees/") == 1
     # var.enc's default lives in an unchanged file of the module: found through the listing
     assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
+
+
+def test_blob_missing_from_graphql_is_read_by_oid_over_rest(fake_github: FakeGitHub) -> None:
+    deployment = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n"
+                  "      image: i\n      securityContext:\n        privileged: true\n")
+    repo, number = pr(fake_github, "nullblob", {"README.md": "x\n"}, {"k8s/pod.yaml": deployment})
+    fake_github.inject("POST", r"/graphql$", status=200, times=1, body={"data": {"repository": {"b0": None}}})
+    run = review(fake_github, repo, number)
+    assert fake_github.count("GET", r"/git/blobs/") == 1
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("k8s/pod.yaml", 10)]
+
+
+def test_directory_missing_from_graphql_falls_back_to_the_git_trees_api(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "nulltree", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
+                      {"m/main.tf": 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n'
+                                    '  encrypted = var.enc\n}\n'})
+    fake_github.inject("POST", r"/graphql$", status=200, times=1, body={"data": {"repository": {"d0": None}}})
+    run = review(fake_github, repo, number)
+    assert fake_github.count("GET", r"/git/trees/") == 1
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
