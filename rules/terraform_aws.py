@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from bot.model import Node, Resource, Severity, Unknown, Violation
@@ -23,13 +24,13 @@ from rules.base import CheckFn, Rule, RuleContext
 
 _SOURCES = frozenset({"terraform"})
 _OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
-ADMIN_PORTS: dict[int, str] = {22: "SSH", 3389: "RDP"}
-DATABASE_PORTS: dict[int, str] = {
+ADMIN_PORTS: Mapping[int, str] = MappingProxyType({22: "SSH", 3389: "RDP"})
+DATABASE_PORTS: Mapping[int, str] = MappingProxyType({
     1433: "SQL Server", 1521: "Oracle", 2483: "Oracle", 2484: "Oracle", 3306: "MySQL/MariaDB/Aurora",
     5432: "PostgreSQL", 5439: "Redshift", 5984: "CouchDB", 6379: "Redis", 7000: "Cassandra",
     7001: "Cassandra", 8182: "Neptune", 9042: "Cassandra", 9200: "Elasticsearch/OpenSearch",
     9300: "Elasticsearch/OpenSearch", 11211: "Memcached", 27017: "MongoDB/DocumentDB", 27018: "MongoDB",
-}
+})
 _MIN_RETENTION_DAYS = 90
 _SUGGESTED_RETENTION_DAYS = 365
 _MODERN_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -222,11 +223,11 @@ def _keyed(violation: Violation, key: str) -> Violation:
     return Violation(violation.message, violation.line, violation.end_line, violation.suggestion, key)
 
 
-_RDS_INHERITS = {
+_RDS_INHERITS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "aws_db_instance": ("replicate_source_db", "snapshot_identifier", "restore_to_point_in_time"),
     "aws_rds_cluster": ("snapshot_identifier", "replication_source_identifier", "global_cluster_identifier",
                         "restore_to_point_in_time", "source_region"),
-}
+})
 
 
 def _check_rds_encryption(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
@@ -298,7 +299,7 @@ def _ingress_rules(resource: Resource) -> Iterator[tuple[Node, str, tuple[str, .
         yield body, "ip_protocol", ("cidr_ipv4", "cidr_ipv6")
 
 
-def _exposure_check(ports: dict[int, str], protocols: frozenset[str], what: str) -> CheckFn:
+def _exposure_check(ports: Mapping[int, str], protocols: frozenset[str], what: str) -> CheckFn:
     """A check flagging ingress from anywhere that covers any of `ports`."""
 
     def check(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:

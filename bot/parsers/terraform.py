@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, cast
 
 import hcl2.parser
@@ -32,7 +33,7 @@ MAX_FILE_CHARS = 4_000_000
 MAX_RESOLVE_DEPTH = 8  # local -> local -> ... chains followed before giving up
 
 _META_KEYS = frozenset({"__start_line__", "__end_line__"})
-_OPENERS = {"{": "}", "[": "]", "(": ")"}
+_OPENERS = MappingProxyType({"{": "}", "[": "]", "(": ")"})
 _CLOSERS = frozenset(_OPENERS.values())
 _CONTINUING_OPS = frozenset({"?", ":", "&&", "||", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%"})
 
@@ -727,7 +728,9 @@ def _unwrap(raw: Any, labels: tuple[str, ...]) -> Any:
 # Files and modules.
 # --------------------------------------------------------------------------------------------
 
-_LABELS = {"resource": 2, "data": 2, "module": 1, "variable": 1, "provider": 1, "output": 1, "locals": 0}
+_LABELS = MappingProxyType(
+    {"resource": 2, "data": 2, "module": 1, "variable": 1, "provider": 1, "output": 1, "locals": 0}
+)
 
 
 @dataclass(frozen=True)
@@ -781,12 +784,12 @@ def _load(path: str, text: str) -> _Loaded | FileError:
     return _Loaded(path, lines, values, outline)
 
 
-_TERMINALS = {
+_TERMINALS = MappingProxyType({
     "DBLQUOTE": '"', "LBRACE": "{", "RBRACE": "}", "LSQB": "[", "RSQB": "]", "LPAR": "(",
     "RPAR": ")", "EQ": "=", "COMMA": ",", "COLON": ":", "DOT": ".", "BANG": "!", "QMARK": "?",
     "NAME": "a name", "DECIMAL": "a number", "NL_OR_COMMENT": "a new line", "BINARY_OP": "an operator",
     "STRING_LIT": "a string", "$END": "end of file",
-}
+})
 
 
 def _describe_token(text: str) -> str:
