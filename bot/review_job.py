@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 ATTEMPT_BACKOFF_SECONDS = 2.0
+# GitHub sends both `pull_request.opened` and `check_suite.requested` for a new head: the second
+# is skipped when this process reviewed that head moments ago. Explicit re-runs always run.
+RECENT_HEAD_SECONDS = 600.0
+RERUN_TRIGGERS = frozenset({"check_suite.rerequested", "check_run.rerequested", "check_run.requested_action"})
 
 
 class BlobCache:
@@ -76,9 +81,24 @@ class ReviewRunner:
         self.check_name = check_name
         self.rule_set = rule_set or RuleSet.default()
         self.blobs = BlobCache()
+        self._recent_heads: dict[tuple[str, str], float] = {}
+
+    def _reviewed_recently(self, job: ReviewJob) -> bool:
+        now = time.monotonic()
+        for key, at in list(self._recent_heads.items()):
+            if now - at > RECENT_HEAD_SECONDS:
+                del self._recent_heads[key]
+        return job.trigger not in RERUN_TRIGGERS and (job.full_name.lower(), job.head_sha) in self._recent_heads
 
     async def __call__(self, job: ReviewJob) -> None:
         """Run a job, retrying transient GitHub failures; fail the check run closed otherwise."""
+        if self._reviewed_recently(job):
+            log.info("skipping %s: head %s was just reviewed", job.trigger, job.head_sha[:12])
+            return
+        await self._run(job)
+        self._recent_heads[(job.full_name.lower(), job.head_sha)] = time.monotonic()
+
+    async def _run(self, job: ReviewJob) -> None:
         check_run_id: int | None = None
         async with self.app.installation(job.installation_id) as gh:
             for attempt in range(1, ATTEMPTS + 1):

@@ -171,3 +171,13 @@ def test_directory_missing_from_graphql_falls_back_to_the_git_trees_api(fake_git
     run = review(fake_github, repo, number)
     assert fake_github.count("GET", r"/git/trees/") == 1
     assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
+
+
+def test_check_suite_requested_right_after_opened_does_not_review_twice(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "twice", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    runner = ReviewRunner(GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0), "compliance")
+    for event in ("pull_request.opened", "check_suite.requested"):
+        asyncio.run(runner(job_for(fake_github, repo, number, event)))
+    assert len(fake_github.check_runs(repo)) == 1
+    asyncio.run(runner(job_for(fake_github, repo, number, "check_suite.rerequested")))  # an explicit re-run runs
+    assert len(fake_github.check_runs(repo)) == 2 and len(fake_github.reviews(repo, number)) == 1
