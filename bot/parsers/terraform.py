@@ -13,6 +13,7 @@ and `local.x` the local's value when that is itself resolvable, and anything els
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 import hcl2.parser
+import lark
 from hcl2.transformer import DictTransformer
 from lark import Discard, Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -79,7 +81,26 @@ def _hcl_parser() -> Lark:
     }
     callbacks["block"] = _dropping_discard(_block_without_meta)
     transformer = type("_InlineDictTransformer", (DictTransformer,), callbacks)(with_meta=False)
-    return Lark(grammar, parser="lalr", propagate_positions=False, transformer=transformer, cache=True)
+    return Lark(grammar, parser="lalr", propagate_positions=False, transformer=transformer,
+                cache=_grammar_cache_file())
+
+
+def _grammar_cache_file() -> str | bool:
+    """A private place for lark's pickled grammar tables, or no cache at all.
+
+    lark's default cache is a predictable file in the shared temp directory, and it is loaded
+    with pickle: anyone who can write there first could run code in this process. A directory
+    only this user can write to closes that door; if there is none, parse without a cache.
+    """
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "compliance-bot"
+    try:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = base.stat()
+    except OSError:
+        return False
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return False
+    return str(base / f"hcl2-grammar-lark{lark.__version__}.cache")
 
 
 def _load_hcl(text: str) -> dict[str, Any]:
