@@ -201,7 +201,7 @@ class Engine:
                 review.notes.append(f"{path}: not parsed ({result.errors[0].message}); related resources may be missed")
         for diff in diffs:
             if diff.exists_at_head and diff.path in plan.head and head_text.get(diff.path) is None:
-                if classify(diff.path) is not None:
+                if classify(diff.path) in (TERRAFORM, YAML, DOCKERFILE):  # JSON may be anything: no claim
                     review.errors.append(FileError(diff.path, None, "file could not be read (binary or too large)"))
         head_resources = [r for result in parsed.values() for r in result.resources]
         groups = _groups(head_resources)

@@ -138,3 +138,19 @@ def test_scan_reviews_everything() -> None:
     tree = MemoryTree({"a.tf": OLD, "b/c.tf": NEW, "x.env": "SECRET\n"})
     review = engine(BAD, SECRET).scan(tree)
     assert sorted((f.path, f.line) for f in review.findings) == [("a.tf", 2), ("b/c.tf", 2), ("x.env", 1)]
+
+
+def test_large_or_unreadable_json_that_is_not_cloudformation_is_not_an_error() -> None:
+    lock = '{"name": "x", "lockfileVersion": 3, "packages": {' + ", ".join(
+        f'"node_modules/p{i}": {{"version": "1.0.{i}"}}' for i in range(60000)) + "}}"
+    assert len(lock) > 2 * 1024 * 1024
+    head = MemoryTree({"package-lock.json": lock, "data.json": None})
+    diffs = [whole_file_added("package-lock.json", lock), whole_file_added("data.json", "{}")]
+    review = engine(BAD).review_change(diffs, head)
+    assert review.errors == []
+
+
+def test_oversized_terraform_is_an_error_not_a_silent_pass() -> None:
+    huge = NEW + "\n".join(f"# filler {i}" for i in range(200000))
+    review = engine(BAD).review_change([whole_file_added("main.tf", huge)], MemoryTree({"main.tf": huge}))
+    assert [(e.path, "too large" in e.message) for e in review.errors] == [("main.tf", True)]

@@ -55,26 +55,31 @@ def _too_large(path: str, text: str) -> ParsedFile | None:
 def parse_one(path: str, text: str) -> ParsedFile:
     """Parse a non-Terraform file by its family; unknown families give an empty result."""
     from bot.parsers.dockerfile import parse_dockerfile
-    from bot.parsers.yaml_docs import looks_like_cloudformation_json, parse_yaml
+    from bot.parsers.yaml_docs import parse_yaml
 
+    family = classify(path)
+    if family == JSON and not _claims_json(path, text[:MAX_PARSE_BYTES]):
+        return ParsedFile(path)  # a package.json or lock file is never parsed (or reported) as infrastructure
     oversized = _too_large(path, text)
     if oversized:
         return oversized
-    family = classify(path)
     try:
-        if family == YAML:
+        if family in (YAML, JSON):
             return parse_yaml(path, text)
-        if family == JSON:
-            # `.template` files may be YAML CloudFormation too; JSON is claimed only when it looks like a
-            # template, so a package.json is never parsed (or reported) as infrastructure.
-            yaml_template = path.lower().endswith(".template") and "AWSTemplateFormatVersion" in text
-            claimed = yaml_template or looks_like_cloudformation_json(text)
-            return parse_yaml(path, text) if claimed else ParsedFile(path)
         if family == DOCKERFILE:
             return parse_dockerfile(path, text)
     except Exception as exc:  # a parser bug must surface as an error on the file, never a crash
         return ParsedFile(path, errors=(FileError(path, None, f"could not parse: {type(exc).__name__}"),))
     return ParsedFile(path)
+
+
+def _claims_json(path: str, text: str) -> bool:
+    """JSON (and `.template`, which may be YAML) is ours only when it looks like CloudFormation."""
+    from bot.parsers.yaml_docs import looks_like_cloudformation_json
+
+    if path.lower().endswith(".template") and "AWSTemplateFormatVersion" in text:
+        return True
+    return looks_like_cloudformation_json(text)
 
 
 def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
