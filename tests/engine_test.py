@@ -142,8 +142,8 @@ def test_scan_reviews_everything() -> None:
 
 def test_large_or_unreadable_json_that_is_not_cloudformation_is_not_an_error() -> None:
     lock = '{"name": "x", "lockfileVersion": 3, "packages": {' + ", ".join(
-        f'"node_modules/p{i}": {{"version": "1.0.{i}"}}' for i in range(60000)) + "}}"
-    assert len(lock) > 2 * 1024 * 1024
+        f'"node_modules/p{i}": {{"version": "1.0.{i}"}}' for i in range(150000)) + "}}"
+    assert len(lock) > 5 * 1024 * 1024  # over the parse limit: sniffed first, never claimed
     head = MemoryTree({"package-lock.json": lock, "data.json": None})
     diffs = [whole_file_added("package-lock.json", lock), whole_file_added("data.json", "{}")]
     review = engine(BAD).review_change(diffs, head)
@@ -151,6 +151,6 @@ def test_large_or_unreadable_json_that_is_not_cloudformation_is_not_an_error() -
 
 
 def test_oversized_terraform_is_an_error_not_a_silent_pass() -> None:
-    huge = NEW + "\n".join(f"# filler {i}" for i in range(200000))
+    huge = NEW + "\n".join(f"# filler {i}" for i in range(600000))
     review = engine(BAD).review_change([whole_file_added("main.tf", huge)], MemoryTree({"main.tf": huge}))
     assert [(e.path, "too large" in e.message) for e in review.errors] == [("main.tf", True)]

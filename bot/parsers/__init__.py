@@ -17,7 +17,7 @@ YAML = "yaml"
 JSON = "json"
 DOCKERFILE = "dockerfile"
 
-MAX_PARSE_BYTES = 2 * 1024 * 1024  # larger infrastructure files are reported, not parsed
+MAX_PARSE_BYTES = 5 * 1024 * 1024  # larger infrastructure files are reported, not parsed (CRD bundles fit)
 
 
 def classify(path: str) -> str | None:
