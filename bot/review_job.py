@@ -113,6 +113,11 @@ class ReviewRunner:
                         await self._fail_check(gh, job, check_run_id, str(exc))
                         raise
                     await asyncio.sleep(ATTEMPT_BACKOFF_SECONDS * attempt)
+                except Exception as exc:
+                    # A bug must not leave the required check "in progress" forever: fail it closed.
+                    log.exception("review %s failed unexpectedly", job.dedup_key)
+                    await self._fail_check(gh, job, check_run_id, f"internal error ({type(exc).__name__})")
+                    raise
 
     async def _start_check(self, gh: InstallationClient, job: ReviewJob) -> int:
         return await gh.create_check_run(job.owner, job.repo, {

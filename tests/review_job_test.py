@@ -181,3 +181,17 @@ def test_check_suite_requested_right_after_opened_does_not_review_twice(fake_git
     assert len(fake_github.check_runs(repo)) == 1
     asyncio.run(runner(job_for(fake_github, repo, number, "check_suite.rerequested")))  # an explicit re-run runs
     assert len(fake_github.check_runs(repo)) == 2 and len(fake_github.reviews(repo, number)) == 1
+
+
+def test_an_unexpected_error_fails_the_check_closed(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, number = pr(fake_github, "crash", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("engine bug")
+
+    monkeypatch.setattr("bot.review_job.Engine.review_change", broken)
+    with pytest.raises(KeyError):
+        review(fake_github, repo, number)
+    (run,) = fake_github.check_runs(repo)
+    assert run["status"] == "completed" and run["conclusion"] == "failure"
+    assert "internal error (KeyError)" in run["summary"]
