@@ -66,7 +66,7 @@ def _lines(resource: Resource) -> Iterator[tuple[int, str]]:
             yield line, node.value[:MAX_LINE]
 
 
-def _scan(finder: Finder, title: str) -> Callable[[Resource, RuleContext], Iterable[Violation]]:
+def _scan(finder: Finder) -> Callable[[Resource, RuleContext], Iterable[Violation]]:
     """A check running `finder` over every line; one violation per distinct secret per line."""
 
     def check(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
@@ -76,8 +76,8 @@ def _scan(finder: Finder, title: str) -> Callable[[Resource, RuleContext], Itera
                 if hit.secret in seen:
                     continue
                 seen.add(hit.secret)
-                yield Violation(message=f"{title}: {hit.label} ({mask(hit.secret)}).", line=line,
-                                key=secret_key(hit.secret))
+                yield Violation(message=f"Found {hit.label} `{mask(hit.secret)}` in plaintext (masked here).",
+                                line=line, key=secret_key(hit.secret))
 
     return check
 
@@ -182,7 +182,7 @@ def _find_assignment(text: str) -> Iterator[_Hit]:
 
 def _rule(id_: str, title: str, severity: Severity, finder: Finder, rationale: str, remediation: str) -> Rule:
     return Rule(id=id_, title=title, severity=severity, sources=_SOURCES, types=frozenset(),
-                rationale=rationale, remediation=remediation, check=_scan(finder, title))
+                rationale=rationale, remediation=remediation, check=_scan(finder))
 
 
 _ROTATE = "Revoke and rotate it now (it stays in git history), then load it at run time from a secret store."
