@@ -233,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GitError as exc:
         print(f"compliance-bot: git: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `compliance-bot check | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":
