@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.diff import DiffError, FileDiff, parse_file_patch, reconstruct_base
 from bot.engine import Engine, Review, RuleSet
-from bot.github_client import GitHubApp, GitHubError, InstallationClient, PullFile
+from bot.github_client import MAX_PR_FILES, GitHubApp, GitHubError, InstallationClient, PullFile
 from bot.github_report import ReviewPlan, batches, check_output, plan_review, review_body
 from bot.jobs import ReviewJob
 from bot.model import FileError
@@ -173,6 +173,9 @@ class ReviewRunner:
         engine = Engine(self.rule_set, policy)
         review = await asyncio.to_thread(engine.review_change, diffs, head, base)
         review.errors[:0] = errors
+        if len(files) >= MAX_PR_FILES:
+            review.notes.append(f"GitHub lists at most {MAX_PR_FILES:,} changed files of a pull request; "
+                                "files beyond that were not reviewed. Split the change to review it all.")
         if any(f.path == POLICY_PATH for f in files):
             review.notes.append(f"This pull request changes `{POLICY_PATH}`: the new policy applies after merge; "
                                 f"this review used the one on `{job.default_branch}`.")
