@@ -195,3 +195,11 @@ def test_an_unexpected_error_fails_the_check_closed(fake_github: FakeGitHub, mon
     (run,) = fake_github.check_runs(repo)
     assert run["status"] == "completed" and run["conclusion"] == "failure"
     assert "internal error (KeyError)" in run["summary"]
+
+
+def test_listing_cut_at_githubs_file_limit_is_said(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_github.files_max = 5
+    monkeypatch.setattr("bot.review_job.MAX_PR_FILES", 5)
+    repo, number = pr(fake_github, "toomany", {"README.md": "x\n"}, {f"f{i}.txt": "x\n" for i in range(7)})
+    run = review(fake_github, repo, number)
+    assert "at most 5 changed files" in run["summary"]
