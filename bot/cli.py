@@ -6,6 +6,7 @@ Exit codes: 0 nothing blocking, 1 blocking findings or errors (fail closed), 2 u
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -90,12 +91,12 @@ def _emit(review: Review, policy: Policy, output_format: str, engine: Engine) ->
 
 
 def _default_branch(repo: Path) -> str:
-    try:
+    """origin's HEAD when the clone knows it, else the first of main/master that exists."""
+    candidates = ["main", "master", "origin/main", "origin/master"]
+    with contextlib.suppress(GitError):
         ref = run_git(repo, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").decode().strip()
-        return ref.removeprefix("refs/remotes/")
-    except GitError:
-        pass
-    for candidate in ("main", "master", "origin/main", "origin/master"):
+        candidates.insert(0, ref.removeprefix("refs/remotes/"))
+    for candidate in candidates:
         try:
             run_git(repo, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
             return candidate

@@ -171,7 +171,7 @@ async def webhook(request: Request) -> Response:
 
 
 class _TooLarge(Exception):
-    pass
+    """The body passed the size limit while streaming: answer 413 without reading the rest."""
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
