@@ -9,11 +9,11 @@ deleted. It reads both a whole unified diff (`git diff`, a PR's `.diff`) and the
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from unidiff.patch import PatchedFile, PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchedFile, PatchSet
 
 
 class FileStatus(str, enum.Enum):
@@ -262,6 +262,3 @@ def reconstruct_base(head_text: str, diff: FileDiff) -> str:
     out.extend(head_lines[cursor:])
     return "\n".join(out) + ("\n" if out else "")
 
-
-def changed_paths(diffs: Iterable[FileDiff]) -> list[str]:
-    return [d.path for d in diffs]

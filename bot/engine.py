@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.diff import FileDiff, FileStatus, whole_file_added
-from bot.model import FileError, Finding, Node, ParsedFile, Resource, Severity, Violation
+from bot.model import FileError, Finding, Node, ParsedFile, Resource, Violation
 from bot.parsers import DOCKERFILE, JSON, TERRAFORM, YAML, classify, module_dir, parse_one, parse_terraform
 from bot.policy import Policy
 from bot.select import base_seeds, expand_related, group_key, touched_resources
@@ -200,9 +200,9 @@ class Engine:
             elif result.errors:
                 review.notes.append(f"{path}: not parsed ({result.errors[0].message}); related resources may be missed")
         for diff in diffs:
-            if diff.exists_at_head and diff.path in plan.head and head_text.get(diff.path) is None:
-                if classify(diff.path) in (TERRAFORM, YAML, DOCKERFILE):  # JSON may be anything: no claim
-                    review.errors.append(FileError(diff.path, None, "file could not be read (binary or too large)"))
+            unread = diff.exists_at_head and diff.path in plan.head and head_text.get(diff.path) is None
+            if unread and classify(diff.path) in (TERRAFORM, YAML, DOCKERFILE):  # JSON may be anything: no claim
+                review.errors.append(FileError(diff.path, None, "file could not be read (binary or too large)"))
         head_resources = [r for result in parsed.values() for r in result.resources]
         groups = _groups(head_resources)
         seeds: dict[str, set[str]] = {}
@@ -248,7 +248,7 @@ class Engine:
             for rule in self.rule_set.for_resource(resource, self.policy.disabled_rules):
                 try:
                     violations = list(rule.check(resource, context))
-                except Exception as exc:  # a rule bug is reported on the resource, never a crash
+                except Exception as exc:  # noqa: BLE001 - a rule bug is reported on the resource, never a crash
                     violations = [Violation(f"rule failed on this resource ({type(exc).__name__}); please report it",
                                             resource.line)]
                 for violation in violations:
@@ -306,6 +306,3 @@ def _read_all(tree: Tree, paths: Iterable[str]) -> dict[str, str]:
 def _all_lines(text: str | None) -> list[tuple[int, str]]:
     return list(enumerate(text.splitlines(), start=1)) if text else []
 
-
-def severity_at_least(findings: Iterable[Finding], level: Severity) -> list[Finding]:
-    return [f for f in findings if f.severity.at_least(level)]

@@ -129,9 +129,10 @@ def _error(exc: Exception, what: str) -> GitHubError:
     if isinstance(exc, RequestFailed):
         status = exc.response.status_code
         try:
-            message = exc.response.json().get("message", "")
-        except Exception:
-            message = ""
+            body = exc.response.json()
+        except ValueError:  # an HTML error page from a proxy
+            body = None
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
         return GitHubError(f"{what}: HTTP {status} {message}".strip(), status, isinstance(exc, RateLimitExceeded))
     if isinstance(exc, GraphQLFailed):
         first = exc.response.errors[0].message if exc.response.errors else str(exc)

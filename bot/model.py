@@ -11,7 +11,7 @@ import enum
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 class Severity(str, enum.Enum):
@@ -44,7 +44,7 @@ class Unknown:
         return self.expression
 
 
-Scalar = Union[str, int, float, bool, None, Unknown]
+Scalar = str | int | float | bool | None | Unknown
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.diff import DiffError, FileDiff, parse_file_patch, reconstruct_base
-from bot.engine import Engine, Review, RuleSet
+from bot.engine import Engine, Review, RuleSet, plan_reads
 from bot.github_client import MAX_PR_FILES, GitHubApp, GitHubError, InstallationClient, PullFile
 from bot.github_report import ReviewPlan, batches, check_output, plan_review, review_body
 from bot.jobs import ReviewJob
 from bot.model import FileError
 from bot.parsers import TERRAFORM, classify, module_dir
 from bot.policy import POLICY_PATH, Policy, PolicyError, parse_policy
-from bot.engine import plan_reads
 from bot.trees import MemoryTree
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class BlobCache:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ReviewRunner:

@@ -216,7 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 def redact_url(url: str) -> str:
     """`redis://user:secret@host:6379/0` -> `redis://user:***@host:6379/0`."""
-    return re.sub(r"^([a-z][a-z0-9+.-]*://)([^/@:]*):[^/@]*@", r"\1\2:***@", url, flags=re.I)
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)([^/@:]*):[^/@]*@", r"\1\2:***@", url, flags=re.IGNORECASE)
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 
 from bot.jobs import ReviewJob
 
-__all__ = ["BadPayload", "Ignored", "route", "verify_signature", "signature_for"]
+__all__ = ["BadPayload", "Ignored", "route", "signature_for", "verify_signature"]
 
 log = logging.getLogger(__name__)
 

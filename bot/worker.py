@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Self
 
 from bot.jobs import ReviewJob
 from bot.queue import Delivery, JobQueue, QueueClosed
@@ -158,7 +159,7 @@ class Worker:
         self._heartbeat_task = None
         log.info("worker stopped: %d job(s) processed, %d failed", self.processed, self.failed)
 
-    async def __aenter__(self) -> Worker:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -243,7 +244,7 @@ class Worker:
             # Stopped before the job finished: leave it unacked so it is handed out again.
             log.warning("delivery=%s review cancelled before it finished: %s", job.delivery_id, _describe(job))
             raise
-        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the worker
+        except Exception as exc:
             self.failed += 1
             if isinstance(exc, TimeoutError) and deadline.expired():
                 log.error("delivery=%s review timed out after %.0fs: %s",
