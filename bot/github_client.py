@@ -29,6 +29,7 @@ BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node lim
 THREADS_PER_PAGE = 100
 MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
 MAX_BLOB_BYTES = 5 * 1024 * 1024
+REST_THREAD_PREFIX = "rest-comment:"  # a thread known only by its first REST review comment
 GRAPHQL_ERROR_STATUS = 200  # GraphQL reports errors in a 200 response: not worth repeating as is
 
 BLOB_FIELDS = "__typename ... on Blob { oid byteSize isBinary isTruncated text }"
@@ -41,6 +42,12 @@ class GitHubError(RuntimeError):
         super().__init__(message)
         self.status = status
         self.rate_limited = rate_limited
+
+    @property
+    def graphql_unavailable(self) -> bool:
+        """GraphQL refused or failed the query for good (not auth, not a passing fault): the
+        REST API can answer instead, with more calls."""
+        return not self.transient and self.status not in (401, 403)
 
     @property
     def transient(self) -> bool:
@@ -208,7 +215,7 @@ class InstallationClient:
         try:
             return await self._list_directories_graphql(owner, repo, commit, dirs)
         except GitHubError as exc:
-            if exc.status != GRAPHQL_ERROR_STATUS:
+            if not exc.graphql_unavailable:
                 raise
             log.info("listing directories over GraphQL failed (%s); using the git trees API", exc)
         tree = await self._rest("GET", f"/repos/{owner}/{repo}/git/trees/{commit}", "list files",
@@ -258,7 +265,13 @@ class InstallationClient:
                 for i, (_, path) in enumerate(chunk)
             )
             query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
-            data = await self.graphql(query, {"owner": owner, "name": repo}, "read files")
+            try:
+                data = await self.graphql(query, {"owner": owner, "name": repo}, "read files")
+            except GitHubError as exc:
+                if not exc.graphql_unavailable:
+                    raise
+                log.info("reading files over GraphQL failed (%s); reading blobs over REST", exc)
+                data = {}
             repository = data.get("repository") or {}
             for i, (oid, _) in enumerate(chunk):
                 blob = repository.get(f"b{i}") or {}
@@ -295,6 +308,32 @@ class InstallationClient:
         return int(data["id"])
 
     async def list_review_threads(self, owner: str, repo: str, number: int) -> list[ReviewThread]:
+        """The PR's review threads (GraphQL); from REST review comments when GraphQL cannot answer,
+        which still prevents duplicate comments but cannot tell or change resolution."""
+        try:
+            return await self._review_threads_graphql(owner, repo, number)
+        except GitHubError as exc:
+            if not exc.graphql_unavailable:
+                raise
+            log.info("listing review threads over GraphQL failed (%s); using review comments", exc)
+        threads = []
+        page = 1
+        while True:
+            batch, has_next = await self._rest_with_next(
+                "GET", f"/repos/{owner}/{repo}/pulls/{number}/comments", "list review comments",
+                params={"per_page": THREADS_PER_PAGE, "page": page})
+            for item in batch or []:
+                if item.get("in_reply_to_id") is None:
+                    threads.append(ReviewThread(
+                        id=f"{REST_THREAD_PREFIX}{item['id']}", is_resolved=False, is_outdated=item.get("line") is None,
+                        path=item.get("path") or "", line=item.get("line"), first_comment_body=item.get("body") or "",
+                        first_comment_author=(item.get("user") or {}).get("login"),
+                    ))
+            if not batch or not has_next:
+                return threads
+            page += 1
+
+    async def _review_threads_graphql(self, owner: str, repo: str, number: int) -> list[ReviewThread]:
         threads: list[ReviewThread] = []
         cursor: str | None = None
         while True:
@@ -321,6 +360,8 @@ class InstallationClient:
             cursor = page.get("endCursor")
 
     async def resolve_thread(self, thread_id: str) -> None:
+        if thread_id.startswith(REST_THREAD_PREFIX):
+            raise GitHubError("resolve review thread: no GraphQL thread id (listed over REST)", GRAPHQL_ERROR_STATUS)
         await self.graphql(RESOLVE_THREAD_MUTATION, {"threadId": thread_id}, "resolve review thread")
 
 

@@ -203,3 +203,20 @@ def test_listing_cut_at_githubs_file_limit_is_said(fake_github: FakeGitHub, monk
     repo, number = pr(fake_github, "toomany", {"README.md": "x\n"}, {f"f{i}.txt": "x\n" for i in range(7)})
     run = review(fake_github, repo, number)
     assert "at most 5 changed files" in run["summary"]
+
+
+def test_without_graphql_the_review_still_lands_and_never_repeats(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "nographql", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
+                      {"m/main.tf": UNENCRYPTED.format(i=1), "m/more.tf": UNENCRYPTED.format(i=2)})
+    fake_github.inject("POST", r"/graphql$", status=404, times=1000, body={"message": "Not Found"})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure" and len(run["annotations"]) == 2
+    assert fake_github.count("GET", r"/git/trees/") == 1 and fake_github.count("GET", r"/git/blobs/") == 3
+    (first,) = fake_github.reviews(repo, number)
+    assert len(first["comments"]) == 2
+
+    repo.push(number, {"m/more.tf": UNENCRYPTED.format(i=2).replace("false", "true")}, "fix one")
+    run = review(fake_github, repo, number, "pull_request.synchronize")
+    assert run["conclusion"] == "failure" and len(run["annotations"]) == 1
+    assert len(fake_github.reviews(repo, number)) == 1  # the remaining finding was already commented
+    assert "1 thread(s) of fixed findings could not be resolved automatically." in run["summary"]
