@@ -29,6 +29,8 @@ BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node lim
 THREADS_PER_PAGE = 100
 MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
 MAX_BLOB_BYTES = 5 * 1024 * 1024
+# The REST shapes this code reads are those of API version 2022-11-28 (shared/github/openapi-subset.json).
+API_HEADERS = {"X-GitHub-Api-Version": "2022-11-28"}
 REST_THREAD_PREFIX = "rest-comment:"  # a thread known only by its first REST review comment
 GRAPHQL_ERROR_STATUS = 200  # GraphQL reports errors in a 200 response: not worth repeating as is
 
@@ -159,7 +161,7 @@ class InstallationClient:
     async def _rest_with_next(self, method: str, url: str, what: str, **kwargs: Any) -> tuple[Any, bool]:
         """The decoded body and whether the Link header names a next page."""
         try:
-            response = await self._gh.arequest(method, url, **kwargs)
+            response = await self._gh.arequest(method, url, headers=API_HEADERS, **kwargs)
         except (GitHubException, httpx.HTTPError) as exc:
             raise _error(exc, what) from None
         has_next = 'rel="next"' in response.headers.get("link", "")
@@ -174,7 +176,8 @@ class InstallationClient:
     async def get_file_text(self, owner: str, repo: str, path: str, ref: str) -> str | None:
         """A file's text at `ref`, None when it does not exist there."""
         try:
-            response = await self._gh.arequest("GET", f"/repos/{owner}/{repo}/contents/{path}", params={"ref": ref})
+            response = await self._gh.arequest("GET", f"/repos/{owner}/{repo}/contents/{path}", params={"ref": ref},
+                                               headers=API_HEADERS)
         except RequestFailed as exc:
             if exc.response.status_code == 404:
                 return None

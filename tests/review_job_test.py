@@ -220,3 +220,12 @@ def test_without_graphql_the_review_still_lands_and_never_repeats(fake_github: F
     assert run["conclusion"] == "failure" and len(run["annotations"]) == 1
     assert len(fake_github.reviews(repo, number)) == 1  # the remaining finding was already commented
     assert "1 thread(s) of fixed findings could not be resolved automatically." in run["summary"]
+
+
+def test_every_rest_call_names_the_api_version_it_was_written_for(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "version", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    fake_github.reset_requests()
+    review(fake_github, repo, number)
+    rest = [r for r in fake_github.requests if r.path != "/graphql" and "access_tokens" not in r.path]
+    assert rest and all(r.headers.get("x-github-api-version") == "2022-11-28" for r in rest), [
+        (r.method, r.path, r.headers.get("x-github-api-version")) for r in rest]
