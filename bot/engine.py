@@ -16,7 +16,7 @@ from bot.diff import FileDiff, FileStatus, whole_file_added
 from bot.model import FileError, Finding, Node, ParsedFile, Resource, Violation
 from bot.parsers import DOCKERFILE, JSON, TERRAFORM, YAML, classify, module_dir, parse_one, parse_terraform
 from bot.policy import Policy
-from bot.select import base_seeds, expand_related, group_key, touched_resources
+from bot.select import Seeds, base_seeds, expand_related, group_key, touched_resources
 from bot.trees import Tree
 from rules.base import Rule
 
@@ -205,7 +205,7 @@ class Engine:
                 review.errors.append(FileError(diff.path, None, "file could not be read (binary or too large)"))
         head_resources = [r for result in parsed.values() for r in result.resources]
         groups = _groups(head_resources)
-        seeds: dict[str, set[str]] = {}
+        seeds: dict[str, Seeds] = {}
         if base is not None and plan.base:
             by_base_path = {d.base_path: d for d in diffs if d.base_path}
             base_parsed = _parse_files(_read_all(base, plan.base))

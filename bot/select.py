@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from bot.diff import FileDiff
 from bot.model import Resource
@@ -49,13 +50,21 @@ def touched_resources(resources: Iterable[Resource], diffs: Mapping[str, FileDif
     return touched
 
 
-def base_seeds(base_resources: Iterable[Resource], diffs_by_base_path: Mapping[str, FileDiff]) -> dict[str, set[str]]:
-    """Names to re-check in head, per group, from base resources the change modified or deleted.
+@dataclass
+class Seeds:
+    """What base resources the change modified or deleted point at, in one group.
 
-    A deleted (or edited) base resource hands over its own name and everything it referred to:
-    deleting `aws_s3_bucket_server_side_encryption_configuration.x` re-checks the bucket it named.
+    `referenced`: names they referred to (deleting an SSE configuration re-checks the bucket it
+    named). `changed`: their own names (whatever still refers to them is re-checked).
     """
-    seeds: dict[str, set[str]] = defaultdict(set)
+
+    referenced: set[str] = field(default_factory=set)
+    changed: set[str] = field(default_factory=set)
+
+
+def base_seeds(base_resources: Iterable[Resource], diffs_by_base_path: Mapping[str, FileDiff]) -> dict[str, Seeds]:
+    """Per group, the names that base resources the change modified or deleted hand over."""
+    seeds: dict[str, Seeds] = defaultdict(Seeds)
     for resource in base_resources:
         if resource.source not in RELATED_SOURCES:
             continue
@@ -64,8 +73,8 @@ def base_seeds(base_resources: Iterable[Resource], diffs_by_base_path: Mapping[s
             continue
         head_path = diff.path if diff.exists_at_head else resource.path
         key = group_key(_moved(resource, head_path))
-        seeds[key].update(resource.references)
-        seeds[key].update(reference_names(resource))
+        seeds[key].referenced.update(resource.references)
+        seeds[key].changed.update(reference_names(resource))
     return seeds
 
 
@@ -78,7 +87,7 @@ def _moved(resource: Resource, path: str) -> Resource:
 def expand_related(
     touched: Sequence[Resource],
     groups: Mapping[str, Sequence[Resource]],
-    seeds: Mapping[str, set[str]] | None = None,
+    seeds: Mapping[str, Seeds] | None = None,
 ) -> list[Resource]:
     """Add resources related to the touched ones (and to the base seeds) within their groups.
 
@@ -91,10 +100,10 @@ def expand_related(
     def add(resource: Resource) -> None:
         selected.setdefault((resource.path, resource.address), resource)
 
-    for key, seed_names in (seeds or {}).items():
-        frozen = frozenset(seed_names)
+    for key, seed in (seeds or {}).items():
+        referenced, changed = frozenset(seed.referenced), frozenset(seed.changed)
         for resource in groups.get(key, ()):
-            if not reference_names(resource).isdisjoint(frozen) or _refers_to(resource, frozen):
+            if not reference_names(resource).isdisjoint(referenced) or _refers_to(resource, changed):
                 add(resource)
     for resource in touched:
         if resource.source not in RELATED_SOURCES:

@@ -78,3 +78,15 @@ def test_cloudformation_references_use_logical_ids() -> None:
     bucket, policy, lone = cfn("Bucket"), cfn("Policy", {"Bucket"}), cfn("Lone")
     assert addresses(expand_related([policy], groups_of(bucket, policy, lone))) == {"Resources.Policy",
                                                                                    "Resources.Bucket"}
+
+
+def test_an_edited_base_resource_does_not_recheck_other_readers_of_its_variables() -> None:
+    base_a = tf("aws_ebs_volume.a", 5, 9, {"var.size"}, path="m/main.tf")
+    edit = parse_file_patch("m/main.tf", "@@ -5,5 +5,4 @@\n x\n-  iops = 3000\n y\n z\n w", "modified")
+    seeds = base_seeds([base_a], {"m/main.tf": edit})
+    var = tf("var.size", 1, 3, kind="variable", path="m/vars.tf")
+    head_a = tf("aws_ebs_volume.a", 5, 8, {"var.size"})
+    other = tf("aws_ebs_volume.b", 10, 13, {"var.size"})
+    reader_of_a = tf("aws_volume_attachment.x", 15, 18, {"aws_ebs_volume.a"})
+    selected = expand_related([], groups_of(var, head_a, other, reader_of_a), seeds)
+    assert addresses(selected) == {"var.size", "aws_volume_attachment.x"}
