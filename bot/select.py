@@ -36,10 +36,6 @@ def reference_names(resource: Resource) -> frozenset[str]:
     return frozenset({resource.address})
 
 
-def _refers_to(resource: Resource, names: frozenset[str]) -> bool:
-    return not resource.references.isdisjoint(names)
-
-
 def touched_resources(resources: Iterable[Resource], diffs: Mapping[str, FileDiff]) -> list[Resource]:
     """Head resources whose own span the change added lines to or deleted lines from."""
     touched = []
@@ -84,6 +80,26 @@ def _moved(resource: Resource, path: str) -> Resource:
     return replace(resource, path=path) if path != resource.path else resource
 
 
+class _GroupIndex:
+    """Who is called what, and who reads whom, within one group: lookups instead of scans, so
+    a whole-tree scan (every resource touched) stays linear in the number of references."""
+
+    def __init__(self, group: Sequence[Resource]) -> None:
+        self.named: dict[str, list[Resource]] = defaultdict(list)
+        self.readers: dict[str, list[Resource]] = defaultdict(list)
+        for resource in group:
+            for name in reference_names(resource):
+                self.named[name].append(resource)
+            for name in resource.references:
+                self.readers[name].append(resource)
+
+    def called(self, names: Iterable[str]) -> list[Resource]:
+        return [r for name in names for r in self.named.get(name, ())]
+
+    def reading(self, names: Iterable[str]) -> list[Resource]:
+        return [r for name in names for r in self.readers.get(name, ())]
+
+
 def expand_related(
     touched: Sequence[Resource],
     groups: Mapping[str, Sequence[Resource]],
@@ -96,41 +112,42 @@ def expand_related(
     locals, because the changed value flows on through them.
     """
     selected: dict[tuple[str, str], Resource] = {(r.path, r.address): r for r in touched}
+    indexes: dict[str, _GroupIndex] = {}
 
-    def add(resource: Resource) -> None:
-        selected.setdefault((resource.path, resource.address), resource)
+    def index(key: str) -> _GroupIndex:
+        if key not in indexes:
+            indexes[key] = _GroupIndex(groups.get(key, ()))
+        return indexes[key]
+
+    def add(resources: Iterable[Resource]) -> None:
+        for resource in resources:
+            selected.setdefault((resource.path, resource.address), resource)
 
     for key, seed in (seeds or {}).items():
-        referenced, changed = frozenset(seed.referenced), frozenset(seed.changed)
-        for resource in groups.get(key, ()):
-            if not reference_names(resource).isdisjoint(referenced) or _refers_to(resource, changed):
-                add(resource)
+        add(index(key).called(seed.referenced))
+        add(index(key).reading(seed.changed))
     for resource in touched:
         if resource.source not in RELATED_SOURCES:
             continue
+        group = index(group_key(resource))
         names = reference_names(resource)
-        group = groups.get(group_key(resource), ())
-        for other in group:
-            if other is not resource and (
-                _refers_to(other, names) or not reference_names(other).isdisjoint(resource.references)
-            ):
-                add(other)
+        add(r for r in group.reading(names) if r is not resource)
+        add(r for r in group.called(resource.references) if r is not resource)
         if resource.kind in PASS_THROUGH_KINDS:
-            for reader in _readers_through_values(resource, group):
-                add(reader)
+            add(_readers_through_values(resource, group))
     return list(selected.values())
 
 
-def _readers_through_values(origin: Resource, group: Sequence[Resource]) -> list[Resource]:
+def _readers_through_values(origin: Resource, group: _GroupIndex) -> list[Resource]:
     """Everything that reads `origin`, following chains of variables and locals."""
-    found: dict[str, Resource] = {}
+    found: dict[tuple[str, str], Resource] = {}
     frontier = [origin]
     while frontier:
         current = frontier.pop()
-        names = reference_names(current)
-        for other in group:
-            if other.address not in found and other is not origin and _refers_to(other, names):
-                found[other.address] = other
+        for other in group.reading(reference_names(current)):
+            ident = (other.path, other.address)
+            if ident not in found and other is not origin:
+                found[ident] = other
                 if other.kind in PASS_THROUGH_KINDS:
                     frontier.append(other)
     return list(found.values())

@@ -167,7 +167,13 @@ def _known_by_a_specific_rule(text: str, value: str) -> bool:
                for pattern in specific for match in pattern.finditer(text))
 
 
+_ASSIGNMENT_WORDS = ("pass", "pwd", "secret", "token", "key")
+
+
 def _find_assignment(text: str) -> Iterator[_Hit]:
+    lowered = text.lower()
+    if not any(word in lowered for word in _ASSIGNMENT_WORDS):
+        return  # the pattern needs one of these words: skip the regex on the great majority of lines
     for match in _ASSIGNMENT.finditer(text):
         name = match.group(1)
         quoted = match.group(3) is not None
