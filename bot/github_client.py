@@ -282,7 +282,7 @@ class InstallationClient:
                     texts[oid] = await self._blob_by_rest(owner, repo, oid, 0)  # not found by path: ask by oid
                 elif blob.get("isBinary"):
                     texts[oid] = None
-                elif blob.get("isTruncated"):
+                elif blob.get("isTruncated") or blob.get("text") is None:  # large, or not valid UTF-8
                     texts[oid] = await self._blob_by_rest(owner, repo, oid, blob.get("byteSize") or 0)
                 else:
                     texts[oid] = blob.get("text")
