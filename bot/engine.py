@@ -231,13 +231,17 @@ class Engine:
         paths = [p for p in tree.paths() if not self.policy.ignores(p)]
         diffs = []
         texts: dict[str, str] = {}
+        unread: list[FileError] = []
         for path in paths:
             text = tree.read(path)
             if text is None:
+                if classify(path) in (TERRAFORM, YAML, DOCKERFILE):
+                    unread.append(FileError(path, None, "file could not be read (unreadable, binary or too large)"))
                 continue
             texts[path] = text
             diffs.append(whole_file_added(path, text))
         review = self.review_change(diffs, _Preloaded(tree, texts), None)
+        review.errors[:0] = unread
         review.stats.seconds = time.perf_counter() - started
         return review
 

@@ -68,9 +68,12 @@ class FsTree:
         full = (self.root / path).resolve()
         if self.root.resolve() not in full.parents or not full.is_file():
             return None  # never follow a path out of the tree
-        if full.stat().st_size > MAX_FILE_BYTES:
+        try:
+            if full.stat().st_size > MAX_FILE_BYTES:
+                return None
+            return decode_text(full.read_bytes())
+        except OSError:  # unreadable (permissions, vanished): the engine reports what it cannot read
             return None
-        return decode_text(full.read_bytes())
 
 
 class GitError(RuntimeError):

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
 
 from bot.diff import parse_file_patch, whole_file_added
 from bot.engine import Engine, RuleSet, plan_reads
 from bot.model import Resource, Severity, Violation
 from bot.policy import Policy, Suppression
-from bot.trees import MemoryTree
+from bot.trees import FsTree, MemoryTree
 from rules.base import Rule, RuleContext
 
 
@@ -27,7 +30,7 @@ def _needs_guard(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
 
 
 def _secret_word(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    for _, node in resource.body.items():
+    for node in resource.body.value.values():
         if "SECRET" in str(node.value):
             yield Violation("secret word", node.line, key=str(node.line))
 
@@ -154,3 +157,20 @@ def test_oversized_terraform_is_an_error_not_a_silent_pass() -> None:
     huge = NEW + "\n".join(f"# filler {i}" for i in range(600000))
     review = engine(BAD).review_change([whole_file_added("main.tf", huge)], MemoryTree({"main.tf": huge}))
     assert [(e.path, "too large" in e.message) for e in review.errors] == [("main.tf", True)]
+
+
+def test_scan_reports_an_unreadable_file_instead_of_crashing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ok.tf").write_text(NEW)
+    (tmp_path / "locked.tf").write_text(NEW)
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "locked.tf":
+            raise PermissionError(13, "Permission denied")
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    review = engine(BAD).scan(FsTree(tmp_path))
+    assert [f.path for f in review.findings] == ["ok.tf"]
+    assert [(e.path, "could not be read" in e.message) for e in review.errors] == [("locked.tf", True)]
+    assert review.conclusion(Policy()) == "failure"
