@@ -130,7 +130,8 @@ def plan_reads(diffs: Sequence[FileDiff], head_paths: Iterable[str], policy: Pol
     return ReadPlan(frozenset(head), frozenset(base))
 
 
-def _text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resource | None:
+def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resource | None:
+    """The resource the secrets rules read: the given lines of one file, keyed by line number."""
     body = {str(n): Node(text[:MAX_TEXT_LINE], n, n) for n, text in numbered_lines}
     if not body:
         return None
@@ -215,9 +216,9 @@ class Engine:
             if diff.status == FileStatus.BINARY:
                 continue
             numbered = _added_text(diff) if diff.complete else _all_lines(head_text.get(diff.path) or head.read(diff.path))
-            text_resource = _text_resource(diff.path, numbered)
-            if text_resource is not None:
-                selected.append(text_resource)
+            lines_resource = text_resource(diff.path, numbered)
+            if lines_resource is not None:
+                selected.append(lines_resource)
         review.findings = self._run_rules(selected, groups)
         review.stats.files_parsed = len(parsed)
         review.stats.resources_parsed = len(head_resources)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.model import Node, Resource, Severity, Violation
+from bot.model import Resource, Severity, Violation
 from rules._support import is_placeholder, mask, secret_key
 from rules.base import Rule, RuleContext
 
@@ -239,11 +239,3 @@ RULES: tuple[Rule, ...] = (
           "(e.g. `${DB_PASSWORD}`, a Kubernetes Secret, AWS Secrets Manager). " + _ROTATE),
 )
 
-
-def text_resource(path: str, lines: Iterable[tuple[int, str]]) -> Resource:
-    """The text resource the engine builds, for tools and tests that scan a file directly."""
-    numbered = [(number, text) for number, text in lines]
-    body = {str(number): Node(text, number, number) for number, text in numbered}
-    last = max((number for number, _ in numbered), default=1)
-    return Resource(source="text", kind="file", type="text", address=path, path=path, line=1, end_line=last,
-                    body=Node(body, 1, last))

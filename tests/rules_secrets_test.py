@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine import text_resource
 from bot.model import Violation
 from bot.parsers.dockerfile import parse_dockerfile
 from rules import dockerfile, secrets
@@ -31,7 +32,7 @@ PLANTED = (
 
 
 def scan(lines: list[str], rule_id: str) -> list[Violation]:
-    resource = secrets.text_resource("config/app.env", enumerate(lines, start=1))
+    resource = text_resource("config/app.env", enumerate(lines, start=1))
     return list(RULES[rule_id].check(resource, _NoContext()))
 
 
@@ -48,7 +49,7 @@ def fixture_violations() -> list[Violation]:
     for rule in secrets.RULES:
         for path in sorted((FIXTURES / rule.id).rglob("*")):
             if path.is_file():
-                resource = secrets.text_resource(path.name, enumerate(path.read_text().splitlines(), start=1))
+                resource = text_resource(path.name, enumerate(path.read_text().splitlines(), start=1))
                 found.extend(rule.check(resource, _NoContext()))
     for path in sorted((FIXTURES / "CB-DOCKER-002").rglob("Dockerfile*")):
         parsed = parse_dockerfile(path.name, path.read_text())

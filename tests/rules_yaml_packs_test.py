@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine import text_resource
 from bot.model import ParsedFile, Resource, Violation
 from bot.parsers.dockerfile import parse_dockerfile
 from bot.parsers.yaml_docs import looks_like_cloudformation_json, parse_yaml
@@ -49,7 +50,7 @@ def parse(path: Path, relative: str, text: str, source: str) -> ParsedFile:
     """What the engine would make of the file for a rule of `source`."""
     if source == "text":
         lines = enumerate(text.splitlines(), start=1)
-        return ParsedFile(path=relative, resources=(secrets.text_resource(relative, lines),))
+        return ParsedFile(path=relative, resources=(text_resource(relative, lines),))
     if is_dockerfile(path):
         return parse_dockerfile(relative, text)
     if path.suffix in (".yml", ".yaml") or (path.suffix == ".json" and looks_like_cloudformation_json(text)):
