@@ -215,7 +215,7 @@ class Engine:
         for diff in changed_head.values():
             if diff.status == FileStatus.BINARY:
                 continue
-            numbered = _added_text(diff) if diff.complete else _all_lines(head_text.get(diff.path) or head.read(diff.path))
+            numbered = _added_text(diff) if diff.complete else _all_lines(head_text.get(diff.path))
             lines_resource = text_resource(diff.path, numbered)
             if lines_resource is not None:
                 selected.append(lines_resource)
@@ -241,7 +241,7 @@ class Engine:
                 continue
             texts[path] = text
             diffs.append(whole_file_added(path, text))
-        review = self.review_change(diffs, _Preloaded(tree, texts), None)
+        review = self.review_change(diffs, _Preloaded(texts), None)
         review.errors[:0] = unread
         review.stats.seconds = time.perf_counter() - started
         return review
@@ -288,8 +288,7 @@ class Engine:
 class _Preloaded:
     """A tree whose texts were already read (scan reads each file once)."""
 
-    def __init__(self, tree: Tree, texts: Mapping[str, str]) -> None:
-        self._tree = tree
+    def __init__(self, texts: Mapping[str, str]) -> None:
         self._texts = texts
 
     def paths(self) -> Iterable[str]:
