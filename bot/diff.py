@@ -79,6 +79,10 @@ class FileDiff:
     def exists_at_head(self) -> bool:
         return self.status not in (FileStatus.REMOVED,)
 
+    def added_texts(self) -> list[tuple[int, str]]:
+        """(head line number, text) of every added line, from the hunks."""
+        return [(number, text) for number, text in _numbered_head_lines(self.hunks) if number in self.added_lines]
+
     def touches_span(self, start: int, end: int) -> bool:
         """True when the change added a line in start..end or deleted lines strictly inside it."""
         if not self.complete or self.status == FileStatus.ADDED:
@@ -114,6 +118,18 @@ def _hunks_of(patched: PatchedFile) -> tuple[Hunk, ...]:
             Hunk(hunk.source_start, hunk.source_length, hunk.target_start, hunk.target_length, lines)
         )
     return tuple(hunks)
+
+
+def _numbered_head_lines(hunks: Sequence[Hunk]) -> list[tuple[int, str]]:
+    """(head line number, text) of the added and context lines of the hunks."""
+    numbered = []
+    for hunk in hunks:
+        target = hunk.target_start
+        for line in hunk.lines:
+            if line.kind != "-":
+                numbered.append((target, line.text))
+                target += 1
+    return numbered
 
 
 def _line_sets(hunks: Sequence[Hunk]) -> tuple[frozenset[int], frozenset[int], frozenset[int], frozenset[int]]:

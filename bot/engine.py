@@ -148,19 +148,6 @@ def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resou
     )
 
 
-def _added_text(diff: FileDiff) -> list[tuple[int, str]]:
-    numbered = []
-    for hunk in diff.hunks:
-        target = hunk.target_start
-        for line in hunk.lines:
-            if line.kind == "+":
-                numbered.append((target, line.text))
-                target += 1
-            elif line.kind == " ":
-                target += 1
-    return numbered
-
-
 def _parse_files(contents: Mapping[str, str]) -> dict[str, ParsedFile]:
     terraform = {p: t for p, t in contents.items() if classify(p) == TERRAFORM}
     parsed = parse_terraform(terraform)
@@ -215,7 +202,7 @@ class Engine:
         for diff in changed_head.values():
             if diff.status == FileStatus.BINARY:
                 continue
-            numbered = _added_text(diff) if diff.complete else _all_lines(head_text.get(diff.path))
+            numbered = diff.added_texts() if diff.complete else _all_lines(head_text.get(diff.path))
             lines_resource = text_resource(diff.path, numbered)
             if lines_resource is not None:
                 selected.append(lines_resource)
