@@ -100,7 +100,7 @@ def build_tree(root: Path) -> None:
 
 
 def time_scan(path: Path, runs: int) -> list[float]:
-    command = [sys.executable, "-m", "bot.cli", "scan", str(path), "--format", "json"]
+    command = [sys.executable, "-m", "bot.cli.main", "scan", str(path), "--format", "json"]
     timings = []
     for _ in range(runs):
         started = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from bot.model import Node, Resource, Unknown
+from bot.engine.model import Node, Resource, Unknown
 
 _TRUE_TEXT = frozenset({"true", "yes", "on", "y"})
 _FALSE_TEXT = frozenset({"false", "no", "off", "n"})

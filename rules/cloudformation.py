@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from bot.model import Node, Resource, Severity, Unknown, Violation
+from bot.engine.model import Node, Resource, Severity, Unknown, Violation
+from bot.engine.rule import Rule, RuleContext
 from rules._support import as_int, replace_value, truthy
-from rules.base import Rule, RuleContext
 
 _SOURCES = frozenset({"cloudformation"})
 _OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})

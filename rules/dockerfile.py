@@ -6,9 +6,9 @@ import re
 import shlex
 from collections.abc import Iterable, Iterator, Sequence
 
-from bot.model import Node, Resource, Severity, Violation
+from bot.engine.model import Node, Resource, Severity, Violation
+from bot.engine.rule import Rule, RuleContext
 from rules._support import is_placeholder, mask, secret_key
-from rules.base import Rule, RuleContext
 
 _SOURCES = frozenset({"dockerfile"})
 _ROOT_USERS = frozenset({"root", "0"})

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from bot.model import Node, Resource, Severity, Violation
-from rules.base import Rule, RuleContext
+from bot.engine.model import Node, Resource, Severity, Violation
+from bot.engine.rule import Rule, RuleContext
 
 _SOURCES = frozenset({"github_actions"})
 _PRIVILEGED_TRIGGERS = frozenset({"pull_request_target", "workflow_run"})

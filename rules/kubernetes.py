@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from bot.model import Node, Resource, Severity, Violation
+from bot.engine.model import Node, Resource, Severity, Violation
+from bot.engine.rule import Rule, RuleContext
 from rules._support import as_int, replace_value, truthy
-from rules.base import Rule, RuleContext
 
 _SOURCES = frozenset({"kubernetes"})
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")

@@ -14,7 +14,8 @@ from importlib import resources
 
 import yaml
 
-from rules.base import Rule
+from bot.engine.review import RuleSet
+from bot.engine.rule import Rule
 
 
 def all_rules() -> tuple[Rule, ...]:
@@ -95,3 +96,8 @@ def controls_by_rule(frameworks: Iterable[Framework]) -> dict[str, dict[str, tup
 @lru_cache(maxsize=1)
 def default_controls() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     return controls_by_rule(load_frameworks())
+
+
+def default_rule_set() -> RuleSet:
+    """Every shipped rule with its regulation controls: what the App and the CLI hand the engine."""
+    return RuleSet(all_rules(), default_controls())

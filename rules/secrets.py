@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.model import Resource, Severity, Violation
+from bot.engine.model import Resource, Severity, Violation
+from bot.engine.rule import Rule, RuleContext
 from rules._support import is_placeholder, mask, secret_key
-from rules.base import Rule, RuleContext
 
 MAX_LINE = 4096
 _SOURCES = frozenset({"text"})

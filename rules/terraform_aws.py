@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from bot.model import Node, Resource, Severity, Unknown, Violation
+from bot.engine.model import Node, Resource, Severity, Unknown, Violation
+from bot.engine.rule import CheckFn, Rule, RuleContext
 from rules._support import as_int, truthy
-from rules.base import CheckFn, Rule, RuleContext
 
 _SOURCES = frozenset({"terraform"})
 _OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})

@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from . import faults as faultlib
-from .auth import TOKEN_LIFETIME, KeyPair, generate_key_pair, make_jwt, new_installation_token, shared_key_pair
+from .auth import (
+    TOKEN_LIFETIME,
+    KeyPair,
+    generate_key_pair,
+    make_jwt,
+    new_installation_token,
+    shared_key_pair,
+)
 from .gitrepo import FileChanges, GitRepo
 from .messages import Request, Response
 from .openapi import Spec, Violation, load_spec

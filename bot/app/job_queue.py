@@ -1,0 +1,459 @@
+"""Queues that carry `ReviewJob`s from the webhook server to the worker.
+
+`JobQueue` is the protocol. Two implementations:
+
+- `InProcessQueue`: an asyncio queue inside this process (the default when REDIS_URL is unset).
+  Bounded; jobs are lost if the process stops.
+- `RedisStreamQueue`: a Redis Stream read through a consumer group, at-least-once:
+  `put` de-duplicates by X-GitHub-Delivery id (`SET NX EX`) and `XADD`s (`MAXLEN ~`) in one
+  atomic script; `get` `XREADGROUP`s as this process's consumer; `ack` `XACK`s after the job
+  finished; a delivery left pending by a dead consumer is taken over with `XAUTOCLAIM` once it has
+  been idle for `claim_idle` seconds. A live consumer keeps its long jobs from being taken over
+  by calling `touch` (the worker does it on a timer).
+
+A `Delivery` is one hand-out of a job: the job plus the queue's message id and attempt number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from bot.app.jobs import ReviewJob
+
+__all__ = [
+    "Delivery",
+    "InProcessQueue",
+    "JobQueue",
+    "QueueClosed",
+    "QueueFull",
+    "RedisStreamQueue",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEDUP_TTL = 3 * 24 * 3600  # GitHub keeps deliveries (and lets you redeliver them) for 3 days
+
+
+class QueueClosed(Exception):
+    """The queue was closed: `get` has nothing more to hand out, `put` accepts nothing."""
+
+
+class QueueFull(Exception):
+    """The bounded in-process queue is full (the server answers 503)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One hand-out of a job by a queue.
+
+    - `id`: the queue's message id (Redis stream entry id, or a counter in-process); `ack` needs it.
+    - `attempt`: how many times the queue has handed this message out (1 = first time).
+    - `order`: arrival order within one queue (later = greater); used to tell which of two
+      jobs for the same pull request is newer.
+    """
+
+    id: str
+    job: ReviewJob
+    attempt: int = 1
+    order: tuple[int, int] = field(default=(0, 0), compare=False)
+
+
+@runtime_checkable
+class JobQueue(Protocol):
+    """What the server and the worker need from a queue."""
+
+    async def put(self, job: ReviewJob) -> bool:
+        """Enqueue `job`; False when its delivery id was already queued (a redelivery)."""
+        ...
+
+    async def get(self) -> Delivery:
+        """Wait for the next delivery; raises `QueueClosed` once the queue is closed."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[Delivery]:
+        """`async for delivery in queue:` until the queue is closed."""
+        ...
+
+    async def ack(self, delivery: Delivery) -> None:
+        """The job of `delivery` is finished (successfully or not): never hand it out again."""
+        ...
+
+    async def touch(self, delivery: Delivery) -> None:
+        """`delivery` is still being worked on: keep other consumers from taking it over."""
+        ...
+
+    async def ping(self) -> bool:
+        """Whether the queue's backend is reachable (for /healthz)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop handing out deliveries and release connections. Idempotent."""
+        ...
+
+
+async def _iterate(queue: JobQueue) -> AsyncIterator[Delivery]:
+    while True:
+        try:
+            yield await queue.get()
+        except QueueClosed:
+            return
+
+
+class _SeenDeliveries:
+    """Delivery ids seen in the last `ttl` seconds, at most `capacity` of them (oldest dropped)."""
+
+    def __init__(self, ttl: float, capacity: int) -> None:
+        self.ttl = ttl
+        self.capacity = capacity
+        self._expiry: collections.OrderedDict[str, float] = collections.OrderedDict()
+
+    def add(self, key: str) -> bool:
+        """Record `key`; False when it was already recorded and has not expired."""
+        now = time.monotonic()
+        while self._expiry:
+            oldest, expires = next(iter(self._expiry.items()))
+            if expires > now and len(self._expiry) < self.capacity:
+                break
+            del self._expiry[oldest]
+        if key in self._expiry:
+            return False
+        self._expiry[key] = now + self.ttl
+        return True
+
+    def forget(self, key: str) -> None:
+        self._expiry.pop(key, None)
+
+
+class InProcessQueue:
+    """A bounded asyncio queue; `put` raises `QueueFull` rather than making the webhook wait."""
+
+    def __init__(self, maxsize: int = 1000, *, dedup_ttl: float = DEFAULT_DEDUP_TTL, dedup_capacity: int = 100_000):
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.maxsize = maxsize
+        self._items: collections.deque[Delivery] = collections.deque()
+        self._ready = asyncio.Condition()
+        self._seen = _SeenDeliveries(dedup_ttl, dedup_capacity)
+        self._counter = itertools.count(1)
+        self._unacked: set[str] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"InProcessQueue(maxsize={self.maxsize}, queued={len(self._items)}, unacked={len(self._unacked)})"
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    @property
+    def unacked(self) -> int:
+        """Deliveries handed out and not yet acked."""
+        return len(self._unacked)
+
+    async def put(self, job: ReviewJob) -> bool:
+        if self._closed:
+            raise QueueClosed("queue is closed")
+        if len(self._items) >= self.maxsize:
+            raise QueueFull(f"in-process queue is full ({self.maxsize} jobs waiting)")
+        if not self._seen.add(job.delivery_id):
+            return False
+        n = next(self._counter)
+        async with self._ready:
+            self._items.append(Delivery(id=str(n), job=job, order=(n, 0)))
+            self._ready.notify()
+        return True
+
+    async def get(self) -> Delivery:
+        async with self._ready:
+            await self._ready.wait_for(lambda: self._closed or bool(self._items))
+            if self._closed:
+                raise QueueClosed("queue is closed")
+            delivery = self._items.popleft()
+            self._unacked.add(delivery.id)
+            return delivery
+
+    def __aiter__(self) -> AsyncIterator[Delivery]:
+        return _iterate(self)
+
+    async def ack(self, delivery: Delivery) -> None:
+        self._unacked.discard(delivery.id)
+
+    async def touch(self, delivery: Delivery) -> None:
+        return None
+
+    async def ping(self) -> bool:
+        return not self._closed
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._items:
+            log.warning("in-process queue closed with %d job(s) not started; they are dropped", len(self._items))
+            self._items.clear()
+        async with self._ready:
+            self._ready.notify_all()
+
+
+# Atomically: remember the delivery id for `ttl` seconds, and append the job only if it is new.
+# KEYS[1] = de-dup key, KEYS[2] = stream; ARGV = ttl, maxlen, job JSON, delivery id.
+_PUT_SCRIPT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'job', ARGV[3], 'delivery', ARGV[4])
+end
+return false
+"""
+
+
+def default_consumer_name() -> str:
+    """Unique per process: host, pid and a random suffix (a restarted process is a new consumer)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class RedisStreamQueue:
+    """At-least-once job queue on a Redis Stream and consumer group (see the module docstring).
+
+    `redis` must be a `redis.asyncio.Redis`; use `RedisStreamQueue.from_url()` to have the queue
+    own (and close) its client. Stream, group and key names are parameters so tests can isolate.
+    """
+
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        stream: str = "compliance-bot:jobs",
+        group: str = "compliance-bot",
+        consumer: str | None = None,
+        dedup_prefix: str | None = None,
+        dedup_ttl: int = DEFAULT_DEDUP_TTL,
+        maxlen: int = 10_000,
+        claim_idle: float = 300.0,
+        claim_interval: float | None = None,
+        block: float = 2.0,
+        max_attempts: int = 5,
+        owns_client: bool = False,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer or default_consumer_name()
+        self.dedup_prefix = dedup_prefix if dedup_prefix is not None else f"{stream}:delivery:"
+        self.dedup_ttl = int(dedup_ttl)
+        self.maxlen = maxlen
+        self.claim_idle = claim_idle
+        self.claim_interval = claim_interval if claim_interval is not None else max(min(claim_idle / 2, 30.0), 0.01)
+        self.block = block
+        self.max_attempts = max_attempts
+        self.dead_letter_stream = f"{stream}:dead"
+        self._owns_client = owns_client
+        self._put_script = redis.register_script(_PUT_SCRIPT)
+        self._group_ready = False
+        self._next_claim = 0.0
+        self._claim_cursor = "0-0"
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisStreamQueue:
+        """A queue owning a new `redis.asyncio` client for `url` (closed by `close()`)."""
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
+        return cls(client, owns_client=True, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"RedisStreamQueue(stream={self.stream!r}, group={self.group!r}, consumer={self.consumer!r})"
+
+    # -- producer ------------------------------------------------------------------------------
+
+    async def put(self, job: ReviewJob) -> bool:
+        if self._closed:
+            raise QueueClosed("queue is closed")
+        await self._ensure_group()
+        entry_id = await self._put_script(
+            keys=[self.dedup_prefix + job.delivery_id, self.stream],
+            args=[self.dedup_ttl, self.maxlen, job.to_json(), job.delivery_id],
+        )
+        return entry_id is not None
+
+    # -- consumer ------------------------------------------------------------------------------
+
+    async def get(self) -> Delivery:
+        from redis.exceptions import ResponseError
+
+        while True:
+            if self._closed:
+                raise QueueClosed("queue is closed")
+            try:
+                await self._ensure_group()
+                if time.monotonic() >= self._next_claim:
+                    claimed = await self._claim_one()
+                    if claimed is not None:
+                        return claimed
+                delivery = await self._read_new()
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # Redis lost the stream or group (restart without persistence): create it again.
+                log.warning("consumer group %s on %s is gone; creating it again", self.group, self.stream)
+                self._group_ready = False
+                continue
+            if delivery is not None:
+                return delivery
+
+    def __aiter__(self) -> AsyncIterator[Delivery]:
+        return _iterate(self)
+
+    async def ack(self, delivery: Delivery) -> None:
+        await self.redis.xack(self.stream, self.group, delivery.id)
+
+    async def touch(self, delivery: Delivery) -> None:
+        # XCLAIM to ourselves with min-idle 0 resets the idle time; JUSTID keeps the attempt count.
+        await self.redis.xclaim(
+            self.stream, self.group, self.consumer, min_idle_time=0, message_ids=[delivery.id], justid=True
+        )
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+            return False
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_client:
+            await self.redis.aclose()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        from redis.exceptions import ResponseError
+
+        try:
+            # "0": after Redis lost the group, entries already in the stream are still delivered.
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def _read_new(self) -> Delivery | None:
+        block_ms = max(1, int(self.block * 1000))
+        # Never block past the next reclaim check.
+        until_claim = self._next_claim - time.monotonic()
+        if until_claim > 0:
+            block_ms = max(1, min(block_ms, int(until_claim * 1000) + 1))
+        response = await self.redis.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=1, block=block_ms
+        )
+        for entry_id, fields in _entries(response):
+            return await self._delivery(entry_id, fields, attempt=1)
+        return None
+
+    async def _claim_one(self) -> Delivery | None:
+        """Take over one delivery another consumer left pending for `claim_idle` seconds."""
+        while True:
+            response = await self.redis.xautoclaim(
+                self.stream,
+                self.group,
+                self.consumer,
+                min_idle_time=max(0, int(self.claim_idle * 1000)),
+                start_id=self._claim_cursor,
+                count=1,
+            )
+            cursor, claimed = _text(response[0]), response[1]
+            deleted = response[2] if len(response) > 2 else []
+            self._claim_cursor = cursor
+            for entry_id in deleted or []:
+                # Trimmed by MAXLEN (or deleted) while pending: nothing left to run.
+                log.error("queue entry %s was trimmed before it was processed; dropping it", _text(entry_id))
+                await self.redis.xack(self.stream, self.group, entry_id)
+            for entry_id, fields in claimed:
+                if fields is None:
+                    await self.redis.xack(self.stream, self.group, entry_id)
+                    continue
+                attempt = await self._attempt(_text(entry_id))
+                log.warning(
+                    "took over queue entry %s (attempt %d) left pending by another consumer",
+                    _text(entry_id), attempt,
+                )
+                delivery = await self._delivery(entry_id, fields, attempt=attempt)
+                if delivery is not None:
+                    return delivery
+            if cursor == "0-0":
+                self._next_claim = time.monotonic() + self.claim_interval
+                return None
+            if not claimed and not deleted:
+                return None
+
+    async def _attempt(self, entry_id: str) -> int:
+        pending = await self.redis.xpending_range(self.stream, self.group, min=entry_id, max=entry_id, count=1)
+        if pending:
+            return int(pending[0].get("times_delivered", 1))
+        return 1
+
+    async def _delivery(self, entry_id: Any, fields: Any, *, attempt: int) -> Delivery | None:
+        entry = _text(entry_id)
+        data = {_text(k): _text(v) for k, v in (fields or {}).items()}
+        try:
+            job = ReviewJob.from_json(data["job"])
+        except Exception as exc:  # noqa: BLE001 - a malformed entry must not stop the consumer
+            log.error("queue entry %s is not a review job (%s); moving it to %s",
+                      entry, type(exc).__name__, self.dead_letter_stream)
+            await self._dead_letter(entry, data, reason="malformed")
+            return None
+        if attempt > self.max_attempts:
+            log.error(
+                "delivery=%s queue entry %s was handed out %d times (consumers died on it); moving it to %s",
+                job.delivery_id, entry, attempt - 1, self.dead_letter_stream,
+            )
+            await self._dead_letter(entry, data, reason="too many attempts")
+            return None
+        return Delivery(id=entry, job=job, attempt=attempt, order=_order(entry))
+
+    async def _dead_letter(self, entry_id: str, data: dict[str, str], *, reason: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self.dead_letter_stream, {**data, "entry": entry_id, "reason": reason},
+                      maxlen=self.maxlen, approximate=True)
+            pipe.xack(self.stream, self.group, entry_id)
+            await pipe.execute()
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _order(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        return 0, 0
+
+
+def _entries(response: Any) -> list[tuple[Any, Any]]:
+    """(id, fields) pairs of an XREADGROUP reply, for RESP2 and RESP3 clients alike.
+
+    RESP2: [[stream, [(id, fields), ...]]]; RESP3: {stream: [[(id, fields), ...]]}.
+    """
+    if not response:
+        return []
+    streams = response.values() if isinstance(response, dict) else (item[1] for item in response)
+    entries: list[tuple[Any, Any]] = []
+    for messages in streams:
+        if messages and not isinstance(messages[0][0], (str, bytes)):
+            messages = [m for batch in messages for m in batch]
+        entries.extend((m[0], m[1]) for m in messages)
+    return entries

@@ -1,0 +1,227 @@
+"""The webhook server: a plain Starlette app whose lifespan owns the queue and the worker.
+
+    POST /webhook   verify X-Hub-Signature-256 over the raw body, route the delivery, queue the
+                    job and answer 202 at once (the review runs in the worker, never in the request)
+    GET  /healthz   200 {"status": "ok", "queue": "ok"}; 503 when the queue is unreachable
+
+The lifespan builds the queue (in-process unless REDIS_URL is set, or the one passed in) and a
+`Worker` running the handler, and hands them to the endpoints as `request.state.queue`,
+`request.state.worker` and `request.state.settings`. No module-level state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.app.job_queue import InProcessQueue, JobQueue, QueueClosed, QueueFull, RedisStreamQueue
+from bot.app.jobs import ReviewJob
+from bot.app.settings import Settings
+from bot.app.webhooks import BadPayload, Ignored, route, verify_signature
+from bot.app.worker import Worker
+
+__all__ = ["MAX_BODY_BYTES", "build_queue", "create_app"]
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB and drops larger deliveries
+
+Handler = Callable[[ReviewJob], Awaitable[None]]
+
+
+def build_queue(settings: Settings) -> JobQueue:
+    """Redis Streams when REDIS_URL is set, else the in-process queue."""
+    if settings.redis_url:
+        return RedisStreamQueue.from_url(settings.redis_url)
+    return InProcessQueue()
+
+
+def create_app(
+    settings: Settings,
+    handler: Handler,
+    queue: JobQueue | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    shutdown_timeout: float = 25.0,
+) -> Starlette:
+    """The ASGI app. A `queue` passed in is used as is and left open at shutdown (its owner
+    closes it); a queue built here from the settings is closed by the lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        owned = queue is None
+        job_queue = build_queue(settings) if queue is None else queue
+        where = settings.redis_url_redacted if owned and settings.redis_url else repr(job_queue)
+        worker = Worker(job_queue, handler, settings.worker_concurrency, stop_timeout=shutdown_timeout)
+        await worker.start()
+        log.info("compliance bot ready: app id %s, queue %s, check %r",
+                 settings.app_id, where, settings.check_name)
+        if not await job_queue.ping():
+            log.error("queue %s is not reachable: webhooks get 503 until it is", where)
+        try:
+            yield {"settings": settings, "queue": job_queue, "worker": worker, "max_body_bytes": max_body_bytes}
+        finally:
+            await worker.stop(shutdown_timeout)
+            if owned:
+                await job_queue.close()
+
+    return Starlette(
+        routes=[
+            Route("/webhook", webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def healthz(request: Request) -> Response:
+    queue: JobQueue = request.state.queue
+    worker: Worker = request.state.worker
+    try:
+        reachable = await asyncio.wait_for(queue.ping(), 2.0)
+    except Exception:  # noqa: BLE001
+        reachable = False
+    body = {
+        "status": "ok" if reachable else "unavailable",
+        "queue": "ok" if reachable else "unreachable",
+        "worker": "running" if worker.started else "stopped",
+    }
+    return JSONResponse(body, status_code=200 if reachable else 503)
+
+
+async def webhook(request: Request) -> Response:
+    started = time.perf_counter()
+    headers = request.headers  # case-insensitive
+    event = _clean(headers.get("x-github-event"))
+    delivery_id = _clean(headers.get("x-github-delivery"))
+    note = _DeliveryLog(event=event or "-", delivery=delivery_id or "-", started=started)
+
+    # 1. Size: refuse before reading when Content-Length says too much, else count while reading.
+    limit: int = request.state.max_body_bytes
+    length = headers.get("content-length")
+    if length is not None:
+        if not length.strip().isdigit():
+            return note.reply(400, {"error": "invalid Content-Length header"}, "rejected: bad Content-Length")
+        if int(length) > limit:
+            return note.reply(413, {"error": f"payload larger than {limit} bytes"}, "rejected: too large")
+    try:
+        body = await _read_body(request, limit)
+    except _TooLarge:
+        return note.reply(413, {"error": f"payload larger than {limit} bytes"}, "rejected: too large")
+    except ClientDisconnect:
+        return note.reply(400, {"error": "client disconnected"}, "rejected: client disconnected")
+
+    # 2. Authenticity, over exactly the bytes received.
+    settings: Settings = request.state.settings
+    signature = headers.get("x-hub-signature-256")
+    if not signature:
+        return note.reply(401, {"error": "missing X-Hub-Signature-256 header"}, "rejected: no signature")
+    if not verify_signature(settings.webhook_secret.get_secret_value(), body, signature):
+        return note.reply(401, {"error": "signature does not match"}, "rejected: bad signature")
+
+    # 3. Shape.
+    if not event:
+        return note.reply(400, {"error": "missing X-GitHub-Event header"}, "rejected: no event")
+    if not delivery_id:
+        return note.reply(400, {"error": "missing X-GitHub-Delivery header"}, "rejected: no delivery id")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return note.reply(400, {"error": "body is not valid JSON"}, "rejected: malformed JSON")
+    note.describe(payload)
+    try:
+        outcome = route(event, delivery_id, payload)
+    except BadPayload as exc:
+        return note.reply(400, {"error": f"bad payload: {exc}"}, f"rejected: bad payload: {exc}")
+
+    # 4. Outcome.
+    if outcome is None:
+        return note.reply(200, {"ok": True, "event": event}, "pong")
+    if isinstance(outcome, Ignored):
+        return note.reply(202, {"ignored": outcome.reason}, f"ignored: {outcome.reason}")
+    queue: JobQueue = request.state.queue
+    try:
+        queued = await queue.put(outcome)
+    except QueueFull as exc:
+        log.error("delivery=%s cannot be queued: %s", delivery_id, exc)
+        return note.reply(503, {"error": "queue full, try again later"}, "failed: queue full")
+    except QueueClosed:
+        return note.reply(503, {"error": "shutting down"}, "failed: queue closed")
+    except Exception as exc:  # noqa: BLE001 - a queue outage must answer, not crash
+        log.error("delivery=%s cannot be queued (%s: %s)", delivery_id, type(exc).__name__, exc)
+        return note.reply(503, {"error": "queue unavailable"}, "failed: queue unavailable")
+    if not queued:
+        return note.reply(202, {"queued": False, "duplicate": True, "delivery": delivery_id},
+                          "duplicate: already queued")
+    return note.reply(202, {"queued": True, "delivery": delivery_id}, f"queued {outcome.trigger}")
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+class _TooLarge(Exception):
+    """The body passed the size limit while streaming: answer 413 without reading the rest."""
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw body, read once; stops (and raises `_TooLarge`) as soon as it passes `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_UNSAFE = re.compile(r"[^\x21-\x7e]")
+
+
+def _clean(value: str | None, limit: int = 100) -> str:
+    """A header value safe for a log line (unverified input: no control characters, bounded)."""
+    if not value:
+        return ""
+    return _UNSAFE.sub("?", value.strip())[:limit]
+
+
+class _DeliveryLog:
+    """Collects what is known of one delivery and writes its one log line with the response."""
+
+    def __init__(self, *, event: str, delivery: str, started: float) -> None:
+        self.event = event
+        self.delivery = delivery
+        self.started = started
+        self.action = "-"
+        self.repo = "-"
+
+    def describe(self, payload: Any) -> None:
+        if not isinstance(payload, dict):
+            return
+        action = payload.get("action")
+        if isinstance(action, str):
+            self.action = _clean(action, 40)
+        repository = payload.get("repository")
+        if isinstance(repository, dict) and isinstance(repository.get("full_name"), str):
+            self.repo = _clean(repository["full_name"])
+
+    def reply(self, status: int, body: dict[str, Any], outcome: str) -> JSONResponse:
+        level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+        log.log(
+            level,
+            "delivery=%s event=%s action=%s repo=%s status=%d outcome=%s (%.1f ms)",
+            self.delivery, self.event, self.action, self.repo, status,
+            outcome.replace("\n", " "), (time.perf_counter() - self.started) * 1000,
+        )
+        return JSONResponse(body, status_code=status)

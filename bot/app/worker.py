@@ -1,0 +1,291 @@
+"""Run review jobs from a `JobQueue`: N consumers, one job per pull request at a time.
+
+Each of the `concurrency` consumer tasks takes a delivery from the queue and runs the handler on
+it. Jobs for the same pull request never overlap: a delivery for a PR that is already being
+reviewed waits in that PR's lane and is run, in arrival order, by the consumer already busy with
+the PR, which frees the other consumers for other PRs. While a job waits in a lane, a newer job for
+the same PR supersedes it when it is the same work or a newer head (see `supersedes`); the
+superseded delivery is acked without running.
+
+A handler exception is logged (delivery id, PR, exception; never the job's credentials, which it
+does not carry) and the consumer goes on. Every finished job is acked, failed or not: retrying is
+the job's business (it reports failures on the check run). Deliveries whose job did not finish
+(the process stopped) are not acked, so a Redis queue hands them out again.
+
+`stop(timeout)` stops taking deliveries, lets running jobs (and jobs already waiting in their
+lanes) finish for up to `timeout` seconds, then cancels what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Self
+
+from bot.app.job_queue import Delivery, JobQueue, QueueClosed
+from bot.app.jobs import ReviewJob
+
+__all__ = ["Handler", "Worker", "supersedes"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ReviewJob], Awaitable[None]]
+
+PullRequestKey = tuple[int, str, str, int]
+
+
+def pr_key(job: ReviewJob) -> PullRequestKey:
+    return (job.installation_id, job.owner.lower(), job.repo.lower(), job.pull_number)
+
+
+def supersedes(newer: Delivery, older: Delivery) -> bool:
+    """Whether running `newer` makes running the still-waiting `older` (same PR) pointless.
+
+    True when `newer` arrived later and either reviews another head (the PR moved on) or is the
+    same review (same head; `older` does not answer a re-run request of its own check run that
+    `newer` does not answer too).
+    """
+    if newer.order <= older.order:
+        return False
+    new, old = newer.job, older.job
+    if new.head_sha != old.head_sha:
+        return True
+    return old.check_run_id is None or old.check_run_id == new.check_run_id
+
+
+@dataclass
+class _Lane:
+    """Deliveries for one PR: the one running (held by one consumer) and those waiting behind it."""
+
+    waiting: deque[Delivery] = field(default_factory=deque)
+
+
+class Worker:
+    """Consume `queue` with `concurrency` tasks, calling `handler(job)` for each delivery.
+
+    - `stop_timeout`: default for `stop()`.
+    - `job_timeout`: a job running longer is cancelled and logged (None = no limit).
+    - `heartbeat`: seconds between `queue.touch()` calls for held deliveries, so a Redis queue does
+      not hand a long job to another consumer while this one is alive.
+    - `supersede`: drop a waiting job when a newer one for the same PR arrives (see `supersedes`).
+    """
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        handler: Handler,
+        concurrency: int = 4,
+        *,
+        stop_timeout: float = 25.0,
+        job_timeout: float | None = 900.0,
+        heartbeat: float = 30.0,
+        retry_delay: float = 1.0,
+        supersede: bool = True,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.queue = queue
+        self.handler = handler
+        self.concurrency = concurrency
+        self.stop_timeout = stop_timeout
+        self.job_timeout = job_timeout
+        self.heartbeat = heartbeat
+        self.retry_delay = retry_delay
+        self.supersede = supersede
+        self._lanes: dict[PullRequestKey, _Lane] = {}
+        self._held: dict[str, Delivery] = {}  # handed out by the queue, not yet acked
+        self._running: dict[str, Delivery] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Event | None = None
+        self.processed = 0
+        self.failed = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"Worker(concurrency={self.concurrency}, running={len(self._running)}, "
+            f"held={len(self._held)}, processed={self.processed}, failed={self.failed})"
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return bool(self._tasks)
+
+    @property
+    def running_jobs(self) -> list[ReviewJob]:
+        """Jobs whose handler is running now."""
+        return [d.job for d in self._running.values()]
+
+    async def start(self) -> None:
+        if self._tasks:
+            raise RuntimeError("worker already started")
+        self._stopping = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self._consume(i), name=f"review-worker-{i}") for i in range(self.concurrency)
+        ]
+        self._heartbeat_task = asyncio.create_task(self._beat(), name="review-worker-heartbeat")
+        log.info("worker started: %d consumer(s) on %r", self.concurrency, self.queue)
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop taking deliveries; wait up to `timeout` s for jobs in hand, then cancel them."""
+        if not self._tasks or self._stopping is None:
+            return
+        timeout = self.stop_timeout if timeout is None else timeout
+        self._stopping.set()
+        tasks = list(self._tasks)
+        _done, pending = await asyncio.wait(tasks, timeout=timeout) if tasks else (set(), set())
+        if pending:
+            log.warning(
+                "worker stop: %d job(s) still running after %.1fs, cancelling: %s",
+                len(self._running), timeout,
+                ", ".join(_describe(d.job) for d in self._running.values()) or "-",
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            await asyncio.gather(self._heartbeat_task, return_exceptions=True)
+        if self._held:
+            log.warning("worker stop: %d delivery(ies) left unacked for redelivery", len(self._held))
+        self._tasks = []
+        self._heartbeat_task = None
+        log.info("worker stopped: %d job(s) processed, %d failed", self.processed, self.failed)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- consumers -------------------------------------------------------------------------------
+
+    async def _consume(self, index: int) -> None:
+        assert self._stopping is not None
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                delivery = await self._next()
+            except QueueClosed:
+                return
+            except Exception as exc:  # noqa: BLE001 - the queue backend is down: wait and retry
+                failures += 1
+                log.error("worker %d: cannot read the queue (%s: %s); retrying", index, type(exc).__name__, exc)
+                await self._sleep(min(self.retry_delay * 2 ** min(failures - 1, 5), 30.0))
+                continue
+            failures = 0
+            if delivery is None:
+                return  # stopping
+            self._held[delivery.id] = delivery
+            key = pr_key(delivery.job)
+            lane = self._lanes.get(key)
+            if lane is not None:
+                await self._enqueue_behind(lane, delivery)
+                continue  # the consumer holding this PR runs it; this one takes more work
+            self._lanes[key] = lane = _Lane()
+            try:
+                await self._run(delivery)
+                # Run what queued up for this PR meanwhile; on stop, still finish what is in hand.
+                while lane.waiting:
+                    await self._run(lane.waiting.popleft())
+            finally:
+                del self._lanes[key]
+
+    async def _next(self) -> Delivery | None:
+        """The next delivery, or None once stopping (a delivery that arrived meanwhile is kept)."""
+        assert self._stopping is not None
+        get = asyncio.ensure_future(self.queue.get())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({get, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not get.done():
+                get.cancel()
+                # A delivery handed out while cancelling stays unacked: the queue redelivers it.
+                with contextlib.suppress(asyncio.CancelledError, QueueClosed, Exception):
+                    await get
+        if get.cancelled():
+            return None
+        return get.result()
+
+    async def _enqueue_behind(self, lane: _Lane, delivery: Delivery) -> None:
+        if self.supersede:
+            for older in [d for d in lane.waiting if supersedes(delivery, d)]:
+                lane.waiting.remove(older)
+                log.info(
+                    "delivery=%s superseded by delivery=%s (%s): skipped",
+                    older.job.delivery_id, delivery.job.delivery_id, _describe(delivery.job),
+                )
+                await self._ack(older)
+        lane.waiting.append(delivery)
+        log.debug("delivery=%s waits for the running review of %s", delivery.job.delivery_id,
+                  _describe(delivery.job))
+
+    async def _run(self, delivery: Delivery) -> None:
+        job = delivery.job
+        self._running[delivery.id] = delivery
+        started = time.monotonic()
+        log.info("delivery=%s review started: %s (%s, attempt %d)",
+                 job.delivery_id, _describe(job), job.trigger, delivery.attempt)
+        deadline = asyncio.timeout(self.job_timeout)
+        try:
+            async with deadline:
+                await self.handler(job)
+        except asyncio.CancelledError:
+            # Stopped before the job finished: leave it unacked so it is handed out again.
+            log.warning("delivery=%s review cancelled before it finished: %s", job.delivery_id, _describe(job))
+            raise
+        except Exception as exc:
+            self.failed += 1
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                log.error("delivery=%s review timed out after %.0fs: %s",
+                          job.delivery_id, self.job_timeout, _describe(job))
+            else:
+                log.error(
+                    "delivery=%s review failed after %.2fs: %s: %s: %s",
+                    job.delivery_id, time.monotonic() - started, _describe(job), type(exc).__name__, exc,
+                    exc_info=exc,
+                )
+        else:
+            self.processed += 1
+            log.info("delivery=%s review done in %.2fs: %s",
+                     job.delivery_id, time.monotonic() - started, _describe(job))
+        finally:
+            self._running.pop(delivery.id, None)
+        await self._ack(delivery)
+
+    async def _ack(self, delivery: Delivery) -> None:
+        try:
+            await self.queue.ack(delivery)
+        except Exception as exc:  # noqa: BLE001
+            log.error("delivery=%s could not be acked (%s: %s); it may run again",
+                      delivery.job.delivery_id, type(exc).__name__, exc)
+        finally:
+            self._held.pop(delivery.id, None)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            for delivery in list(self._held.values()):
+                try:
+                    await self.queue.touch(delivery)
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("delivery=%s heartbeat failed (%s)", delivery.job.delivery_id, type(exc).__name__)
+
+    async def _sleep(self, seconds: float) -> None:
+        assert self._stopping is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def _describe(job: ReviewJob) -> str:
+    return f"{job.full_name}#{job.pull_number}@{job.head_sha[:12]}"

@@ -1,0 +1,163 @@
+"""The repository's compliance policy (`.github/compliance.yml`), read from the default branch.
+
+A pull request must never be able to weaken its own review, so the App reads this file from
+the default branch only. Every field has a safe default: with no file, every finding blocks.
+
+    fail_on: high            # critical | high | medium | low (default low: everything blocks)
+    rules:
+      disable: [CB-AWS-017]
+    paths:
+      ignore: ["examples/**"]
+    comments:
+      max: 30                # inline comments per review; the rest go to the check run
+    drafts: false            # review draft pull requests too
+    suppressions:
+      - rule: CB-AWS-001
+        path: legacy/**          # glob, optional
+        resource: aws_ebs_volume.old   # optional
+        reason: "Migration tracked in OPS-12"   # required
+        expires: 2027-01-31      # optional; an expired suppression no longer applies
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from bot.engine.model import Finding, Severity
+
+POLICY_PATH = ".github/compliance.yml"
+DEFAULT_MAX_COMMENTS = 30
+MAX_POLICY_BYTES = 256 * 1024
+
+
+class PolicyError(ValueError):
+    """The policy file is invalid; the message names the field (and line where known)."""
+
+
+@dataclass(frozen=True)
+class Suppression:
+    rule: str
+    reason: str
+    path: str | None = None
+    resource: str | None = None
+    expires: dt.date | None = None
+
+    def matches(self, finding: Finding, today: dt.date) -> bool:
+        if self.rule not in (finding.rule_id, "*"):
+            return False
+        if self.expires is not None and today > self.expires:
+            return False
+        if self.path is not None and not path_matches(finding.path, self.path):
+            return False
+        return self.resource is None or self.resource == finding.resource
+
+
+@dataclass(frozen=True)
+class Policy:
+    fail_on: Severity = Severity.LOW
+    disabled_rules: frozenset[str] = frozenset()
+    ignore_paths: tuple[str, ...] = ()
+    max_comments: int = DEFAULT_MAX_COMMENTS
+    review_drafts: bool = False
+    suppressions: tuple[Suppression, ...] = field(default_factory=tuple)
+
+    def ignores(self, path: str) -> bool:
+        return any(path_matches(path, pattern) for pattern in self.ignore_paths)
+
+    def suppression_for(self, finding: Finding, today: dt.date | None = None) -> Suppression | None:
+        today = today or dt.date.today()
+        return next((s for s in self.suppressions if s.matches(finding, today)), None)
+
+    def blocks(self, finding: Finding) -> bool:
+        return not finding.suppressed and finding.severity.at_least(self.fail_on)
+
+
+def path_matches(path: str, pattern: str) -> bool:
+    """Glob match where `**/` may match nothing and a trailing `/**` covers a whole folder."""
+    if fnmatch.fnmatchcase(path, pattern):
+        return True
+    if pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:]):
+        return True
+    return pattern.endswith("/**") and (path + "/").startswith(pattern[:-2])
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise PolicyError(f"{POLICY_PATH}: '{where}' must be a {names}")
+    return value
+
+
+def _str_list(value: Any, where: str) -> tuple[str, ...]:
+    items = _expect(value, list, where)
+    return tuple(str(_expect(item, (str, int), where)) for item in items)
+
+
+def _severity(value: Any) -> Severity:
+    try:
+        return Severity(str(value).lower())
+    except ValueError:
+        raise PolicyError(f"{POLICY_PATH}: 'fail_on' must be one of critical, high, medium, low") from None
+
+
+def _suppression(item: Any, index: int) -> Suppression:
+    where = f"suppressions[{index}]"
+    _expect(item, dict, where)
+    if not item.get("rule"):
+        raise PolicyError(f"{POLICY_PATH}: '{where}.rule' is required")
+    reason = str(item.get("reason") or "").strip()
+    if not reason:
+        raise PolicyError(f"{POLICY_PATH}: '{where}.reason' is required (say why the risk is accepted)")
+    expires = item.get("expires")
+    if expires is not None and not isinstance(expires, dt.date):
+        try:
+            expires = dt.date.fromisoformat(str(expires))
+        except ValueError:
+            raise PolicyError(f"{POLICY_PATH}: '{where}.expires' must be a date like 2027-01-31") from None
+    return Suppression(
+        rule=str(item["rule"]),
+        reason=reason,
+        path=str(item["path"]) if item.get("path") else None,
+        resource=str(item["resource"]) if item.get("resource") else None,
+        expires=expires,
+    )
+
+
+def parse_policy(text: str | None) -> Policy:
+    """Parse the policy file; None or an empty file gives the default policy."""
+    if text is None or not text.strip():
+        return Policy()
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyError(f"{POLICY_PATH}: larger than {MAX_POLICY_BYTES // 1024} KiB")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"{POLICY_PATH}:{line}: not valid YAML") from None
+    if data is None:
+        return Policy()
+    _expect(data, dict, "top level")
+    rules = _expect(data.get("rules") or {}, dict, "rules")
+    paths = _expect(data.get("paths") or {}, dict, "paths")
+    comments = _expect(data.get("comments") or {}, dict, "comments")
+    max_comments = comments.get("max", DEFAULT_MAX_COMMENTS)
+    if not isinstance(max_comments, int) or isinstance(max_comments, bool) or not 0 <= max_comments <= 100:
+        raise PolicyError(f"{POLICY_PATH}: 'comments.max' must be a whole number from 0 to 100")
+    drafts = data.get("drafts", False)
+    if not isinstance(drafts, bool):
+        raise PolicyError(f"{POLICY_PATH}: 'drafts' must be true or false")
+    suppressions = _expect(data.get("suppressions") or [], list, "suppressions")
+    return Policy(
+        fail_on=_severity(data.get("fail_on", "low")),
+        disabled_rules=frozenset(_str_list(rules.get("disable") or [], "rules.disable")),
+        ignore_paths=_str_list(paths.get("ignore") or [], "paths.ignore"),
+        max_comments=max_comments,
+        review_drafts=drafts,
+        suppressions=tuple(_suppression(item, i) for i, item in enumerate(suppressions)),
+    )

@@ -1,0 +1,54 @@
+"""What a rule is: a pure function plus the metadata a reviewer and an auditor need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.engine.model import Resource, Severity, Violation
+
+
+class RuleContext(Protocol):
+    """What a rule may ask about the world beyond its own resource (read-only).
+
+    Only the resources of the same Terraform module directory (or the same file for other
+    sources) are visible, so rules stay pure and cheap.
+    """
+
+    def siblings(self, resource: Resource) -> Sequence[Resource]:
+        """All resources parsed from the same module directory / file, `resource` included."""
+        ...
+
+    def referrers(self, resource: Resource, type_: str | None = None) -> Sequence[Resource]:
+        """Sibling resources whose `references` name `resource.address` (optionally of one type)."""
+        ...
+
+
+CheckFn = Callable[[Resource, RuleContext], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compliance rule.
+
+    - `id`: stable forever (findings, suppressions and fingerprints depend on it), e.g. "CB-AWS-001".
+    - `sources`: the `Resource.source` values it applies to; `types`: the `Resource.type`
+      values it applies to (empty = every type of those sources).
+    - `remediation`: how to fix it, in one or two sentences a developer can act on.
+    - `rationale`: why it matters (what the control asks for).
+    - `check`: pure function of (resource, context) -> violations. It never raises on odd
+      input, and it never reports on an `Unknown` value alone.
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    sources: frozenset[str]
+    types: frozenset[str]
+    rationale: str
+    remediation: str
+    check: CheckFn
+
+    def applies_to(self, resource: Resource) -> bool:
+        return resource.source in self.sources and (not self.types or resource.type in self.types)

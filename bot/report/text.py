@@ -1,0 +1,75 @@
+"""How a finding reads to a developer: one renderer for the CLI and the inline review comment,
+so `compliance-bot check` shows exactly what the App will post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.engine.model import Finding
+
+FRAMEWORK_LABELS: Mapping[str, str] = {
+    "hipaa": "HIPAA",
+    "pci-dss": "PCI DSS 4.0",
+    "soc2": "SOC 2",
+    "cis-aws": "CIS AWS",
+}
+
+
+def controls_line(controls: Mapping[str, tuple[str, ...] | list[str]]) -> str:
+    """`HIPAA 164.312(a)(1), 164.312(d) · PCI DSS 4.0 3.5.1`, frameworks in a stable order."""
+    parts = []
+    for key in sorted(controls):
+        if controls[key]:
+            parts.append(f"{FRAMEWORK_LABELS.get(key, key.upper())} {', '.join(controls[key])}")
+    return " · ".join(parts)
+
+
+def suggestion_block(suggestion: str) -> str:
+    """A GitHub ```suggestion block; the fence grows if the suggestion itself holds backticks."""
+    fence = "```"
+    while fence in suggestion:
+        fence += "`"
+    body = suggestion if suggestion.endswith("\n") else suggestion + "\n"
+    return f"{fence}suggestion\n{body}{fence}"
+
+
+def comment_body(finding: Finding, with_suggestion: bool = True) -> str:
+    """The Markdown of one inline comment: rule, severity, controls, why, how to fix."""
+    subject = f" on `{finding.resource}`" if finding.resource else ""
+    lines = [
+        f"**{finding.rule_id}: {finding.title}** ({finding.severity.value}){subject}",
+        "",
+        finding.message,
+        "",
+    ]
+    if finding.rationale:
+        lines.append(f"**Why:** {finding.rationale}")
+    lines.append(f"**How to fix:** {finding.remediation}")
+    controls = controls_line(finding.controls)
+    if controls:
+        lines.append(f"**Controls:** {controls}")
+    if finding.suppressed:
+        lines.append(f"**Suppressed by policy:** {finding.suppression_reason}")
+    if with_suggestion and finding.suggestion is not None:
+        lines.extend(["", suggestion_block(finding.suggestion)])
+    return "\n".join(lines)
+
+
+def text_report(findings: list[Finding], errors: list[tuple[str, int | None, str]], conclusion: str,
+                notes: list[str] | None = None) -> str:
+    """The CLI's human output: each finding as its comment would read, then errors and verdict."""
+    out: list[str] = []
+    for finding in findings:
+        where = f"{finding.path}:{finding.line}"
+        out.append(f"{where}  {finding.rule_id} [{finding.severity.value}]" + (" (suppressed)" if finding.suppressed else ""))
+        out.extend(f"    {line}" if line else "" for line in comment_body(finding).splitlines())
+        out.append("")
+    for path, line, message in errors:
+        where = f"{path}:{line}" if line else path
+        out.append(f"{where}  error: {message}")
+    for note in notes or []:
+        out.append(f"note: {note}")
+    blocking = sum(1 for f in findings if not f.suppressed)
+    out.append(f"{len(findings)} finding(s), {blocking} unsuppressed, {len(errors)} error(s): {conclusion}")
+    return "\n".join(out)

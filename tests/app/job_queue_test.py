@@ -1,0 +1,340 @@
+"""Job queues: the in-process default, and Redis Streams against the real Redis at 127.0.0.1:6379.
+
+Every Redis test uses its own stream/group/key names and deletes them afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.app.job_queue import Delivery, InProcessQueue, JobQueue, QueueClosed, QueueFull, RedisStreamQueue
+from bot.app.jobs import ReviewJob
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture()
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def job(delivery: str = "d-1", *, pull: int = 2, head: str = "a") -> ReviewJob:
+    return ReviewJob(
+        delivery_id=delivery, trigger="pull_request.synchronize", installation_id=1, owner="octo",
+        repo="hello", pull_number=pull, head_sha=head * 40, base_sha="b" * 40, base_ref="main",
+        default_branch="main",
+    )
+
+
+# -- in-process ------------------------------------------------------------------------------------
+
+
+async def test_in_process_put_get_ack_fifo() -> None:
+    queue = InProcessQueue()
+    assert isinstance(queue, JobQueue)
+    assert await queue.put(job("d-1")) and await queue.put(job("d-2"))
+    first, second = await queue.get(), await queue.get()
+    assert (first.job.delivery_id, second.job.delivery_id) == ("d-1", "d-2")
+    assert first.attempt == 1 and first.order < second.order
+    assert queue.unacked == 2
+    await queue.ack(first)
+    await queue.ack(second)
+    assert queue.unacked == 0 and queue.qsize() == 0
+    assert await queue.ping()
+    await queue.close()
+    assert not await queue.ping()
+
+
+async def test_in_process_dedup_by_delivery_id() -> None:
+    queue = InProcessQueue()
+    assert await queue.put(job("d-1"))
+    assert not await queue.put(job("d-1"))  # GitHub redelivered the same delivery
+    assert await queue.put(job("d-2"))  # same PR and head, but another delivery
+    assert queue.qsize() == 2
+
+
+async def test_in_process_dedup_expires() -> None:
+    queue = InProcessQueue(dedup_ttl=0.05)
+    assert await queue.put(job("d-1"))
+    assert not await queue.put(job("d-1"))
+    await asyncio.sleep(0.06)
+    assert await queue.put(job("d-1"))
+
+
+async def test_in_process_dedup_memory_is_bounded() -> None:
+    queue = InProcessQueue(maxsize=10, dedup_capacity=3)
+    for n in range(5):
+        assert await queue.put(job(f"d-{n}"))
+        await queue.ack(await queue.get())
+    assert await queue.put(job("d-0"))  # forgotten: only the 3 latest ids are kept
+    assert not await queue.put(job("d-4"))
+
+
+async def test_in_process_is_bounded() -> None:
+    queue = InProcessQueue(maxsize=2)
+    await queue.put(job("d-1"))
+    await queue.put(job("d-2"))
+    with pytest.raises(QueueFull):
+        await queue.put(job("d-3"))
+    await queue.get()
+    assert await queue.put(job("d-3"))  # and d-3 was not marked as seen by the refused put
+
+
+async def test_in_process_get_waits_for_put() -> None:
+    queue = InProcessQueue()
+    getter = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    assert not getter.done()
+    await queue.put(job("d-1"))
+    delivery = await asyncio.wait_for(getter, 1)
+    assert delivery.job == job("d-1")
+
+
+async def test_in_process_close_wakes_getters_and_ends_iteration() -> None:
+    queue = InProcessQueue()
+    await queue.put(job("d-1"))
+    seen: list[str] = []
+
+    async def consume() -> None:
+        async for delivery in queue:
+            seen.append(delivery.job.delivery_id)
+            await queue.ack(delivery)
+
+    consumer = asyncio.create_task(consume())
+    blocked = asyncio.create_task(queue.get())
+    await asyncio.sleep(0.01)
+    await queue.close()
+    await asyncio.wait_for(consumer, 1)
+    with pytest.raises(QueueClosed):
+        await asyncio.wait_for(blocked, 1)
+    assert seen == ["d-1"]
+    with pytest.raises(QueueClosed):
+        await queue.put(job("d-2"))
+    with pytest.raises(QueueClosed):
+        await queue.get()
+    await queue.close()  # idempotent
+
+
+# -- Redis Streams ---------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+async def names() -> AsyncIterator[dict[str, str]]:
+    """Unique stream/group names; every key under the prefix is deleted afterwards."""
+    prefix = f"test:compliance-bot:{uuid.uuid4().hex}"
+    yield {"stream": f"{prefix}:jobs", "group": f"{prefix}:group", "prefix": prefix}
+    client = aioredis.from_url(REDIS_URL, decode_responses=True)
+    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture()
+async def queues(names: dict[str, str]) -> AsyncIterator[Any]:
+    """make(consumer, **options) -> a RedisStreamQueue with its own client, closed afterwards."""
+    made: list[RedisStreamQueue] = []
+
+    def make(consumer: str, **options: Any) -> RedisStreamQueue:
+        options.setdefault("block", 0.05)
+        queue = RedisStreamQueue.from_url(
+            REDIS_URL, stream=names["stream"], group=names["group"], consumer=consumer, **options
+        )
+        made.append(queue)
+        return queue
+
+    yield make
+    for queue in made:
+        await queue.close()
+
+
+async def pending(queue: RedisStreamQueue) -> int:
+    return int((await queue.redis.xpending(queue.stream, queue.group))["pending"])
+
+
+async def test_redis_put_get_ack(queues: Any) -> None:
+    queue: RedisStreamQueue = queues("a")
+    assert isinstance(queue, JobQueue)
+    assert await queue.ping()
+    assert await queue.put(job("d-1")) and await queue.put(job("d-2", head="c"))
+    first = await asyncio.wait_for(queue.get(), 2)
+    second = await asyncio.wait_for(queue.get(), 2)
+    assert first.job == job("d-1") and second.job == job("d-2", head="c")
+    assert first.attempt == 1 and first.order < second.order
+    assert await pending(queue) == 2
+    await queue.ack(first)
+    await queue.ack(second)
+    assert await pending(queue) == 0
+    fields = (await queue.redis.xrange(queue.stream, first.id, first.id))[0][1]
+    assert fields["delivery"] == "d-1" and ReviewJob.from_json(fields["job"]) == job("d-1")
+
+
+async def test_redis_dedup_by_delivery_id(queues: Any, names: dict[str, str]) -> None:
+    queue: RedisStreamQueue = queues("a", dedup_ttl=600)
+    assert await queue.put(job("d-1"))
+    assert not await queue.put(job("d-1"))
+    other_process = queues("b")  # de-dup holds across processes: it lives in Redis
+    assert not await other_process.put(job("d-1"))
+    assert await other_process.put(job("d-2"))
+    assert await queue.redis.xlen(queue.stream) == 2
+    ttl = await queue.redis.ttl(f"{names['stream']}:delivery:d-1")
+    assert 0 < ttl <= 600
+
+
+async def test_redis_stream_is_capped(queues: Any) -> None:
+    queue: RedisStreamQueue = queues("a", maxlen=10)
+    for n in range(300):
+        await queue.put(job(f"d-{n}"))
+    # MAXLEN ~ trims whole macro-nodes (100 entries by default), so "about" 10.
+    assert await queue.redis.xlen(queue.stream) < 300
+
+
+async def test_redis_consumers_share_the_work(queues: Any) -> None:
+    a: RedisStreamQueue = queues("a")
+    b: RedisStreamQueue = queues("b")
+    for n in range(6):
+        await a.put(job(f"d-{n}"))
+    got = [await asyncio.wait_for(q.get(), 2) for q in (a, b, a, b, a, b)]
+    assert sorted(d.job.delivery_id for d in got) == [f"d-{n}" for n in range(6)]
+    consumers = {c["name"]: c["pending"] for c in await a.redis.xinfo_consumers(a.stream, a.group)}
+    assert consumers == {"a": 3, "b": 3}
+
+
+async def test_redis_dead_consumers_delivery_is_reclaimed_after_idle_timeout(queues: Any) -> None:
+    dead: RedisStreamQueue = queues("dead")
+    await dead.put(job("d-1"))
+    started = time.monotonic()  # the idle time counts from this hand-out
+    taken = await asyncio.wait_for(dead.get(), 2)
+    await dead.close()  # the process dies without acking
+
+    survivor: RedisStreamQueue = queues("survivor", claim_idle=0.3)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(survivor.get(), 0.1)  # not idle long enough yet: not taken over
+    reclaimed = await asyncio.wait_for(survivor.get(), 3)
+    assert time.monotonic() - started >= 0.3
+    assert reclaimed.id == taken.id and reclaimed.job == job("d-1")
+    assert reclaimed.attempt == 2
+    consumers = {c["name"]: c["pending"] for c in await survivor.redis.xinfo_consumers(survivor.stream, survivor.group)}
+    assert consumers["survivor"] == 1 and consumers["dead"] == 0
+    await survivor.ack(reclaimed)
+    assert await pending(survivor) == 0
+
+
+async def test_redis_touch_keeps_a_live_consumers_job(queues: Any) -> None:
+    busy: RedisStreamQueue = queues("busy")
+    other: RedisStreamQueue = queues("other", claim_idle=0.3)
+    await busy.put(job("d-1"))
+    held = await asyncio.wait_for(busy.get(), 2)
+
+    async def heartbeat() -> None:
+        while True:
+            await busy.touch(held)
+            await asyncio.sleep(0.1)
+
+    beating = asyncio.create_task(heartbeat())
+    try:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(other.get(), 0.8)  # well past claim_idle, but the job is alive
+    finally:
+        beating.cancel()
+    reclaimed = await asyncio.wait_for(other.get(), 3)  # heartbeat stopped: now it is taken over
+    assert reclaimed.id == held.id and reclaimed.attempt == 2  # touches do not count as attempts
+
+
+async def test_redis_too_many_attempts_go_to_dead_letter(queues: Any) -> None:
+    first: RedisStreamQueue = queues("first", max_attempts=1)
+    await first.put(job("d-poison"))
+    await asyncio.wait_for(first.get(), 2)
+    await first.close()  # died on it
+    second: RedisStreamQueue = queues("second", claim_idle=0.05, max_attempts=1)
+    await second.put(job("d-fine"))
+    await asyncio.sleep(0.06)
+    delivery = await asyncio.wait_for(second.get(), 2)
+    assert delivery.job.delivery_id == "d-fine"
+    dead = await second.redis.xrange(second.dead_letter_stream)
+    assert [(f["delivery"], f["reason"]) for _id, f in dead] == [("d-poison", "too many attempts")]
+    await second.ack(delivery)
+    assert await pending(second) == 0
+
+
+async def test_redis_malformed_entry_is_set_aside(queues: Any) -> None:
+    queue: RedisStreamQueue = queues("a")
+    await queue.put(job("d-0"))
+    await queue.ack(await asyncio.wait_for(queue.get(), 2))  # group exists now
+    await queue.redis.xadd(queue.stream, {"job": "{not json"})
+    await queue.put(job("d-1"))
+    delivery = await asyncio.wait_for(queue.get(), 2)
+    assert delivery.job.delivery_id == "d-1"
+    dead = await queue.redis.xrange(queue.dead_letter_stream)
+    assert [f["reason"] for _id, f in dead] == ["malformed"]
+
+
+async def test_redis_trimmed_pending_entry_is_dropped(queues: Any) -> None:
+    dead: RedisStreamQueue = queues("dead")
+    await dead.put(job("d-1"))
+    taken = await asyncio.wait_for(dead.get(), 2)
+    await dead.close()
+    survivor: RedisStreamQueue = queues("survivor", claim_idle=0.0)
+    await survivor.redis.xdel(survivor.stream, taken.id)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(survivor.get(), 0.2)
+    assert await pending(survivor) == 0
+
+
+async def test_redis_recovers_when_the_group_disappears(queues: Any) -> None:
+    queue: RedisStreamQueue = queues("a")
+    await queue.put(job("d-1"))
+    await queue.ack(await asyncio.wait_for(queue.get(), 2))
+    await queue.redis.delete(queue.stream)  # e.g. Redis restarted without persistence
+    await queue.put(job("d-2"))
+    delivery = await asyncio.wait_for(queue.get(), 2)
+    assert delivery.job.delivery_id == "d-2"
+
+
+async def test_redis_iteration_and_close(queues: Any) -> None:
+    queue: RedisStreamQueue = queues("a")
+    await queue.put(job("d-1"))
+    seen: list[Delivery] = []
+
+    async def consume() -> None:
+        async for delivery in queue:
+            seen.append(delivery)
+            await queue.ack(delivery)
+            await queue.close()
+
+    await asyncio.wait_for(consume(), 2)
+    assert [d.job.delivery_id for d in seen] == ["d-1"]
+    with pytest.raises(QueueClosed):
+        await queue.get()
+    with pytest.raises(QueueClosed):
+        await queue.put(job("d-2"))
+
+
+async def test_redis_resp3_client(names: dict[str, str]) -> None:
+    client = aioredis.from_url(REDIS_URL, decode_responses=True, protocol=3)
+    queue = RedisStreamQueue(client, stream=names["stream"], group=names["group"], consumer="a", block=0.05)
+    try:
+        assert await queue.put(job("d-1"))
+        delivery = await asyncio.wait_for(queue.get(), 2)
+        assert delivery.job == job("d-1")
+        await queue.ack(delivery)
+    finally:
+        await queue.close()
+        await client.aclose()  # not owned by the queue
+
+
+async def test_redis_unreachable_ping_is_false() -> None:
+    queue = RedisStreamQueue.from_url("redis://127.0.0.1:1/0", stream="x", group="y")
+    try:
+        assert not await queue.ping()
+    finally:
+        await queue.close()

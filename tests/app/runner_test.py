@@ -1,0 +1,231 @@
+"""The review job against the fake GitHub, in process: policy from the default branch, drafts,
+comment caps, annotation batches, related resources in unchanged files, missing patches,
+invalid policies and the number of API calls a review costs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from bot.app.jobs import ReviewJob
+from bot.app.runner import ReviewRunner
+from bot.app.webhooks import route
+from bot.github.client import GitHubApp
+from tests.fakegithub import FakeGitHub, Repository
+
+UNENCRYPTED = 'resource "aws_ebs_volume" "v{i}" {{\n  availability_zone = "eu-west-1a"\n  size = 1\n  encrypted = false\n}}\n'
+BUCKET = """\
+resource "aws_s3_bucket" "records" {
+  bucket = "patient-records"
+  tags = {
+    DataClassification = "PHI"
+  }
+}
+"""
+SSE = """\
+resource "aws_kms_key" "k" {
+  enable_key_rotation = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "records" {
+  bucket = aws_s3_bucket.records.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.k.arn
+    }
+  }
+}
+"""
+
+
+def job_for(fake: FakeGitHub, repo: Repository, number: int, event: str = "pull_request.opened") -> ReviewJob:
+    headers, body = fake.webhook(event, repo, number)
+    job = route(headers["X-GitHub-Event"], headers["X-GitHub-Delivery"], json.loads(body))
+    assert isinstance(job, ReviewJob)
+    return job
+
+
+def review(fake: FakeGitHub, repo: Repository, number: int, event: str = "pull_request.opened") -> dict[str, Any]:
+    app = GitHubApp(fake.app_id, fake.private_key_pem, fake.url, 10.0)
+    runner = ReviewRunner(app, "compliance")
+    asyncio.run(runner(job_for(fake, repo, number, event)))
+    return fake.check_runs(repo)[-1]
+
+
+def pr(fake: FakeGitHub, name: str, base: dict[str, str], head: dict[str, str | None], draft: bool = False
+       ) -> tuple[Repository, int]:
+    repo = fake.create_repo("octo-org", name, files=base)
+    repo.commit("feature", head, "change")
+    return repo, repo.open_pull_request(head="feature", draft=draft)
+
+
+def test_policy_comes_from_the_default_branch_not_the_pull_request(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "policy", {".github/compliance.yml": "fail_on: critical\n", "README.md": "x\n"},
+                      {"main.tf": UNENCRYPTED.format(i=1), ".github/compliance.yml": "rules:\n  disable: [CB-AWS-001]\n"})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "success"  # high < critical: reported, not blocking
+    assert [(a["path"], a["annotation_level"]) for a in run["annotations"]] == [("main.tf", "warning")]
+    assert "applies after merge" in run["summary"]
+    (posted,) = fake_github.reviews(repo, number)
+    assert "CB-AWS-001" in posted["comments"][0]["body"]  # the PR's own policy did not disable it
+
+
+def test_draft_is_neutral_until_ready(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "draft", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)}, draft=True)
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "neutral" and fake_github.reviews(repo, number) == []
+    repo.set_draft(number, False)
+    run = review(fake_github, repo, number, "pull_request.ready_for_review")
+    assert run["conclusion"] == "failure" and len(fake_github.reviews(repo, number)) == 1
+
+
+def test_many_findings_cap_comments_and_batch_annotations(fake_github: FakeGitHub) -> None:
+    volumes = "".join(UNENCRYPTED.format(i=i) for i in range(60))
+    repo, number = pr(fake_github, "many", {".github/compliance.yml": "comments:\n  max: 5\n"},
+                      {"main.tf": volumes})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    assert len(run["annotations"]) == 60  # every finding, sent 50 per request (the fake rejects more)
+    (posted,) = fake_github.reviews(repo, number)
+    assert len(posted["comments"]) == 5
+    assert "55 over the comment cap" in run["summary"]
+
+
+def test_removing_a_kms_configuration_rechecks_the_bucket_in_an_unchanged_file(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "related", {"data/bucket.tf": BUCKET, "data/sse.tf": SSE},
+                      {"data/sse.tf": None})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    assert [(a["path"], a["start_line"], a["title"].split(":")[0]) for a in run["annotations"]] == [
+        ("data/bucket.tf", 1, "CB-AWS-009")]
+    assert fake_github.reviews(repo, number) == []  # bucket.tf is not in the diff: no inline comment
+    assert "1 outside the diff" in run["summary"]
+
+
+def test_file_without_a_patch_is_read_whole(fake_github: FakeGitHub) -> None:
+    fake_github.patch_limit_bytes = 200
+    big = "".join(f"line {i}\n" for i in range(50)) + "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8HbS2kQz\n"
+    repo, number = pr(fake_github, "nopatch", {"README.md": "x\n"}, {"config/app.ini": big})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("config/app.ini", 51)]
+    assert "wJalrXUtnFEMI" not in json.dumps(run) + json.dumps(fake_github.reviews(repo, number))
+
+
+def test_invalid_policy_fails_closed_with_a_clear_message(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "badpolicy", {".github/compliance.yml": "fail_on: sometimes\n"},
+                      {"main.tf": UNENCRYPTED.format(i=1)})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure" and run["title"] == "Invalid compliance policy"
+    assert "'fail_on' must be one of" in run["summary"]
+
+
+def test_broken_file_is_an_error_annotation(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "broken", {"README.md": "x\n"}, {"main.tf": 'resource "aws_s3_bucket" "b" {\n'})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    assert [(a["path"], a["annotation_level"], a["title"]) for a in run["annotations"]] == [
+        ("main.tf", "failure", "File could not be reviewed")]
+
+
+@pytest.mark.parametrize(("files", "most_calls"), [(3, 12), (100, 14)])
+def test_api_calls_per_review_stay_flat(fake_github: FakeGitHub, files: int, most_calls: int) -> None:
+    head = {f"mod{i % 10}/f{i}.tf": UNENCRYPTED.format(i=i) for i in range(files)}
+    repo, number = pr(fake_github, f"calls{files}", {"README.md": "x\n"}, head)
+    fake_github.reset_requests()
+    review(fake_github, repo, number)
+    assert fake_github.count() <= most_calls, [f"{r.method} {r.path}" for r in fake_github.requests]
+
+
+def test_directory_listing_falls_back_to_the_git_trees_api(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "fallback", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
+                      {"m/main.tf": 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n'
+                                    '  encrypted = var.enc\n}\n'})
+    fake_github.inject("POST", r"/graphql$", status=200, times=1,
+                       body={"data": None, "errors": [{"message": "Something went wrong while executing your query."}]})
+    run = review(fake_github, repo, number)
+    assert fake_github.count("GET", r"/git/trees/") == 1
+    # var.enc's default lives in an unchanged file of the module: found through the listing
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
+
+
+def test_blob_missing_from_graphql_is_read_by_oid_over_rest(fake_github: FakeGitHub) -> None:
+    deployment = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n"
+                  "      image: i\n      securityContext:\n        privileged: true\n")
+    repo, number = pr(fake_github, "nullblob", {"README.md": "x\n"}, {"k8s/pod.yaml": deployment})
+    fake_github.inject("POST", r"/graphql$", status=200, times=1, body={"data": {"repository": {"b0": None}}})
+    run = review(fake_github, repo, number)
+    assert fake_github.count("GET", r"/git/blobs/") == 1
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("k8s/pod.yaml", 10)]
+
+
+def test_directory_missing_from_graphql_falls_back_to_the_git_trees_api(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "nulltree", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
+                      {"m/main.tf": 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n'
+                                    '  encrypted = var.enc\n}\n'})
+    fake_github.inject("POST", r"/graphql$", status=200, times=1, body={"data": {"repository": {"d0": None}}})
+    run = review(fake_github, repo, number)
+    assert fake_github.count("GET", r"/git/trees/") == 1
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
+
+
+def test_check_suite_requested_right_after_opened_does_not_review_twice(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "twice", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    runner = ReviewRunner(GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0), "compliance")
+    for event in ("pull_request.opened", "check_suite.requested"):
+        asyncio.run(runner(job_for(fake_github, repo, number, event)))
+    assert len(fake_github.check_runs(repo)) == 1
+    asyncio.run(runner(job_for(fake_github, repo, number, "check_suite.rerequested")))  # an explicit re-run runs
+    assert len(fake_github.check_runs(repo)) == 2 and len(fake_github.reviews(repo, number)) == 1
+
+
+def test_an_unexpected_error_fails_the_check_closed(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, number = pr(fake_github, "crash", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("engine bug")
+
+    monkeypatch.setattr("bot.app.runner.Engine.review_change", broken)
+    with pytest.raises(KeyError):
+        review(fake_github, repo, number)
+    (run,) = fake_github.check_runs(repo)
+    assert run["status"] == "completed" and run["conclusion"] == "failure"
+    assert "internal error (KeyError)" in run["summary"]
+
+
+def test_listing_cut_at_githubs_file_limit_is_said(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_github.files_max = 5
+    monkeypatch.setattr("bot.app.runner.MAX_PR_FILES", 5)
+    repo, number = pr(fake_github, "toomany", {"README.md": "x\n"}, {f"f{i}.txt": "x\n" for i in range(7)})
+    run = review(fake_github, repo, number)
+    assert "at most 5 changed files" in run["summary"]
+
+
+def test_without_graphql_the_review_still_lands_and_never_repeats(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "nographql", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
+                      {"m/main.tf": UNENCRYPTED.format(i=1), "m/more.tf": UNENCRYPTED.format(i=2)})
+    fake_github.inject("POST", r"/graphql$", status=404, times=1000, body={"message": "Not Found"})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure" and len(run["annotations"]) == 2
+    assert fake_github.count("GET", r"/git/trees/") == 1 and fake_github.count("GET", r"/git/blobs/") == 3
+    (first,) = fake_github.reviews(repo, number)
+    assert len(first["comments"]) == 2
+
+    repo.push(number, {"m/more.tf": UNENCRYPTED.format(i=2).replace("false", "true")}, "fix one")
+    run = review(fake_github, repo, number, "pull_request.synchronize")
+    assert run["conclusion"] == "failure" and len(run["annotations"]) == 1
+    assert len(fake_github.reviews(repo, number)) == 1  # the remaining finding was already commented
+    assert "1 thread(s) of fixed findings could not be resolved automatically." in run["summary"]
+
+
+def test_every_rest_call_names_the_api_version_it_was_written_for(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "version", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    fake_github.reset_requests()
+    review(fake_github, repo, number)
+    rest = [r for r in fake_github.requests if r.path != "/graphql" and "access_tokens" not in r.path]
+    assert rest and all(r.headers.get("x-github-api-version") == "2022-11-28" for r in rest), [
+        (r.method, r.path, r.headers.get("x-github-api-version")) for r in rest]

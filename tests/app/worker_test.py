@@ -1,0 +1,322 @@
+"""Worker: failures stay contained, concurrency, one job per PR at a time, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.app.job_queue import Delivery, InProcessQueue, RedisStreamQueue
+from bot.app.jobs import ReviewJob
+from bot.app.worker import Worker, supersedes
+
+pytestmark = pytest.mark.anyio
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture()
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def job(delivery: str, *, pull: int = 1, head: str = "a", check_run_id: int | None = None) -> ReviewJob:
+    return ReviewJob(
+        delivery_id=delivery, trigger="pull_request.synchronize", installation_id=7, owner="octo",
+        repo="hello", pull_number=pull, head_sha=head * 40, base_sha="b" * 40, base_ref="main",
+        default_branch="main", check_run_id=check_run_id,
+    )
+
+
+class Recorder:
+    """A fake handler: records calls and concurrency; jobs can be held at a gate."""
+
+    def __init__(self, *, gated: bool = False, fail: set[str] | None = None) -> None:
+        self.started: list[str] = []
+        self.finished: list[str] = []
+        self.cancelled: list[str] = []
+        self.running = 0
+        self.max_running = 0
+        self.running_per_pr: dict[int, int] = {}
+        self.max_per_pr = 0
+        self.gate = asyncio.Event()
+        if not gated:
+            self.gate.set()
+        self.fail = fail or set()
+        self.changed = asyncio.Condition()
+
+    async def __call__(self, job: ReviewJob) -> None:
+        self.started.append(job.delivery_id)
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        per_pr = self.running_per_pr.get(job.pull_number, 0) + 1
+        self.running_per_pr[job.pull_number] = per_pr
+        self.max_per_pr = max(self.max_per_pr, per_pr)
+        await self._notify()
+        try:
+            await self.gate.wait()
+            await asyncio.sleep(0)
+            if job.delivery_id in self.fail:
+                raise RuntimeError(f"GitHub said no to {job.delivery_id}")
+            self.finished.append(job.delivery_id)
+        except asyncio.CancelledError:
+            self.cancelled.append(job.delivery_id)
+            raise
+        finally:
+            self.running -= 1
+            self.running_per_pr[job.pull_number] -= 1
+            await self._notify()
+
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def until(self, predicate: Any, timeout: float = 2.0) -> None:
+        async def wait() -> None:
+            async with self.changed:
+                await self.changed.wait_for(predicate)
+
+        await asyncio.wait_for(wait(), timeout)
+
+
+@pytest.fixture()
+async def queue() -> AsyncIterator[InProcessQueue]:
+    q = InProcessQueue()
+    yield q
+    await q.close()
+
+
+async def test_handler_exception_is_logged_and_the_worker_goes_on(
+    queue: InProcessQueue, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = Recorder(fail={"d-1"})
+    async with Worker(queue, handler, concurrency=1) as worker:
+        await queue.put(job("d-1"))
+        await queue.put(job("d-2", pull=2))
+        await handler.until(lambda: handler.finished == ["d-2"])
+        assert (worker.failed, worker.processed) == (1, 1)
+    assert queue.unacked == 0  # the failed job was acked too: it is not retried forever
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "bot.app.worker"]
+    assert len(failures) == 1
+    message = failures[0].getMessage()
+    assert "delivery=d-1" in message and "octo/hello#1" in message and "RuntimeError" in message
+    assert failures[0].exc_info is not None  # the traceback is kept for debugging
+
+
+async def test_runs_up_to_concurrency_jobs_at_once(queue: InProcessQueue) -> None:
+    handler = Recorder(gated=True)
+    async with Worker(queue, handler, concurrency=3):
+        for n in range(6):
+            await queue.put(job(f"d-{n}", pull=n))
+        await handler.until(lambda: handler.running == 3)
+        await asyncio.sleep(0.02)
+        assert handler.running == 3 and queue.qsize() == 3  # the other 3 wait in the queue
+        handler.gate.set()
+        await handler.until(lambda: len(handler.finished) == 6)
+    assert handler.max_running == 3
+    assert queue.unacked == 0
+
+
+async def test_jobs_for_the_same_pr_never_overlap(queue: InProcessQueue) -> None:
+    handler = Recorder(gated=True)
+    async with Worker(queue, handler, concurrency=4, supersede=False):
+        await queue.put(job("pr1-a", pull=1, head="a"))
+        await handler.until(lambda: handler.started == ["pr1-a"])
+        await queue.put(job("pr1-b", pull=1, head="b"))
+        await queue.put(job("pr1-c", pull=1, head="c"))
+        await queue.put(job("pr2-a", pull=2, head="a"))
+        # PR 2 runs beside PR 1; PR 1's later jobs wait for its running one.
+        await handler.until(lambda: "pr2-a" in handler.started)
+        await asyncio.sleep(0.02)
+        assert handler.started == ["pr1-a", "pr2-a"]
+        handler.gate.set()
+        await handler.until(lambda: len(handler.finished) == 4)
+    assert handler.max_per_pr == 1
+    pr1 = [d for d in handler.finished if d.startswith("pr1")]
+    assert pr1 == ["pr1-a", "pr1-b", "pr1-c"]  # in arrival order
+
+
+async def test_newer_head_supersedes_a_waiting_job(queue: InProcessQueue) -> None:
+    handler = Recorder(gated=True)
+    async with Worker(queue, handler, concurrency=2) as worker:
+        await queue.put(job("sha1", head="1"))
+        await handler.until(lambda: handler.started == ["sha1"])
+        await queue.put(job("sha2", head="2"))
+        await queue.put(job("sha3", head="3"))
+        await asyncio.sleep(0.02)
+        handler.gate.set()
+        await handler.until(lambda: handler.running == 0 and len(handler.finished) == 2)
+        assert handler.finished == ["sha1", "sha3"]
+        assert worker.processed == 2
+    assert queue.unacked == 0  # the superseded delivery was acked, not left behind
+
+
+async def test_rerun_of_a_check_run_is_not_dropped_for_a_plain_job_on_the_same_head(
+    queue: InProcessQueue,
+) -> None:
+    handler = Recorder(gated=True)
+    async with Worker(queue, handler, concurrency=2):
+        await queue.put(job("running", head="1"))
+        await handler.until(lambda: handler.started == ["running"])
+        await queue.put(job("rerun", head="1", check_run_id=99))
+        await queue.put(job("plain", head="1"))
+        await asyncio.sleep(0.02)
+        handler.gate.set()
+        await handler.until(lambda: len(handler.finished) == 3)
+    assert handler.finished == ["running", "rerun", "plain"]
+
+
+def test_supersedes_rules() -> None:
+    def d(n: int, j: ReviewJob) -> Delivery:
+        return Delivery(id=str(n), job=j, order=(n, 0))
+
+    old, new = d(1, job("x", head="1")), d(2, job("y", head="2"))
+    assert supersedes(new, old)
+    assert not supersedes(old, new)  # an older (e.g. redelivered) job never replaces a newer one
+    assert supersedes(d(2, job("y", head="1")), old)  # same work
+    assert not supersedes(d(2, job("y", head="1")), d(1, job("x", head="1", check_run_id=5)))
+    assert supersedes(d(2, job("y", head="1", check_run_id=5)), d(1, job("x", head="1", check_run_id=5)))
+    assert supersedes(d(2, job("y", head="2")), d(1, job("x", head="1", check_run_id=5)))
+
+
+async def test_graceful_stop_drains_running_jobs(queue: InProcessQueue) -> None:
+    handler = Recorder(gated=True)
+    worker = Worker(queue, handler, concurrency=2)
+    await worker.start()
+    await queue.put(job("d-1", pull=1))
+    await queue.put(job("d-2", pull=2))
+    await handler.until(lambda: handler.running == 2)
+    stopping = asyncio.create_task(worker.stop(timeout=5))
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # waits for the jobs in hand
+    await queue.put(job("d-3", pull=3))  # arrives after stop began: not taken
+    handler.gate.set()
+    await asyncio.wait_for(stopping, 5)
+    assert sorted(handler.finished) == ["d-1", "d-2"] and handler.cancelled == []
+    assert queue.unacked == 0 and queue.qsize() == 1
+    assert not worker.started
+
+
+async def test_stop_cancels_jobs_past_the_timeout_and_leaves_them_unacked(queue: InProcessQueue) -> None:
+    handler = Recorder(gated=True)  # never released: a hung job
+    worker = Worker(queue, handler, concurrency=1)
+    await worker.start()
+    await queue.put(job("hung"))
+    await handler.until(lambda: handler.running == 1)
+    started = time.monotonic()
+    await worker.stop(timeout=0.1)
+    assert time.monotonic() - started < 1.0
+    assert handler.cancelled == ["hung"]
+    assert queue.unacked == 1  # a Redis queue would hand it out again
+
+
+async def test_stop_of_an_idle_worker_is_immediate(queue: InProcessQueue) -> None:
+    worker = Worker(queue, Recorder(), concurrency=4)
+    await worker.start()
+    await asyncio.sleep(0.01)
+    started = time.monotonic()
+    await worker.stop(timeout=5)
+    assert time.monotonic() - started < 0.5
+    await worker.stop()  # idempotent
+
+
+async def test_job_timeout(queue: InProcessQueue, caplog: pytest.LogCaptureFixture) -> None:
+    handler = Recorder(gated=True)
+    async with Worker(queue, handler, concurrency=1, job_timeout=0.05) as worker:
+        await queue.put(job("slow"))
+        await handler.until(lambda: handler.cancelled == ["slow"])
+        handler.gate.set()
+        await queue.put(job("next", pull=2))
+        await handler.until(lambda: handler.finished == ["next"])
+        assert worker.failed == 1
+    assert "delivery=slow review timed out" in caplog.text
+
+
+async def test_a_handlers_own_timeout_error_is_a_failure_not_a_job_timeout(
+    queue: InProcessQueue, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(job: ReviewJob) -> None:
+        raise TimeoutError("GitHub read timed out")
+
+    async with Worker(queue, handler, concurrency=1) as worker:
+        await queue.put(job("d-1"))
+        while worker.failed == 0:
+            await asyncio.sleep(0.005)
+    assert "delivery=d-1 review failed" in caplog.text and "GitHub read timed out" in caplog.text
+
+
+class FlakyQueue(InProcessQueue):
+    """Fails the first `failures` gets, like a Redis outage."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def get(self) -> Delivery:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("redis is down")
+        return await super().get()
+
+
+async def test_queue_outage_does_not_kill_consumers(caplog: pytest.LogCaptureFixture) -> None:
+    queue = FlakyQueue(failures=2)
+    handler = Recorder()
+    async with Worker(queue, handler, concurrency=1, retry_delay=0.01):
+        await queue.put(job("d-1"))
+        await handler.until(lambda: handler.finished == ["d-1"])
+    assert caplog.text.count("cannot read the queue (ConnectionError: redis is down)") == 2
+    await queue.close()
+
+
+async def test_repr_and_invalid_concurrency(queue: InProcessQueue) -> None:
+    worker = Worker(queue, Recorder(), concurrency=2)
+    assert "concurrency=2" in repr(worker)
+    with pytest.raises(ValueError):
+        Worker(queue, Recorder(), concurrency=0)
+
+
+# -- with Redis Streams ----------------------------------------------------------------------------
+
+
+@pytest.fixture()
+async def redis_names() -> AsyncIterator[dict[str, str]]:
+    prefix = f"test:compliance-bot:{uuid.uuid4().hex}"
+    yield {"stream": f"{prefix}:jobs", "group": f"{prefix}:group"}
+    client = aioredis.from_url(REDIS_URL, decode_responses=True)
+    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+async def test_redis_heartbeat_and_redelivery_after_a_cut_short_stop(redis_names: dict[str, str]) -> None:
+    """A long job is kept by its live worker's heartbeat; when that worker stops before the job
+    finishes, the delivery stays pending and another process picks it up after the idle timeout."""
+    first_queue = RedisStreamQueue.from_url(REDIS_URL, consumer="first", claim_idle=0.3, block=0.05, **redis_names)
+    other_queue = RedisStreamQueue.from_url(REDIS_URL, consumer="other", claim_idle=0.3, block=0.05, **redis_names)
+    slow = Recorder(gated=True)
+    fast = Recorder()
+    try:
+        first = Worker(first_queue, slow, concurrency=1, heartbeat=0.05)
+        await first.start()
+        await first_queue.put(job("long"))
+        await slow.until(lambda: slow.started == ["long"])
+        other = Worker(other_queue, fast, concurrency=1)
+        await other.start()
+        await asyncio.sleep(0.8)  # far past claim_idle: the heartbeat keeps the job with `first`
+        assert fast.started == []
+        await first.stop(timeout=0.05)  # cut short: the job is cancelled and not acked
+        assert slow.cancelled == ["long"]
+        await fast.until(lambda: fast.finished == ["long"], timeout=3)
+        await other.stop()
+        assert int((await other_queue.redis.xpending(other_queue.stream, other_queue.group))["pending"]) == 0
+    finally:
+        await first_queue.close()
+        await other_queue.close()

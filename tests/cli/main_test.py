@@ -1,0 +1,162 @@
+"""`compliance-bot check/scan/rules` on real git repositories made in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from bot.cli.main import main
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SCHEMA = json.loads((SHARED / "contracts" / "review-report.schema.json").read_text())
+
+OLD_VOLUME = """\
+resource "aws_ebs_volume" "old" {
+  availability_zone = "eu-west-1a"
+  size              = 10
+  encrypted         = false
+}
+"""
+NEW_VOLUME = """
+resource "aws_ebs_volume" "new" {
+  availability_zone = "eu-west-1a"
+  size              = 10
+  encrypted         = false
+}
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def make_repo(tmp_path: Path, base: dict[str, str], head: dict[str, str | None]) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for stage in (base, head):
+        for path, text in stage.items():
+            target = repo / path
+            if text is None:
+                target.unlink()
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "--allow-empty", "-m", "commit")
+    return repo
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_check_reports_only_the_new_volume_on_its_encrypted_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"infra/main.tf": OLD_VOLUME}, {"infra/main.tf": OLD_VOLUME + NEW_VOLUME})
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    assert code == 1
+    assert report["conclusion"] == "failure"
+    assert [(f["path"], f["line"], f["resource"]) for f in report["findings"]] == [
+        ("infra/main.tf", 10, "aws_ebs_volume.new")]
+    finding = report["findings"][0]
+    assert finding["suggestion"] == "  encrypted         = true"
+    assert finding["controls"], "every finding names the regulation controls it enforces"
+
+
+def test_check_defaults_base_to_the_default_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"infra/main.tf": OLD_VOLUME}, {})
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "infra" / "main.tf").write_text(OLD_VOLUME + NEW_VOLUME)
+    git(repo, "commit", "-q", "-am", "add volume")
+    code, out, _ = run(capsys, "check", "--repo", str(repo))
+    assert code == 1
+    assert "infra/main.tf:10" in out and "aws_ebs_volume.new" in out and "aws_ebs_volume.old" not in out
+
+
+def test_clean_change_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixed = OLD_VOLUME + NEW_VOLUME.replace("false", "true")
+    repo = make_repo(tmp_path, {"infra/main.tf": OLD_VOLUME}, {"infra/main.tf": fixed})
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["conclusion"] == "success"
+
+
+def test_broken_terraform_is_an_error_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"infra/main.tf": OLD_VOLUME},
+                     {"infra/broken.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n  acl = \n'})
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    assert code == 1
+    assert [e["path"] for e in report["errors"]] == ["infra/broken.tf"]
+    assert report["conclusion"] == "failure"
+
+
+def test_fail_on_raises_the_bar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"infra/main.tf": OLD_VOLUME}, {"infra/main.tf": OLD_VOLUME + NEW_VOLUME})
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json",
+                       "--fail-on", "critical")
+    report = json.loads(out)
+    assert report["findings"] and all(f["severity"] != "critical" for f in report["findings"])
+    assert code == 0 and report["conclusion"] == "success"
+
+
+def test_sarif_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"infra/main.tf": OLD_VOLUME}, {"infra/main.tf": OLD_VOLUME + NEW_VOLUME})
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "sarif")
+    sarif = json.loads(out)
+    assert code == 1 and sarif["version"] == "2.1.0"
+    (result,) = sarif["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 10
+    assert result["ruleId"] in {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check", "--repo", "/nonexistent-dir-xyz"], "not a git repository"),
+        (["check", "--base", "no-such-rev"], "unknown revision"),
+        (["rules", "--framework", "nope"], "unknown framework"),
+        (["scan", "/nonexistent-dir-xyz"], "not a directory"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_repo(tmp_path, {"a.txt": "a\n"}, {"a.txt": "b\n"})
+    monkeypatch.chdir(repo)
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err
+
+
+def test_scan_reviews_every_resource(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "main.tf").write_text(OLD_VOLUME + NEW_VOLUME)
+    code, out, _ = run(capsys, "scan", str(tmp_path), "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    assert code == 1
+    assert sorted(f["resource"] for f in report["findings"]) == ["aws_ebs_volume.new", "aws_ebs_volume.old"]
+
+
+def test_rules_lists_rules_per_framework(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "rules", "--framework", "hipaa", "--format", "json")
+    rules = json.loads(out)["rules"]
+    assert code == 0 and rules
+    assert all("hipaa" in r["controls"] for r in rules)
+
+
+def test_demo_prints_the_review(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo")
+    assert code == 0
+    assert "aws_ebs_volume.customer_data" in out
+    assert "aws_ebs_volume.legacy" not in out  # untouched resources are never reported
+    assert "AKIAZ7QWERTYUIOPASDF" not in out  # a detected secret is never echoed
+    assert "would conclude: failure" in out

@@ -1,0 +1,88 @@
+"""The policy file: defaults, every field, and clear errors naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.engine.model import Finding, Severity
+from bot.engine.policy import Policy, PolicyError, parse_policy, path_matches
+
+
+def _finding(rule: str = "CB-AWS-001", path: str = "legacy/a.tf", resource: str | None = "aws_ebs_volume.old",
+             severity: Severity = Severity.HIGH) -> Finding:
+    return Finding(rule, "t", severity, path, 1, 1, resource, "m", "fix")
+
+
+def test_no_file_means_everything_blocks() -> None:
+    policy = parse_policy(None)
+    assert policy == Policy()
+    assert policy.blocks(_finding(severity=Severity.LOW))
+
+
+def test_every_field() -> None:
+    policy = parse_policy(
+        """
+fail_on: high
+rules:
+  disable: [CB-AWS-017]
+paths:
+  ignore: ["examples/**", "**/*.md"]
+comments:
+  max: 5
+drafts: true
+suppressions:
+  - rule: CB-AWS-001
+    path: legacy/**
+    resource: aws_ebs_volume.old
+    reason: Migration tracked in OPS-12
+    expires: 2027-01-31
+"""
+    )
+    assert policy.fail_on == Severity.HIGH
+    assert policy.disabled_rules == {"CB-AWS-017"}
+    assert policy.ignores("examples/x/main.tf") and policy.ignores("README.md") and not policy.ignores("main.tf")
+    assert policy.max_comments == 5 and policy.review_drafts
+    assert not policy.blocks(_finding(severity=Severity.MEDIUM))
+    suppression = policy.suppression_for(_finding(), today=dt.date(2027, 1, 31))
+    assert suppression is not None and suppression.reason == "Migration tracked in OPS-12"
+    assert policy.suppression_for(_finding(), today=dt.date(2027, 2, 1)) is None  # expired
+    assert policy.suppression_for(_finding(resource="aws_ebs_volume.new"), today=dt.date(2026, 1, 1)) is None
+    assert policy.suppression_for(_finding(path="prod/a.tf"), today=dt.date(2026, 1, 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("fail_on: urgent", "'fail_on' must be one of"),
+        ("rules: [a]", "'rules' must be a dict"),
+        ("comments: {max: 1000}", "'comments.max'"),
+        ("drafts: maybe", "'drafts' must be true or false"),
+        ("suppressions:\n  - rule: CB-AWS-001\n", "'suppressions[0].reason' is required"),
+        ("suppressions:\n  - reason: x\n", "'suppressions[0].rule' is required"),
+        ("suppressions:\n  - {rule: X, reason: y, expires: soon}\n", "'suppressions[0].expires'"),
+        ("a: [b\nc: d", "line"),
+        ("- just\n- a list", "'top level' must be a dict"),
+    ],
+)
+def test_errors_name_the_field(text: str, message: str) -> None:
+    with pytest.raises(PolicyError, match=r".*") as info:
+        parse_policy(text)
+    assert message in str(info.value)
+    assert str(info.value).startswith(".github/compliance.yml")
+
+
+@pytest.mark.parametrize(
+    ("path", "pattern", "matches"),
+    [
+        ("examples/a/b.tf", "examples/**", True),
+        ("examples", "examples/**", True),
+        ("other/examples/a.tf", "examples/**", False),
+        ("main.tf", "**/*.tf", True),
+        ("a/b/main.tf", "**/*.tf", True),
+        ("a/b/main.tf", "*.yaml", False),
+    ],
+)
+def test_path_matches(path: str, pattern: str, matches: bool) -> None:
+    assert path_matches(path, pattern) is matches

@@ -1,0 +1,177 @@
+"""The engine's mechanics with small in-test rules: selection, related resources, base-side
+deletions, secrets on added lines only, suppressions, rule crashes and parse errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from bot.cli.local import FsTree
+from bot.engine.diff import parse_file_patch, whole_file_added
+from bot.engine.model import Resource, Severity, Violation
+from bot.engine.policy import Policy, Suppression
+from bot.engine.review import Engine, RuleSet, plan_reads
+from bot.engine.rule import Rule, RuleContext
+from bot.engine.tree import MemoryTree
+
+
+def _bad_attr(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    node = resource.body.get("bad")
+    if node is not None and node.value is True:
+        yield Violation("bad is true", node.line, suggestion="  bad = false")
+
+
+def _needs_guard(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """A bucket is fine only while some guard resource refers to it (like an SSE configuration)."""
+    if not ctx.referrers(resource, "test_guard"):
+        yield Violation("no guard", resource.line)
+
+
+def _secret_word(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    for node in resource.body.value.values():
+        if "SECRET" in str(node.value):
+            yield Violation("secret word", node.line, key=str(node.line))
+
+
+def _crash(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    raise KeyError("boom")
+
+
+def rule(rule_id: str, check, sources: set[str], types: set[str] = frozenset()) -> Rule:  # type: ignore[no-untyped-def,assignment]
+    return Rule(rule_id, f"title {rule_id}", Severity.HIGH, frozenset(sources), frozenset(types), "why", "fix", check)
+
+
+BAD = rule("T-BAD", _bad_attr, {"terraform"})
+GUARD = rule("T-GUARD", _needs_guard, {"terraform"}, {"test_bucket"})
+SECRET = rule("T-SECRET", _secret_word, {"text"})
+CONTROLS = {"T-BAD": {"hipaa": ("164.312(a)(2)(iv)",)}}
+
+
+def engine(*rules: Rule, policy: Policy | None = None) -> Engine:
+    return Engine(RuleSet(rules, CONTROLS), policy, today=dt.date(2026, 6, 1))
+
+
+OLD = 'resource "test_thing" "old" {\n  bad = true\n}\n'
+NEW = 'resource "test_thing" "new" {\n  bad = true\n}\n'
+
+
+def test_only_touched_resources_are_checked() -> None:
+    head = MemoryTree({"m/main.tf": OLD + NEW})
+    diff = parse_file_patch("m/main.tf", "@@ -1,3 +1,6 @@\n " + "\n ".join(OLD.splitlines()) + "\n+"
+                            + "\n+".join(NEW.splitlines()), "modified")
+    review = engine(BAD).review_change([diff], head)
+    assert [(f.resource, f.line, f.suggestion) for f in review.findings] == [("test_thing.new", 5, "  bad = false")]
+    assert review.findings[0].controls == {"hipaa": ("164.312(a)(2)(iv)",)}
+    assert review.conclusion(Policy()) == "failure"
+
+
+def test_untouched_module_files_are_read_for_context_but_not_reported() -> None:
+    head = MemoryTree({"m/a.tf": OLD, "m/b.tf": 'variable "x" {\n  default = 1\n}\n', "other/c.tf": OLD})
+    diff = parse_file_patch("m/b.tf", "@@ -1,3 +1,3 @@\n variable \"x\" {\n-  default = 2\n+  default = 1\n }",
+                            "modified")
+    plan = plan_reads([diff], head.paths(), Policy())
+    assert plan.head == {"m/a.tf", "m/b.tf"} and plan.base == {"m/b.tf"}
+    assert engine(BAD).review_change([diff], head).findings == []
+
+
+def test_deleting_a_guard_rechecks_the_bucket_in_an_unchanged_file() -> None:
+    bucket = 'resource "test_bucket" "b" {\n  name = "x"\n}\n'
+    guard = 'resource "test_guard" "g" {\n  bucket = test_bucket.b.id\n}\n'
+    head = MemoryTree({"m/main.tf": bucket})
+    base = MemoryTree({"m/main.tf": bucket, "m/guard.tf": guard})
+    removal = parse_file_patch("m/guard.tf", "@@ -1,3 +0,0 @@\n-" + "\n-".join(guard.splitlines()), "removed")
+    review = engine(GUARD).review_change([removal], head, base)
+    assert [(f.path, f.resource) for f in review.findings] == [("m/main.tf", "test_bucket.b")]
+
+
+def test_secrets_rules_see_only_added_lines() -> None:
+    head = MemoryTree({"app.env": "SECRET old\nplain\nSECRET new\n"})
+    diff = parse_file_patch("app.env", "@@ -1,2 +1,3 @@\n SECRET old\n plain\n+SECRET new", "modified")
+    review = engine(SECRET).review_change([diff], head)
+    assert [(f.path, f.line, f.resource) for f in review.findings] == [("app.env", 3, None)]
+
+
+def test_file_without_patch_is_read_whole() -> None:
+    head = MemoryTree({"big.txt": "SECRET a\nSECRET b\n"})
+    diff = parse_file_patch("big.txt", None, "modified")
+    assert [f.line for f in engine(SECRET).review_change([diff], head).findings] == [1, 2]
+
+
+def test_suppression_marks_the_finding_and_unblocks() -> None:
+    policy = Policy(suppressions=(Suppression("T-BAD", "accepted in OPS-1", resource="test_thing.new"),))
+    head = MemoryTree({"main.tf": NEW})
+    review = engine(BAD, policy=policy).review_change([whole_file_added("main.tf", NEW)], head)
+    (finding,) = review.findings
+    assert finding.suppressed and finding.suppression_reason == "accepted in OPS-1"
+    assert review.conclusion(policy) == "success"
+
+
+def test_disabled_rules_and_ignored_paths() -> None:
+    head = MemoryTree({"main.tf": NEW, "examples/x.tf": NEW})
+    diffs = [whole_file_added("main.tf", NEW), whole_file_added("examples/x.tf", NEW)]
+    assert engine(BAD, policy=Policy(disabled_rules=frozenset({"T-BAD"}))).review_change(diffs, head).findings == []
+    found = engine(BAD, policy=Policy(ignore_paths=("examples/**",))).review_change(diffs, head).findings
+    assert [f.path for f in found] == ["main.tf"]
+
+
+def test_a_crashing_rule_is_reported_not_raised() -> None:
+    crash = rule("T-CRASH", _crash, {"terraform"})
+    review = engine(crash).review_change([whole_file_added("main.tf", NEW)], MemoryTree({"main.tf": NEW}))
+    assert [(f.rule_id, f.line) for f in review.findings] == [("T-CRASH", 1)]
+    assert "KeyError" in review.findings[0].message
+
+
+def test_parse_error_of_a_changed_file_fails_closed() -> None:
+    broken = 'resource "test_thing" "x" {\n  bad = \n'
+    review = engine(BAD).review_change([whole_file_added("main.tf", broken)], MemoryTree({"main.tf": broken}))
+    assert [e.path for e in review.errors] == ["main.tf"]
+    assert review.conclusion(Policy()) == "failure"
+
+
+def test_parse_error_of_an_unchanged_module_file_is_a_note() -> None:
+    head = MemoryTree({"m/main.tf": NEW, "m/broken.tf": "resource {{{\n"})
+    review = engine(BAD).review_change([whole_file_added("m/main.tf", NEW)], head)
+    assert review.errors == [] and len(review.findings) == 1
+    assert review.notes and "m/broken.tf" in review.notes[0]
+
+
+def test_scan_reviews_everything() -> None:
+    tree = MemoryTree({"a.tf": OLD, "b/c.tf": NEW, "x.env": "SECRET\n"})
+    review = engine(BAD, SECRET).scan(tree)
+    assert sorted((f.path, f.line) for f in review.findings) == [("a.tf", 2), ("b/c.tf", 2), ("x.env", 1)]
+
+
+def test_large_or_unreadable_json_that_is_not_cloudformation_is_not_an_error() -> None:
+    lock = '{"name": "x", "lockfileVersion": 3, "packages": {' + ", ".join(
+        f'"node_modules/p{i}": {{"version": "1.0.{i}"}}' for i in range(150000)) + "}}"
+    assert len(lock) > 5 * 1024 * 1024  # over the parse limit: sniffed first, never claimed
+    head = MemoryTree({"package-lock.json": lock, "data.json": None})
+    diffs = [whole_file_added("package-lock.json", lock), whole_file_added("data.json", "{}")]
+    review = engine(BAD).review_change(diffs, head)
+    assert review.errors == []
+
+
+def test_oversized_terraform_is_an_error_not_a_silent_pass() -> None:
+    huge = NEW + "\n".join(f"# filler {i}" for i in range(600000))
+    review = engine(BAD).review_change([whole_file_added("main.tf", huge)], MemoryTree({"main.tf": huge}))
+    assert [(e.path, "too large" in e.message) for e in review.errors] == [("main.tf", True)]
+
+
+def test_scan_reports_an_unreadable_file_instead_of_crashing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ok.tf").write_text(NEW)
+    (tmp_path / "locked.tf").write_text(NEW)
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "locked.tf":
+            raise PermissionError(13, "Permission denied")
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    review = engine(BAD).scan(FsTree(tmp_path))
+    assert [f.path for f in review.findings] == ["ok.tf"]
+    assert [(e.path, "could not be read" in e.message) for e in review.errors] == [("locked.tf", True)]
+    assert review.conclusion(Policy()) == "failure"

@@ -1,0 +1,219 @@
+"""Edge cases of the Kubernetes, CloudFormation, GitHub Actions and Dockerfile rules, as tables."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from bot.engine.model import Resource, Violation
+from bot.engine.parsers.dockerfile import parse_dockerfile
+from bot.engine.parsers.yaml_docs import parse_yaml
+from rules import cloudformation, dockerfile, github_actions, kubernetes
+
+RULES = {rule.id: rule for pack in (kubernetes, cloudformation, github_actions, dockerfile) for rule in pack.RULES}
+
+
+@dataclass(frozen=True)
+class FileContext:
+    resources: tuple[Resource, ...]
+
+    def siblings(self, resource: Resource) -> Sequence[Resource]:
+        return self.resources
+
+    def referrers(self, resource: Resource, type_: str | None = None) -> Sequence[Resource]:
+        return []
+
+
+def check(rule_id: str, path: str, text: str) -> list[Violation]:
+    text = textwrap.dedent(text).lstrip("\n")
+    parsed = parse_dockerfile(path, text) if "Dockerfile" in path else parse_yaml(path, text)
+    assert parsed.errors == ()
+    rule = RULES[rule_id]
+    context = FileContext(parsed.resources)
+    return [v for r in parsed.resources if rule.applies_to(r) for v in rule.check(r, context)]
+
+
+def lines(rule_id: str, path: str, text: str) -> list[int]:
+    return [v.line for v in check(rule_id, path, text)]
+
+
+POD = """
+apiVersion: v1
+kind: Pod
+metadata: {{name: p}}
+spec:
+  {pod}
+  containers:
+    - name: app
+      image: app:1
+      securityContext:
+        {container}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "pod", "container", "expected"),
+    [
+        ("CB-K8S-001", "hostNetwork: false", "privileged: true", [10]),
+        ("CB-K8S-001", "hostNetwork: false", "privileged: false", []),
+        ("CB-K8S-001", "hostNetwork: false", 'privileged: "{{ .Values.priv }}"', []),
+        ("CB-K8S-003", "securityContext: {runAsUser: 0}", "runAsUser: 1000", []),
+        ("CB-K8S-003", "securityContext: {runAsUser: 1000}", "runAsUser: 0", [10]),
+        ("CB-K8S-003", "securityContext: {runAsNonRoot: false}", "runAsUser: 1000", []),
+        ("CB-K8S-003", "securityContext: {runAsNonRoot: false}", "readOnlyRootFilesystem: true", [5]),
+        ("CB-K8S-003", "securityContext: {runAsNonRoot: false}", "runAsNonRoot: true", []),
+        ("CB-K8S-003", "hostNetwork: false", "readOnlyRootFilesystem: true", []),
+        ("CB-K8S-005", "hostNetwork: false", "capabilities: {add: [NET_BIND_SERVICE, sys_admin]}", [10]),
+        ("CB-K8S-005", "hostNetwork: false", "capabilities: {drop: [ALL]}", []),
+    ],
+)
+def test_kubernetes_pod_and_container_settings(rule_id: str, pod: str, container: str, expected: list[int]) -> None:
+    assert lines(rule_id, "k8s/pod.yaml", POD.format(pod=pod, container=container)) == expected
+
+
+def test_kubernetes_suggestion_keeps_indentation_and_comment() -> None:
+    (violation,) = check("CB-K8S-001", "k8s/pod.yaml", POD.format(pod="hostPID: false",
+                                                                   container="privileged: true  # needed?"))
+    assert violation.suggestion == "        privileged: false  # needed?"
+    assert (violation.line, violation.end_line) == (10, 10)
+
+
+def test_kubernetes_non_workloads_are_ignored() -> None:
+    text = """
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: c}
+    data:
+      spec: "privileged: true"
+    """
+    assert lines("CB-K8S-001", "k8s/cm.yaml", text) == []
+
+
+def template(properties: str, type_: str = "AWS::EC2::Volume", parameters: str = "{}") -> str:
+    body = textwrap.indent(textwrap.dedent(properties).strip(), "      ")
+    return (
+        f"AWSTemplateFormatVersion: '2010-09-09'\nParameters: {parameters}\nResources:\n  Thing:\n"
+        f"    Type: {type_}\n    Properties:\n{body}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "type_", "properties", "expected"),
+    [
+        ("CB-CFN-001", "AWS::EC2::Volume", "Encrypted: !If [IsProd, true, false]", []),
+        ("CB-CFN-001", "AWS::EC2::Volume", "Encrypted: 'False'", [7]),
+        ("CB-CFN-001", "AWS::EC2::Volume", "Size: 10", [4]),
+        ("CB-CFN-002", "AWS::RDS::DBCluster", "Engine: aurora-mysql\nEngineMode: serverless", []),
+        ("CB-CFN-002", "AWS::RDS::DBCluster", "Engine: aurora-mysql\nSnapshotIdentifier: snap", []),
+        ("CB-CFN-002", "AWS::RDS::DBInstance", "Engine: postgres\nDBSnapshotIdentifier: snap", []),
+        ("CB-CFN-002", "AWS::RDS::DBInstance", "Engine: postgres\nStorageEncrypted: !Ref Encrypt", []),
+        ("CB-CFN-003", "AWS::RDS::DBInstance", "PubliclyAccessible: 'true'", [7]),
+        ("CB-CFN-003", "AWS::RDS::DBInstance", "PubliclyAccessible: !Ref Public", []),
+        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 80\nToPort: 80\nCidrIp: 0.0.0.0/0",
+         []),
+        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: 6\nFromPort: 0\nToPort: 65535\nCidrIp: 0.0.0.0/0",
+         [10]),
+        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 22\nToPort: 22\nCidrIp: !Ref Cidr",
+         []),
+        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: udp\nFromPort: 22\nToPort: 22\nCidrIp: 0.0.0.0/0",
+         []),
+        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 22\nToPort: 22\nCidrIp: 1.2.3.4/32",
+         []),
+        ("CB-CFN-005", "AWS::Logs::LogGroup", "RetentionInDays: 90", []),
+        ("CB-CFN-005", "AWS::Logs::LogGroup", "RetentionInDays: !Ref Days", []),
+    ],
+)
+def test_cloudformation_cases(rule_id: str, type_: str, properties: str, expected: list[int]) -> None:
+    assert lines(rule_id, "template.yaml", template(properties, type_)) == expected
+
+
+def test_cloudformation_parameter_default_is_checked_where_it_is_used() -> None:
+    text = template(
+        "IpProtocol: tcp\nFromPort: 3389\nToPort: 3389\nCidrIp: !Ref Cidr",
+        "AWS::EC2::SecurityGroupIngress",
+        "{Cidr: {Type: String, Default: 0.0.0.0/0}}",
+    )
+    (violation,) = check("CB-CFN-004", "template.yaml", text)
+    assert violation.line == 10 and "3389 (RDP)" in violation.message
+
+
+def workflow(on: str, steps: str) -> str:
+    body = textwrap.indent(textwrap.dedent(steps).strip(), "      ")
+    return f"on: {on}\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{body}\n"
+
+
+CHECKOUT_HEAD = "- uses: actions/checkout@v4\n  with:\n    ref: ${{ github.event.pull_request.head.ref }}"
+
+
+@pytest.mark.parametrize(
+    ("on", "steps", "expected"),
+    [
+        ("pull_request_target", CHECKOUT_HEAD, [8]),
+        ("[push, pull_request_target]", CHECKOUT_HEAD, [8]),
+        ("{workflow_run: {workflows: [CI]}}", CHECKOUT_HEAD, [8]),
+        ("pull_request", CHECKOUT_HEAD, []),
+        ("pull_request_target", "- uses: actions/checkout@v4", []),
+        ("pull_request_target", "- uses: actions/checkout@v4\n  with:\n    ref: ${{ github.sha }}", []),
+        ("pull_request_target", "- run: gh pr checkout ${{ github.event.number }}", [6]),
+        ("pull_request_target", "- uses: someone/actions-checkout@v1\n  with:\n    ref: ${{ github.head_ref }}", []),
+    ],
+)
+def test_pwn_request_cases(on: str, steps: str, expected: list[int]) -> None:
+    assert lines("CB-GHA-001", ".github/workflows/ci.yml", workflow(on, steps)) == expected
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ('- run: echo "${{ github.event.pull_request.head.ref }}"', [6]),
+        ('- run: echo "${{github.event.commits[0].message}}"', [6]),
+        ('- run: echo "${{ github.event.head_commit.author.email }}"', [6]),
+        ('- run: echo "${{ github.event.pages.*.page_name }}"', [6]),
+        ('- run: echo "${{ github.event.pull_request.number }}"', []),
+        ('- run: echo "${{ startsWith(github.head_ref, \'release/\') }}"', []),
+        ('- run: echo "${{ github.event.issue.title == \'x\' }}"', []),
+        ("- if: github.event.issue.title != ''\n  run: echo hi", []),
+        ("- uses: some/action@v1\n  with:\n    script: ${{ github.event.issue.body }}", []),
+    ],
+)
+def test_script_injection_cases(steps: str, expected: list[int]) -> None:
+    assert lines("CB-GHA-002", ".github/workflows/ci.yml", workflow("issues", steps)) == expected
+
+
+@pytest.mark.parametrize(
+    ("dockerfile_text", "expected"),
+    [
+        ("FROM alpine\nUSER ${APP_USER}\n", []),
+        ("FROM alpine\nUSER 1000:0\n", []),
+        ("FROM alpine\nUSER 0:1000\n", [2]),
+        ("FROM alpine AS base\nUSER root\nFROM base\nRUN id\n", [3]),
+        ("FROM alpine AS base\nUSER app\nFROM base\nRUN id\n", []),
+        ("FROM cgr.dev/chainguard/static:latest\nCOPY app /app\n", []),
+        ("FROM alpine AS build\nRUN make\nFROM scratch\nCOPY --from=build /app /app\n", [3]),
+    ],
+)
+def test_dockerfile_user_cases(dockerfile_text: str, expected: list[int]) -> None:
+    assert lines("CB-DOCKER-001", "Dockerfile", dockerfile_text) == expected
+
+
+@pytest.mark.parametrize(
+    ("dockerfile_text", "expected"),
+    [
+        ("FROM alpine\nENV API_TOKEN=Zx81Kq0pLm3V\n", [2]),
+        ("FROM alpine\nENV API_TOKEN Zx81Kq0pLm3V b\n", [2]),
+        ("FROM alpine\nARG DB_PASSWORD\n", []),
+        ("FROM alpine\nARG DB_PASSWORD=\n", []),
+        ("FROM alpine\nENV PWD=/app\n", []),
+        ("FROM alpine\nENV TOKEN_URL=https://auth.example.org/token\n", []),
+        ("FROM alpine\nENV NO_AUTH_TOKEN=true\n", []),
+        ("FROM alpine\nENV PASSWORD=\"unbalanced\n", []),
+    ],
+)
+def test_dockerfile_secret_cases(dockerfile_text: str, expected: list[int]) -> None:
+    found = check("CB-DOCKER-002", "Dockerfile", dockerfile_text)
+    assert [v.line for v in found] == expected
+    for violation in found:
+        assert "Zx81Kq0pLm3V" not in violation.message and violation.key
