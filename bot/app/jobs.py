@@ -10,15 +10,18 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+RERUN_TRIGGERS = frozenset({"check_suite.rerequested", "check_run.rerequested", "check_run.requested_action"})
+
 
 @dataclass(frozen=True)
 class ReviewJob:
     """Review `head_sha` of pull request `pull_number` in `owner/repo`.
 
-    - `delivery_id`: the X-GitHub-Delivery header, for logs and de-duplication.
+    - `delivery_id`: the X-GitHub-Delivery header; the queue drops a delivery id it has seen.
     - `trigger`: "<event>.<action>" that caused it, e.g. "pull_request.synchronize".
     - `check_run_id`: set when GitHub asked to re-run an existing check run.
-    - `is_draft`: the PR is a draft (policy decides whether drafts are reviewed).
+    - `is_draft`: what the webhook said; the job reads the pull request's state from GitHub anyway
+      (check_* payloads carry no draft flag, and a PR may change between delivery and review).
     """
 
     delivery_id: str
@@ -39,9 +42,14 @@ class ReviewJob:
         return f"{self.owner}/{self.repo}"
 
     @property
-    def dedup_key(self) -> str:
-        """Same PR head + same trigger kind = same work, so a redelivery is not reviewed twice."""
-        return f"{self.full_name}#{self.pull_number}@{self.head_sha}:{self.check_run_id or ''}:{self.delivery_id}"
+    def is_rerun(self) -> bool:
+        """Someone asked GitHub to re-run the check: a new check run, whatever ran before."""
+        return self.trigger in RERUN_TRIGGERS
+
+    @property
+    def pull_request_key(self) -> str:
+        """Names the pull request across processes (the lease key): `<installation>/<owner>/<repo>#<n>`."""
+        return f"{self.installation_id}/{self.owner.lower()}/{self.repo.lower()}#{self.pull_number}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

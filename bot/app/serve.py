@@ -8,20 +8,18 @@ the caller chooses it, so tests (and other entry points) can pass a fake one.
 
 from __future__ import annotations
 
-import logging
-import re
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.app.jobs import ReviewJob
+from bot.app.logs import RedactingFormatter, configure_logging, redact
 from bot.app.settings import Settings, SettingsError, load_settings
 
-__all__ = ["RedactingFormatter", "configure_logging", "redact", "run"]
+__all__ = ["RedactingFormatter", "configure_logging", "redact", "run"]  # logging lives in bot.app.logs
 
 HandlerFactory = Callable[[Settings], Callable[[ReviewJob], Awaitable[None]]]
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def run(
@@ -58,56 +56,3 @@ def run(
     }
     options.update(uvicorn_options)
     uvicorn.run(app, host=host, port=port, **options)
-
-
-# -- logging that cannot leak credentials -------------------------------------------------------------
-
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL),
-     "[private key redacted]"),
-    (re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}|v1\.[0-9a-f]{40})\b"),
-     "[token redacted]"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), "[jwt redacted]"),
-    (re.compile(r"(?i)\b(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|token|basic)\s+[^\s'\",}]+"),
-     r"\1\2 [redacted]"),
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@"), r"\1:***@"),
-]
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with private keys, GitHub tokens, JWTs, Authorization values, URL passwords and the
-    given literal `secrets` (8 characters or longer) replaced."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    for secret in secrets:
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, "[secret redacted]")
-    return text
-
-
-class RedactingFormatter(logging.Formatter):
-    """A formatter that runs `redact` over the whole formatted record, traceback included."""
-
-    def __init__(self, fmt: str | None = LOG_FORMAT, *, secrets: Iterable[str] = ()) -> None:
-        super().__init__(fmt)
-        self._secrets = tuple(s for s in secrets if s)
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self._secrets)
-
-
-def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = (), stream: Any = None) -> None:
-    """One stderr handler on the root logger with `RedactingFormatter`, at `level` (LOG_LEVEL)."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(RedactingFormatter(secrets=secrets))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
-    # httpx logs every request URL at INFO; keep it for DEBUG runs only.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)

@@ -43,7 +43,8 @@ Handler = Callable[[ReviewJob], Awaitable[None]]
 def build_queue(settings: Settings) -> JobQueue:
     """Redis Streams when REDIS_URL is set, else the in-process queue."""
     if settings.redis_url:
-        return RedisStreamQueue.from_url(settings.redis_url)
+        namespace = settings.redis_namespace
+        return RedisStreamQueue.from_url(settings.redis_url, stream=f"{namespace}:jobs", group=namespace)
     return InProcessQueue()
 
 
@@ -75,6 +76,9 @@ def create_app(
             await worker.stop(shutdown_timeout)
             if owned:
                 await job_queue.close()
+            close = getattr(handler, "aclose", None)
+            if close is not None:  # the handler's own connections (the Redis of its leases)
+                await close()
 
     return Starlette(
         routes=[

@@ -6,7 +6,9 @@
     PRIVATE_KEY_PATH    path of a file holding the PEM private key (used when PRIVATE_KEY is unset)
     WEBHOOK_SECRET      the secret GitHub signs webhook deliveries with (required)
     GITHUB_API_URL      REST API root (default https://api.github.com; GHES: https://HOST/api/v3)
-    REDIS_URL           redis://... for the Redis Streams queue; unset = in-process queue
+    REDIS_URL           redis://... for the Redis Streams queue and per-PR leases; unset = one process
+    REDIS_NAMESPACE     prefix of every Redis key the App uses (default "compliance-bot"), so
+                        several Apps or test runs can share one Redis
     LOG_LEVEL           DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)
     CHECK_NAME          name of the check run the bot reports (default "compliance")
     WORKER_CONCURRENCY  review jobs run at the same time per process (default 4)
@@ -81,6 +83,8 @@ class Settings(BaseSettings):
         default="https://api.github.com", validation_alias="GITHUB_API_URL"
     )
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    redis_namespace: str = Field(default="compliance-bot", validation_alias="REDIS_NAMESPACE",
+                                 pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     check_name: str = Field(
         default="compliance", validation_alias="CHECK_NAME", min_length=1
@@ -277,6 +281,7 @@ _EXPLAIN = {
     "less_than_equal": "must be at most {le}",
     "string_too_short": "must not be empty",
     "int_from_float": "must be a whole number",
+    "string_pattern_mismatch": "may hold only letters, digits and _ . : - (at most 100)",
 }
 
 

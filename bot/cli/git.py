@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from bot.engine.tree import MAX_FILE_BYTES, decode_text
+from bot.engine.tree import MAX_FILE_BYTES, decode_text, files_in
 
 
 class GitError(RuntimeError):
@@ -57,11 +57,14 @@ class GitTree:
             return None
         return decode_text(run_git(self.repo, "cat-file", "blob", blob[0]))
 
-    def read_many(self, paths: Iterable[str]) -> dict[str, str | None]:
+    def list_dirs(self, directories: Collection[str]) -> list[str]:
+        return files_in(self._index(), directories)
+
+    def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         """Read several files with one `git cat-file --batch` process."""
         index = self._index()
         wanted = [p for p in paths if p in index and index[p][1] <= MAX_FILE_BYTES]
-        result: dict[str, str | None] = {}
+        result: dict[str, str | None] = dict.fromkeys(paths)
         if not wanted:
             return result
         request = "".join(f"{index[p][0]}\n" for p in wanted).encode()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from bot.engine.tree import MAX_FILE_BYTES, decode_text
+from bot.engine.tree import MAX_FILE_BYTES, decode_text, files_in
 
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".venv", "__pycache__", ".tox"})
 
@@ -36,3 +36,9 @@ class FsTree:
             return decode_text(full.read_bytes())
         except OSError:  # unreadable (permissions, vanished): the engine reports what it cannot read
             return None
+
+    def list_dirs(self, directories: Collection[str]) -> list[str]:
+        return files_in(self.paths(), directories)
+
+    def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
+        return {path: self.read(path) for path in paths}

@@ -18,8 +18,9 @@ from bot.cli.local import FsTree
 from bot.engine.diff import DiffError, FileDiff, parse_unified_diff
 from bot.engine.model import Severity
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
-from bot.engine.review import Engine, Review, RuleSet
-from bot.report.json_report import dumps, review_json, review_sarif
+from bot.engine.review import Engine, Review
+from bot.report.json_report import dumps, review_json
+from bot.report.sarif import review_sarif
 from bot.report.text import controls_line, text_report
 from rules.registry import default_rule_set
 

@@ -1,17 +1,20 @@
-"""The review engine: a change (or a whole tree) in, findings and errors out.
+"""The review engine: a change (or a whole tree) in, one frozen `Review` out.
 
-It knows nothing of GitHub or of git: callers hand it `FileDiff`s and `Tree`s. The pipeline
-reads as: plan reads → parse → select touched resources → run rules → findings.
+It knows nothing of GitHub or of git: callers hand it `FileDiff`s and `Tree`s, and the rule set
+(the registry lives in `rules`, which depends on the engine, never the reverse). The pipeline
+reads as: plan reads → ask the tree → parse → select touched resources → run rules → findings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.engine.context import ModuleContext
 from bot.engine.diff import FileDiff, FileStatus, whole_file_added
 from bot.engine.model import FileError, Finding, Node, ParsedFile, Resource, Violation
 from bot.engine.parsers import (
@@ -27,20 +30,22 @@ from bot.engine.parsers import (
 from bot.engine.policy import Policy
 from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
-from bot.engine.tree import Tree
+from bot.engine.tree import MemoryTree, Tree, WalkableTree
 
 MAX_TEXT_LINE = 4096  # longer lines are cut before the secrets rules see them
 
 
 @dataclass(frozen=True)
 class ReadPlan:
-    """Files the engine will read: callers that fetch remotely prefetch exactly these."""
+    """What a review reads first: changed files, the Terraform modules (directories) they belong
+    to, and the base files whose lost lines may have removed or edited resources."""
 
     head: frozenset[str]
+    module_dirs: frozenset[str]
     base: frozenset[str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReviewStats:
     files_changed: int = 0
     files_parsed: int = 0
@@ -49,21 +54,26 @@ class ReviewStats:
     seconds: float = 0.0
 
 
-@dataclass
-class Review:
-    """The outcome of one review, before any reporter decides how to show it."""
+def conclusion_of(findings: Iterable[Finding], errors: Sequence[FileError], policy: Policy) -> str:
+    """failure on a blocking finding or any error (fail closed), else success."""
+    return "failure" if errors or any(policy.blocks(f) for f in findings) else "success"
 
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+
+@dataclass(frozen=True)
+class Review:
+    """The outcome of one review, before any reporter decides how to show it. Frozen: what a
+    caller adds (its own errors and notes) travels in the caller's own record."""
+
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[FileError, ...] = ()
+    notes: tuple[str, ...] = ()
     stats: ReviewStats = field(default_factory=ReviewStats)
 
     def blocking(self, policy: Policy) -> list[Finding]:
         return [f for f in self.findings if policy.blocks(f)]
 
     def conclusion(self, policy: Policy) -> str:
-        """failure on a blocking finding or any error (fail closed), else success."""
-        return "failure" if self.errors or self.blocking(policy) else "success"
+        return conclusion_of(self.findings, self.errors, policy)
 
 
 class RuleSet:
@@ -76,42 +86,27 @@ class RuleSet:
         for rule in self.rules:
             for source in rule.sources:
                 self._by_source[source].append(rule)
+        self.digest = _digest(self.rules, controls)
 
     def for_resource(self, resource: Resource, disabled: frozenset[str]) -> Iterable[Rule]:
         return (r for r in self._by_source.get(resource.source, ()) if r.id not in disabled and r.applies_to(resource))
 
 
-class _Context:
-    """The RuleContext rules see: the other resources of the same module or file."""
-
-    def __init__(self, groups: Mapping[str, Sequence[Resource]]) -> None:
-        self._groups = groups
-
-    def siblings(self, resource: Resource) -> Sequence[Resource]:
-        return self._groups.get(group_key(resource), (resource,))
-
-    def referrers(self, resource: Resource, type_: str | None = None) -> Sequence[Resource]:
-        from bot.engine.selection import reference_names
-
-        names = reference_names(resource)
-        return [
-            other
-            for other in self.siblings(resource)
-            if other is not resource and not other.references.isdisjoint(names) and (type_ is None or other.type == type_)
-        ]
+def _digest(rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> str:
+    """What the rule set would report, in 12 characters: a review made by another rule set is
+    another review (its findings may differ), even on the same head and policy."""
+    parts = sorted(f"{r.id}:{r.severity.value}:{sorted(r.sources)}:{sorted(r.types)}:{sorted(controls.get(r.id, {}).items())}"
+                   for r in rules)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
-def _parseable(path: str) -> bool:
-    return classify(path) is not None
+def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
+    """What a review of `diffs` reads first.
 
-
-def plan_reads(diffs: Sequence[FileDiff], head_paths: Iterable[str], policy: Policy) -> ReadPlan:
-    """The head and base files a review of `diffs` needs.
-
-    Head: every changed parseable file, every .tf file of a changed module (variables, locals
-    and related resources live there), and any changed file whose patch is missing (the
-    secrets rules must then read it whole). Base: changed .tf/.yaml files that lost lines, to
-    find resources the change deleted or edited.
+    Head: every changed parseable file, and any changed file whose patch is missing (the
+    secrets rules must then read it whole). Modules: the directory of every changed .tf file
+    (its variables, locals and related resources live beside it). Base: changed .tf/.yaml/.json
+    files that lost lines, to find resources the change deleted or edited.
     """
     head: set[str] = set()
     base: set[str] = set()
@@ -127,10 +122,13 @@ def plan_reads(diffs: Sequence[FileDiff], head_paths: Iterable[str], policy: Pol
         base_path = diff.base_path
         if base_path and family in (TERRAFORM, YAML, JSON) and (diff.removed_base_lines or not diff.complete):
             base.add(base_path)
-    for path in head_paths:
-        if classify(path) == TERRAFORM and module_dir(path) in modules and not policy.ignores(path):
-            head.add(path)
-    return ReadPlan(frozenset(head), frozenset(base))
+    return ReadPlan(frozenset(head), frozenset(modules), frozenset(base))
+
+
+def module_files(plan: ReadPlan, listing: Iterable[str], policy: Policy) -> frozenset[str]:
+    """The .tf files of the changed modules, from a listing of their directories."""
+    return frozenset(p for p in listing if classify(p) == TERRAFORM and module_dir(p) in plan.module_dirs
+                     and not policy.ignores(p))
 
 
 def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resource | None:
@@ -176,30 +174,35 @@ class Engine:
         self.today = today
 
     def review_change(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None = None) -> Review:
-        """Review only what `diffs` touched, reading context from `head` (and `base`)."""
+        """Review only what `diffs` touched, asking `head` (and `base`) for the context it needs."""
         started = time.perf_counter()
-        review = Review()
+        errors: list[FileError] = []
+        notes: list[str] = []
         diffs = [d for d in diffs if not self.policy.ignores(d.path)]
-        review.stats.files_changed = len(diffs)
-        plan = plan_reads(diffs, head.paths(), self.policy)
-        head_text = _read_all(head, plan.head)
+        plan = plan_reads(diffs, self.policy)
+        listing = head.list_dirs(sorted(plan.module_dirs)) if plan.module_dirs else []
+        wanted = plan.head | module_files(plan, listing, self.policy)
+        head_text = _texts(head.read_many(sorted(wanted)))
         changed_head = {d.path: d for d in diffs if d.exists_at_head}
         parsed = _parse_files(head_text)
         for path, result in parsed.items():
             if path in changed_head:
-                review.errors.extend(result.errors)
+                errors.extend(result.errors)
             elif result.errors:
-                review.notes.append(f"{path}: not parsed ({result.errors[0].message}); related resources may be missed")
+                notes.append(f"{path}: not parsed ({result.errors[0].message}); related resources may be missed")
         for diff in diffs:
             unread = diff.exists_at_head and diff.path in plan.head and head_text.get(diff.path) is None
             if unread and classify(diff.path) in (TERRAFORM, YAML, DOCKERFILE):  # JSON may be anything: no claim
-                review.errors.append(FileError(diff.path, None, "file could not be read (binary or too large)"))
+                errors.append(FileError(diff.path, None, "file could not be read (binary or too large)"))
         head_resources = [r for result in parsed.values() for r in result.resources]
         groups = _groups(head_resources)
         seeds: dict[str, Seeds] = {}
         if base is not None and plan.base:
             by_base_path = {d.base_path: d for d in diffs if d.base_path}
-            base_parsed = _parse_files(_read_all(base, plan.base))
+            base_text = _texts(base.read_many(sorted(plan.base)))
+            notes.extend(f"{path}: its base version could not be read; resources the change removed there "
+                         "were not followed" for path in sorted(plan.base - base_text.keys()))
+            base_parsed = _parse_files(base_text)
             seeds = base_seeds((r for res in base_parsed.values() for r in res.resources), by_base_path)
         selected = expand_related(touched_resources(head_resources, changed_head), groups, seeds)
         for diff in changed_head.values():
@@ -209,35 +212,30 @@ class Engine:
             lines_resource = text_resource(diff.path, numbered)
             if lines_resource is not None:
                 selected.append(lines_resource)
-        review.findings = self._run_rules(selected, groups)
-        review.stats.files_parsed = len(parsed)
-        review.stats.resources_parsed = len(head_resources)
-        review.stats.resources_checked = len(selected)
-        review.stats.seconds = time.perf_counter() - started
-        return review
+        stats = ReviewStats(files_changed=len(diffs), files_parsed=len(parsed), resources_parsed=len(head_resources),
+                            resources_checked=len(selected), seconds=time.perf_counter() - started)
+        return Review(tuple(self._run_rules(selected, groups)), tuple(errors), tuple(notes), stats)
 
-    def scan(self, tree: Tree) -> Review:
+    def scan(self, tree: WalkableTree) -> Review:
         """Review every resource and every line of a tree, as if the whole tree were new."""
         started = time.perf_counter()
         paths = [p for p in tree.paths() if not self.policy.ignores(p)]
         diffs = []
         texts: dict[str, str] = {}
         unread: list[FileError] = []
-        for path in paths:
-            text = tree.read(path)
+        for path, text in tree.read_many(paths).items():
             if text is None:
                 if classify(path) in (TERRAFORM, YAML, DOCKERFILE):
                     unread.append(FileError(path, None, "file could not be read (unreadable, binary or too large)"))
                 continue
             texts[path] = text
             diffs.append(whole_file_added(path, text))
-        review = self.review_change(diffs, _Preloaded(texts), None)
-        review.errors[:0] = unread
-        review.stats.seconds = time.perf_counter() - started
-        return review
+        review = self.review_change(diffs, MemoryTree(texts), None)
+        return replace(review, errors=(*unread, *review.errors),
+                       stats=replace(review.stats, seconds=time.perf_counter() - started))
 
     def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]]) -> list[Finding]:
-        context = _Context(groups)
+        context = ModuleContext(groups)
         findings: dict[tuple[str, int, str], Finding] = {}
         for resource in resources:
             for rule in self.rule_set.for_resource(resource, self.policy.disabled_rules):
@@ -275,26 +273,8 @@ class Engine:
         return finding
 
 
-class _Preloaded:
-    """A tree whose texts were already read (scan reads each file once)."""
-
-    def __init__(self, texts: Mapping[str, str]) -> None:
-        self._texts = texts
-
-    def paths(self) -> Iterable[str]:
-        return self._texts.keys()
-
-    def read(self, path: str) -> str | None:
-        return self._texts.get(path)
-
-
-def _read_all(tree: Tree, paths: Iterable[str]) -> dict[str, str]:
-    read_many = getattr(tree, "read_many", None)
-    if callable(read_many):
-        texts: dict[str, str | None] = read_many(sorted(paths))
-    else:
-        texts = {path: tree.read(path) for path in sorted(paths)}
-    return {p: t for p, t in texts.items() if t is not None}
+def _texts(read: Mapping[str, str | None]) -> dict[str, str]:
+    return {path: text for path, text in read.items() if text is not None}
 
 
 def _all_lines(text: str | None) -> list[tuple[int, str]]:

@@ -1,14 +1,18 @@
 """Read-only views of a repository at one revision, wherever its files come from.
 
-The engine reads through `Tree` only, so it never knows whether files come from a local
-checkout, a local git commit, or blobs fetched from GitHub (those trees live with their callers:
-`bot.cli.local`, `bot.cli.git`, `bot.github.tree`).
+The engine reads through `Tree` only and asks it for exactly what a review needs (the files of
+some directories, the texts of some paths), in batches, so a tree backed by an API can answer
+each question with one request. It never knows whether files come from a local checkout
+(`bot.cli.local`), a local git commit (`bot.cli.git`) or GitHub (`bot.github.tree`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import posixpath
+from collections.abc import Collection, Iterable, Mapping
 from typing import Protocol
+
+from bot.engine.diff import DiffError, FileDiff, reconstruct_base
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -16,12 +20,24 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 class Tree(Protocol):
     """Files of one revision: paths are repo-relative with forward slashes."""
 
+    def list_dirs(self, directories: Collection[str]) -> list[str]:
+        """Paths of the files directly inside each of `directories` ('' is the root)."""
+        ...
+
+    def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
+        """Texts by path; None where a file is missing, binary or too large."""
+        ...
+
+
+class WalkableTree(Tree, Protocol):
+    """A tree that can also list every file (a whole-tree scan needs it; a review never does)."""
+
     def paths(self) -> Iterable[str]:
         """Every file path of the revision."""
         ...
 
     def read(self, path: str) -> str | None:
-        """The file's text; None when it is missing, binary or too large."""
+        """One file's text; None when it is missing, binary or too large."""
         ...
 
 
@@ -32,8 +48,14 @@ def decode_text(data: bytes) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
+def files_in(paths: Iterable[str], directories: Collection[str]) -> list[str]:
+    """The paths whose directory is one of `directories`: `list_dirs` for trees that know every path."""
+    wanted = set(directories)
+    return sorted(p for p in paths if posixpath.dirname(p) in wanted)
+
+
 class MemoryTree:
-    """A tree held in memory: file listing plus the contents that were fetched."""
+    """A tree held in memory: file listing plus the contents that were read."""
 
     def __init__(self, contents: Mapping[str, str | None], listing: Iterable[str] | None = None) -> None:
         self._contents = dict(contents)
@@ -44,3 +66,39 @@ class MemoryTree:
 
     def read(self, path: str) -> str | None:
         return self._contents.get(path)
+
+    def list_dirs(self, directories: Collection[str]) -> list[str]:
+        return files_in(self._listing, directories)
+
+    def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
+        return {path: self._contents.get(path) for path in paths}
+
+
+class PatchedBase:
+    """The base revision of the changed files, rebuilt from their head texts and their patches.
+
+    GitHub's files API gives each file's patch but not its base content; undoing the patch on
+    the head text yields the merge-base version without another API call. Only changed files
+    exist here: the engine reads base files solely to see what a change removed.
+    """
+
+    def __init__(self, head: Tree, diffs: Iterable[FileDiff]) -> None:
+        self._head = head
+        self._by_base_path = {d.base_path: d for d in diffs if d.base_path is not None and d.complete}
+
+    def list_dirs(self, directories: Collection[str]) -> list[str]:
+        return files_in(self._by_base_path, directories)
+
+    def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
+        diffs = {p: self._by_base_path[p] for p in paths if p in self._by_base_path}
+        heads = self._head.read_many(sorted({d.path for d in diffs.values() if d.exists_at_head}))
+        texts: dict[str, str | None] = dict.fromkeys(paths)
+        for path, diff in diffs.items():
+            head_text = heads.get(diff.path) if diff.exists_at_head else ""
+            if head_text is None:
+                continue
+            try:
+                texts[path] = reconstruct_base(head_text, diff)
+            except DiffError:  # the patch does not fit the head text: no base, so no base-side seeds
+                continue
+        return texts

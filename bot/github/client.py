@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,9 +20,22 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, GraphQLFailed, RateLimitExceeded, RequestError, RequestFailed
 from githubkit.retry import RetryOption
 
+from bot.engine.tree import decode_text
+from bot.github.records import (
+    BlobText,
+    CheckRunInfo,
+    FileAtRef,
+    PullFile,
+    PullRequestInfo,
+    ReviewComment,
+    ReviewThread,
+    TreeEntry,
+)
+
 log = logging.getLogger(__name__)
 
 MAX_PR_FILES = 3000  # GitHub's files API never lists more
+MAX_COMPARE_FILES = 300  # nor does the compare API
 FILES_PER_PAGE = 100
 BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node limits
 THREADS_PER_PAGE = 100
@@ -84,54 +96,12 @@ class RetryDecision:
 
 
 def _ambiguous_to_repeat(exc: GitHubException) -> bool:
-    """A 5xx or lost connection on creating a review may have created it all the same; the
-    caller re-reads the threads before trying again instead of posting twice."""
+    """A 5xx or lost connection on creating a review or a check run may have created it all the
+    same; the job looks again (threads, check runs by the review's key) before trying again
+    instead of creating it twice."""
     request = getattr(exc, "request", None)
-    return bool(request is not None and request.method == "POST" and request.url.path.endswith("/reviews"))
-
-
-@dataclass(frozen=True)
-class PullFile:
-    """One entry of the PR files API."""
-
-    path: str
-    status: str
-    sha: str | None
-    previous_path: str | None
-    patch: str | None
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    path: str
-    oid: str
-    type: str
-
-
-@dataclass(frozen=True)
-class ReviewThread:
-    id: str
-    is_resolved: bool
-    is_outdated: bool
-    path: str
-    line: int | None
-    first_comment_body: str
-    first_comment_author: str | None
-
-
-@dataclass(frozen=True)
-class ReviewComment:
-    path: str
-    line: int
-    body: str
-    start_line: int | None = None
-
-    def to_api(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"path": self.path, "line": self.line, "side": "RIGHT", "body": self.body}
-        if self.start_line is not None and self.start_line < self.line:
-            data["start_line"] = self.start_line
-            data["start_side"] = "RIGHT"
-        return data
+    return bool(request is not None and request.method == "POST"
+                and request.url.path.endswith(("/reviews", "/check-runs")))
 
 
 def _error(exc: Exception, what: str) -> GitHubError:
@@ -152,8 +122,9 @@ def _error(exc: Exception, what: str) -> GitHubError:
 class InstallationClient:
     """Calls made as one installation (one repository's owner)."""
 
-    def __init__(self, github: GitHub[Any]) -> None:
+    def __init__(self, github: GitHub[Any], app_id: int) -> None:
         self._gh = github
+        self.app_id = app_id
 
     async def _rest(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
         return (await self._rest_with_next(method, url, what, **kwargs))[0]
@@ -173,22 +144,65 @@ class InstallationClient:
         except (GitHubException, httpx.HTTPError) as exc:
             raise _error(exc, what) from None
 
-    async def get_file_text(self, owner: str, repo: str, path: str, ref: str) -> str | None:
-        """A file's text at `ref`, None when it does not exist there."""
+    async def get_file(self, owner: str, repo: str, path: str, ref: str) -> FileAtRef | None:
+        """A file's text and blob id at `ref`; None when it does not exist there."""
+        found = await self._contents(owner, repo, path, ref)
+        if found is None:
+            return None
+        oid, raw = found
+        if raw is None:
+            return FileAtRef((await self._blob_by_rest(owner, repo, oid)).text or "", oid)
+        return FileAtRef(raw.decode("utf-8", errors="replace"), oid)
+
+    async def _contents(self, owner: str, repo: str, path: str, ref: str) -> tuple[str, bytes | None] | None:
+        """(blob id, bytes) of a file at `ref` (bytes None past 1 MB); None unless it is a file there."""
+        what = f"read {path}@{ref[:12]}"
         try:
             response = await self._gh.arequest("GET", f"/repos/{owner}/{repo}/contents/{path}", params={"ref": ref},
                                                headers=API_HEADERS)
         except RequestFailed as exc:
             if exc.response.status_code == 404:
                 return None
-            raise _error(exc, f"read {path}@{ref}") from None
+            raise _error(exc, what) from None
         except (GitHubException, httpx.HTTPError) as exc:
-            raise _error(exc, f"read {path}@{ref}") from None
+            raise _error(exc, what) from None
         data = response.json()
         if not isinstance(data, dict) or data.get("type") != "file":
             return None
-        content = data.get("content") or ""
-        return base64.b64decode(content).decode("utf-8", errors="replace")
+        if data.get("encoding") == "none":  # 1-100 MB: GitHub leaves the content out
+            return str(data["sha"]), None
+        return str(data["sha"]), base64.b64decode(data.get("content") or "")
+
+    async def get_pull(self, owner: str, repo: str, number: int) -> PullRequestInfo:
+        """The pull request as it is now: its head may have moved past the one a job was queued for."""
+        data = await self._rest("GET", f"/repos/{owner}/{repo}/pulls/{number}", "read the pull request")
+        return PullRequestInfo(
+            number=int(data["number"]),
+            state=str(data["state"]),
+            draft=bool(data.get("draft")),
+            head_sha=str(data["head"]["sha"]),
+            base_ref=str(data["base"]["ref"]),
+            base_sha=str(data["base"]["sha"]),
+        )
+
+    async def list_check_runs(self, owner: str, repo: str, ref: str, name: str) -> list[CheckRunInfo]:
+        """The latest check run of this App named `name` on `ref` (GitHub's `filter=latest`), if any."""
+        params: dict[str, Any] = {"check_name": name, "filter": "latest", "app_id": self.app_id, "per_page": 100}
+        data = await self._rest("GET", f"/repos/{owner}/{repo}/commits/{ref}/check-runs", "list check runs",
+                                params=params)
+        return [
+            CheckRunInfo(id=int(run["id"]), name=str(run["name"]), status=str(run["status"]),
+                         conclusion=run.get("conclusion"), external_id=run.get("external_id"))
+            for run in (data or {}).get("check_runs") or []
+        ]
+
+    async def compare_files(self, owner: str, repo: str, base: str, head: str) -> tuple[list[PullFile], bool]:
+        """The files changed between the merge base of `base` and `head`, and whether GitHub cut the
+        list short (it returns at most 300 files)."""
+        data = await self._rest("GET", f"/repos/{owner}/{repo}/compare/{base}...{head}", "compare commits",
+                                params={"per_page": 1})
+        files = [_pull_file(item) for item in (data or {}).get("files") or []]
+        return files, len(files) >= MAX_COMPARE_FILES
 
     async def list_pull_files(self, owner: str, repo: str, number: int) -> list[PullFile]:
         """Every changed file of a PR (GitHub lists at most 3,000), following pagination."""
@@ -198,14 +212,7 @@ class InstallationClient:
             batch, has_next = await self._rest_with_next(
                 "GET", f"/repos/{owner}/{repo}/pulls/{number}/files", "list PR files",
                 params={"per_page": FILES_PER_PAGE, "page": page})
-            for item in batch or []:
-                files.append(PullFile(
-                    path=item["filename"],
-                    status=item.get("status", "modified"),
-                    sha=item.get("sha"),
-                    previous_path=item.get("previous_filename"),
-                    patch=item.get("patch"),
-                ))
+            files.extend(_pull_file(item) for item in batch or [])
             if not batch or not has_next:
                 break
             page += 1
@@ -252,20 +259,21 @@ class InstallationClient:
                     entries.append(TreeEntry(path=path, oid=entry["oid"], type=entry["type"]))
         return entries
 
-    async def get_file_texts(self, owner: str, repo: str, commit: str, oids_by_path: Mapping[str, str]
-                             ) -> dict[str, str | None]:
-        """Texts of files at `commit`, keyed by blob oid (None for binary), 50 per GraphQL query.
+    async def read_blobs(self, owner: str, repo: str, commit: str, paths: Collection[str]
+                         ) -> dict[str, BlobText | None]:
+        """Files at `commit` by path, 50 per GraphQL query (`<commit>:<path>`), each with the blob id
+        GitHub returned beside its text; None for a path that is no file at `commit`.
 
-        Files are addressed as `<commit>:<path>`; a truncated (large) blob is read over REST.
-        """
-        by_oid = {oid: path for path, oid in sorted(oids_by_path.items())}
-        items = sorted(by_oid.items())
-        texts: dict[str, str | None] = {}
-        for start in range(0, len(items), BLOBS_PER_QUERY):
-            chunk = items[start : start + BLOBS_PER_QUERY]
+        Whatever GraphQL cannot answer is read over REST *at the same commit* (the contents API),
+        never by a blob id some listing named: that id may belong to another head. Large or
+        non-UTF-8 blobs are read over REST by the id GitHub returned for this commit."""
+        ordered = sorted(paths)
+        blobs: dict[str, BlobText | None] = {}
+        for start in range(0, len(ordered), BLOBS_PER_QUERY):
+            chunk = ordered[start : start + BLOBS_PER_QUERY]
             fields = "\n".join(
                 f"b{i}: object(expression: {_gql_string(f'{commit}:{path}')}) {{ {BLOB_FIELDS} }}"
-                for i, (_, path) in enumerate(chunk)
+                for i, path in enumerate(chunk)
             )
             query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
             try:
@@ -273,27 +281,36 @@ class InstallationClient:
             except GitHubError as exc:
                 if not exc.graphql_unavailable:
                     raise
-                log.info("reading files over GraphQL failed (%s); reading blobs over REST", exc)
+                log.info("reading files over GraphQL failed (%s); reading them over REST", exc)
                 data = {}
             repository = data.get("repository") or {}
-            for i, (oid, _) in enumerate(chunk):
-                blob = repository.get(f"b{i}") or {}
-                if blob.get("__typename") != "Blob":
-                    texts[oid] = await self._blob_by_rest(owner, repo, oid, 0)  # not found by path: ask by oid
+            for i, path in enumerate(chunk):
+                blob = repository.get(f"b{i}")
+                if not isinstance(blob, dict) or blob.get("__typename") != "Blob":
+                    blobs[path] = await self._file_at_commit(owner, repo, path, commit)
                 elif blob.get("isBinary"):
-                    texts[oid] = None
+                    blobs[path] = BlobText(str(blob["oid"]), None)
                 elif blob.get("isTruncated") or blob.get("text") is None:  # large, or not valid UTF-8
-                    texts[oid] = await self._blob_by_rest(owner, repo, oid, blob.get("byteSize") or 0)
+                    blobs[path] = await self._blob_by_rest(owner, repo, str(blob["oid"]), blob.get("byteSize") or 0)
                 else:
-                    texts[oid] = blob.get("text")
-        return texts
+                    blobs[path] = BlobText(str(blob["oid"]), blob["text"])
+        return blobs
 
-    async def _blob_by_rest(self, owner: str, repo: str, oid: str, size: int) -> str | None:
-        if size > MAX_BLOB_BYTES:
+    async def _file_at_commit(self, owner: str, repo: str, path: str, commit: str) -> BlobText | None:
+        found = await self._contents(owner, repo, path, commit)
+        if found is None:
             return None
-        data = await self._rest("GET", f"/repos/{owner}/{repo}/git/blobs/{oid}", "read a large file")
+        oid, raw = found
+        if raw is None:  # over 1 MB: the contents API names the blob but leaves its bytes out
+            return await self._blob_by_rest(owner, repo, oid)
+        return BlobText(oid, decode_text(raw) if len(raw) <= MAX_BLOB_BYTES else None)
+
+    async def _blob_by_rest(self, owner: str, repo: str, oid: str, size: int = 0) -> BlobText:
+        if size > MAX_BLOB_BYTES:
+            return BlobText(oid, None)
+        data = await self._rest("GET", f"/repos/{owner}/{repo}/git/blobs/{oid}", "read a blob")
         raw = base64.b64decode(data.get("content") or "")
-        return None if b"\x00" in raw[:8192] else raw.decode("utf-8", errors="replace")
+        return BlobText(str(data.get("sha") or oid), decode_text(raw) if len(raw) <= MAX_BLOB_BYTES else None)
 
     async def create_check_run(self, owner: str, repo: str, body: Mapping[str, Any]) -> int:
         data = await self._rest("POST", f"/repos/{owner}/{repo}/check-runs", "create check run", json=dict(body))
@@ -391,6 +408,12 @@ mutation($threadId: ID!) {
 """
 
 
+def _pull_file(item: Mapping[str, Any]) -> PullFile:
+    """One entry of the files API (pull request files and compare share the shape)."""
+    return PullFile(path=item["filename"], status=item.get("status", "modified"), sha=item.get("sha"),
+                    previous_path=item.get("previous_filename"), patch=item.get("patch"))
+
+
 def _gql_string(value: str) -> str:
     """A GraphQL string literal (JSON escaping is valid GraphQL escaping)."""
     import json
@@ -430,4 +453,4 @@ class GitHubApp:
             AppAuthStrategy(str(self._app_id), self._private_key).as_installation(installation_id)
         )
         async with github:
-            yield InstallationClient(github)
+            yield InstallationClient(github, self._app_id)

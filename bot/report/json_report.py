@@ -1,22 +1,18 @@
-"""Machine-readable reports: the JSON contract (shared/contracts/review-report.schema.json)
-and SARIF 2.1.0 for code-scanning tools. Fields may be added, never renamed.
+"""The JSON report (`--format json`): the project's own contract, `review-report.schema.json`,
+shipped beside this module. Fields may be added, never renamed or dropped.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
-from bot import __version__
 from bot.engine.model import Finding
 from bot.engine.policy import Policy
 from bot.engine.review import Review
-from bot.engine.rule import Rule
-from bot.report.text import comment_body
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+SCHEMA_FILE = "review-report.schema.json"
 
 
 def finding_json(finding: Finding, policy: Policy) -> dict[str, Any]:
@@ -59,63 +55,10 @@ def review_json(review: Review, policy: Policy) -> dict[str, Any]:
     }
 
 
-def review_sarif(review: Review, rules: Sequence[Rule]) -> dict[str, Any]:
-    """SARIF 2.1.0: one run, the rules as reportingDescriptors, fingerprints for de-duplication."""
-    used = {f.rule_id for f in review.findings}
-    descriptors = [
-        {
-            "id": rule.id,
-            "name": rule.id.replace("-", ""),
-            "shortDescription": {"text": rule.title},
-            "fullDescription": {"text": rule.rationale or rule.title},
-            "help": {"text": rule.remediation},
-            "defaultConfiguration": {"level": SARIF_LEVELS[rule.severity.value]},
-            "properties": {"security-severity": {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}[
-                rule.severity.value], "tags": ["security", "compliance"]},
-        }
-        for rule in rules
-        if rule.id in used
-    ]
-    results = []
-    for finding in review.findings:
-        result: dict[str, Any] = {
-            "ruleId": finding.rule_id,
-            "level": SARIF_LEVELS[finding.severity.value],
-            "message": {"text": comment_body(finding, with_suggestion=False)},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": finding.path},
-                        "region": {"startLine": finding.line, "endLine": finding.end_line},
-                    }
-                }
-            ],
-            "partialFingerprints": {"complianceBot/v1": finding.fingerprint},
-        }
-        if finding.suppressed:
-            result["suppressions"] = [{"kind": "external", "justification": finding.suppression_reason or ""}]
-        results.append(result)
-    notifications = [
-        {
-            "level": "error",
-            "message": {"text": error.message},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": error.path},
-                                                **({"region": {"startLine": error.line}} if error.line else {})}}],
-        }
-        for error in review.errors
-    ]
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "compliance-bot", "version": __version__,
-                                    "informationUri": "https://github.com/apps/compliance-bot", "rules": descriptors}},
-                "results": results,
-                "invocations": [{"executionSuccessful": not review.errors, "toolExecutionNotifications": notifications}],
-            }
-        ],
-    }
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema every `review_json` output satisfies (tests and consumers validate with it)."""
+    schema: dict[str, Any] = json.loads((resources.files("bot.report") / SCHEMA_FILE).read_text(encoding="utf-8"))
+    return schema
 
 
 def dumps(data: dict[str, Any]) -> str:

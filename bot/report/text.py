@@ -4,7 +4,7 @@ so `compliance-bot check` shows exactly what the App will post.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.engine.model import Finding
 
@@ -56,8 +56,8 @@ def comment_body(finding: Finding, with_suggestion: bool = True) -> str:
     return "\n".join(lines)
 
 
-def text_report(findings: list[Finding], errors: list[tuple[str, int | None, str]], conclusion: str,
-                notes: list[str] | None = None) -> str:
+def text_report(findings: Sequence[Finding], errors: Sequence[tuple[str, int | None, str]], conclusion: str,
+                notes: Sequence[str] = ()) -> str:
     """The CLI's human output: each finding as its comment would read, then errors and verdict."""
     out: list[str] = []
     for finding in findings:
@@ -68,7 +68,7 @@ def text_report(findings: list[Finding], errors: list[tuple[str, int | None, str
     for path, line, message in errors:
         where = f"{path}:{line}" if line else path
         out.append(f"{where}  error: {message}")
-    for note in notes or []:
+    for note in notes:
         out.append(f"note: {note}")
     blocking = sum(1 for f in findings if not f.suppressed)
     out.append(f"{len(findings)} finding(s), {blocking} unsuppressed, {len(errors)} error(s): {conclusion}")

@@ -153,13 +153,14 @@ def test_directory_listing_falls_back_to_the_git_trees_api(fake_github: FakeGitH
     assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
 
 
-def test_blob_missing_from_graphql_is_read_by_oid_over_rest(fake_github: FakeGitHub) -> None:
+def test_blob_missing_from_graphql_is_read_over_rest_at_the_same_commit(fake_github: FakeGitHub) -> None:
     deployment = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n"
                   "      image: i\n      securityContext:\n        privileged: true\n")
     repo, number = pr(fake_github, "nullblob", {"README.md": "x\n"}, {"k8s/pod.yaml": deployment})
     fake_github.inject("POST", r"/graphql$", status=200, times=1, body={"data": {"repository": {"b0": None}}})
     run = review(fake_github, repo, number)
-    assert fake_github.count("GET", r"/git/blobs/") == 1
+    (read,) = [r for r in fake_github.requests if r.method == "GET" and r.path.endswith("/contents/k8s/pod.yaml")]
+    assert read.query == {"ref": repo.branch_sha("feature")}  # never a blob id a listing named: it may be another head's
     assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("k8s/pod.yaml", 10)]
 
 
@@ -197,12 +198,13 @@ def test_an_unexpected_error_fails_the_check_closed(fake_github: FakeGitHub, mon
     assert "internal error (KeyError)" in run["summary"]
 
 
-def test_listing_cut_at_githubs_file_limit_is_said(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_listing_cut_at_githubs_file_limit_fails_closed(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_github.files_max = 5
-    monkeypatch.setattr("bot.app.runner.MAX_PR_FILES", 5)
+    monkeypatch.setattr("bot.github.files.MAX_PR_FILES", 5)
     repo, number = pr(fake_github, "toomany", {"README.md": "x\n"}, {f"f{i}.txt": "x\n" for i in range(7)})
     run = review(fake_github, repo, number)
-    assert "at most 5 changed files" in run["summary"]
+    assert run["conclusion"] == "failure"  # files past the cap were never read: not a pass
+    assert "**Not reviewed**" in run["summary"] and "at most 5 changed files" in run["summary"]
 
 
 def test_without_graphql_the_review_still_lands_and_never_repeats(fake_github: FakeGitHub) -> None:
@@ -211,7 +213,7 @@ def test_without_graphql_the_review_still_lands_and_never_repeats(fake_github: F
     fake_github.inject("POST", r"/graphql$", status=404, times=1000, body={"message": "Not Found"})
     run = review(fake_github, repo, number)
     assert run["conclusion"] == "failure" and len(run["annotations"]) == 2
-    assert fake_github.count("GET", r"/git/trees/") == 1 and fake_github.count("GET", r"/git/blobs/") == 3
+    assert fake_github.count("GET", r"/git/trees/") == 1 and fake_github.count("GET", r"/contents/m/") == 3
     (first,) = fake_github.reviews(repo, number)
     assert len(first["comments"]) == 2
 

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from bot.cli.main import main
+from bot.report.json_report import report_schema
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SCHEMA = json.loads((SHARED / "contracts" / "review-report.schema.json").read_text())
+SCHEMA = report_schema()
 
 OLD_VOLUME = """\
 resource "aws_ebs_volume" "old" {

@@ -4,7 +4,7 @@ deletions, secrets on added lines only, suppressions, rule crashes and parse err
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import pytest
@@ -72,9 +72,28 @@ def test_untouched_module_files_are_read_for_context_but_not_reported() -> None:
     head = MemoryTree({"m/a.tf": OLD, "m/b.tf": 'variable "x" {\n  default = 1\n}\n', "other/c.tf": OLD})
     diff = parse_file_patch("m/b.tf", "@@ -1,3 +1,3 @@\n variable \"x\" {\n-  default = 2\n+  default = 1\n }",
                             "modified")
-    plan = plan_reads([diff], head.paths(), Policy())
-    assert plan.head == {"m/a.tf", "m/b.tf"} and plan.base == {"m/b.tf"}
-    assert engine(BAD).review_change([diff], head).findings == []
+    plan = plan_reads([diff], Policy())
+    assert plan.head == {"m/b.tf"} and plan.module_dirs == {"m"} and plan.base == {"m/b.tf"}
+    asked = RecordingTree(head)
+    assert engine(BAD).review_change([diff], asked).findings == ()
+    assert asked.listed == [["m"]] and asked.read == [["m/a.tf", "m/b.tf"]]  # one batch each, nothing of other/
+
+
+class RecordingTree:
+    """A tree that remembers what the engine asked it for."""
+
+    def __init__(self, inner: MemoryTree) -> None:
+        self.inner = inner
+        self.listed: list[list[str]] = []
+        self.read: list[list[str]] = []
+
+    def list_dirs(self, directories: Collection[str]) -> list[str]:
+        self.listed.append(sorted(directories))
+        return self.inner.list_dirs(directories)
+
+    def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
+        self.read.append(sorted(paths))
+        return self.inner.read_many(paths)
 
 
 def test_deleting_a_guard_rechecks_the_bucket_in_an_unchanged_file() -> None:
@@ -112,7 +131,7 @@ def test_suppression_marks_the_finding_and_unblocks() -> None:
 def test_disabled_rules_and_ignored_paths() -> None:
     head = MemoryTree({"main.tf": NEW, "examples/x.tf": NEW})
     diffs = [whole_file_added("main.tf", NEW), whole_file_added("examples/x.tf", NEW)]
-    assert engine(BAD, policy=Policy(disabled_rules=frozenset({"T-BAD"}))).review_change(diffs, head).findings == []
+    assert engine(BAD, policy=Policy(disabled_rules=frozenset({"T-BAD"}))).review_change(diffs, head).findings == ()
     found = engine(BAD, policy=Policy(ignore_paths=("examples/**",))).review_change(diffs, head).findings
     assert [f.path for f in found] == ["main.tf"]
 
@@ -134,7 +153,7 @@ def test_parse_error_of_a_changed_file_fails_closed() -> None:
 def test_parse_error_of_an_unchanged_module_file_is_a_note() -> None:
     head = MemoryTree({"m/main.tf": NEW, "m/broken.tf": "resource {{{\n"})
     review = engine(BAD).review_change([whole_file_added("m/main.tf", NEW)], head)
-    assert review.errors == [] and len(review.findings) == 1
+    assert review.errors == () and len(review.findings) == 1
     assert review.notes and "m/broken.tf" in review.notes[0]
 
 
@@ -151,7 +170,7 @@ def test_large_or_unreadable_json_that_is_not_cloudformation_is_not_an_error() -
     head = MemoryTree({"package-lock.json": lock, "data.json": None})
     diffs = [whole_file_added("package-lock.json", lock), whole_file_added("data.json", "{}")]
     review = engine(BAD).review_change(diffs, head)
-    assert review.errors == []
+    assert review.errors == ()
 
 
 def test_oversized_terraform_is_an_error_not_a_silent_pass() -> None:

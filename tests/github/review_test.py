@@ -1,5 +1,5 @@
 """Planning what to post: comments only on diff lines, no duplicates across pushes, fixed
-findings resolved, caps, multi-line suggestions, and GitHub's size limits."""
+findings resolved, caps and multi-line suggestions."""
 
 from __future__ import annotations
 
@@ -7,15 +7,8 @@ from dataclasses import replace
 
 from bot.engine.diff import parse_file_patch
 from bot.engine.model import FileError, Finding, Severity
-from bot.github.client import ReviewThread
-from bot.github.review import (
-    MAX_OUTPUT_CHARS,
-    batches,
-    check_output,
-    fingerprint_in,
-    fingerprint_marker,
-    plan_review,
-)
+from bot.github.records import ReviewThread
+from bot.github.review import fingerprint_in, fingerprint_marker, plan_review
 
 # main.tf: lines 1-3 context, 4-6 added, 7 context (one hunk); line 20 is far outside it.
 DIFF = parse_file_patch("main.tf", "@@ -1,4 +1,7 @@\n a\n b\n c\n+d\n+e\n+f\n g", "modified")
@@ -88,29 +81,3 @@ def test_cap_keeps_the_most_severe() -> None:
                 finding(6, resource="med", severity=Severity.MEDIUM)]
     plan = plan_review(findings, {"main.tf": DIFF}, [], 2)
     assert [f.resource for f, _ in plan.comments] == ["crit", "med"] and plan.over_cap == 1
-
-
-def test_check_output_titles_and_levels() -> None:
-    blocking, warning = finding(4, resource="a"), finding(5, resource="b", severity=Severity.LOW)
-    output = check_output([blocking, warning], [FileError("x.tf", 3, "bad")], ["a note"],
-                          {blocking.fingerprint: True, warning.fingerprint: False}, None, "failure")
-    assert output.title == "1 blocking finding(s), 1 error(s)"
-    assert [a["annotation_level"] for a in output.annotations] == ["failure", "failure", "warning"]
-    assert output.annotations[0] == {"path": "x.tf", "start_line": 3, "end_line": 3, "annotation_level": "failure",
-                                     "title": "File could not be reviewed", "message": "bad"}
-    assert "| CB-AWS-001: EBS volume is not encrypted | high | 2 | HIPAA 164.312(a)(2)(iv) |" in output.summary
-    assert "- a note" in output.summary
-    clean = check_output([], [], [], {}, None, "success")
-    assert clean.title == "No compliance issues" and clean.annotations == []
-
-
-def test_output_texts_stay_within_githubs_limit() -> None:
-    many = [replace(finding(4, resource=f"r{i}"), message="m" * 500) for i in range(300)]
-    output = check_output(many, [], [], {f.fingerprint: True for f in many}, None, "failure")
-    assert len(output.text) <= MAX_OUTPUT_CHARS and output.text.endswith("65,535 characters)")
-    assert len(output.summary) <= MAX_OUTPUT_CHARS
-
-
-def test_batches_of_fifty() -> None:
-    assert [len(b) for b in batches([{"i": i} for i in range(120)])] == [50, 50, 20]
-    assert batches([]) == [[]]

@@ -49,7 +49,7 @@ def test_rule_flags_exactly_the_marked_lines(rule_id: str) -> None:
     directory = FIXTURES / rule_id
     engine = Engine(RuleSet([RULES[rule_id]], default_controls()))
     review = engine.scan(FsTree(directory))
-    assert review.errors == []
+    assert review.errors == ()
     found = {(f.path, f.line) for f in review.findings if f.rule_id == rule_id}
     expected = expected_lines(directory, rule_id)
     assert expected, f"{rule_id}: the fixture marks no line that must be flagged"

@@ -1,0 +1,130 @@
+"""The check run: title, summary table, details and annotations, within GitHub's limits.
+
+Pure functions, no I/O. GitHub's limits live here as named constants: 50 annotations per
+request, 65,535 characters of summary or text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine.model import FileError, Finding
+from bot.github.review import ReviewPlan
+from bot.report.text import controls_line
+
+MAX_ANNOTATIONS_PER_REQUEST = 50
+MAX_OUTPUT_CHARS = 65_535  # check run summary and text
+MAX_ANNOTATIONS = 3_000  # beyond this, the summary says how many were left out
+MAX_ANNOTATION_MESSAGE = 64 * 1024 - 1
+
+
+def annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
+    level = "notice" if finding.suppressed else ("failure" if blocks else "warning")
+    message = finding.message
+    if finding.suppressed:
+        message = f"{message}\n(suppressed by policy: {finding.suppression_reason})"
+    controls = controls_line(finding.controls)
+    details = f"How to fix: {finding.remediation}" + (f"\nControls: {controls}" if controls else "")
+    return {
+        "path": finding.path,
+        "start_line": finding.line,
+        "end_line": finding.end_line,
+        "annotation_level": level,
+        "title": f"{finding.rule_id}: {finding.title}"[:255],
+        "message": message[:MAX_ANNOTATION_MESSAGE],
+        "raw_details": details[:MAX_ANNOTATION_MESSAGE],
+    }
+
+
+def error_annotation(error: FileError) -> dict[str, Any]:
+    return {
+        "path": error.path,
+        "start_line": error.line or 1,
+        "end_line": error.line or 1,
+        "annotation_level": "failure",
+        "title": "File could not be reviewed",
+        "message": error.message[:MAX_ANNOTATION_MESSAGE],
+    }
+
+
+def batches(items: Sequence[dict[str, Any]], size: int = MAX_ANNOTATIONS_PER_REQUEST) -> list[list[dict[str, Any]]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
+
+
+def _cap(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    notice = "\n\n…(truncated: GitHub limits this text to 65,535 characters)"
+    return text[: limit - len(notice)] + notice
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    conclusion: str
+    title: str
+    summary: str
+    text: str
+    annotations: list[dict[str, Any]]
+
+
+def check_output(
+    findings: Sequence[Finding],
+    errors: Sequence[FileError],
+    notes: Iterable[str],
+    blocks: Mapping[str, bool],
+    plan: ReviewPlan | None,
+    conclusion: str,
+    not_reviewed: Sequence[str] = (),
+) -> CheckOutput:
+    """Title, summary (table by rule and control), details text and annotations of the check run.
+
+    `not_reviewed` names what the review could not cover (files past a listing's cap): the
+    conclusion is then failure, and the summary says why, since no annotation can point there."""
+    blocking = [f for f in findings if blocks.get(f.fingerprint)]
+    suppressed = [f for f in findings if f.suppressed]
+    if conclusion == "success" and not findings:
+        title = "No compliance issues"
+    elif blocking or errors or not_reviewed:
+        title = f"{len(blocking)} blocking finding(s)" + (f", {len(errors)} error(s)" if errors else "")
+        title += ", not everything reviewed" if not_reviewed else ""
+    else:
+        title = f"{len(findings)} finding(s), none blocking"
+    summary = [f"### {title}", ""]
+    by_rule = Counter(f.rule_id for f in findings if not f.suppressed)
+    if by_rule:
+        first: dict[str, Finding] = {}
+        for f in findings:
+            first.setdefault(f.rule_id, f)
+        summary += ["| Rule | Severity | Findings | Controls |", "| --- | --- | ---: | --- |"]
+        for rule_id, count in sorted(by_rule.items(), key=lambda kv: (-first[kv[0]].severity.rank, kv[0])):
+            f = first[rule_id]
+            summary.append(f"| {rule_id}: {f.title} | {f.severity.value} | {count} | {controls_line(f.controls) or '-'} |")
+        summary.append("")
+    if errors:
+        summary += ["**Files that could not be reviewed** (the check fails closed):", ""]
+        summary += [f"- `{e.path}`{f' line {e.line}' if e.line else ''}: {e.message}" for e in errors] + [""]
+    if not_reviewed:
+        summary += ["**Not reviewed** (the check fails closed):", ""]
+        summary += [f"- {reason}" for reason in not_reviewed] + [""]
+    if suppressed:
+        summary.append(f"{len(suppressed)} finding(s) suppressed by the policy on the default branch.")
+    if plan is not None:
+        summary.append(
+            f"Inline comments: {len(plan.comments)} new, {plan.already_commented} already posted, "
+            f"{len(plan.resolve_thread_ids)} thread(s) resolved as fixed, {plan.outside_diff} outside the diff, "
+            f"{plan.over_cap} over the comment cap (all are annotations below)."
+        )
+    summary += [f"- {note}" for note in notes]
+    details = []
+    for f in findings:
+        state = " (suppressed)" if f.suppressed else ""
+        details.append(f"- **{f.rule_id}** [{f.severity.value}]{state} `{f.path}:{f.line}` {f.resource or ''}: {f.message}")
+    annotations = [error_annotation(e) for e in errors]
+    annotations += [annotation(f, bool(blocks.get(f.fingerprint))) for f in findings]
+    if len(annotations) > MAX_ANNOTATIONS:
+        summary.append(f"Only the first {MAX_ANNOTATIONS} of {len(annotations)} annotations are shown.")
+        annotations = annotations[:MAX_ANNOTATIONS]
+    return CheckOutput(conclusion, title, _cap("\n".join(summary)), _cap("\n".join(details)), annotations)

@@ -1,0 +1,88 @@
+"""What the App reads from GitHub and sends back, as small frozen records (no githubkit types
+leak past `bot.github.client`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PullRequestInfo:
+    """The state of a pull request as GitHub describes it now."""
+
+    number: int
+    state: str
+    draft: bool
+    head_sha: str
+    base_ref: str
+    base_sha: str
+
+
+@dataclass(frozen=True)
+class FileAtRef:
+    """A file's text at a ref and its blob id (the policy file: the id keys the review)."""
+
+    text: str
+    oid: str
+
+
+@dataclass(frozen=True)
+class BlobText:
+    """A blob as GitHub returned it: its id and its text (None when binary or too large)."""
+
+    oid: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class CheckRunInfo:
+    id: int
+    name: str
+    status: str
+    conclusion: str | None
+    external_id: str | None
+
+
+@dataclass(frozen=True)
+class PullFile:
+    """One entry of the PR files API."""
+
+    path: str
+    status: str
+    sha: str | None
+    previous_path: str | None
+    patch: str | None
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    oid: str
+    type: str
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    id: str
+    is_resolved: bool
+    is_outdated: bool
+    path: str
+    line: int | None
+    first_comment_body: str
+    first_comment_author: str | None
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    path: str
+    line: int
+    body: str
+    start_line: int | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"path": self.path, "line": self.line, "side": "RIGHT", "body": self.body}
+        if self.start_line is not None and self.start_line < self.line:
+            data["start_line"] = self.start_line
+            data["start_side"] = "RIGHT"
+        return data

@@ -1,0 +1,117 @@
+"""One commit of a repository on GitHub, read the way the engine asks (`bot.engine.tree.Tree`).
+
+The engine runs in a worker thread and asks for what a review needs: the files of some
+directories, then the texts of some paths. Each question becomes one batched GraphQL query
+(`<commit>:<path>`, 50 per query) run on the job's event loop, so the job never plans reads and
+knows nothing of parser families.
+
+Every text is read *at this commit* and arrives with the blob id GitHub computed for it; the
+cache is keyed by that id, verified (`bot.github.blobs`), never by an id some listing claimed.
+When a listing (the pull request's files, a directory) named a different blob for a path than
+the commit holds, the listing describes another head: reading stops with `StaleListing`, so a
+listing of one head is never mixed with the contents of another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Coroutine, Mapping
+from typing import Any, TypeVar
+
+from bot.github.blobs import BlobCache
+from bot.github.client import InstallationClient
+
+T = TypeVar("T")
+
+READ_TIMEOUT_SECONDS = 300.0  # one batch of reads; GitHub's own timeouts are far shorter
+
+
+class StaleListing(RuntimeError):
+    """A listing named a blob for `path` that the commit does not hold: it describes another head."""
+
+    def __init__(self, path: str, listed: str | None, actual: str | None) -> None:
+        super().__init__(f"{path}: the listing names blob {listed or 'none'}, the commit holds {actual or 'none'}")
+        self.path = path
+
+
+class GitHubTree:
+    """The files of `commit` in `owner/repo`, as far as the engine asks for them.
+
+    - `listed`: blob ids by path from the pull request's file listing (changed files); they are
+      checked against what the commit holds.
+    - `cache`: verified blob texts shared across jobs.
+    - `loop`: the event loop the installation client runs on (the engine calls from a thread).
+    """
+
+    def __init__(self, gh: InstallationClient, owner: str, repo: str, commit: str, *, listed: Mapping[str, str],
+                 cache: BlobCache, loop: asyncio.AbstractEventLoop) -> None:
+        self._gh = gh
+        self._owner = owner
+        self._repo = repo
+        self.commit = commit
+        self._listed = dict(listed)
+        self._cache = cache
+        self._loop = loop
+        self._texts: dict[str, str | None] = {}
+        self.reads = 0  # files fetched from GitHub (not from the cache), for the job's log
+
+    # -- the engine's (synchronous) interface ------------------------------------------------------
+
+    def list_dirs(self, directories: Collection[str]) -> list[str]:
+        return self._call(self.alist_dirs(directories))
+
+    def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
+        return self._call(self.aread_many(paths))
+
+    # -- the same, on the event loop ----------------------------------------------------------------
+
+    async def alist_dirs(self, directories: Collection[str]) -> list[str]:
+        entries = await self._gh.list_directories(self._owner, self._repo, self.commit, directories)
+        paths = []
+        for entry in entries:
+            if entry.type != "blob":
+                continue
+            listed = self._listed.setdefault(entry.path, entry.oid)
+            if listed != entry.oid:
+                raise StaleListing(entry.path, listed, entry.oid)
+            paths.append(entry.path)
+        return sorted(paths)
+
+    async def aread_many(self, paths: Collection[str]) -> dict[str, str | None]:
+        missing: dict[str, str | None] = {}
+        for path in paths:
+            if path in self._texts:
+                continue
+            oid = self._listed.get(path)
+            cached = self._cache.get(oid) if oid else None
+            if cached is not None:
+                self._texts[path] = cached
+            else:
+                missing[path] = oid
+        if missing:
+            blobs = await self._gh.read_blobs(self._owner, self._repo, self.commit, missing.keys())
+            self.reads += len(missing)
+            for path, listed in missing.items():
+                blob = blobs.get(path)
+                actual = blob.oid if blob is not None else None
+                if listed is not None and actual != listed:
+                    raise StaleListing(path, listed, actual)
+                if blob is None:
+                    self._texts[path] = None
+                    continue
+                self._listed[path] = blob.oid
+                if blob.text is not None:
+                    self._cache.put(blob.oid, blob.text)
+                self._texts[path] = blob.text
+        return {path: self._texts.get(path) for path in paths}
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the job's loop and wait for it from the engine's thread."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            coroutine.close()
+            raise RuntimeError("GitHubTree's blocking methods are for the engine's thread; await the a* methods")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(READ_TIMEOUT_SECONDS)
