@@ -1,0 +1,30 @@
+"""Terraform (HCL2) parser: the `.tf` files of one module directory in, one `ParsedFile` per file out.
+
+python-hcl2 turns text into values but only knows the lines of blocks, while a review comment
+must land on the exact attribute. So each file is read twice: hcl2 gives the values, and a small
+scanner (strings, heredocs, comments and bracket nesting aware) gives every attribute, object
+entry, list item and nested block its own lines. The two are joined by name and by order.
+
+Values are never evaluated: literals stay Python values, `var.x` becomes the variable's default
+and `local.x` the local's value when that is itself resolvable, and anything else becomes
+`Unknown(expression)` so rules can tell "false" from "cannot tell".
+
+One module per step, each importing only those before it:
+
+- `grammar`: the one call into python-hcl2 (lark grammar, its on-disk cache), text -> values.
+- `lexer`: tokens with lines (strings, heredocs, comments, paired brackets); the nesting limit.
+- `outline`: blocks, attributes, object entries and list items with their spans, from tokens.
+- `values`: static resolution of expressions through the module's variables and locals.
+- `references`: the addresses an expression names, looking through locals.
+- `nodes`: hcl2 values and outline spans joined into `Node` trees.
+- `errors`: every failure of the steps above as a `FileError` with a readable message and line.
+- `module`: files of a directory -> shared scope -> `Resource`s; `parse_module`.
+"""
+
+from __future__ import annotations
+
+from bot.engine.parsers.terraform.lexer import MAX_NESTING
+from bot.engine.parsers.terraform.module import MAX_FILE_CHARS, SOURCE, parse_module
+from bot.engine.parsers.terraform.values import MAX_RESOLVE_DEPTH
+
+__all__ = ["MAX_FILE_CHARS", "MAX_NESTING", "MAX_RESOLVE_DEPTH", "SOURCE", "parse_module"]

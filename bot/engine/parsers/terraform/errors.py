@@ -1,0 +1,75 @@
+"""Why a file could not be read, in words a pull request author can act on, with a line.
+
+lark's exceptions name grammar terminals (`LBRACE`, `$END`) and hcl2's own checks give no line
+at all; this turns every failure of the lexer, outline or hcl2 into one `FileError`.
+"""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from bot.engine.model import FileError
+from bot.engine.parsers.terraform.lexer import TooDeep
+
+__all__ = ["load_error"]
+
+# What lark's terminal names mean to a reader.
+_TERMINALS = MappingProxyType({
+    "DBLQUOTE": '"', "LBRACE": "{", "RBRACE": "}", "LSQB": "[", "RSQB": "]", "LPAR": "(",
+    "RPAR": ")", "EQ": "=", "COMMA": ",", "COLON": ":", "DOT": ".", "BANG": "!", "QMARK": "?",
+    "NAME": "a name", "DECIMAL": "a number", "NL_OR_COMMENT": "a new line", "BINARY_OP": "an operator",
+    "STRING_LIT": "a string", "$END": "end of file",
+})
+
+
+def _describe_token(text: str) -> str:
+    """A short, single-line picture of the token lark choked on."""
+    if not text.strip():
+        return "a new line" if "\n" in text else "a space"
+    first = text.strip().split("\n", 1)[0]
+    return repr(first if len(first) <= 30 else first[:30] + "...")
+
+
+def _syntax_error(path: str, text: str, exc: UnexpectedInput) -> FileError:
+    """A readable message and line from a lark exception."""
+    last_line = max(1, len(text.rstrip().split("\n")))
+    line = getattr(exc, "line", None)
+    line = min(line, last_line) if isinstance(line, int) and line >= 1 else last_line
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        message = f"unexpected {_describe_token(str(exc.token))}"
+        expected = sorted({_TERMINALS.get(name, name.lower()) for name in exc.expected if name[:2] != "__"})
+        if expected:
+            message += f", expected {' or '.join(expected[:6])}"
+    elif isinstance(exc, UnexpectedCharacters):
+        message = f"unexpected character {exc.char!r}"
+    elif isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
+        message = "unexpected end of file (unclosed block, bracket or string?)"
+    else:
+        message = type(exc).__name__
+    return FileError(path, line, f"syntax error: {message}")
+
+
+def _duplicate_line(text: str, reason: str) -> int | None:
+    """hcl2 rejects `x` defined twice without a line; find the second definition ourselves."""
+    m = re.match(r"(\S+) already defined", reason)
+    if m is None:
+        return None
+    hits = [i for i, line in enumerate(text.split("\n"), 1) if re.match(rf"\s*{re.escape(m.group(1))}\s*=", line)]
+    return hits[1] if len(hits) > 1 else (hits[0] if hits else None)
+
+
+def load_error(path: str, text: str, exc: Exception) -> FileError:
+    """The FileError, with the best line we know, for anything raised while reading a file."""
+    if isinstance(exc, TooDeep):
+        return FileError(path, exc.line, f"cannot parse: {exc}")
+    if isinstance(exc, UnexpectedInput):
+        return _syntax_error(path, text, exc)
+    if isinstance(exc, RecursionError):
+        return FileError(path, None, "cannot parse: expression nests too deeply")
+    if isinstance(exc, (VisitError, RuntimeError)):  # hcl2's own checks, e.g. "x already defined"
+        reason = str(exc.orig_exc if isinstance(exc, VisitError) else exc)
+        return FileError(path, _duplicate_line(text, reason), f"invalid HCL: {reason}")
+    return FileError(path, None, f"cannot parse: {type(exc).__name__}: {exc}")

@@ -1,0 +1,173 @@
+"""A Terraform module: the `.tf` files of one directory in, one `ParsedFile` per file out.
+
+Each file is tokenized, outlined and given to hcl2; variables and locals are shared by every
+file of a module, so they are collected from all files that parse before any resource is built.
+Each top-level block then becomes a `Resource` (each local its own), with its address, kind,
+type, body, references and source lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from bot.engine.model import FileError, Node, ParsedFile, Resource
+from bot.engine.parsers.terraform.errors import load_error
+from bot.engine.parsers.terraform.grammar import META_KEYS, load_hcl, unwrap
+from bot.engine.parsers.terraform.lexer import blanked, tokenize
+from bot.engine.parsers.terraform.nodes import body_node, value_node
+from bot.engine.parsers.terraform.outline import Block, outline_file
+from bot.engine.parsers.terraform.references import references_of
+from bot.engine.parsers.terraform.values import MISSING, Scope
+
+__all__ = ["MAX_FILE_CHARS", "SOURCE", "parse_module"]
+
+SOURCE = "terraform"
+MAX_FILE_CHARS = 4_000_000
+
+
+# The top-level blocks that become resources, and how many labels each has.
+_LABELS = MappingProxyType(
+    {"resource": 2, "data": 2, "module": 1, "variable": 1, "provider": 1, "output": 1, "locals": 0}
+)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One file that parsed: its text lines, hcl2 values and outline."""
+
+    path: str
+    lines: tuple[str, ...]
+    values: dict[str, Any]
+    outline: Block
+
+    def blocks(self) -> Iterator[tuple[Block, Any]]:
+        """Top-level blocks of the kinds we model, each with its hcl2 body."""
+        seen: dict[str, int] = {}
+        for block in self.outline.blocks:
+            index = seen.get(block.type, 0)
+            seen[block.type] = index + 1
+            if _LABELS.get(block.type) != len(block.labels):
+                continue
+            raws = self.values.get(block.type)
+            if not isinstance(raws, list) or index >= len(raws):
+                continue
+            body = unwrap(raws[index], block.labels)
+            if isinstance(body, dict):
+                yield block, body
+
+
+def _load(path: str, text: str) -> _Loaded | FileError:
+    """Parse one file; every failure becomes a FileError with the best line we know."""
+    if len(text) > MAX_FILE_CHARS:
+        return FileError(path, None, f"file too large to parse ({len(text)} characters)")
+    text = text.replace("\r\n", "\n")  # the hcl2 grammar rejects CRLF; Terraform does not
+    try:
+        tokens = tokenize(text)
+        values = load_hcl(blanked(text, tokens.in_parens))
+        outline = outline_file(tokens)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must never stop the review
+        return load_error(path, text, exc)
+    if not isinstance(values, dict):
+        return FileError(path, None, "cannot parse: unexpected parser output")
+    lines = tuple(line.rstrip("\r") for line in text.split("\n"))
+    return _Loaded(path, lines, values, outline)
+
+
+def _scope(files: list[_Loaded]) -> Scope:
+    """Variable defaults and locals from every file of the module (first definition wins)."""
+    variables: dict[str, Any] = {}
+    local_values: dict[str, Any] = {}
+    for loaded in files:
+        for block, body in loaded.blocks():
+            if block.type == "variable":
+                variables.setdefault(block.labels[0], body.get("default", MISSING))
+            elif block.type == "locals":
+                for name, raw in body.items():
+                    if name not in META_KEYS:
+                        local_values.setdefault(name, raw)
+    return Scope(variables, local_values)
+
+
+def _resources(loaded: _Loaded, scope: Scope) -> Iterator[Resource]:
+    for block, body in loaded.blocks():
+        if block.type == "locals":
+            for name, where in block.attrs.items():
+                if name in body:
+                    yield _resource(loaded, "locals", "locals", f"local.{name}", where.line, where.end_line,
+                                    Node({name: value_node(body[name], where, scope)}, where.line, where.end_line),
+                                    references_of({name: body[name]}, scope))
+            continue
+        node = body_node(body, block, scope)
+        yield _resource(loaded, block.type, _type_of(block), _address(block, node), block.line,
+                        block.end_line, node, references_of(body, scope))
+
+
+def _type_of(block: Block) -> str:
+    return block.labels[0] if block.type in ("resource", "data") else block.type
+
+
+def _address(block: Block, body: Node) -> str:
+    if block.type == "resource":
+        return ".".join(block.labels)
+    if block.type == "data":
+        return "data." + ".".join(block.labels)
+    if block.type == "variable":
+        return f"var.{block.labels[0]}"
+    if block.type == "provider":
+        alias = body.get("alias")
+        if alias is not None and isinstance(alias.value, str):
+            return f"provider.{block.labels[0]}.{alias.value}"
+    return f"{block.type}.{block.labels[0]}"
+
+
+def _resource(loaded: _Loaded, kind: str, type_: str, address: str, line: int, end_line: int,
+              body: Node, references: frozenset[str]) -> Resource:
+    return Resource(
+        source=SOURCE,
+        kind=kind,
+        type=type_,
+        address=address,
+        path=loaded.path,
+        line=line,
+        end_line=end_line,
+        body=body,
+        references=references,
+        lines=loaded.lines[line - 1 : end_line],
+    )
+
+
+def parse_module(files: Mapping[str, str]) -> dict[str, ParsedFile]:
+    """Parse the `.tf` files of one module directory (path -> text); never raises.
+
+    Variables and locals are shared by every file of a module, so they are collected from all
+    files that parse before any resource is built. A file that fails gets a FileError and the
+    others are still parsed.
+    """
+    result: dict[str, ParsedFile] = {}
+    loaded: list[_Loaded] = []
+    for path, text in files.items():
+        outcome = _load(path, text)
+        if isinstance(outcome, FileError):
+            result[path] = ParsedFile(path, errors=(outcome,))
+        else:
+            loaded.append(outcome)
+    try:
+        scope = _scope(loaded)
+    except Exception as exc:  # noqa: BLE001
+        scope = Scope({}, {})
+        for item in loaded:
+            result[item.path] = ParsedFile(item.path, errors=(FileError(item.path, None, f"cannot resolve: {exc}"),))
+        return result
+    for item in loaded:
+        try:
+            result[item.path] = ParsedFile(item.path, resources=tuple(_resources(item, scope)))
+        except RecursionError:
+            result[item.path] = ParsedFile(item.path, errors=(FileError(item.path, None, "cannot parse: nests too deeply"),))
+        except Exception as exc:  # noqa: BLE001 - never raise out of the parser
+            result[item.path] = ParsedFile(
+                item.path, errors=(FileError(item.path, None, f"cannot parse: {type(exc).__name__}: {exc}"),)
+            )
+    return {path: result[path] for path in files if path in result}

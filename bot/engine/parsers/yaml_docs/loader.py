@@ -1,0 +1,184 @@
+"""YAML text to `Node` trees with a line on every value, within fixed limits.
+
+PyYAML composes the documents (safe loading only: no tag ever builds a Python object); we
+turn the composed node graph into `Node` trees ourselves, so every mapping value and list item
+keeps the lines it spans. Plain scalars resolve like `safe_load` (int, float, bool, null),
+mapping keys keep their source text, merge keys (`<<`) merge, and tags go to
+`cloudformation.long_form`. Hostile input is bounded: nesting deeper than MAX_DEPTH, more than
+MAX_NODES values after alias expansion (billion laughs) and recursive aliases raise TooBig.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from bot.engine.model import Node
+from bot.engine.parsers.yaml_docs.cloudformation import long_form
+
+__all__ = ["MAX_DEPTH", "MAX_NODES", "TooBig", "compose"]
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_NODES = 250_000  # values in a file after alias expansion
+MAX_DEPTH = 200  # nesting of mappings / sequences
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """Safe loader used for composition only; we never call its constructor on a document."""
+
+
+class TooBig(Exception):
+    """The document would expand beyond our limits (alias bombs, absurd nesting)."""
+
+
+@dataclass
+class _Converter:
+    """Turns one composed YAML node graph into `Node`s, bounded in size and depth."""
+
+    lines: list[str]
+    count: int = 0
+    memo: dict[int, tuple[yaml.Node, Node, int]] = field(default_factory=dict)
+    active: set[int] = field(default_factory=set)
+    key_lines: dict[int, tuple[Node, int]] = field(default_factory=dict)  # id(value) -> (value, key line)
+    scalars: SafeConstructor = field(default_factory=SafeConstructor)
+
+    def document(self, root: yaml.Node) -> Node:
+        """Convert one document; anchors never cross documents, so the memo starts afresh."""
+        self.memo.clear()
+        self.active.clear()
+        return self.convert(root)
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> Node:
+        """Convert with memoisation: an alias reuses the anchor's `Node` but counts its size."""
+        key = id(node)
+        if key in self.memo:
+            _, built, size = self.memo[key]
+            self._charge(size)
+            return built
+        if key in self.active:
+            raise TooBig("recursive YAML alias")
+        if depth > MAX_DEPTH:
+            raise TooBig(f"YAML nesting deeper than {MAX_DEPTH} levels")
+        self.active.add(key)
+        before = self.count
+        try:
+            built = self._build(node, depth)
+        finally:
+            self.active.discard(key)
+        self.memo[key] = (node, built, self.count - before)  # holding `node` keeps its id unique
+        return built
+
+    def _charge(self, size: int) -> None:
+        self.count += size
+        if self.count > MAX_NODES:
+            raise TooBig(f"YAML document expands to more than {MAX_NODES} values (alias bomb?)")
+
+    def _build(self, node: yaml.Node, depth: int) -> Node:
+        self._charge(1)
+        if isinstance(node, ScalarNode):
+            built = Node(_scalar_value(self.scalars, node), *self._scalar_lines(node))
+        elif isinstance(node, SequenceNode):
+            items = [self.convert(child, depth + 1) for child in node.value]
+            built = Node(items, *self._collection_lines(node, items))
+        elif isinstance(node, MappingNode):
+            built = self._mapping(node, depth)
+        else:
+            raise TooBig(f"unexpected YAML node {type(node).__name__}")
+        return long_form(node.tag, built)
+
+    def _mapping(self, node: MappingNode, depth: int) -> Node:
+        merged: dict[str, Node] = {}
+        own: dict[str, Node] = {}
+        children: list[Node] = []
+        for key_node, value_node in node.value:
+            value = self.convert(value_node, depth + 1)
+            if value_node.start_mark.line > key_node.start_mark.line and _is_empty_scalar(value_node):
+                value = Node(value.value, key_node.start_mark.line + 1, key_node.start_mark.line + 1)
+            children.append(value)
+            self.key_lines[id(value)] = (value, key_node.start_mark.line + 1)
+            if key_node.tag == _MERGE or (isinstance(key_node, ScalarNode) and key_node.value == "<<"
+                                          and key_node.style is None):
+                for source in value.children():
+                    for merged_key, merged_value in source.items():
+                        merged.setdefault(merged_key, merged_value)
+                continue
+            own[self._key_text(key_node)] = value
+        body = {**merged, **own}
+        start, end = self._collection_lines(node, children)
+        if node.value:
+            start = min(start, node.value[0][0].start_mark.line + 1)
+        return Node(body, start, end)
+
+    def _scalar_lines(self, node: ScalarNode) -> tuple[int, int]:
+        start = node.start_mark.line + 1
+        end_mark = node.end_mark
+        end = end_mark.line if end_mark.column == 0 and end_mark.line > node.start_mark.line else end_mark.line + 1
+        while end > start and not self._text(end).strip():
+            end -= 1
+        return start, max(start, end)
+
+    def _collection_lines(self, node: yaml.Node, children: list[Node]) -> tuple[int, int]:
+        start = node.start_mark.line + 1
+        if getattr(node, "flow_style", False) or not children:
+            end = node.end_mark.line + 1
+            if node.end_mark.column == 0 and node.end_mark.line > node.start_mark.line:
+                end -= 1
+        else:
+            end = max(child.end_line for child in children)
+        return start, max(start, end)
+
+    def _key_text(self, node: yaml.Node) -> str:
+        """Keys keep their source text: `on` stays "on" (YAML 1.1 would say True), `80` stays "80".
+
+        A collection used as a key (rare, never meaningful to a rule) is named by its source text.
+        """
+        if isinstance(node, ScalarNode):
+            return str(node.value)
+        start, end = node.start_mark, node.end_mark
+        if start.line == end.line:
+            return self._text(start.line + 1)[start.column : end.column]
+        return f"<key at line {start.line + 1}>"
+
+    def _text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+
+def _is_empty_scalar(node: yaml.Node) -> bool:
+    return isinstance(node, ScalarNode) and node.value == "" and node.style is None
+
+
+def _scalar_value(constructor: SafeConstructor, node: ScalarNode) -> Any:
+    """Plain scalars resolve like safe_load (int, float, bool, null); everything else is text."""
+    constructors = {
+        "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
+        "tag:yaml.org,2002:bool": SafeConstructor.construct_yaml_bool,
+        "tag:yaml.org,2002:int": SafeConstructor.construct_yaml_int,
+        "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
+    }
+    construct = constructors.get(node.tag)
+    if construct is None:
+        return node.value
+    try:
+        return construct(constructor, node)
+    except (ConstructorError, ValueError, OverflowError):
+        return node.value
+
+
+def compose(source: str, lines: list[str]) -> tuple[list[Node], dict[int, tuple[Node, int]]]:
+    """Every non-empty document of `source` as a `Node`, and the line of each mapping value's key.
+
+    `lines` are the source's lines. The key lines map id(value node) to (value node, key line):
+    a CloudFormation resource starts on its logical id's line, not on its first attribute's.
+    Raises PyYAML's errors on invalid YAML and TooBig beyond the limits.
+    """
+    converter = _Converter(lines)
+    documents = [converter.document(root) for root in yaml.compose_all(source, Loader=_Loader)
+                 if root is not None]
+    return documents, converter.key_lines

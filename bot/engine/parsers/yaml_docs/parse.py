@@ -1,0 +1,75 @@
+"""One YAML or JSON file to a `ParsedFile`: its documents, classified, as resources.
+
+On a workflow path every document is read as a workflow; elsewhere each document is a
+CloudFormation template, else a Kubernetes manifest, else nothing (docker-compose, Helm
+values...: no resources and no error). Every failure becomes a `FileError` with the best line
+known, except that text which looks like a Helm, Jinja or Go template is not reported as broken
+YAML.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from bot.engine.model import FileError, ParsedFile, Resource
+from bot.engine.parsers.yaml_docs.cloudformation import (
+    cloudformation_resources,
+    is_cloudformation,
+    looks_like_cloudformation_json,
+)
+from bot.engine.parsers.yaml_docs.kubernetes import kubernetes_resources
+from bot.engine.parsers.yaml_docs.loader import TooBig, compose
+from bot.engine.parsers.yaml_docs.workflows import is_workflow_path, workflow_resources
+
+__all__ = ["parse_yaml"]
+
+# Helm / Jinja / Go templates, but not GitHub Actions `${{ }}` expressions.
+_TEMPLATE_MARK = re.compile(r"(?<!\$)\{\{|\{%-?\s|\{#")
+
+
+def _looks_like_template(text: str) -> bool:
+    return _TEMPLATE_MARK.search(text) is not None
+
+
+def parse_yaml(path: str, text: str) -> ParsedFile:
+    """Parse a YAML/JSON file into resources; errors become `FileError`s, never exceptions."""
+    try:
+        return _parse(path, text)
+    except yaml.MarkedYAMLError as exc:
+        if _looks_like_template(text):
+            return ParsedFile(path=path)
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        return ParsedFile(path=path, errors=(FileError(path, line, f"invalid YAML: {message}"),))
+    except TooBig as exc:
+        return ParsedFile(path=path, errors=(FileError(path, None, str(exc)),))
+    except RecursionError:
+        return ParsedFile(path=path, errors=(FileError(path, None, "YAML nesting too deep"),))
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        if _looks_like_template(text):
+            return ParsedFile(path=path)
+        return ParsedFile(path=path, errors=(FileError(path, None, f"invalid YAML: {exc}"),))
+    except Exception as exc:  # noqa: BLE001 - a parser bug is reported on the file, never raised
+        return ParsedFile(path=path, errors=(FileError(path, None, f"could not parse YAML: {type(exc).__name__}"),))
+
+
+def _parse(path: str, text: str) -> ParsedFile:
+    source = text
+    if looks_like_cloudformation_json(text):
+        source = text.replace("\t", " ")  # JSON forbids raw tabs in strings; YAML forbids them as indentation
+    lines = source.splitlines()
+    documents, key_lines = compose(source, lines)
+    is_workflow = is_workflow_path(path)
+    resources: list[Resource] = []
+    used: set[str] = set()
+    for index, document in enumerate(documents, start=1):
+        if is_workflow:
+            resources.extend(workflow_resources(path, document, lines))
+        elif is_cloudformation(document):
+            resources.extend(cloudformation_resources(path, document, lines, key_lines))
+        else:
+            resources.extend(kubernetes_resources(path, document, index, lines, used))
+    return ParsedFile(path=path, resources=tuple(resources))

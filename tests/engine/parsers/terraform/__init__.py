@@ -1,0 +1,1 @@
+"""Tests of the Terraform parser package, one file per concern."""

@@ -1,0 +1,1 @@
+"""Tests of the YAML reader and the resources it extracts, one file per module."""
