@@ -5,16 +5,21 @@ invalid policies and the number of API calls a review costs."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 from typing import Any
 
 import pytest
 
 from bot.app.jobs import ReviewJob
+from bot.app.logs import RedactingFormatter
 from bot.app.runner import ReviewRunner
 from bot.app.webhooks import route
+from bot.github import files
 from bot.github.client import GitHubApp
 from tests.fakegithub import FakeGitHub, Repository
+from tests.fakegithub.messages import Response
 
 UNENCRYPTED = 'resource "aws_ebs_volume" "v{i}" {{\n  availability_zone = "eu-west-1a"\n  size = 1\n  encrypted = false\n}}\n'
 BUCKET = """\
@@ -42,8 +47,9 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "records" {
 """
 
 
-def job_for(fake: FakeGitHub, repo: Repository, number: int, event: str = "pull_request.opened") -> ReviewJob:
-    headers, body = fake.webhook(event, repo, number)
+def job_for(fake: FakeGitHub, repo: Repository, number: int, event: str = "pull_request.opened",
+            overrides: dict[str, Any] | None = None) -> ReviewJob:
+    headers, body = fake.webhook(event, repo, number, overrides=overrides)
     job = route(headers["X-GitHub-Event"], headers["X-GitHub-Delivery"], json.loads(body))
     assert isinstance(job, ReviewJob)
     return job
@@ -231,3 +237,102 @@ def test_every_rest_call_names_the_api_version_it_was_written_for(fake_github: F
     rest = [r for r in fake_github.requests if r.path != "/graphql" and "access_tokens" not in r.path]
     assert rest and all(r.headers.get("x-github-api-version") == "2022-11-28" for r in rest), [
         (r.method, r.path, r.headers.get("x-github-api-version")) for r in rest]
+
+
+# -- one idempotence design: the check run is found again on GitHub by the review's key ---------
+
+
+def test_a_check_run_left_in_progress_is_finished_by_the_next_job(fake_github: FakeGitHub,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, number = pr(fake_github, "resume", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+
+    async def dies(*args: object) -> None:
+        raise asyncio.CancelledError  # the process stops mid-job: nothing completes the run
+
+    with monkeypatch.context() as patched:
+        patched.setattr("bot.app.runner.ReviewRunner._report", dies)
+        with pytest.raises(asyncio.CancelledError):
+            review(fake_github, repo, number)
+    (left,) = fake_github.check_runs(repo)
+    assert left["status"] == "in_progress"
+
+    run = review(fake_github, repo, number, "pull_request.synchronize")  # a redelivery, or GitHub's next event
+    assert len(fake_github.check_runs(repo)) == 1 and run["id"] == left["id"]
+    assert run["status"] == "completed" and run["conclusion"] == "failure"
+
+
+def test_a_check_run_created_despite_a_502_is_found_again_not_created_twice(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "create502", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    failed: list[int] = []
+
+    def created_then_502(operation_id: str | None, response: Response) -> Response | None:
+        if operation_id == "checks/create" and not failed:
+            failed.append(response.status)  # GitHub made the run, then the answer was lost
+            return Response(502, {"message": "Server Error"})
+        return None
+
+    fake_github.response_hook = created_then_502
+    run = review(fake_github, repo, number)
+    assert failed == [201]
+    assert len(fake_github.check_runs(repo)) == 1 and run["conclusion"] == "failure"
+    assert fake_github.count("POST", r"/check-runs$") == 1  # never blindly repeated
+
+
+def test_retargeting_the_base_branch_is_a_new_review(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "retarget", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    repo.commit("release", {"CHANGELOG.md": "1.0\n"}, "a release branch")
+    first = review(fake_github, repo, number)
+    repo.pull(number).base_ref = "release"
+    retargeted = {"changes": {"base": {"ref": {"from": "main"}, "sha": {"from": repo.branch_sha("main")}}}}
+    edited = job_for(fake_github, repo, number, "pull_request.edited", retargeted)
+    assert edited.base_ref == "release"
+    app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+    asyncio.run(ReviewRunner(app, "compliance")(edited))
+    runs = fake_github.check_runs(repo)
+    assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")] * 2  # reviewed again
+    assert runs[0]["id"] == first["id"] and runs[0]["external_id"] != runs[1]["external_id"]
+
+
+def test_a_stale_listing_is_replaced_by_a_comparison_at_the_head(fake_github: FakeGitHub,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, number = pr(fake_github, "stale", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    reviewed = repo.branch_sha("feature")
+    job = job_for(fake_github, repo, number)
+    repo.push(number, {"main.tf": UNENCRYPTED.format(i=1).replace("false", "true")}, "encrypt")
+    newer = files.changes_at_head
+
+    async def listing_of_the_newer_head(gh: Any, owner: str, name: str, pull: Any, head_sha: str) -> Any:
+        # A listing that claims to be this head's but describes the newer one (what a race can give).
+        current = await gh.get_pull(owner, name, pull.number)
+        changes = await newer(gh, owner, name, current, current.head_sha)
+        return files.HeadChanges(head_sha, changes.files, True, False, changes.limit)
+
+    monkeypatch.setattr("bot.app.runner.changes_at_head", listing_of_the_newer_head)
+    app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+    asyncio.run(ReviewRunner(app, "compliance")(job))
+    (run,) = [r for r in fake_github.check_runs(repo) if r["head_sha"] == reviewed]
+    assert run["conclusion"] == "failure"  # the reviewed head's own (unencrypted) text decided
+    assert fake_github.count("GET", r"/compare/") == 1
+
+
+def test_every_log_line_of_a_job_names_its_delivery(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "logs", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    job = job_for(fake_github, repo, number)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+        asyncio.run(ReviewRunner(app, "compliance")(job))
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    lines = [line for line in stream.getvalue().splitlines() if line.strip()]
+    job_lines = [line for line in lines if " bot." in line or " httpx:" in line]
+    assert job_lines and any("bot.app.runner" in line for line in job_lines)
+    assert all(f"delivery={job.delivery_id} repo=octo-org/logs pr={number} head={job.head_sha[:12]}" in line
+               for line in job_lines), [line for line in job_lines if job.delivery_id not in line]
