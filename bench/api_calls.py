@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app.jobs import ReviewJob  # noqa: E402
-from bot.app.runner import ReviewRunner  # noqa: E402
-from bot.app.webhooks import route  # noqa: E402
-from bot.github.client import GitHubApp  # noqa: E402
-from tests.fakegithub import FakeGitHub  # noqa: E402
+from bot.app.jobs import ReviewJob
+from bot.app.runner import ReviewRunner
+from bot.app.webhooks import route
+from bot.github.client import GitHubApp
+from tests.fakegithub import FakeGitHub
 
 VOLUME = 'resource "aws_ebs_volume" "v{i}" {{\n  availability_zone = "eu-west-1a"\n  size = 1\n  encrypted = false\n}}\n'
 

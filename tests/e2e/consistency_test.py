@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.serving import App, completed_run, completed_runs, serve, wait_for
+from tests.e2e.serving import App, completed_run, serve, wait_for
 from tests.fakegithub import FakeGitHub, Repository
 from tests.fakegithub.messages import Response
 

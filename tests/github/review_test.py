@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.engine.diff import parse_file_patch
-from bot.engine.model import FileError, Finding, Severity
+from bot.engine.model import Finding, Severity
 from bot.github.records import ReviewThread
 from bot.github.review import fingerprint_in, fingerprint_marker, plan_review
 
