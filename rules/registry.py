@@ -20,7 +20,7 @@ from bot.engine.rule import Rule
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule of every pack, in a stable order."""
-    from rules import cloudformation, dockerfile, github_actions, kubernetes, secrets, terraform_aws
+    from rules import cloudformation, dockerfile, github_actions, kubernetes, plaintext_secrets, terraform_aws
 
     return (
         *terraform_aws.RULES,
@@ -28,7 +28,7 @@ def all_rules() -> tuple[Rule, ...]:
         *kubernetes.RULES,
         *github_actions.RULES,
         *dockerfile.RULES,
-        *secrets.RULES,
+        *plaintext_secrets.RULES,
     )
 
 

@@ -19,11 +19,11 @@ from bot.engine.parsers.dockerfile import parse_dockerfile
 from bot.engine.parsers.yaml_docs import looks_like_cloudformation_json, parse_yaml
 from bot.engine.review import text_resource
 from bot.engine.rule import Rule
-from rules import cloudformation, dockerfile, github_actions, kubernetes, secrets
+from rules import cloudformation, dockerfile, github_actions, kubernetes, plaintext_secrets
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
 MARKER = re.compile(r"expect:\s*([A-Z0-9, -]+)")
-PACKS = (kubernetes, cloudformation, github_actions, dockerfile, secrets)
+PACKS = (kubernetes, cloudformation, github_actions, dockerfile, plaintext_secrets)
 RULES = {rule.id: rule for pack in PACKS for rule in pack.RULES}
 
 

@@ -10,10 +10,10 @@ import pytest
 from bot.engine.model import Violation
 from bot.engine.parsers.dockerfile import parse_dockerfile
 from bot.engine.review import text_resource
-from rules import dockerfile, secrets
+from rules import dockerfile, plaintext_secrets
 from rules._support import is_placeholder, mask, secret_key
 
-RULES = {rule.id: rule for rule in secrets.RULES}
+RULES = {rule.id: rule for rule in plaintext_secrets.RULES}
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
 
 # Every secret planted in the fixtures (all fake, generated for these tests).
@@ -46,7 +46,7 @@ class _NoContext:
 
 def fixture_violations() -> list[Violation]:
     found: list[Violation] = []
-    for rule in secrets.RULES:
+    for rule in plaintext_secrets.RULES:
         for path in sorted((FIXTURES / rule.id).rglob("*")):
             if path.is_file():
                 resource = text_resource(path.name, enumerate(path.read_text().splitlines(), start=1))
