@@ -1,13 +1,13 @@
-"""Job queues: the in-process default, and Redis Streams against the real Redis at 127.0.0.1:6379.
+"""Job queues: the in-process default, and Redis Streams against a real Redis (REDIS_URL).
 
-Every Redis test uses its own stream/group/key names and deletes them afterwards.
+Every Redis test uses its own stream/group/key names and deletes them afterwards (see
+tests/app/redis_fixtures.py); the ones that restart Redis run their own server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,8 +16,7 @@ import redis.asyncio as aioredis
 
 from bot.app.job_queue import Delivery, InProcessQueue, JobQueue, QueueClosed, QueueFull, RedisStreamQueue
 from bot.app.jobs import ReviewJob
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.app.redis_fixtures import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -128,26 +127,14 @@ async def test_in_process_close_wakes_getters_and_ends_iteration() -> None:
 
 
 @pytest.fixture()
-async def names() -> AsyncIterator[dict[str, str]]:
-    """Unique stream/group names; every key under the prefix is deleted afterwards."""
-    prefix = f"test:compliance-bot:{uuid.uuid4().hex}"
-    yield {"stream": f"{prefix}:jobs", "group": f"{prefix}:group", "prefix": prefix}
-    client = aioredis.from_url(REDIS_URL, decode_responses=True)
-    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
-
-
-@pytest.fixture()
-async def queues(names: dict[str, str]) -> AsyncIterator[Any]:
+async def queues(redis_url: str, redis_names: dict[str, str]) -> AsyncIterator[Any]:
     """make(consumer, **options) -> a RedisStreamQueue with its own client, closed afterwards."""
     made: list[RedisStreamQueue] = []
 
     def make(consumer: str, **options: Any) -> RedisStreamQueue:
         options.setdefault("block", 0.05)
         queue = RedisStreamQueue.from_url(
-            REDIS_URL, stream=names["stream"], group=names["group"], consumer=consumer, **options
+            redis_url, stream=redis_names["stream"], group=redis_names["group"], consumer=consumer, **options
         )
         made.append(queue)
         return queue
@@ -178,7 +165,7 @@ async def test_redis_put_get_ack(queues: Any) -> None:
     assert fields["delivery"] == "d-1" and ReviewJob.from_json(fields["job"]) == job("d-1")
 
 
-async def test_redis_dedup_by_delivery_id(queues: Any, names: dict[str, str]) -> None:
+async def test_redis_dedup_by_delivery_id(queues: Any, redis_names: dict[str, str]) -> None:
     queue: RedisStreamQueue = queues("a", dedup_ttl=600)
     assert await queue.put(job("d-1"))
     assert not await queue.put(job("d-1"))
@@ -186,7 +173,7 @@ async def test_redis_dedup_by_delivery_id(queues: Any, names: dict[str, str]) ->
     assert not await other_process.put(job("d-1"))
     assert await other_process.put(job("d-2"))
     assert await queue.redis.xlen(queue.stream) == 2
-    ttl = await queue.redis.ttl(f"{names['stream']}:delivery:d-1")
+    ttl = await queue.redis.ttl(f"{redis_names['stream']}:delivery:d-1")
     assert 0 < ttl <= 600
 
 
@@ -319,9 +306,10 @@ async def test_redis_iteration_and_close(queues: Any) -> None:
         await queue.put(job("d-2"))
 
 
-async def test_redis_resp3_client(names: dict[str, str]) -> None:
-    client = aioredis.from_url(REDIS_URL, decode_responses=True, protocol=3)
-    queue = RedisStreamQueue(client, stream=names["stream"], group=names["group"], consumer="a", block=0.05)
+async def test_redis_resp3_client(redis_url: str, redis_names: dict[str, str]) -> None:
+    client = aioredis.from_url(redis_url, decode_responses=True, protocol=3)
+    queue = RedisStreamQueue(client, stream=redis_names["stream"], group=redis_names["group"], consumer="a",
+                             block=0.05)
     try:
         assert await queue.put(job("d-1"))
         delivery = await asyncio.wait_for(queue.get(), 2)
@@ -336,5 +324,117 @@ async def test_redis_unreachable_ping_is_false() -> None:
     queue = RedisStreamQueue.from_url("redis://127.0.0.1:1/0", stream="x", group="y")
     try:
         assert not await queue.ping()
+    finally:
+        await queue.close()
+
+
+# -- cancelling get() ------------------------------------------------------------------------------
+#
+# The worker cancels `get()` at every stop. On Python 3.11 a cancellation that lands while redis-py
+# sends a command is lost (redis-py wraps the write in asyncio.wait_for, which drops a cancellation
+# arriving just as the write completes), and the old get() then looped on XREADGROUP for ever, its
+# task "cancelling" and never done. These tests fail (deadline) on that code.
+
+CANCELLED_GET_DEADLINE = 1.0  # seconds a cancelled get() has to finish
+GETTERS = 4  # concurrent getters on one queue, as a worker's consumers
+
+
+async def finishes_after_cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and require that it ends, cancelled, within the deadline."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=CANCELLED_GET_DEADLINE)
+    if not done:
+        stack = "".join(f"\n  {frame.f_code.co_filename}:{frame.f_lineno}" for frame in task.get_stack())
+        while not task.done():  # do not leave it looping behind the next test
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
+        pytest.fail(f"get() still running {CANCELLED_GET_DEADLINE}s after cancel(), at:{stack}", pytrace=False)
+    assert task.cancelled(), f"a cancelled get() must end cancelled, not with {task!r}"
+
+
+async def blocked_clients(admin: aioredis.Redis, name: str) -> int:
+    """Connections named `name` that Redis shows blocked in XREADGROUP right now."""
+    return sum(
+        1 for client in await admin.client_list()
+        if client.get("name") == name and client.get("cmd") == "xreadgroup" and "b" in client.get("flags", "")
+    )
+
+
+@pytest.fixture()
+async def admin(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.mark.parametrize("block", [2.0, 0.002], ids=["block-2s", "block-2ms"])
+async def test_redis_get_cancelled_while_blocked_in_xreadgroup_finishes(
+    redis_url: str, redis_names: dict[str, str], admin: aioredis.Redis, block: float
+) -> None:
+    """Like a worker's stop: getters blocked on an empty stream are cancelled; all of them end, and
+    the queue (its connections) still works afterwards. With a 2 ms BLOCK the getters go round and
+    round, so the cancellations land at every point of a round, not only in the blocked read."""
+    for round_ in range(10):
+        name = f"{redis_names['prefix']}:client:{round_}"
+        client = aioredis.from_url(redis_url, decode_responses=True, client_name=name, health_check_interval=30)
+        queue = RedisStreamQueue(client, stream=redis_names["stream"], group=redis_names["group"],
+                                 consumer="worker", block=block, owns_client=True)
+        try:
+            getters = [asyncio.create_task(queue.get()) for _ in range(GETTERS)]
+
+            async def all_blocked(name: str = name) -> bool:
+                return await blocked_clients(admin, name) == GETTERS
+
+            await eventually(all_blocked, what=f"{GETTERS} connections named {name} blocked in XREADGROUP")
+            for getter in getters:
+                await finishes_after_cancel(getter)
+            assert await queue.put(job(f"d-{round_}"))
+            delivery = await asyncio.wait_for(queue.get(), 10)
+            assert delivery.job == job(f"d-{round_}")
+            await queue.ack(delivery)
+        finally:
+            await queue.close()
+    assert int((await admin.xpending(redis_names["stream"], redis_names["group"]))["pending"]) == 0
+
+
+async def test_redis_get_cancelled_at_any_step_finishes(queues: Any) -> None:
+    """Cancel get() after 0, 1, 2, ... event-loop steps, so the cancellation lands at each await of a
+    round in turn (with a warm connection, step 1 is redis-py sending XREADGROUP: the lost-cancel
+    spot). Whatever the step, get() must end cancelled within the deadline."""
+    queue: RedisStreamQueue = queues("a")
+    await queue.put(job("d-0"))
+    await queue.ack(await asyncio.wait_for(queue.get(), 10))  # the group exists; a connection is pooled
+    for steps in range(30):
+        getter = asyncio.create_task(queue.get())
+        for _ in range(steps):
+            await asyncio.sleep(0)  # not a barrier: it only picks where the cancellation lands
+        await finishes_after_cancel(getter)
+    assert await queue.put(job("d-1"))
+    delivery = await asyncio.wait_for(queue.get(), 10)
+    assert delivery.job == job("d-1")
+
+
+async def test_redis_entry_read_after_a_get_was_cancelled_goes_to_the_next_get(
+    redis_url: str, redis_names: dict[str, str], admin: aioredis.Redis
+) -> None:
+    """An entry that arrives just after a blocked get() was cancelled is handed out by the next get()
+    at once, as attempt 1: it is not stranded in this consumer's pending list until a takeover."""
+    name = f"{redis_names['prefix']}:client"
+    client = aioredis.from_url(redis_url, decode_responses=True, client_name=name)
+    queue = RedisStreamQueue(client, stream=redis_names["stream"], group=redis_names["group"], consumer="a",
+                             block=30.0, claim_idle=3600, owns_client=True)
+    try:
+        getter = asyncio.create_task(queue.get())
+
+        async def blocked() -> bool:
+            return await blocked_clients(admin, name) == 1
+
+        await eventually(blocked, what="the getter blocked in XREADGROUP")
+        await finishes_after_cancel(getter)
+        await queue.put(job("d-1"))
+        delivery = await asyncio.wait_for(queue.get(), 10)  # far less than BLOCK or claim_idle
+        assert delivery.job == job("d-1") and delivery.attempt == 1
+        await queue.ack(delivery)
+        assert await pending(queue) == 0
     finally:
         await queue.close()
