@@ -1,16 +1,24 @@
-"""Run review jobs from a `JobQueue`: N consumers, one job per pull request at a time.
+"""Run review jobs from a `JobQueue`: N consumers; one PR's jobs one after another.
+
+De-duplication has one design, and none of it lives here:
+
+- the queue drops a delivery id it has already seen (a GitHub redelivery);
+- a review is keyed by (repository, PR, head SHA, policy SHA, engine version) and its check run is
+  found again on GitHub, so the job itself skips work that is already done;
+- with Redis, a per-PR lease taken by the job runner serialises jobs for one PR across processes.
+
+The worker never drops a job because another one for the same PR is around: whether a PR head is
+already reviewed is not for process-local memory to decide. Its per-PR lanes are pure scheduling:
+a delivery for a PR whose job is running waits in that PR's lane and is run, in arrival order, by
+the consumer already busy with the PR, so the other consumers stay free for other PRs.
 
 Each of the `concurrency` consumer tasks takes a delivery from the queue and runs the handler on
-it. Jobs for the same pull request never overlap: a delivery for a PR that is already being
-reviewed waits in that PR's lane and is run, in arrival order, by the consumer already busy with
-the PR, which frees the other consumers for other PRs. While a job waits in a lane, a newer job for
-the same PR supersedes it when it is the same work or a newer head (see `supersedes`); the
-superseded delivery is acked without running.
-
-A handler exception is logged (delivery id, PR, exception; never the job's credentials, which it
-does not carry) and the consumer goes on. Every finished job is acked, failed or not: retrying is
-the job's business (it reports failures on the check run). Deliveries whose job did not finish
-(the process stopped) are not acked, so a Redis queue hands them out again.
+it, within `job_timeout`. A handler exception is logged (delivery id, PR, exception; never the
+job's credentials, which it does not carry) and the consumer goes on. Every finished job is acked,
+failed or not: retrying is the job's business (it reports failures on the check run). A heartbeat
+`touch`es the deliveries in hand so a Redis queue does not hand a long job to another consumer.
+Deliveries whose job did not finish (the process stopped) are not acked, so a Redis queue hands
+them out again.
 
 `stop(timeout)` stops taking deliveries, lets running jobs (and jobs already waiting in their
 lanes) finish for up to `timeout` seconds, then cancels what is left.
@@ -30,7 +38,7 @@ from typing import Self
 from bot.app.job_queue import Delivery, JobQueue, QueueClosed
 from bot.app.jobs import ReviewJob
 
-__all__ = ["Handler", "Worker", "supersedes"]
+__all__ = ["Handler", "Worker"]
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +49,6 @@ PullRequestKey = tuple[int, str, str, int]
 
 def pr_key(job: ReviewJob) -> PullRequestKey:
     return (job.installation_id, job.owner.lower(), job.repo.lower(), job.pull_number)
-
-
-def supersedes(newer: Delivery, older: Delivery) -> bool:
-    """Whether running `newer` makes running the still-waiting `older` (same PR) pointless.
-
-    True when `newer` arrived later and either reviews another head (the PR moved on) or is the
-    same review (same head; `older` does not answer a re-run request of its own check run that
-    `newer` does not answer too).
-    """
-    if newer.order <= older.order:
-        return False
-    new, old = newer.job, older.job
-    if new.head_sha != old.head_sha:
-        return True
-    return old.check_run_id is None or old.check_run_id == new.check_run_id
 
 
 @dataclass
@@ -72,7 +65,7 @@ class Worker:
     - `job_timeout`: a job running longer is cancelled and logged (None = no limit).
     - `heartbeat`: seconds between `queue.touch()` calls for held deliveries, so a Redis queue does
       not hand a long job to another consumer while this one is alive.
-    - `supersede`: drop a waiting job when a newer one for the same PR arrives (see `supersedes`).
+    - `retry_delay`: first pause after the queue fails to hand out a delivery (doubles, up to 30 s).
     """
 
     def __init__(
@@ -85,7 +78,6 @@ class Worker:
         job_timeout: float | None = 900.0,
         heartbeat: float = 30.0,
         retry_delay: float = 1.0,
-        supersede: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -96,7 +88,6 @@ class Worker:
         self.job_timeout = job_timeout
         self.heartbeat = heartbeat
         self.retry_delay = retry_delay
-        self.supersede = supersede
         self._lanes: dict[PullRequestKey, _Lane] = {}
         self._held: dict[str, Delivery] = {}  # handed out by the queue, not yet acked
         self._running: dict[str, Delivery] = {}
@@ -188,7 +179,7 @@ class Worker:
             key = pr_key(delivery.job)
             lane = self._lanes.get(key)
             if lane is not None:
-                await self._enqueue_behind(lane, delivery)
+                self._enqueue_behind(lane, delivery)
                 continue  # the consumer holding this PR runs it; this one takes more work
             self._lanes[key] = lane = _Lane()
             try:
@@ -217,15 +208,7 @@ class Worker:
             return None
         return get.result()
 
-    async def _enqueue_behind(self, lane: _Lane, delivery: Delivery) -> None:
-        if self.supersede:
-            for older in [d for d in lane.waiting if supersedes(delivery, d)]:
-                lane.waiting.remove(older)
-                log.info(
-                    "delivery=%s superseded by delivery=%s (%s): skipped",
-                    older.job.delivery_id, delivery.job.delivery_id, _describe(delivery.job),
-                )
-                await self._ack(older)
+    def _enqueue_behind(self, lane: _Lane, delivery: Delivery) -> None:
         lane.waiting.append(delivery)
         log.debug("delivery=%s waits for the running review of %s", delivery.job.delivery_id,
                   _describe(delivery.job))

@@ -14,6 +14,7 @@ Imported by `tests/conftest.py`, so any test can ask for these fixtures by name.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
 import socket
@@ -23,7 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import pytest
 import redis
@@ -36,17 +37,21 @@ START_DEADLINE = 10.0  # seconds a private redis-server has to answer PING
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 10.0) -> T:
-    """Poll the async `check()` until it returns something truthy, and return that.
+async def eventually(check: Callable[[], T | None | Awaitable[T | None]], *, what: str,
+                     timeout: float = 10.0) -> T:
+    """Poll `check()` (a function or a coroutine function) until it returns something truthy.
 
-    Fails the test with `what` after `timeout` seconds: a deadline, not a guess at how long
-    something takes (the usual wait is milliseconds; the deadline only bounds a broken case).
+    Returns that value. Fails the test with `what` after `timeout` seconds: a deadline, not a guess
+    at how long something takes (the usual wait is milliseconds; the deadline only bounds a broken
+    case, so it can be generous).
     """
     deadline = time.monotonic() + timeout
     while True:
-        found = await check()
+        found = check()
+        if inspect.isawaitable(found):
+            found = await found
         if found:
-            return found
+            return cast(T, found)
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}", pytrace=False)
         await asyncio.sleep(0.005)
