@@ -7,7 +7,6 @@ tests/app/redis_fixtures.py); the ones that restart Redis run their own server.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +18,8 @@ from bot.app.jobs import ReviewJob
 from tests.app.redis_fixtures import eventually
 
 pytestmark = pytest.mark.anyio
+
+DEADLINE = 10.0  # seconds: bounds a broken case only; the awaited thing normally takes milliseconds
 
 
 @pytest.fixture()
@@ -65,8 +66,12 @@ async def test_in_process_dedup_expires() -> None:
     queue = InProcessQueue(dedup_ttl=0.05)
     assert await queue.put(job("d-1"))
     assert not await queue.put(job("d-1"))
-    await asyncio.sleep(0.06)
-    assert await queue.put(job("d-1"))
+
+    async def accepted_again() -> bool:
+        return await queue.put(job("d-1"))
+
+    await eventually(accepted_again, what="the delivery id to expire from the de-dup memory")
+    assert queue.qsize() == 2
 
 
 async def test_in_process_dedup_memory_is_bounded() -> None:
@@ -91,10 +96,10 @@ async def test_in_process_is_bounded() -> None:
 async def test_in_process_get_waits_for_put() -> None:
     queue = InProcessQueue()
     getter = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop step: the getter (scheduled first) has run and now waits
     assert not getter.done()
     await queue.put(job("d-1"))
-    delivery = await asyncio.wait_for(getter, 1)
+    delivery = await asyncio.wait_for(getter, DEADLINE)
     assert delivery.job == job("d-1")
 
 
@@ -110,11 +115,11 @@ async def test_in_process_close_wakes_getters_and_ends_iteration() -> None:
 
     consumer = asyncio.create_task(consume())
     blocked = asyncio.create_task(queue.get())
-    await asyncio.sleep(0.01)
+    await eventually(lambda: seen == ["d-1"] and queue.unacked == 0, what="the consumer to take and ack d-1")
     await queue.close()
-    await asyncio.wait_for(consumer, 1)
+    await asyncio.wait_for(consumer, DEADLINE)
     with pytest.raises(QueueClosed):
-        await asyncio.wait_for(blocked, 1)
+        await asyncio.wait_for(blocked, DEADLINE)
     assert seen == ["d-1"]
     with pytest.raises(QueueClosed):
         await queue.put(job("d-2"))
@@ -153,8 +158,8 @@ async def test_redis_put_get_ack(queues: Any) -> None:
     assert isinstance(queue, JobQueue)
     assert await queue.ping()
     assert await queue.put(job("d-1")) and await queue.put(job("d-2", head="c"))
-    first = await asyncio.wait_for(queue.get(), 2)
-    second = await asyncio.wait_for(queue.get(), 2)
+    first = await asyncio.wait_for(queue.get(), DEADLINE)
+    second = await asyncio.wait_for(queue.get(), DEADLINE)
     assert first.job == job("d-1") and second.job == job("d-2", head="c")
     assert first.attempt == 1 and first.order < second.order
     assert await pending(queue) == 2
@@ -190,7 +195,7 @@ async def test_redis_consumers_share_the_work(queues: Any) -> None:
     b: RedisStreamQueue = queues("b")
     for n in range(6):
         await a.put(job(f"d-{n}"))
-    got = [await asyncio.wait_for(q.get(), 2) for q in (a, b, a, b, a, b)]
+    got = [await asyncio.wait_for(q.get(), DEADLINE) for q in (a, b, a, b, a, b)]
     assert sorted(d.job.delivery_id for d in got) == [f"d-{n}" for n in range(6)]
     consumers = {c["name"]: c["pending"] for c in await a.redis.xinfo_consumers(a.stream, a.group)}
     assert consumers == {"a": 3, "b": 3}
@@ -199,15 +204,14 @@ async def test_redis_consumers_share_the_work(queues: Any) -> None:
 async def test_redis_dead_consumers_delivery_is_reclaimed_after_idle_timeout(queues: Any) -> None:
     dead: RedisStreamQueue = queues("dead")
     await dead.put(job("d-1"))
-    started = time.monotonic()  # the idle time counts from this hand-out
-    taken = await asyncio.wait_for(dead.get(), 2)
+    taken = await asyncio.wait_for(dead.get(), DEADLINE)
     await dead.close()  # the process dies without acking
 
-    survivor: RedisStreamQueue = queues("survivor", claim_idle=0.3)
+    patient: RedisStreamQueue = queues("patient", claim_idle=3600)
     with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(survivor.get(), 0.1)  # not idle long enough yet: not taken over
-    reclaimed = await asyncio.wait_for(survivor.get(), 3)
-    assert time.monotonic() - started >= 0.3
+        await asyncio.wait_for(patient.get(), 0.2)  # not idle for an hour: not taken over
+    survivor: RedisStreamQueue = queues("survivor", claim_idle=0.3)
+    reclaimed = await asyncio.wait_for(survivor.get(), DEADLINE)
     assert reclaimed.id == taken.id and reclaimed.job == job("d-1")
     assert reclaimed.attempt == 2
     consumers = {c["name"]: c["pending"] for c in await survivor.redis.xinfo_consumers(survivor.stream, survivor.group)}
@@ -217,35 +221,38 @@ async def test_redis_dead_consumers_delivery_is_reclaimed_after_idle_timeout(que
 
 
 async def test_redis_touch_keeps_a_live_consumers_job(queues: Any) -> None:
+    """touch() resets the idle time that a takeover waits for, and does not count as an attempt."""
     busy: RedisStreamQueue = queues("busy")
-    other: RedisStreamQueue = queues("other", claim_idle=0.3)
     await busy.put(job("d-1"))
-    held = await asyncio.wait_for(busy.get(), 2)
+    held = await asyncio.wait_for(busy.get(), DEADLINE)
 
-    async def heartbeat() -> None:
-        while True:
-            await busy.touch(held)
-            await asyncio.sleep(0.1)
+    async def entry() -> dict[str, Any]:
+        (found,) = await busy.redis.xpending_range(busy.stream, busy.group, min=held.id, max=held.id, count=1)
+        return dict(found)
 
-    beating = asyncio.create_task(heartbeat())
-    try:
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(other.get(), 0.8)  # well past claim_idle, but the job is alive
-    finally:
-        beating.cancel()
-    reclaimed = await asyncio.wait_for(other.get(), 3)  # heartbeat stopped: now it is taken over
-    assert reclaimed.id == held.id and reclaimed.attempt == 2  # touches do not count as attempts
+    async def idle_for_a_while() -> dict[str, Any] | None:
+        found = await entry()
+        return found if found["time_since_delivered"] >= 1000 else None
+
+    before = await eventually(idle_for_a_while, what="the held entry to be idle for a second")
+    await busy.touch(held)
+    after = await entry()
+    assert after["time_since_delivered"] < before["time_since_delivered"]  # reset, not grown
+    assert (after["consumer"], after["times_delivered"]) == ("busy", 1)  # still ours; not an attempt
+
+    other: RedisStreamQueue = queues("other", claim_idle=0.3)  # no more touches: now it is taken over
+    reclaimed = await asyncio.wait_for(other.get(), DEADLINE)
+    assert reclaimed.id == held.id and reclaimed.attempt == 2
 
 
 async def test_redis_too_many_attempts_go_to_dead_letter(queues: Any) -> None:
     first: RedisStreamQueue = queues("first", max_attempts=1)
     await first.put(job("d-poison"))
-    await asyncio.wait_for(first.get(), 2)
+    await asyncio.wait_for(first.get(), DEADLINE)
     await first.close()  # died on it
-    second: RedisStreamQueue = queues("second", claim_idle=0.05, max_attempts=1)
+    second: RedisStreamQueue = queues("second", claim_idle=0.0, max_attempts=1)  # takes over at once
     await second.put(job("d-fine"))
-    await asyncio.sleep(0.06)
-    delivery = await asyncio.wait_for(second.get(), 2)
+    delivery = await asyncio.wait_for(second.get(), DEADLINE)
     assert delivery.job.delivery_id == "d-fine"
     dead = await second.redis.xrange(second.dead_letter_stream)
     assert [(f["delivery"], f["reason"]) for _id, f in dead] == [("d-poison", "too many attempts")]
@@ -256,10 +263,10 @@ async def test_redis_too_many_attempts_go_to_dead_letter(queues: Any) -> None:
 async def test_redis_malformed_entry_is_set_aside(queues: Any) -> None:
     queue: RedisStreamQueue = queues("a")
     await queue.put(job("d-0"))
-    await queue.ack(await asyncio.wait_for(queue.get(), 2))  # group exists now
+    await queue.ack(await asyncio.wait_for(queue.get(), DEADLINE))  # group exists now
     await queue.redis.xadd(queue.stream, {"job": "{not json"})
     await queue.put(job("d-1"))
-    delivery = await asyncio.wait_for(queue.get(), 2)
+    delivery = await asyncio.wait_for(queue.get(), DEADLINE)
     assert delivery.job.delivery_id == "d-1"
     dead = await queue.redis.xrange(queue.dead_letter_stream)
     assert [f["reason"] for _id, f in dead] == ["malformed"]
@@ -268,22 +275,27 @@ async def test_redis_malformed_entry_is_set_aside(queues: Any) -> None:
 async def test_redis_trimmed_pending_entry_is_dropped(queues: Any) -> None:
     dead: RedisStreamQueue = queues("dead")
     await dead.put(job("d-1"))
-    taken = await asyncio.wait_for(dead.get(), 2)
+    taken = await asyncio.wait_for(dead.get(), DEADLINE)
     await dead.close()
     survivor: RedisStreamQueue = queues("survivor", claim_idle=0.0)
     await survivor.redis.xdel(survivor.stream, taken.id)
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(survivor.get(), 0.2)
-    assert await pending(survivor) == 0
+    getter = asyncio.create_task(survivor.get())
+
+    async def dropped() -> bool:
+        return await pending(survivor) == 0
+
+    await eventually(dropped, what="the trimmed entry to be acked away")
+    assert not getter.done()  # nothing was handed out for it
+    await finishes_after_cancel(getter)
 
 
 async def test_redis_recovers_when_the_group_disappears(queues: Any) -> None:
     queue: RedisStreamQueue = queues("a")
     await queue.put(job("d-1"))
-    await queue.ack(await asyncio.wait_for(queue.get(), 2))
+    await queue.ack(await asyncio.wait_for(queue.get(), DEADLINE))
     await queue.redis.delete(queue.stream)  # e.g. Redis restarted without persistence
     await queue.put(job("d-2"))
-    delivery = await asyncio.wait_for(queue.get(), 2)
+    delivery = await asyncio.wait_for(queue.get(), DEADLINE)
     assert delivery.job.delivery_id == "d-2"
 
 
@@ -298,7 +310,7 @@ async def test_redis_iteration_and_close(queues: Any) -> None:
             await queue.ack(delivery)
             await queue.close()
 
-    await asyncio.wait_for(consume(), 2)
+    await asyncio.wait_for(consume(), DEADLINE)
     assert [d.job.delivery_id for d in seen] == ["d-1"]
     with pytest.raises(QueueClosed):
         await queue.get()
@@ -312,7 +324,7 @@ async def test_redis_resp3_client(redis_url: str, redis_names: dict[str, str]) -
                              block=0.05)
     try:
         assert await queue.put(job("d-1"))
-        delivery = await asyncio.wait_for(queue.get(), 2)
+        delivery = await asyncio.wait_for(queue.get(), DEADLINE)
         assert delivery.job == job("d-1")
         await queue.ack(delivery)
     finally:
@@ -389,7 +401,7 @@ async def test_redis_get_cancelled_while_blocked_in_xreadgroup_finishes(
             for getter in getters:
                 await finishes_after_cancel(getter)
             assert await queue.put(job(f"d-{round_}"))
-            delivery = await asyncio.wait_for(queue.get(), 10)
+            delivery = await asyncio.wait_for(queue.get(), DEADLINE)
             assert delivery.job == job(f"d-{round_}")
             await queue.ack(delivery)
         finally:
@@ -403,14 +415,14 @@ async def test_redis_get_cancelled_at_any_step_finishes(queues: Any) -> None:
     spot). Whatever the step, get() must end cancelled within the deadline."""
     queue: RedisStreamQueue = queues("a")
     await queue.put(job("d-0"))
-    await queue.ack(await asyncio.wait_for(queue.get(), 10))  # the group exists; a connection is pooled
+    await queue.ack(await asyncio.wait_for(queue.get(), DEADLINE))  # the group exists; a connection is pooled
     for steps in range(30):
         getter = asyncio.create_task(queue.get())
         for _ in range(steps):
             await asyncio.sleep(0)  # not a barrier: it only picks where the cancellation lands
         await finishes_after_cancel(getter)
     assert await queue.put(job("d-1"))
-    delivery = await asyncio.wait_for(queue.get(), 10)
+    delivery = await asyncio.wait_for(queue.get(), DEADLINE)
     assert delivery.job == job("d-1")
 
 
@@ -432,7 +444,7 @@ async def test_redis_entry_read_after_a_get_was_cancelled_goes_to_the_next_get(
         await eventually(blocked, what="the getter blocked in XREADGROUP")
         await finishes_after_cancel(getter)
         await queue.put(job("d-1"))
-        delivery = await asyncio.wait_for(queue.get(), 10)  # far less than BLOCK or claim_idle
+        delivery = await asyncio.wait_for(queue.get(), DEADLINE)  # far less than BLOCK or claim_idle
         assert delivery.job == job("d-1") and delivery.attempt == 1
         await queue.ack(delivery)
         assert await pending(queue) == 0

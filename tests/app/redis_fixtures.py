@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, overload
 
 import pytest
 import redis
@@ -37,8 +37,11 @@ START_DEADLINE = 10.0  # seconds a private redis-server has to answer PING
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], T | None | Awaitable[T | None]], *, what: str,
-                     timeout: float = 10.0) -> T:
+@overload
+async def eventually(check: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = ...) -> T: ...
+@overload
+async def eventually(check: Callable[[], T | None], *, what: str, timeout: float = ...) -> T: ...
+async def eventually(check: Callable[[], Any], *, what: str, timeout: float = 10.0) -> Any:
     """Poll `check()` (a function or a coroutine function) until it returns something truthy.
 
     Returns that value. Fails the test with `what` after `timeout` seconds: a deadline, not a guess
@@ -51,7 +54,7 @@ async def eventually(check: Callable[[], T | None | Awaitable[T | None]], *, wha
         if inspect.isawaitable(found):
             found = await found
         if found:
-            return cast(T, found)
+            return found
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}", pytrace=False)
         await asyncio.sleep(0.005)

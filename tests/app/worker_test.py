@@ -336,10 +336,11 @@ async def test_redis_heartbeat_and_redelivery_after_a_cut_short_stop(
 ) -> None:
     """A long job is touched by its live worker's heartbeat; when that worker stops before the job
     finishes, the delivery stays pending, and another process takes it over after the idle timeout."""
-    names = {"stream": redis_names["stream"], "group": redis_names["group"]}
+    stream, group = redis_names["stream"], redis_names["group"]
     first_queue = TouchCountingQueue(aioredis.from_url(redis_url, decode_responses=True), consumer="first",
-                                     block=0.05, owns_client=True, **names)
-    other_queue = RedisStreamQueue.from_url(redis_url, consumer="other", claim_idle=0.3, block=0.05, **names)
+                                     block=0.05, owns_client=True, stream=stream, group=group)
+    other_queue = RedisStreamQueue.from_url(redis_url, consumer="other", claim_idle=0.3, block=0.05,
+                                            stream=stream, group=group)
     slow = Recorder(gated=True)
     fast = Recorder()
     try:
