@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from bot.app.job_queue import Delivery, InProcessQueue, RedisStreamQueue
 from bot.app.jobs import ReviewJob
 from bot.app.worker import Worker
-from tests.app.redis_fixtures import eventually
+from tests.app.redis_fixtures import RedisServer, eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -422,5 +423,34 @@ async def test_redis_worker_stopped_at_any_step_stops_at_once(redis_url: str, re
                 await asyncio.wait({stopping}, timeout=DEADLINE)
                 pytest.fail(f"worker.stop() still running {DEADLINE}s after it was called ({steps} steps)",
                             pytrace=False)
+    finally:
+        await queue.close()
+
+
+async def test_redis_worker_rides_out_a_redis_restart(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis is killed under a running worker and comes back empty (no persistence): the consumers
+    log the outage and retry, and once Redis is back the group is made again and new jobs run."""
+    queue = RedisStreamQueue.from_url(redis_server.url, consumer="worker", block=0.05, stream="jobs", group="g")
+    handler = Recorder()
+    try:
+        async with Worker(queue, handler, concurrency=2, retry_delay=0.05):
+            await queue.put(job("before"))
+            await handler.until(lambda: handler.finished == ["before"])
+            await asyncio.to_thread(redis_server.kill)
+            await eventually(lambda: "cannot read the queue" in caplog.text, what="the consumers to see the outage")
+            await asyncio.to_thread(redis_server.start)
+
+            async def queued() -> bool:
+                try:
+                    return await queue.put(job("after"))
+                except (RedisError, OSError):
+                    return False  # still reconnecting
+
+            await eventually(queued, what="the restarted Redis to accept a job")
+            await handler.until(lambda: handler.finished == ["before", "after"])
+        assert "consumer group g on jobs is gone; creating it again" in caplog.text
+        assert int((await queue.redis.xpending("jobs", "g"))["pending"]) == 0
     finally:
         await queue.close()
