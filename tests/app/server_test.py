@@ -57,7 +57,13 @@ def pem() -> str:
 
 @pytest.fixture(scope="module")
 def settings(pem: str) -> Settings:
-    return load_settings({"APP_ID": "42", "PRIVATE_KEY": pem, "WEBHOOK_SECRET": SECRET, "WORKER_CONCURRENCY": "2"})
+    # load_settings(mapping) also picks up REDIS_URL from the process environment (reported: a
+    # settings bug), and REDIS_URL is what points the Redis tests at a server: without this, every
+    # test here would run on the shared Redis under the default stream name.
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("REDIS_URL", raising=False)
+        return load_settings({"APP_ID": "42", "PRIVATE_KEY": pem, "WEBHOOK_SECRET": SECRET,
+                              "WORKER_CONCURRENCY": "2"})
 
 
 def payload_files() -> list[Path]:
