@@ -305,7 +305,7 @@ class RedisStreamQueue:
     # -- consumer ------------------------------------------------------------------------------
 
     async def get(self) -> Delivery:
-        """The next delivery. Cancelling a waiting `get()` always works, at once (see `_Round`)."""
+        """The next delivery. Cancelling a waiting `get()` always ends it at once (module docstring)."""
         while True:
             if self._closed:
                 raise QueueClosed("queue is closed")

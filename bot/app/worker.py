@@ -227,7 +227,7 @@ class Worker:
                 get.cancel()
                 get.add_done_callback(_retrieve)
                 # Bounded: a get() that loses its cancellation must not hold this consumer (or stop()).
-                # A delivery handed out while cancelling stays unacked: the queue redelivers it.
+                # A delivery it hands out after being left behind stays unacked: the queue redelivers it.
                 await asyncio.wait({get}, timeout=self.cancel_timeout)
                 if not get.done():
                     log.error("queue.get() did not end within %.1fs of being cancelled; left behind",
