@@ -12,6 +12,21 @@
   by calling `touch` (the worker does it on a timer).
 
 A `Delivery` is one hand-out of a job: the job plus the queue's message id and attempt number.
+
+Cancelling `RedisStreamQueue.get()` (the worker does it at every stop) never depends on cancelling
+redis-py. Each read ("round": one XAUTOCLAIM check or one XREADGROUP BLOCK of at most `block`
+seconds) runs in a task of its own, and `get()` only waits for it with `asyncio.wait`, which is
+always cancellable. Why: on Python 3.11, redis-py 8 sends every command through
+`asyncio.wait_for(write, socket_timeout)`, and 3.11's `wait_for` drops a cancellation that arrives
+just as the write completes (CPython gh-86296, fixed by the 3.12 rewrite of `wait_for`). The
+command then goes on as if nothing happened; the old `get()`, a loop of XREADGROUPs that only
+returns with an entry, went round for ever on an empty stream, its task "cancelling" but never
+done, and so did a worker's stop. Now a cancelled `get()` ends at once; its round is not
+interrupted mid-command (so its connection goes back to the pool clean) and ends by itself within
+`block` seconds; an entry it reads meanwhile is handed out by the next `get()` instead of waiting
+in this consumer's pending list for a takeover. `close()` cancels the rounds still running (an
+interrupted read makes redis-py disconnect that connection, so it is never reused) and waits for
+them, bounded by `block`, before closing the client.
 """
 
 from __future__ import annotations
@@ -58,8 +73,7 @@ class Delivery:
 
     - `id`: the queue's message id (Redis stream entry id, or a counter in-process); `ack` needs it.
     - `attempt`: how many times the queue has handed this message out (1 = first time).
-    - `order`: arrival order within one queue (later = greater); used to tell which of two
-      jobs for the same pull request is newer.
+    - `order`: arrival order within one queue (later = greater), for logs and tests.
     """
 
     id: str
@@ -260,6 +274,10 @@ class RedisStreamQueue:
         self._next_claim = 0.0
         self._claim_cursor = "0-0"
         self._closed = False
+        self._rounds: set[asyncio.Task[Delivery | None]] = set()  # reads in flight
+        self._orphans: set[asyncio.Task[Delivery | None]] = set()  # ... whose getter was cancelled
+        self._spare: collections.deque[Delivery] = collections.deque()  # read by an orphan, not handed out
+        self._spare_waiters: set[asyncio.Future[None]] = set()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStreamQueue:
@@ -287,27 +305,36 @@ class RedisStreamQueue:
     # -- consumer ------------------------------------------------------------------------------
 
     async def get(self) -> Delivery:
-        from redis.exceptions import ResponseError
-
+        """The next delivery. Cancelling a waiting `get()` always ends it at once (module docstring)."""
         while True:
             if self._closed:
                 raise QueueClosed("queue is closed")
+            if self._spare:
+                return self._spare.popleft()
+            read = self._adopt_round() or self._start_round()
+            spare = asyncio.get_running_loop().create_future()
+            self._spare_waiters.add(spare)
             try:
-                await self._ensure_group()
-                if time.monotonic() >= self._next_claim:
-                    claimed = await self._claim_one()
-                    if claimed is not None:
-                        return claimed
-                delivery = await self._read_new()
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                # Redis lost the stream or group (restart without persistence): create it again.
-                log.warning("consumer group %s on %s is gone; creating it again", self.group, self.stream)
-                self._group_ready = False
+                # asyncio.wait, unlike redis-py's own awaits, never loses a cancellation.
+                await asyncio.wait({read, spare}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                self._abandon_round(read)
+                raise
+            finally:
+                self._spare_waiters.discard(spare)
+                spare.cancel()
+            if not read.done():
+                self._abandon_round(read)  # another round read a delivery: take that one (loop)
                 continue
-            if delivery is not None:
-                return delivery
+            if read.cancelled():
+                continue  # close() ended it
+            delivery = read.result()  # a Redis error goes to the caller, as before
+            if delivery is None:
+                continue
+            if self._closed:
+                log.info("queue closed: entry %s stays pending and will be redelivered", delivery.id)
+                raise QueueClosed("queue is closed")
+            return delivery
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
         return _iterate(self)
@@ -328,13 +355,93 @@ class RedisStreamQueue:
             return False
 
     async def close(self) -> None:
+        """Stop handing out deliveries, end the reads in flight, close an owned client."""
         if self._closed:
             return
         self._closed = True
+        for waiter in self._spare_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        rounds = set(self._rounds)
+        for read in rounds:
+            read.cancel()  # interrupted reads are disconnected by redis-py, never reused
+        if rounds:
+            # A cancellation redis-py loses only lets a round run to the end of its BLOCK.
+            _done, late = await asyncio.wait(rounds, timeout=self.block + 5.0)
+            if late:
+                log.warning("queue close: %d read(s) still running after %.1fs; left behind", len(late),
+                            self.block + 5.0)
+        if self._spare:
+            log.warning(
+                "queue closed with %d entr(ies) read but not handed out; they stay pending and another "
+                "consumer takes them over after %.0fs", len(self._spare), self.claim_idle,
+            )
+            self._spare.clear()
         if self._owns_client:
             await self.redis.aclose()
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _start_round(self) -> asyncio.Task[Delivery | None]:
+        read = asyncio.create_task(self._round(), name=f"redis-queue-read:{self.consumer}")
+        self._rounds.add(read)
+        read.add_done_callback(self._round_done)
+        return read
+
+    def _adopt_round(self) -> asyncio.Task[Delivery | None] | None:
+        """A round whose getter was cancelled and that is still reading: wait for it, not a new one."""
+        for read in self._orphans:
+            if not read.done():
+                self._orphans.discard(read)
+                return read
+        return None
+
+    def _abandon_round(self, read: asyncio.Task[Delivery | None]) -> None:
+        """The getter of `read` went away: let the round finish, keep what it reads for the next get()."""
+        if read.done():
+            self._harvest(read)
+        else:
+            self._orphans.add(read)
+
+    def _round_done(self, read: asyncio.Task[Delivery | None]) -> None:
+        self._rounds.discard(read)
+        if read in self._orphans:
+            self._orphans.discard(read)
+            self._harvest(read)
+
+    def _harvest(self, read: asyncio.Task[Delivery | None]) -> None:
+        if read.cancelled():
+            return
+        exc = read.exception()
+        if exc is not None:
+            log.debug("an abandoned queue read failed (%s: %s); the next get() reads again", type(exc).__name__, exc)
+            return
+        delivery = read.result()
+        if delivery is None:
+            return
+        self._spare.append(delivery)
+        for waiter in self._spare_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _round(self) -> Delivery | None:
+        """One read: take over an idle entry (every `claim_interval`) or XREADGROUP for `block` s."""
+        from redis.exceptions import ResponseError
+
+        try:
+            await self._ensure_group()
+            if time.monotonic() >= self._next_claim:
+                claimed = await self._claim_one()
+                if claimed is not None:
+                    return claimed
+            return await self._read_new()
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost the stream or group (restart without persistence): create it again.
+            log.warning("consumer group %s on %s is gone; creating it again", self.group, self.stream)
+            self._group_ready = False
+            return None
 
     async def _ensure_group(self) -> None:
         if self._group_ready:

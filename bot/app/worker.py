@@ -1,19 +1,29 @@
-"""Run review jobs from a `JobQueue`: N consumers, one job per pull request at a time.
+"""Run review jobs from a `JobQueue`: N consumers; one PR's jobs one after another.
+
+De-duplication has one design, and none of it lives here:
+
+- the queue drops a delivery id it has already seen (a GitHub redelivery);
+- a review is keyed by (repository, PR, head SHA, policy SHA, engine version) and its check run is
+  found again on GitHub, so the job itself skips work that is already done;
+- with Redis, a per-PR lease taken by the job runner serialises jobs for one PR across processes.
+
+The worker never drops a job because another one for the same PR is around: whether a PR head is
+already reviewed is not for process-local memory to decide. Its per-PR lanes are pure scheduling:
+a delivery for a PR whose job is running waits in that PR's lane and is run, in arrival order, by
+the consumer already busy with the PR, so the other consumers stay free for other PRs.
 
 Each of the `concurrency` consumer tasks takes a delivery from the queue and runs the handler on
-it. Jobs for the same pull request never overlap: a delivery for a PR that is already being
-reviewed waits in that PR's lane and is run, in arrival order, by the consumer already busy with
-the PR, which frees the other consumers for other PRs. While a job waits in a lane, a newer job for
-the same PR supersedes it when it is the same work or a newer head (see `supersedes`); the
-superseded delivery is acked without running.
-
-A handler exception is logged (delivery id, PR, exception; never the job's credentials, which it
-does not carry) and the consumer goes on. Every finished job is acked, failed or not: retrying is
-the job's business (it reports failures on the check run). Deliveries whose job did not finish
-(the process stopped) are not acked, so a Redis queue hands them out again.
+it, within `job_timeout`. A handler exception is logged (delivery id, PR, exception; never the
+job's credentials, which it does not carry) and the consumer goes on. Every finished job is acked,
+failed or not: retrying is the job's business (it reports failures on the check run). A heartbeat
+`touch`es the deliveries in hand so a Redis queue does not hand a long job to another consumer.
+Deliveries whose job did not finish (the process stopped) are not acked, so a Redis queue hands
+them out again.
 
 `stop(timeout)` stops taking deliveries, lets running jobs (and jobs already waiting in their
-lanes) finish for up to `timeout` seconds, then cancels what is left.
+lanes) finish for up to `timeout` seconds, then cancels what is left. No wait in `stop()` is
+unbounded: a task that does not end within `cancel_timeout` of being cancelled (a queue client
+or handler that loses the cancellation) is logged and left behind rather than hanging shutdown.
 """
 
 from __future__ import annotations
@@ -25,12 +35,12 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
 from bot.app.job_queue import Delivery, JobQueue, QueueClosed
 from bot.app.jobs import ReviewJob
 
-__all__ = ["Handler", "Worker", "supersedes"]
+__all__ = ["Handler", "Worker"]
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +51,6 @@ PullRequestKey = tuple[int, str, str, int]
 
 def pr_key(job: ReviewJob) -> PullRequestKey:
     return (job.installation_id, job.owner.lower(), job.repo.lower(), job.pull_number)
-
-
-def supersedes(newer: Delivery, older: Delivery) -> bool:
-    """Whether running `newer` makes running the still-waiting `older` (same PR) pointless.
-
-    True when `newer` arrived later and either reviews another head (the PR moved on) or is the
-    same review (same head; `older` does not answer a re-run request of its own check run that
-    `newer` does not answer too).
-    """
-    if newer.order <= older.order:
-        return False
-    new, old = newer.job, older.job
-    if new.head_sha != old.head_sha:
-        return True
-    return old.check_run_id is None or old.check_run_id == new.check_run_id
 
 
 @dataclass
@@ -72,7 +67,9 @@ class Worker:
     - `job_timeout`: a job running longer is cancelled and logged (None = no limit).
     - `heartbeat`: seconds between `queue.touch()` calls for held deliveries, so a Redis queue does
       not hand a long job to another consumer while this one is alive.
-    - `supersede`: drop a waiting job when a newer one for the same PR arrives (see `supersedes`).
+    - `retry_delay`: first pause after the queue fails to hand out a delivery (doubles, up to 30 s).
+    - `cancel_timeout`: how long to wait for a cancelled task (a `queue.get()`, a consumer, the
+      heartbeat) to end before logging it and going on without it.
     """
 
     def __init__(
@@ -85,7 +82,7 @@ class Worker:
         job_timeout: float | None = 900.0,
         heartbeat: float = 30.0,
         retry_delay: float = 1.0,
-        supersede: bool = True,
+        cancel_timeout: float = 5.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -96,13 +93,14 @@ class Worker:
         self.job_timeout = job_timeout
         self.heartbeat = heartbeat
         self.retry_delay = retry_delay
-        self.supersede = supersede
+        self.cancel_timeout = cancel_timeout
         self._lanes: dict[PullRequestKey, _Lane] = {}
         self._held: dict[str, Delivery] = {}  # handed out by the queue, not yet acked
         self._running: dict[str, Delivery] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Event | None = None
+        self._consumers_done: asyncio.Event | None = None
         self.processed = 0
         self.failed = 0
 
@@ -119,6 +117,11 @@ class Worker:
         return bool(self._tasks)
 
     @property
+    def stopping(self) -> bool:
+        """`stop()` has begun: no delivery is taken any more."""
+        return self._stopping is not None and self._stopping.is_set() and bool(self._tasks)
+
+    @property
     def running_jobs(self) -> list[ReviewJob]:
         """Jobs whose handler is running now."""
         return [d.job for d in self._running.values()]
@@ -127,6 +130,7 @@ class Worker:
         if self._tasks:
             raise RuntimeError("worker already started")
         self._stopping = asyncio.Event()
+        self._consumers_done = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self._consume(i), name=f"review-worker-{i}") for i in range(self.concurrency)
         ]
@@ -135,29 +139,40 @@ class Worker:
 
     async def stop(self, timeout: float | None = None) -> None:
         """Stop taking deliveries; wait up to `timeout` s for jobs in hand, then cancel them."""
-        if not self._tasks or self._stopping is None:
+        if not self._tasks or self._stopping is None or self._consumers_done is None:
             return
         timeout = self.stop_timeout if timeout is None else timeout
         self._stopping.set()
         tasks = list(self._tasks)
-        _done, pending = await asyncio.wait(tasks, timeout=timeout) if tasks else (set(), set())
+        _done, pending = await asyncio.wait(tasks, timeout=timeout)
         if pending:
             log.warning(
                 "worker stop: %d job(s) still running after %.1fs, cancelling: %s",
                 len(self._running), timeout,
                 ", ".join(_describe(d.job) for d in self._running.values()) or "-",
             )
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await self._cancel(pending, "consumer")
+        # The heartbeat kept touching the jobs in hand while they drained; now it ends by itself.
+        self._consumers_done.set()
         if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            await asyncio.gather(self._heartbeat_task, return_exceptions=True)
+            _done, beating = await asyncio.wait({self._heartbeat_task}, timeout=self.cancel_timeout)
+            if beating:
+                await self._cancel(beating, "heartbeat")
         if self._held:
             log.warning("worker stop: %d delivery(ies) left unacked for redelivery", len(self._held))
         self._tasks = []
         self._heartbeat_task = None
         log.info("worker stopped: %d job(s) processed, %d failed", self.processed, self.failed)
+
+    async def _cancel(self, tasks: set[asyncio.Task[None]], what: str) -> None:
+        """Cancel `tasks` and wait for them, at most `cancel_timeout` s; log the ones left behind."""
+        for task in tasks:
+            task.cancel()
+        _done, stuck = await asyncio.wait(tasks, timeout=self.cancel_timeout)
+        for task in stuck:
+            log.error("worker stop: %s task %s did not end within %.1fs of being cancelled; left behind",
+                      what, task.get_name(), self.cancel_timeout)
+            task.add_done_callback(_retrieve)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -188,7 +203,7 @@ class Worker:
             key = pr_key(delivery.job)
             lane = self._lanes.get(key)
             if lane is not None:
-                await self._enqueue_behind(lane, delivery)
+                self._enqueue_behind(lane, delivery)
                 continue  # the consumer holding this PR runs it; this one takes more work
             self._lanes[key] = lane = _Lane()
             try:
@@ -210,22 +225,18 @@ class Worker:
             stop.cancel()
             if not get.done():
                 get.cancel()
-                # A delivery handed out while cancelling stays unacked: the queue redelivers it.
-                with contextlib.suppress(asyncio.CancelledError, QueueClosed, Exception):
-                    await get
-        if get.cancelled():
+                get.add_done_callback(_retrieve)
+                # Bounded: a get() that loses its cancellation must not hold this consumer (or stop()).
+                # A delivery it hands out after being left behind stays unacked: the queue redelivers it.
+                await asyncio.wait({get}, timeout=self.cancel_timeout)
+                if not get.done():
+                    log.error("queue.get() did not end within %.1fs of being cancelled; left behind",
+                              self.cancel_timeout)
+        if not get.done() or get.cancelled():
             return None
         return get.result()
 
-    async def _enqueue_behind(self, lane: _Lane, delivery: Delivery) -> None:
-        if self.supersede:
-            for older in [d for d in lane.waiting if supersedes(delivery, d)]:
-                lane.waiting.remove(older)
-                log.info(
-                    "delivery=%s superseded by delivery=%s (%s): skipped",
-                    older.job.delivery_id, delivery.job.delivery_id, _describe(delivery.job),
-                )
-                await self._ack(older)
+    def _enqueue_behind(self, lane: _Lane, delivery: Delivery) -> None:
         lane.waiting.append(delivery)
         log.debug("delivery=%s waits for the running review of %s", delivery.job.delivery_id,
                   _describe(delivery.job))
@@ -273,8 +284,8 @@ class Worker:
             self._held.pop(delivery.id, None)
 
     async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat)
+        assert self._consumers_done is not None
+        while not await _wait_event(self._consumers_done, self.heartbeat):
             for delivery in list(self._held.values()):
                 try:
                     await self.queue.touch(delivery)
@@ -283,8 +294,21 @@ class Worker:
 
     async def _sleep(self, seconds: float) -> None:
         assert self._stopping is not None
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+        await _wait_event(self._stopping, seconds)
+
+
+async def _wait_event(event: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds` for `event`; whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Done-callback for a task left behind: collect its outcome so asyncio does not complain."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a task left behind ended with %r", task.exception())
 
 
 def _describe(job: ReviewJob) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from pydantic import ValidationError
 
 from bot.app.settings import Settings, SettingsError, load_settings, redact_url
 
@@ -262,8 +263,9 @@ def test_validation_errors_from_plain_construction_do_not_echo_the_key(
 
 def test_settings_are_immutable(env: dict[str, str]) -> None:
     settings = load_settings(env)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         settings.app_id = 1  # type: ignore[misc]
+    assert settings.app_id == 123456
 
 
 def test_redact_url() -> None:
