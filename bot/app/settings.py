@@ -38,7 +38,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = ["Settings", "SettingsError", "load_settings", "redact_url"]
 
@@ -200,13 +200,25 @@ class Settings(BaseSettings):
         return redact_url(self.redis_url) if self.redis_url else None
 
 
+class _FromMapping(Settings):
+    """Settings made from exactly the mapping `load_settings` is given: with `env` passed in, a
+    variable that happens to be in os.environ (a REDIS_URL, say) must not creep in beside it."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: os.environ); raise `SettingsError` with one clear line."""
     source: Mapping[str, str] = os.environ if env is None else env
     names = [_env_name(field) for field in Settings.model_fields]
     values = {name: source[name] for name in names if source.get(name, "").strip()}
     try:
-        return Settings.model_validate(values)
+        return _FromMapping.model_validate(values)
     except ValidationError as exc:
         messages = _messages(exc)
     # The key is checked after the fields, so pydantic reports it missing only when all else is

@@ -282,3 +282,12 @@ def test_plain_construction_reads_only_the_uppercase_names(env: dict[str, str],
     assert Settings().check_name == "compliance"
     # Keyword arguments use the same names (handy in other tests).
     assert Settings(APP_ID=7, PRIVATE_KEY=env["PRIVATE_KEY"], WEBHOOK_SECRET="s").app_id == 7  # type: ignore[call-arg]
+
+
+def test_settings_come_only_from_the_mapping_handed_in(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://elsewhere:6379/0")
+    monkeypatch.setenv("CHECK_NAME", "from-the-process")
+    settings = load_settings(env)
+    assert settings.redis_url is None and settings.check_name == "compliance"
+    assert load_settings({**env, "REDIS_NAMESPACE": "team-a"}).redis_namespace == "team-a"
+    assert "REDIS_NAMESPACE: may hold only letters" in _error({**env, "REDIS_NAMESPACE": "no spaces"})
