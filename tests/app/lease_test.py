@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +12,6 @@ import redis.asyncio as aioredis
 
 from bot.app.lease import LeaseLost, LocalLeases, RedisLeases
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 DEADLINE = 10.0
 
 pytestmark = pytest.mark.anyio
@@ -40,14 +38,10 @@ class CountingRedis:
 
 
 @pytest.fixture
-async def clients() -> AsyncIterator[tuple[Any, Any]]:
+async def clients(redis_url: str) -> AsyncIterator[tuple[Any, Any]]:
     """Two separate connections, as two processes would have."""
-    first, second = aioredis.from_url(REDIS_URL, decode_responses=True), aioredis.from_url(REDIS_URL,
-                                                                                          decode_responses=True)
-    try:
-        await first.ping()
-    except Exception as exc:  # noqa: BLE001 - say what is missing instead of a connection traceback
-        pytest.fail(f"these tests need a Redis at {REDIS_URL} (set REDIS_URL): {exc}")
+    first = aioredis.from_url(redis_url, decode_responses=True)
+    second = aioredis.from_url(redis_url, decode_responses=True)
     yield first, second
     await first.aclose()
     await second.aclose()
