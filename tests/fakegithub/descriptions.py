@@ -186,10 +186,10 @@ def _sri(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    """One process at a time fetches or builds anything under CACHE."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "a+") as fh:
+def _locked(cache: Path) -> Iterator[None]:
+    """One process at a time fetches or builds anything under `cache`."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "a+") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -200,7 +200,7 @@ def _locked() -> Iterator[None]:
 def _publish(stage: Path, final: Path) -> None:
     """Make `stage` appear as `final` in one rename (an older `final` is moved away first)."""
     if final.exists():
-        old = Path(tempfile.mkdtemp(dir=CACHE, prefix=".old-"))
+        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=".old-"))
         os.replace(final, old / "x")
         shutil.rmtree(old, ignore_errors=True)
     os.replace(stage, final)
@@ -219,7 +219,8 @@ def _npm() -> str:
 
 def _pack(pkg: Package, into: Path) -> Path:
     """`npm pack <name>@<version>` into a folder; the tarball's path."""
-    command = [_npm(), "pack", pkg.spec, "--pack-destination", str(into), "--ignore-scripts", "--json", "--silent"]
+    command = [_npm(), "pack", pkg.spec, "--pack-destination", str(into), "--ignore-scripts", "--prefer-offline", "--json",
+               "--silent"]
     env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false", npm_config_audit="false")
     try:
         done = subprocess.run(command, check=False, cwd=into, env=env, capture_output=True, text=True, timeout=NPM_TIMEOUT)
@@ -253,8 +254,7 @@ def _extract(pkg: Package, tarball: Path, into: Path) -> None:
 
 
 def _fetch(pkg: Package, final: Path) -> None:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=CACHE, prefix=".fetch-"))
+    work = Path(tempfile.mkdtemp(dir=final.parent, prefix=".fetch-"))
     try:
         tarball = _pack(pkg, work)
         got = _sri(tarball)
@@ -279,16 +279,22 @@ def _ready(folder: Path, stamp: str) -> bool:
         return False
 
 
-@cache
-def package_dir(pkg: Package) -> Path:
-    """The unpacked package (its `package/` folder), fetched and checked on first use."""
-    final = CACHE / pkg.folder
+def fetch(pkg: Package, cache: Path) -> Path:
+    """`cache/<folder>`: the unpacked package (its `package/` folder), fetched and checked unless
+    an earlier fetch of the same integrity is already there."""
+    final = cache / pkg.folder
     if _ready(final, pkg.integrity):
         return final
-    with _locked():
+    with _locked(cache):
         if not _ready(final, pkg.integrity):  # another process may have fetched it meanwhile
             _fetch(pkg, final)
     return final
+
+
+@cache
+def package_dir(pkg: Package) -> Path:
+    """The package in this checkout's cache (fetched on first use)."""
+    return fetch(pkg, CACHE)
 
 
 def ensure_all() -> None:
@@ -427,7 +433,7 @@ def webhooks_dir() -> Path:
     final = CACHE / "webhooks"
     if _ready(final, stamp):
         return final
-    with _locked():
+    with _locked(CACHE):
         if not _ready(final, stamp):
             stage = Path(tempfile.mkdtemp(dir=CACHE, prefix=".webhooks-"))
             try:
