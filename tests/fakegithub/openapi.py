@@ -97,7 +97,7 @@ class Violation:
 
 
 class Spec:
-    """The loaded OpenAPI subset with matching and validation helpers (thread-safe, shared)."""
+    """A loaded description with matching and validation helpers (thread-safe, shared by every fake)."""
 
     def __init__(self, document: dict[str, Any], flavor: str = "api.github.com") -> None:
         self.document = document
