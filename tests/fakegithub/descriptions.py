@@ -233,6 +233,8 @@ def _pack(pkg: Package, into: Path) -> Path:
     tarballs = sorted(into.glob("*.tgz"))
     if done.returncode != 0 or len(tarballs) != 1:
         detail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        with contextlib.suppress(ValueError, TypeError, AttributeError):  # `--json` errors: keep the summary
+            detail = [json.loads(done.stdout)["error"]["summary"]]
         raise DescriptionsUnavailable(
             f"`npm pack {pkg.spec}` failed (exit {done.returncode}): the tests need Node.js/npm and the npm "
             "registry to fetch GitHub's API descriptions once. npm said:\n  " + "\n  ".join(detail)
