@@ -404,6 +404,16 @@ def test_graphql_typo_is_an_error_with_status_200(fake_github: FakeGitHub, repo:
     assert gh.post("/graphql", json={"query": "{ repository(owner: \"octo-org\", name: \"infra\") { id } }"}, headers={"Authorization": ""}).status_code == 401
 
 
+def test_graphql_field_the_fake_does_not_serve_is_fatal(fake_github: FakeGitHub, repo: Repository, gh: httpx.Client) -> None:
+    body = graphql(gh, '{ repository(owner: "octo-org", name: "infra") { nameWithOwner description } }')
+    # GitHub has the field (the query is valid); the fake has no data for it: an error, never a made-up null.
+    assert body["data"] == {"repository": {"nameWithOwner": "octo-org/infra", "description": None}}
+    assert body["errors"][0]["path"] == ["repository", "description"]  # type: ignore[index]
+    [unimplemented] = fake_github.fatal_violations()
+    assert unimplemented.kind == "unimplemented" and "Repository.description" in unimplemented.message
+    fake_github.contract_violations.clear()
+
+
 def test_graphql_blob_batch_by_alias(repo: Repository, gh: httpx.Client) -> None:
     sha = repo.commit("many", {f"f{i}.txt": f"content {i}\n" for i in range(50)} | {"bin.dat": b"\x00\x01"}, "Many")
     fields = " ".join(f'f{i}: object(expression: "{sha}:f{i}.txt") {{ ... on Blob {{ text oid byteSize isBinary isTruncated }} }}' for i in range(50))
