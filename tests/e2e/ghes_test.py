@@ -18,7 +18,7 @@ from bot.app.jobs import ReviewJob
 from bot.app.runner import make_handler
 from bot.app.settings import load_settings
 from bot.app.webhooks import route
-from tests.fakegithub import FakeGitHub
+from tests.fakegithub import FakeGitHub, Repository
 from tests.fakegithub.plugin import checked_fake
 
 BASE = 'resource "aws_ebs_volume" "old" {\n  availability_zone = "a"\n  size              = 1\n}\n'
@@ -37,16 +37,12 @@ def test_the_fake_speaks_ghes(ghes: FakeGitHub) -> None:
     assert ghes.spec.flavor == "ghes-3.19" and ghes.spec.document["info"]["x-github-plan"] == "ghes"
 
 
-def test_app_reviews_a_violating_pull_request_on_ghes(ghes: FakeGitHub) -> None:
-    repo = ghes.create_repo("ghes-org", "infra", files={"infra/main.tf": BASE, ".github/compliance.yml": "fail_on: low\n"})
-    repo.commit("feature", {"infra/main.tf": BASE + VIOLATION}, "Add an unencrypted volume")
-    number = repo.open_pull_request(head="feature", title="Add a volume")
-    head = repo.branch_sha("feature")
-    headers, body = ghes.webhook("pull_request.opened", repo, number)
-    assert json.loads(body)["pull_request"]["url"] == f"{ghes.url}/repos/ghes-org/infra/pulls/{number}"
+def run_app(ghes: FakeGitHub, repo: Repository, number: int, event: str = "pull_request.opened") -> None:
+    """Deliver `event` and run the App's job handler, built from settings as a GHES user sets them."""
+    headers, body = ghes.webhook(event, repo, number)
+    assert json.loads(body)["pull_request"]["url"] == f"{ghes.url}/repos/{repo.full_name}/pulls/{number}"
     job = route(headers["X-GitHub-Event"], headers["X-GitHub-Delivery"], json.loads(body))
     assert isinstance(job, ReviewJob)
-
     settings = load_settings(ghes.app_env())
     assert settings.github_api_url == ghes.url  # https://HOST/api/v3, as a GHES user configures it
     handler = make_handler(settings)
@@ -55,6 +51,18 @@ def test_app_reviews_a_violating_pull_request_on_ghes(ghes: FakeGitHub) -> None:
         await handler(job)
 
     asyncio.run(run_review())
+
+
+def violating_pr(ghes: FakeGitHub, name: str) -> tuple[Repository, int]:
+    repo = ghes.create_repo("ghes-org", name, files={"infra/main.tf": BASE, ".github/compliance.yml": "fail_on: low\n"})
+    repo.commit("feature", {"infra/main.tf": BASE + VIOLATION}, "Add an unencrypted volume")
+    return repo, repo.open_pull_request(head="feature", title="Add a volume")
+
+
+def test_app_reviews_a_violating_pull_request_on_ghes(ghes: FakeGitHub) -> None:
+    repo, number = violating_pr(ghes, "infra")
+    head = repo.branch_sha("feature")
+    run_app(ghes, repo, number)
 
     [run] = [r for r in ghes.check_runs(repo) if r["head_sha"] == head]
     assert (run["name"], run["status"], run["conclusion"]) == ("compliance", "completed", "failure")
@@ -71,6 +79,21 @@ def test_app_reviews_a_violating_pull_request_on_ghes(ghes: FakeGitHub) -> None:
     ), sorted({r.path for r in ghes.requests})
     assert all(r.operation_id is not None for r in ghes.requests)
     assert any(r.path == "/api/graphql" and r.status == 200 for r in ghes.requests)
+    ghes.assert_contract_ok(include_requests=True)
+
+
+def test_without_graphql_the_rest_fallbacks_are_ghes_operations_too(ghes: FakeGitHub) -> None:
+    repo, number = violating_pr(ghes, "nographql")
+    ghes.inject("POST", r"^/api/graphql$", status=404, times=1000, body={"message": "Not Found"})
+    run_app(ghes, repo, number)
+    repo.push(number, {"infra/main.tf": BASE + VIOLATION.replace("false", "true")}, "Encrypt it")
+    run_app(ghes, repo, number, "pull_request.synchronize")
+
+    runs = [r for r in ghes.check_runs(repo) if r["status"] == "completed"]
+    assert [r["conclusion"] for r in runs] == ["failure", "success"]
+    used = {r.operation_id for r in ghes.requests if not r.injected}
+    assert {"git/get-tree", "git/get-blob", "pulls/list-review-comments"} <= used  # GraphQL's REST stand-ins
+    assert all(r.path.startswith("/api/v3/") for r in ghes.requests if not r.injected)
     ghes.assert_contract_ok(include_requests=True)
 
 
