@@ -448,7 +448,8 @@ class FakeGitHub:
         `descriptions.EXAMPLES`) for this repo/PR.
 
         `secret` defaults to `fake.webhook_secret`; pass "" for an unsigned delivery. The payload
-        is checked against the bundled webhook schema (ValueError if the result does not match).
+        is checked against Octokit's webhook schema and GitHub's own x-webhooks schema (ValueError
+        if the result does not match either).
         """
         with self.lock:
             headers, body, payload = WebhookBuilder(self).build(

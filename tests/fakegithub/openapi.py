@@ -131,10 +131,11 @@ class Spec:
                 )
         # Prefer the template with more literal text (e.g. /pulls/comments/{id} over /pulls/{n}).
         self.operations.sort(key=lambda o: -o.literal_weight)
+        # Routing looks only at templates of the same method and first segment (no template
+        # starts with a parameter), not at all 1,200 operations.
         self._by_start: dict[tuple[str, str], list[Operation]] = {}
         for op in self.operations:
             self._by_start.setdefault((op.method, _first_segment(op.template)), []).append(op)
-        self.by_id = {op.operation_id: op for op in self.operations}
 
     # -- document access -----------------------------------------------------------------------------
 
