@@ -31,10 +31,10 @@ from bot.app.jobs import ReviewJob
 from bot.app.server import MAX_BODY_BYTES, build_queue, create_app
 from bot.app.settings import Settings, load_settings
 from bot.app.webhooks import Ignored, route, signature_for
+from tests.fakegithub import descriptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("COMPLIANCE_BOT_SHARED", REPO_ROOT.parent / "shared"))
-WEBHOOKS = SHARED / "github" / "webhooks"
+WEBHOOKS = descriptions.webhooks_dir()  # GitHub's examples, fetched from npm (tests/fakegithub/descriptions.py)
 HEADERS_EXAMPLE = json.loads((WEBHOOKS / "headers.example.json").read_text())
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SECRET = "It's a Secret to Everybody"

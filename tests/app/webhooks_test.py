@@ -1,4 +1,4 @@
-"""Signature check and routing, replaying every real payload in the shared webhooks folder."""
+"""Signature check and routing, replaying every real payload of GitHub's chosen webhook examples."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import copy
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,9 @@ import pytest
 
 from bot.app.jobs import ReviewJob
 from bot.app.webhooks import BadPayload, Ignored, route, signature_for, verify_signature
+from tests.fakegithub import descriptions
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("COMPLIANCE_BOT_SHARED", REPO_ROOT.parent / "shared"))
-WEBHOOKS = SHARED / "github" / "webhooks"
+WEBHOOKS = descriptions.webhooks_dir()  # GitHub's examples, fetched from npm (tests/fakegithub/descriptions.py)
 
 HELLO = {"installation_id": 1, "owner": "Codertocat", "repo": "Hello-World", "pull_number": 2,
          "head_sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",

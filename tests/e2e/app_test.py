@@ -1,5 +1,5 @@
 """End to end: `compliance-bot serve` as its own process (real uvicorn on loopback) against the
-fake GitHub, fed the shared webhook examples signed as GitHub signs them.
+fake GitHub, fed GitHub's webhook examples signed as GitHub signs them.
 
 Each test asserts the exact review and check run the fake received.
 """

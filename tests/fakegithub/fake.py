@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from . import faults as faultlib
 from .auth import (
@@ -28,6 +28,7 @@ from .auth import (
     new_installation_token,
     shared_key_pair,
 )
+from .descriptions import FLAVORS
 from .gitrepo import FileChanges, GitRepo
 from .messages import Request, Response
 from .openapi import Spec, Violation, load_spec
@@ -39,6 +40,9 @@ from .webhooks import WebhookBuilder, record_delivery
 
 DEFAULT_PERMISSIONS = {"checks": "write", "contents": "read", "metadata": "read", "pull_requests": "write", "members": "read"}
 LEVELS = {"read": 1, "write": 2, "admin": 3}
+# "unimplemented": an operation of the description (REST) or a field of the schema (GraphQL)
+# that the fake does not serve; the test must fail rather than see a made-up 404 or null.
+FATAL_KINDS = ("response", "unknown_operation", "unimplemented", "fake_error")
 
 
 class FakeGitHub:
@@ -60,9 +64,16 @@ class FakeGitHub:
         patch_limit_bytes: int = 1_048_576,
         fresh_key: bool = False,
         webhook_secret: str = "fake-webhook-secret",
+        flavor: str = "api.github.com",
     ) -> None:
+        if flavor not in FLAVORS:
+            raise ValueError(f"unknown flavor {flavor!r}; one of {', '.join(FLAVORS)}")
+        self.flavor = flavor
+        # GHES serves REST under /api/v3 and GraphQL at /api/graphql; github.com at / and /graphql.
+        self.rest_prefix = "" if flavor == "api.github.com" else "/api/v3"
+        self.graphql_path = "/graphql" if flavor == "api.github.com" else "/api/graphql"
         self.lock = threading.RLock()
-        self.spec: Spec = load_spec()
+        self.spec: Spec = load_spec(flavor=flavor)
         self.world = World(self.lock, patch_limit_bytes)
         keys: KeyPair = generate_key_pair() if fresh_key else shared_key_pair()
         self.private_key_pem: str = keys.private_pem
@@ -105,16 +116,18 @@ class FakeGitHub:
         self.private_key_path = self._tmp / "app-private-key.pem"
         self.private_key_path.write_text(self.private_key_pem)
         self._server: HTTPServerThread | None = None
-        self.url = ""
+        self.root_url = ""  # scheme://host:port
+        self.url = ""  # the REST API root: root_url + rest_prefix
         self.payloads: Payloads
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> FakeGitHub:
+    def start(self) -> Self:
         """Bind a free port on 127.0.0.1 and serve in a background thread."""
         if self._server is None:
             self._server = HTTPServerThread(Pipeline(self))
-            self.url = f"http://127.0.0.1:{self._server.port}"
+            self.root_url = f"http://127.0.0.1:{self._server.port}"
+            self.url = self.root_url + self.rest_prefix
             self.payloads = Payloads(self.spec, self.url, self.app, self.world.accounts)
             self._server.start()
         return self
@@ -128,7 +141,7 @@ class FakeGitHub:
             repo.git.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
-    def __enter__(self) -> FakeGitHub:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -136,7 +149,7 @@ class FakeGitHub:
 
     def spec_for(self, version: str) -> Spec:
         """The OpenAPI view for an `X-GitHub-Api-Version` (githubkit 0.16 sends 2026-03-10)."""
-        return load_spec(version)
+        return load_spec(version, self.flavor)
 
     @property
     def patch_limit_bytes(self) -> int:
@@ -149,7 +162,7 @@ class FakeGitHub:
 
     @property
     def graphql_url(self) -> str:
-        return f"{self.url}/graphql"
+        return self.root_url + self.graphql_path
 
     @property
     def app_slug(self) -> str:
@@ -308,11 +321,12 @@ class FakeGitHub:
             self.requests.clear()
 
     def fatal_violations(self) -> list[Violation]:
-        """Violations that must fail a test: broken responses, unknown operations, crashes."""
-        return [v for v in self.contract_violations if v.kind in ("response", "unknown_operation", "fake_error")]
+        """Violations that must fail a test: broken responses, unknown or unimplemented operations,
+        crashes."""
+        return [v for v in self.contract_violations if v.kind in FATAL_KINDS]
 
     def assert_contract_ok(self, *, include_requests: bool = False) -> None:
-        kinds = {"response", "unknown_operation", "fake_error"} | ({"request", "graphql"} if include_requests else set())
+        kinds = set(FATAL_KINDS) | ({"request", "graphql"} if include_requests else set())
         bad = [v for v in self.contract_violations if v.kind in kinds]
         if bad:
             raise AssertionError("GitHub contract violations:\n" + "\n".join(str(v) for v in bad))
@@ -430,10 +444,12 @@ class FakeGitHub:
         check_run_id: int | None = None,
         overrides: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, str], bytes]:
-        """(headers, body) of a delivery of `shared/github/webhooks/<event_action>.json` for this repo/PR.
+        """(headers, body) of a delivery built from GitHub's example `<event_action>.json` (see
+        `descriptions.EXAMPLES`) for this repo/PR.
 
         `secret` defaults to `fake.webhook_secret`; pass "" for an unsigned delivery. The payload
-        is checked against the bundled webhook schema (ValueError if the result does not match).
+        is checked against Octokit's webhook schema and GitHub's own x-webhooks schema (ValueError
+        if the result does not match either).
         """
         with self.lock:
             headers, body, payload = WebhookBuilder(self).build(

@@ -303,6 +303,8 @@ def test_check_run_rules_and_history(fake_github: FakeGitHub, repo: Repository, 
     assert gh.post(url, json={"name": "compliance", "head_sha": head, "output": too_many}).status_code == 422
     assert gh.post(url, json={"name": "c", "head_sha": head, "output": {"summary": "no title"}}).status_code == 422
     assert gh.post(url, json={"name": "c", "head_sha": head, "status": "completed"}).status_code == 422
+    # Upstream's request schema forbids that; Octokit's build lost the rule, so the fake records it itself.
+    assert fake_github.contract_violations[-1].message == "Conclusion is required when status is completed"
     long = gh.post(url, json={"name": "c", "head_sha": head, "output": {"title": "t", "summary": "x" * 65536}})
     assert long.status_code == 422 and long.json()["message"].startswith("Invalid request.\n\n")
     assert fake_github.check_runs(repo) == []
@@ -326,7 +328,7 @@ def test_check_run_rules_and_history(fake_github: FakeGitHub, repo: Repository, 
     assert len(pages.json()) == 50 and "next" in pages.links
     listed = gh.get(f"/repos/octo-org/infra/commits/{head}/check-runs").json()
     assert listed["total_count"] == 1 and listed["check_runs"][0]["conclusion"] == "failure"
-    assert gh.get(f"/repos/octo-org/infra/commits/feature/check-runs").json()["total_count"] == 1
+    assert gh.get("/repos/octo-org/infra/commits/feature/check-runs").json()["total_count"] == 1
 
 
 # -- contract checks ------------------------------------------------------------------------------
@@ -357,11 +359,14 @@ def test_response_validation_catches_a_broken_response() -> None:
         assert broken.installation_id is not None
         with client(fake, fake.installation_token(broken.installation_id)) as c:
             assert c.get(f"/repos/o/r/pulls/{number}").status_code == 200
-            assert c.get("/repos/o/r/issues/1").status_code == 404  # not an operation of the subset
-        response, unknown = fake.fatal_violations()
+            assert c.get("/repos/o/r/issues/1").status_code == 501  # GitHub has it, the fake does not
+            assert c.get("/repos/o/r/no-such-thing").status_code == 404  # not in GitHub's description
+        response, unimplemented, unknown = fake.fatal_violations()
         assert (response.kind, response.operation_id) == ("response", "pulls/get")
         assert '"number" wasn\'t supplied' in response.message
-        assert unknown.kind == "unknown_operation" and unknown.path == "/repos/o/r/issues/1"
+        assert (unimplemented.kind, unimplemented.operation_id) == ("unimplemented", "issues/get")
+        assert "does not implement issues/get (GET /repos/{owner}/{repo}/issues/{issue_number})" in unimplemented.message
+        assert unknown.kind == "unknown_operation" and unknown.path == "/repos/o/r/no-such-thing"
         with pytest.raises(AssertionError, match="contract violations"):
             fake.assert_contract_ok()
 
@@ -397,6 +402,16 @@ def test_graphql_typo_is_an_error_with_status_200(fake_github: FakeGitHub, repo:
     nowhere = graphql(gh, '{ repository(owner: "octo-org", name: "nope") { id } }')
     assert nowhere["data"] == {"repository": None} and nowhere["errors"][0]["type"] == "NOT_FOUND"  # type: ignore[index]
     assert gh.post("/graphql", json={"query": "{ repository(owner: \"octo-org\", name: \"infra\") { id } }"}, headers={"Authorization": ""}).status_code == 401
+
+
+def test_graphql_field_the_fake_does_not_serve_is_fatal(fake_github: FakeGitHub, repo: Repository, gh: httpx.Client) -> None:
+    body = graphql(gh, '{ repository(owner: "octo-org", name: "infra") { nameWithOwner description } }')
+    # GitHub has the field (the query is valid); the fake has no data for it: an error, never a made-up null.
+    assert body["data"] == {"repository": {"nameWithOwner": "octo-org/infra", "description": None}}
+    assert body["errors"][0]["path"] == ["repository", "description"]  # type: ignore[index]
+    [unimplemented] = fake_github.fatal_violations()
+    assert unimplemented.kind == "unimplemented" and "Repository.description" in unimplemented.message
+    fake_github.contract_violations.clear()
 
 
 def test_graphql_blob_batch_by_alias(repo: Repository, gh: httpx.Client) -> None:

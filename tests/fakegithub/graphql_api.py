@@ -1,8 +1,11 @@
-"""POST /graphql: validate against GitHub's SDL subset, then execute over the fake's state.
+"""POST /graphql: validate against GitHub's full public schema, then execute over the fake's state.
 
-Validation uses the subset exactly as shipped (the contract). Execution uses the same schema
-extended by a minimal `Commit` type only, so `object(expression: "<branch>") { oid }` can resolve
-to a commit the way GitHub does even though the subset leaves `Commit` out.
+One schema, built once per process from `@octokit/graphql-schema` (see `descriptions.py`), both
+validates and executes. graphql-core must be told to trust it (`assume_valid_sdl`, `assume_valid`):
+GitHub's SDL is not valid by graphql-core's rules (see `disagreements.py`).
+
+A field the schema has but the fake does not serve is an "unimplemented" violation, which fails
+the test: the fake never answers null for something it does not know.
 
 GitHub quirks kept on purpose: errors come back with HTTP 200; connections demand `first` or
 `last` (max 100); `Bot.login` has no `[bot]` suffix in GraphQL (REST says `<slug>[bot]`);
@@ -15,9 +18,10 @@ import base64
 import re
 import threading
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from . import descriptions
 from .messages import Auth
 from .payloads import blob_node_id, tree_node_id
 from .rules import locate
@@ -28,31 +32,21 @@ if TYPE_CHECKING:
 
     from .fake import FakeGitHub
 
-from .shared import github_data_dir
-
-COMMIT_SDL = """
-type Commit implements GitObject & Node {
-  abbreviatedOid: String!
-  commitResourcePath: URI!
-  commitUrl: URI!
-  id: ID!
-  oid: GitObjectID!
-  repository: Repository!
-}
-"""
 MAX_PAGE = 100
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def schemas() -> tuple[GraphQLSchema, GraphQLSchema]:
-    """(contract schema, execution schema), built once per process."""
-    from graphql import build_schema, extend_schema, parse
+@cache
+def schema() -> GraphQLSchema:
+    """GitHub's schema, built once per process (about 0.8 s)."""
+    from graphql import build_schema
 
-    sdl = (github_data_dir() / "graphql-subset.graphql").read_text(encoding="utf-8")
-    contract = build_schema(sdl)
-    execution = extend_schema(contract, parse(COMMIT_SDL))
-    return contract, execution
+    sdl = descriptions.graphql_schema_path().read_text(encoding="utf-8")
+    return build_schema(sdl, assume_valid_sdl=True, assume_valid=True)
+
+
+class Unimplemented(Exception):
+    """A schema field or node type the fake has no data for."""
 
 
 class GraphQLFailure(Exception):
@@ -106,9 +100,11 @@ def _execution_error(err: GraphQLError) -> dict[str, Any]:
 
 def _default_resolver(source: Any, info: Any, **args: Any) -> Any:
     if isinstance(source, dict):
-        value = source.get(info.field_name)
+        if info.field_name not in source:
+            raise Unimplemented(f"{info.parent_type.name}.{info.field_name}")
+        value = source[info.field_name]
         return value(info, **args) if callable(value) else value
-    return getattr(source, info.field_name, None)
+    raise Unimplemented(f"{info.parent_type.name}.{info.field_name} (on a {type(source).__name__})")
 
 
 def _type_resolver(value: Any, info: Any, abstract_type: Any) -> str | None:
@@ -133,7 +129,7 @@ def _connection(name: str, items: list[Any], first: int | None, after: str | Non
     def decode(c: str) -> int:
         try:
             return int(base64.b64decode(c).decode().rsplit(":", 1)[1])
-        except Exception as exc:  # noqa: BLE001 - any garbage cursor is a client error
+        except Exception as exc:
             raise GraphQLFailure(f"`{c}` does not appear to be a valid cursor.", "INVALID_CURSOR_ARGUMENTS") from exc
 
     start, end = 0, len(items)
@@ -429,7 +425,9 @@ class Executor:
         kind, key = entry
         if kind in ("User", "Bot", "Organization"):
             acc = next((a for a in self.world.accounts.values() if a.node_id == node_id), None)
-            return self.actor(acc) if acc and acc.type != "Organization" else None
+            if acc is not None and acc.type == "Organization":
+                raise Unimplemented("node(id:) of an Organization")
+            return self.actor(acc)
         repo_id = key if kind == "Repository" else key[0]
         repo = self.world.repo_by_id(repo_id)
         if repo is None or not self._can_see(repo):
@@ -450,7 +448,7 @@ class Executor:
         if kind in ("Blob", "Tree"):
             self._need("contents", "read")
             return self.object_view(repo, kind.lower(), key[1], "", repo.branch_sha(repo.default_branch))
-        return None  # e.g. PullRequestReview: not a type of the subset
+        raise Unimplemented(f"node(id:) of a {kind}")  # e.g. PullRequestReview
 
     def _thread_for_mutation(self, thread_id: str) -> tuple[Repository, ReviewThread]:
         entry = self.world.nodes.get(thread_id)
@@ -465,7 +463,7 @@ class Executor:
     # roots ---------------------------------------------------------------------------------
 
     def root(self) -> dict[str, Any]:
-        def repository(info: Any, owner: str, name: str, followRenames: bool = True) -> dict[str, Any] | None:  # noqa: N803
+        def repository(info: Any, owner: str, name: str, followRenames: bool = True) -> dict[str, Any] | None:
             repo = self.world.repo(owner, name)
             if repo is None or not self._can_see(repo):
                 raise GraphQLFailure(f"Could not resolve to a Repository with the name '{owner}/{name}'.", "NOT_FOUND")
@@ -481,7 +479,7 @@ class Executor:
             return out
 
         def set_resolved(value: bool) -> Callable[..., dict[str, Any]]:
-            def mutate(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+            def mutate(info: Any, input: dict[str, Any]) -> dict[str, Any]:
                 repo, thread = self._thread_for_mutation(input["threadId"])
                 thread.is_resolved = value
                 thread.resolved_by = self.fake.bot if value else None
@@ -492,7 +490,7 @@ class Executor:
 
             return mutate
 
-        def minimize(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        def minimize(info: Any, input: dict[str, Any]) -> dict[str, Any]:
             subject = input["subjectId"]
             entry = self.world.nodes.get(subject)
             if entry is None or entry[0] != "PullRequestReviewComment":
@@ -511,7 +509,7 @@ class Executor:
         return {
             "id": "Query",
             "repository": repository,
-            "node": lambda info, id: self.node(id),  # noqa: A002
+            "node": lambda info, id: self.node(id),
             "nodes": nodes,
             "resolveReviewThread": set_resolved(True),
             "unresolveReviewThread": set_resolved(False),
@@ -519,32 +517,32 @@ class Executor:
         }
 
 
-def run(fake: FakeGitHub, auth: Auth, payload: Any) -> tuple[dict[str, Any], list[str]]:
-    """Execute one GraphQL request; returns (response body, contract violations)."""
+def run(fake: FakeGitHub, auth: Auth, payload: Any) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Execute one GraphQL request: (response body, contract violations, unimplemented fields)."""
     from graphql import ExecutionResult, GraphQLError, execute, parse, validate
 
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         msg = "A query attribute must be specified and must be a string."
-        return {"errors": [{"message": msg}]}, [msg]
+        return {"errors": [{"message": msg}]}, [msg], []
     variables = payload.get("variables") or {}
     if not isinstance(variables, dict):
         msg = "Variables must be an object."
-        return {"errors": [{"message": msg}]}, [msg]
-    contract, execution = schemas()
+        return {"errors": [{"message": msg}]}, [msg], []
+    github = schema()
     try:
         document = parse(payload["query"])
     except GraphQLError as exc:
         err = {"message": f"Parse error: {exc.message}"}
         if exc.locations:
             err["locations"] = [{"line": loc.line, "column": loc.column} for loc in exc.locations]  # type: ignore[assignment]
-        return {"errors": [err]}, [exc.message]
-    problems = validate(contract, document)
+        return {"errors": [err]}, [exc.message], []
+    problems = validate(github, document)
     if problems:
-        return {"errors": [_validation_error(e) for e in problems]}, [e.message for e in problems]
+        return {"errors": [_validation_error(e) for e in problems]}, [e.message for e in problems], []
     executor = Executor(fake, auth)
     with _lock:
         result = execute(
-            execution,
+            github,
             document,
             root_value=executor.root(),
             variable_values=variables,
@@ -556,14 +554,22 @@ def run(fake: FakeGitHub, auth: Auth, payload: Any) -> tuple[dict[str, Any], lis
         raise TypeError("GraphQL execution unexpectedly returned an awaitable")
     body: dict[str, Any] = {}
     violations: list[str] = []
+    unimplemented: list[str] = []
     if result.errors:
         body["errors"] = [_execution_error(e) for e in result.errors]
+        unimplemented = [
+            f"the fake does not serve {e.original_error} (add it to graphql_api.py)"
+            for e in result.errors
+            if isinstance(e.original_error, Unimplemented)
+        ]
         # Errors from bad input (e.g. variables of the wrong type) break the contract too.
         violations = [
-            e.message for e in result.errors if result.data is None and not isinstance(e.original_error, GraphQLFailure)
+            e.message
+            for e in result.errors
+            if result.data is None and not isinstance(e.original_error, (GraphQLFailure, Unimplemented))
         ]
     body["data"] = result.data
-    return body, violations
+    return body, violations, unimplemented
 
 
-__all__ = ["run", "schemas", "GraphQLFailure", "Executor"]
+__all__ = ["Executor", "GraphQLFailure", "Unimplemented", "run", "schema"]

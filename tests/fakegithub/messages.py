@@ -49,6 +49,7 @@ class Request:
     auth: Auth = field(default_factory=lambda: Auth("none"))
     path_for_links: str = ""
     spec: Any = None  # the OpenAPI view for the request's X-GitHub-Api-Version
+    misrouted: str | None = None  # why the path is outside this flavor's API roots
 
     def int_param(self, name: str) -> int:
         return int(self.params[name])

@@ -1,8 +1,11 @@
-"""GitHub's OpenAPI subset as a contract: route matching, parameter/body/response validation, examples.
+"""GitHub's full OpenAPI description as a contract: route matching, parameter/body/response
+validation, examples.
 
-The spec is loaded and patched once per process (the two README quirks: `discriminator` dropped,
-`nullable` + `enum` accepts null). Validators are compiled lazily, once per (operation, part), and
-every `$ref` resolves inside the one loaded document through a `referencing` registry.
+The description (api.github.com, or a GHES release: `descriptions.FLAVORS`) is parsed and patched
+once per process and shared by every FakeGitHub; the two patches are listed, with why, in
+`disagreements.py` (`discriminator` dropped, `nullable` + `enum` accepts null). Validators are
+compiled lazily, once per (operation, part), and every `$ref` resolves inside the one loaded
+document through a `referencing` registry.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
-from .shared import github_data_dir
+from . import descriptions
 
-SPEC_URI = "urn:github-openapi-subset"
+SPEC_URI = "urn:github-openapi"
 GENERIC_ERROR_SCHEMAS = ("basic-error", "validation-error", "validation-error-simple")
 DOCS = "https://docs.github.com/rest"
 
@@ -36,19 +39,26 @@ def is_json_media(media_type: str) -> bool:
     return media_type.endswith("json") or media_type == "application/vnd.github.object"
 
 
-def _patch_quirks(node: Any) -> None:
-    """Apply the README's two documented fixes in place, everywhere in the document."""
+def _patch_quirks(node: Any, versions: set[str]) -> None:
+    """Apply the two patches of `disagreements.py` in place, everywhere in the document, and
+    collect the API versions its `x-github-breaking-changes` name."""
     if isinstance(node, dict):
+        for change in node.get("x-github-breaking-changes") or []:
+            versions.add(change["version"])
         if isinstance(node.get("discriminator"), dict) and "propertyName" in node["discriminator"]:
             del node["discriminator"]
         enum = node.get("enum")
         if node.get("nullable") is True and isinstance(enum, list) and None not in enum:
             enum.append(None)
         for value in node.values():
-            _patch_quirks(value)
+            _patch_quirks(value, versions)
     elif isinstance(node, list):
         for value in node:
-            _patch_quirks(value)
+            _patch_quirks(value, versions)
+
+
+def _first_segment(path: str) -> str:
+    return path.lstrip("/").split("/", 1)[0]
 
 
 def _escape(token: str) -> str:
@@ -87,10 +97,11 @@ class Violation:
 
 
 class Spec:
-    """The loaded OpenAPI subset with matching and validation helpers (thread-safe, shared)."""
+    """A loaded description with matching and validation helpers (thread-safe, shared by every fake)."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], flavor: str = "api.github.com") -> None:
         self.document = document
+        self.flavor = flavor
         self._validators: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
         self._registry: Any = None
@@ -110,8 +121,7 @@ class Spec:
                 pattern = "^"
                 for part in re.split(r"({[^}]+})", template):
                     if part.startswith("{"):
-                        name = part[1:-1]
-                        pattern += f"(?P<{name}>.*)" if name in multi else f"(?P<{name}>[^/]+)"
+                        pattern += "(.*)" if part[1:-1] in multi else "([^/]+)"  # names may hold "-"
                     else:
                         pattern += re.escape(part)
                 pattern += "$"
@@ -121,6 +131,11 @@ class Spec:
                 )
         # Prefer the template with more literal text (e.g. /pulls/comments/{id} over /pulls/{n}).
         self.operations.sort(key=lambda o: -o.literal_weight)
+        # Routing looks only at templates of the same method and first segment (no template
+        # starts with a parameter), not at all 1,200 operations.
+        self._by_start: dict[tuple[str, str], list[Operation]] = {}
+        for op in self.operations:
+            self._by_start.setdefault((op.method, _first_segment(op.template)), []).append(op)
 
     # -- document access -----------------------------------------------------------------------------
 
@@ -148,16 +163,11 @@ class Spec:
 
     def find(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         """The operation for a method and (already URL-decoded) path, with path parameters."""
-        for op in self.operations:
-            if op.method != method:
-                continue
+        for op in self._by_start.get((method, _first_segment(path)), ()):
             m = op.regex.match(path)
             if m:
-                return op, m.groupdict()
+                return op, dict(zip(op.param_names, m.groups(), strict=True))
         return None
-
-    def path_exists(self, path: str) -> bool:
-        return any(op.regex.match(path) for op in self.operations)
 
     # -- validation ---------------------------------------------------------------------------------
 
@@ -189,6 +199,10 @@ class Spec:
             where = "/".join(str(p) for p in e.absolute_path)
             out.append(_github_message(e, where))
         return out
+
+    def schema_validator(self, pointer: str, *, write: bool = False) -> Any:
+        """The (cached) jsonschema validator of the schema at a JSON pointer of the document."""
+        return self._validator(pointer, write)
 
     def validate_schema(self, pointer: str, instance: Any, *, write: bool = False) -> list[str]:
         """Validate against the schema at a JSON pointer of the document; messages like GitHub's."""
@@ -288,7 +302,9 @@ def _reason(error: Any) -> str:
 
 
 DEFAULT_VERSION = "2022-11-28"
-API_VERSIONS = ("2022-11-28", "2026-03-10")
+# Operations Octokit's build adds as aliases of an upstream URL; they would shadow upstream's
+# operation in routing, so the fake drops them (listed in disagreements.py).
+OCTOKIT_ALIASES = (("/repos/{owner}/{repo}/compare/{base}...{head}", "get"),)
 REMOVED = {"not": {}, "description": "Removed in this API version (x-github-breaking-changes)."}
 
 
@@ -344,28 +360,42 @@ def _apply_breaking_changes(node: Any, version: str, removed: dict[str, set[str]
             _apply_breaking_changes(value, version, removed)
 
 
-@lru_cache(maxsize=1)
-def _base_document() -> dict[str, Any]:
-    with open(github_data_dir() / "openapi-subset.json", encoding="utf-8") as fh:
+@cache
+def _base_document(flavor: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The patched description of a flavor, and the API versions it knows (parsed once)."""
+    with open(descriptions.openapi_path(flavor), encoding="utf-8") as fh:
         document: dict[str, Any] = json.load(fh)
-    _patch_quirks(document)
-    return document
+    versions = {DEFAULT_VERSION}
+    _patch_quirks(document, versions)
+    for template, method in OCTOKIT_ALIASES:
+        item = document["paths"].get(template, {})
+        item.pop(method, None)
+        if not any(m in item for m in ("get", "post", "put", "patch", "delete")):
+            document["paths"].pop(template, None)
+    return document, tuple(sorted(versions))
 
 
-@lru_cache(maxsize=None)
-def load_spec(version: str = DEFAULT_VERSION) -> Spec:
-    """The subset as seen by a client sending `X-GitHub-Api-Version: <version>` (once per process).
+def api_versions(flavor: str = "api.github.com") -> tuple[str, ...]:
+    """The `X-GitHub-Api-Version` values a flavor accepts (GHES 3.19: 2022-11-28 only)."""
+    return _base_document(flavor)[1]
+
+
+@cache
+def load_spec(version: str = DEFAULT_VERSION, flavor: str = "api.github.com") -> Spec:
+    """The description as seen by a client sending `X-GitHub-Api-Version: <version>` (once per
+    process and flavor, shared by every FakeGitHub).
 
     The file describes 2022-11-28 and annotates later changes (`x-github-breaking-changes`), e.g.
     2026-03-10 drops `merge_commit_sha`/`assignee` from pull requests and `rate` from /rate_limit.
     """
-    if version not in API_VERSIONS:
-        raise ValueError(f"unsupported API version {version}")
-    document = _base_document() if version == DEFAULT_VERSION else copy.deepcopy(_base_document())
+    base, versions = _base_document(flavor)
+    if version not in versions:
+        raise ValueError(f"unsupported API version {version} for {flavor}")
+    document = base if version == DEFAULT_VERSION else copy.deepcopy(base)
     removed: dict[str, set[str]] = {}
     if version != DEFAULT_VERSION:
         _apply_breaking_changes(document, version, removed)
-    spec = Spec(document)
+    spec = Spec(document, flavor)
     spec.version = version
     spec.removed_properties = {k: frozenset(v) for k, v in removed.items()}
     return spec

@@ -1,4 +1,7 @@
-"""REST handlers, one per operationId of the OpenAPI subset.
+"""REST handlers, one per operationId of GitHub's description that the fake serves.
+
+Any other operation of the description is answered 501 and recorded as an "unimplemented"
+violation, which fails the test (see `server.py`).
 
 Handlers run after routing, auth and request validation (see `server.py`), under the world lock.
 They read git and state, apply GitHub's rules (`rules.py`) and build bodies (`payloads.py`).
@@ -47,7 +50,7 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "repos/get-content": ("contents", "read"),
     "git/get-blob": ("contents", "read"),
     "git/get-tree": ("contents", "read"),
-    "repos/compare-commits": ("contents", "read"),
+    "repos/compare-commits-with-basehead": ("contents", "read"),
     "teams/get-membership-for-user-in-org": ("members", "read"),
 }
 JWT_OPERATIONS = {
@@ -389,7 +392,7 @@ def get_tree(fake: FakeGitHub, req: Request) -> Response:
     )
 
 
-@handler("repos/compare-commits")
+@handler("repos/compare-commits-with-basehead")  # Octokit's name for upstream's repos/compare-commits
 def compare(fake: FakeGitHub, req: Request) -> Response:
     repo = _repo(fake, req)
     basehead = req.params["basehead"]
@@ -612,6 +615,8 @@ def create_check_run(fake: FakeGitHub, req: Request) -> Response:
     repo = _repo(fake, req)
     result = rules.create_check_run(fake.world, repo, req.json)
     if isinstance(result, rules.Rejection):
+        if result.contract:
+            fake._violation("request", req, result.message)
         return Response(result.status, result.body())
     return Response(201, fake.payloads.check_run(repo, result))
 

@@ -39,6 +39,7 @@ class Rejection:
     errors: list[Any] = field(default_factory=list)
     documentation_url: str = "https://docs.github.com/rest"
     status: int = 422
+    contract: bool = False  # the request breaks GitHub's documented request schema, not just a rule
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message, "documentation_url": self.documentation_url}
@@ -379,7 +380,8 @@ def create_check_run(world: World, repo: Repository, body: dict[str, Any]) -> Ch
     if repo.git.resolve_commit(sha) != sha.lower():
         return Rejection(f"No commit found for SHA: {sha}", documentation_url=CHECKS_DOCS + "#create-a-check-run")
     if body.get("status") == "completed" and not body.get("conclusion"):
-        return Rejection("Conclusion is required when status is completed", documentation_url=CHECKS_DOCS)
+        # Upstream's request schema says so (a oneOf); Octokit's build lost it (disagreements.py).
+        return Rejection("Conclusion is required when status is completed", documentation_url=CHECKS_DOCS, contract=True)
     bad = _check_output(body.get("output"))
     if bad:
         return bad

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import graphql_api
 from .messages import JSON, Auth, Headers, Request, Response, error, not_found
-from .openapi import API_VERSIONS, DEFAULT_VERSION, is_json_media
+from .openapi import DEFAULT_VERSION, api_versions, is_json_media
 from .rest import HANDLERS, JWT_OPERATIONS, PERMISSIONS, PUBLIC_OPERATIONS
 
 if TYPE_CHECKING:
@@ -155,14 +155,17 @@ class Pipeline:
             return Response(fault.status, body, JSON, dict(fault.headers)), True
 
         req.auth = self.authenticate(req.headers)
+        if req.misrouted:
+            fake._violation("unknown_operation", req, req.misrouted)
+            return not_found(), False
         version = req.headers.get_ci("x-github-api-version") or DEFAULT_VERSION
-        if version not in API_VERSIONS:
+        if version not in api_versions(fake.flavor):
             fake._violation("request", req, f"unsupported X-GitHub-Api-Version {version}")
             return error(400, f"Unsupported 'X-GitHub-Api-Version' header: {version}. The supported values can be found at https://docs.github.com/rest/about-the-rest-api/api-versions"), False
         req.spec = fake.spec_for(version)
         fake.payloads.spec = req.spec  # builders drop what this API version removed
 
-        if req.path == "/graphql":
+        if req.path == fake.graphql_path:
             if req.method != "POST":
                 fake._violation("unknown_operation", req, "GraphQL only answers POST")
                 return not_found(), False
@@ -170,11 +173,16 @@ class Pipeline:
 
         found = req.spec.find(req.method, req.path)
         if found is None:
-            fake._violation("unknown_operation", req, "no operation of openapi-subset.json matches")
+            fake._violation("unknown_operation", req, f"no operation of {fake.flavor}.json matches")
             return not_found(), False
         req.op, raw_params = found
         req.params = {k: unquote(v) for k, v in raw_params.items()}
         op_id = req.op.operation_id
+        handler = HANDLERS.get(op_id)
+        if handler is None:
+            message = f"the fake does not implement {op_id} ({req.method} {req.op.template}): add it to rest.py"
+            fake._violation("unimplemented", req, message)
+            return error(501, f"Not Implemented by the fake GitHub: {op_id}"), False
 
         denied = self.authorize(req)
         if denied is not None:
@@ -182,9 +190,6 @@ class Pipeline:
         bad = self.check_params(req) or self.check_body(req)
         if bad is not None:
             return bad, False
-        handler = HANDLERS.get(op_id)
-        if handler is None:
-            return error(501, f"The fake does not implement {op_id}"), False
         return handler(fake, req), False
 
     def authorize(self, req: Request) -> Response | None:
@@ -227,9 +232,11 @@ class Pipeline:
             fake._violation("graphql", req, "body is not valid JSON")
             return error(400, "Problems parsing JSON", "https://docs.github.com/graphql")
         req.json = payload
-        body, problems = graphql_api.run(fake, auth, payload)
+        body, problems, unimplemented = graphql_api.run(fake, auth, payload)
         for p in problems:
             fake._violation("graphql", req, p)
+        for p in unimplemented:
+            fake._violation("unimplemented", req, p)
         return Response(200, body)
 
     def handle(self, method: str, target: str, header_items: list[tuple[str, str]], raw_body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -238,13 +245,21 @@ class Pipeline:
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         headers = Headers(header_items)
         path = split.path
+        misrouted = None
+        if fake.rest_prefix and path != fake.graphql_path:
+            if path.startswith(fake.rest_prefix + "/"):
+                path = path[len(fake.rest_prefix) :]
+            else:
+                misrouted = f"{fake.flavor} serves REST under {fake.rest_prefix}/ and GraphQL at {fake.graphql_path}"
+        links_path = path
         m = re.match(r"^/repositories/(\d+)(/.*)?$", path)
         with fake.lock:
             if m:
                 repo = fake.world.repo_by_id(int(m.group(1)))
                 if repo is not None:
                     path = f"/repos/{repo.full_name}{m.group(2) or ''}"
-            req = Request(method, path, query, headers, raw_body, path_for_links=split.path, spec=fake.spec)
+            req = Request(method, path, query, headers, raw_body, path_for_links=links_path, spec=fake.spec)
+            req.misrouted = misrouted
             try:
                 resp, injected = self.route(req)
                 if not injected and fake.response_hook is not None:
@@ -280,7 +295,7 @@ class Pipeline:
                     status=resp.status,
                     body=req.json,
                     auth=req.auth.kind,
-                    operation_id=req.op.operation_id if req.op else ("graphql" if path == "/graphql" else None),
+                    operation_id=req.op.operation_id if req.op else ("graphql" if path == fake.graphql_path else None),
                     headers=dict(headers),
                     response=resp.body if not isinstance(resp.body, bytes) else None,
                     injected=injected,
@@ -311,13 +326,14 @@ class Pipeline:
         out.append(("X-GitHub-Api-Version-Selected", req.spec.version))
         if req.auth.kind in ("installation", "jwt") and "x-ratelimit-remaining" not in {k.lower() for k in resp.headers}:
             # A 304 to a conditional request does not count against the limit.
-            snap = self.fake.rate_snapshot(req, "graphql" if req.path == "/graphql" else "core", count=resp.status != 304)
+            graphql = req.path == self.fake.graphql_path
+            snap = self.fake.rate_snapshot(req, "graphql" if graphql else "core", count=resp.status != 304)
             out += [
                 ("x-ratelimit-limit", str(snap["limit"])),
                 ("x-ratelimit-remaining", str(snap["remaining"])),
                 ("x-ratelimit-reset", str(snap["reset"])),
                 ("x-ratelimit-used", str(snap["used"])),
-                ("x-ratelimit-resource", "graphql" if req.path == "/graphql" else "core"),
+                ("x-ratelimit-resource", "graphql" if graphql else "core"),
             ]
         for k, v in resp.headers.items():
             out.append((k, v))
@@ -355,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr logging
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 

@@ -12,7 +12,7 @@ import itertools
 import struct
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .diff import PullDiff, parse_diff
@@ -21,7 +21,7 @@ from .gitrepo import FileChanges, GitRepo
 
 def iso(ts: float | None = None) -> str:
     """GitHub's timestamp format: 2024-05-01T12:00:00Z."""
-    return datetime.fromtimestamp(time.time() if ts is None else ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(time.time() if ts is None else ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def node_id(prefix: str, *numbers: int) -> str:
@@ -367,7 +367,7 @@ class Repository:
                 comments=[{"path": path, "line": line, "side": side, "body": body}],
             )
             if not isinstance(review, Review):
-                raise ValueError(review.errors)
+                raise ValueError(review.errors)  # noqa: TRY004 - GitHub rejected the comment: not a type error
             return self.comments[review.comment_ids[0]]
 
     # -- derived facts -------------------------------------------------------------------------------

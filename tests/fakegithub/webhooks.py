@@ -1,9 +1,10 @@
 """Webhook deliveries built from GitHub's real payload examples, pointed at a fake repository.
 
-The example is loaded verbatim, then every value that names the example's repository, pull
-request, commits, installation or app is replaced by the fake's (URLs are re-rooted at the fake's
-API URL). The result is validated against the bundled webhook JSON Schema, serialized compactly
-like GitHub does, and signed: `X-Hub-Signature-256 = sha256=HMAC-SHA256(secret, exact body)`.
+The example (`@octokit/webhooks-examples`, chosen in `descriptions.EXAMPLES`) is loaded verbatim,
+then every value that names the example's repository, pull request, commits, installation or app
+is replaced by the fake's (URLs are re-rooted at the fake's API URL). The result is validated
+against the event's JSON Schema (`@octokit/webhooks-schemas`), serialized compactly like GitHub
+does, and signed: `X-Hub-Signature-256 = sha256=HMAC-SHA256(secret, exact body)`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import hmac
 import json
 import uuid
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from .shared import github_data_dir
-from .state import Delivery, PullRequest, Repository, iso
+from . import descriptions
+from .state import Delivery, PullRequest, Repository, iso, node_id
 
 if TYPE_CHECKING:
     from .fake import FakeGitHub
@@ -32,27 +33,37 @@ FALLBACKS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _example(name: str) -> dict[str, Any]:
-    with open(github_data_dir() / "webhooks" / f"{name}.json", encoding="utf-8") as fh:
-        return json.load(fh)  # type: ignore[no-any-return]
+    return descriptions.webhook_example(f"{name}.json")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Any:
-    path = github_data_dir() / "webhooks" / "schemas" / f"{name}.schema.json"
+    path = descriptions.webhooks_dir() / "schemas" / f"{name}.schema.json"
     if not path.is_file():
-        return None
+        raise ValueError(f"no webhook schema for {name}: add it to descriptions.EXTRA_SCHEMAS")
     from jsonschema import Draft7Validator  # type: ignore[import-untyped, unused-ignore]
 
     with open(path, encoding="utf-8") as fh:
         return Draft7Validator(json.load(fh))
 
 
-@lru_cache(maxsize=1)
+@cache
 def header_template() -> dict[str, str]:
-    with open(github_data_dir() / "webhooks" / "headers.example.json", encoding="utf-8") as fh:
+    """A delivery's headers as GitHub's description records one (components/examples/hook-delivery)."""
+    with open(descriptions.webhooks_dir() / "headers.example.json", encoding="utf-8") as fh:
         return dict(json.load(fh)["headers"])
+
+
+def _official_pointer(fake: FakeGitHub, name: str) -> str:
+    """The JSON pointer of GitHub's own schema for `<event>.<action>` in the fake's description."""
+    key = name.replace("_", "-").replace(".", "-")
+    hooks = fake.spec.document.get("x-webhooks", {})
+    if key not in hooks:
+        raise ValueError(f"{fake.flavor}.json describes no webhook {key}")
+    ref: str = hooks[key]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return ref[1:]
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -135,6 +146,8 @@ class WebhookBuilder:
                 _update_existing(ref, {k: v for k, v in built[side].items() if k not in ("user", "repo")})
                 self._user(ref.get("user"), repo.owner)
                 self._repo(ref.get("repo"), repo)
+                if isinstance(ref.get("repo"), dict):  # required by GitHub's schema, missing in some examples
+                    ref["repo"].setdefault("has_discussions", bool(built[side]["repo"].get("has_discussions")))
         if isinstance(target.get("_links"), dict):
             for key, link in built["_links"].items():
                 if key in target["_links"]:
@@ -156,6 +169,9 @@ class WebhookBuilder:
         if isinstance(target, dict):
             built = self.fake.payloads.integration()
             _update_existing(target, {k: v for k, v in built.items() if k not in ("owner", "permissions", "events")})
+            # GitHub's schema requires both; Octokit's check_run examples lack them (disagreements.py).
+            target.setdefault("permissions", dict(self.fake.app.permissions))
+            target.setdefault("events", list(self.fake.app.events))
             self._user(target.get("owner"), self.fake.app.owner)
 
     def _pull_refs(self, repo: Repository, sha: str) -> list[dict[str, Any]]:
@@ -223,15 +239,20 @@ class WebhookBuilder:
             _deep_merge(payload, overrides)
 
         schema_name = ".".join(parts[:2]) if len(parts) > 1 else event
-        validator = _validator(schema_name)
-        if validator is not None:
-            errors = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))
-            if errors:
-                detail = "; ".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5])
-                raise ValueError(f"webhook {event_action} does not match its schema: {detail}")
+        errors = sorted(_validator(schema_name).iter_errors(payload), key=lambda e: list(e.absolute_path))
+        if errors:
+            detail = "; ".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5])
+            raise ValueError(f"webhook {event_action} does not match its schema: {detail}")
+        official = self.fake.spec.validate_schema(_official_pointer(self.fake, schema_name), payload)
+        if official:
+            raise ValueError(f"webhook {event_action} does not match GitHub's x-webhooks schema: {'; '.join(official[:5])}")
 
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        headers = dict(header_template())
+        # The fake sets these with GitHub's documented casing; drop the template's spelling of them.
+        own = {"x-github-delivery", "x-github-event", "content-length", "x-github-hook-id", "x-hub-signature",
+               "x-github-hook-installation-target-id", "x-github-hook-installation-target-type",
+               "x-hub-signature-256"}
+        headers = {k: v for k, v in header_template().items() if k.lower() not in own}
         delivery = str(uuid.uuid4())
         headers["X-GitHub-Delivery"] = delivery
         headers["X-GitHub-Event"] = event
@@ -285,6 +306,11 @@ class WebhookBuilder:
                 if isinstance(check_run.get("output"), dict):
                     _update_existing(check_run["output"], built["output"])
             self._app(check_run.get("app"))
+            # Required by GitHub's schema, missing in Octokit's check_run.rerequested example.
+            check_run.setdefault("node_id", run.node_id if run else node_id("CR", repo.id, int(check_run["id"])))
+            check_run.setdefault("details_url", f"https://github.com/{repo.full_name}/runs/{check_run['id']}")
+            if isinstance(payload.get("repository"), dict):
+                payload["repository"].setdefault("disabled", False)
 
     def _installation_event(self, payload: dict[str, Any], repo: Repository | None) -> None:
         inst_body = payload.get("installation")
@@ -298,6 +324,8 @@ class WebhookBuilder:
         if inst is None:
             return
         _update_existing(inst_body, {"id": inst.id, "app_id": self.fake.app_id, "target_id": inst.account.id, "target_type": inst.account.type, "access_tokens_url": f"{self.fake.url}/app/installations/{inst.id}/access_tokens", "repositories_url": f"{self.fake.url}/installation/repositories"})
+        # Octokit's examples give Unix times and no app_slug; GitHub's schema wants ISO 8601 and the slug.
+        inst_body.update(created_at=inst.created_at, updated_at=inst.created_at, app_slug=self.fake.app.slug)
         self._user(inst_body.get("account"), inst.account)
         repos = [r for r in (self.fake.world.repo_by_id(i) for i in sorted(inst.repo_ids)) if r]
         listed = [{"id": r.id, "node_id": r.node_id, "name": r.name, "full_name": r.full_name, "private": r.private} for r in repos]
