@@ -4,6 +4,7 @@ nothing else does, and the id reveals none of them."""
 from __future__ import annotations
 
 from dataclasses import fields, replace
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,8 @@ KEY = ReviewKey("Octo-Org/Infra", 7, "a" * 40, "main", "b" * 40, "5e6fe5d2bc07")
 def test_each_input_makes_another_review(name: str) -> None:
     value = getattr(KEY, name)
     other = value + 1 if isinstance(value, int) else value + "x"
-    assert replace(KEY, **{name: other}).external_id != KEY.external_id
+    changed: dict[str, Any] = {name: other}
+    assert replace(KEY, **changed).external_id != KEY.external_id
 
 
 def test_the_same_inputs_are_the_same_review_whatever_the_repositorys_letter_case() -> None:

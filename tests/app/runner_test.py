@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -62,7 +63,7 @@ def review(fake: FakeGitHub, repo: Repository, number: int, event: str = "pull_r
     return fake.check_runs(repo)[-1]
 
 
-def pr(fake: FakeGitHub, name: str, base: dict[str, str], head: dict[str, str | None], draft: bool = False
+def pr(fake: FakeGitHub, name: str, base: dict[str, str], head: Mapping[str, str | None], draft: bool = False
        ) -> tuple[Repository, int]:
     repo = fake.create_repo("octo-org", name, files=base)
     repo.commit("feature", head, "change")

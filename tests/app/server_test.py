@@ -16,7 +16,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -24,6 +24,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.types import Receive, Scope, Send
 
 from bot.app import serve
 from bot.app.job_queue import InProcessQueue, JobQueue, RedisStreamQueue
@@ -151,7 +152,7 @@ class Running:
         await self._task
         self._task = None
 
-    async def asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app({**scope, "state": dict(self.state)}, receive, send)
 
     def client(self) -> httpx.AsyncClient:
@@ -358,13 +359,13 @@ async def test_26_mb_body_is_413(settings: Settings) -> None:
 
 async def test_oversized_content_length_is_refused_without_reading_the_body(settings: Settings) -> None:
     received: list[dict[str, Any]] = []
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         received.append({})
         return {"type": "http.request", "body": b"x" * 1024, "more_body": True}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     async with Running(create_app(settings, Recorder())) as running:
@@ -405,12 +406,12 @@ async def test_small_limit_is_configurable(settings: Settings) -> None:
 
 
 async def test_invalid_content_length_is_400(settings: Settings) -> None:
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"{}", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     async with Running(create_app(settings, Recorder())) as running:

@@ -61,7 +61,8 @@ def event_of(path: Path) -> str:
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((WEBHOOKS / name).read_text())
+    payload: dict[str, Any] = json.loads((WEBHOOKS / name).read_text())
+    return payload
 
 
 # -- signatures ------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def open_pr(fake: FakeGitHub, name: str, head: dict[str, str | None], draft: boo
     return repo, repo.open_pull_request(head="feature", title="Infra change", draft=draft)
 
 
-def annotations(run: dict[str, Any]) -> list[tuple[str, int]]:
+def annotated_lines(run: dict[str, Any]) -> list[tuple[str, int]]:
     return [(a["path"], a["start_line"]) for a in run["annotations"]]
 
 
@@ -68,7 +68,7 @@ def test_a_push_landing_during_a_review_never_lets_the_new_head_pass(fake: FakeG
     assert app.deliver(*fake.webhook("pull_request.synchronize", repo, number)).status_code == 202
     run = completed_run(fake, repo, second)
     assert run["conclusion"] == "failure"
-    assert annotations(run) == [("infra/main.tf", EBS_LINE)]
+    assert annotated_lines(run) == [("infra/main.tf", EBS_LINE)]
     (review,) = fake.reviews(repo, number)
     assert review["commit_id"] == second and [(c["path"], c["line"]) for c in review["comments"]] == [
         ("infra/main.tf", EBS_LINE)]
@@ -83,7 +83,7 @@ def test_a_draft_marked_ready_within_a_minute_gets_a_full_review(fake: FakeGitHu
     repo.set_draft(number, False)
     assert app.deliver(*fake.webhook("pull_request.ready_for_review", repo, number)).status_code == 202
     run = completed_run(fake, repo, sha, count=2)
-    assert run["conclusion"] == "failure" and annotations(run) == [("infra/main.tf", EBS_LINE)]
+    assert run["conclusion"] == "failure" and annotated_lines(run) == [("infra/main.tf", EBS_LINE)]
     (review,) = fake.reviews(repo, number)
     assert [(c["path"], c["line"]) for c in review["comments"]] == [("infra/main.tf", EBS_LINE)]
 

@@ -32,6 +32,7 @@ PLANTED = (
 
 def scan(lines: list[str], rule_id: str) -> list[Violation]:
     resource = text_resource("config/app.env", enumerate(lines, start=1))
+    assert resource is not None
     return list(RULES[rule_id].check(resource, _NoContext()))
 
 
@@ -49,7 +50,8 @@ def fixture_violations() -> list[Violation]:
         for path in sorted((FIXTURES / rule.id).rglob("*")):
             if path.is_file():
                 resource = text_resource(path.name, enumerate(path.read_text().splitlines(), start=1))
-                found.extend(rule.check(resource, _NoContext()))
+                if resource is not None:
+                    found.extend(rule.check(resource, _NoContext()))
     for path in sorted((FIXTURES / "CB-DOCKER-002").rglob("Dockerfile*")):
         parsed = parse_dockerfile(path.name, path.read_text())
         for resource in parsed.resources:

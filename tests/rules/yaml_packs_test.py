@@ -49,8 +49,8 @@ def is_dockerfile(path: Path) -> bool:
 def parse(path: Path, relative: str, text: str, source: str) -> ParsedFile:
     """What the engine would make of the file for a rule of `source`."""
     if source == "text":
-        lines = enumerate(text.splitlines(), start=1)
-        return ParsedFile(path=relative, resources=(text_resource(relative, lines),))
+        resource = text_resource(relative, enumerate(text.splitlines(), start=1))
+        return ParsedFile(path=relative, resources=(resource,) if resource is not None else ())
     if is_dockerfile(path):
         return parse_dockerfile(relative, text)
     if path.suffix in (".yml", ".yaml") or (path.suffix == ".json" and looks_like_cloudformation_json(text)):

@@ -20,7 +20,7 @@ def instructions(resource: Resource) -> list[tuple[str, str, int, int]]:
     listed = resource.body.get("instructions")
     assert listed is not None
     return [
-        (item.get("instruction").value, item.get("arguments").value, item.line, item.end_line)  # type: ignore[union-attr]
+        (item.get("instruction").value, item.get("arguments").value, item.line, item.end_line)
         for item in listed.value
     ]
 
