@@ -6,11 +6,7 @@ Each test asserts the exact review and check run the fake received.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.e2e.serving import App, completed_run, serve, wait_for
+from tests.e2e.serving import App, completed_run, wait_for
 from tests.fakegithub import FakeGitHub, Repository
 
 OLD_VOLUME = """\
@@ -42,19 +38,6 @@ spec:
 """
 EBS_LINE = (OLD_VOLUME + NEW_VOLUME).splitlines().index("  encrypted         = false") + 1
 PRIVILEGED_LINE = DEPLOYMENT.splitlines().index("            privileged: true") + 1
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake_github:
-        yield fake_github
-        fake_github.assert_contract_ok(include_requests=True)
-
-
-@pytest.fixture(scope="module")
-def app(fake: FakeGitHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    with serve(fake, tmp_path_factory.mktemp("app") / "server.log") as running:
-        yield running
 
 
 def open_pr(fake: FakeGitHub, name: str, base: dict[str, str], head: dict[str, str | None]) -> tuple[Repository, int]:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.e2e.serving import App, completed_run, serve, wait_for
 from tests.fakegithub import FakeGitHub, Repository
@@ -20,19 +17,6 @@ OLD_VOLUME = 'resource "aws_ebs_volume" "old" {\n  availability_zone = "eu-west-
 ENCRYPTED = '\nresource "aws_ebs_volume" "new" {\n  availability_zone = "eu-west-1a"\n  size              = 10\n  encrypted         = true\n}\n'
 UNENCRYPTED = ENCRYPTED.replace("true", "false")
 EBS_LINE = (OLD_VOLUME + UNENCRYPTED).splitlines().index("  encrypted         = false") + 1
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake_github:
-        yield fake_github
-        fake_github.assert_contract_ok(include_requests=True)
-
-
-@pytest.fixture(scope="module")
-def app(fake: FakeGitHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    with serve(fake, tmp_path_factory.mktemp("app") / "server.log") as running:
-        yield running
 
 
 def open_pr(fake: FakeGitHub, name: str, head: dict[str, str | None], draft: bool = False) -> tuple[Repository, int]:
