@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.app.jobs import ReviewJob
-from bot.app.logs import RedactingFormatter, configure_logging, redact
+from bot.app.logs import configure_logging
 from bot.app.settings import Settings, SettingsError, load_settings
 
-__all__ = ["RedactingFormatter", "configure_logging", "redact", "run"]  # logging lives in bot.app.logs
+__all__ = ["run"]
 
 HandlerFactory = Callable[[Settings], Callable[[ReviewJob], Awaitable[None]]]
 

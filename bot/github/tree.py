@@ -53,7 +53,6 @@ class GitHubTree:
         self._cache = cache
         self._loop = loop
         self._texts: dict[str, str | None] = {}
-        self.reads = 0  # files fetched from GitHub (not from the cache), for the job's log
 
     # -- the engine's (synchronous) interface ------------------------------------------------------
 
@@ -90,7 +89,6 @@ class GitHubTree:
                 missing[path] = oid
         if missing:
             blobs = await self._gh.read_blobs(self._owner, self._repo, self.commit, missing.keys())
-            self.reads += len(missing)
             for path, listed in missing.items():
                 blob = blobs.get(path)
                 actual = blob.oid if blob is not None else None

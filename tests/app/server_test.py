@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.types import Receive, Scope, Send
 
-from bot.app import serve
+from bot.app import logs, serve
 from bot.app.job_queue import InProcessQueue, JobQueue, RedisStreamQueue
 from bot.app.jobs import ReviewJob
 from bot.app.server import MAX_BODY_BYTES, build_queue, create_app
@@ -595,7 +595,7 @@ def test_redacting_formatter_hides_credentials(pem: str) -> None:
     stream = io.StringIO()
     logger = logging.getLogger("test.redaction")
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(serve.RedactingFormatter(secrets=[SECRET]))
+    handler.setFormatter(logs.RedactingFormatter(secrets=[SECRET]))
     logger.addHandler(handler)
     logger.propagate = False
     try:
@@ -620,7 +620,7 @@ def test_configure_logging_sets_level_and_redaction() -> None:
     saved_handlers, saved_level = list(root.handlers), root.level
     stream = io.StringIO()
     try:
-        serve.configure_logging("WARNING", secrets=["a-long-webhook-secret"], stream=stream)
+        logs.configure_logging("WARNING", secrets=["a-long-webhook-secret"], stream=stream)
         logging.getLogger("bot.test").info("hidden at WARNING")
         logging.getLogger("bot.test").warning("secret is a-long-webhook-secret")
         assert root.level == logging.WARNING
