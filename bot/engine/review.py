@@ -69,9 +69,6 @@ class Review:
     notes: tuple[str, ...] = ()
     stats: ReviewStats = field(default_factory=ReviewStats)
 
-    def blocking(self, policy: Policy) -> list[Finding]:
-        return [f for f in self.findings if policy.blocks(f)]
-
     def conclusion(self, policy: Policy) -> str:
         return conclusion_of(self.findings, self.errors, policy)
 
