@@ -57,7 +57,7 @@ class JobRecord:
 
     errors: list[FileError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    not_reviewed: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class ReviewRunner:
         record = JobRecord(errors=list(reviewed.diff_errors))
         changes = reviewed.changes
         if changes.truncated:
-            record.not_reviewed.append(
+            record.incomplete.append(
                 f"GitHub lists at most {changes.limit:,} changed files here; files beyond that were not "
                 "reviewed. Split the change to review it all.")
         if not changes.current:
@@ -202,9 +202,9 @@ class ReviewRunner:
             plan = await self._post_review(ctx, review, policy, reviewed.diffs, record, sum(blocks.values()))
             await self._resolve_fixed(ctx, plan, record)
         errors = [*record.errors, *review.errors]
-        conclusion = "failure" if record.not_reviewed else conclusion_of(review.findings, errors, policy)
+        conclusion = "failure" if record.incomplete else conclusion_of(review.findings, errors, policy)
         output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
-                              record.not_reviewed)
+                              record.incomplete)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)

@@ -149,6 +149,20 @@ class FileError:
 
 
 @dataclass(frozen=True)
+class NotReviewed:
+    """Something a change touched that the engine cannot judge (a Helm template, a Bicep file, a
+    remote module): listed wherever the verdict is shown, so a green check never hides it.
+
+    `what` is a short kind ("helm template", "remote module", ...) a policy can name; `reason`
+    says in words why it was not reviewed."""
+
+    path: str
+    line: int | None
+    what: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ParsedFile:
     """What a parser makes of one file."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.engine.context import ModuleContext
 from bot.engine.diff import FileDiff, FileStatus, whole_file_added
-from bot.engine.model import FileError, Finding, Node, ParsedFile, Resource, Violation
+from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
 from bot.engine.parsers import (
     DOCKERFILE,
     JSON,
@@ -68,6 +68,7 @@ class Review:
     errors: tuple[FileError, ...] = ()
     notes: tuple[str, ...] = ()
     stats: ReviewStats = field(default_factory=ReviewStats)
+    not_reviewed: tuple[NotReviewed, ...] = ()
 
     def conclusion(self, policy: Policy) -> str:
         return conclusion_of(self.findings, self.errors, policy)

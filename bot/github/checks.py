@@ -77,19 +77,19 @@ def check_output(
     blocks: Mapping[str, bool],
     plan: ReviewPlan | None,
     conclusion: str,
-    not_reviewed: Sequence[str] = (),
+    incomplete: Sequence[str] = (),
 ) -> CheckOutput:
     """Title, summary (table by rule and control), details text and annotations of the check run.
 
-    `not_reviewed` names what the review could not cover (files past a listing's cap): the
+    `incomplete` names what the review could not cover (files past a listing's cap): the
     conclusion is then failure, and the summary says why, since no annotation can point there."""
     blocking = [f for f in findings if blocks.get(f.fingerprint)]
     suppressed = [f for f in findings if f.suppressed]
     if conclusion == "success" and not findings:
         title = "No compliance issues"
-    elif blocking or errors or not_reviewed:
+    elif blocking or errors or incomplete:
         title = f"{len(blocking)} blocking finding(s)" + (f", {len(errors)} error(s)" if errors else "")
-        title += ", not everything reviewed" if not_reviewed else ""
+        title += ", not everything reviewed" if incomplete else ""
     else:
         title = f"{len(findings)} finding(s), none blocking"
     summary = [f"### {title}", ""]
@@ -106,9 +106,9 @@ def check_output(
     if errors:
         summary += ["**Files that could not be reviewed** (the check fails closed):", ""]
         summary += [f"- `{e.path}`{f' line {e.line}' if e.line else ''}: {e.message}" for e in errors] + [""]
-    if not_reviewed:
+    if incomplete:
         summary += ["**Not reviewed** (the check fails closed):", ""]
-        summary += [f"- {reason}" for reason in not_reviewed] + [""]
+        summary += [f"- {reason}" for reason in incomplete] + [""]
     if suppressed:
         summary.append(f"{len(suppressed)} finding(s) suppressed by the policy on the default branch.")
     if plan is not None:
