@@ -48,6 +48,42 @@ Scalar = str | int | float | bool | None | Unknown
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a value came from when it is not written literally where it is used: what was
+    written there (`expression`, e.g. "var.encrypted") and where the value itself is written.
+
+    - `path`, `line`, `text`: the file, line and source text holding the value
+      (`encrypted = false`).
+    - `context`: what that place is, in words: "module call `ledger`", "terraform.tfvars",
+      "the default of variable `encrypted`".
+    - `via`: the next step back, when the value there is itself a reference (a module call
+      argument that reads a variable set in terraform.tfvars).
+    """
+
+    expression: str
+    path: str
+    line: int
+    text: str
+    context: str
+    via: Origin | None = None
+
+    def describe(self) -> str:
+        """`var.encrypted` ← `encrypted = var.enc` in module call `ledger`, main.tf:4 ← `enc = false`
+        in terraform.tfvars, terraform.tfvars:1: the written expression, then each step back."""
+        hops = [f"`{o.text.strip()}` in {o.context}, {o.path}:{o.line}" for o in self.chain()]
+        return " ← ".join([f"`{self.expression}`", *hops])
+
+    def chain(self) -> tuple[Origin, ...]:
+        """This step and every step behind it, nearest first."""
+        steps: list[Origin] = []
+        current: Origin | None = self
+        while current is not None:
+            steps.append(current)
+            current = current.via
+        return tuple(steps)
+
+
+@dataclass(frozen=True)
 class Node:
     """A parsed value with the lines it spans in its file (1-based, inclusive).
 
@@ -59,6 +95,7 @@ class Node:
     value: Any
     line: int
     end_line: int
+    origin: Origin | None = None  # set when the value came through a variable, a module input...
 
     def get(self, *keys: str | int) -> Node | None:
         """Walk mappings by key and lists by index; None where any step is missing."""
@@ -103,6 +140,19 @@ class Node:
 
 
 @dataclass(frozen=True)
+class CallSite:
+    """A Terraform `module` block that instantiated a resource: where it is written, its name."""
+
+    path: str
+    name: str
+    line: int
+    end_line: int
+
+    def __str__(self) -> str:
+        return f"module call `{self.name}` ({self.path}:{self.line})"
+
+
+@dataclass(frozen=True)
 class Resource:
     """One reviewable unit of configuration with its place in a file.
 
@@ -130,6 +180,22 @@ class Resource:
     body: Node
     references: frozenset[str] = frozenset()
     lines: tuple[str, ...] = ()  # the resource's own source lines, line..end_line
+    calls: tuple[CallSite, ...] = ()  # the module calls that instantiated it, outermost first
+
+    @property
+    def module(self) -> str:
+        """The instance's module address (`module.app.module.db`); '' for a root module's own."""
+        return ".".join(f"module.{call.name}" for call in self.calls)
+
+    @property
+    def full_address(self) -> str:
+        """The address Terraform would show: `module.app.aws_ebs_volume.data`."""
+        return f"{self.module}.{self.address}" if self.calls else self.address
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Tells resources apart across files and module instances (one file, many instances)."""
+        return (self.path, self.module, self.address)
 
     def text_at(self, line: int) -> str | None:
         """The source text of one line of this resource, for building suggestions."""
@@ -206,6 +272,7 @@ class Finding:
     suppression_reason: str | None = None
     key: str | None = None
     resource_span: tuple[int, int] | None = None  # the resource's lines, for placing a comment near it
+    provenance: str | None = None  # where the offending value came from, when not written on its line
 
     @property
     def fingerprint(self) -> str:
