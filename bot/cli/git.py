@@ -6,7 +6,7 @@ import subprocess
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from bot.engine.tree import MAX_FILE_BYTES, decode_text, files_in
+from bot.engine.tree import MAX_FILE_BYTES, decode_text
 
 
 class GitError(RuntimeError):
@@ -57,8 +57,8 @@ class GitTree:
             return None
         return decode_text(run_git(self.repo, "cat-file", "blob", blob[0]))
 
-    def list_dirs(self, directories: Collection[str]) -> list[str]:
-        return files_in(self._index(), directories)
+    def list_all(self) -> tuple[list[str], bool]:
+        return sorted(self._index()), True
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         """Read several files with one `git cat-file --batch` process."""

@@ -6,7 +6,7 @@ import os
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from bot.engine.tree import MAX_FILE_BYTES, decode_text, files_in
+from bot.engine.tree import MAX_FILE_BYTES, decode_text
 
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".venv", "__pycache__", ".tox"})
 
@@ -37,8 +37,8 @@ class FsTree:
         except OSError:  # unreadable (permissions, vanished): the engine reports what it cannot read
             return None
 
-    def list_dirs(self, directories: Collection[str]) -> list[str]:
-        return files_in(self.paths(), directories)
+    def list_all(self) -> tuple[list[str], bool]:
+        return list(self.paths()), True
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         return {path: self.read(path) for path in paths}

@@ -11,6 +11,9 @@ the default branch only. Every field has a safe default: with no file, every fin
     comments:
       max: 30                # inline comments per review; the rest go to the check run
     drafts: false            # review draft pull requests too
+    terraform:
+      var_files:             # per root module: files Terraform runs with (-var-file), after the automatic ones
+        envs/prod: [envs/prod/prod.tfvars]
     suppressions:
       - rule: CB-AWS-001
         path: legacy/**          # glob, optional
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +69,7 @@ class Policy:
     max_comments: int = DEFAULT_MAX_COMMENTS
     review_drafts: bool = False
     suppressions: tuple[Suppression, ...] = field(default_factory=tuple)
+    var_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # root module dir -> variable files
 
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
@@ -153,6 +158,7 @@ def parse_policy(text: str | None) -> Policy:
     if not isinstance(drafts, bool):
         raise PolicyError(f"{POLICY_PATH}: 'drafts' must be true or false")
     suppressions = _expect(data.get("suppressions") or [], list, "suppressions")
+    terraform = _expect(data.get("terraform") or {}, dict, "terraform")
     return Policy(
         fail_on=_severity(data.get("fail_on", "low")),
         disabled_rules=frozenset(_str_list(rules.get("disable") or [], "rules.disable")),
@@ -160,4 +166,16 @@ def parse_policy(text: str | None) -> Policy:
         max_comments=max_comments,
         review_drafts=drafts,
         suppressions=tuple(_suppression(item, i) for i, item in enumerate(suppressions)),
+        var_files=_var_files(terraform.get("var_files") or {}),
     )
+
+
+def _var_files(value: Any) -> dict[str, tuple[str, ...]]:
+    """`terraform.var_files`: root module directory ("." for the repository's root) -> the variable
+    files Terraform is run with there (as `-var-file`), loaded after the automatic ones, in order."""
+    mapping = _expect(value, dict, "terraform.var_files")
+    result: dict[str, tuple[str, ...]] = {}
+    for directory, files in mapping.items():
+        key = str(directory).strip().strip("/")
+        result["" if key in (".", "") else key] = _str_list(files, f"terraform.var_files.{directory}")
+    return result

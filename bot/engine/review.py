@@ -11,11 +11,12 @@ import datetime as dt
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.engine.context import ModuleContext
 from bot.engine.diff import FileDiff, FileStatus, whole_file_added
+from bot.engine.landing import landing
 from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
 from bot.engine.parsers import (
     DOCKERFILE,
@@ -23,16 +24,19 @@ from bot.engine.parsers import (
     TERRAFORM,
     YAML,
     classify,
+    evaluate_terraform,
     module_dir,
     parse_one,
     parse_terraform,
 )
+from bot.engine.parsers.terraform.stack import needed_directories
 from bot.engine.policy import Policy
 from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
 from bot.engine.tree import MemoryTree, Tree, WalkableTree
 
 MAX_TEXT_LINE = 4096  # longer lines are cut before the secrets rules see them
+MAX_TERRAFORM_FILES = 3000  # read to find module callers; past it only the changed modules are read
 
 
 @dataclass(frozen=True)
@@ -123,12 +127,6 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     return ReadPlan(frozenset(head), frozenset(modules), frozenset(base))
 
 
-def module_files(plan: ReadPlan, listing: Iterable[str], policy: Policy) -> frozenset[str]:
-    """The .tf files of the changed modules, from a listing of their directories."""
-    return frozenset(p for p in listing if classify(p) == TERRAFORM and module_dir(p) in plan.module_dirs
-                     and not policy.ignores(p))
-
-
 def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resource | None:
     """The resource the secrets rules read: the given lines of one file, keyed by line number."""
     body = {str(n): Node(text[:MAX_TEXT_LINE], n, n) for n, text in numbered_lines}
@@ -147,13 +145,24 @@ def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resou
     )
 
 
-def _parse_files(contents: Mapping[str, str]) -> dict[str, ParsedFile]:
+def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | None = None,
+                 var_files: Mapping[str, Sequence[str]] | None = None
+                 ) -> tuple[dict[str, ParsedFile], tuple[NotReviewed, ...]]:
+    """Parse what was read. With `evaluate_from` (the changed Terraform directories), Terraform is
+    evaluated as Terraform instantiates it, through module calls, over the directories those
+    changes reach; without, each module is parsed on its own (what the base side needs)."""
     terraform = {p: t for p, t in contents.items() if classify(p) == TERRAFORM}
-    parsed = parse_terraform(terraform)
+    not_reviewed: tuple[NotReviewed, ...] = ()
+    if evaluate_from is None:
+        parsed = parse_terraform(terraform)
+    else:
+        needed = needed_directories(evaluate_from, terraform)
+        parsed, not_reviewed = evaluate_terraform({p: t for p, t in terraform.items() if module_dir(p) in needed},
+                                                  var_files)
     for path, text in contents.items():
         if classify(path) in (YAML, JSON, DOCKERFILE):
             parsed[path] = parse_one(path, text)
-    return parsed
+    return parsed, not_reviewed
 
 
 def _groups(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
@@ -178,11 +187,13 @@ class Engine:
         notes: list[str] = []
         diffs = [d for d in diffs if not self.policy.ignores(d.path)]
         plan = plan_reads(diffs, self.policy)
-        listing = head.list_dirs(sorted(plan.module_dirs)) if plan.module_dirs else []
-        wanted = plan.head | module_files(plan, listing, self.policy)
-        head_text = _texts(head.read_many(sorted(wanted)))
+        terraform: list[str] = []
+        if plan.module_dirs:
+            terraform, listing_notes = self._terraform_paths(plan, head)
+            notes.extend(listing_notes)
+        head_text = _texts(head.read_many(sorted(plan.head | set(terraform))))
         changed_head = {d.path: d for d in diffs if d.exists_at_head}
-        parsed = _parse_files(head_text)
+        parsed, not_reviewed = _parse_files(head_text, plan.module_dirs, self.policy.var_files)
         for path, result in parsed.items():
             if path in changed_head:
                 errors.extend(result.errors)
@@ -200,9 +211,10 @@ class Engine:
             base_text = _texts(base.read_many(sorted(plan.base)))
             notes.extend(f"{path}: its base version could not be read; resources the change removed there "
                          "were not followed" for path in sorted(plan.base - base_text.keys()))
-            base_parsed = _parse_files(base_text)
+            base_parsed, _ = _parse_files(base_text)
             seeds = base_seeds((r for res in base_parsed.values() for r in res.resources), by_base_path)
         selected = expand_related(touched_resources(head_resources, changed_head), groups, seeds)
+        selected_calls = {(r.path, r.line) for r in selected if r.kind == "module"}
         for diff in changed_head.values():
             if diff.status == FileStatus.BINARY:
                 continue
@@ -212,7 +224,22 @@ class Engine:
                 selected.append(lines_resource)
         stats = ReviewStats(files_changed=len(diffs), files_parsed=len(parsed), resources_parsed=len(head_resources),
                             resources_checked=len(selected), seconds=time.perf_counter() - started)
-        return Review(tuple(self._run_rules(selected, groups)), tuple(errors), tuple(notes), stats)
+        unfollowed = tuple(n for n in not_reviewed if (n.path, n.line) in selected_calls)
+        return Review(tuple(self._run_rules(selected, groups, changed_head)), tuple(errors), tuple(notes), stats,
+                      unfollowed)
+
+    def _terraform_paths(self, plan: ReadPlan, head: Tree) -> tuple[list[str], list[str]]:
+        """Every Terraform file of the repository (a changed module's callers and the modules it
+        calls are among them), or only the changed modules' past MAX_TERRAFORM_FILES."""
+        paths, complete = head.list_all()
+        terraform = sorted(p for p in paths if classify(p) == TERRAFORM and not self.policy.ignores(p))
+        cut = "The repository's file list was cut short: module calls from files beyond it were not followed."
+        notes = [] if complete else [cut]
+        if len(terraform) > MAX_TERRAFORM_FILES:
+            notes.append(f"The repository holds {len(terraform):,} Terraform files: only the changed modules were "
+                         "read, so calls into them from elsewhere were not followed.")
+            terraform = [p for p in terraform if module_dir(p) in plan.module_dirs]
+        return terraform, notes
 
     def scan(self, tree: WalkableTree) -> Review:
         """Review every resource and every line of a tree, as if the whole tree were new."""
@@ -232,7 +259,8 @@ class Engine:
         return replace(review, errors=(*unread, *review.errors),
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
-    def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]]) -> list[Finding]:
+    def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]],
+                   changes: Mapping[str, FileDiff]) -> list[Finding]:
         context = ModuleContext(groups)
         findings: dict[tuple[str, int, str], Finding] = {}
         for resource in resources:
@@ -243,32 +271,46 @@ class Engine:
                     violations = [Violation(f"rule failed on this resource ({type(exc).__name__}); please report it",
                                             resource.line)]
                 for violation in violations:
-                    finding = self._finding(rule, resource, violation)
-                    findings.setdefault((finding.fingerprint, finding.line, finding.rule_id), finding)
+                    finding = self._finding(rule, resource, violation, changes)
+                    key = (finding.fingerprint, finding.line, finding.rule_id)
+                    findings[key] = _merged(findings[key], finding) if key in findings else finding
         return sorted(findings.values(), key=lambda f: (f.path, f.line, f.rule_id, f.resource or ""))
 
-    def _finding(self, rule: Rule, resource: Resource, violation: Violation) -> Finding:
+    def _finding(self, rule: Rule, resource: Resource, violation: Violation, changes: Mapping[str, FileDiff]
+                 ) -> Finding:
         end_line = max(violation.end_line or violation.line, violation.line)
+        text = resource.source == "text"
+        where = landing(resource, violation.line, end_line, changes)
         finding = Finding(
             rule_id=rule.id,
             title=rule.title,
             severity=rule.severity,
-            path=resource.path,
-            line=violation.line,
-            end_line=end_line,
-            resource=None if resource.source == "text" else resource.address,
+            path=where.path,
+            line=where.line,
+            end_line=where.end_line,
+            # On a module's own line, one finding stands for every instance (their callers are named).
+            resource=None if text else resource.full_address if where.moved else resource.address,
             message=violation.message,
             remediation=rule.remediation,
             rationale=rule.rationale,
             controls=dict(self.rule_set.controls.get(rule.id, {})),
-            suggestion=violation.suggestion,
+            suggestion=None if where.moved else violation.suggestion,
             key=violation.key,
-            resource_span=None if resource.source == "text" else (resource.line, resource.end_line),
+            resource_span=None if text else where.span,
+            provenance=where.provenance,
         )
         suppression = self.policy.suppression_for(finding, self.today)
         if suppression is not None:
             finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)
         return finding
+
+
+def _merged(first: Finding, other: Finding) -> Finding:
+    """One finding on a module's line for several instances: it names every caller once."""
+    if other.provenance is None or other.provenance == first.provenance:
+        return first
+    parts = dict.fromkeys([*(first.provenance or "").split("; "), *other.provenance.split("; ")])
+    return replace(first, provenance="; ".join(p for p in parts if p))
 
 
 def _texts(read: Mapping[str, str | None]) -> dict[str, str]:

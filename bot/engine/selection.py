@@ -13,20 +13,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.engine.diff import FileDiff
-from bot.engine.model import Resource
+from bot.engine.model import CallSite, Resource
 from bot.engine.parsers import module_dir
 
 # Values flow through these without being resources themselves, so a change to one re-checks
 # everything that reads it, however many variables/locals stand in between.
-PASS_THROUGH_KINDS = frozenset({"variable", "locals"})
+PASS_THROUGH_KINDS = frozenset({"variable", "locals", "variable_value"})
 RELATED_SOURCES = frozenset({"terraform", "cloudformation"})
 
 
 def group_key(resource: Resource) -> str:
-    """Resources that can see each other: a Terraform module directory, else one file."""
+    """Resources that can see each other: one instance of a Terraform module directory (the
+    directory, and the module address of the instance), else one file."""
     if resource.source == "terraform":
-        return f"tf:{module_dir(resource.path)}"
+        return f"{directory_key(resource.path)}#{resource.module}"
     return f"file:{resource.path}"
+
+
+def directory_key(path: str) -> str:
+    """What every instance of a Terraform module directory shares (base-side seeds apply to all)."""
+    return f"tf:{module_dir(path)}"
 
 
 def reference_names(resource: Resource) -> frozenset[str]:
@@ -68,7 +74,7 @@ def base_seeds(base_resources: Iterable[Resource], diffs_by_base_path: Mapping[s
         if diff is None or not diff.touches_base_span(resource.line, resource.end_line):
             continue
         head_path = diff.path if diff.exists_at_head else resource.path
-        key = group_key(_moved(resource, head_path))
+        key = directory_key(head_path) if resource.source == "terraform" else group_key(_moved(resource, head_path))
         seeds[key].referenced.update(resource.references)
         seeds[key].changed.update(reference_names(resource))
     return seeds
@@ -111,7 +117,7 @@ def expand_related(
     readers of a touched variable or local are followed further through other variables and
     locals, because the changed value flows on through them.
     """
-    selected: dict[tuple[str, str], Resource] = {(r.path, r.address): r for r in touched}
+    selected: dict[tuple[str, str, str], Resource] = {r.key: r for r in touched}
     indexes: dict[str, _GroupIndex] = {}
 
     def index(key: str) -> _GroupIndex:
@@ -121,11 +127,12 @@ def expand_related(
 
     def add(resources: Iterable[Resource]) -> None:
         for resource in resources:
-            selected.setdefault((resource.path, resource.address), resource)
+            selected.setdefault(resource.key, resource)
 
     for key, seed in (seeds or {}).items():
-        add(index(key).called(seed.referenced))
-        add(index(key).reading(seed.changed))
+        for name in [g for g in groups if g == key or g.startswith(f"{key}#")]:
+            add(index(name).called(seed.referenced))
+            add(index(name).reading(seed.changed))
     for resource in touched:
         if resource.source not in RELATED_SOURCES:
             continue
@@ -135,17 +142,29 @@ def expand_related(
         add(r for r in group.called(resource.references) if r is not resource)
         if resource.kind in PASS_THROUGH_KINDS:
             add(_readers_through_values(resource, group))
+    add(_instances_of_calls([r for r in selected.values() if r.kind == "module"], groups))
     return list(selected.values())
+
+
+def _instances_of_calls(calls: Sequence[Resource], groups: Mapping[str, Sequence[Resource]]) -> list[Resource]:
+    """Every resource the selected module calls instantiate, nested calls included: a changed
+    call (or one whose arguments changed through a variable) re-checks what it makes."""
+    if not calls:
+        return []
+    sites = {(*call.calls, CallSite(call.path, call.address.removeprefix("module."), call.line, call.end_line))
+             for call in calls}
+    return [resource for members in groups.values() for resource in members
+            if resource.calls and any(resource.calls[: len(site)] == site for site in sites)]
 
 
 def _readers_through_values(origin: Resource, group: _GroupIndex) -> list[Resource]:
     """Everything that reads `origin`, following chains of variables and locals."""
-    found: dict[tuple[str, str], Resource] = {}
+    found: dict[tuple[str, str, str], Resource] = {}
     frontier = [origin]
     while frontier:
         current = frontier.pop()
         for other in group.reading(reference_names(current)):
-            ident = (other.path, other.address)
+            ident = other.key
             if ident not in found and other is not origin:
                 found[ident] = other
                 if other.kind in PASS_THROUGH_KINDS:

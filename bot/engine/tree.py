@@ -8,7 +8,6 @@ each question with one request. It never knows whether files come from a local c
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Collection, Iterable, Mapping
 from typing import Protocol
 
@@ -20,8 +19,9 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 class Tree(Protocol):
     """Files of one revision: paths are repo-relative with forward slashes."""
 
-    def list_dirs(self, directories: Collection[str]) -> list[str]:
-        """Paths of the files directly inside each of `directories` ('' is the root)."""
+    def list_all(self) -> tuple[list[str], bool]:
+        """Every file path of the revision, and whether the listing is complete (a host may cut
+        a huge tree short)."""
         ...
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
@@ -30,7 +30,7 @@ class Tree(Protocol):
 
 
 class WalkableTree(Tree, Protocol):
-    """A tree that can also list every file (a whole-tree scan needs it; a review never does)."""
+    """A local tree: walked file by file (a whole-tree scan) and read one file at a time."""
 
     def paths(self) -> Iterable[str]:
         """Every file path of the revision."""
@@ -48,12 +48,6 @@ def decode_text(data: bytes) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def files_in(paths: Iterable[str], directories: Collection[str]) -> list[str]:
-    """The paths whose directory is one of `directories`: `list_dirs` for trees that know every path."""
-    wanted = set(directories)
-    return sorted(p for p in paths if posixpath.dirname(p) in wanted)
-
-
 class MemoryTree:
     """A tree held in memory: file listing plus the contents that were read."""
 
@@ -67,8 +61,8 @@ class MemoryTree:
     def read(self, path: str) -> str | None:
         return self._contents.get(path)
 
-    def list_dirs(self, directories: Collection[str]) -> list[str]:
-        return files_in(self._listing, directories)
+    def list_all(self) -> tuple[list[str], bool]:
+        return list(self._listing), True
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         return {path: self._contents.get(path) for path in paths}
@@ -86,8 +80,8 @@ class PatchedBase:
         self._head = head
         self._by_base_path = {d.base_path: d for d in diffs if d.base_path is not None and d.complete}
 
-    def list_dirs(self, directories: Collection[str]) -> list[str]:
-        return files_in(self._by_base_path, directories)
+    def list_all(self) -> tuple[list[str], bool]:
+        return sorted(self._by_base_path), False  # only the changed files exist here
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         diffs = {p: self._by_base_path[p] for p in paths if p in self._by_base_path}

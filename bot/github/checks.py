@@ -28,6 +28,8 @@ def annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
         message = f"{message}\n(suppressed by policy: {finding.suppression_reason})"
     controls = controls_line(finding.controls)
     details = f"How to fix: {finding.remediation}" + (f"\nControls: {controls}" if controls else "")
+    if finding.provenance:
+        details = f"Where the value comes from: {finding.provenance}\n{details}"
     return {
         "path": finding.path,
         "start_line": finding.line,
@@ -121,7 +123,8 @@ def check_output(
     details = []
     for f in findings:
         state = " (suppressed)" if f.suppressed else ""
-        details.append(f"- **{f.rule_id}** [{f.severity.value}]{state} `{f.path}:{f.line}` {f.resource or ''}: {f.message}")
+        details.append(f"- **{f.rule_id}** [{f.severity.value}]{state} `{f.path}:{f.line}` {f.resource or ''}: {f.message}"
+                       + (f" (value: {f.provenance})" if f.provenance else ""))
     annotations = [error_annotation(e) for e in errors]
     annotations += [annotation(f, bool(blocks.get(f.fingerprint))) for f in findings]
     if len(annotations) > MAX_ANNOTATIONS:

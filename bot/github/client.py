@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -218,46 +218,14 @@ class InstallationClient:
             page += 1
         return files[:MAX_PR_FILES]
 
-    async def list_directories(self, owner: str, repo: str, commit: str, directories: Iterable[str]) -> list[TreeEntry]:
-        """Files directly inside each directory at `commit`: GraphQL (many directories per query),
-        falling back to one recursive git tree when GraphQL cannot answer."""
-        dirs = sorted(set(directories))
-        try:
-            return await self._list_directories_graphql(owner, repo, commit, dirs)
-        except GitHubError as exc:
-            if not exc.graphql_unavailable:
-                raise
-            log.info("listing directories over GraphQL failed (%s); using the git trees API", exc)
+    async def list_tree(self, owner: str, repo: str, commit: str) -> tuple[list[TreeEntry], bool]:
+        """Every file of `commit` (one recursive git tree), and whether GitHub listed it all: it cuts
+        trees past 100,000 entries or 7 MB short and says so with `truncated`."""
         tree = await self._rest("GET", f"/repos/{owner}/{repo}/git/trees/{commit}", "list files",
                                 params={"recursive": "1"})
-        wanted = set(dirs)
-        return [
-            TreeEntry(path=item["path"], oid=item["sha"], type=item["type"])
-            for item in (tree or {}).get("tree") or []
-            if item.get("type") == "blob" and item["path"].rpartition("/")[0] in wanted
-        ]
-
-    async def _list_directories_graphql(self, owner: str, repo: str, commit: str, dirs: list[str]) -> list[TreeEntry]:
-        entries: list[TreeEntry] = []
-        for start in range(0, len(dirs), BLOBS_PER_QUERY):
-            chunk = dirs[start : start + BLOBS_PER_QUERY]
-            fields = "\n".join(
-                f'd{i}: object(expression: {_gql_string(f"{commit}:{d}")}) '
-                "{ __typename ... on Tree { entries { name path type oid } } }"
-                for i, d in enumerate(chunk)
-            )
-            query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
-            data = await self.graphql(query, {"owner": owner, "name": repo}, "list directories")
-            repository = data.get("repository") or {}
-            for i, directory in enumerate(chunk):
-                tree = repository.get(f"d{i}")
-                if not isinstance(tree, dict) or tree.get("__typename") != "Tree":
-                    # A changed file lives there, so the directory exists: let the caller fall back.
-                    raise GitHubError(f"list files: no tree for {commit[:12]}:{directory}", GRAPHQL_ERROR_STATUS)
-                for entry in tree.get("entries") or []:
-                    path = entry.get("path") or (f"{directory}/{entry['name']}" if directory else entry["name"])
-                    entries.append(TreeEntry(path=path, oid=entry["oid"], type=entry["type"]))
-        return entries
+        entries = [TreeEntry(path=item["path"], oid=item["sha"], type=item["type"])
+                   for item in (tree or {}).get("tree") or [] if item.get("type") == "blob"]
+        return entries, not bool((tree or {}).get("truncated"))
 
     async def read_blobs(self, owner: str, repo: str, commit: str, paths: Collection[str]
                          ) -> dict[str, BlobText | None]:

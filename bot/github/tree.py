@@ -1,8 +1,8 @@
 """One commit of a repository on GitHub, read the way the engine asks (`bot.engine.tree.Tree`).
 
-The engine runs in a worker thread and asks for what a review needs: the files of some
-directories, then the texts of some paths. Each question becomes one batched GraphQL query
-(`<commit>:<path>`, 50 per query) run on the job's event loop, so the job never plans reads and
+The engine runs in a worker thread and asks for what a review needs: the commit's file list
+(one recursive git tree), then the texts of some paths, in batched GraphQL queries
+(`<commit>:<path>`, 50 per query), run on the job's event loop, so the job never plans reads and
 knows nothing of parser families.
 
 Every text is read *at this commit* and arrives with the blob id GitHub computed for it; the
@@ -56,25 +56,23 @@ class GitHubTree:
 
     # -- the engine's (synchronous) interface ------------------------------------------------------
 
-    def list_dirs(self, directories: Collection[str]) -> list[str]:
-        return self._call(self.alist_dirs(directories))
+    def list_all(self) -> tuple[list[str], bool]:
+        return self._call(self.alist_all())
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         return self._call(self.aread_many(paths))
 
     # -- the same, on the event loop ----------------------------------------------------------------
 
-    async def alist_dirs(self, directories: Collection[str]) -> list[str]:
-        entries = await self._gh.list_directories(self._owner, self._repo, self.commit, directories)
-        paths = []
+    async def alist_all(self) -> tuple[list[str], bool]:
+        """Every file of the commit; each listed blob id is checked against the pull request's
+        listing, which must describe this same commit."""
+        entries, complete = await self._gh.list_tree(self._owner, self._repo, self.commit)
         for entry in entries:
-            if entry.type != "blob":
-                continue
             listed = self._listed.setdefault(entry.path, entry.oid)
             if listed != entry.oid:
                 raise StaleListing(entry.path, listed, entry.oid)
-            paths.append(entry.path)
-        return sorted(paths)
+        return sorted(e.path for e in entries), complete
 
     async def aread_many(self, paths: Collection[str]) -> dict[str, str | None]:
         missing: dict[str, str | None] = {}

@@ -33,6 +33,7 @@ def finding_json(finding: Finding, policy: Policy) -> dict[str, Any]:
         "remediation": finding.remediation,
         "rationale": finding.rationale,
         "fingerprint": finding.fingerprint,
+        "provenance": finding.provenance,
         "blocking": policy.blocks(finding),
     }
 

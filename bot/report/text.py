@@ -43,6 +43,8 @@ def comment_body(finding: Finding, with_suggestion: bool = True) -> str:
         finding.message,
         "",
     ]
+    if finding.provenance:
+        lines.append(f"**Where the value comes from:** {finding.provenance}")
     if finding.rationale:
         lines.append(f"**Why:** {finding.rationale}")
     lines.append(f"**How to fix:** {finding.remediation}")

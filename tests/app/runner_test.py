@@ -148,16 +148,20 @@ def test_api_calls_per_review_stay_flat(fake_github: FakeGitHub, files: int, mos
     assert fake_github.count() <= most_calls, [f"{r.method} {r.path}" for r in fake_github.requests]
 
 
-def test_directory_listing_falls_back_to_the_git_trees_api(fake_github: FakeGitHub) -> None:
-    repo, number = pr(fake_github, "fallback", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
+def test_a_modules_unchanged_files_come_from_one_listing_of_the_head(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "listing", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
                       {"m/main.tf": 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n'
                                     '  encrypted = var.enc\n}\n'})
     fake_github.inject("POST", r"/graphql$", status=200, times=1,
                        body={"data": None, "errors": [{"message": "Something went wrong while executing your query."}]})
     run = review(fake_github, repo, number)
-    assert fake_github.count("GET", r"/git/trees/") == 1
-    # var.enc's default lives in an unchanged file of the module: found through the listing
-    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
+    (listing,) = [r for r in fake_github.requests if "/git/trees/" in r.path]
+    assert listing.path.endswith(f"/git/trees/{repo.branch_sha('feature')}") and listing.query == {"recursive": "1"}
+    # var.enc's default lives in an unchanged file of the module: found through the listing, and named
+    (annotation,) = run["annotations"]
+    assert (annotation["path"], annotation["start_line"]) == ("m/main.tf", 4)
+    assert annotation["raw_details"].startswith(
+        "Where the value comes from: `var.enc` ← `default = false` in the default of variable `enc`, m/vars.tf:2\n")
 
 
 def test_blob_missing_from_graphql_is_read_over_rest_at_the_same_commit(fake_github: FakeGitHub) -> None:
@@ -169,16 +173,6 @@ def test_blob_missing_from_graphql_is_read_over_rest_at_the_same_commit(fake_git
     (read,) = [r for r in fake_github.requests if r.method == "GET" and r.path.endswith("/contents/k8s/pod.yaml")]
     assert read.query == {"ref": repo.branch_sha("feature")}  # never a blob id a listing named: it may be another head's
     assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("k8s/pod.yaml", 10)]
-
-
-def test_directory_missing_from_graphql_falls_back_to_the_git_trees_api(fake_github: FakeGitHub) -> None:
-    repo, number = pr(fake_github, "nulltree", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
-                      {"m/main.tf": 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n'
-                                    '  encrypted = var.enc\n}\n'})
-    fake_github.inject("POST", r"/graphql$", status=200, times=1, body={"data": {"repository": {"d0": None}}})
-    run = review(fake_github, repo, number)
-    assert fake_github.count("GET", r"/git/trees/") == 1
-    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("m/main.tf", 4)]
 
 
 def test_check_suite_requested_right_after_opened_does_not_review_twice(fake_github: FakeGitHub) -> None:

@@ -76,7 +76,8 @@ def test_untouched_module_files_are_read_for_context_but_not_reported() -> None:
     assert plan.head == {"m/b.tf"} and plan.module_dirs == {"m"} and plan.base == {"m/b.tf"}
     asked = RecordingTree(head)
     assert engine(BAD).review_change([diff], asked).findings == ()
-    assert asked.listed == [["m"]] and asked.read == [["m/a.tf", "m/b.tf"]]  # one batch each, nothing of other/
+    # One listing, one batch of reads: the repository's Terraform (module callers may be anywhere).
+    assert asked.listed == 1 and asked.read == [["m/a.tf", "m/b.tf", "other/c.tf"]]
 
 
 class RecordingTree:
@@ -84,12 +85,12 @@ class RecordingTree:
 
     def __init__(self, inner: MemoryTree) -> None:
         self.inner = inner
-        self.listed: list[list[str]] = []
+        self.listed = 0
         self.read: list[list[str]] = []
 
-    def list_dirs(self, directories: Collection[str]) -> list[str]:
-        self.listed.append(sorted(directories))
-        return self.inner.list_dirs(directories)
+    def list_all(self) -> tuple[list[str], bool]:
+        self.listed += 1
+        return self.inner.list_all()
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         self.read.append(sorted(paths))

@@ -45,12 +45,12 @@ def test_texts_are_read_at_the_commit_and_cached_by_their_verified_id(fake_githu
 
     async def work(gh: InstallationClient) -> tuple[dict[str, str | None], list[str]]:
         first = tree(gh, repo, commit, {"m/main.tf": blob(ENCRYPTED)}, cache)
-        listing = await asyncio.to_thread(first.list_dirs, ["m"])  # the engine calls from its thread
+        listing = await asyncio.to_thread(first.list_all)  # the engine calls from its thread
         texts = await asyncio.to_thread(first.read_many, ["m/main.tf", "m/vars.tf", "m/gone.tf"])
         return texts, listing
 
     texts, listing = with_client(fake_github, repo, work)
-    assert listing == ["m/main.tf", "m/vars.tf"]
+    assert listing == (["m/main.tf", "m/vars.tf"], True)
     assert texts == {"m/main.tf": ENCRYPTED, "m/vars.tf": "x\n", "m/gone.tf": None}
     assert cache.get(blob(ENCRYPTED)) == ENCRYPTED
 
@@ -78,13 +78,13 @@ def test_a_listing_of_another_head_stops_the_read(fake_github: FakeGitHub) -> No
     assert cache.get(blob(UNENCRYPTED)) is None  # the older text never stands for the newer blob
 
 
-def test_a_directory_listing_that_disagrees_with_the_changed_files_is_stale(fake_github: FakeGitHub) -> None:
+def test_a_tree_listing_that_disagrees_with_the_changed_files_is_stale(fake_github: FakeGitHub) -> None:
     repo = fake_github.create_repo("octo-org", "tree-dir", files={"m/main.tf": ENCRYPTED})
     commit = repo.branch_sha("main")
 
     async def work(gh: InstallationClient) -> None:
         with pytest.raises(StaleListing):
-            await tree(gh, repo, commit, {"m/main.tf": blob(UNENCRYPTED)}, BlobCache()).alist_dirs(["m"])
+            await tree(gh, repo, commit, {"m/main.tf": blob(UNENCRYPTED)}, BlobCache()).alist_all()
 
     with_client(fake_github, repo, work)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from bot.engine.model import FileError, ParsedFile
+from bot.engine.model import FileError, NotReviewed, ParsedFile
 
 TERRAFORM = "terraform"
 YAML = "yaml"
@@ -24,7 +24,7 @@ def classify(path: str) -> str | None:
     """The parser family for a path, or None for files only the secrets rules read."""
     name = posixpath.basename(path)
     lower = name.lower()
-    if lower.endswith(".tf"):
+    if lower.endswith((".tf", ".tfvars", ".tfvars.json")):
         return TERRAFORM
     if lower.endswith((".yml", ".yaml")):
         return YAML
@@ -83,8 +83,10 @@ def _claims_json(path: str, text: str) -> bool:
 
 
 def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
-    """Parse .tf files grouped by module directory."""
+    """Parse Terraform files module by module (directory by directory), each on its own: variables
+    take their defaults and module calls are not followed (what a base-side look needs)."""
     from bot.engine.parsers.terraform import parse_module
+    from bot.engine.parsers.terraform.varfiles import is_variable_file, load_variable_file
 
     by_dir: dict[str, dict[str, str]] = defaultdict(dict)
     results: dict[str, ParsedFile] = {}
@@ -92,6 +94,8 @@ def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
         oversized = _too_large(path, text)
         if oversized:
             results[path] = oversized
+        elif is_variable_file(path):
+            results[path] = load_variable_file(path, text).parsed
         else:
             by_dir[module_dir(path)][path] = text
     for module_files in by_dir.values():
@@ -103,3 +107,18 @@ def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
                     path, errors=(FileError(path, None, f"could not parse: {type(exc).__name__}"),)
                 )
     return results
+
+
+def evaluate_terraform(files: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | None = None
+                       ) -> tuple[dict[str, ParsedFile], tuple[NotReviewed, ...]]:
+    """Evaluate the Terraform of a repository as Terraform instantiates it (root modules with their
+    variable files, local module calls with their arguments); see `terraform.stack`."""
+    from bot.engine.parsers.terraform.stack import evaluate
+
+    oversized = {path: result for path, text in files.items() if (result := _too_large(path, text))}
+    try:
+        evaluated = evaluate({p: t for p, t in files.items() if p not in oversized}, var_files)
+    except Exception as exc:  # noqa: BLE001 - a bug here must surface as errors on the files, never a crash
+        return ({path: ParsedFile(path, errors=(FileError(path, None, f"could not evaluate: {type(exc).__name__}"),))
+                 for path in files}, ())
+    return {**evaluated.files, **oversized}, evaluated.not_reviewed

@@ -8,21 +8,21 @@ type, body, references and source lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from bot.engine.model import FileError, Node, ParsedFile, Resource
+from bot.engine.model import CallSite, FileError, Node, Origin, ParsedFile, Resource
 from bot.engine.parsers.terraform.errors import load_error
 from bot.engine.parsers.terraform.grammar import META_KEYS, load_hcl, unwrap
 from bot.engine.parsers.terraform.lexer import blanked, tokenize
 from bot.engine.parsers.terraform.nodes import body_node, value_node
 from bot.engine.parsers.terraform.outline import Block, outline_file
 from bot.engine.parsers.terraform.references import references_of
-from bot.engine.parsers.terraform.values import MISSING, Scope
+from bot.engine.parsers.terraform.values import MISSING, Bound, Scope
 
-__all__ = ["MAX_FILE_CHARS", "SOURCE", "parse_module"]
+__all__ = ["MAX_FILE_CHARS", "SOURCE", "LoadedFile", "LoadedModule", "ModuleCall", "load_file", "parse_module"]
 
 SOURCE = "terraform"
 MAX_FILE_CHARS = 4_000_000
@@ -35,7 +35,7 @@ _LABELS = MappingProxyType(
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class LoadedFile:
     """One file that parsed: its text lines, hcl2 values and outline."""
 
     path: str
@@ -59,7 +59,7 @@ class _Loaded:
                 yield block, body
 
 
-def _load(path: str, text: str) -> _Loaded | FileError:
+def load_file(path: str, text: str) -> LoadedFile | FileError:
     """Parse one file; every failure becomes a FileError with the best line we know."""
     if len(text) > MAX_FILE_CHARS:
         return FileError(path, None, f"file too large to parse ({len(text)} characters)")
@@ -73,36 +73,51 @@ def _load(path: str, text: str) -> _Loaded | FileError:
     if not isinstance(values, dict):
         return FileError(path, None, "cannot parse: unexpected parser output")
     lines = tuple(line.rstrip("\r") for line in text.split("\n"))
-    return _Loaded(path, lines, values, outline)
+    return LoadedFile(path, lines, values, outline)
 
 
-def _scope(files: list[_Loaded]) -> Scope:
-    """Variable defaults and locals from every file of the module (first definition wins)."""
+def _scope(files: Sequence[LoadedFile], inputs: Mapping[str, Bound]) -> Scope:
+    """Variables (a caller's or a variable file's value, else the default) and locals from every
+    file of the module (first definition wins), with where each default and local is written."""
     variables: dict[str, Any] = {}
     local_values: dict[str, Any] = {}
+    origins: dict[str, Origin] = {}
     for loaded in files:
         for block, body in loaded.blocks():
             if block.type == "variable":
-                variables.setdefault(block.labels[0], body.get("default", MISSING))
+                name = block.labels[0]
+                if name in variables:
+                    continue
+                variables[name] = inputs.get(name, body.get("default", MISSING))
+                default = block.attrs.get("default")
+                if default is not None:
+                    origins[f"var.{name}"] = Origin(f"var.{name}", loaded.path, default.line,
+                                                    loaded.lines[default.line - 1],
+                                                    f"the default of variable `{name}`")
             elif block.type == "locals":
                 for name, raw in body.items():
-                    if name not in META_KEYS:
-                        local_values.setdefault(name, raw)
-    return Scope(variables, local_values)
+                    if name in META_KEYS or name in local_values:
+                        continue
+                    local_values[name] = raw
+                    where = block.attrs.get(name)
+                    if where is not None:
+                        origins[f"local.{name}"] = Origin(f"local.{name}", loaded.path, where.line,
+                                                          loaded.lines[where.line - 1], f"local `{name}`")
+    return Scope(variables, local_values, origins)
 
 
-def _resources(loaded: _Loaded, scope: Scope) -> Iterator[Resource]:
+def _resources(loaded: LoadedFile, scope: Scope, calls: tuple[CallSite, ...]) -> Iterator[Resource]:
     for block, body in loaded.blocks():
         if block.type == "locals":
             for name, where in block.attrs.items():
                 if name in body:
                     yield _resource(loaded, "locals", "locals", f"local.{name}", where.line, where.end_line,
                                     Node({name: value_node(body[name], where, scope)}, where.line, where.end_line),
-                                    references_of({name: body[name]}, scope))
+                                    references_of({name: body[name]}, scope), calls)
             continue
         node = body_node(body, block, scope)
         yield _resource(loaded, block.type, _type_of(block), _address(block, node), block.line,
-                        block.end_line, node, references_of(body, scope))
+                        block.end_line, node, references_of(body, scope), calls)
 
 
 def _type_of(block: Block) -> str:
@@ -123,8 +138,8 @@ def _address(block: Block, body: Node) -> str:
     return f"{block.type}.{block.labels[0]}"
 
 
-def _resource(loaded: _Loaded, kind: str, type_: str, address: str, line: int, end_line: int,
-              body: Node, references: frozenset[str]) -> Resource:
+def _resource(loaded: LoadedFile, kind: str, type_: str, address: str, line: int, end_line: int,
+              body: Node, references: frozenset[str], calls: tuple[CallSite, ...]) -> Resource:
     return Resource(
         source=SOURCE,
         kind=kind,
@@ -136,38 +151,72 @@ def _resource(loaded: _Loaded, kind: str, type_: str, address: str, line: int, e
         body=body,
         references=references,
         lines=loaded.lines[line - 1 : end_line],
+        calls=calls,
     )
 
 
-def parse_module(files: Mapping[str, str]) -> dict[str, ParsedFile]:
-    """Parse the `.tf` files of one module directory (path -> text); never raises.
+@dataclass(frozen=True)
+class ModuleCall:
+    """A `module` block of this directory: its name, its `source` as written (None when it is
+    not a literal string), and where it is written."""
 
-    Variables and locals are shared by every file of a module, so they are collected from all
-    files that parse before any resource is built. A file that fails gets a FileError and the
-    others are still parsed.
-    """
-    result: dict[str, ParsedFile] = {}
-    loaded: list[_Loaded] = []
-    for path, text in files.items():
-        outcome = _load(path, text)
-        if isinstance(outcome, FileError):
-            result[path] = ParsedFile(path, errors=(outcome,))
-        else:
-            loaded.append(outcome)
-    try:
-        scope = _scope(loaded)
-    except Exception as exc:  # noqa: BLE001
-        scope = Scope({}, {})
-        for item in loaded:
-            result[item.path] = ParsedFile(item.path, errors=(FileError(item.path, None, f"cannot resolve: {exc}"),))
-        return result
-    for item in loaded:
+    name: str
+    source: str | None
+    site: CallSite
+
+
+class LoadedModule:
+    """The files of one module directory, read once, ready to be instantiated any number of times
+    (once as a root module, once per module call that uses it)."""
+
+    def __init__(self, files: Mapping[str, str]) -> None:
+        self.paths = tuple(files)
+        self._errors: dict[str, ParsedFile] = {}
+        self._loaded: list[LoadedFile] = []
+        for path, text in files.items():
+            outcome = load_file(path, text)
+            if isinstance(outcome, FileError):
+                self._errors[path] = ParsedFile(path, errors=(outcome,))
+            else:
+                self._loaded.append(outcome)
+
+    def calls(self) -> list[ModuleCall]:
+        """Every module call of the directory, in file order."""
+        found = []
+        for loaded in self._loaded:
+            for block, body in loaded.blocks():
+                if block.type == "module":
+                    source = body.get("source")
+                    site = CallSite(loaded.path, block.labels[0], block.line, block.end_line)
+                    found.append(ModuleCall(block.labels[0], source if isinstance(source, str) and
+                                            "${" not in source else None, site))
+        return found
+
+    def instantiate(self, inputs: Mapping[str, Bound] | None = None,
+                    calls: tuple[CallSite, ...] = ()) -> dict[str, ParsedFile]:
+        """The module's resources with `inputs` as its variables (a caller's arguments or a
+        variable file), addressed under `calls`; never raises. A file that failed to load keeps
+        its FileError and the others are still built."""
+        result = dict(self._errors)
         try:
-            result[item.path] = ParsedFile(item.path, resources=tuple(_resources(item, scope)))
-        except RecursionError:
-            result[item.path] = ParsedFile(item.path, errors=(FileError(item.path, None, "cannot parse: nests too deeply"),))
-        except Exception as exc:  # noqa: BLE001 - never raise out of the parser
-            result[item.path] = ParsedFile(
-                item.path, errors=(FileError(item.path, None, f"cannot parse: {type(exc).__name__}: {exc}"),)
-            )
-    return {path: result[path] for path in files if path in result}
+            scope = _scope(self._loaded, inputs or {})
+        except Exception as exc:  # noqa: BLE001
+            for item in self._loaded:
+                result[item.path] = ParsedFile(item.path, errors=(FileError(item.path, None, f"cannot resolve: {exc}"),))
+            return {path: result[path] for path in self.paths if path in result}
+        for item in self._loaded:
+            try:
+                result[item.path] = ParsedFile(item.path, resources=tuple(_resources(item, scope, calls)))
+            except RecursionError:
+                result[item.path] = ParsedFile(item.path, errors=(FileError(item.path, None, "cannot parse: nests too deeply"),))
+            except Exception as exc:  # noqa: BLE001 - never raise out of the parser
+                result[item.path] = ParsedFile(
+                    item.path, errors=(FileError(item.path, None, f"cannot parse: {type(exc).__name__}: {exc}"),)
+                )
+        return {path: result[path] for path in self.paths if path in result}
+
+
+def parse_module(files: Mapping[str, str]) -> dict[str, ParsedFile]:
+    """Parse the `.tf` files of one module directory (path -> text) on their own: variables take
+    their defaults. Never raises; a file that fails gets a FileError and the others are parsed."""
+    return LoadedModule(files).instantiate()

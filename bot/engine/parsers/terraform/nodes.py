@@ -11,20 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.engine.model import Node
+from bot.engine.model import Node, Origin
 from bot.engine.parsers.terraform.grammar import META_KEYS, unwrap
 from bot.engine.parsers.terraform.outline import Block, Expr
 from bot.engine.parsers.terraform.values import Scope, is_expression
 
 __all__ = ["body_node", "value_node"]
 
-def _plain_node(value: Any, line: int, end_line: int) -> Node:
-    """A resolved value (e.g. a variable's default map) placed on the referring lines."""
+def _plain_node(value: Any, line: int, end_line: int, origin: Origin | None = None) -> Node:
+    """A resolved value (e.g. a variable's default map) placed on the referring lines, each part
+    saying where the value came from."""
     if isinstance(value, dict):
-        return Node({k: _plain_node(v, line, end_line) for k, v in value.items()}, line, end_line)
+        return Node({k: _plain_node(v, line, end_line, origin) for k, v in value.items()}, line, end_line, origin)
     if isinstance(value, list):
-        return Node([_plain_node(v, line, end_line) for v in value], line, end_line)
-    return Node(value, line, end_line)
+        return Node([_plain_node(v, line, end_line, origin) for v in value], line, end_line, origin)
+    return Node(value, line, end_line, origin)
 
 
 def value_node(raw: Any, where: Expr, scope: Scope) -> Node:
@@ -51,7 +52,7 @@ def value_node(raw: Any, where: Expr, scope: Scope) -> Node:
             where.end_line,
         )
     if is_expression(raw):
-        return _plain_node(scope.resolve(raw), where.line, where.end_line)
+        return _plain_node(scope.resolve(raw), where.line, where.end_line, scope.origin_of(raw))
     return Node(raw, where.line, where.end_line)
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.engine.model import Unknown
+from bot.engine.model import Origin, Unknown
 from bot.engine.parsers.terraform.grammar import META_KEYS
 
-__all__ = ["MAX_RESOLVE_DEPTH", "MISSING", "Scope", "is_expression", "template_parts"]
+__all__ = ["MAX_RESOLVE_DEPTH", "MISSING", "Bound", "Scope", "is_expression", "template_parts"]
 
 MAX_RESOLVE_DEPTH = 8  # local -> local -> ... chains followed before giving up
 
@@ -94,11 +94,53 @@ def is_expression(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class Scope:
-    """Variable defaults and local values of one module, as raw hcl2 values."""
+class Bound:
+    """A variable's value set from outside its module (a module call's argument, a variable
+    file): already resolved where it was written, with where that is."""
 
-    variables: Mapping[str, Any]  # name -> default, or MISSING
+    value: Any
+    origin: Origin | None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Variable values and local values of one module instance.
+
+    A variable maps to its raw hcl2 default, MISSING, or a `Bound` value from the caller or a
+    variable file (which wins over the default). `origins` says where each variable's default
+    and each local is written, so a value resolved through them can say where it came from.
+    """
+
+    variables: Mapping[str, Any]  # name -> raw default, MISSING, or Bound
     locals: Mapping[str, Any]
+    origins: Mapping[str, Origin] = field(default_factory=dict)  # "var.x" / "local.y" -> where written
+
+    def origin_of(self, raw: Any, depth: int = 0) -> Origin | None:
+        """Where a raw value that is one reference (`${var.x}`, `${local.y.z}`) came from; None for
+        a literal or a computed value (the value is then written where it is used)."""
+        if not is_expression(raw) or depth >= MAX_RESOLVE_DEPTH:
+            return None
+        parts = template_parts(raw)
+        if parts is None or len(parts) != 1 or not parts[0][0]:
+            return None
+        expr = parts[0][1]
+        while _parenthesised(expr):
+            expr = expr[1:-1].strip()
+        m = _PATH_RE.fullmatch(expr)
+        if m is None:
+            return None
+        kind, name, _ = m.groups()
+        if kind == "var":
+            value = self.variables.get(name, MISSING)
+            if isinstance(value, Bound):
+                return _named(value.origin, expr)
+            written = self.origins.get(f"var.{name}")
+            return _named(written, expr) if value is not MISSING else None
+        written = self.origins.get(f"local.{name}")
+        if written is None or name not in self.locals:
+            return None
+        inner = self.origin_of(self.locals[name], depth + 1)
+        return Origin(expr, written.path, written.line, written.text, written.context, inner)
 
     def resolve(self, raw: Any, depth: int = 0, seen: frozenset[str] = frozenset()) -> Any:
         """A raw hcl2 value with every resolvable reference replaced, the rest Unknown."""
@@ -150,13 +192,20 @@ class Scope:
             value = self.variables.get(name, MISSING)
             if value is MISSING:
                 return Unknown(expr)
-            value = self.resolve(value, depth + 1, seen)
+            value = value.value if isinstance(value, Bound) else self.resolve(value, depth + 1, seen)
         else:
             if name in seen or name not in self.locals:
                 return Unknown(expr)
             value = self.resolve(self.locals[name], depth + 1, seen | {name})
         value = _walk(value, path, expr)
         return Unknown(expr) if isinstance(value, Unknown) else value  # name what was written here
+
+
+def _named(origin: Origin | None, expression: str) -> Origin | None:
+    """`origin` as seen from where `expression` is written (the same place, the reader's words)."""
+    if origin is None:
+        return None
+    return Origin(expression, origin.path, origin.line, origin.text, origin.context, origin.via)
 
 
 def _parenthesised(expr: str) -> bool:

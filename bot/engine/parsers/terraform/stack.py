@@ -1,0 +1,200 @@
+"""The Terraform of a repository, instantiated the way Terraform would: each root module with its
+variable files, and each local module call with its arguments, recursively.
+
+A directory that another directory calls through a local `source` ("./modules/volume",
+"../../") is reviewed as the instances its callers make of it, with their inputs, and its
+resources get module addresses (`module.ledger.aws_ebs_volume.this`); a directory nobody calls
+is a root module, reviewed with its variable files and then its defaults. A call's `count` or
+`for_each` makes one instance for review purposes. Registry and git sources cannot be read
+offline: they are listed as not reviewed, never silently passed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.engine.model import CallSite, NotReviewed, Origin, ParsedFile, Resource
+from bot.engine.parsers.terraform.module import LoadedModule, ModuleCall
+from bot.engine.parsers.terraform.values import Bound
+from bot.engine.parsers.terraform.varfiles import (
+    is_auto_variable_file,
+    is_variable_file,
+    load_order,
+    load_variable_file,
+)
+
+__all__ = ["MAX_MODULE_DEPTH", "Evaluated", "evaluate", "local_target", "needed_directories"]
+
+MAX_MODULE_DEPTH = 16  # nested module calls followed; deeper (or circular) calls are listed as not reviewed
+CALL_ARGUMENTS_NOT_INPUTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
+_SOURCE_RE = re.compile(r"""\bsource\s*=\s*"(\.{1,2}/[^"]*)\"""")
+
+
+def directory_of(path: str) -> str:
+    return posixpath.dirname(path)
+
+
+def local_target(caller_dir: str, source: str) -> str | None:
+    """The directory a local `source` names, relative to the repository root; None when the
+    source is not local (Terraform's local paths begin with ./ or ../) or leaves the repository."""
+    if not source.startswith(("./", "../")):
+        return None
+    target = posixpath.normpath(posixpath.join(caller_dir, source.split("//", 1)[0]))
+    if target == ".":
+        return ""
+    return None if target == ".." or target.startswith("../") else target
+
+
+def needed_directories(changed: Collection[str], texts: Mapping[str, str]) -> set[str]:
+    """The directories a review of changes in `changed` must evaluate: those, every directory
+    whose local module calls reach them (its callers, transitively), and every local module those
+    call (transitively). Callers are found by a cheap scan of each file for local `source`
+    strings, so only these directories need a full parse."""
+    calls: dict[str, set[str]] = defaultdict(set)
+    for path, text in texts.items():
+        if path.endswith((".tf", ".tf.json")):
+            for source in _SOURCE_RE.findall(text):
+                target = local_target(directory_of(path), source)
+                if target is not None:
+                    calls[directory_of(path)].add(target)
+    callers: dict[str, set[str]] = defaultdict(set)
+    for caller, targets in calls.items():
+        for target in targets:
+            callers[target].add(caller)
+    needed = set(changed)
+    frontier = list(changed)
+    while frontier:  # upwards: whoever calls a needed directory
+        for caller in callers.get(frontier.pop(), ()):
+            if caller not in needed:
+                needed.add(caller)
+                frontier.append(caller)
+    frontier = list(needed)
+    while frontier:  # downwards: whatever a needed directory calls
+        for target in calls.get(frontier.pop(), ()):
+            if target not in needed:
+                needed.add(target)
+                frontier.append(target)
+    return needed
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """Every file's resources (the instances of a module's files included) and what could not be
+    followed (remote modules, missing or circular local modules)."""
+
+    files: dict[str, ParsedFile]
+    not_reviewed: tuple[NotReviewed, ...]
+
+
+def evaluate(texts: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | None = None) -> Evaluated:
+    """Evaluate the Terraform files in `texts` (.tf, .tf.json and variable files).
+
+    `var_files` names, per root directory, variable files to load after the automatic ones (a
+    policy's per-environment files), in order.
+    """
+    modules: dict[str, dict[str, str]] = defaultdict(dict)
+    variable_files: dict[str, list[str]] = defaultdict(list)
+    for path, text in texts.items():
+        if is_variable_file(path):
+            variable_files[directory_of(path)].append(path)
+        elif path.endswith((".tf", ".tf.json")):
+            modules[directory_of(path)][path] = text
+    run = _Run({d: LoadedModule(files) for d, files in modules.items()})
+    loaded_vars = {path: load_variable_file(path, texts[path]) for paths in variable_files.values() for path in paths}
+    for loaded in loaded_vars.values():
+        run.add(loaded.parsed)
+    named = var_files or {}
+    for directory in sorted(run.modules):
+        auto = [p for p in variable_files.get(directory, []) if is_auto_variable_file(p)]
+        if directory in run.called and not auto and directory not in named:
+            continue  # instantiated by its callers, with their inputs
+        inputs: dict[str, Bound] = {}
+        for path in [*load_order(auto), *named.get(directory, ())]:
+            if path in loaded_vars:
+                inputs.update(loaded_vars[path].values)
+        run.instantiate(directory, inputs, ())
+    for directory in sorted(set(run.modules) - run.instantiated):
+        run.instantiate(directory, {}, ())  # only called from a circle of calls: reviewed on its own, never skipped
+    return Evaluated(run.files(), tuple(run.not_reviewed))
+
+
+class _Run:
+    """One evaluation: the loaded modules, the results gathered so far, what was not followed."""
+
+    def __init__(self, modules: Mapping[str, LoadedModule]) -> None:
+        self.modules = modules
+        self.called = {target for directory, module in modules.items() for call in module.calls()
+                       if call.source is not None and (target := local_target(directory, call.source)) in modules}
+        self._results: dict[str, list[ParsedFile]] = defaultdict(list)
+        self.not_reviewed: list[NotReviewed] = []
+        self._listed: set[tuple[str, int, str]] = set()
+        self.instantiated: set[str] = set()
+
+    def add(self, parsed: ParsedFile) -> None:
+        self._results[parsed.path].append(parsed)
+
+    def files(self) -> dict[str, ParsedFile]:
+        merged = {}
+        for path, parts in self._results.items():
+            errors = tuple(dict.fromkeys(e for part in parts for e in part.errors))
+            merged[path] = ParsedFile(path, tuple(r for part in parts for r in part.resources), errors)
+        return merged
+
+    def instantiate(self, directory: str, inputs: Mapping[str, Bound], chain: tuple[CallSite, ...]) -> None:
+        self.instantiated.add(directory)
+        parsed = self.modules[directory].instantiate(inputs, chain)
+        for result in parsed.values():
+            self.add(result)
+        resources = {r.address: r for result in parsed.values() for r in result.resources if r.kind == "module"}
+        for call in self.modules[directory].calls():
+            target = self._target(directory, call, chain)
+            if target is None:
+                continue
+            resource = resources.get(f"module.{call.name}")
+            self.instantiate(target, _inputs(call, resource), (*chain, call.site))
+
+    def _target(self, directory: str, call: ModuleCall, chain: tuple[CallSite, ...]) -> str | None:
+        """The directory a call instantiates, or None (and the call listed) when it cannot be followed."""
+        site = call.site
+        if call.source is None:
+            self._skip(site, "module source", f"module `{call.name}`: its source is not a literal string")
+            return None
+        target = local_target(directory, call.source)
+        if target is None:
+            if call.source.startswith(("./", "../")):
+                self._skip(site, "local module", f"module `{call.name}`: {call.source} leaves the repository")
+            else:
+                self._skip(site, "remote module", f"module `{call.name}` comes from {call.source}: registry "
+                           "and git modules cannot be read offline")
+            return None
+        if target not in self.modules:
+            self._skip(site, "local module", f"module `{call.name}`: no Terraform files in {call.source}")
+            return None
+        visited = {directory_of(c.path) for c in chain} | {directory}
+        if target in visited or len(chain) >= MAX_MODULE_DEPTH:
+            self._skip(site, "local module", f"module `{call.name}`: calls nest too deeply or in a circle")
+            return None
+        return target
+
+    def _skip(self, site: CallSite, what: str, reason: str) -> None:
+        if (site.path, site.line, what) not in self._listed:
+            self._listed.add((site.path, site.line, what))
+            self.not_reviewed.append(NotReviewed(site.path, site.line, what, reason))
+
+
+def _inputs(call: ModuleCall, resource: Resource | None) -> dict[str, Bound]:
+    """The call's arguments as the instance's variables, each saying it came from this call."""
+    if resource is None:
+        return {}
+    inputs = {}
+    for name, node in resource.body.items():
+        if name in CALL_ARGUMENTS_NOT_INPUTS:
+            continue
+        text = resource.text_at(node.line) or ""
+        origin = Origin(f"var.{name}", call.site.path, node.line, text, f"module call `{call.name}`", node.origin)
+        inputs[name] = Bound(node.plain(), origin)
+    return inputs

@@ -1,0 +1,175 @@
+"""Review what Terraform will apply: local module calls with their arguments (nested too),
+variable files, where a finding lands (on the change) and where its value came from."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+
+from bot.engine.diff import FileDiff, parse_file_patch
+from bot.engine.policy import Policy
+from bot.engine.review import Engine, Review, RuleSet
+from bot.engine.tree import MemoryTree
+from rules.registry import all_rules, default_controls
+
+VOLUME_MODULE = """\
+variable "encrypted" {
+  type    = bool
+  default = true
+}
+
+resource "aws_ebs_volume" "this" {
+  availability_zone = "eu-west-1a"
+  size              = 10
+  encrypted         = var.encrypted
+}
+"""
+ENCRYPTED_LINE = 9  # `encrypted = var.encrypted` in the module
+
+
+def call(name: str, source: str, encrypted: str | None) -> str:
+    argument = f"  encrypted = {encrypted}\n" if encrypted is not None else ""
+    return f'module "{name}" {{\n  source    = "{source}"\n{argument}}}\n'
+
+
+def change(base: Mapping[str, str], head: Mapping[str, str], policy: Policy | None = None) -> Review:
+    """Review the change base -> head with every shipped rule."""
+    diffs: list[FileDiff] = []
+    for path in sorted(set(base) | set(head)):
+        old, new = base.get(path), head.get(path)
+        if old == new:
+            continue
+        status = "added" if old is None else "removed" if new is None else "modified"
+        lines = list(difflib.unified_diff((old or "").splitlines(True), (new or "").splitlines(True), n=3))
+        diffs.append(parse_file_patch(path, "".join(lines[2:]), status))
+    engine = Engine(RuleSet(all_rules(), default_controls()), policy or Policy())
+    return engine.review_change(diffs, MemoryTree(dict(head)), MemoryTree(dict(base)))
+
+
+def found(review: Review, rule: str = "CB-AWS-001") -> list[tuple[str, int, str | None]]:
+    return [(f.path, f.line, f.resource) for f in review.findings if f.rule_id == rule]
+
+
+def test_a_module_argument_turning_encryption_off_is_found_on_the_argument_line() -> None:
+    base = {"modules/volume/main.tf": VOLUME_MODULE, "main.tf": call("ledger", "./modules/volume", None)}
+    head = {**base, "main.tf": call("ledger", "./modules/volume", "false")}
+    review = change(base, head)
+    assert found(review) == [("main.tf", 3, "module.ledger.aws_ebs_volume.this")]
+    (finding,) = review.findings
+    assert finding.provenance == ("`var.encrypted` ← `encrypted = false` in module call `ledger`, main.tf:3; "
+                                  "with the inputs of module call `ledger` (main.tf:1)")
+    assert finding.suggestion is None  # the rule's suggestion is for the module's line, not this one
+
+
+def test_a_secure_argument_overriding_an_insecure_default_is_clean() -> None:
+    insecure = VOLUME_MODULE.replace("default = true", "default = false")
+    head = {"modules/volume/main.tf": insecure, "main.tf": call("ledger", "./modules/volume", "true")}
+    assert found(change({}, head)) == []  # the module is reviewed as its caller makes it, not with defaults
+
+
+def test_a_module_changed_so_that_one_of_two_callers_fails_names_that_caller() -> None:
+    callers = {
+        "prod/main.tf": call("data", "../modules/volume", "true"),
+        "dev/main.tf": call("scratch", "../modules/volume", "false"),
+    }
+    base = {"modules/volume/main.tf": VOLUME_MODULE, **callers}
+    head = {"modules/volume/main.tf": VOLUME_MODULE.replace("size              = 10", "size              = 20"),
+            **callers}
+    review = change(base, head)
+    # The module's own line changed nothing about encryption, but the resource changed: each instance
+    # is checked with its caller's inputs, and only dev's makes it fail, on the module's line.
+    assert found(review) == [("modules/volume/main.tf", ENCRYPTED_LINE, "aws_ebs_volume.this")]
+    (finding,) = review.findings
+    assert finding.provenance is not None
+    assert "module call `scratch` (dev/main.tf:1)" in finding.provenance
+    assert "`data`" not in finding.provenance
+
+
+def test_every_failing_caller_is_named_once_on_the_modules_line() -> None:
+    head = {"modules/volume/main.tf": VOLUME_MODULE,
+            "a/main.tf": call("one", "../modules/volume", "false"),
+            "b/main.tf": call("two", "../modules/volume", "false")}
+    review = change({}, head)
+    module_findings = [f for f in review.findings if f.path == "modules/volume/main.tf"]
+    (finding,) = module_findings
+    assert finding.line == ENCRYPTED_LINE and finding.provenance is not None
+    assert "module call `one` (a/main.tf:1)" in finding.provenance
+    assert "module call `two` (b/main.tf:1)" in finding.provenance
+    # The module is new too, so the finding belongs to its line (once, naming both callers).
+    assert found(review) == [("modules/volume/main.tf", ENCRYPTED_LINE, "aws_ebs_volume.this")]
+
+
+def test_nested_modules_carry_the_value_down_every_level() -> None:
+    wrapper = ('variable "encrypt" {\n  default = true\n}\n\nmodule "disk" {\n  source    = "../volume"\n'
+               '  encrypted = var.encrypt\n}\n')
+    base = {"modules/volume/main.tf": VOLUME_MODULE, "modules/server/main.tf": wrapper,
+            "main.tf": 'module "app" {\n  source  = "./modules/server"\n  encrypt = true\n}\n'}
+    head = {**base, "main.tf": base["main.tf"].replace("encrypt = true", "encrypt = false")}
+    review = change(base, head)
+    assert found(review) == [("main.tf", 3, "module.app.module.disk.aws_ebs_volume.this")]
+    (finding,) = review.findings
+    assert finding.provenance is not None and finding.provenance.startswith(
+        "`var.encrypted` ← `encrypted = var.encrypt` in module call `disk`, modules/server/main.tf:7 ← "
+        "`encrypt = false` in module call `app`, main.tf:3; with the inputs of module call `disk` "
+        "(modules/server/main.tf:5); with the inputs of module call `app` (main.tf:1)")
+
+
+def test_a_variable_file_change_is_found_on_the_changed_line() -> None:
+    root = ('variable "db_public" {\n  default = false\n}\n\nresource "aws_db_instance" "main" {\n'
+            '  engine              = "postgres"\n  storage_encrypted   = true\n'
+            '  publicly_accessible = var.db_public\n}\n')
+    base = {"main.tf": root, "terraform.tfvars": "db_public = false\n"}
+    head = {**base, "terraform.tfvars": "db_public = true\n"}
+    review = change(base, head)
+    assert found(review, "CB-AWS-003") == [("terraform.tfvars", 1, "aws_db_instance.main")]
+    (finding,) = [f for f in review.findings if f.rule_id == "CB-AWS-003"]
+    assert finding.provenance == "`var.db_public` ← `db_public = true` in variable file, terraform.tfvars:1"
+
+
+def test_auto_variable_files_win_over_terraform_tfvars_and_policy_files_come_last() -> None:
+    root = ('variable "enc" {\n  default = true\n}\n\nresource "aws_ebs_volume" "v" {\n'
+            '  availability_zone = "a"\n  size              = 1\n  encrypted         = var.enc\n}\n')
+    head = {"envs/prod/main.tf": root, "envs/prod/terraform.tfvars": "enc = false\n",
+            "envs/prod/z.auto.tfvars": "enc = true\n", "envs/prod/prod.tfvars": "enc = false\n"}
+    assert found(change({}, head)) == []  # z.auto.tfvars is loaded after terraform.tfvars
+    policy = Policy(var_files={"envs/prod": ("envs/prod/prod.tfvars",)})
+    review = change({}, head, policy)
+    assert found(review) == [("envs/prod/main.tf", 8, "aws_ebs_volume.v")]
+    assert review.findings[0].provenance == "`var.enc` ← `enc = false` in variable file, envs/prod/prod.tfvars:1"
+
+
+def test_a_changed_default_lands_on_the_default() -> None:
+    root = ('variable "enc" {\n  default = true\n}\n\nresource "aws_ebs_volume" "v" {\n'
+            '  availability_zone = "a"\n  size              = 1\n  encrypted         = var.enc\n}\n')
+    base = {"main.tf": root}
+    head = {"main.tf": root.replace("default = true", "default = false")}
+    review = change(base, head)
+    assert found(review) == [("main.tf", 2, "aws_ebs_volume.v")]
+    assert review.findings[0].provenance == "`var.enc` ← `default = false` in the default of variable `enc`, main.tf:2"
+
+
+def test_a_remote_module_call_is_listed_as_not_reviewed() -> None:
+    head = {"main.tf": 'module "bucket" {\n  source  = "terraform-aws-modules/s3-bucket/aws"\n  version = "4.1.0"\n}\n'
+                       'module "net" {\n  source = "git::https://example.com/net.git?ref=v1"\n}\n'}
+    review = change({}, head)
+    assert [(n.path, n.line, n.what) for n in review.not_reviewed] == [
+        ("main.tf", 1, "remote module"), ("main.tf", 5, "remote module")]
+    assert "registry and git modules cannot be read offline" in review.not_reviewed[0].reason
+    assert review.conclusion(Policy()) == "success"  # listed, not failed (a policy switch can fail it)
+
+
+def test_an_unchanged_remote_call_is_not_listed() -> None:
+    base = {"main.tf": 'module "bucket" {\n  source = "terraform-aws-modules/s3-bucket/aws"\n}\n',
+            "other.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n'}
+    head = {**base, "other.tf": base["other.tf"].replace('"x"', '"y"')}
+    assert change(base, head).not_reviewed == ()
+
+
+def test_a_missing_or_circular_local_module_is_listed_not_crashed() -> None:
+    head = {"main.tf": call("gone", "./modules/nothing", "true"),
+            "a/main.tf": call("loop", "../b", "true"), "b/main.tf": call("back", "../a", "true")}
+    review = change({}, head)
+    reasons = {(n.path, n.what): n.reason for n in review.not_reviewed}
+    assert "no Terraform files in ./modules/nothing" in reasons[("main.tf", "local module")]
+    assert any("in a circle" in reason for reason in reasons.values())
+    assert review.errors == ()
