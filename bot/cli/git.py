@@ -9,6 +9,9 @@ from pathlib import Path
 from bot.engine.tree import MAX_FILE_BYTES, decode_text
 
 
+UNREADABLE = MAX_FILE_BYTES + 1  # the size given to blobs git cannot read, so they are never read
+
+
 class GitError(RuntimeError):
     """A git command failed; the message is git's own first line."""
 
@@ -44,7 +47,10 @@ class GitTree:
                 meta, _, name = entry.partition(b"\t")
                 mode, kind, sha, size = meta.split()
                 if kind == b"blob" and mode != b"120000":  # skip symlinks
-                    blobs[name.decode("utf-8", "replace")] = (sha.decode(), int(size))
+                    # A blob missing from the object store (a partial clone) lists its size as "BAD":
+                    # it cannot be read, which the engine reports for infrastructure files.
+                    readable = size.isdigit()
+                    blobs[name.decode("utf-8", "replace")] = (sha.decode(), int(size) if readable else UNREADABLE)
             self._blobs = blobs
         return self._blobs
 

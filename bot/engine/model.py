@@ -183,6 +183,16 @@ class Resource:
     calls: tuple[CallSite, ...] = ()  # the module calls that instantiated it, outermost first
 
     @property
+    def exists(self) -> bool:
+        """False when Terraform would make none of it: `count` known to be 0 (or false), or
+        `for_each` known to be empty. Unknown counts exist (the rules cannot tell, so they look)."""
+        count = self.body.get("count")
+        if count is not None and not isinstance(count.value, Unknown) and count.value in (0, False):
+            return False
+        each = self.body.get("for_each")
+        return not (each is not None and isinstance(each.value, (list, dict)) and not each.value)
+
+    @property
     def module(self) -> str:
         """The instance's module address (`module.app.module.db`); '' for a root module's own."""
         return ".".join(f"module.{call.name}" for call in self.calls)

@@ -264,6 +264,8 @@ class Engine:
         context = ModuleContext(groups)
         findings: dict[tuple[str, int, str], Finding] = {}
         for resource in resources:
+            if not resource.exists:
+                continue  # `count = 0` or an empty `for_each`: Terraform makes nothing to judge
             for rule in self.rule_set.for_resource(resource, self.policy.disabled_rules):
                 try:
                     violations = list(rule.check(resource, context))
@@ -288,8 +290,9 @@ class Engine:
             path=where.path,
             line=where.line,
             end_line=where.end_line,
-            # On a module's own line, one finding stands for every instance (their callers are named).
-            resource=None if text else resource.full_address if where.moved else resource.address,
+            # One finding per place it lands: the instances of one module made by different callers
+            # share it, and its provenance names each caller.
+            resource=None if text else where.address,
             message=violation.message,
             remediation=rule.remediation,
             rationale=rule.rationale,

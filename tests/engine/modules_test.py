@@ -173,3 +173,15 @@ def test_a_missing_or_circular_local_module_is_listed_not_crashed() -> None:
     assert "no Terraform files in ./modules/nothing" in reasons[("main.tf", "local module")]
     assert any("in a circle" in reason for reason in reasons.values())
     assert review.errors == ()
+
+
+def test_what_terraform_would_not_create_is_not_judged() -> None:
+    module = VOLUME_MODULE.replace('resource "aws_ebs_volume" "this" {\n',
+                                   'resource "aws_ebs_volume" "this" {\n  count             = var.instances\n')
+    module = 'variable "instances" {\n  default = 1\n}\n\n' + module
+    head = {"modules/volume/main.tf": module,
+            "main.tf": call("off", "./modules/volume", "false").replace("}\n", "  instances = 0\n}\n"),
+            "other.tf": 'module "none" {\n  source    = "./modules/volume"\n  count     = 0\n  encrypted = false\n}\n',
+            "empty.tf": ('resource "aws_ebs_volume" "each" {\n  for_each          = {}\n'
+                         '  availability_zone = "a"\n  size              = 1\n  encrypted         = false\n}\n')}
+    assert found(change({}, head)) == []

@@ -155,6 +155,8 @@ class _Run:
             if target is None:
                 continue
             resource = resources.get(f"module.{call.name}")
+            if resource is not None and not resource.exists:
+                continue  # `count = 0` or an empty `for_each`: the call makes nothing
             self.instantiate(target, _inputs(call, resource), (*chain, call.site))
 
     def _target(self, directory: str, call: ModuleCall, chain: tuple[CallSite, ...]) -> str | None:
