@@ -41,7 +41,7 @@ def files_at(repo: Path, commit: str) -> dict[str, str | bytes | None]:
             continue
         meta, _, name = entry.partition(b"\t")
         mode, kind, sha, size = meta.split()
-        if kind == b"blob" and mode != b"120000" and size != b"-" and int(size) <= MAX_FILE:
+        if kind == b"blob" and mode != b"120000" and size.isdigit() and int(size) <= MAX_FILE:
             out[name.decode()] = git(repo, "cat-file", "blob", sha.decode())
     return out
 
