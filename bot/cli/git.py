@@ -8,7 +8,6 @@ from pathlib import Path
 
 from bot.engine.tree import MAX_FILE_BYTES, decode_text
 
-
 UNREADABLE = MAX_FILE_BYTES + 1  # the size given to blobs git cannot read, so they are never read
 
 

@@ -185,3 +185,31 @@ def test_what_terraform_would_not_create_is_not_judged() -> None:
             "empty.tf": ('resource "aws_ebs_volume" "each" {\n  for_each          = {}\n'
                          '  availability_zone = "a"\n  size              = 1\n  encrypted         = false\n}\n')}
     assert found(change({}, head)) == []
+
+
+REGULATED_BUCKET = 'resource "aws_s3_bucket" "records" {\n  bucket = "patient-records"\n}\n'
+
+
+def provider(tags: str) -> str:
+    return f'provider "aws" {{\n  region = "eu-west-1"\n  default_tags {{\n    tags = {{\n{tags}    }}\n  }}\n}}\n'
+
+
+def test_default_tags_classify_resources_of_the_root_and_of_the_modules_it_calls() -> None:
+    head = {"providers.tf": provider('      DataClassification = "PHI"\n'),
+            "main.tf": REGULATED_BUCKET + call("archive", "./modules/bucket", None).replace(
+                "  source    =", "  source ="),
+            "modules/bucket/main.tf": REGULATED_BUCKET.replace("records", "archive")}
+    review = change({}, head)
+    assert sorted((f.path, f.line, f.resource) for f in review.findings if f.rule_id == "CB-AWS-009") == [
+        ("main.tf", 1, "aws_s3_bucket.records"), ("modules/bucket/main.tf", 1, "aws_s3_bucket.archive")]
+
+
+def test_a_changed_default_tag_rechecks_and_names_its_origin() -> None:
+    base = {"providers.tf": provider('      Team = "billing"\n'), "main.tf": REGULATED_BUCKET}
+    head = {**base, "providers.tf": provider('      Team = "billing"\n      DataClassification = "PHI"\n')}
+    review = change(base, head)
+    (finding,) = [f for f in review.findings if f.rule_id == "CB-AWS-009"]
+    assert (finding.path, finding.line, finding.resource) == ("main.tf", 1, "aws_s3_bucket.records")
+    head_own = {**head, "main.tf": REGULATED_BUCKET.replace('"patient-records"\n', '"patient-records"\n  tags = {\n'
+                                                               '    DataClassification = "public"\n  }\n')}
+    assert [f for f in change(base, head_own).findings if f.rule_id == "CB-AWS-009"] == []  # its own tag wins

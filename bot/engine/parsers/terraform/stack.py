@@ -15,9 +15,9 @@ import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.engine.model import CallSite, NotReviewed, Origin, ParsedFile, Resource
+from bot.engine.model import CallSite, Node, NotReviewed, Origin, ParsedFile, Resource
 from bot.engine.parsers.terraform.module import LoadedModule, ModuleCall
 from bot.engine.parsers.terraform.values import Bound
 from bot.engine.parsers.terraform.varfiles import (
@@ -116,9 +116,9 @@ def evaluate(texts: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | 
         for path in [*load_order(auto), *named.get(directory, ())]:
             if path in loaded_vars:
                 inputs.update(loaded_vars[path].values)
-        run.instantiate(directory, inputs, ())
+        run.root(directory, inputs)
     for directory in sorted(set(run.modules) - run.instantiated):
-        run.instantiate(directory, {}, ())  # only called from a circle of calls: reviewed on its own, never skipped
+        run.root(directory, {})  # only called from a circle of calls: reviewed on its own, never skipped
     return Evaluated(run.files(), tuple(run.not_reviewed))
 
 
@@ -144,11 +144,20 @@ class _Run:
             merged[path] = ParsedFile(path, tuple(r for part in parts for r in part.resources), errors)
         return merged
 
-    def instantiate(self, directory: str, inputs: Mapping[str, Bound], chain: tuple[CallSite, ...]) -> None:
+    def root(self, directory: str, inputs: Mapping[str, Bound]) -> None:
+        """Evaluate a root module and everything it calls; its AWS provider's `default_tags` reach
+        every AWS resource it makes, in its own files and in the modules it calls."""
+        made: list[ParsedFile] = []
+        self.instantiate(directory, inputs, (), made)
+        tags = _default_tags(made, directory)
+        for parsed in made:
+            self.add(_with_default_tags(parsed, tags) if tags else parsed)
+
+    def instantiate(self, directory: str, inputs: Mapping[str, Bound], chain: tuple[CallSite, ...],
+                    made: list[ParsedFile]) -> None:
         self.instantiated.add(directory)
         parsed = self.modules[directory].instantiate(inputs, chain)
-        for result in parsed.values():
-            self.add(result)
+        made.extend(parsed.values())
         resources = {r.address: r for result in parsed.values() for r in result.resources if r.kind == "module"}
         for call in self.modules[directory].calls():
             target = self._target(directory, call, chain)
@@ -157,7 +166,7 @@ class _Run:
             resource = resources.get(f"module.{call.name}")
             if resource is not None and not resource.exists:
                 continue  # `count = 0` or an empty `for_each`: the call makes nothing
-            self.instantiate(target, _inputs(call, resource), (*chain, call.site))
+            self.instantiate(target, _inputs(call, resource), (*chain, call.site), made)
 
     def _target(self, directory: str, call: ModuleCall, chain: tuple[CallSite, ...]) -> str | None:
         """The directory a call instantiates, or None (and the call listed) when it cannot be followed."""
@@ -186,6 +195,59 @@ class _Run:
         if (site.path, site.line, what) not in self._listed:
             self._listed.add((site.path, site.line, what))
             self.not_reviewed.append(NotReviewed(site.path, site.line, what, reason))
+
+
+@dataclass(frozen=True)
+class _DefaultTags:
+    provider: Resource
+    tags: Node
+
+
+def _default_tags(made: Sequence[ParsedFile], directory: str) -> _DefaultTags | None:
+    """The root module's default AWS provider's `default_tags { tags = {...} }`, if it has one."""
+    for parsed in made:
+        for resource in parsed.resources:
+            if resource.kind == "provider" and resource.address == "provider.aws" and not resource.calls \
+                    and directory_of(resource.path) == directory:
+                blocks = resource.body.get("default_tags")
+                tags = blocks.children()[0].get("tags") if blocks is not None and blocks.children() else None
+                if tags is not None and isinstance(tags.value, dict):
+                    return _DefaultTags(resource, tags)
+    return None
+
+
+def _with_default_tags(parsed: ParsedFile, default: _DefaultTags) -> ParsedFile:
+    """Every AWS resource's `tags` as Terraform applies them (`tags_all`): the provider's default
+    tags, then the resource's own. A default entry sits on the resource's `tags` line (or its
+    first line) and says it comes from the provider, so a finding can move to that line when it
+    is what changed. Module calls read the provider too, so a changed default re-checks them."""
+    resources = []
+    for resource in parsed.resources:
+        if resource.kind == "module":
+            resource = replace(resource, references=resource.references | {"provider.aws"})
+        elif resource.kind == "resource" and resource.type.startswith("aws_"):
+            resource = _tagged(resource, default)
+        resources.append(resource)
+    return replace(parsed, resources=tuple(resources))
+
+
+def _tagged(resource: Resource, default: _DefaultTags) -> Resource:
+    own = resource.body.get("tags")
+    # Without tags of its own, the defaults sit on the closing line, which no rule reports on, so
+    # their origin never attaches to another attribute's finding on the first line.
+    line, end_line = (own.line, own.end_line) if own is not None else (resource.end_line, resource.end_line)
+    provider = default.provider
+    merged: dict[str, Node] = {}
+    for key, node in default.tags.items():
+        origin = Origin(f"default_tags.{key}", provider.path, node.line, provider.text_at(node.line) or "",
+                        "default_tags of provider `aws`")
+        merged[key] = Node(node.plain(), line, end_line, origin)
+    if own is not None and isinstance(own.value, dict):
+        merged.update(own.value)
+    body = dict(resource.body.value) if isinstance(resource.body.value, dict) else {}
+    body["tags"] = Node(merged, line, end_line, own.origin if own is not None else None)
+    return replace(resource, body=Node(body, resource.body.line, resource.body.end_line, resource.body.origin),
+                   references=resource.references | {"provider.aws"})
 
 
 def _inputs(call: ModuleCall, resource: Resource | None) -> dict[str, Bound]:
