@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import posixpath
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.engine import coverage
 from bot.engine.context import ModuleContext
 from bot.engine.diff import FileDiff, FileStatus, whole_file_added
 from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
@@ -38,11 +40,14 @@ MAX_TEXT_LINE = 4096  # longer lines are cut before the secrets rules see them
 @dataclass(frozen=True)
 class ReadPlan:
     """What a review reads first: changed files, the Terraform modules (directories) they belong
-    to, and the base files whose lost lines may have removed or edited resources."""
+    to, and the base files whose lost lines may have removed or edited resources. `charts`: the
+    `Chart.yaml` beside each changed values file, read in the same batch (never parsed) to tell
+    a Helm chart's values from any other YAML."""
 
     head: frozenset[str]
     module_dirs: frozenset[str]
     base: frozenset[str]
+    charts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -54,15 +59,22 @@ class ReviewStats:
     seconds: float = 0.0
 
 
-def conclusion_of(findings: Iterable[Finding], errors: Sequence[FileError], policy: Policy) -> str:
-    """failure on a blocking finding or any error (fail closed), else success."""
-    return "failure" if errors or any(policy.blocks(f) for f in findings) else "success"
+def conclusion_of(findings: Iterable[Finding], errors: Sequence[FileError], policy: Policy,
+                  not_reviewed: Iterable[NotReviewed] = ()) -> str:
+    """failure on a blocking finding, any error (fail closed) or a not-reviewed kind the policy
+    fails (`not_reviewed.fail`), else success: by default what was not reviewed is only listed."""
+    if errors or any(policy.blocks(f) for f in findings) or any(policy.fails_for(n) for n in not_reviewed):
+        return "failure"
+    return "success"
 
 
 @dataclass(frozen=True)
 class Review:
     """The outcome of one review, before any reporter decides how to show it. Frozen: what a
-    caller adds (its own errors and notes) travels in the caller's own record."""
+    caller adds (its own errors, notes and not-reviewed entries) travels in the caller's own record.
+
+    `not_reviewed`: changed files (or parts, with a line) the engine could not judge, each shown
+    by every reporter; they fail the review only where the policy says so."""
 
     findings: tuple[Finding, ...] = ()
     errors: tuple[FileError, ...] = ()
@@ -71,7 +83,7 @@ class Review:
     not_reviewed: tuple[NotReviewed, ...] = ()
 
     def conclusion(self, policy: Policy) -> str:
-        return conclusion_of(self.findings, self.errors, policy)
+        return conclusion_of(self.findings, self.errors, policy, self.not_reviewed)
 
 
 class RuleSet:
@@ -109,18 +121,22 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     head: set[str] = set()
     base: set[str] = set()
     modules: set[str] = set()
+    charts: set[str] = set()
     for diff in diffs:
         if policy.ignores(diff.path) or diff.status == FileStatus.BINARY:
             continue
         family = classify(diff.path)
         if diff.exists_at_head and (family is not None or not diff.complete):
             head.add(diff.path)
+        chart = coverage.chart_of(diff.path) if diff.exists_at_head else None
+        if chart is not None:
+            charts.add(chart)
         if family == TERRAFORM:
             modules.add(module_dir(diff.path))
         base_path = diff.base_path
         if base_path and family in (TERRAFORM, YAML, JSON) and (diff.removed_base_lines or not diff.complete):
             base.add(base_path)
-    return ReadPlan(frozenset(head), frozenset(modules), frozenset(base))
+    return ReadPlan(frozenset(head), frozenset(modules), frozenset(base), frozenset(charts))
 
 
 def module_files(plan: ReadPlan, listing: Iterable[str], policy: Policy) -> frozenset[str]:
@@ -180,7 +196,9 @@ class Engine:
         plan = plan_reads(diffs, self.policy)
         listing = head.list_dirs(sorted(plan.module_dirs)) if plan.module_dirs else []
         wanted = plan.head | module_files(plan, listing, self.policy)
-        head_text = _texts(head.read_many(sorted(wanted)))
+        head_text = _texts(head.read_many(sorted(wanted | plan.charts)))
+        chart_dirs = {posixpath.dirname(p) for p in plan.charts if p in head_text}
+        head_text = {p: t for p, t in head_text.items() if p in wanted}
         changed_head = {d.path: d for d in diffs if d.exists_at_head}
         parsed = _parse_files(head_text)
         for path, result in parsed.items():
@@ -212,7 +230,8 @@ class Engine:
                 selected.append(lines_resource)
         stats = ReviewStats(files_changed=len(diffs), files_parsed=len(parsed), resources_parsed=len(head_resources),
                             resources_checked=len(selected), seconds=time.perf_counter() - started)
-        return Review(tuple(self._run_rules(selected, groups)), tuple(errors), tuple(notes), stats)
+        not_reviewed = _not_reviewed(changed_head.values(), head_text, chart_dirs, errors)
+        return Review(tuple(self._run_rules(selected, groups)), tuple(errors), tuple(notes), stats, not_reviewed)
 
     def scan(self, tree: WalkableTree) -> Review:
         """Review every resource and every line of a tree, as if the whole tree were new."""
@@ -221,15 +240,20 @@ class Engine:
         diffs = []
         texts: dict[str, str] = {}
         unread: list[FileError] = []
+        unscanned: list[NotReviewed] = []
         for path, text in tree.read_many(paths).items():
             if text is None:
                 if classify(path) in (TERRAFORM, YAML, DOCKERFILE):
                     unread.append(FileError(path, None, "file could not be read (unreadable, binary or too large)"))
+                else:
+                    unscanned.append(coverage.binary_file(path, "binary, unreadable or too large: not even "
+                                                                "scanned for secrets"))
                 continue
             texts[path] = text
             diffs.append(whole_file_added(path, text))
         review = self.review_change(diffs, MemoryTree(texts), None)
         return replace(review, errors=(*unread, *review.errors),
+                       not_reviewed=tuple(sorted((*unscanned, *review.not_reviewed), key=_entry_order)),
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
     def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]]) -> list[Finding]:
@@ -269,6 +293,37 @@ class Engine:
         if suppression is not None:
             finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)
         return finding
+
+
+def _not_reviewed(changed: Iterable[FileDiff], head_text: Mapping[str, str],
+                  chart_dirs: Collection[str], errors: Sequence[FileError]) -> tuple[NotReviewed, ...]:
+    """One entry per changed file the engine could not judge. A file with an error is left out:
+    the error already fails the review, louder than a listing."""
+    failed = {e.path for e in errors}
+    changed = [d for d in changed if d.path not in failed]
+    found: dict[str, NotReviewed] = {}
+    patches: set[str] = set()
+    for diff in changed:
+        text = head_text.get(diff.path)
+        if diff.status == FileStatus.BINARY:
+            found[diff.path] = coverage.binary_file(diff.path)
+            continue
+        if text is None and not diff.complete:  # read was asked for, nothing came back
+            found[diff.path] = coverage.binary_file(diff.path, coverage.UNREAD_REASON)
+            continue
+        listed = coverage.detect(diff.path, text, chart_dirs)
+        if listed is not None:
+            found[diff.path] = listed
+            if listed.what == coverage.KUSTOMIZE and text is not None:
+                patches |= coverage.kustomize_patches(diff.path, text)
+    for diff in changed:
+        if diff.path in patches and diff.path not in found:
+            found[diff.path] = coverage.entry(diff.path, coverage.KUSTOMIZE_PATCH)
+    return tuple(sorted(found.values(), key=_entry_order))
+
+
+def _entry_order(entry: NotReviewed) -> tuple[str, int, str]:
+    return entry.path, entry.line or 0, entry.what
 
 
 def _texts(read: Mapping[str, str | None]) -> dict[str, str]:
