@@ -10,12 +10,12 @@ Pure: a path, and the text when the engine read it, in; a `NotReviewed` or None 
 
 | what | detected by |
 | --- | --- |
-| helm template | YAML with Go-template syntax where YAML structure goes (a `{{` that opens a node, or text that only parses once rendered), or any template mark under a `templates/` folder; `.tpl` under `templates/` |
+| helm template | YAML with Go-template syntax where YAML structure goes (a `{{` that opens a node, or text that only parses once rendered), or any template mark under a `templates/` folder; `.tpl` under `templates/`; `*.yaml.gotmpl` and the like |
 | jinja template | the same with Jinja syntax (`{% %}`, `{# #}`, or `{{ name }}` without Go's `.`/`$`); `*.yaml.j2` and the like |
 | helm chart, helm values | `Chart.yaml`; a `values*.yaml` beside a `Chart.yaml` (the engine reads that path in the same batch) |
 | kustomize, kustomize patch | `kustomization.yaml`/`.yml`/`Kustomization`; the patches a changed kustomization names, and JSON-patch lists |
 | bicep, arm template | `.bicep`/`.bicepparam`; JSON whose `$schema` is a deploymentTemplate |
-| terragrunt, hcl, packer, nomad job | `terragrunt.hcl`; other `.hcl` (not `.terraform.lock.hcl`, which only pins providers); `.pkr.hcl`/`.pkr.json`/`.pkrvars.hcl`; `.nomad`/`.nomad.hcl` |
+| terragrunt, hcl, packer, nomad job | `terragrunt.hcl`; other `.hcl` (not `.terraform.lock.hcl`, which only pins providers, nor `terraform test` files); `.pkr.hcl`/`.pkr.json`/`.pkrvars.hcl`; `.nomad`/`.nomad.hcl` |
 | terraform json, terraform variables, opentofu | `.tf.json`; `.tfvars`/`.tfvars.json`; `.tofu`/`.tofu.json` |
 | pulumi, jsonnet, cue | `Pulumi.yaml`/`Pulumi.<stack>.yaml`; `.jsonnet`/`.libsonnet`; `.cue` |
 | serverless framework, docker compose, kubernetes json | `serverless.yml`; `(docker-)compose*.yml`; JSON with `apiVersion` and `kind` |
@@ -114,11 +114,14 @@ _SUFFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
     ((".jsonnet", ".libsonnet"), JSONNET),
     ((".cue",), CUE),
 )
+# Not configuration that is applied: provider pins, and `terraform test` files and their mocks.
+_TERRAFORM_TESTS = (".tftest.hcl", ".tfmock.hcl")
 _KUSTOMIZATIONS = frozenset({"kustomization.yaml", "kustomization.yml", "kustomization"})
 _PULUMI = re.compile(r"^pulumi(\.[^/]+)?\.ya?ml$")
 _SERVERLESS = re.compile(r"^serverless\.ya?ml$")
 _COMPOSE = re.compile(r"^(docker-)?compose([.-][^/]+)?\.ya?ml$")
 _JINJA_FILE = re.compile(r"(\.ya?ml|\.json|\.tf|\.hcl|dockerfile)\.(j2|jinja2?)$")
+_GO_TEMPLATE_FILE = re.compile(r"(\.ya?ml|\.json|\.tf|\.hcl)\.(tpl|tmpl|gotmpl)$")  # helmfile, gomplate
 _VALUES = re.compile(r"^([^/]*[-_.])?values([-_.][^/]*)?\.ya?ml$")
 _ARM_SCHEMA = re.compile(r'"\$schema"\s*:\s*"[^"]*deploymentTemplate\.json', re.IGNORECASE)
 # A Go-template action reads data (`.`, `$`), is a comment, or is one of Go's or Helm's words.
@@ -190,7 +193,7 @@ def _by_name(path: str, chart_dirs: Collection[str]) -> str | None:
     if lower == "terragrunt.hcl" or lower.endswith(".terragrunt.hcl"):
         return TERRAGRUNT
     if lower.endswith(".hcl"):
-        return None if lower == ".terraform.lock.hcl" else HCL
+        return None if lower == ".terraform.lock.hcl" or lower.endswith(_TERRAFORM_TESTS) else HCL
     if lower in _KUSTOMIZATIONS:
         return KUSTOMIZE
     if _PULUMI.match(lower):
@@ -201,7 +204,7 @@ def _by_name(path: str, chart_dirs: Collection[str]) -> str | None:
         return COMPOSE
     if _JINJA_FILE.search(lower):
         return JINJA_TEMPLATE
-    if lower.endswith(".tpl") and _under_templates(path):
+    if _GO_TEMPLATE_FILE.search(lower) or (lower.endswith(".tpl") and _under_templates(path)):
         return HELM_TEMPLATE
     if name == "Chart.yaml":
         return HELM_CHART

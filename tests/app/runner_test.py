@@ -236,14 +236,18 @@ NOT_REVIEWED_HEAD: dict[str, str | bytes | None] = {
 
 
 def test_what_the_engine_cannot_review_is_listed_and_passes(fake_github: FakeGitHub) -> None:
-    repo = fake_github.create_repo("octo-org", "unreviewed", files={"README.md": "x\n"})
-    repo.commit("feature", NOT_REVIEWED_HEAD, "chart, bicep and a logo")
+    chart = {"charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n", "config/values.yaml": "a: 1\n"}
+    repo = fake_github.create_repo("octo-org", "unreviewed", files={"README.md": "x\n", **chart})
+    repo.commit("feature", {**NOT_REVIEWED_HEAD, "charts/app/values.yaml": "securityContext:\n  privileged: true\n",
+                            "config/values.yaml": "a: 2\n"}, "chart, bicep and a logo")
     run = review(fake_github, repo, repo.open_pull_request(head="feature"))
     assert run["conclusion"] == "success"  # listed, not failing: the default policy
-    assert run["title"] == "No compliance issues, 3 not reviewed"
+    assert run["title"] == "No compliance issues, 4 not reviewed"
     listed = run["summary"].split("**Not reviewed** (listed; the check does not fail for these):")[1]
     assert "- `charts/app/templates/deployment.yaml` (helm template): Go template (Helm)" in listed
     assert "- `docs/logo.png` (binary file): " in listed and "- `infra/main.bicep` (bicep): " in listed
+    assert "- `charts/app/values.yaml` (helm values): values of the Helm chart in `charts/app`" in listed
+    assert "config/values.yaml" not in listed  # no Chart.yaml beside it (asked in the same read, found missing)
     assert "main.py" not in run["summary"] and run["annotations"] == []
 
 

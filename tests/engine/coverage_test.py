@@ -87,6 +87,7 @@ WORKFLOW = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n     
         ("deploy/app.yaml", "{% if prod %}\nreplicas: 3\n{% endif %}\n", "jinja template"),
         ("deploy/app.yaml", "replicas: {{ replicas }}\n", "jinja template"),  # no Go `.`: a Jinja variable
         ("ansible/deployment.yaml.j2", None, "jinja template"),
+        ("helmfile.d/values.yaml.gotmpl", None, "helm template"),
         ("charts/app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n", "helm chart"),
         ("overlays/prod/kustomization.yaml", "resources: [../../base]\n", "kustomize"),
         ("overlays/prod/kustomization.yml", None, "kustomize"),
@@ -138,6 +139,7 @@ def test_formats_the_engine_does_not_review_are_listed(path: str, text: str | No
         ("monitoring/rules.yaml", PROMETHEUS_RULE),  # `{{ }}` only inside strings: text, not templating
         (".github/workflows/ci.yml", WORKFLOW),  # GitHub renders `${{ }}` itself; nothing else is templating
         (".terraform.lock.hcl", None),  # pins providers: no configuration in it
+        ("tests/buckets.tftest.hcl", None),  # `terraform test`: nothing it says is deployed
         ("charts/app/values.yaml", "image: nginx\n"),  # no Chart.yaml known beside it
         ("Dockerfile", "FROM alpine\n"),
     ],
