@@ -151,7 +151,7 @@ def _not_reviewed_fail(value: Any) -> frozenset[str]:
     fail = section.get("fail")
     if fail is None:
         return frozenset()
-    if fail == ALL_KINDS:
+    if isinstance(fail, str) and fail.strip().lower() == ALL_KINDS:
         return frozenset({ALL_KINDS})
     if not isinstance(fail, list):
         raise PolicyError(f"{POLICY_PATH}: 'not_reviewed.fail' must be 'all' or a list of kinds")
