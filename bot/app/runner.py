@@ -27,7 +27,7 @@ from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
 from bot.app.review_key import NO_POLICY, ReviewKey
 from bot.engine.diff import FileDiff
-from bot.engine.model import FileError
+from bot.engine.model import FileError, NotReviewed
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
 from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
@@ -53,11 +53,13 @@ def _now() -> str:
 @dataclass
 class JobRecord:
     """What the job knows beside the engine's frozen `Review`: its own errors (unreadable
-    patches), notes, and what it could not review at all (which fails the check)."""
+    patches), notes, what it could not review at all (which fails the check), and entries it
+    adds to the engine's not-reviewed list (shown the same way; failing only by policy)."""
 
     errors: list[FileError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    not_reviewed: list[NotReviewed] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -202,9 +204,11 @@ class ReviewRunner:
             plan = await self._post_review(ctx, review, policy, reviewed.diffs, record, sum(blocks.values()))
             await self._resolve_fixed(ctx, plan, record)
         errors = [*record.errors, *review.errors]
-        conclusion = "failure" if record.incomplete else conclusion_of(review.findings, errors, policy)
+        not_reviewed = [*review.not_reviewed, *record.not_reviewed]
+        conclusion = ("failure" if record.incomplete
+                      else conclusion_of(review.findings, errors, policy, not_reviewed))
         output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
-                              record.incomplete)
+                              record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)})
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)

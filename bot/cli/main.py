@@ -1,6 +1,7 @@
 """`compliance-bot`: the same engine as the App, run on a local git change or tree.
 
-Exit codes: 0 nothing blocking, 1 blocking findings or errors (fail closed), 2 usage error.
+Exit codes: 0 nothing blocking, 1 blocking findings or errors (fail closed), or files not reviewed
+of a kind the policy fails (`not_reviewed.fail`), 2 usage error.
 """
 
 from __future__ import annotations
@@ -86,10 +87,12 @@ def _emit(review: Review, policy: Policy, output_format: str, engine: Engine) ->
     if output_format == "json":
         print(dumps(review_json(review, policy)))
     elif output_format == "sarif":
-        print(dumps(review_sarif(review, engine.rule_set.rules)))
+        print(dumps(review_sarif(review, engine.rule_set.rules, policy)))
     else:
         errors = [(e.path, e.line, e.message) for e in review.errors]
-        print(text_report(review.findings, errors, review.conclusion(policy), review.notes))
+        failing = {n for n in review.not_reviewed if policy.fails_for(n)}
+        print(text_report(review.findings, errors, review.conclusion(policy), review.notes, review.not_reviewed,
+                          failing))
     return EXIT_BLOCKED if review.conclusion(policy) == "failure" else EXIT_OK
 
 

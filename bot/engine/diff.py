@@ -157,7 +157,9 @@ def _line_sets(hunks: Sequence[Hunk]) -> tuple[frozenset[int], frozenset[int], f
 
 
 def _status(patched: PatchedFile) -> FileStatus:
-    if patched.is_binary_file:
+    # A deleted binary is REMOVED: BINARY means "exists at head, content unreadable", and the
+    # engine lists such files as not reviewed; a file that is gone has nothing left to review.
+    if patched.is_binary_file and not patched.is_removed_file:
         return FileStatus.BINARY
     if patched.is_added_file:
         return FileStatus.ADDED

@@ -20,6 +20,14 @@ the default branch only. Every field has a safe default: with no file, every fin
         resource: aws_ebs_volume.old   # optional
         reason: "Migration tracked in OPS-12"   # required
         expires: 2027-01-31      # optional; an expired suppression no longer applies
+    not_reviewed:
+      fail: [helm template, remote module]   # or `fail: all`; default: listed, never failing
+
+`not_reviewed.fail`: what the engine lists as not reviewed (a Helm template, a Bicep file, a
+binary file...; the kinds are `bot.engine.coverage.KINDS`) is shown in every report but passes by
+default, since the change may be fine; a strict organisation names the kinds that must fail the
+check instead (`all`: every kind). An unknown kind is an error, so a typo never makes a strict
+policy lenient.
 """
 
 from __future__ import annotations
@@ -32,11 +40,13 @@ from typing import Any
 
 import yaml
 
-from bot.engine.model import Finding, Severity
+from bot.engine.coverage import KINDS
+from bot.engine.model import Finding, NotReviewed, Severity
 
 POLICY_PATH = ".github/compliance.yml"
 DEFAULT_MAX_COMMENTS = 30
 MAX_POLICY_BYTES = 256 * 1024
+ALL_KINDS = "all"
 
 
 class PolicyError(ValueError):
@@ -70,6 +80,7 @@ class Policy:
     review_drafts: bool = False
     suppressions: tuple[Suppression, ...] = field(default_factory=tuple)
     var_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # root module dir -> variable files
+    fail_not_reviewed: frozenset[str] = frozenset()  # kinds, or {"all"}
 
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
@@ -80,6 +91,10 @@ class Policy:
 
     def blocks(self, finding: Finding) -> bool:
         return not finding.suppressed and finding.severity.at_least(self.fail_on)
+
+    def fails_for(self, entry: NotReviewed) -> bool:
+        """Whether this not-reviewed entry fails the check (`not_reviewed.fail`); default never."""
+        return ALL_KINDS in self.fail_not_reviewed or entry.what in self.fail_not_reviewed
 
 
 def path_matches(path: str, pattern: str) -> bool:
@@ -133,6 +148,26 @@ def _suppression(item: Any, index: int) -> Suppression:
     )
 
 
+def _not_reviewed_fail(value: Any) -> frozenset[str]:
+    section = _expect(value or {}, dict, "not_reviewed")
+    unknown = sorted(str(key) for key in section if key != "fail")
+    if unknown:
+        raise PolicyError(f"{POLICY_PATH}: 'not_reviewed.{unknown[0]}' is not a setting (the one setting is 'fail')")
+    fail = section.get("fail")
+    if fail is None:
+        return frozenset()
+    if isinstance(fail, str) and fail.strip().lower() == ALL_KINDS:
+        return frozenset({ALL_KINDS})
+    if not isinstance(fail, list):
+        raise PolicyError(f"{POLICY_PATH}: 'not_reviewed.fail' must be 'all' or a list of kinds")
+    kinds = [str(_expect(item, str, "not_reviewed.fail")).strip().lower() for item in fail]
+    for kind in kinds:
+        if kind not in KINDS and kind != ALL_KINDS:
+            raise PolicyError(f"{POLICY_PATH}: 'not_reviewed.fail' names an unknown kind '{kind}' "
+                              f"(known: {', '.join(sorted(KINDS))}, or all)")
+    return frozenset(kinds)
+
+
 def parse_policy(text: str | None) -> Policy:
     """Parse the policy file; None or an empty file gives the default policy."""
     if text is None or not text.strip():
@@ -167,6 +202,7 @@ def parse_policy(text: str | None) -> Policy:
         review_drafts=drafts,
         suppressions=tuple(_suppression(item, i) for i, item in enumerate(suppressions)),
         var_files=_var_files(terraform.get("var_files") or {}),
+        fail_not_reviewed=_not_reviewed_fail(data.get("not_reviewed")),
     )
 
 

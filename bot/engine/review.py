@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import posixpath
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.engine import coverage
 from bot.engine.context import ModuleContext
 from bot.engine.diff import FileDiff, FileStatus, whole_file_added
 from bot.engine.landing import landing
@@ -42,11 +44,14 @@ MAX_TERRAFORM_FILES = 3000  # read to find module callers; past it only the chan
 @dataclass(frozen=True)
 class ReadPlan:
     """What a review reads first: changed files, the Terraform modules (directories) they belong
-    to, and the base files whose lost lines may have removed or edited resources."""
+    to, and the base files whose lost lines may have removed or edited resources. `charts`: the
+    `Chart.yaml` beside each changed values file, read in the same batch (never parsed) to tell
+    a Helm chart's values from any other YAML."""
 
     head: frozenset[str]
     module_dirs: frozenset[str]
     base: frozenset[str]
+    charts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -58,15 +63,22 @@ class ReviewStats:
     seconds: float = 0.0
 
 
-def conclusion_of(findings: Iterable[Finding], errors: Sequence[FileError], policy: Policy) -> str:
-    """failure on a blocking finding or any error (fail closed), else success."""
-    return "failure" if errors or any(policy.blocks(f) for f in findings) else "success"
+def conclusion_of(findings: Iterable[Finding], errors: Sequence[FileError], policy: Policy,
+                  not_reviewed: Iterable[NotReviewed] = ()) -> str:
+    """failure on a blocking finding, any error (fail closed) or a not-reviewed kind the policy
+    fails (`not_reviewed.fail`), else success: by default what was not reviewed is only listed."""
+    if errors or any(policy.blocks(f) for f in findings) or any(policy.fails_for(n) for n in not_reviewed):
+        return "failure"
+    return "success"
 
 
 @dataclass(frozen=True)
 class Review:
     """The outcome of one review, before any reporter decides how to show it. Frozen: what a
-    caller adds (its own errors and notes) travels in the caller's own record."""
+    caller adds (its own errors, notes and not-reviewed entries) travels in the caller's own record.
+
+    `not_reviewed`: changed files (or parts, with a line) the engine could not judge, each shown
+    by every reporter; they fail the review only where the policy says so."""
 
     findings: tuple[Finding, ...] = ()
     errors: tuple[FileError, ...] = ()
@@ -75,7 +87,7 @@ class Review:
     not_reviewed: tuple[NotReviewed, ...] = ()
 
     def conclusion(self, policy: Policy) -> str:
-        return conclusion_of(self.findings, self.errors, policy)
+        return conclusion_of(self.findings, self.errors, policy, self.not_reviewed)
 
 
 class RuleSet:
@@ -108,23 +120,29 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     Head: every changed parseable file, and any changed file whose patch is missing (the
     secrets rules must then read it whole). Modules: the directory of every changed .tf file
     (its variables, locals and related resources live beside it). Base: changed .tf/.yaml/.json
-    files that lost lines, to find resources the change deleted or edited.
+    files that lost lines, to find resources the change deleted or edited. Charts: the
+    `Chart.yaml` beside each changed values file, asked for with the head's texts (no extra
+    request) so the values of a Helm chart are listed as not reviewed.
     """
     head: set[str] = set()
     base: set[str] = set()
     modules: set[str] = set()
+    charts: set[str] = set()
     for diff in diffs:
         if policy.ignores(diff.path) or diff.status == FileStatus.BINARY:
             continue
         family = classify(diff.path)
         if diff.exists_at_head and (family is not None or not diff.complete):
             head.add(diff.path)
+        chart = coverage.chart_of(diff.path) if diff.exists_at_head else None
+        if chart is not None:
+            charts.add(chart)
         if family == TERRAFORM:
             modules.add(module_dir(diff.path))
         base_path = diff.base_path
         if base_path and family in (TERRAFORM, YAML, JSON) and (diff.removed_base_lines or not diff.complete):
             base.add(base_path)
-    return ReadPlan(frozenset(head), frozenset(modules), frozenset(base))
+    return ReadPlan(frozenset(head), frozenset(modules), frozenset(base), frozenset(charts))
 
 
 def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resource | None:
@@ -191,7 +209,10 @@ class Engine:
         if plan.module_dirs:
             terraform, listing_notes = self._terraform_paths(plan, head)
             notes.extend(listing_notes)
-        head_text = _texts(head.read_many(sorted(plan.head | set(terraform))))
+        wanted = plan.head | set(terraform)
+        head_text = _texts(head.read_many(sorted(wanted | plan.charts)))
+        chart_dirs = {posixpath.dirname(p) for p in plan.charts if p in head_text}
+        head_text = {p: t for p, t in head_text.items() if p in wanted}  # a chart is looked for, never parsed
         changed_head = {d.path: d for d in diffs if d.exists_at_head}
         parsed, not_reviewed = _parse_files(head_text, plan.module_dirs, self.policy.var_files)
         for path, result in parsed.items():
@@ -224,9 +245,11 @@ class Engine:
                 selected.append(lines_resource)
         stats = ReviewStats(files_changed=len(diffs), files_parsed=len(parsed), resources_parsed=len(head_resources),
                             resources_checked=len(selected), seconds=time.perf_counter() - started)
-        unfollowed = tuple(n for n in not_reviewed if (n.path, n.line) in selected_calls)
+        unfollowed = (n for n in not_reviewed if (n.path, n.line) in selected_calls)  # remote modules the change reaches
+        listed = tuple(sorted((*_not_reviewed(changed_head.values(), head_text, chart_dirs, errors), *unfollowed),
+                              key=_entry_order))
         return Review(tuple(self._run_rules(selected, groups, changed_head)), tuple(errors), tuple(notes), stats,
-                      unfollowed)
+                      listed)
 
     def _terraform_paths(self, plan: ReadPlan, head: Tree) -> tuple[list[str], list[str]]:
         """Every Terraform file of the repository (a changed module's callers and the modules it
@@ -248,15 +271,20 @@ class Engine:
         diffs = []
         texts: dict[str, str] = {}
         unread: list[FileError] = []
+        unscanned: list[NotReviewed] = []
         for path, text in tree.read_many(paths).items():
             if text is None:
                 if classify(path) in (TERRAFORM, YAML, DOCKERFILE):
                     unread.append(FileError(path, None, "file could not be read (unreadable, binary or too large)"))
+                else:
+                    unscanned.append(coverage.binary_file(path, "binary, unreadable or too large: not even "
+                                                                "scanned for secrets"))
                 continue
             texts[path] = text
             diffs.append(whole_file_added(path, text))
         review = self.review_change(diffs, MemoryTree(texts), None)
         return replace(review, errors=(*unread, *review.errors),
+                       not_reviewed=tuple(sorted((*unscanned, *review.not_reviewed), key=_entry_order)),
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
     def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]],
@@ -314,6 +342,37 @@ def _merged(first: Finding, other: Finding) -> Finding:
         return first
     parts = dict.fromkeys([*(first.provenance or "").split("; "), *other.provenance.split("; ")])
     return replace(first, provenance="; ".join(p for p in parts if p))
+
+
+def _not_reviewed(changed: Iterable[FileDiff], head_text: Mapping[str, str],
+                  chart_dirs: Collection[str], errors: Sequence[FileError]) -> tuple[NotReviewed, ...]:
+    """One entry per changed file the engine could not judge. A file with an error is left out:
+    the error already fails the review, louder than a listing."""
+    failed = {e.path for e in errors}
+    changed = [d for d in changed if d.path not in failed]
+    found: dict[str, NotReviewed] = {}
+    patches: set[str] = set()
+    for diff in changed:
+        text = head_text.get(diff.path)
+        if diff.status == FileStatus.BINARY:
+            found[diff.path] = coverage.binary_file(diff.path)
+            continue
+        if text is None and not diff.complete:  # read was asked for, nothing came back
+            found[diff.path] = coverage.binary_file(diff.path, coverage.UNREAD_REASON)
+            continue
+        listed = coverage.detect(diff.path, text, chart_dirs)
+        if listed is not None:
+            found[diff.path] = listed
+            if listed.what == coverage.KUSTOMIZE and text is not None:
+                patches |= coverage.kustomize_patches(diff.path, text)
+    for diff in changed:
+        if diff.path in patches and diff.path not in found:
+            found[diff.path] = coverage.entry(diff.path, coverage.KUSTOMIZE_PATCH)
+    return tuple(sorted(found.values(), key=_entry_order))
+
+
+def _entry_order(entry: NotReviewed) -> tuple[str, int, str]:
+    return entry.path, entry.line or 0, entry.what
 
 
 def _texts(read: Mapping[str, str | None]) -> dict[str, str]:

@@ -2,16 +2,21 @@
 
 Pure functions, no I/O. GitHub's limits live here as named constants: 50 annotations per
 request, 65,535 characters of summary or text.
+
+What the engine did not review (a Helm template, a Bicep file...) is a section of the summary,
+never an annotation: GitHub would take one on line 1 of the file, but a binary file has no line 1
+to show, a listing is not a finding on a line, and annotations are capped (3,000 here), so a long
+list of unreadable files would push real findings out of view.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine.model import FileError, Finding
+from bot.engine.model import FileError, Finding, NotReviewed
 from bot.github.review import ReviewPlan
 from bot.report.text import controls_line
 
@@ -19,6 +24,8 @@ MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_OUTPUT_CHARS = 65_535  # check run summary and text
 MAX_ANNOTATIONS = 3_000  # beyond this, the summary says how many were left out
 MAX_ANNOTATION_MESSAGE = 64 * 1024 - 1
+MAX_NOT_REVIEWED_CHARS = 20_000  # of the summary; the rest of the list is counted, not shown
+MAX_ENTRY_PART = 300  # characters of one path or reason in a bullet
 
 
 def annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
@@ -63,6 +70,37 @@ def _cap(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
     return text[: limit - len(notice)] + notice
 
 
+def _code(text: str) -> str:
+    """Inline code that survives backticks in a path."""
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ENTRY_PART else text[: MAX_ENTRY_PART - 1] + "…"
+
+
+def not_reviewed_lines(entries: Sequence[NotReviewed], heading: str) -> list[str]:
+    """One bullet per entry (path, what, reason) under `heading`, within MAX_NOT_REVIEWED_CHARS:
+    past that, one line counts the entries left out."""
+    if not entries:
+        return []
+    lines, used = [heading, ""], 0
+    for shown, entry in enumerate(entries):
+        where = _code(_clip(entry.path)) + (f" line {entry.line}" if entry.line else "")
+        bullet = f"- {where} ({entry.what}): {_clip(entry.reason)}"
+        if used + len(bullet) > MAX_NOT_REVIEWED_CHARS:
+            lines.append(f"- …and {len(entries) - shown:,} more not shown here (GitHub limits this summary; "
+                         "`compliance-bot check --format json` lists them all)")
+            break
+        lines.append(bullet)
+        used += len(bullet) + 1
+    return [*lines, ""]
+
+
 @dataclass(frozen=True)
 class CheckOutput:
     conclusion: str
@@ -80,20 +118,29 @@ def check_output(
     plan: ReviewPlan | None,
     conclusion: str,
     incomplete: Sequence[str] = (),
+    not_reviewed: Sequence[NotReviewed] = (),
+    failing: Collection[NotReviewed] = (),
 ) -> CheckOutput:
     """Title, summary (table by rule and control), details text and annotations of the check run.
 
     `incomplete` names what the review could not cover (files past a listing's cap): the
-    conclusion is then failure, and the summary says why, since no annotation can point there."""
+    conclusion is then failure, and the summary says why, since no annotation can point there.
+    `not_reviewed` lists what the engine (or the job) could not judge: shown, and passing unless
+    it is in `failing` (the kinds the policy's `not_reviewed.fail` names), which the summary
+    shows apart, saying that the policy fails the check for them."""
     blocking = [f for f in findings if blocks.get(f.fingerprint)]
     suppressed = [f for f in findings if f.suppressed]
+    failing_entries = [n for n in not_reviewed if n in failing]
+    listed_entries = [n for n in not_reviewed if n not in failing]
     if conclusion == "success" and not findings:
         title = "No compliance issues"
-    elif blocking or errors or incomplete:
+    elif blocking or errors or incomplete or failing_entries:
         title = f"{len(blocking)} blocking finding(s)" + (f", {len(errors)} error(s)" if errors else "")
         title += ", not everything reviewed" if incomplete else ""
     else:
         title = f"{len(findings)} finding(s), none blocking"
+    if not_reviewed:
+        title += f", {len(not_reviewed)} not reviewed" + (" (failing by policy)" if failing_entries else "")
     summary = [f"### {title}", ""]
     by_rule = Counter(f.rule_id for f in findings if not f.suppressed)
     if by_rule:
@@ -111,6 +158,9 @@ def check_output(
     if incomplete:
         summary += ["**Not reviewed** (the check fails closed):", ""]
         summary += [f"- {reason}" for reason in incomplete] + [""]
+    summary += not_reviewed_lines(failing_entries, "**Not reviewed, and the policy fails the check for these** "
+                                                   "(`not_reviewed.fail` in the policy on the default branch):")
+    summary += not_reviewed_lines(listed_entries, "**Not reviewed** (listed; the check does not fail for these):")
     if suppressed:
         summary.append(f"{len(suppressed)} finding(s) suppressed by the policy on the default branch.")
     if plan is not None:

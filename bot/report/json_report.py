@@ -8,7 +8,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from bot.engine.model import Finding
+from bot.engine.model import Finding, NotReviewed
 from bot.engine.policy import Policy
 from bot.engine.review import Review
 
@@ -38,6 +38,11 @@ def finding_json(finding: Finding, policy: Policy) -> dict[str, Any]:
     }
 
 
+def not_reviewed_json(entry: NotReviewed, policy: Policy) -> dict[str, Any]:
+    return {"path": entry.path, "line": entry.line, "what": entry.what, "reason": entry.reason,
+            "blocking": policy.fails_for(entry)}
+
+
 def review_json(review: Review, policy: Policy) -> dict[str, Any]:
     return {
         "version": 1,
@@ -45,6 +50,7 @@ def review_json(review: Review, policy: Policy) -> dict[str, Any]:
         "findings": [finding_json(f, policy) for f in review.findings],
         "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in review.errors],
         "notes": list(review.notes),
+        "not_reviewed": [not_reviewed_json(n, policy) for n in review.not_reviewed],
         "fail_on": policy.fail_on.value,
         "stats": {
             "files_changed": review.stats.files_changed,

@@ -1,5 +1,6 @@
 """SARIF 2.1.0 for code-scanning tools: one run, the rules used as reportingDescriptors, and
-fingerprints so a scanning service de-duplicates findings across runs."""
+fingerprints so a scanning service de-duplicates findings across runs. Files that could not be
+read and files not reviewed are tool execution notifications, not results: they are no finding."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import __version__
+from bot.engine.model import NotReviewed
+from bot.engine.policy import Policy
 from bot.engine.review import Review
 from bot.engine.rule import Rule
 from bot.report.text import comment_body
@@ -15,7 +18,21 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 
 
-def review_sarif(review: Review, rules: Sequence[Rule]) -> dict[str, Any]:
+def _location(path: str, line: int | None) -> dict[str, Any]:
+    return {"physicalLocation": {"artifactLocation": {"uri": path}, **({"region": {"startLine": line}} if line else {})}}
+
+
+def not_reviewed_notification(entry: NotReviewed, fails: bool = False) -> dict[str, Any]:
+    """A `note` (an `error` where the policy fails this kind) saying what was not reviewed and why."""
+    return {
+        "level": "error" if fails else "note",
+        "message": {"text": f"not reviewed ({entry.what}): {entry.reason}"},
+        "locations": [_location(entry.path, entry.line)],
+        "properties": {"notReviewed": entry.what},
+    }
+
+
+def review_sarif(review: Review, rules: Sequence[Rule], policy: Policy | None = None) -> dict[str, Any]:
     """SARIF 2.1.0: one run, the rules as reportingDescriptors, fingerprints for de-duplication."""
     used = {f.rule_id for f in review.findings}
     descriptors = [
@@ -52,14 +69,11 @@ def review_sarif(review: Review, rules: Sequence[Rule]) -> dict[str, Any]:
             result["suppressions"] = [{"kind": "external", "justification": finding.suppression_reason or ""}]
         results.append(result)
     notifications = [
-        {
-            "level": "error",
-            "message": {"text": error.message},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": error.path},
-                                                **({"region": {"startLine": error.line}} if error.line else {})}}],
-        }
+        {"level": "error", "message": {"text": error.message}, "locations": [_location(error.path, error.line)]}
         for error in review.errors
     ]
+    notifications += [not_reviewed_notification(n, policy is not None and policy.fails_for(n))
+                      for n in review.not_reviewed]
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

@@ -4,9 +4,9 @@ so `compliance-bot check` shows exactly what the App will post.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from bot.engine.model import Finding
+from bot.engine.model import Finding, NotReviewed
 
 FRAMEWORK_LABELS: Mapping[str, str] = {
     "hipaa": "HIPAA",
@@ -58,9 +58,18 @@ def comment_body(finding: Finding, with_suggestion: bool = True) -> str:
     return "\n".join(lines)
 
 
+def not_reviewed_line(entry: NotReviewed, fails: bool = False) -> str:
+    """`not reviewed: <path>[:<line>] (<what>): <reason>`, saying when the policy makes it fail."""
+    where = f"{entry.path}:{entry.line}" if entry.line else entry.path
+    suffix = " [fails the check: not_reviewed.fail in the policy]" if fails else ""
+    return f"not reviewed: {where} ({entry.what}): {entry.reason}{suffix}"
+
+
 def text_report(findings: Sequence[Finding], errors: Sequence[tuple[str, int | None, str]], conclusion: str,
-                notes: Sequence[str] = ()) -> str:
-    """The CLI's human output: each finding as its comment would read, then errors and verdict."""
+                notes: Sequence[str] = (), not_reviewed: Sequence[NotReviewed] = (),
+                failing: Collection[NotReviewed] = ()) -> str:
+    """The CLI's human output: each finding as its comment would read, then errors, what was not
+    reviewed (so a passing verdict never hides it), notes and the verdict."""
     out: list[str] = []
     for finding in findings:
         where = f"{finding.path}:{finding.line}"
@@ -70,8 +79,10 @@ def text_report(findings: Sequence[Finding], errors: Sequence[tuple[str, int | N
     for path, line, message in errors:
         where = f"{path}:{line}" if line else path
         out.append(f"{where}  error: {message}")
+    out.extend(not_reviewed_line(entry, entry in failing) for entry in not_reviewed)
     for note in notes:
         out.append(f"note: {note}")
     blocking = sum(1 for f in findings if not f.suppressed)
-    out.append(f"{len(findings)} finding(s), {blocking} unsuppressed, {len(errors)} error(s): {conclusion}")
+    unread = f", {len(not_reviewed)} not reviewed" if not_reviewed else ""
+    out.append(f"{len(findings)} finding(s), {blocking} unsuppressed, {len(errors)} error(s){unread}: {conclusion}")
     return "\n".join(out)

@@ -208,6 +208,56 @@ def test_listing_cut_at_githubs_file_limit_fails_closed(fake_github: FakeGitHub,
     assert "**Not reviewed**" in run["summary"] and "at most 5 changed files" in run["summary"]
 
 
+HELM_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "app.fullname" . }}
+  labels:
+    {{- include "app.labels" . | nindent 4 }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+          securityContext:
+            privileged: true
+"""
+NOT_REVIEWED_HEAD: dict[str, str | bytes | None] = {
+    "charts/app/templates/deployment.yaml": HELM_TEMPLATE, "infra/main.bicep": "param location string\n",
+    "docs/logo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary", "app/main.py": "print('hi')\n"}
+
+
+def test_what_the_engine_cannot_review_is_listed_and_passes(fake_github: FakeGitHub) -> None:
+    chart = {"charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n", "config/values.yaml": "a: 1\n"}
+    repo = fake_github.create_repo("octo-org", "unreviewed", files={"README.md": "x\n", **chart})
+    repo.commit("feature", {**NOT_REVIEWED_HEAD, "charts/app/values.yaml": "securityContext:\n  privileged: true\n",
+                            "config/values.yaml": "a: 2\n"}, "chart, bicep and a logo")
+    run = review(fake_github, repo, repo.open_pull_request(head="feature"))
+    assert run["conclusion"] == "success"  # listed, not failing: the default policy
+    assert run["title"] == "No compliance issues, 4 not reviewed"
+    listed = run["summary"].split("**Not reviewed** (listed; the check does not fail for these):")[1]
+    assert "- `charts/app/templates/deployment.yaml` (helm template): Go template (Helm)" in listed
+    assert "- `docs/logo.png` (binary file): " in listed and "- `infra/main.bicep` (bicep): " in listed
+    assert "- `charts/app/values.yaml` (helm values): values of the Helm chart in `charts/app`" in listed
+    assert "config/values.yaml" not in listed  # no Chart.yaml beside it (asked in the same read, found missing)
+    assert "main.py" not in run["summary"] and run["annotations"] == []
+
+
+def test_the_policy_fails_the_kinds_it_names(fake_github: FakeGitHub) -> None:
+    policy = "not_reviewed:\n  fail: [helm template, remote module]\n"
+    repo = fake_github.create_repo("octo-org", "strict", files={".github/compliance.yml": policy})
+    repo.commit("feature", NOT_REVIEWED_HEAD, "chart, bicep and a logo")
+    run = review(fake_github, repo, repo.open_pull_request(head="feature"))
+    assert run["conclusion"] == "failure"
+    assert run["title"] == "0 blocking finding(s), 3 not reviewed (failing by policy)"
+    failing, listed = run["summary"].split("**Not reviewed** (listed; the check does not fail for these):")
+    assert "**Not reviewed, and the policy fails the check for these** (`not_reviewed.fail`" in failing
+    assert "`charts/app/templates/deployment.yaml` (helm template)" in failing and "bicep" not in failing
+    assert "`infra/main.bicep` (bicep)" in listed and "helm template" not in listed
+
+
 def test_without_graphql_the_review_still_lands_and_never_repeats(fake_github: FakeGitHub) -> None:
     repo, number = pr(fake_github, "nographql", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
                       {"m/main.tf": UNENCRYPTED.format(i=1), "m/more.tf": UNENCRYPTED.format(i=2)})

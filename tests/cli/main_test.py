@@ -160,3 +160,69 @@ def test_demo_prints_the_review(capsys: pytest.CaptureFixture[str]) -> None:
     assert "aws_ebs_volume.legacy" not in out  # untouched resources are never reported
     assert "AKIAZ7QWERTYUIOPASDF" not in out  # a detected secret is never echoed
     assert "would conclude: failure" in out
+
+
+HELM_TEMPLATE = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}
+  labels:
+    {{- include "app.labels" . | nindent 4 }}
+spec:
+  containers:
+    - name: app
+      image: nginx
+      securityContext:
+        privileged: true
+"""
+
+
+def helm_and_bicep_change(tmp_path: Path, policy: str | None = None) -> Path:
+    base = {"README.md": "x\n", **({".github/compliance.yml": policy} if policy else {})}
+    return make_repo(tmp_path, base, {"charts/app/templates/pod.yaml": HELM_TEMPLATE,
+                                      "infra/main.bicep": "param location string\n", "app.py": "x = 1\n"})
+
+
+def test_check_text_lists_what_was_not_reviewed_before_the_verdict(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    repo = helm_and_bicep_change(tmp_path)
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[-3].startswith("not reviewed: charts/app/templates/pod.yaml (helm template): Go template (Helm)")
+    assert lines[-2] == "not reviewed: infra/main.bicep (bicep): Azure Bicep is not parsed: the resources it deploys " \
+                        "are not checked"
+    assert lines[-1] == "0 finding(s), 0 unsuppressed, 0 error(s), 2 not reviewed: success"
+
+
+def test_check_json_and_sarif_carry_the_not_reviewed_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = helm_and_bicep_change(tmp_path)
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    assert code == 0 and report["conclusion"] == "success"
+    assert [(n["path"], n["line"], n["what"], n["blocking"]) for n in report["not_reviewed"]] == [
+        ("charts/app/templates/pod.yaml", None, "helm template", False), ("infra/main.bicep", None, "bicep", False)]
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "sarif")
+    notifications = json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert code == 0
+    assert [(n["level"], n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for n in notifications] == [
+        ("note", "charts/app/templates/pod.yaml"), ("note", "infra/main.bicep")]
+
+
+def test_the_policy_switch_makes_the_check_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = helm_and_bicep_change(tmp_path, "not_reviewed:\n  fail: [helm template]\n")
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1")
+    assert code == 1
+    assert "(helm template): Go template (Helm)" in out and "[fails the check: not_reviewed.fail in the policy]" in out
+    assert out.splitlines()[-1] == "0 finding(s), 0 unsuppressed, 0 error(s), 2 not reviewed: failure"
+
+
+def test_scan_lists_binary_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (tmp_path / "main.tf").write_text(NEW_VOLUME.replace("false", "true"))
+    code, out, _ = run(capsys, "scan", str(tmp_path), "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    assert code == 0 and [(n["path"], n["what"]) for n in report["not_reviewed"]] == [("logo.png", "binary file")]

@@ -39,6 +39,10 @@ diff --git a/logo.png b/logo.png
 new file mode 100644
 index 0000000..1111111
 Binary files /dev/null and b/logo.png differ
+diff --git a/old.png b/old.png
+deleted file mode 100644
+index 1111111..0000000
+Binary files a/old.png and /dev/null differ
 diff --git a/gone.tf b/gone.tf
 deleted file mode 100644
 index 1111111..0000000
@@ -64,6 +68,7 @@ def test_whole_diff_files_and_statuses() -> None:
         "main.tf": FileStatus.MODIFIED,
         "new/name.yaml": FileStatus.RENAMED,
         "logo.png": FileStatus.BINARY,
+        "old.png": FileStatus.REMOVED,  # a deleted binary is gone, not "binary at head"
         "gone.tf": FileStatus.REMOVED,
         "new.txt": FileStatus.ADDED,
     }
@@ -71,6 +76,7 @@ def test_whole_diff_files_and_statuses() -> None:
     assert files["new/name.yaml"].base_path == "old/name.yaml"
     assert files["new.txt"].base_path is None
     assert not files["logo.png"].complete
+    assert not files["old.png"].exists_at_head
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.engine.model import Finding, Severity
+from bot.engine.model import Finding, NotReviewed, Severity
 from bot.engine.policy import Policy, PolicyError, parse_policy, path_matches
 
 
@@ -64,6 +64,11 @@ suppressions:
         ("suppressions:\n  - {rule: X, reason: y, expires: soon}\n", "'suppressions[0].expires'"),
         ("a: [b\nc: d", "line"),
         ("- just\n- a list", "'top level' must be a dict"),
+        ("not_reviewed: [helm template]", "'not_reviewed' must be a dict"),
+        ("not_reviewed: {fail: sometimes}", "'not_reviewed.fail' must be 'all' or a list of kinds"),
+        ("not_reviewed: {fail: [helm templates]}", "'not_reviewed.fail' names an unknown kind 'helm templates'"),
+        ("not_reviewed: {fail: [3]}", "'not_reviewed.fail' must be a str"),
+        ("not_reviewed: {fails: all}", "'not_reviewed.fails' is not a setting"),
     ],
 )
 def test_errors_name_the_field(text: str, message: str) -> None:
@@ -71,6 +76,16 @@ def test_errors_name_the_field(text: str, message: str) -> None:
         parse_policy(text)
     assert message in str(info.value)
     assert str(info.value).startswith(".github/compliance.yml")
+
+
+def test_not_reviewed_is_listed_by_default_and_fails_only_the_kinds_named() -> None:
+    helm, remote = NotReviewed("t.yaml", None, "helm template", "r"), NotReviewed("m.tf", 3, "remote module", "r")
+    bicep = NotReviewed("main.bicep", None, "bicep", "r")
+    assert not any(Policy().fails_for(n) for n in (helm, remote, bicep))
+    strict = parse_policy("not_reviewed:\n  fail: [Helm Template, remote module]\n")
+    assert strict.fails_for(helm) and strict.fails_for(remote) and not strict.fails_for(bicep)
+    assert parse_policy("not_reviewed:\n  fail: all\n").fails_for(bicep)
+    assert parse_policy("not_reviewed:\n  fail: []\n") == Policy() == parse_policy("not_reviewed: {}\n")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.engine.model import FileError, Severity
+from bot.engine.model import FileError, NotReviewed, Severity
 from bot.github.checks import MAX_OUTPUT_CHARS, batches, check_output
 from tests.github.review_test import finding
 
@@ -42,3 +42,43 @@ def test_what_was_not_reviewed_fails_the_check_and_is_said_in_the_summary() -> N
     assert output.title == "0 blocking finding(s), not everything reviewed"
     assert "**Not reviewed** (the check fails closed):\n\n- files past GitHub's 3,000-file listing" in output.summary
     assert output.annotations == []  # nothing to point at: an annotation needs a file of the repository
+
+
+HELM = NotReviewed("charts/app/templates/deployment.yaml", None, "helm template", "Go template: not rendered")
+BICEP = NotReviewed("infra/main.bicep", None, "bicep", "Azure Bicep is not parsed")
+REMOTE = NotReviewed("infra/main.tf", 12, "remote module", "registry module: its resources are not read")
+
+
+def test_what_was_not_reviewed_is_listed_and_passes() -> None:
+    output = check_output([], [], [], {}, None, "success", not_reviewed=[HELM, BICEP, REMOTE])
+    assert output.conclusion == "success" and output.title == "No compliance issues, 3 not reviewed"
+    assert ("**Not reviewed** (listed; the check does not fail for these):\n\n"
+            "- `charts/app/templates/deployment.yaml` (helm template): Go template: not rendered\n"
+            "- `infra/main.bicep` (bicep): Azure Bicep is not parsed\n"
+            "- `infra/main.tf` line 12 (remote module): registry module: its resources are not read\n") in output.summary
+    assert "fails closed" not in output.summary and "policy fails" not in output.summary
+    assert output.annotations == []  # a listing is not a finding on a line
+
+
+def test_kinds_the_policy_fails_are_shown_apart_saying_why() -> None:
+    output = check_output([], [], [], {}, None, "failure", not_reviewed=[HELM, BICEP], failing={HELM})
+    assert output.title == "0 blocking finding(s), 2 not reviewed (failing by policy)"
+    failing, listed = output.summary.split("**Not reviewed** (listed")
+    assert "**Not reviewed, and the policy fails the check for these** (`not_reviewed.fail`" in failing
+    assert "deployment.yaml` (helm template)" in failing and "bicep" not in failing
+    assert "`infra/main.bicep` (bicep)" in listed and "helm template" not in listed
+
+
+def test_a_long_not_reviewed_list_is_cut_with_a_count() -> None:
+    many = [NotReviewed(f"assets/{'deep/' * 40}image{i}.png", None, "binary file", "binary content " * 30)
+            for i in range(2_000)]
+    output = check_output([], [], [], {}, None, "success", not_reviewed=many)
+    shown = output.summary.count("(binary file)")
+    assert 0 < shown < 2_000 and len(output.summary) <= MAX_OUTPUT_CHARS
+    assert f"- …and {2_000 - shown:,} more not shown here" in output.summary
+    assert output.summary.count("(binary file): ") == shown and "…" in output.summary.split("\n")[4]  # parts clipped
+
+
+def test_a_backtick_in_a_path_does_not_break_the_list() -> None:
+    output = check_output([], [], [], {}, None, "success", not_reviewed=[NotReviewed("a`b.bicep", None, "bicep", "r")])
+    assert "- ``a`b.bicep`` (bicep): r" in output.summary

@@ -58,7 +58,7 @@ def parse_one(path: str, text: str) -> ParsedFile:
     from bot.engine.parsers.yaml_docs import parse_yaml
 
     family = classify(path)
-    if family == JSON and not _claims_json(path, text[:MAX_PARSE_BYTES]):
+    if family == JSON and not claims_json(path, text[:MAX_PARSE_BYTES]):
         return ParsedFile(path)  # a package.json or lock file is never parsed (or reported) as infrastructure
     oversized = _too_large(path, text)
     if oversized:
@@ -73,7 +73,7 @@ def parse_one(path: str, text: str) -> ParsedFile:
     return ParsedFile(path)
 
 
-def _claims_json(path: str, text: str) -> bool:
+def claims_json(path: str, text: str) -> bool:
     """JSON (and `.template`, which may be YAML) is ours only when it looks like CloudFormation."""
     from bot.engine.parsers.yaml_docs import looks_like_cloudformation_json
 

@@ -14,7 +14,8 @@ Classification:
   `Type: AWS::...` -> one CloudFormation resource per entry of `Resources`.
 - a document with `apiVersion` and `kind` -> one Kubernetes resource (a `kind: List`
   contributes one per item).
-- anything else (docker-compose, Helm values...) -> no resources and no error.
+- anything else (docker-compose, Helm values...) -> no resources and no error; what the engine
+  cannot judge is listed as not reviewed by `bot.engine.coverage`, never passed silently.
 
 Hostile input is bounded: nesting depth, the size of the tree after alias expansion
 (billion laughs) and recursive aliases all end in a `FileError`, never a hang or a crash.
@@ -31,6 +32,6 @@ from __future__ import annotations
 
 from bot.engine.parsers.yaml_docs.cloudformation import looks_like_cloudformation_json
 from bot.engine.parsers.yaml_docs.loader import MAX_DEPTH, MAX_NODES
-from bot.engine.parsers.yaml_docs.parse import parse_yaml
+from bot.engine.parsers.yaml_docs.parse import TEMPLATE_MARK, parse_yaml
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "looks_like_cloudformation_json", "parse_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "TEMPLATE_MARK", "looks_like_cloudformation_json", "parse_yaml"]
