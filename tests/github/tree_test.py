@@ -43,7 +43,7 @@ def test_texts_are_read_at_the_commit_and_cached_by_their_verified_id(fake_githu
     commit = repo.branch_sha("main")
     cache = BlobCache()
 
-    async def work(gh: InstallationClient) -> tuple[dict[str, str | None], list[str]]:
+    async def work(gh: InstallationClient) -> tuple[dict[str, str | None], tuple[list[str], bool]]:
         first = tree(gh, repo, commit, {"m/main.tf": blob(ENCRYPTED)}, cache)
         listing = await asyncio.to_thread(first.list_all)  # the engine calls from its thread
         texts = await asyncio.to_thread(first.read_many, ["m/main.tf", "m/vars.tf", "m/gone.tf"])
