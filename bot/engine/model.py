@@ -206,6 +206,7 @@ class Finding:
     suppression_reason: str | None = None
     key: str | None = None
     resource_span: tuple[int, int] | None = None  # the resource's lines, for placing a comment near it
+    regression: bool = False  # weakened against the base rather than below a minimum (`Rule.regression`)
 
     @property
     def fingerprint(self) -> str:

@@ -14,8 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.engine.context import ModuleContext
-from bot.engine.diff import FileDiff, FileStatus, whole_file_added
+from bot.engine.context import BaseVersions, ModuleContext
+from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
 from bot.engine.parsers import (
     DOCKERFILE,
@@ -38,7 +38,8 @@ MAX_TEXT_LINE = 4096  # longer lines are cut before the secrets rules see them
 @dataclass(frozen=True)
 class ReadPlan:
     """What a review reads first: changed files, the Terraform modules (directories) they belong
-    to, and the base files whose lost lines may have removed or edited resources."""
+    to, and the base files whose lost lines may have removed or edited resources (a file that
+    only gained lines is rebuilt from its head and patch instead: see `_base_files`)."""
 
     head: frozenset[str]
     module_dirs: frozenset[str]
@@ -156,6 +157,32 @@ def _parse_files(contents: Mapping[str, str]) -> dict[str, ParsedFile]:
     return parsed
 
 
+def _base_files(diffs: Sequence[FileDiff], plan: ReadPlan, head_text: Mapping[str, str],
+                read: Mapping[str, str]) -> dict[str, str]:
+    """The changed files as they were at base, for seeds and for the base versions rules compare.
+
+    Files that lost lines come from the base tree (`read`). A file that only gained lines can
+    still have been weakened (an added `retention_in_days = 120` where logs never expired): its
+    base is its head without the added lines, rebuilt from the patch with no read. The
+    unchanged .tf files of those modules are the same at base, and resolve their variables.
+    """
+    texts = dict(read)
+    for diff in diffs:
+        base_path = diff.base_path
+        if (base_path is None or base_path in plan.base or not diff.complete or not diff.exists_at_head
+                or classify(base_path) not in (TERRAFORM, YAML, JSON) or diff.path not in head_text):
+            continue
+        try:
+            texts[base_path] = reconstruct_base(head_text[diff.path], diff)
+        except DiffError:
+            continue  # the patch does not fit the head text: no base version, so nothing compared
+    changed = {d.path for d in diffs} | {d.base_path for d in diffs if d.base_path}
+    modules = {module_dir(p) for p in texts if classify(p) == TERRAFORM}
+    texts.update((p, t) for p, t in head_text.items()
+                 if p not in changed and classify(p) == TERRAFORM and module_dir(p) in modules)
+    return texts
+
+
 def _groups(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
     groups: dict[str, list[Resource]] = defaultdict(list)
     for resource in resources:
@@ -195,13 +222,16 @@ class Engine:
         head_resources = [r for result in parsed.values() for r in result.resources]
         groups = _groups(head_resources)
         seeds: dict[str, Seeds] = {}
-        if base is not None and plan.base:
+        base_versions = BaseVersions()
+        if base is not None:
             by_base_path = {d.base_path: d for d in diffs if d.base_path}
-            base_text = _texts(base.read_many(sorted(plan.base)))
+            base_text = _texts(base.read_many(sorted(plan.base))) if plan.base else {}
             notes.extend(f"{path}: its base version could not be read; resources the change removed there "
                          "were not followed" for path in sorted(plan.base - base_text.keys()))
-            base_parsed = _parse_files(base_text)
-            seeds = base_seeds((r for res in base_parsed.values() for r in res.resources), by_base_path)
+            base_parsed = _parse_files(_base_files(diffs, plan, head_text, base_text))
+            base_resources = [r for res in base_parsed.values() for r in res.resources]
+            seeds = base_seeds(base_resources, by_base_path)
+            base_versions = BaseVersions(base_resources, {p: d.path for p, d in by_base_path.items() if d.exists_at_head})
         selected = expand_related(touched_resources(head_resources, changed_head), groups, seeds)
         for diff in changed_head.values():
             if diff.status == FileStatus.BINARY:
@@ -212,7 +242,7 @@ class Engine:
                 selected.append(lines_resource)
         stats = ReviewStats(files_changed=len(diffs), files_parsed=len(parsed), resources_parsed=len(head_resources),
                             resources_checked=len(selected), seconds=time.perf_counter() - started)
-        return Review(tuple(self._run_rules(selected, groups)), tuple(errors), tuple(notes), stats)
+        return Review(tuple(self._run_rules(selected, groups, base_versions)), tuple(errors), tuple(notes), stats)
 
     def scan(self, tree: WalkableTree) -> Review:
         """Review every resource and every line of a tree, as if the whole tree were new."""
@@ -232,8 +262,9 @@ class Engine:
         return replace(review, errors=(*unread, *review.errors),
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
-    def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]]) -> list[Finding]:
-        context = ModuleContext(groups)
+    def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]],
+                   base: BaseVersions) -> list[Finding]:
+        context = ModuleContext(groups, base)
         findings: dict[tuple[str, int, str], Finding] = {}
         for resource in resources:
             for rule in self.rule_set.for_resource(resource, self.policy.disabled_rules):
@@ -264,6 +295,7 @@ class Engine:
             suggestion=violation.suggestion,
             key=violation.key,
             resource_span=None if resource.source == "text" else (resource.line, resource.end_line),
+            regression=rule.regression,
         )
         suppression = self.policy.suppression_for(finding, self.today)
         if suppression is not None:
