@@ -11,6 +11,8 @@ the default branch only. Every field has a safe default: with no file, every fin
     comments:
       max: 30                # inline comments per review; the rest go to the check run
     drafts: false            # review draft pull requests too
+    regressions: notice      # block (default) | notice: a control the change weakened against the
+                             # base (CB-REG-*) is reported but never blocks; minimums still do
     suppressions:
       - rule: CB-AWS-001
         path: legacy/**          # glob, optional
@@ -33,6 +35,7 @@ from bot.engine.model import Finding, Severity
 POLICY_PATH = ".github/compliance.yml"
 DEFAULT_MAX_COMMENTS = 30
 MAX_POLICY_BYTES = 256 * 1024
+REGRESSION_MODES = ("block", "notice")
 
 
 class PolicyError(ValueError):
@@ -65,6 +68,7 @@ class Policy:
     max_comments: int = DEFAULT_MAX_COMMENTS
     review_drafts: bool = False
     suppressions: tuple[Suppression, ...] = field(default_factory=tuple)
+    regressions: str = "block"  # one of REGRESSION_MODES
 
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
@@ -74,6 +78,8 @@ class Policy:
         return next((s for s in self.suppressions if s.matches(finding, today)), None)
 
     def blocks(self, finding: Finding) -> bool:
+        if finding.regression and self.regressions == "notice":
+            return False
         return not finding.suppressed and finding.severity.at_least(self.fail_on)
 
 
@@ -153,6 +159,9 @@ def parse_policy(text: str | None) -> Policy:
     if not isinstance(drafts, bool):
         raise PolicyError(f"{POLICY_PATH}: 'drafts' must be true or false")
     suppressions = _expect(data.get("suppressions") or [], list, "suppressions")
+    regressions = data.get("regressions", "block")
+    if regressions not in REGRESSION_MODES:
+        raise PolicyError(f"{POLICY_PATH}: 'regressions' must be one of {', '.join(REGRESSION_MODES)}")
     return Policy(
         fail_on=_severity(data.get("fail_on", "low")),
         disabled_rules=frozenset(_str_list(rules.get("disable") or [], "rules.disable")),
@@ -160,4 +169,5 @@ def parse_policy(text: str | None) -> Policy:
         max_comments=max_comments,
         review_drafts=drafts,
         suppressions=tuple(_suppression(item, i) for i, item in enumerate(suppressions)),
+        regressions=regressions,
     )
