@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +34,7 @@ from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, t
 from bot.engine.tree import MemoryTree, Tree, WalkableTree
 
 MAX_TEXT_LINE = 4096  # longer lines are cut before the secrets rules see them
+_DECLARES_VALUES = re.compile(r"^\s*(?:variable|locals)\b", re.MULTILINE)  # blocks that resolve values
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,12 @@ def _base_files(diffs: Sequence[FileDiff], plan: ReadPlan, head_text: Mapping[st
 
     Files that lost lines come from the base tree (`read`). A file that only gained lines can
     still have been weakened (an added `retention_in_days = 120` where logs never expired): its
-    base is its head without the added lines, rebuilt from the patch with no read. The
-    unchanged .tf files of those modules are the same at base, and resolve their variables.
+    base is its head without the added lines, rebuilt from the patch with no read.
+
+    The unchanged .tf files of those modules are the same at base: the ones declaring variables
+    or locals come along to resolve values, and all of them when the change edits a variable or
+    local (an unchanged reader's base value is then another), so a plain edit of a big module
+    does not parse it twice.
     """
     texts = dict(read)
     for diff in diffs:
@@ -178,8 +184,11 @@ def _base_files(diffs: Sequence[FileDiff], plan: ReadPlan, head_text: Mapping[st
             continue  # the patch does not fit the head text: no base version, so nothing compared
     changed = {d.path for d in diffs} | {d.base_path for d in diffs if d.base_path}
     modules = {module_dir(p) for p in texts if classify(p) == TERRAFORM}
+    values_changed = {module_dir(p) for p, t in [*texts.items(), *head_text.items()]
+                      if p in changed and classify(p) == TERRAFORM and _DECLARES_VALUES.search(t)}
     texts.update((p, t) for p, t in head_text.items()
-                 if p not in changed and classify(p) == TERRAFORM and module_dir(p) in modules)
+                 if p not in changed and classify(p) == TERRAFORM and module_dir(p) in modules
+                 and (module_dir(p) in values_changed or _DECLARES_VALUES.search(t)))
     return texts
 
 

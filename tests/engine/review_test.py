@@ -4,14 +4,14 @@ deletions, secrets on added lines only, suppressions, rule crashes and parse err
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 import pytest
 
 from bot.cli.local import FsTree
 from bot.engine.diff import parse_file_patch, whole_file_added
-from bot.engine.model import Resource, Severity, Violation
+from bot.engine.model import ParsedFile, Resource, Severity, Violation
 from bot.engine.policy import Policy, Suppression
 from bot.engine.review import Engine, RuleSet, plan_reads
 from bot.engine.rule import Rule, RuleContext
@@ -277,3 +277,27 @@ def test_cloudformation_base_is_the_same_logical_id_in_the_same_template() -> No
     other = base_answers(base, {"stack/old.yaml": template("Test::Thing", 1), "stack/b.yaml": template("Test::Thing", 2)})
     assert other == {"Resources.Thing": "no base"}
     assert base_answers(base, {"stack/old.yaml": template("Test::Other", 1)}) == {"Resources.Thing": "no base"}
+
+
+def test_base_values_resolve_through_unchanged_variable_files() -> None:
+    files = {"m/vars.tf": 'variable "v" {\n  default = 365\n}\n', "m/other.tf": thing("other", "1")}
+    base = {"m/main.tf": 'resource "test_thing" "a" {\n  v = var.v\n}\n', **files}
+    head = {"m/main.tf": thing("a", "120"), **files}
+    assert base_answers(base, head) == {"test_thing.a": "base m/main.tf:1 v=365"}
+
+
+def test_an_edit_that_changes_no_variable_parses_only_value_files_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base side of a big module costs the changed files and the variable/locals files only."""
+    from bot.engine import parsers
+    from bot.engine import review as review_module
+
+    parsed: list[list[str]] = []
+
+    def recording(texts: Mapping[str, str]) -> dict[str, ParsedFile]:
+        parsed.append(sorted(texts))
+        return parsers.parse_terraform(texts)
+
+    monkeypatch.setattr(review_module, "parse_terraform", recording)
+    files = {"m/vars.tf": 'variable "v" {\n  default = 1\n}\n', "m/other.tf": thing("other", "1")}
+    base_answers({"m/main.tf": thing("a", "1"), **files}, {"m/main.tf": thing("a", "2"), **files})
+    assert parsed == [["m/main.tf", "m/other.tf", "m/vars.tf"], ["m/main.tf", "m/vars.tf"]]
