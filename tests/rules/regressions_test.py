@@ -186,3 +186,18 @@ def test_regressions_notice_reports_without_blocking_but_minimums_still_block() 
     assert sorted(f.rule_id for f in both.findings) == ["CB-AWS-006", "CB-REG-002"]
     assert both.conclusion(notice) == "failure"  # the minimum still blocks
     assert PACK["CB-REG-002"].severity == Severity.MEDIUM
+
+
+@pytest.mark.parametrize(("base_text", "head_text"), [
+    # a dynamic block could generate anything: the base's access logs may still be there
+    ('resource "aws_lb" "a" {\n  access_logs {\n    bucket  = "b"\n    enabled = true\n  }\n}\n',
+     ('resource "aws_lb" "a" {\n  dynamic "access_logs" {\n    for_each = var.logs\n    content {\n'
+      '      bucket = "b"\n    }\n  }\n}\n')),
+    # count = 0 at head: the resource is removed, which the minimum rules judge
+    ('resource "aws_db_instance" "d" {\n  deletion_protection = true\n}\n',
+     'resource "aws_db_instance" "d" {\n  count = 0\n}\n'),
+    # a data source reads what exists; it protects nothing
+    ('data "aws_db_instance" "d" {\n  deletion_protection = true\n}\n', 'data "aws_db_instance" "d" {\n}\n'),
+])
+def test_what_cannot_be_compared_is_not_a_finding(base_text: str, head_text: str) -> None:
+    assert review({"main.tf": base_text}, {"main.tf": head_text}).findings == ()
