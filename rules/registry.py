@@ -20,7 +20,15 @@ from bot.engine.rule import Rule
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule of every pack, in a stable order."""
-    from rules import cloudformation, dockerfile, github_actions, kubernetes, plaintext_secrets, terraform_aws
+    from rules import (
+        cloudformation,
+        dockerfile,
+        github_actions,
+        kubernetes,
+        plaintext_secrets,
+        regressions,
+        terraform_aws,
+    )
 
     return (
         *terraform_aws.RULES,
@@ -29,6 +37,7 @@ def all_rules() -> tuple[Rule, ...]:
         *github_actions.RULES,
         *dockerfile.RULES,
         *plaintext_secrets.RULES,
+        *regressions.RULES,
     )
 
 

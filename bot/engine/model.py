@@ -283,6 +283,7 @@ class Finding:
     key: str | None = None
     resource_span: tuple[int, int] | None = None  # the resource's lines, for placing a comment near it
     provenance: str | None = None  # where the offending value came from, when not written on its line
+    regression: bool = False  # weakened against the base rather than below a minimum (`Rule.regression`)
 
     @property
     def fingerprint(self) -> str:

@@ -14,6 +14,8 @@ the default branch only. Every field has a safe default: with no file, every fin
     terraform:
       var_files:             # per root module: files Terraform runs with (-var-file), after the automatic ones
         envs/prod: [envs/prod/prod.tfvars]
+    regressions: notice      # block (default) | notice: a control the change weakened against the
+                             # base (CB-REG-*) is reported but never blocks; minimums still do
     suppressions:
       - rule: CB-AWS-001
         path: legacy/**          # glob, optional
@@ -47,6 +49,7 @@ POLICY_PATH = ".github/compliance.yml"
 DEFAULT_MAX_COMMENTS = 30
 MAX_POLICY_BYTES = 256 * 1024
 ALL_KINDS = "all"
+REGRESSION_MODES = ("block", "notice")
 
 
 class PolicyError(ValueError):
@@ -81,6 +84,7 @@ class Policy:
     suppressions: tuple[Suppression, ...] = field(default_factory=tuple)
     var_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # root module dir -> variable files
     fail_not_reviewed: frozenset[str] = frozenset()  # kinds, or {"all"}
+    regressions: str = "block"  # one of REGRESSION_MODES
 
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
@@ -90,6 +94,8 @@ class Policy:
         return next((s for s in self.suppressions if s.matches(finding, today)), None)
 
     def blocks(self, finding: Finding) -> bool:
+        if finding.regression and self.regressions == "notice":
+            return False
         return not finding.suppressed and finding.severity.at_least(self.fail_on)
 
     def fails_for(self, entry: NotReviewed) -> bool:
@@ -194,6 +200,9 @@ def parse_policy(text: str | None) -> Policy:
         raise PolicyError(f"{POLICY_PATH}: 'drafts' must be true or false")
     suppressions = _expect(data.get("suppressions") or [], list, "suppressions")
     terraform = _expect(data.get("terraform") or {}, dict, "terraform")
+    regressions = data.get("regressions", "block")
+    if regressions not in REGRESSION_MODES:
+        raise PolicyError(f"{POLICY_PATH}: 'regressions' must be one of {', '.join(REGRESSION_MODES)}")
     return Policy(
         fail_on=_severity(data.get("fail_on", "low")),
         disabled_rules=frozenset(_str_list(rules.get("disable") or [], "rules.disable")),
@@ -203,6 +212,7 @@ def parse_policy(text: str | None) -> Policy:
         suppressions=tuple(_suppression(item, i) for i, item in enumerate(suppressions)),
         var_files=_var_files(terraform.get("var_files") or {}),
         fail_not_reviewed=_not_reviewed_fail(data.get("not_reviewed")),
+        regressions=regressions,
     )
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import posixpath
+import re
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.engine import coverage
-from bot.engine.context import ModuleContext
-from bot.engine.diff import FileDiff, FileStatus, whole_file_added
+from bot.engine.context import BaseVersions, ModuleContext
+from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.landing import landing
 from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
 from bot.engine.parsers import (
@@ -39,12 +40,14 @@ from bot.engine.tree import MemoryTree, Tree, WalkableTree
 
 MAX_TEXT_LINE = 4096  # longer lines are cut before the secrets rules see them
 MAX_TERRAFORM_FILES = 3000  # read to find module callers; past it only the changed modules are read
+_DECLARES_VALUES = re.compile(r"^\s*(?:variable|locals)\b", re.MULTILINE)  # blocks that resolve values
 
 
 @dataclass(frozen=True)
 class ReadPlan:
     """What a review reads first: changed files, the Terraform modules (directories) they belong
-    to, and the base files whose lost lines may have removed or edited resources. `charts`: the
+    to, and the base files whose lost lines may have removed or edited resources (a file that
+    only gained lines is rebuilt from its head and patch instead: see `_base_files`). `charts`: the
     `Chart.yaml` beside each changed values file, read in the same batch (never parsed) to tell
     a Helm chart's values from any other YAML."""
 
@@ -183,6 +186,39 @@ def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | N
     return parsed, not_reviewed
 
 
+def _base_files(diffs: Sequence[FileDiff], plan: ReadPlan, head_text: Mapping[str, str],
+                read: Mapping[str, str]) -> dict[str, str]:
+    """The changed files as they were at base, for seeds and for the base versions rules compare.
+
+    Files that lost lines come from the base tree (`read`). A file that only gained lines can
+    still have been weakened (an added `retention_in_days = 120` where logs never expired): its
+    base is its head without the added lines, rebuilt from the patch with no read.
+
+    The unchanged .tf files of those modules are the same at base: the ones declaring variables
+    or locals come along to resolve values, and all of them when the change edits a variable or
+    local (an unchanged reader's base value is then another), so a plain edit of a big module
+    does not parse it twice.
+    """
+    texts = dict(read)
+    for diff in diffs:
+        base_path = diff.base_path
+        if (base_path is None or base_path in plan.base or not diff.complete or not diff.exists_at_head
+                or classify(base_path) not in (TERRAFORM, YAML, JSON) or diff.path not in head_text):
+            continue
+        try:
+            texts[base_path] = reconstruct_base(head_text[diff.path], diff)
+        except DiffError:
+            continue  # the patch does not fit the head text: no base version, so nothing compared
+    changed = {d.path for d in diffs} | {d.base_path for d in diffs if d.base_path}
+    modules = {module_dir(p) for p in texts if classify(p) == TERRAFORM}
+    values_changed = {module_dir(p) for p, t in [*texts.items(), *head_text.items()]
+                      if p in changed and classify(p) == TERRAFORM and _DECLARES_VALUES.search(t)}
+    texts.update((p, t) for p, t in head_text.items()
+                 if p not in changed and classify(p) == TERRAFORM and module_dir(p) in modules
+                 and (module_dir(p) in values_changed or _DECLARES_VALUES.search(t)))
+    return texts
+
+
 def _groups(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
     groups: dict[str, list[Resource]] = defaultdict(list)
     for resource in resources:
@@ -227,13 +263,16 @@ class Engine:
         head_resources = [r for result in parsed.values() for r in result.resources]
         groups = _groups(head_resources)
         seeds: dict[str, Seeds] = {}
-        if base is not None and plan.base:
+        base_versions = BaseVersions()
+        if base is not None:
             by_base_path = {d.base_path: d for d in diffs if d.base_path}
-            base_text = _texts(base.read_many(sorted(plan.base)))
+            base_text = _texts(base.read_many(sorted(plan.base))) if plan.base else {}
             notes.extend(f"{path}: its base version could not be read; resources the change removed there "
                          "were not followed" for path in sorted(plan.base - base_text.keys()))
-            base_parsed, _ = _parse_files(base_text)
-            seeds = base_seeds((r for res in base_parsed.values() for r in res.resources), by_base_path)
+            base_parsed, _ = _parse_files(_base_files(diffs, plan, head_text, base_text))
+            base_resources = [r for res in base_parsed.values() for r in res.resources]
+            seeds = base_seeds(base_resources, by_base_path)
+            base_versions = BaseVersions(base_resources, {p: d.path for p, d in by_base_path.items() if d.exists_at_head})
         selected = expand_related(touched_resources(head_resources, changed_head), groups, seeds)
         selected_calls = {(r.path, r.line) for r in selected if r.kind == "module"}
         for diff in changed_head.values():
@@ -248,7 +287,7 @@ class Engine:
         unfollowed = (n for n in not_reviewed if (n.path, n.line) in selected_calls)  # remote modules the change reaches
         listed = tuple(sorted((*_not_reviewed(changed_head.values(), head_text, chart_dirs, errors), *unfollowed),
                               key=_entry_order))
-        return Review(tuple(self._run_rules(selected, groups, changed_head)), tuple(errors), tuple(notes), stats,
+        return Review(tuple(self._run_rules(selected, groups, changed_head, base_versions)), tuple(errors), tuple(notes), stats,
                       listed)
 
     def _terraform_paths(self, plan: ReadPlan, head: Tree) -> tuple[list[str], list[str]]:
@@ -288,8 +327,8 @@ class Engine:
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
     def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]],
-                   changes: Mapping[str, FileDiff]) -> list[Finding]:
-        context = ModuleContext(groups)
+                   changes: Mapping[str, FileDiff], base: BaseVersions) -> list[Finding]:
+        context = ModuleContext(groups, base)
         findings: dict[tuple[str, int, str], Finding] = {}
         for resource in resources:
             if not resource.exists:
@@ -329,6 +368,7 @@ class Engine:
             key=violation.key,
             resource_span=None if text else where.span,
             provenance=where.provenance,
+            regression=rule.regression,
         )
         suppression = self.policy.suppression_for(finding, self.today)
         if suppression is not None:

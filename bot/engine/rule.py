@@ -13,7 +13,8 @@ class RuleContext(Protocol):
     """What a rule may ask about the world beyond its own resource (read-only).
 
     Only the resources of the same Terraform module directory (or the same file for other
-    sources) are visible, so rules stay pure and cheap.
+    sources) are visible, so rules stay pure and cheap; and, for a change, the base version of a
+    resource, so a rule can tell what the change weakened.
     """
 
     def siblings(self, resource: Resource) -> Sequence[Resource]:
@@ -22,6 +23,12 @@ class RuleContext(Protocol):
 
     def referrers(self, resource: Resource, type_: str | None = None) -> Sequence[Resource]:
         """Sibling resources whose `references` name `resource.address` (optionally of one type)."""
+        ...
+
+    def base(self, resource: Resource) -> Resource | None:
+        """The same resource before the change: same address and type in the same Terraform module
+        (whichever file), or the same logical id in the same file (followed through a rename).
+        None for a new resource, a whole-tree scan, or a base that could not be read."""
         ...
 
 
@@ -39,6 +46,8 @@ class Rule:
     - `rationale`: why it matters (what the control asks for).
     - `check`: pure function of (resource, context) -> violations. It never raises on odd
       input, and it never reports on an `Unknown` value alone.
+    - `regression`: the rule reports what a change weakened against the base (`context.base`)
+      rather than a minimum; a policy may make such findings notices (`regressions: notice`).
     """
 
     id: str
@@ -49,6 +58,7 @@ class Rule:
     rationale: str
     remediation: str
     check: CheckFn
+    regression: bool = False
 
     def applies_to(self, resource: Resource) -> bool:
         return resource.source in self.sources and (not self.types or resource.type in self.types)

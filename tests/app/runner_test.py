@@ -381,3 +381,28 @@ def test_every_log_line_of_a_job_names_its_delivery(fake_github: FakeGitHub) -> 
     assert job_lines and any("bot.app.runner" in line for line in job_lines)
     assert all(f"delivery={job.delivery_id} repo=octo-org/logs pr={number} head={job.head_sha[:12]}" in line
                for line in job_lines), [line for line in job_lines if job.delivery_id not in line]
+
+
+AUDIT_LOGS = 'resource "aws_cloudwatch_log_group" "audit" {{\n  name              = "/audit"\n' \
+             '  retention_in_days = {days}\n}}\n'
+
+
+@pytest.mark.parametrize(("policy", "conclusion", "level"), [
+    ("fail_on: low\n", "failure", "failure"),
+    ("regressions: notice\n", "success", "warning"),
+])
+def test_a_retention_cut_is_commented_on_its_line_and_blocks_unless_regressions_are_notices(
+        fake_github: FakeGitHub, policy: str, conclusion: str, level: str) -> None:
+    """365 -> 120 days passes the 90-day minimum, yet the control was weakened against the base."""
+    name = "regression-" + conclusion
+    repo, number = pr(fake_github, name, {".github/compliance.yml": policy, "logs/main.tf": AUDIT_LOGS.format(days=365)},
+                      {"logs/main.tf": AUDIT_LOGS.format(days=120)})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == conclusion
+    assert [(a["path"], a["start_line"], a["annotation_level"], a["title"].split(":")[0]) for a in run["annotations"]] \
+        == [("logs/main.tf", 3, level, "CB-REG-002")]
+    assert "365 to 120 days (still ≥ 90)" in run["annotations"][0]["message"]
+    (posted,) = fake_github.reviews(repo, number)
+    (comment,) = posted["comments"]
+    assert (comment["path"], comment["line"]) == ("logs/main.tf", 3)
+    assert "```suggestion\n  retention_in_days = 365\n```" in comment["body"]

@@ -52,6 +52,17 @@ suppressions:
     assert policy.suppression_for(_finding(path="prod/a.tf"), today=dt.date(2026, 1, 1)) is None
 
 
+def test_regressions_block_by_default_and_notice_never_blocks() -> None:
+    regression = Finding("CB-REG-002", "t", Severity.MEDIUM, "a.tf", 1, 1, "r", "m", "fix", regression=True)
+    minimum = _finding(severity=Severity.MEDIUM)
+    assert parse_policy("fail_on: low\n").regressions == "block"
+    assert parse_policy("regressions: block\n").blocks(regression)
+    notice = parse_policy("regressions: notice\n")
+    assert notice.regressions == "notice"
+    assert not notice.blocks(regression) and notice.blocks(minimum)  # minimums still block
+    assert not parse_policy("fail_on: high\n").blocks(regression)  # severity still counts under block
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -59,6 +70,8 @@ suppressions:
         ("rules: [a]", "'rules' must be a dict"),
         ("comments: {max: 1000}", "'comments.max'"),
         ("drafts: maybe", "'drafts' must be true or false"),
+        ("regressions: warn", "'regressions' must be one of block, notice"),
+        ("regressions: [notice]", "'regressions' must be one of block, notice"),
         ("suppressions:\n  - rule: CB-AWS-001\n", "'suppressions[0].reason' is required"),
         ("suppressions:\n  - reason: x\n", "'suppressions[0].rule' is required"),
         ("suppressions:\n  - {rule: X, reason: y, expires: soon}\n", "'suppressions[0].expires'"),

@@ -4,18 +4,19 @@ deletions, secrets on added lines only, suppressions, rule crashes and parse err
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 import pytest
 
 from bot.cli.local import FsTree
 from bot.engine.diff import parse_file_patch, whole_file_added
-from bot.engine.model import Resource, Severity, Violation
+from bot.engine.model import ParsedFile, Resource, Severity, Violation
 from bot.engine.policy import Policy, Suppression
 from bot.engine.review import Engine, RuleSet, plan_reads
 from bot.engine.rule import Rule, RuleContext
 from bot.engine.tree import MemoryTree
+from tests.changes import diffs_between, trees
 
 
 def _bad_attr(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
@@ -195,3 +196,109 @@ def test_scan_reports_an_unreadable_file_instead_of_crashing(tmp_path: Path, mon
     assert [f.path for f in review.findings] == ["ok.tf"]
     assert [(e.path, "could not be read" in e.message) for e in review.errors] == [("locked.tf", True)]
     assert review.conclusion(Policy()) == "failure"
+
+
+# --- the base version of a touched resource ------------------------------------------------------
+
+
+def _base_of(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """Reports what `ctx.base` answers, so a test reads the lookup through a real review."""
+    found = ctx.base(resource)
+    if found is None:
+        yield Violation("no base", resource.line)
+    else:
+        value = found.body.get("v")
+        yield Violation(f"base {found.path}:{found.line} v={value.plain() if value else None}", resource.line)
+
+
+BASE = rule("T-BASE", _base_of, {"terraform", "cloudformation"}, {"test_thing", "Test::Thing", "Test::Other"})
+
+
+def thing(name: str, v: str) -> str:
+    return f'resource "test_thing" "{name}" {{\n  v = {v}\n}}\n'
+
+
+def base_answers(base: dict[str, str], head: dict[str, str], renames: dict[str, str] | None = None
+                 ) -> dict[str, str]:
+    head_tree, base_tree = trees(base, head)
+    review = engine(BASE).review_change(diffs_between(base, head, renames), head_tree, base_tree)
+    return {f.resource or "": f.message for f in review.findings}
+
+
+def test_base_version_is_found_after_a_rename_of_its_file() -> None:
+    found = base_answers({"m/old.tf": thing("a", "1")}, {"m/new.tf": thing("a", "2")}, {"m/old.tf": "m/new.tf"})
+    assert found == {"test_thing.a": "base m/old.tf:1 v=1"}
+
+
+def test_base_version_is_found_when_moved_to_another_file_of_the_module() -> None:
+    base = {"m/a.tf": thing("keep", "0") + thing("moved", "1"), "m/b.tf": "# b\n"}
+    head = {"m/a.tf": thing("keep", "0"), "m/b.tf": "# b\n" + thing("moved", "2")}
+    assert base_answers(base, head) == {"test_thing.moved": "base m/a.tf:4 v=1"}
+
+
+def test_a_new_resource_or_one_moved_to_another_module_has_no_base() -> None:
+    base = {"m/a.tf": thing("x", "1")}
+    assert base_answers(base, {"m/a.tf": thing("x", "1") + thing("new", "1")}) == {"test_thing.new": "no base"}
+    assert base_answers(base, {"other/a.tf": thing("x", "2")}, {"m/a.tf": "other/a.tf"}) == {"test_thing.x": "no base"}
+
+
+def test_a_scan_or_a_review_without_base_has_no_base() -> None:
+    head = {"m/a.tf": thing("a", "2")}
+    diffs = diffs_between({"m/a.tf": thing("a", "1")}, head)
+    assert [f.message for f in engine(BASE).review_change(diffs, MemoryTree(head)).findings] == ["no base"]
+    assert [f.message for f in engine(BASE).scan(MemoryTree(head)).findings] == ["no base"]
+
+
+def test_base_of_a_file_that_only_gained_lines_is_rebuilt_without_reading_it() -> None:
+    base = {"m/a.tf": 'resource "test_thing" "a" {\n  w = 1\n}\n'}
+    head = {"m/a.tf": 'resource "test_thing" "a" {\n  w = 1\n  v = 5\n}\n'}
+    head_tree, base_tree = trees(base, head)
+    asked = RecordingTree(base_tree)
+    review = engine(BASE).review_change(diffs_between(base, head), head_tree, asked)
+    assert [f.message for f in review.findings] == ["base m/a.tf:1 v=None"]
+    assert asked.read == []  # nothing was removed: the patch alone gives the base
+
+
+def test_base_values_resolve_through_the_unchanged_files_of_the_module() -> None:
+    """A variable's default changed elsewhere: the unchanged reader's base sees the old default."""
+    reader = 'resource "test_thing" "a" {\n  v = var.v\n}\n'
+    base = {"m/main.tf": reader, "m/vars.tf": 'variable "v" {\n  default = 365\n}\n'}
+    head = {"m/main.tf": reader, "m/vars.tf": 'variable "v" {\n  default = 120\n}\n'}
+    assert base_answers(base, head) == {"test_thing.a": "base m/main.tf:1 v=365"}
+
+
+def test_cloudformation_base_is_the_same_logical_id_in_the_same_template() -> None:
+    def template(kind: str, v: int) -> str:
+        return f"AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Thing:\n    Type: {kind}\n    v: {v}\n"
+
+    base = {"stack/old.yaml": template("Test::Thing", 1)}
+    found = base_answers(base, {"stack/new.yaml": template("Test::Thing", 2)}, {"stack/old.yaml": "stack/new.yaml"})
+    assert found == {"Resources.Thing": "base stack/old.yaml:3 v=1"}
+    # another template, or another type under the same logical id, is not the same resource
+    other = base_answers(base, {"stack/old.yaml": template("Test::Thing", 1), "stack/b.yaml": template("Test::Thing", 2)})
+    assert other == {"Resources.Thing": "no base"}
+    assert base_answers(base, {"stack/old.yaml": template("Test::Other", 1)}) == {"Resources.Thing": "no base"}
+
+
+def test_base_values_resolve_through_unchanged_variable_files() -> None:
+    files = {"m/vars.tf": 'variable "v" {\n  default = 365\n}\n', "m/other.tf": thing("other", "1")}
+    base = {"m/main.tf": 'resource "test_thing" "a" {\n  v = var.v\n}\n', **files}
+    head = {"m/main.tf": thing("a", "120"), **files}
+    assert base_answers(base, head) == {"test_thing.a": "base m/main.tf:1 v=365"}
+
+
+def test_an_edit_that_changes_no_variable_parses_only_value_files_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base side of a big module costs the changed files and the variable/locals files only."""
+    from bot.engine import parsers
+    from bot.engine import review as review_module
+
+    parsed: list[list[str]] = []
+
+    def recording(texts: Mapping[str, str]) -> dict[str, ParsedFile]:
+        parsed.append(sorted(texts))
+        return parsers.parse_terraform(texts)
+
+    monkeypatch.setattr(review_module, "parse_terraform", recording)
+    files = {"m/vars.tf": 'variable "v" {\n  default = 1\n}\n', "m/other.tf": thing("other", "1")}
+    base_answers({"m/main.tf": thing("a", "1"), **files}, {"m/main.tf": thing("a", "2"), **files})
+    assert parsed == [["m/main.tf", "m/other.tf", "m/vars.tf"], ["m/main.tf", "m/vars.tf"]]

@@ -43,6 +43,9 @@ class _NoContext:
     def referrers(self, resource, type_=None):  # type: ignore[no-untyped-def]
         return []
 
+    def base(self, resource):  # type: ignore[no-untyped-def]
+        return None
+
 
 def fixture_violations() -> list[Violation]:
     found: list[Violation] = []

@@ -6,7 +6,7 @@ import re
 
 from rules.registry import all_rules, default_controls, load_frameworks
 
-ID = re.compile(r"^CB-(AWS|CFN|K8S|GHA|DOCKER|SECRET)-\d{3}$")
+ID = re.compile(r"^CB-(AWS|CFN|K8S|GHA|DOCKER|SECRET|REG)-\d{3}$")
 
 
 def test_rule_ids_are_unique_and_well_formed() -> None:

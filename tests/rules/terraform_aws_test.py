@@ -38,6 +38,9 @@ class ModuleContext:
             if other is not resource and resource.address in other.references and (type_ is None or other.type == type_)
         ]
 
+    def base(self, resource: Resource) -> Resource | None:
+        return None  # the minimum rules never look at the base
+
 
 def load_module(files: dict[str, str]) -> list[Resource]:
     parsed = parse_module(files)

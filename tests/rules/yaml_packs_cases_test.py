@@ -26,6 +26,9 @@ class FileContext:
     def referrers(self, resource: Resource, type_: str | None = None) -> Sequence[Resource]:
         return []
 
+    def base(self, resource: Resource) -> Resource | None:
+        return None
+
 
 def check(rule_id: str, path: str, text: str) -> list[Violation]:
     text = textwrap.dedent(text).lstrip("\n")

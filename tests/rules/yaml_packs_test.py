@@ -40,6 +40,9 @@ class FileContext:
         name = resource.address.removeprefix("Resources.")
         return [r for r in self.resources if name in r.references and (type_ is None or r.type == type_)]
 
+    def base(self, resource: Resource) -> Resource | None:
+        return None
+
 
 def is_dockerfile(path: Path) -> bool:
     name = path.name
