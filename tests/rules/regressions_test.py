@@ -154,13 +154,16 @@ def test_an_added_line_can_weaken_and_the_base_is_rebuilt_from_the_patch() -> No
     assert finding.message == "Log retention cut from never expiring to 120 days (still ≥ 90)."
 
 
-def test_a_weakening_through_a_variable_lands_on_the_unchanged_reader() -> None:
+def test_a_weakening_through_a_variable_lands_on_the_changed_default() -> None:
     group = 'resource "aws_cloudwatch_log_group" "audit" {\n  name              = "/audit"\n' \
             "  retention_in_days = var.days\n}\n"
     base = {"logs/main.tf": group, "logs/variables.tf": 'variable "days" {\n  default = 365\n}\n'}
     head = {"logs/main.tf": group, "logs/variables.tf": 'variable "days" {\n  default = 120\n}\n'}
     (finding,) = review(base, head).findings
-    assert (finding.path, finding.line, finding.suggestion) == ("logs/main.tf", 3, None)
+    # The reader did not change; the default did: the finding goes where the change is, and says why.
+    assert (finding.path, finding.line, finding.suggestion) == ("logs/variables.tf", 2, None)
+    assert finding.resource == "aws_cloudwatch_log_group.audit"
+    assert finding.provenance == "`var.days` ← `default = 120` in the default of variable `days`, logs/variables.tf:2"
     assert finding.message.startswith("Log retention cut from 365 to 120 days (still ≥ 90).")
     assert "variable or local it reads was changed" in finding.message
 
