@@ -24,7 +24,7 @@ def classify(path: str) -> str | None:
     """The parser family for a path, or None for files only the secrets rules read."""
     name = posixpath.basename(path)
     lower = name.lower()
-    if lower.endswith(".tf"):
+    if lower.endswith((".tf", ".tf.json")):  # before .json: Terraform's JSON syntax is Terraform
         return TERRAFORM
     if lower.endswith((".yml", ".yaml")):
         return YAML
@@ -40,7 +40,7 @@ def classify(path: str) -> str | None:
 
 
 def module_dir(path: str) -> str:
-    """The Terraform module a .tf file belongs to: its directory ('' for the root)."""
+    """The Terraform module a .tf or .tf.json file belongs to: its directory ('' for the root)."""
     return posixpath.dirname(path)
 
 
@@ -83,7 +83,7 @@ def _claims_json(path: str, text: str) -> bool:
 
 
 def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
-    """Parse .tf files grouped by module directory."""
+    """Parse .tf and .tf.json files grouped by module directory."""
     from bot.engine.parsers.terraform import parse_module
 
     by_dir: dict[str, dict[str, str]] = defaultdict(dict)
