@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.engine.model import Node, Resource, Severity, Unknown, Violation
-from bot.engine.parsers.terraform import is_json_syntax
+from bot.engine.parsers import is_terraform_json
 from bot.engine.rule import CheckFn, Rule, RuleContext
 from rules._support import as_int, truthy
 
@@ -113,7 +113,7 @@ def replace_literal(resource: Resource, node: Node, key: str, new: str) -> str |
     text = resource.text_at(node.line)
     if text is None:
         return None
-    if is_json_syntax(resource.path):
+    if is_terraform_json(resource.path):
         pattern = rf'(\s*"{re.escape(key)}"\s*:\s*)({_LITERAL})(\s*,?\s*)'
     else:
         pattern = rf"(\s*{re.escape(key)}\s*=\s*)({_LITERAL})({_TRAILER})"
@@ -144,7 +144,7 @@ def _child_indent(resource: Resource, block: Node | None, line: int, header: str
 def add_lines(resource: Resource, block: Node | None, new_lines: Sequence[str]) -> str | None:
     """The block's header followed by `new_lines`, indented like the block's attributes. None in
     Terraform's JSON syntax, where HCL lines would not fit (and commas depend on neighbours)."""
-    if is_json_syntax(resource.path):
+    if is_terraform_json(resource.path):
         return None
     line = block.line if block is not None else resource.line
     header = _header(resource, line)

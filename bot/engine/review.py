@@ -102,9 +102,9 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     """What a review of `diffs` reads first.
 
     Head: every changed parseable file, and any changed file whose patch is missing (the
-    secrets rules must then read it whole). Modules: the directory of every changed .tf file
-    (its variables, locals and related resources live beside it). Base: changed .tf/.yaml/.json
-    files that lost lines, to find resources the change deleted or edited.
+    secrets rules must then read it whole). Modules: the directory of every changed .tf or .tf.json
+    file (its variables, locals and related resources live beside it). Base: changed Terraform,
+    YAML and JSON files that lost lines, to find resources the change deleted or edited.
     """
     head: set[str] = set()
     base: set[str] = set()
@@ -124,7 +124,7 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
 
 
 def module_files(plan: ReadPlan, listing: Iterable[str], policy: Policy) -> frozenset[str]:
-    """The .tf files of the changed modules, from a listing of their directories."""
+    """The .tf and .tf.json files of the changed modules, from a listing of their directories."""
     return frozenset(p for p in listing if classify(p) == TERRAFORM and module_dir(p) in plan.module_dirs
                      and not policy.ignores(p))
 

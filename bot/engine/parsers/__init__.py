@@ -18,13 +18,19 @@ JSON = "json"
 DOCKERFILE = "dockerfile"
 
 MAX_PARSE_BYTES = 5 * 1024 * 1024  # larger infrastructure files are reported, not parsed (CRD bundles fit)
+TERRAFORM_JSON_SUFFIX = ".tf.json"
+
+
+def is_terraform_json(path: str) -> bool:
+    """Terraform's JSON syntax (`main.tf.json`, as CDK for Terraform writes it), not HCL."""
+    return path.lower().endswith(TERRAFORM_JSON_SUFFIX)
 
 
 def classify(path: str) -> str | None:
     """The parser family for a path, or None for files only the secrets rules read."""
     name = posixpath.basename(path)
     lower = name.lower()
-    if lower.endswith((".tf", ".tf.json")):  # before .json: Terraform's JSON syntax is Terraform
+    if lower.endswith(".tf") or is_terraform_json(lower):  # before .json: a .tf.json file is Terraform
         return TERRAFORM
     if lower.endswith((".yml", ".yaml")):
         return YAML

@@ -28,10 +28,8 @@ One module per step, each importing only those before it:
 
 from __future__ import annotations
 
-from bot.engine.parsers.terraform.json_syntax import JSON_SUFFIX, is_json_syntax
 from bot.engine.parsers.terraform.lexer import MAX_NESTING
 from bot.engine.parsers.terraform.module import MAX_FILE_CHARS, SOURCE, parse_module
 from bot.engine.parsers.terraform.values import MAX_RESOLVE_DEPTH
 
-__all__ = ["JSON_SUFFIX", "MAX_FILE_CHARS", "MAX_NESTING", "MAX_RESOLVE_DEPTH", "SOURCE", "is_json_syntax",
-           "parse_module"]
+__all__ = ["MAX_FILE_CHARS", "MAX_NESTING", "MAX_RESOLVE_DEPTH", "SOURCE", "parse_module"]

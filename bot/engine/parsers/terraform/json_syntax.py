@@ -30,6 +30,7 @@ the line; nothing here evaluates an expression.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Iterator, Mapping
@@ -41,19 +42,13 @@ from bot.engine.model import FileError
 from bot.engine.parsers.terraform.errors import load_error
 from bot.engine.parsers.terraform.grammar import load_hcl
 from bot.engine.parsers.terraform.json_reader import JArray, JObject, JSONError, JValue, read_json
-from bot.engine.parsers.terraform.lexer import TooDeep, tokenize
+from bot.engine.parsers.terraform.lexer import TooDeep, blanked, tokenize
 from bot.engine.parsers.terraform.outline import Block, Expr
 from bot.engine.parsers.terraform.values import is_expression, template_parts
 
-__all__ = ["JSON_SUFFIX", "is_json_syntax", "read_json_syntax"]
+__all__ = ["read_json_syntax"]
 
-JSON_SUFFIX = ".tf.json"
 COMMENT = "//"
-
-
-def is_json_syntax(path: str) -> bool:
-    """Terraform reads `*.tf.json` as JSON syntax and `*.tf` as HCL."""
-    return path.lower().endswith(JSON_SUFFIX)
 
 
 class _ShapeError(Exception):
@@ -262,12 +257,13 @@ def _value(value: JValue, mode: str, schema: _Schema | None) -> tuple[Any, Expr]
     return _string(value.value, mode, value.line), where_
 
 
-def _string(text: str, mode: str, line: int) -> str:
-    """A JSON string as hcl2 would hold the HCL it stands for."""
+def _string(text: str, mode: str, line: int) -> Any:
+    """A JSON string as hcl2 would hold the HCL it stands for: a template as the quoted HCL
+    string, an expression as the bare HCL expression, a literal as text."""
     if mode == _LITERAL:
         return _escape(text)
     if mode == _EXPRESSION and not is_expression(text):
-        return "${" + _canonical(text, line) + "}"
+        return _bare(text, line)
     if not is_expression(text):
         return text
     parts = template_parts(text)
@@ -288,21 +284,46 @@ def _canonical(expression: str, line: int) -> str:
     `{a = 1}` -> `{"a": 1}`), so an Unknown reads as the HCL form's does; parsed, never run."""
     if _TRAVERSAL.fullmatch(expression):
         return expression
+    rendered = _hcl_value(f'"${{{expression}}}"', expression, line)
+    if not (isinstance(rendered, str) and rendered.startswith("${") and rendered.endswith("}")):
+        raise _ShapeError(f"cannot read the expression {_shown(expression)}", line)
+    return rendered[2:-1]
+
+
+def _bare(expression: str, line: int) -> Any:
+    """A string Terraform reads as an expression (`"aws_kms_key.k"`, `"list(string)"`), as hcl2
+    gives the same text written bare in HCL (`${aws_kms_key.k}`, but `bool` stays `bool`)."""
+    if _TRAVERSAL.fullmatch(expression):
+        return "${" + expression + "}"
+    return copy.deepcopy(_hcl_value(expression, expression, line))
+
+
+def _hcl_value(source: str, expression: str, line: int) -> Any:
+    """hcl2's value of `e = <source>`; a FileError-worthy _ShapeError when it is not one value."""
     try:
-        return _rendered(expression)
+        return _parsed(source, expression)
     except TooDeep as exc:
         raise _ShapeError(str(exc), line) from None
+    except _NotOne:
+        raise _ShapeError(f"cannot read the expression {_shown(expression)} (it holds more than one)", line) from None
     except Exception as exc:  # noqa: BLE001 - whatever hcl2 raises, the string is not an expression it reads
-        source = f'e = "${{{expression}}}"'
-        message = load_error("", source, exc).message
-        shown = expression if len(expression) <= 40 else expression[:40] + "..."
-        raise _ShapeError(f"cannot read the expression {shown!r} ({message})", line) from None
+        message = load_error("", f"e = {source}", exc).message
+        raise _ShapeError(f"cannot read the expression {_shown(expression)} ({message})", line) from None
+
+
+def _shown(expression: str) -> str:
+    return repr(expression if len(expression) <= 40 else expression[:40] + "...")
 
 
 @functools.lru_cache(maxsize=4096)
-def _rendered(expression: str) -> str:
+def _parsed(source: str, expression: str) -> Any:
     tokenize(expression)  # refuses nesting deeper than MAX_NESTING before hcl2 could recurse on it
-    rendered = load_hcl(f'e = "${{{expression}}}"').get("e")
-    if not (isinstance(rendered, str) and rendered.startswith("${") and rendered.endswith("}")):
-        raise ValueError("not one expression")
-    return rendered[2:-1]
+    text = f"e = {source}\n"
+    values = load_hcl(blanked(text, tokenize(text).in_parens))
+    if list(values) != ["e"]:  # the text held more than one expression (a line break and `x = ...`)
+        raise _NotOne
+    return values["e"]
+
+
+class _NotOne(Exception):
+    """The text of one expression parsed as several attributes."""

@@ -15,9 +15,10 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.engine.model import FileError, Node, ParsedFile, Resource
+from bot.engine.parsers import is_terraform_json
 from bot.engine.parsers.terraform.errors import load_error
 from bot.engine.parsers.terraform.grammar import META_KEYS, load_hcl, unwrap
-from bot.engine.parsers.terraform.json_syntax import is_json_syntax, read_json_syntax
+from bot.engine.parsers.terraform.json_syntax import read_json_syntax
 from bot.engine.parsers.terraform.lexer import blanked, tokenize
 from bot.engine.parsers.terraform.nodes import body_node, value_node
 from bot.engine.parsers.terraform.outline import Block, outline_file
@@ -80,7 +81,7 @@ def _load(path: str, text: str) -> _Loaded | FileError:
     if len(text) > MAX_FILE_CHARS:
         return FileError(path, None, f"file too large to parse ({len(text)} characters)")
     text = text.replace("\r\n", "\n")  # the hcl2 grammar rejects CRLF; Terraform does not
-    read = read_json_syntax if is_json_syntax(path) else _read_hcl
+    read = read_json_syntax if is_terraform_json(path) else _read_hcl
     outcome = read(path, text)
     if isinstance(outcome, FileError):
         return outcome
