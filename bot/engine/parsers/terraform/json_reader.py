@@ -90,7 +90,10 @@ class _Reader:
         return bisect.bisect_left(self.newlines, pos) + 1
 
     def fail(self, message: str, pos: int) -> JSONError:
-        return JSONError(message, self.line(min(pos, len(self.text))))
+        """The error at `pos`; at the end of the text, on its last line that is not blank."""
+        if pos >= len(self.text):
+            pos = len(self.text.rstrip())
+        return JSONError(message, self.line(pos))
 
     def skip(self, pos: int) -> int:
         m = _WS.match(self.text, pos)
@@ -118,7 +121,7 @@ class _Reader:
         """The value starting at `pos` (after whitespace) and the position after it."""
         text = self.text
         if pos >= len(text):
-            raise self.fail("unexpected end of file (unclosed object, array or string?)", pos)
+            raise self.eof(pos)
         char = text[pos]
         if char in "{[":
             if depth >= MAX_NESTING:
@@ -135,8 +138,16 @@ class _Reader:
         m = _WORD.match(text, pos)
         if m and m.group() in _LITERALS:
             return JScalar(_LITERALS[m.group()], self.line(pos)), m.end()
-        hint = " (JSON has no comments; Terraform reads a \"//\" property as one)" if char in "/#" else ""
-        raise self.fail(f"unexpected {self.describe(pos)}, expected a value{hint}", pos)
+        raise self.fail(f"unexpected {self.describe(pos)}, expected a value{self.hint(pos)}", pos)
+
+    def hint(self, pos: int) -> str:
+        """What a reader may have meant, for the mistakes people make in JSON."""
+        if self.text.startswith(("//", "/*", "#"), pos):
+            return ' (JSON has no comments; Terraform reads a "//" property as one)'
+        return ""
+
+    def eof(self, pos: int) -> JSONError:
+        return self.fail("unexpected end of file (an object, array or string is not closed)", pos)
 
     def string(self, pos: int) -> tuple[str, int]:
         m = _STRING.match(self.text, pos)
@@ -171,15 +182,16 @@ class _Reader:
             return JObject((), self.line(start), self.line(pos)), pos + 1
         while True:
             if pos >= len(text):
-                raise self.fail("unexpected end of file (unclosed object?)", pos)
+                raise self.eof(pos)
             if text[pos] != '"':
-                after_comma = " (a trailing comma?)" if props and text[pos] == "}" else ""
-                raise self.fail(f"expected a property name in double quotes, found {self.describe(pos)}{after_comma}",
-                                pos)
+                hint = " (a trailing comma?)" if props and text[pos] == "}" else self.hint(pos)
+                raise self.fail(f"expected a property name in double quotes, found {self.describe(pos)}{hint}", pos)
             key_line = self.line(pos)
             key, pos = self.string(pos)
             pos = self.skip(pos)
-            if pos >= len(text) or text[pos] != ":":
+            if pos >= len(text):
+                raise self.eof(pos)
+            if text[pos] != ":":
                 raise self.fail(f"expected ':' after the property name {key!r}, found {self.describe(pos)}", pos)
             value, pos = self.value(self.skip(pos + 1), depth)
             props.append(Prop(key, key_line, value))
@@ -189,7 +201,10 @@ class _Reader:
                 continue
             if pos < len(text) and text[pos] == "}":
                 return JObject(tuple(props), self.line(start), self.line(pos)), pos + 1
-            raise self.fail(f"expected ',' or '}}' after the value of {key!r}, found {self.describe(pos)}", pos)
+            if pos >= len(text):
+                raise self.eof(pos)
+            raise self.fail(f"expected ',' or '}}' after the value of {key!r}, found {self.describe(pos)}"
+                            f"{self.hint(pos)}", pos)
 
     def array(self, pos: int, depth: int) -> tuple[JArray, int]:
         start, text = pos, self.text
@@ -208,4 +223,6 @@ class _Reader:
                 continue
             if pos < len(text) and text[pos] == "]":
                 return JArray(tuple(items), self.line(start), self.line(pos)), pos + 1
-            raise self.fail(f"expected ',' or ']' in an array, found {self.describe(pos)}", pos)
+            if pos >= len(text):
+                raise self.eof(pos)
+            raise self.fail(f"expected ',' or ']' in an array, found {self.describe(pos)}{self.hint(pos)}", pos)
