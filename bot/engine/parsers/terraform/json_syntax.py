@@ -259,7 +259,8 @@ def _value(value: JValue, mode: str, schema: _Schema | None) -> tuple[Any, Expr]
 
 def _string(text: str, mode: str, line: int) -> Any:
     """A JSON string as hcl2 would hold the HCL it stands for: a template as the quoted HCL
-    string, an expression as the bare HCL expression, a literal as text."""
+    string (a lone interpolation as its bare expression), an expression as the bare HCL
+    expression, a literal as text."""
     if mode == _LITERAL:
         return _escape(text)
     if mode == _EXPRESSION and not is_expression(text):
@@ -271,6 +272,8 @@ def _string(text: str, mode: str, line: int) -> Any:
         return text  # a %{ } directive: kept as written, as hcl2 keeps it (never resolved)
     if all(not is_expr for is_expr, _ in parts):
         return text
+    if len(parts) == 1:  # "${expr}" is the expression itself (HCL's template unwrapping): as if bare
+        return _bare(parts[0][1], line)
     return "".join("${" + _canonical(part, line) + "}" if is_expr else _escape(part) for is_expr, part in parts)
 
 
