@@ -318,8 +318,23 @@ def _shown(expression: str) -> str:
     return repr(expression if len(expression) <= 40 else expression[:40] + "...")
 
 
-@functools.lru_cache(maxsize=4096)
 def _parsed(source: str, expression: str) -> Any:
+    """hcl2's value of `e = <source>`. Generated JSON repeats short expressions (`merge(local.tags,
+    ...)`), so those are remembered; long ones are not, to keep the memory held small."""
+    if len(source) <= _CACHED_CHARS:
+        return _parsed_short(source, expression)
+    return _parse(source, expression)
+
+
+_CACHED_CHARS = 400
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed_short(source: str, expression: str) -> Any:
+    return _parse(source, expression)
+
+
+def _parse(source: str, expression: str) -> Any:
     tokenize(expression)  # refuses nesting deeper than MAX_NESTING before hcl2 could recurse on it
     text = f"e = {source}\n"
     values = load_hcl(blanked(text, tokenize(text).in_parens))
