@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.engine.model import Node, Resource, Severity, Unknown, Violation
+from bot.engine.parsers import is_terraform_json
 from bot.engine.rule import CheckFn, Rule, RuleContext
 from rules._support import as_int, truthy
 
@@ -103,13 +104,20 @@ _TRAILER = r"\s*(?:(?:#|//).*)?"
 
 def replace_literal(resource: Resource, node: Node, key: str, new: str) -> str | None:
     """`key = <old literal>` on one line with the literal swapped for `new`; None when the value
-    is not a literal written on that line (a variable, a function, a multi-line value)."""
+    is not a literal written on that line (a variable, a function, a multi-line value).
+
+    In Terraform's JSON syntax the line reads `"key": <old literal>,` and `new` (a bool, number
+    or quoted string) is valid JSON as it stands."""
     if node.line != node.end_line:
         return None
     text = resource.text_at(node.line)
     if text is None:
         return None
-    match = re.fullmatch(rf"(\s*{re.escape(key)}\s*=\s*)({_LITERAL})({_TRAILER})", text)
+    if is_terraform_json(resource.path):
+        pattern = rf'(\s*"{re.escape(key)}"\s*:\s*)({_LITERAL})(\s*,?\s*)'
+    else:
+        pattern = rf"(\s*{re.escape(key)}\s*=\s*)({_LITERAL})({_TRAILER})"
+    match = re.fullmatch(pattern, text)
     if match is None:
         return None
     return f"{match.group(1)}{new}{match.group(3)}"
@@ -134,7 +142,10 @@ def _child_indent(resource: Resource, block: Node | None, line: int, header: str
 
 
 def add_lines(resource: Resource, block: Node | None, new_lines: Sequence[str]) -> str | None:
-    """The block's header followed by `new_lines`, indented like the block's attributes."""
+    """The block's header followed by `new_lines`, indented like the block's attributes. None in
+    Terraform's JSON syntax, where HCL lines would not fit (and commas depend on neighbours)."""
+    if is_terraform_json(resource.path):
+        return None
     line = block.line if block is not None else resource.line
     header = _header(resource, line)
     if header is None:

@@ -16,7 +16,7 @@ Pure: a path, and the text when the engine read it, in; a `NotReviewed` or None 
 | kustomize, kustomize patch | `kustomization.yaml`/`.yml`/`Kustomization`; the patches a changed kustomization names, and JSON-patch lists |
 | bicep, arm template | `.bicep`/`.bicepparam`; JSON whose `$schema` is a deploymentTemplate |
 | terragrunt, hcl, packer, nomad job | `terragrunt.hcl`; other `.hcl` (not `.terraform.lock.hcl`, which only pins providers, nor `terraform test` files); `.pkr.hcl`/`.pkr.json`/`.pkrvars.hcl`; `.nomad`/`.nomad.hcl` |
-| terraform json, opentofu | `.tf.json`; `.tofu`/`.tofu.json` |
+| opentofu | `.tofu`/`.tofu.json` |
 | pulumi, jsonnet, cue | `Pulumi.yaml`/`Pulumi.<stack>.yaml`; `.jsonnet`/`.libsonnet`; `.cue` |
 | serverless framework, docker compose, kubernetes json | `serverless.yml`; `(docker-)compose*.yml`; JSON with `apiVersion` and `kind` |
 | binary file | set by the engine: a binary diff, or no patch and no readable text |
@@ -55,7 +55,6 @@ TERRAGRUNT = "terragrunt"
 HCL = "hcl"
 PACKER = "packer"
 NOMAD = "nomad job"
-TERRAFORM_JSON = "terraform json"
 OPENTOFU = "opentofu"
 PULUMI = "pulumi"
 JSONNET = "jsonnet"
@@ -68,7 +67,7 @@ REMOTE_MODULE = "remote module"  # no detection here: added by whoever resolves 
 
 KINDS: frozenset[str] = frozenset({
     HELM_TEMPLATE, JINJA_TEMPLATE, HELM_CHART, HELM_VALUES, KUSTOMIZE, KUSTOMIZE_PATCH, BICEP, ARM_TEMPLATE,
-    TERRAGRUNT, HCL, PACKER, NOMAD, TERRAFORM_JSON, OPENTOFU, PULUMI, JSONNET, CUE,
+    TERRAGRUNT, HCL, PACKER, NOMAD, OPENTOFU, PULUMI, JSONNET, CUE,
     SERVERLESS, COMPOSE, KUBERNETES_JSON, BINARY, REMOTE_MODULE,
 })
 """Every `what` the engine and its callers list; a policy may name only these (a typo would
@@ -90,7 +89,6 @@ _REASONS: dict[str, str] = {
     HCL: "HCL that is not Terraform (Vault, Consul, Waypoint...): no parser reads it",
     PACKER: "Packer template: the machine images it builds are not reviewed",
     NOMAD: "Nomad job specification: no parser reads it",
-    TERRAFORM_JSON: "Terraform JSON syntax is not parsed: its resources are not checked",
     OPENTOFU: "OpenTofu `.tofu` files are not parsed: their resources are not checked",
     PULUMI: "Pulumi project or stack settings: the resources Pulumi deploys are not reviewed",
     JSONNET: "Jsonnet is evaluated before use: the configuration it generates is not reviewed",
@@ -104,7 +102,6 @@ _REASONS: dict[str, str] = {
 _SUFFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
     ((".pkr.hcl", ".pkr.json", ".pkrvars.hcl"), PACKER),
     ((".nomad", ".nomad.hcl"), NOMAD),
-    ((".tf.json",), TERRAFORM_JSON),
     ((".tofu", ".tofu.json"), OPENTOFU),
     ((".bicep", ".bicepparam"), BICEP),
     ((".jsonnet", ".libsonnet"), JSONNET),

@@ -121,11 +121,11 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     """What a review of `diffs` reads first.
 
     Head: every changed parseable file, and any changed file whose patch is missing (the
-    secrets rules must then read it whole). Modules: the directory of every changed .tf file
-    (its variables, locals and related resources live beside it). Base: changed .tf/.yaml/.json
-    files that lost lines, to find resources the change deleted or edited. Charts: the
-    `Chart.yaml` beside each changed values file, asked for with the head's texts (no extra
-    request) so the values of a Helm chart are listed as not reviewed.
+    secrets rules must then read it whole). Modules: the directory of every changed Terraform file
+    (.tf, .tf.json, variable files: its variables, locals and related resources live beside it).
+    Base: changed Terraform, YAML and JSON files that lost lines, to find resources the change
+    deleted or edited. Charts: the `Chart.yaml` beside each changed values file, asked for with
+    the head's texts (no extra request) so the values of a Helm chart are listed as not reviewed.
     """
     head: set[str] = set()
     base: set[str] = set()

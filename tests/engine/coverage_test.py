@@ -104,7 +104,6 @@ WORKFLOW = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n     
         ("images/vars.pkrvars.hcl", None, "packer"),
         ("jobs/web.nomad", None, "nomad job"),
         ("jobs/web.nomad.hcl", None, "nomad job"),
-        ("infra/main.tf.json", '{"resource": {}}', "terraform json"),
         ("infra/main.tofu", None, "opentofu"),
         ("Pulumi.yaml", "name: app\nruntime: yaml\n", "pulumi"),
         ("stacks/Pulumi.prod.yaml", "config: {}\n", "pulumi"),
@@ -130,6 +129,7 @@ def test_formats_the_engine_does_not_review_are_listed(path: str, text: str | No
         ("k8s/pod.yaml", POD),  # a Kubernetes manifest: parsed
         ("infra/main.tf", 'resource "aws_s3_bucket" "b" {}\n'),  # Terraform: parsed
         ("infra/prod.tfvars", 'enc = false\n'),  # variable files: their values are applied
+        ("infra/main.tf.json", '{"resource": {}}'),  # Terraform's JSON syntax: parsed
         ("infra/x.auto.tfvars.json", '{"enc": false}'),
         ("app/main.py", "print('hello {{ name }}')\n"),  # source code: the secrets rules read it whole
         ("README.md", "# {{ title }}\n"),

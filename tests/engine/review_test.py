@@ -303,3 +303,61 @@ def test_an_edit_that_changes_no_variable_parses_only_value_files_again(monkeypa
     base_answers({"m/main.tf": thing("a", "1"), **files}, {"m/main.tf": thing("a", "2"), **files})
     # The head is evaluated (module calls followed) elsewhere; the base side parses module by module:
     assert parsed == [["m/main.tf", "m/vars.tf"]]  # the changed file and the one declaring variables
+
+
+TF_JSON = """\
+{
+  "resource": {
+    "test_thing": {
+      "json": {
+        "//": "written by CDK for Terraform",
+        "bad": "${var.flag}"
+      },
+      "fine": {
+        "bad": false
+      }
+    }
+  }
+}
+"""
+
+
+def test_a_tf_json_file_added_by_a_change_is_reviewed_with_the_tf_files_of_its_module() -> None:
+    head = RecordingTree(MemoryTree({"m/variables.tf": 'variable "flag" {\n  default = true\n}\n',
+                                     "m/main.tf.json": TF_JSON, "m/package.json": '{"name": "x"}'}))
+    diff = parse_file_patch("m/main.tf.json", "@@ -0,0 +1,13 @@\n+" + "\n+".join(TF_JSON.splitlines()), "added")
+    review = engine(BAD).review_change([diff], head)
+    assert [(f.path, f.line, f.resource, f.resource_span) for f in review.findings] == [
+        ("m/main.tf.json", 6, "test_thing.json", (4, 7))]
+    assert head.read == [["m/main.tf.json", "m/variables.tf"]]  # the module's .tf read for the variable
+    assert review.errors == () and review.stats.resources_parsed == 3
+
+
+def test_only_the_touched_resource_of_a_tf_json_file_is_checked() -> None:
+    base_text = TF_JSON.replace('"bad": "${var.flag}"', '"bad": false')
+    head_text = base_text.replace('"bad": false\n      }\n    }', '"bad": true\n      }\n    }')
+    head = MemoryTree({"main.tf.json": head_text})
+    diff = parse_file_patch("main.tf.json", '@@ -8,3 +8,3 @@\n       "fine": {\n-        "bad": false\n'
+                            '+        "bad": true\n       }', "modified")
+    review = engine(BAD).review_change([diff], head, MemoryTree({"main.tf.json": base_text}))
+    assert [(f.line, f.resource) for f in review.findings] == [(9, "test_thing.fine")]
+
+
+def test_a_broken_tf_json_file_in_a_change_fails_closed_with_its_line() -> None:
+    broken = '{\n  "resource": {\n    "test_thing": {"x": {"bad": true,}}\n  }\n}\n'
+    review = engine(BAD).review_change([whole_file_added("main.tf.json", broken)], MemoryTree({"main.tf.json": broken}))
+    assert [(e.path, e.line) for e in review.errors] == [("main.tf.json", 3)]
+    assert review.findings == () and review.conclusion(Policy()) == "failure"
+
+
+def test_the_aws_rules_flag_and_fix_a_tf_json_line_through_the_engine() -> None:
+    from rules.registry import all_rules, default_controls
+
+    text = ('{\n  "resource": {\n    "aws_ebs_volume": {\n      "data": {\n'
+            '        "availability_zone": "eu-west-1a",\n        "encrypted": false,\n        "size": 10\n'
+            "      }\n    }\n  }\n}\n")
+    review = Engine(RuleSet(all_rules(), default_controls())).review_change(
+        [whole_file_added("infra/volumes.tf.json", text)], MemoryTree({"infra/volumes.tf.json": text}))
+    assert review.errors == ()
+    assert [(f.rule_id, f.path, f.line, f.resource, f.suggestion) for f in review.findings] == [
+        ("CB-AWS-001", "infra/volumes.tf.json", 6, "aws_ebs_volume.data", '        "encrypted": true,')]

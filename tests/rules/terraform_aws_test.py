@@ -56,7 +56,8 @@ def run(rule: Rule, resources: Sequence[Resource]) -> list[tuple[Resource, Viola
 
 def fixture_files(rule_id: str) -> dict[str, str]:
     directory = FIXTURES / rule_id
-    return {p.relative_to(directory).as_posix(): p.read_text() for p in sorted(directory.glob("*.tf"))}
+    paths = sorted([*directory.glob("*.tf"), *directory.glob("*.tf.json")])
+    return {p.relative_to(directory).as_posix(): p.read_text() for p in paths}
 
 
 def expected_lines(rule_id: str) -> set[tuple[str, int]]:

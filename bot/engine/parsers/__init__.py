@@ -18,13 +18,19 @@ JSON = "json"
 DOCKERFILE = "dockerfile"
 
 MAX_PARSE_BYTES = 5 * 1024 * 1024  # larger infrastructure files are reported, not parsed (CRD bundles fit)
+TERRAFORM_JSON_SUFFIX = ".tf.json"
+
+
+def is_terraform_json(path: str) -> bool:
+    """Terraform's JSON syntax (`main.tf.json`, as CDK for Terraform writes it), not HCL."""
+    return path.lower().endswith(TERRAFORM_JSON_SUFFIX)
 
 
 def classify(path: str) -> str | None:
     """The parser family for a path, or None for files only the secrets rules read."""
     name = posixpath.basename(path)
     lower = name.lower()
-    if lower.endswith((".tf", ".tfvars", ".tfvars.json")):
+    if lower.endswith((".tf", ".tfvars", ".tfvars.json")) or is_terraform_json(lower):  # before .json
         return TERRAFORM
     if lower.endswith((".yml", ".yaml")):
         return YAML
@@ -40,7 +46,7 @@ def classify(path: str) -> str | None:
 
 
 def module_dir(path: str) -> str:
-    """The Terraform module a .tf file belongs to: its directory ('' for the root)."""
+    """The Terraform module a .tf or .tf.json file belongs to: its directory ('' for the root)."""
     return posixpath.dirname(path)
 
 
@@ -83,8 +89,9 @@ def claims_json(path: str, text: str) -> bool:
 
 
 def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
-    """Parse Terraform files module by module (directory by directory), each on its own: variables
-    take their defaults and module calls are not followed (what a base-side look needs)."""
+    """Parse Terraform (.tf, .tf.json, variable files) module by module (directory by directory),
+    each on its own: variables take their defaults and module calls are not followed (what a
+    base-side look needs)."""
     from bot.engine.parsers.terraform import parse_module
     from bot.engine.parsers.terraform.varfiles import is_variable_file, load_variable_file
 

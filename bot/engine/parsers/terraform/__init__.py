@@ -1,9 +1,12 @@
-"""Terraform (HCL2) parser: the `.tf` files of one module directory in, one `ParsedFile` per file out.
+"""Terraform parser: the `.tf` (HCL) and `.tf.json` (JSON syntax) files of one module directory in,
+one `ParsedFile` per file out.
 
 python-hcl2 turns text into values but only knows the lines of blocks, while a review comment
 must land on the exact attribute. So each file is read twice: hcl2 gives the values, and a small
 scanner (strings, heredocs, comments and bracket nesting aware) gives every attribute, object
 entry, list item and nested block its own lines. The two are joined by name and by order.
+A `.tf.json` file is read once, by a JSON reader that keeps lines, into values of the same shape
+and an outline of the same kind, so everything after reading is shared.
 
 Values are never evaluated: literals stay Python values, `var.x` becomes the variable's default
 and `local.x` the local's value when that is itself resolvable, and anything else becomes
@@ -18,6 +21,8 @@ One module per step, each importing only those before it:
 - `references`: the addresses an expression names, looking through locals.
 - `nodes`: hcl2 values and outline spans joined into `Node` trees.
 - `errors`: every failure of the steps above as a `FileError` with a readable message and line.
+- `json_reader`: strict JSON with the lines of every object, property and value.
+- `json_syntax`: a `.tf.json` file -> the same hcl2-shaped values and outline the HCL steps give.
 - `module`: files of a directory -> shared scope -> `Resource`s; `parse_module`.
 """
 

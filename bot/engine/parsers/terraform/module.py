@@ -1,7 +1,8 @@
-"""A Terraform module: the `.tf` files of one directory in, one `ParsedFile` per file out.
+"""A Terraform module: the `.tf` and `.tf.json` files of one directory in, one `ParsedFile` per file out.
 
-Each file is tokenized, outlined and given to hcl2; variables and locals are shared by every
-file of a module, so they are collected from all files that parse before any resource is built.
+Each file is read by its syntax (HCL, or JSON for `.tf.json`) into hcl2-shaped values and an
+outline with lines; variables and locals are shared by every file of a module, so they are
+collected from all files that parse before any resource is built.
 Each top-level block then becomes a `Resource` (each local its own), with its address, kind,
 type, body, references and source lines.
 """
@@ -14,8 +15,10 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.engine.model import CallSite, FileError, Node, Origin, ParsedFile, Resource
+from bot.engine.parsers import is_terraform_json
 from bot.engine.parsers.terraform.errors import load_error
 from bot.engine.parsers.terraform.grammar import META_KEYS, load_hcl, unwrap
+from bot.engine.parsers.terraform.json_syntax import read_json_syntax
 from bot.engine.parsers.terraform.lexer import blanked, tokenize
 from bot.engine.parsers.terraform.nodes import body_node, value_node
 from bot.engine.parsers.terraform.outline import Block, outline_file
@@ -59,11 +62,8 @@ class LoadedFile:
                 yield block, body
 
 
-def load_file(path: str, text: str) -> LoadedFile | FileError:
-    """Parse one file; every failure becomes a FileError with the best line we know."""
-    if len(text) > MAX_FILE_CHARS:
-        return FileError(path, None, f"file too large to parse ({len(text)} characters)")
-    text = text.replace("\r\n", "\n")  # the hcl2 grammar rejects CRLF; Terraform does not
+def _read_hcl(path: str, text: str) -> tuple[dict[str, Any], Block] | FileError:
+    """HCL: hcl2 gives the values, the lexer and the outline give the lines."""
     try:
         tokens = tokenize(text)
         values = load_hcl(blanked(text, tokens.in_parens))
@@ -72,6 +72,20 @@ def load_file(path: str, text: str) -> LoadedFile | FileError:
         return load_error(path, text, exc)
     if not isinstance(values, dict):
         return FileError(path, None, "cannot parse: unexpected parser output")
+    return values, outline
+
+
+def load_file(path: str, text: str) -> LoadedFile | FileError:
+    """Read one file, by its syntax, into values and outline; every failure becomes a FileError
+    with the best line we know."""
+    if len(text) > MAX_FILE_CHARS:
+        return FileError(path, None, f"file too large to parse ({len(text)} characters)")
+    text = text.replace("\r\n", "\n")  # the hcl2 grammar rejects CRLF; Terraform does not
+    read = read_json_syntax if is_terraform_json(path) else _read_hcl
+    outcome = read(path, text)
+    if isinstance(outcome, FileError):
+        return outcome
+    values, outline = outcome
     lines = tuple(line.rstrip("\r") for line in text.split("\n"))
     return LoadedFile(path, lines, values, outline)
 
@@ -217,6 +231,7 @@ class LoadedModule:
 
 
 def parse_module(files: Mapping[str, str]) -> dict[str, ParsedFile]:
-    """Parse the `.tf` files of one module directory (path -> text) on their own: variables take
-    their defaults. Never raises; a file that fails gets a FileError and the others are parsed."""
+    """Parse the `.tf` and `.tf.json` files of one module directory (path -> text) on their own:
+    variables take their defaults. Never raises; a file that fails gets a FileError and the others
+    are parsed."""
     return LoadedModule(files).instantiate()

@@ -31,7 +31,7 @@ __all__ = ["MAX_MODULE_DEPTH", "Evaluated", "evaluate", "local_target", "needed_
 
 MAX_MODULE_DEPTH = 16  # nested module calls followed; deeper (or circular) calls are listed as not reviewed
 CALL_ARGUMENTS_NOT_INPUTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
-_SOURCE_RE = re.compile(r"""\bsource\s*=\s*"(\.{1,2}/[^"]*)\"""")
+_SOURCE_RE = re.compile(r"""\bsource"?\s*[=:]\s*"(\.{1,2}/[^"]*)\"""")  # HCL `source =`, JSON `"source":`
 
 
 def directory_of(path: str) -> str:
