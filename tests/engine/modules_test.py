@@ -213,3 +213,12 @@ def test_a_changed_default_tag_rechecks_and_names_its_origin() -> None:
     head_own = {**head, "main.tf": REGULATED_BUCKET.replace('"patient-records"\n', '"patient-records"\n  tags = {\n'
                                                                '    DataClassification = "public"\n  }\n')}
     assert [f for f in change(base, head_own).findings if f.rule_id == "CB-AWS-009"] == []  # its own tag wins
+
+
+def test_a_module_call_written_in_terraform_json_is_followed() -> None:
+    base = {"modules/volume/main.tf": VOLUME_MODULE,
+            "main.tf.json": '{\n  "module": {\n    "ledger": {\n      "source": "./modules/volume"\n    }\n  }\n}\n'}
+    head = {**base, "main.tf.json": base["main.tf.json"].replace('"./modules/volume"\n',
+                                                                  '"./modules/volume",\n      "encrypted": false\n')}
+    review = change(base, head)
+    assert found(review) == [("main.tf.json", 5, "module.ledger.aws_ebs_volume.this")]
