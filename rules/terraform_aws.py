@@ -174,6 +174,19 @@ def _fix_bool(resource: Resource, node: Node | None, block: Node | None, key: st
             suggestion=replace_literal(resource, node, key, value),
             key=key,
         )
+    elif _unknown_within(node):
+        yield _undecided(node, key, what)
+
+
+def _unknown_within(node: Node) -> bool:
+    return isinstance(node.value, Unknown)
+
+
+def _undecided(node: Node, key: str, what: str) -> Violation:
+    """The value a control needs is not known before apply: reported only where a policy asks."""
+    return Violation(message=f"Cannot tell: `{key} = {node.value}` is not known before apply; if it is not "
+                             f"{'false' if key == 'publicly_accessible' else 'true'}: {what[0].lower()}{what[1:]}.",
+                     line=node.line, end_line=node.end_line, key=key, undecided=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,6 +277,8 @@ def _check_rds_public(resource: Resource, ctx: RuleContext) -> Iterable[Violatio
             end_line=public.end_line,
             suggestion=replace_literal(resource, public, "publicly_accessible", "false"),
         )
+    elif public is not None and _unknown_within(public):
+        yield _undecided(public, "publicly_accessible", "Database instance may be publicly accessible")
 
 
 def _protocol(node: Node | None) -> str | None:

@@ -253,6 +253,8 @@ class Violation:
 
     `suggestion` replaces lines `line`..`end_line` of the file as a whole (it is the text of
     a GitHub ```suggestion block), so it must reproduce any of those lines it keeps.
+    `undecided`: the rule could not tell, because the value it needs is not known before apply;
+    the engine drops it unless the policy fails unknown values at this rule's severity.
     """
 
     message: str
@@ -260,6 +262,7 @@ class Violation:
     end_line: int | None = None
     suggestion: str | None = None
     key: str | None = None  # tells apart two violations of one rule in one resource (e.g. a secret's hash)
+    undecided: bool = False
 
 
 @dataclass(frozen=True)

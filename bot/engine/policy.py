@@ -24,6 +24,8 @@ the default branch only. Every field has a safe default: with no file, every fin
         expires: 2027-01-31      # optional; an expired suppression no longer applies
     not_reviewed:
       fail: [helm template, remote module]   # or `fail: all`; default: listed, never failing
+    unknown:
+      fail: critical         # a control this severe fails when its value is not known before apply
 
 `not_reviewed.fail`: what the engine lists as not reviewed (a Helm template, a Bicep file, a
 binary file...; the kinds are `bot.engine.coverage.KINDS`) is shown in every report but passes by
@@ -84,6 +86,7 @@ class Policy:
     suppressions: tuple[Suppression, ...] = field(default_factory=tuple)
     var_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # root module dir -> variable files
     fail_not_reviewed: frozenset[str] = frozenset()  # kinds, or {"all"}
+    fail_unknown: Severity | None = None  # controls at least this severe fail when their value is unknown
     regressions: str = "block"  # one of REGRESSION_MODES
 
     def ignores(self, path: str) -> bool:
@@ -97,6 +100,10 @@ class Policy:
         if finding.regression and self.regressions == "notice":
             return False
         return not finding.suppressed and finding.severity.at_least(self.fail_on)
+
+    def fails_unknown(self, severity: Severity) -> bool:
+        """Whether a control of this severity fails when its value cannot be known (`unknown.fail`)."""
+        return self.fail_unknown is not None and severity.at_least(self.fail_unknown)
 
     def fails_for(self, entry: NotReviewed) -> bool:
         """Whether this not-reviewed entry fails the check (`not_reviewed.fail`); default never."""
@@ -212,8 +219,28 @@ def parse_policy(text: str | None) -> Policy:
         suppressions=tuple(_suppression(item, i) for i, item in enumerate(suppressions)),
         var_files=_var_files(terraform.get("var_files") or {}),
         fail_not_reviewed=_not_reviewed_fail(data.get("not_reviewed")),
+        fail_unknown=_unknown_fail(data.get("unknown")),
         regressions=regressions,
     )
+
+
+def _unknown_fail(value: Any) -> Severity | None:
+    """`unknown: {fail: critical}`: a control of at least that severity whose value cannot be known
+    before apply (a variable without a default, a resource attribute) fails the check, with where
+    the value came from; by default such a control is not reported."""
+    if value is None:
+        return None
+    section = _expect(value, dict, "unknown")
+    unexpected = sorted(set(section) - {"fail"})
+    if unexpected:
+        raise PolicyError(f"{POLICY_PATH}: 'unknown.{unexpected[0]}' is not a setting (the setting is 'unknown.fail')")
+    level = section.get("fail")
+    if level is None:
+        return None
+    try:
+        return Severity(str(level).lower())
+    except ValueError:
+        raise PolicyError(f"{POLICY_PATH}: 'unknown.fail' must be one of critical, high, medium, low") from None
 
 
 def _var_files(value: Any) -> dict[str, tuple[str, ...]]:

@@ -340,6 +340,8 @@ class Engine:
                     violations = [Violation(f"rule failed on this resource ({type(exc).__name__}); please report it",
                                             resource.line)]
                 for violation in violations:
+                    if violation.undecided and not self.policy.fails_unknown(rule.severity):
+                        continue  # cannot tell, and the policy does not ask to fail what cannot be told
                     finding = self._finding(rule, resource, violation, changes)
                     key = (finding.fingerprint, finding.line, finding.rule_id)
                     findings[key] = _merged(findings[key], finding) if key in findings else finding

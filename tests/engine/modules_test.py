@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Mapping
 
 from bot.engine.diff import FileDiff, parse_file_patch
+from bot.engine.model import Severity
 from bot.engine.policy import Policy
 from bot.engine.review import Engine, Review, RuleSet
 from bot.engine.tree import MemoryTree
@@ -222,3 +223,32 @@ def test_a_module_call_written_in_terraform_json_is_followed() -> None:
                                                                   '"./modules/volume",\n      "encrypted": false\n')}
     review = change(base, head)
     assert found(review) == [("main.tf.json", 5, "module.ledger.aws_ebs_volume.this")]
+
+
+DATABASE_MODULE = """\
+variable "public" {}
+
+resource "aws_db_instance" "this" {
+  engine              = "postgres"
+  storage_encrypted   = true
+  publicly_accessible = var.public
+}
+"""
+
+
+def test_a_value_unknown_before_apply_fails_only_where_the_policy_asks_and_says_where_it_came_from() -> None:
+    head = {"modules/db/main.tf": DATABASE_MODULE,
+            "main.tf": 'module "db" {\n  source = "./modules/db"\n  public = aws_ssm_parameter.flag.value\n}\n'}
+    assert [f for f in change({}, head).findings if f.rule_id == "CB-AWS-003"] == []  # cannot tell: silent
+    strict = Policy(fail_unknown=Severity.CRITICAL)
+    (finding,) = [f for f in change({}, head, strict).findings if f.rule_id == "CB-AWS-003"]
+    assert finding.message == ("Cannot tell: `publicly_accessible = var.public` is not known before apply; "
+                               "if it is not false: database instance may be publicly accessible.")
+    assert finding.provenance is not None and finding.provenance.startswith(
+        "`var.public` ← `public = aws_ssm_parameter.flag.value` in module call `db`, main.tf:3")
+    assert strict.blocks(finding)
+    high_only = Policy(fail_unknown=Severity.CRITICAL)
+    ebs = {"main.tf": 'variable "e" {}\nresource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n'
+                      '  size              = 1\n  encrypted         = var.e\n}\n'}
+    assert found(change({}, ebs, high_only)) == []  # a high control stays silent under `fail: critical`
+    assert [f.line for f in change({}, ebs, Policy(fail_unknown=Severity.HIGH)).findings] == [5]

@@ -114,3 +114,19 @@ def test_not_reviewed_is_listed_by_default_and_fails_only_the_kinds_named() -> N
 )
 def test_path_matches(path: str, pattern: str, matches: bool) -> None:
     assert path_matches(path, pattern) is matches
+
+
+def test_unknown_values_fail_from_a_severity_the_policy_names() -> None:
+    assert parse_policy("unknown:\n  fail: critical\n").fail_unknown is Severity.CRITICAL
+    assert parse_policy("fail_on: low\n").fail_unknown is None
+    with pytest.raises(PolicyError, match="'unknown.fail' must be one of critical, high, medium, low"):
+        parse_policy("unknown:\n  fail: sometimes\n")
+    with pytest.raises(PolicyError, match="'unknown.fails' is not a setting"):
+        parse_policy("unknown:\n  fails: critical\n")
+
+
+def test_variable_files_per_root_module() -> None:
+    policy = parse_policy("terraform:\n  var_files:\n    envs/prod: [envs/prod/prod.tfvars]\n    .: [common.tfvars]\n")
+    assert policy.var_files == {"envs/prod": ("envs/prod/prod.tfvars",), "": ("common.tfvars",)}
+    with pytest.raises(PolicyError, match="terraform.var_files"):
+        parse_policy("terraform:\n  var_files: [a.tfvars]\n")
