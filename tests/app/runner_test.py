@@ -406,3 +406,20 @@ def test_a_retention_cut_is_commented_on_its_line_and_blocks_unless_regressions_
     (comment,) = posted["comments"]
     assert (comment["path"], comment["line"]) == ("logs/main.tf", 3)
     assert "```suggestion\n  retention_in_days = 365\n```" in comment["body"]
+
+
+def test_a_module_argument_gets_the_inline_comment_with_where_the_value_came_from(fake_github: FakeGitHub) -> None:
+    module = ('variable "encrypted" {\n  default = true\n}\n\nresource "aws_ebs_volume" "this" {\n'
+              '  availability_zone = "a"\n  size              = 1\n  encrypted         = var.encrypted\n}\n')
+    call = 'module "ledger" {\n  source = "./modules/volume"\n}\n'
+    repo, number = pr(fake_github, "module-arg", {"modules/volume/main.tf": module, "main.tf": call},
+                      {"main.tf": call.replace("}\n", "  encrypted = false\n}\n")})
+    run = review(fake_github, repo, number)
+    assert run["conclusion"] == "failure"
+    (posted,) = fake_github.reviews(repo, number)
+    (comment,) = posted["comments"]
+    assert (comment["path"], comment["line"]) == ("main.tf", 3)
+    assert "`module.ledger.aws_ebs_volume.this`" in comment["body"]
+    assert ("**Where the value comes from:** `var.encrypted` ← `encrypted = false` in module call `ledger`, "
+            "main.tf:3") in comment["body"]
+    assert "```suggestion" not in comment["body"]  # the rule's fix is for the module's line, not this one
