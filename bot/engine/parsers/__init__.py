@@ -6,48 +6,38 @@ across the files of a module; everything else is parsed a file at a time.
 
 from __future__ import annotations
 
-import posixpath
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from bot.engine.model import FileError, NotReviewed, ParsedFile
+from bot.engine.parsers.families import (
+    DOCKERFILE,
+    JSON,
+    TERRAFORM,
+    TERRAFORM_JSON_SUFFIX,
+    YAML,
+    classify,
+    is_terraform_json,
+    module_dir,
+)
 
-TERRAFORM = "terraform"
-YAML = "yaml"
-JSON = "json"
-DOCKERFILE = "dockerfile"
+__all__ = [
+    "DOCKERFILE",
+    "JSON",
+    "MAX_PARSE_BYTES",
+    "TERRAFORM",
+    "TERRAFORM_JSON_SUFFIX",
+    "YAML",
+    "claims_json",
+    "classify",
+    "evaluate_terraform",
+    "is_terraform_json",
+    "module_dir",
+    "parse_one",
+    "parse_terraform",
+]
 
 MAX_PARSE_BYTES = 5 * 1024 * 1024  # larger infrastructure files are reported, not parsed (CRD bundles fit)
-TERRAFORM_JSON_SUFFIX = ".tf.json"
-
-
-def is_terraform_json(path: str) -> bool:
-    """Terraform's JSON syntax (`main.tf.json`, as CDK for Terraform writes it), not HCL."""
-    return path.lower().endswith(TERRAFORM_JSON_SUFFIX)
-
-
-def classify(path: str) -> str | None:
-    """The parser family for a path, or None for files only the secrets rules read."""
-    name = posixpath.basename(path)
-    lower = name.lower()
-    if lower.endswith((".tf", ".tfvars", ".tfvars.json")) or is_terraform_json(lower):  # before .json
-        return TERRAFORM
-    if lower.endswith((".yml", ".yaml")):
-        return YAML
-    if lower.endswith((".json", ".template")):
-        return JSON
-    if (
-        lower in ("dockerfile", "containerfile")
-        or lower.startswith(("dockerfile.", "containerfile."))
-        or lower.endswith((".dockerfile", ".containerfile"))
-    ):
-        return DOCKERFILE
-    return None
-
-
-def module_dir(path: str) -> str:
-    """The Terraform module a .tf or .tf.json file belongs to: its directory ('' for the root)."""
-    return posixpath.dirname(path)
 
 
 def _too_large(path: str, text: str) -> ParsedFile | None:

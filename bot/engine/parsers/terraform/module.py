@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.engine.model import CallSite, FileError, Node, Origin, ParsedFile, Resource
-from bot.engine.parsers import is_terraform_json
+from bot.engine.parsers.families import is_terraform_json
 from bot.engine.parsers.terraform.errors import load_error
 from bot.engine.parsers.terraform.grammar import META_KEYS, load_hcl, unwrap
 from bot.engine.parsers.terraform.json_syntax import read_json_syntax
