@@ -1,10 +1,10 @@
-"""Static values of hcl2 expressions: literals, `var.x` defaults and `local.x` values.
+"""Static values of hcl2 expressions, through `var.x` defaults and `local.x` values.
 
-python-hcl2 renders every expression as a `${...}` string. Nothing here ever evaluates one:
-an interpolation that is a literal, or a path into a variable's default or a module local
-(itself resolvable), becomes that value; anything else becomes `Unknown(expression)`, so rules
-can tell "false" from "cannot tell". Local chains stop after MAX_RESOLVE_DEPTH steps and
-cycles stop at once.
+python-hcl2 renders every expression as a `${...}` string. Each one is evaluated statically by
+`expressions.evaluate` (literals, paths, operators, conditionals and a set of functions), with
+variables' defaults and the module's locals (themselves resolved) as the values it names;
+what cannot be known becomes `Unknown(expression)`, so rules can tell "false" from "cannot
+tell". Local chains stop after MAX_RESOLVE_DEPTH steps and cycles stop at once.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.engine.model import Unknown
+from bot.engine.parsers.terraform.expressions import Resolved, evaluate, interpolated
 from bot.engine.parsers.terraform.grammar import META_KEYS
 
 __all__ = ["MAX_RESOLVE_DEPTH", "MISSING", "Scope", "is_expression", "template_parts"]
@@ -23,11 +24,6 @@ MAX_RESOLVE_DEPTH = 8  # local -> local -> ... chains followed before giving up
 
 
 MISSING = object()  # no value: a variable without a default, or not declared
-_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_PATH_RE = re.compile(
-    r"(var|local)\.([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*|\[\d+\]|\[\"[^\"\\]*\"\])*)"
-)
-_STEP_RE = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\"([^\"\\]*)\"\]")
 
 
 def template_parts(text: str) -> list[tuple[bool, str]] | None:
@@ -121,42 +117,32 @@ class Scope:
             if not is_expr:
                 pieces.append(part)
                 continue
-            value = self._expression(part, depth, seen)
-            if isinstance(value, bool):
-                pieces.append("true" if value else "false")
-            elif isinstance(value, (str, int, float)):
-                pieces.append(str(value))
-            else:
+            piece = interpolated(self._expression(part, depth, seen))
+            if piece is None:
                 return Unknown(text)
+            pieces.append(piece)
         return "".join(pieces)
 
     def _expression(self, expr: str, depth: int, seen: frozenset[str]) -> Any:
-        """Value of one `${...}` body: a literal or a var/local path, else Unknown."""
+        """Value of one `${...}` body, evaluated with this module's variables and locals."""
         while _parenthesised(expr):
             expr = expr[1:-1].strip()  # `(var.x)`: hcl2 keeps the parentheses of a parenthesised term
-        lowered = expr.lower()
-        if lowered in ("true", "false"):
-            return lowered == "true"
-        if lowered == "null":
-            return None
-        if _NUMBER_RE.fullmatch(expr):
-            number = float(expr)
-            return int(number) if number.is_integer() and "." not in expr and "e" not in lowered else number
-        m = _PATH_RE.fullmatch(expr)
-        if m is None or depth >= MAX_RESOLVE_DEPTH:
-            return Unknown(expr)
-        kind, name, path = m.groups()
-        if kind == "var":
-            value = self.variables.get(name, MISSING)
-            if value is MISSING:
-                return Unknown(expr)
-            value = self.resolve(value, depth + 1, seen)
-        else:
-            if name in seen or name not in self.locals:
-                return Unknown(expr)
-            value = self.resolve(self.locals[name], depth + 1, seen | {name})
-        value = _walk(value, path, expr)
-        return Unknown(expr) if isinstance(value, Unknown) else value  # name what was written here
+
+        def lookup(kind: str, name: str) -> Resolved | None:
+            if kind == "var":
+                if name not in self.variables:
+                    return None
+                value = self.variables[name]
+                if value is MISSING or depth >= MAX_RESOLVE_DEPTH:
+                    return Resolved(Unknown(f"var.{name}"), None)
+                return Resolved(self.resolve(value, depth + 1, seen), None)
+            if name not in self.locals:
+                return None
+            if name in seen or depth >= MAX_RESOLVE_DEPTH:
+                return Resolved(Unknown(f"local.{name}"), None)  # a cycle, or a chain too long
+            return Resolved(self.resolve(self.locals[name], depth + 1, seen | {name}), None)
+
+        return evaluate(expr, lookup).value
 
 
 def _parenthesised(expr: str) -> bool:
@@ -174,16 +160,3 @@ def _parenthesised(expr: str) -> bool:
         elif ch == '"':
             return False  # strings may hold brackets; not worth a full lexer here
     return True
-
-
-def _walk(value: Any, path: str, expr: str) -> Any:
-    """Follow `.attr`, `[0]` and `["key"]` steps into a resolved value."""
-    for m in _STEP_RE.finditer(path):
-        attr, index, key = m.groups()
-        if isinstance(value, dict) and (attr or key) is not None and (attr or key) in value:
-            value = value[attr or key]
-        elif isinstance(value, list) and index is not None and int(index) < len(value):
-            value = value[int(index)]
-        else:
-            return Unknown(expr)
-    return value
