@@ -22,7 +22,8 @@ or bool that would convert to each other is Unknown unless both are written lite
 
 Safety: no `eval`; a hand-written scanner and recursive-descent parser with Terraform's operator
 precedence; at most MAX_EXPRESSION_CHARS characters, MAX_DEPTH levels of nesting and MAX_STEPS
-units of work, shared by the evaluations nested in one through `lookup` (a local naming a local).
+units of work per expression, counting the evaluations nested in it through `lookup` (a local
+naming a local); a caller can make many evaluations share one budget (`sharing(Work(limit))`).
 Nothing here raises: any failure is Unknown.
 """
 
@@ -40,7 +41,10 @@ from typing import Any
 
 from bot.engine.model import Origin, Unknown
 
-__all__ = ["MAX_DEPTH", "MAX_EXPRESSION_CHARS", "MAX_STEPS", "Lookup", "Resolved", "evaluate", "interpolated"]
+__all__ = [
+    "MAX_DEPTH", "MAX_EXPRESSION_CHARS", "MAX_STEPS", "Lookup", "OutOfWork", "Resolved", "Work", "evaluate",
+    "interpolated", "sharing",
+]
 
 MAX_EXPRESSION_CHARS = 100_000
 MAX_DEPTH = 64  # nested brackets, calls, operators, templates and values, across nested lookups
@@ -64,9 +68,12 @@ def evaluate(expression: str, lookup: Lookup) -> Resolved:
     work = _WORK.get()
     token = None
     if work is None:
-        work = _Work()
+        work = Work()
         token = _WORK.set(work)
-    depth = work.depth
+    depth, outermost = work.depth, work.active == 0
+    if outermost:
+        work.mark = work.steps
+    work.active += 1
     try:
         if not isinstance(expression, str) or len(expression) > MAX_EXPRESSION_CHARS:
             raise _Abort
@@ -78,8 +85,19 @@ def evaluate(expression: str, lookup: Lookup) -> Resolved:
         return Resolved(Unknown(expression if isinstance(expression, str) else repr(expression)), None)
     finally:
         work.depth = depth
+        work.active -= 1
         if token is not None:
             _WORK.reset(token)
+
+
+@contextmanager
+def sharing(work: Work) -> Iterator[Work]:
+    """Evaluations inside draw on `work` (and callers may `work.charge` their own steps)."""
+    token = _WORK.set(work)
+    try:
+        yield work
+    finally:
+        _WORK.reset(token)
 
 
 def interpolated(value: Any) -> str | None:
@@ -98,6 +116,10 @@ def interpolated(value: Any) -> str | None:
 
 class _Abort(Exception):
     """A limit was hit: the whole evaluation is Unknown (`try` cannot catch this)."""
+
+
+class OutOfWork(_Abort):
+    """The shared work is used up; raised by `Work.charge`, it makes the evaluation Unknown."""
 
 
 class _Syntax(Exception):
@@ -120,17 +142,23 @@ class _Ambiguous(Exception):
     """A container hcl2 renders alike for different values: it is Unknown."""
 
 
-@dataclass
-class _Work:
-    """Steps and nesting, shared by an evaluation and those nested in it through `lookup`."""
+class Work:
+    """Steps and nesting, shared by an evaluation and those nested in it through `lookup`, or by
+    every evaluation inside `sharing(work)`: together they stop at `limit` steps, and each
+    outermost evaluation at MAX_STEPS."""
 
-    steps: int = 0
-    depth: int = 0
+    def __init__(self, limit: int = MAX_STEPS) -> None:
+        self.limit = limit
+        self.steps = 0
+        self.depth = 0
+        self.mark = 0  # steps when the outermost running evaluation started
+        self.active = 0  # evaluations running
 
     def charge(self, units: int = 1) -> None:
+        """Count `units` of work; OutOfWork once a limit is passed."""
         self.steps += units
-        if self.steps > MAX_STEPS:
-            raise _Abort
+        if self.steps > self.limit or (self.active and self.steps - self.mark > MAX_STEPS):
+            raise OutOfWork
 
     @contextmanager
     def nested(self) -> Iterator[None]:
@@ -143,7 +171,7 @@ class _Work:
             self.depth -= 1
 
 
-_WORK: contextvars.ContextVar[_Work | None] = contextvars.ContextVar("terraform_expression_work", default=None)
+_WORK: contextvars.ContextVar[Work | None] = contextvars.ContextVar("terraform_expression_work", default=None)
 
 
 # --- syntax tree -------------------------------------------------------------------------------
@@ -269,7 +297,7 @@ def _mark_inline(node: _Node) -> None:
 class _Parser:
     """Recursive descent over one text (or a slice of it); containers are scanned, read later."""
 
-    def __init__(self, src: str, work: _Work, start: int = 0, end: int | None = None) -> None:
+    def __init__(self, src: str, work: Work, start: int = 0, end: int | None = None) -> None:
         self.src, self.work, self.pos = src, work, start
         self.end = len(src) if end is None else end
         self._peeked = -1
@@ -613,7 +641,7 @@ class _Scanner:
     _IN_TEXT = re.compile(r'["\\$%]')
     _IN_EXPRESSION = re.compile(r'[{}"\\]')
 
-    def __init__(self, src: str, end: int, work: _Work) -> None:
+    def __init__(self, src: str, end: int, work: Work) -> None:
         self.src, self.end, self.work = src, end, work
 
     def container_end(self, i: int) -> int:
@@ -811,7 +839,8 @@ def _decimal(value: float) -> Fraction:
 
 
 _NUMBER_TEXT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
-_DOUBTFUL_NUMBER_RE = re.compile(r"(?i)[+-]?(?:inf|infinity|nan)|.*[pP_xX].*|[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+# Go might read these (infinities, binary exponents, huge exponents): not worth guessing.
+_DOUBTFUL_NUMBER_RE = re.compile(r"(?i)[+-]?(?:inf|infinity|nan)|[+-]?(?:\d+\.?\d*|\.\d+)[ep][+-]?\d+")
 
 
 def _parse_number(text: str) -> int | float:
@@ -916,7 +945,7 @@ def _is_literal(node: _Node) -> bool:
 class _Evaluator:
     """Evaluates a parsed expression; every step charges the shared work."""
 
-    def __init__(self, lookup: Lookup, work: _Work) -> None:
+    def __init__(self, lookup: Lookup, work: Work) -> None:
         self.lookup, self.work = lookup, work
         self.made_set = False
 
@@ -988,8 +1017,7 @@ class _Evaluator:
 
     def reference(self, node: _Ref) -> Resolved:
         found = self.lookup(node.kind, node.name)
-        if self.work.steps > MAX_STEPS:
-            raise _Abort  # spent by evaluations nested in the lookup
+        self.work.charge(0)  # the lookup may have spent the work (nested evaluations catch it)
         if not isinstance(found, Resolved):
             return Resolved(Unknown(node.text), None)  # not declared (in what parsed): cannot tell
         return found
@@ -1059,7 +1087,10 @@ class _Evaluator:
             return self.string(text)
         try:
             with self.work.nested():
-                return self.eval(_Parser(text, self.work).value_template()).value
+                node = _Parser(text, self.work).value_template()
+                if len(node.parts) == 1 and isinstance(node.parts[0], _Node) and not node.directive:
+                    return self.eval(node.parts[0]).value  # named by its expression, as Scope does
+                return self.eval(node).value
         except _Syntax:
             return Unknown(text)
 
@@ -1604,12 +1635,15 @@ def _coalesce(ev: _Evaluator, args: list[Resolved]) -> Resolved:
 
 @_function("coalescelist", 1, None, known=False)
 def _coalescelist(ev: _Evaluator, args: list[Resolved]) -> Resolved:
+    """The first non-empty list; cty checks the types of the arguments before the first Unknown."""
     for arg in args:
         if isinstance(arg.value, (Unknown, _Set)):
-            return Resolved(Unknown("coalescelist"), None)
+            break
         if arg.value is not None and not isinstance(arg.value, list):
             raise _Error("coalescelist arguments must be lists or tuples")
     for arg in args:
+        if isinstance(arg.value, (Unknown, _Set)):
+            return Resolved(Unknown("coalescelist"), None)
         if arg.value:
             return arg
     raise _Error("no non-null arguments")
