@@ -5,22 +5,34 @@ python-hcl2 renders every expression as a `${...}` string. Each one is evaluated
 variables' defaults and the module's locals (themselves resolved) as the values it names;
 what cannot be known becomes `Unknown(expression)`, so rules can tell "false" from "cannot
 tell". Local chains stop after MAX_RESOLVE_DEPTH steps and cycles stop at once.
+
+A module's evaluations share one budget (MAX_MODULE_STEPS); each resolved variable or local is
+remembered, and every use of it costs its size, so locals naming locals many times over (whose
+values Terraform would make exponentially large) become Unknown instead of exhausting the parser.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.engine.model import Unknown
-from bot.engine.parsers.terraform.expressions import Resolved, evaluate, interpolated
+from bot.engine.parsers.terraform.expressions import (
+    MAX_STEPS,
+    Resolved,
+    Work,
+    evaluate,
+    interpolated,
+    sharing,
+)
 from bot.engine.parsers.terraform.grammar import META_KEYS
 
-__all__ = ["MAX_RESOLVE_DEPTH", "MISSING", "Scope", "is_expression", "template_parts"]
+__all__ = ["MAX_MODULE_STEPS", "MAX_RESOLVE_DEPTH", "MISSING", "Scope", "is_expression", "template_parts"]
 
 MAX_RESOLVE_DEPTH = 8  # local -> local -> ... chains followed before giving up
+MAX_MODULE_STEPS = 1_000_000  # evaluation work (and resolved values' sizes) for a whole module
 
 
 MISSING = object()  # no value: a variable without a default, or not declared
@@ -95,13 +107,23 @@ class Scope:
 
     variables: Mapping[str, Any]  # name -> default, or MISSING
     locals: Mapping[str, Any]
+    work: Work = field(default_factory=lambda: Work(MAX_MODULE_STEPS), compare=False, repr=False)
+    _resolved: dict[tuple[str, str, int, frozenset[str]], tuple[Resolved, int]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def resolve(self, raw: Any, depth: int = 0, seen: frozenset[str] = frozenset()) -> Any:
         """A raw hcl2 value with every resolvable reference replaced, the rest Unknown."""
+        with sharing(self.work):
+            return self._resolve(raw, depth, seen)
+
+    def _resolve(self, raw: Any, depth: int, seen: frozenset[str]) -> Any:
+        if depth and self.work.active:
+            self.work.charge()  # a referenced value, read for an evaluation: it pays
         if isinstance(raw, dict):
-            return {k: self.resolve(v, depth, seen) for k, v in raw.items() if k not in META_KEYS}
+            return {k: self._resolve(v, depth, seen) for k, v in raw.items() if k not in META_KEYS}
         if isinstance(raw, list):
-            return [self.resolve(v, depth, seen) for v in raw]
+            return [self._resolve(v, depth, seen) for v in raw]
         if is_expression(raw):
             return self._template(raw, depth, seen)
         return raw
@@ -129,20 +151,42 @@ class Scope:
             expr = expr[1:-1].strip()  # `(var.x)`: hcl2 keeps the parentheses of a parenthesised term
 
         def lookup(kind: str, name: str) -> Resolved | None:
-            if kind == "var":
-                if name not in self.variables:
-                    return None
-                value = self.variables[name]
-                if value is MISSING or depth >= MAX_RESOLVE_DEPTH:
-                    return Resolved(Unknown(f"var.{name}"), None)
-                return Resolved(self.resolve(value, depth + 1, seen), None)
-            if name not in self.locals:
+            if name not in (self.variables if kind == "var" else self.locals):
                 return None
-            if name in seen or depth >= MAX_RESOLVE_DEPTH:
-                return Resolved(Unknown(f"local.{name}"), None)  # a cycle, or a chain too long
-            return Resolved(self.resolve(self.locals[name], depth + 1, seen | {name}), None)
+            key = (kind, name, depth, seen)
+            if key not in self._resolved:
+                value = self._referenced(kind, name, depth, seen)
+                self.work.charge(0)  # not remembered if the work ran out on the way
+                self._resolved[key] = (Resolved(value, None), _size(value, MAX_STEPS + 1))
+            resolved, size = self._resolved[key]
+            self.work.charge(size)  # what the caller may copy or expand of it
+            return resolved
 
         return evaluate(expr, lookup).value
+
+    def _referenced(self, kind: str, name: str, depth: int, seen: frozenset[str]) -> Any:
+        """The value of `var.name` or `local.name`, named at `depth` with `seen` locals above it."""
+        if kind == "var":
+            value = self.variables[name]
+            if value is MISSING or depth >= MAX_RESOLVE_DEPTH:
+                return Unknown(f"var.{name}")
+            return self._resolve(value, depth + 1, seen)
+        if name in seen or depth >= MAX_RESOLVE_DEPTH:
+            return Unknown(f"local.{name}")  # a cycle, or a chain too long
+        return self._resolve(self.locals[name], depth + 1, seen | {name})
+
+
+def _size(value: Any, cap: int) -> int:
+    """How many values `value` holds, counting shared parts each time they appear; at most `cap`."""
+    count, stack = 0, [value]
+    while stack and count < cap:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
 
 
 def _parenthesised(expr: str) -> bool:
