@@ -60,7 +60,7 @@ class Resolved:
     origin: Origin | None
 
 
-Lookup = Callable[[str, str], "Resolved | None"]  # ("var" | "local", name) -> its whole value; None: not declared
+Lookup = Callable[[str, str], Resolved | None]  # ("var" | "local", name) -> its whole value; None: not declared
 
 
 def evaluate(expression: str, lookup: Lookup) -> Resolved:
@@ -281,8 +281,8 @@ _PRECEDENCE = {op: level for level, ops in enumerate(_LEVELS) for op in ops}
 _LOGICAL, _EQUALITY, _COMPARISON = 1, 2, 3
 _MULTI_CHAR = ("...", "==", "!=", "<=", ">=", "&&", "||", "=>", "::", "${")
 _NAME_RE = re.compile(r"[A-Za-z_][\w-]*")
-_DIGITS_RE = re.compile(r"\d+")
-_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_DIGITS_RE = re.compile(r"\d+", re.ASCII)  # ASCII digits only, as HCL and Go read numbers
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
 _SPACE_RE = re.compile(r"\s*")
 _FOR_RE = re.compile(r"[\[{]\s*for\s")
 _CONSTANTS = {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}
@@ -838,9 +838,9 @@ def _decimal(value: float) -> Fraction:
     return Fraction(value) if isinstance(value, int) else Fraction(repr(value))
 
 
-_NUMBER_TEXT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_NUMBER_TEXT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?", re.ASCII)
 # Go might read these (infinities, binary exponents, huge exponents): not worth guessing.
-_DOUBTFUL_NUMBER_RE = re.compile(r"(?i)[+-]?(?:inf|infinity|nan)|[+-]?(?:\d+\.?\d*|\.\d+)[ep][+-]?\d+")
+_DOUBTFUL_NUMBER_RE = re.compile(r"(?ai)[+-]?(?:inf|infinity|nan)|[+-]?(?:\d+\.?\d*|\.\d+)[ep][+-]?\d+")
 
 
 def _parse_number(text: str) -> int | float:
@@ -1397,7 +1397,7 @@ class _Evaluator:
 class _Reader:
     """Reads back a container hcl2 rendered: a Python repr or JSON value, or an inline list."""
 
-    _SCALAR = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[A-Za-z]+")
+    _SCALAR = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[A-Za-z]+", re.ASCII)
     _INLINE_STOP = re.compile(r"""\$\{|, |[\]\[{}'"]""")
     _DOTTED_KEY = re.compile(r"[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+")
 
