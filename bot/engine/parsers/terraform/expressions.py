@@ -1186,7 +1186,8 @@ class _Evaluator:
         return _from_fraction(x - y * whole)
 
     def logical(self, node: _Chain) -> Resolved:
-        """HCL's && and ||: both sides evaluated; a deciding value wins over an Unknown or an error."""
+        """&& and ||: both sides evaluated; a deciding value (false for &&, true for ||) wins over
+        an Unknown. Over an error it wins only in newer HCL (Terraform 1.11 fails): Unknown."""
         is_and = node.rest[0][0] == "&&"
         left = self.logical_operand(node.first)
         for _, right_node in node.rest:
@@ -1210,13 +1211,14 @@ class _Evaluator:
     @staticmethod
     def combine(is_and: bool, left: Any, right: Any) -> Any:
         decisive = not is_and  # && is decided by a false, || by a true
+        failed = isinstance(left, _Error) or isinstance(right, _Error)
         if left is decisive or right is decisive:
-            return decisive
+            return Unknown("") if failed else decisive
         if isinstance(left, bool) and isinstance(right, bool):
             return left and right if is_and else left or right
-        if isinstance(left, _Error) or not isinstance(left, bool):
-            return left  # HCL reports the right side's error only when the left is known
-        return right
+        if isinstance(left, _Error) or (isinstance(left, bool) and isinstance(right, _Error)):
+            return left if isinstance(left, _Error) else right  # every HCL version fails here
+        return Unknown("")
 
     def conditional(self, node: _Cond) -> Resolved:
         branches: list[Resolved | _Error] = []
@@ -1821,7 +1823,9 @@ def _element(ev: _Evaluator, args: list[Resolved]) -> Resolved:
         raise _Error("invalid index: an integer is required")
     if not collection:
         raise _Error("cannot use element function with an empty list")
-    return Resolved(collection[int(index) % len(collection)], args[0].origin)  # wraps, negatives too
+    if index < 0:
+        raise _Unknowable  # Terraform 1.11 refuses a negative index, newer versions count from the end
+    return Resolved(collection[int(index) % len(collection)], args[0].origin)  # wraps around
 
 
 @_function("compact", 1, 1)
@@ -1910,7 +1914,7 @@ def _format(ev: _Evaluator, args: list[Resolved]) -> Resolved:
 def _format_verb(verb: str, value: Any) -> str:
     if verb == "v":
         if value is None:
-            return "null"
+            raise _Unknowable  # Terraform leaves format("%v", null) unknown
         if isinstance(value, (str, bool)):
             return _to_string(value)
         if _is_number(value):
