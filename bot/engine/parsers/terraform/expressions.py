@@ -2,9 +2,10 @@
 
 Rules must tell "false" from "cannot tell", so an expression gets a value only when Terraform
 would certainly give it that value; anything else is `Unknown(expression)`. Semantics follow
-Terraform (HCL and cty, checked against their sources): conversions (`tobool("true")`, `"5" + 1`),
-`"1" == 1` is false, `coalesce` skips null and "", `try` takes the first argument without an
-error (an Unknown is not an error), `false && x` is false whatever `x` is.
+Terraform, read from HCL's and cty's sources and checked against `terraform console` (1.11):
+conversions (`tobool("true")`, `"5" + 1`), `"1" == 1` is false, `coalesce` skips null and "",
+`try` takes the first argument without an error (an Unknown is not an error), `false && x` is
+false for an Unknown `x`. Where Terraform versions differ, the answer is Unknown.
 
 The input is the text hcl2 renders inside `${...}`, which is not quite HCL:
 
