@@ -1,4 +1,5 @@
-"""How long the parsers and the secrets rules take on hostile input (ReDoS, alias bombs, nesting).
+"""How long the parsers and the secrets rules take on hostile input (ReDoS, alias bombs, nesting,
+expression floods).
 
     python bench/hostile_bench.py [--runs N] [--budget SECONDS]
 
@@ -20,6 +21,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.engine.parsers.terraform import parse_module
+from bot.engine.parsers.terraform.expressions import evaluate
 from bot.engine.parsers.yaml_docs import parse_yaml
 from bot.engine.review import text_resource
 from rules import plaintext_secrets
@@ -48,6 +51,29 @@ LINES = {
 }
 
 
+EXPRESSIONS = {
+    "99k nested parentheses": "(" * 49_999 + "1" + ")" * 49_999,
+    "20k chained conditionals": "true ? " * 10_000 + "1" + " : 2" * 10_000,
+    "20k-term sum": " + ".join(["1"] * 20_000),
+    "20k-item repr list": "[" + ", ".join(["'a'"] * 20_000) + "]",
+    "format() nested 2k deep": 'format("%s%s", ' * 2_000 + '"a", "a"' + ")" * 2_000,
+    "90k-character string": '"' + "a" * 90_000 + '"',
+    "50k unclosed brackets": "[" * 50_000,
+}
+
+
+def _locals_bomb(fanout: int = 60, levels: int = 9) -> dict[str, str]:
+    """Each local lists the previous one `fanout` times: a value of fanout^levels elements."""
+    lines = ["  l0 = concat([1], [2])"]
+    lines += [f"  l{i} = [{', '.join([f'local.l{i - 1}'] * fanout)}]" for i in range(1, levels)]
+    body = "\n".join(lines)
+    return {"main.tf": f"locals {{\n{body}\n}}\nresource \"x_y\" \"z\" {{\n  v = length(local.l{levels - 1})\n}}\n"}
+
+
+def _no_values(kind: str, name: str) -> None:
+    return None
+
+
 class _NoContext:
     def siblings(self, resource: object) -> list[object]:
         return [resource]
@@ -63,6 +89,9 @@ def cases() -> dict[str, Callable[[], object]]:
     found: dict[str, Callable[[], object]] = {}
     for name, text in YAML.items():
         found[f"yaml: {name}"] = functools.partial(parse_yaml, "k8s/bomb.yaml", text)
+    for name, text in EXPRESSIONS.items():
+        found[f"terraform expression: {name}"] = functools.partial(evaluate, text, _no_values)
+    found["terraform: locals naming locals 60x, 9 deep"] = functools.partial(parse_module, _locals_bomb())
     for rule in plaintext_secrets.RULES:
         found[f"secrets: {rule.id} on {len(LINES)} lines"] = functools.partial(_scan_all, rule)
     return found

@@ -8,15 +8,16 @@ entry, list item and nested block its own lines. The two are joined by name and 
 A `.tf.json` file is read once, by a JSON reader that keeps lines, into values of the same shape
 and an outline of the same kind, so everything after reading is shared.
 
-Values are never evaluated: literals stay Python values, `var.x` becomes the variable's default
-and `local.x` the local's value when that is itself resolvable, and anything else becomes
-`Unknown(expression)` so rules can tell "false" from "cannot tell".
+Expressions are evaluated statically and safely: literals, `var.x` (the variable's default) and
+`local.x` (the local's value), operators, conditionals and a set of functions; what cannot be
+known becomes `Unknown(expression)` so rules can tell "false" from "cannot tell".
 
 One module per step, each importing only those before it:
 
 - `grammar`: the one call into python-hcl2 (lark grammar, its on-disk cache), text -> values.
 - `lexer`: tokens with lines (strings, heredocs, comments, paired brackets); the nesting limit.
 - `outline`: blocks, attributes, object entries and list items with their spans, from tokens.
+- `expressions`: one hcl2-rendered expression evaluated, given what `var.x`/`local.x` hold.
 - `values`: static resolution of expressions through the module's variables and locals.
 - `references`: the addresses an expression names, looking through locals.
 - `nodes`: hcl2 values and outline spans joined into `Node` trees.

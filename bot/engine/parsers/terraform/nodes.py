@@ -52,7 +52,8 @@ def value_node(raw: Any, where: Expr, scope: Scope) -> Node:
             where.end_line,
         )
     if is_expression(raw):
-        return _plain_node(scope.resolve(raw), where.line, where.end_line, scope.origin_of(raw))
+        value, origin = scope.resolve_with_origin(raw)
+        return _plain_node(value, where.line, where.end_line, origin)
     return Node(raw, where.line, where.end_line)
 
 

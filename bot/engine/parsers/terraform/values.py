@@ -1,10 +1,14 @@
-"""Static values of hcl2 expressions: literals, `var.x` defaults and `local.x` values.
+"""Static values of hcl2 expressions, through `var.x` defaults and `local.x` values.
 
-python-hcl2 renders every expression as a `${...}` string. Nothing here ever evaluates one:
-an interpolation that is a literal, or a path into a variable's default or a module local
-(itself resolvable), becomes that value; anything else becomes `Unknown(expression)`, so rules
-can tell "false" from "cannot tell". Local chains stop after MAX_RESOLVE_DEPTH steps and
-cycles stop at once.
+python-hcl2 renders every expression as a `${...}` string. Each one is evaluated statically by
+`expressions.evaluate` (literals, paths, operators, conditionals and a set of functions), with
+variables' defaults and the module's locals (themselves resolved) as the values it names;
+what cannot be known becomes `Unknown(expression)`, so rules can tell "false" from "cannot
+tell". Local chains stop after MAX_RESOLVE_DEPTH steps and cycles stop at once.
+
+A module's evaluations share one budget (MAX_MODULE_STEPS); each resolved variable or local is
+remembered, and every use of it costs its size, so locals naming locals many times over (whose
+values Terraform would make exponentially large) become Unknown instead of exhausting the parser.
 """
 
 from __future__ import annotations
@@ -15,19 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.engine.model import Origin, Unknown
+from bot.engine.parsers.terraform.expressions import (
+    MAX_STEPS,
+    Resolved,
+    Work,
+    evaluate,
+    interpolated,
+    sharing,
+)
 from bot.engine.parsers.terraform.grammar import META_KEYS
 
-__all__ = ["MAX_RESOLVE_DEPTH", "MISSING", "Bound", "Scope", "is_expression", "template_parts"]
+__all__ = ["MAX_MODULE_STEPS", "MAX_RESOLVE_DEPTH", "MISSING", "Bound", "Scope", "is_expression", "template_parts"]
 
 MAX_RESOLVE_DEPTH = 8  # local -> local -> ... chains followed before giving up
+MAX_MODULE_STEPS = 1_000_000  # evaluation work (and resolved values' sizes) for a whole module
 
 
 MISSING = object()  # no value: a variable without a default, or not declared
-_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_PATH_RE = re.compile(
-    r"(var|local)\.([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*|\[\d+\]|\[\"[^\"\\]*\"\])*)"
-)
-_STEP_RE = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\"([^\"\\]*)\"\]")
 
 
 def template_parts(text: str) -> list[tuple[bool, str]] | None:
@@ -114,40 +122,42 @@ class Scope:
     variables: Mapping[str, Any]  # name -> raw default, MISSING, or Bound
     locals: Mapping[str, Any]
     origins: Mapping[str, Origin] = field(default_factory=dict)  # "var.x" / "local.y" -> where written
+    work: Work = field(default_factory=lambda: Work(MAX_MODULE_STEPS), compare=False, repr=False)
+    _resolved: dict[tuple[str, str, int, frozenset[str]], tuple[Resolved, int]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
-    def origin_of(self, raw: Any, depth: int = 0) -> Origin | None:
-        """Where a raw value that is one reference (`${var.x}`, `${local.y.z}`) came from; None for
-        a literal or a computed value (the value is then written where it is used)."""
-        if not is_expression(raw) or depth >= MAX_RESOLVE_DEPTH:
+    def resolve(self, raw: Any, depth: int = 0, seen: frozenset[str] = frozenset()) -> Any:
+        """A raw hcl2 value with every resolvable reference replaced, the rest Unknown."""
+        with sharing(self.work):
+            return self._resolve(raw, depth, seen)
+
+    def resolve_with_origin(self, raw: Any) -> tuple[Any, Origin | None]:
+        """`resolve`, and where the value came from when `raw` is one expression whose value is a
+        referenced one (`${var.x}`, `${tobool(var.flag)}`, `${coalesce(var.a, "b")}`): None for a
+        literal or a computed value, which are written where they are used."""
+        with sharing(self.work):
+            single = self._single(raw, 0, frozenset())
+            if single is not None:
+                return single.value, single.origin
+            return self._resolve(raw, 0, frozenset()), None
+
+    def _single(self, raw: Any, depth: int, seen: frozenset[str]) -> Resolved | None:
+        """The evaluated value and origin of a raw value that is one `${...}`, else None."""
+        if not is_expression(raw):
             return None
         parts = template_parts(raw)
         if parts is None or len(parts) != 1 or not parts[0][0]:
             return None
-        expr = parts[0][1]
-        while _parenthesised(expr):
-            expr = expr[1:-1].strip()
-        m = _PATH_RE.fullmatch(expr)
-        if m is None:
-            return None
-        kind, name, _ = m.groups()
-        if kind == "var":
-            value = self.variables.get(name, MISSING)
-            if isinstance(value, Bound):
-                return _named(value.origin, expr)
-            written = self.origins.get(f"var.{name}")
-            return _named(written, expr) if value is not MISSING else None
-        written = self.origins.get(f"local.{name}")
-        if written is None or name not in self.locals:
-            return None
-        inner = self.origin_of(self.locals[name], depth + 1)
-        return Origin(expr, written.path, written.line, written.text, written.context, inner)
+        return self._evaluated(parts[0][1], depth, seen)
 
-    def resolve(self, raw: Any, depth: int = 0, seen: frozenset[str] = frozenset()) -> Any:
-        """A raw hcl2 value with every resolvable reference replaced, the rest Unknown."""
+    def _resolve(self, raw: Any, depth: int, seen: frozenset[str]) -> Any:
+        if depth and self.work.active:
+            self.work.charge()  # a referenced value, read for an evaluation: it pays
         if isinstance(raw, dict):
-            return {k: self.resolve(v, depth, seen) for k, v in raw.items() if k not in META_KEYS}
+            return {k: self._resolve(v, depth, seen) for k, v in raw.items() if k not in META_KEYS}
         if isinstance(raw, list):
-            return [self.resolve(v, depth, seen) for v in raw]
+            return [self._resolve(v, depth, seen) for v in raw]
         if is_expression(raw):
             return self._template(raw, depth, seen)
         return raw
@@ -163,49 +173,67 @@ class Scope:
             if not is_expr:
                 pieces.append(part)
                 continue
-            value = self._expression(part, depth, seen)
-            if isinstance(value, bool):
-                pieces.append("true" if value else "false")
-            elif isinstance(value, (str, int, float)):
-                pieces.append(str(value))
-            else:
+            piece = interpolated(self._expression(part, depth, seen))
+            if piece is None:
                 return Unknown(text)
+            pieces.append(piece)
         return "".join(pieces)
 
     def _expression(self, expr: str, depth: int, seen: frozenset[str]) -> Any:
-        """Value of one `${...}` body: a literal or a var/local path, else Unknown."""
+        """Value of one `${...}` body, evaluated with this module's variables and locals."""
+        return self._evaluated(expr, depth, seen).value
+
+    def _evaluated(self, expr: str, depth: int, seen: frozenset[str]) -> Resolved:
         while _parenthesised(expr):
             expr = expr[1:-1].strip()  # `(var.x)`: hcl2 keeps the parentheses of a parenthesised term
-        lowered = expr.lower()
-        if lowered in ("true", "false"):
-            return lowered == "true"
-        if lowered == "null":
-            return None
-        if _NUMBER_RE.fullmatch(expr):
-            number = float(expr)
-            return int(number) if number.is_integer() and "." not in expr and "e" not in lowered else number
-        m = _PATH_RE.fullmatch(expr)
-        if m is None or depth >= MAX_RESOLVE_DEPTH:
-            return Unknown(expr)
-        kind, name, path = m.groups()
+
+        def lookup(kind: str, name: str) -> Resolved | None:
+            if name not in (self.variables if kind == "var" else self.locals):
+                return None
+            key = (kind, name, depth, seen)
+            if key not in self._resolved:
+                resolved = self._referenced(kind, name, depth, seen)
+                self.work.charge(0)  # not remembered if the work ran out on the way
+                self._resolved[key] = (resolved, _size(resolved.value, MAX_STEPS + 1))
+            resolved, size = self._resolved[key]
+            self.work.charge(size)  # what the caller may copy or expand of it
+            return resolved
+
+        return evaluate(expr, lookup)
+
+    def _referenced(self, kind: str, name: str, depth: int, seen: frozenset[str]) -> Resolved:
+        """The value of `var.name` or `local.name`, named at `depth` with `seen` locals above it,
+        and where it came from (a caller, a variable file, a default, a local)."""
         if kind == "var":
-            value = self.variables.get(name, MISSING)
-            if value is MISSING:
-                return Unknown(expr)
-            value = value.value if isinstance(value, Bound) else self.resolve(value, depth + 1, seen)
-        else:
-            if name in seen or name not in self.locals:
-                return Unknown(expr)
-            value = self.resolve(self.locals[name], depth + 1, seen | {name})
-        value = _walk(value, path, expr)
-        return Unknown(expr) if isinstance(value, Unknown) else value  # name what was written here
+            value = self.variables[name]
+            if isinstance(value, Bound):
+                return Resolved(value.value, value.origin)
+            if value is MISSING or depth >= MAX_RESOLVE_DEPTH:
+                return Resolved(Unknown(f"var.{name}"), None)
+            return Resolved(self._resolve(value, depth + 1, seen), self.origins.get(f"var.{name}"))
+        if name in seen or depth >= MAX_RESOLVE_DEPTH:
+            return Resolved(Unknown(f"local.{name}"), None)  # a cycle, or a chain too long
+        raw = self.locals[name]
+        inner = self._single(raw, depth + 1, seen | {name})
+        value = inner.value if inner is not None else self._resolve(raw, depth + 1, seen | {name})
+        written = self.origins.get(f"local.{name}")
+        origin = None if written is None else Origin(
+            f"local.{name}", written.path, written.line, written.text, written.context,
+            inner.origin if inner is not None else None)
+        return Resolved(value, origin)
 
 
-def _named(origin: Origin | None, expression: str) -> Origin | None:
-    """`origin` as seen from where `expression` is written (the same place, the reader's words)."""
-    if origin is None:
-        return None
-    return Origin(expression, origin.path, origin.line, origin.text, origin.context, origin.via)
+def _size(value: Any, cap: int) -> int:
+    """How many values `value` holds, counting shared parts each time they appear; at most `cap`."""
+    count, stack = 0, [value]
+    while stack and count < cap:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
 
 
 def _parenthesised(expr: str) -> bool:
@@ -223,16 +251,3 @@ def _parenthesised(expr: str) -> bool:
         elif ch == '"':
             return False  # strings may hold brackets; not worth a full lexer here
     return True
-
-
-def _walk(value: Any, path: str, expr: str) -> Any:
-    """Follow `.attr`, `[0]` and `["key"]` steps into a resolved value."""
-    for m in _STEP_RE.finditer(path):
-        attr, index, key = m.groups()
-        if isinstance(value, dict) and (attr or key) is not None and (attr or key) in value:
-            value = value[attr or key]
-        elif isinstance(value, list) and index is not None and int(index) < len(value):
-            value = value[int(index)]
-        else:
-            return Unknown(expr)
-    return value

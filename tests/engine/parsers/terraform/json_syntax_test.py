@@ -242,7 +242,7 @@ def test_templates_resolve_variables_and_locals_as_in_hcl() -> None:
     })
     assert one(text, "aws_s3_bucket.b").body.plain() == {
         "bucket": "app-prod", "escaped": "${local.name}", "mixed": Unknown("a-${var.open}"),
-        "flag": Unknown("local.flag"), "first": "app-prod", "directive": Unknown("%{ if var.env }x%{ endif }"),
+        "flag": True, "first": "app-prod", "directive": Unknown("%{ if var.env }x%{ endif }"),
     }
 
 

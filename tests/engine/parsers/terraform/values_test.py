@@ -1,4 +1,4 @@
-"""Static resolution: variables and locals become their values, everything else Unknown."""
+"""Static resolution: variables and locals become their values, what cannot be known Unknown."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ locals {
   loop_a   = local.loop_b
   loop_b   = local.loop_a
   computed = upper(var.name)
+  opaque   = file("name.txt")
 }
 """
 
@@ -61,9 +62,12 @@ locals {
         ("var.required", Unknown("var.required")),
         ("var.undeclared", Unknown("var.undeclared")),
         ("local.loop_a", Unknown("local.loop_a")),  # cycles stop, they do not recurse forever
-        ("local.computed", Unknown("local.computed")),  # Unknown names what is written here
-        ("var.on ? 1 : 2", Unknown("var.on ? 1 : 2")),
-        ("!var.on", Unknown("!var.on")),
+        ("local.computed", "SVC"),  # a local computed from a variable
+        ("local.opaque", Unknown("local.opaque")),  # Unknown names what is written here
+        ("var.on ? 1 : 2", 1),
+        ("var.required ? 1 : 2", Unknown("var.required ? 1 : 2")),
+        ("!var.on", False),
+        ("!var.required", Unknown("!var.required")),
         ("aws_kms_key.k.arn", Unknown("aws_kms_key.k.arn")),
         ('"%{if var.on}x%{endif}"', Unknown("%{if var.on}x%{endif}")),
     ],
