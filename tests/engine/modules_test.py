@@ -186,6 +186,13 @@ def test_what_terraform_would_not_create_is_not_judged() -> None:
             "empty.tf": ('resource "aws_ebs_volume" "each" {\n  for_each          = {}\n'
                          '  availability_zone = "a"\n  size              = 1\n  encrypted         = false\n}\n')}
     assert found(change({}, head)) == []
+    conditional = module.replace("count             = var.instances", "count             = var.create ? 1 : 0")
+    conditional = conditional.replace('variable "instances"', 'variable "create"').replace("default = 1", "default = true")
+    head = {"modules/volume/main.tf": conditional,
+            "main.tf": call("off", "./modules/volume", "false").replace("}\n", "  create    = false\n}\n")}
+    assert found(change({}, head)) == []  # `count = false ? 1 : 0` is 0: nothing to judge
+    head["main.tf"] = head["main.tf"].replace("create    = false", "create    = true")
+    assert found(change({}, head)) == [("modules/volume/main.tf", 14, "aws_ebs_volume.this")]  # the module is new
 
 
 REGULATED_BUCKET = 'resource "aws_s3_bucket" "records" {\n  bucket = "patient-records"\n}\n'
