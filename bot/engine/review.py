@@ -178,8 +178,9 @@ def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | N
         parsed = parse_terraform(terraform)
     else:
         needed = needed_directories(evaluate_from, terraform)
-        parsed, not_reviewed = evaluate_terraform({p: t for p, t in terraform.items() if module_dir(p) in needed},
-                                                  var_files)
+        named = {path for paths in (var_files or {}).values() for path in paths}  # may live elsewhere
+        parsed, not_reviewed = evaluate_terraform(
+            {p: t for p, t in terraform.items() if module_dir(p) in needed or p in named}, var_files)
     for path, text in contents.items():
         if classify(path) in (YAML, JSON, DOCKERFILE):
             parsed[path] = parse_one(path, text)

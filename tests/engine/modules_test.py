@@ -259,3 +259,12 @@ def test_a_value_unknown_before_apply_fails_only_where_the_policy_asks_and_says_
                       '  size              = 1\n  encrypted         = var.e\n}\n'}
     assert found(change({}, ebs, high_only)) == []  # a high control stays silent under `fail: critical`
     assert [f.line for f in change({}, ebs, Policy(fail_unknown=Severity.HIGH)).findings] == [5]
+
+
+def test_a_policy_variable_file_may_live_outside_its_root_module() -> None:
+    root = ('variable "enc" {\n  default = true\n}\n\nresource "aws_ebs_volume" "v" {\n'
+            '  availability_zone = "a"\n  size              = 1\n  encrypted         = var.enc\n}\n')
+    head = {"main.tf": root, "envs/prod.tfvars": "enc = false\n"}
+    review = change({}, head, Policy(var_files={"": ("envs/prod.tfvars",)}))
+    assert found(review) == [("main.tf", 8, "aws_ebs_volume.v")]
+    assert review.findings[0].provenance == "`var.enc` ← `enc = false` in variable file, envs/prod.tfvars:1"
