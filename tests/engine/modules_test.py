@@ -268,3 +268,16 @@ def test_a_policy_variable_file_may_live_outside_its_root_module() -> None:
     review = change({}, head, Policy(var_files={"": ("envs/prod.tfvars",)}))
     assert found(review) == [("main.tf", 8, "aws_ebs_volume.v")]
     assert review.findings[0].provenance == "`var.enc` ← `enc = false` in variable file, envs/prod.tfvars:1"
+
+
+def test_a_json_variable_file_sets_values_on_their_own_lines() -> None:
+    root = ('variable "enc" {\n  default = true\n}\n\nresource "aws_ebs_volume" "v" {\n'
+            '  availability_zone = "a"\n  size              = 1\n  encrypted         = var.enc\n}\n')
+    base = {"main.tf": root, "terraform.tfvars.json": '{\n  "region": "eu-west-1",\n  "enc": true\n}\n'}
+    head = {**base, "terraform.tfvars.json": base["terraform.tfvars.json"].replace('"enc": true', '"enc": false')}
+    review = change(base, head)
+    assert found(review) == [("terraform.tfvars.json", 3, "aws_ebs_volume.v")]
+    assert review.findings[0].provenance == ('`var.enc` ← `"enc": false` in variable file, '
+                                             'terraform.tfvars.json:3')
+    broken = change({}, {"main.tf": root, "terraform.tfvars.json": '{\n  "enc": false,\n}\n'})
+    assert [(e.path, e.line) for e in broken.errors] == [("terraform.tfvars.json", 3)]

@@ -9,14 +9,13 @@ readers of that variable like a changed variable default does.
 
 from __future__ import annotations
 
-import json
 import posixpath
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.engine.model import FileError, Node, Origin, ParsedFile, Resource
 from bot.engine.parsers.terraform.grammar import META_KEYS
+from bot.engine.parsers.terraform.json_reader import JArray, JObject, JSONError, JValue, read_json
 from bot.engine.parsers.terraform.module import MAX_FILE_CHARS, SOURCE, load_file
 from bot.engine.parsers.terraform.nodes import value_node
 from bot.engine.parsers.terraform.outline import Expr
@@ -79,31 +78,35 @@ def load_variable_file(path: str, text: str) -> VariableFile:
 
 
 def _json_file(path: str, text: str) -> VariableFile:
+    """A `.tfvars.json`: one object of literal values, each with the lines it is written on."""
     if len(text) > MAX_FILE_CHARS:
         return VariableFile(path, {}, ParsedFile(path, errors=(FileError(path, None, "file too large to parse"),)))
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        line = getattr(exc, "lineno", None)
-        return VariableFile(path, {}, ParsedFile(path, errors=(FileError(path, line, "not valid JSON"),)))
-    if not isinstance(data, dict):
-        return VariableFile(path, {}, ParsedFile(path, errors=(FileError(path, 1, "a variable file must be a JSON object"),)))
+        document = read_json(text)
+    except JSONError as exc:
+        return VariableFile(path, {}, ParsedFile(path, errors=(FileError(path, exc.line, f"invalid JSON: {exc}"),)))
+    if not isinstance(document, JObject):
+        return VariableFile(path, {}, ParsedFile(path, errors=(FileError(path, document.line,
+                                                                         "a variable file must be a JSON object"),)))
     lines = tuple(text.split("\n"))
     values: dict[str, Bound] = {}
     resources = []
-    for name, value in data.items():
-        line = _json_key_line(lines, name)
-        where = Expr(line, line)
-        node = value_node(value, where, _EMPTY_SCOPE)
-        values[name] = Bound(node.plain(), Origin(f"var.{name}", path, line, lines[line - 1], "variable file"))
-        resources.append(_resource(path, name, node, where, lines))
+    for prop in document.props:
+        node = _json_node(prop.value)
+        where = Expr(prop.line, node.end_line)
+        values[prop.key] = Bound(node.plain(), Origin(f"var.{prop.key}", path, prop.line, lines[prop.line - 1],
+                                                      "variable file"))
+        resources.append(_resource(path, prop.key, node, where, lines))
     return VariableFile(path, values, ParsedFile(path, resources=tuple(resources)))
 
 
-def _json_key_line(lines: tuple[str, ...], name: str) -> int:
-    """The first line holding `"name":` (JSON gives no positions; good enough for top-level keys)."""
-    pattern = re.compile(r'"' + re.escape(json.dumps(name)[1:-1]) + r'"\s*:')
-    return next((i for i, line in enumerate(lines, start=1) if pattern.search(line)), 1)
+def _json_node(value: JValue) -> Node:
+    """A JSON value as a Node tree with its lines (variable files hold literals, never templates)."""
+    if isinstance(value, JObject):
+        return Node({prop.key: _json_node(prop.value) for prop in value.props}, value.line, value.end_line)
+    if isinstance(value, JArray):
+        return Node([_json_node(item) for item in value.items], value.line, value.end_line)
+    return Node(value.value, value.line, value.line)
 
 
 def _resource(path: str, name: str, node: Node, where: Expr, lines: tuple[str, ...]) -> Resource:
