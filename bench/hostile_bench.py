@@ -59,6 +59,11 @@ EXPRESSIONS = {
     "format() nested 2k deep": 'format("%s%s", ' * 2_000 + '"a", "a"' + ")" * 2_000,
     "90k-character string": '"' + "a" * 90_000 + '"',
     "50k unclosed brackets": "[" * 50_000,
+    "for 4 deep over 1k items": "[for a in {l} : [for b in {l} : [for c in {l} : [for d in {l} : d]]]]".format(
+        l="([" + ", ".join(["'a'"] * 1_000) + "])"),
+    "for if over 5k-term &&": "[for x in ([" + ", ".join(["'a'"] * 1_000) + "]) : x if "
+    + " && ".join(["x == x"] * 5_000) + "]",
+    "for 2k deep": "[for x in " * 2_000 + "['a']" + " : x]" * 2_000,
 }
 
 

@@ -195,6 +195,65 @@ def test_what_terraform_would_not_create_is_not_judged() -> None:
     assert found(change({}, head)) == [("modules/volume/main.tf", 14, "aws_ebs_volume.this")]  # the module is new
 
 
+# terraform-aws-rds's modules/db_instance, cut down to its CloudWatch log group.
+RDS_VARIABLES = """\
+variable "identifier" {
+  type = string
+}
+variable "create" {
+  type    = bool
+  default = true
+}
+variable "create_cloudwatch_log_group" {
+  type    = bool
+  default = false
+}
+variable "use_identifier_prefix" {
+  type    = bool
+  default = false
+}
+variable "enabled_cloudwatch_logs_exports" {
+  type    = list(string)
+  default = []
+}
+variable "cloudwatch_log_group_retention_in_days" {
+  type    = number
+  default = 7
+}
+"""
+RDS_MAIN = """\
+resource "aws_cloudwatch_log_group" "this" {
+  for_each = toset([for log in var.enabled_cloudwatch_logs_exports : log if var.create && var.create_cloudwatch_log_group && !var.use_identifier_prefix])
+
+  name              = "/aws/rds/instance/${var.identifier}/${each.value}"
+  retention_in_days = var.cloudwatch_log_group_retention_in_days
+}
+"""
+RDS_RETENTION_LINE = 5  # `retention_in_days = var.cloudwatch_log_group_retention_in_days`
+
+
+def rds_call(arguments: str) -> str:
+    return f'module "db" {{\n  source     = "./modules/db_instance"\n  identifier = "ledger"\n{arguments}}}\n'
+
+
+def test_a_log_group_whose_for_each_filters_every_export_away_is_not_judged() -> None:
+    """The rds module's `for_each` is a `for` whose `if` is false for every export when the caller
+    keeps `create_cloudwatch_log_group = false`: Terraform creates no log group, so its 7-day
+    default retention is nobody's problem. Asked to create them, the module's line is found."""
+    module = {"modules/db_instance/variables.tf": RDS_VARIABLES, "modules/db_instance/main.tf": RDS_MAIN}
+    exports = '  enabled_cloudwatch_logs_exports = ["postgresql"]\n'
+    for arguments in ("", exports, exports + "  create_cloudwatch_log_group = false\n",
+                      "  create_cloudwatch_log_group = true\n",  # nothing exported: nothing to create
+                      exports + "  create_cloudwatch_log_group = true\n  create = false\n"):
+        assert found(change({}, {**module, "main.tf": rds_call(arguments)}), "CB-AWS-006") == [], arguments
+    head = {**module, "main.tf": rds_call(exports + "  create_cloudwatch_log_group = true\n")}
+    review = change({}, head)
+    assert found(review, "CB-AWS-006") == [("modules/db_instance/main.tf", RDS_RETENTION_LINE,
+                                            "aws_cloudwatch_log_group.this")]
+    (finding,) = [f for f in review.findings if f.rule_id == "CB-AWS-006"]
+    assert "only 7 days" in finding.message
+
+
 REGULATED_BUCKET = 'resource "aws_s3_bucket" "records" {\n  bucket = "patient-records"\n}\n'
 
 

@@ -15,16 +15,27 @@ The input is the text hcl2 renders inside `${...}`, which is not quite HCL:
   render alike, so those stay Unknown;
 - `true`, `false` and `null` may read `True`, `False` and `None`, and a number `${1e3}`;
 - a call's `...` is dropped, so `concat`, `coalesce`, `coalescelist`, `merge`, `format` and `join`
-  are evaluated with and without it: a value only when both agree, or only one can work.
+  are evaluated with and without it: a value only when both agree, or only one can work;
+- a `for` is its tokens joined by single spaces (`[for i , x in coll : x if c]`, `{for k , v in
+  m : v => k ... if c}`), each part rendered as a call argument; that is also how a call writes
+  a list of one string reading as a `for` (`["for x in l : x"]`), a risk taken: nobody writes it.
 
 Plain HCL containers (`{ k = v }`, `[var.a, 1]`) are read too where hcl2 never writes that shape.
+
+`for` expressions follow hclsyntax's ForExpr: a list or tuple gives (index, element), a set
+(element, element) in its order, a map or object (key, value) by key; the iteration variables
+exist only inside the `for` and shadow any other name there (`var` too, as in Terraform). An
+Unknown collection, a condition Unknown for an element, or an Unknown key make the result Unknown
+(the length or the keys are not known); a condition false for every element gives an empty one.
+
 Variable type constraints are not applied by the caller, so `==` between a string and a number
 or bool that would convert to each other is Unknown unless both are written literally.
 
 Safety: no `eval`; a hand-written scanner and recursive-descent parser with Terraform's operator
 precedence; at most MAX_EXPRESSION_CHARS characters, MAX_DEPTH levels of nesting and MAX_STEPS
-units of work per expression, counting the evaluations nested in it through `lookup` (a local
-naming a local); a caller can make many evaluations share one budget (`sharing(Work(limit))`).
+units of work per expression (each element a `for` takes is one), counting the evaluations nested
+in it through `lookup` (a local naming a local); a caller can make many evaluations share one
+budget (`sharing(Work(limit))`).
 Nothing here raises: any failure is Unknown.
 """
 
@@ -207,8 +218,15 @@ class _Ref(_Node):
 
 
 @dataclass(eq=False)
+class _Sym(_Node):
+    """An iteration variable of an enclosing `for`: it shadows any other name, `var` and `local` too."""
+
+    name: str
+
+
+@dataclass(eq=False)
 class _Opaque(_Node):
-    """Never evaluated: other references, splats, for expressions, provider functions."""
+    """Never evaluated: other references, splats, provider functions."""
 
 
 @dataclass(eq=False)
@@ -276,6 +294,20 @@ class _Object(_Node):
     pairs: list[tuple[_Node, _Node]]
 
 
+@dataclass(eq=False)
+class _For(_Node):
+    """`[for k, v in coll : value if cond]`, or `{for k, v in coll : key => value... if cond}` when
+    `key` is set (`group`: written with `...`)."""
+
+    key_var: str | None
+    value_var: str
+    collection: _Node
+    key: _Node | None
+    value: _Node
+    group: bool
+    cond: _Node | None
+
+
 # Terraform's binary operators, lowest precedence first; all left-associative.
 _LEVELS = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%"))
 _PRECEDENCE = {op: level for level, ops in enumerate(_LEVELS) for op in ops}
@@ -296,11 +328,17 @@ def _mark_inline(node: _Node) -> None:
 
 
 class _Parser:
-    """Recursive descent over one text (or a slice of it); containers are scanned, read later."""
+    """Recursive descent over one text (or a slice of it); containers are scanned, read later.
 
-    def __init__(self, src: str, work: Work, start: int = 0, end: int | None = None) -> None:
+    `symbols` are the iteration variables of the `for` expressions around the text: a name among
+    them is a `_Sym`, whatever else it could be (Terraform's child scope shadows `var` too)."""
+
+    def __init__(
+        self, src: str, work: Work, start: int = 0, end: int | None = None, symbols: frozenset[str] = frozenset()
+    ) -> None:
         self.src, self.work, self.pos = src, work, start
         self.end = len(src) if end is None else end
+        self.symbols = symbols
         self._peeked = -1
 
     def parse(self) -> _Node:
@@ -463,9 +501,60 @@ class _Parser:
         if token in ("[", "{"):
             self.pos = _Scanner(self.src, self.end, self.work).container_end(self.pos)
             if _FOR_RE.match(self.src, start, self.pos):
-                return _Opaque(self.src, start, self.pos)
+                return self.for_expression(start, self.pos)
             return _Container(self.src, start, self.pos)
         raise _Syntax
+
+    def for_expression(self, start: int, end: int) -> _Node:
+        """The `for` expression in `src[start:end]` (brackets included), as hcl2 renders it: its
+        tokens joined by single spaces (`for k , v in coll : k => v ... if c`), each part rendered
+        like a call argument (inline lists, JSON objects); plain HCL reads alike. What does not
+        read as a `for` (an inline list `[for x, y]` of two strings) is Unknown, not an error."""
+        inner = _Parser(self.src, self.work, start + 1, end - 1, self.symbols)
+        try:
+            with self.work.nested():
+                return inner.for_parts(start, end, self.src.startswith("{", start))
+        except _Syntax:
+            return _Opaque(self.src, start, end)
+
+    def for_parts(self, start: int, end: int, is_object: bool) -> _For:
+        if self.word() != "for":
+            raise _Syntax
+        names = [self.word()]
+        if self.peek() == ",":
+            self.pos += 1
+            names.append(self.word())
+        if self.word() != "in" or any(name in _CONSTANTS for name in names):
+            raise _Syntax  # `for null in ...`: hcl2 renders `null` and `None` alike
+        collection = self.expression()
+        self.take(":")
+        self.symbols = self.symbols | frozenset(names)  # this parser reads only the for's own text
+        key = None
+        if is_object:
+            key = self.expression()
+            self.take("=>")
+        value = self.expression()
+        group = is_object and self.peek() == "..."
+        if group:
+            self.pos += 3
+        cond = None
+        if self.peek() == "name":
+            if self.word() != "if":
+                raise _Syntax
+            cond = self.expression()
+        if self.peek():
+            raise _Syntax
+        for part in (collection, key, value, cond):
+            if part is not None:
+                _mark_inline(part)  # hcl2 renders each part as it renders a call argument
+        key_var = names[0] if len(names) == 2 else None
+        return _For(self.src, start, end, key_var, names[-1], collection, key, value, group, cond)
+
+    def word(self) -> str:
+        """The next name (an identifier or keyword)."""
+        if self.peek() != "name":
+            raise _Syntax
+        return self.match(_NAME_RE)
 
     def named(self, name: str, start: int) -> _Node:
         if name in _CONSTANTS:
@@ -479,6 +568,8 @@ class _Parser:
                 self.match(_NAME_RE)
             self.call(name, start)
             return _Opaque(self.src, start, self.pos)
+        if name in self.symbols:
+            return _Sym(self.src, start, self.pos, name)
         if name in ("var", "local") and after == ".":
             self.pos += 1
             if self.peek() != "name":
@@ -586,7 +677,7 @@ class _Parser:
                     parts.append("".join(literal))
                     literal = []
                 with self.work.nested():
-                    parts.append(_Parser(src, self.work, j + 2, close).parse())
+                    parts.append(_Parser(src, self.work, j + 2, close, self.symbols).parse())
             i = close + 1
         if literal:
             parts.append("".join(literal))
@@ -949,6 +1040,7 @@ class _Evaluator:
     def __init__(self, lookup: Lookup, work: Work) -> None:
         self.lookup, self.work = lookup, work
         self.made_set = False
+        self.scope: dict[str, Any] = {}  # the iteration variables bound by the `for`s being evaluated
 
     def top(self, node: _Node) -> Resolved:
         try:
@@ -988,6 +1080,10 @@ class _Evaluator:
             return Resolved(node.value, None)
         if isinstance(node, _Ref):
             return self.reference(node)
+        if isinstance(node, _Sym):
+            if node.name not in self.scope:
+                raise _Unknowable  # parsed where the name was bound, evaluated elsewhere: a bug
+            return Resolved(self.scope[node.name], None)
         if isinstance(node, _Group):
             return self.eval(node.inner)
         if isinstance(node, _Tmpl):
@@ -1014,6 +1110,8 @@ class _Evaluator:
             return Resolved([self.eval(item).value for item in node.items], None)
         if isinstance(node, _Object):
             return self.object(node)
+        if isinstance(node, _For):
+            return Resolved(self.for_expression(node), None)
         return Resolved(Unknown(node.text), None)  # _Opaque
 
     def reference(self, node: _Ref) -> Resolved:
@@ -1088,7 +1186,7 @@ class _Evaluator:
             return self.string(text)
         try:
             with self.work.nested():
-                node = _Parser(text, self.work).value_template()
+                node = _Parser(text, self.work, symbols=frozenset(self.scope)).value_template()
                 if len(node.parts) == 1 and isinstance(node.parts[0], _Node) and not node.directive:
                     return self.eval(node.parts[0]).value  # named by its expression, as Scope does
                 return self.eval(node).value
@@ -1112,7 +1210,7 @@ class _Evaluator:
             if node.inline and node.src.startswith("[", node.start):
                 return Resolved(Unknown(node.text), None)  # plain HCL would render `[a]` alike
         try:
-            parser = _Parser(node.src, self.work, node.start, node.end)
+            parser = _Parser(node.src, self.work, node.start, node.end, frozenset(self.scope))
             plain = parser.hcl_container()
             if parser.peek():
                 raise _Syntax
@@ -1133,6 +1231,106 @@ class _Evaluator:
                 raise _Unknowable  # a duplicate key
             out[name] = self.eval(value_node).value
         return Resolved(out, None)
+
+    # for expressions
+
+    def for_expression(self, node: _For) -> Any:
+        """hclsyntax's ForExpr, judged on what Terraform computes once every value is known: an
+        element that certainly fails fails the whole expression, whatever Unknowns are beside it.
+
+        The `if` clause is evaluated for each element even when it reads the same for all: a
+        false for an Unknown element does not say it is false for a known one (`false && x`
+        fails for `x = "b"`). A condition false for every element gives a known empty result."""
+        collection = self.eval(node.collection).value
+        if collection is None:
+            raise _Error("iteration over a null value")
+        if node.cond is not None:
+            # HCL first checks the condition with unknown elements: a null, a non-bool or an
+            # error there fails even an empty (or an Unknown) collection.
+            self.condition(node, Unknown(node.key_var or node.value_var), Unknown(node.value_var))
+        if isinstance(collection, Unknown):
+            return Unknown(node.text)  # it may yet be null, a string, or hold anything
+        elements = self.elements(collection)
+        if elements is None:
+            return Unknown(node.text)
+        known = True
+        items: list[Any] = []
+        table: dict[str, Any] = {}
+        groups: dict[str, list[Any]] = {}
+        saved = self.scope
+        try:
+            for key, value in elements:
+                self.work.charge()
+                include: bool | Unknown = True if node.cond is None else self.condition(node, key, value)
+                if isinstance(include, Unknown):
+                    known = False  # it may or may not be kept: the length is unknown
+                    continue
+                if not include:
+                    continue
+                self.scope = self.bound(saved, node, key, value)
+                if node.key is None:
+                    items.append(self.eval(node.value).value)
+                    continue
+                name = self.eval(node.key).value
+                if isinstance(name, Unknown):
+                    known = False
+                    continue
+                if name is None or _is_container(name):
+                    raise _Error("invalid object key")
+                name = _nfc(_to_string(name))
+                element = self.eval(node.value).value
+                if node.group:
+                    groups.setdefault(name, []).append(element)
+                elif name in table:
+                    raise _Error(f"duplicate object key {name!r}")
+                else:
+                    table[name] = element
+        finally:
+            self.scope = saved
+        if not known:
+            return Unknown(node.text)
+        if node.key is None:
+            return items
+        if node.group:
+            return {name: groups[name] for name in sorted(groups)}
+        return {name: table[name] for name in sorted(table)}  # cty orders attributes by name
+
+    def elements(self, collection: Any) -> Iterator[tuple[Any, Any]] | None:
+        """(key, value) pairs in Terraform's order: a list's (index, element), a set's (element,
+        element) in its order, a map's (key, value) by key; None when the keys are not known.
+        Lazily: each pair is charged as the loop takes it (a map's sort is charged first)."""
+        if isinstance(collection, list):
+            return enumerate(collection)
+        if isinstance(collection, _Set):
+            return ((item, item) for item in collection.items)
+        if isinstance(collection, dict):
+            self.work.charge(1 + len(collection) // 16)
+            if any(_unknown_key(k) for k in collection):
+                return None
+            return ((k, collection[k]) for k in sorted(collection))
+        raise _Error("a for expression can only iterate over collections")
+
+    def bound(self, outer: dict[str, Any], node: _For, key: Any, value: Any) -> dict[str, Any]:
+        scope = dict(outer)  # an inner `for` may shadow an outer one's names
+        if node.key_var is not None:
+            scope[node.key_var] = key
+        scope[node.value_var] = value  # `for x, x in ...`: the value wins, as in HCL
+        return scope
+
+    def condition(self, node: _For, key: Any, value: Any) -> bool | Unknown:
+        """The `if` clause for one element: a bool, or Unknown; null or a non-bool fails."""
+        assert node.cond is not None
+        saved = self.scope
+        self.scope = self.bound(saved, node, key, value)
+        try:
+            result = self.eval(node.cond).value
+        finally:
+            self.scope = saved
+        if isinstance(result, Unknown):
+            return result
+        if result is None:
+            raise _Error("the for condition is null")
+        return _to_bool(result)
 
     # operators
 
