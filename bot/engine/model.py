@@ -203,9 +203,15 @@ class Resource:
         return f"{self.module}.{self.address}" if self.calls else self.address
 
     @property
+    def instance(self) -> str:
+        """Names the module instance by its calls, where each is written: two callers may both call
+        their module `db` (`module.db`), yet they make two instances."""
+        return "|".join(f"{call.path}:{call.line}:{call.name}" for call in self.calls)
+
+    @property
     def key(self) -> tuple[str, str, str]:
         """Tells resources apart across files and module instances (one file, many instances)."""
-        return (self.path, self.module, self.address)
+        return (self.path, self.instance, self.address)
 
     def text_at(self, line: int) -> str | None:
         """The source text of one line of this resource, for building suggestions."""

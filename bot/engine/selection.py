@@ -26,7 +26,7 @@ def group_key(resource: Resource) -> str:
     """Resources that can see each other: one instance of a Terraform module directory (the
     directory, and the module address of the instance), else one file."""
     if resource.source == "terraform":
-        return f"{directory_key(resource.path)}#{resource.module}"
+        return f"{directory_key(resource.path)}#{resource.instance}"
     return f"file:{resource.path}"
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
+import pytest
+
 from bot.engine.diff import FileDiff, parse_file_patch
 from bot.engine.model import Severity
 from bot.engine.policy import Policy
@@ -340,3 +342,14 @@ def test_a_json_variable_file_sets_values_on_their_own_lines() -> None:
                                              'terraform.tfvars.json:3')
     broken = change({}, {"main.tf": root, "terraform.tfvars.json": '{\n  "enc": false,\n}\n'})
     assert [(e.path, e.line) for e in broken.errors] == [("terraform.tfvars.json", 3)]
+
+
+@pytest.mark.parametrize(("first", "second"), [("true", "false"), ("false", "true")])
+def test_two_callers_naming_their_call_alike_make_two_instances(first: str, second: str) -> None:
+    head = {"modules/volume/main.tf": VOLUME_MODULE,
+            "a/main.tf": call("db", "../modules/volume", first),
+            "b/main.tf": call("db", "../modules/volume", second)}
+    (finding,) = change({}, head).findings  # neither instance hides behind the other (both are `module.db`)
+    failing, passing = ("a", "b") if first == "false" else ("b", "a")
+    assert finding.provenance is not None and f"module call `db` ({failing}/main.tf:1)" in finding.provenance
+    assert f"{passing}/main.tf" not in finding.provenance
