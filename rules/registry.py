@@ -102,9 +102,30 @@ def controls_by_rule(frameworks: Iterable[Framework]) -> dict[str, dict[str, tup
     return {rule: {fw: tuple(ids) for fw, ids in per.items()} for rule, per in result.items()}
 
 
+def merged_controls(rules: Iterable[Rule], frameworks: Iterable[Framework]
+                    ) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Controls per rule: the framework files' `rules:` lists plus what each rule declares itself
+    (`Rule.controls`), each control id once, in the framework file's order."""
+    frameworks = tuple(frameworks)
+    merged: dict[str, dict[str, list[str]]] = {
+        rule: {fw: list(ids) for fw, ids in per.items()} for rule, per in controls_by_rule(frameworks).items()
+    }
+    for rule in rules:
+        for fw, ids in rule.controls.items():
+            listed = merged.setdefault(rule.id, {}).setdefault(fw, [])
+            listed.extend(i for i in ids if i not in listed)
+    order = {f.key: {c.id: n for n, c in enumerate(f.controls)} for f in frameworks}
+
+    def in_file_order(fw: str, ids: list[str]) -> tuple[str, ...]:
+        positions = order.get(fw, {})
+        return tuple(sorted(ids, key=lambda i: positions.get(i, len(positions))))
+
+    return {rule: {fw: in_file_order(fw, ids) for fw, ids in per.items()} for rule, per in merged.items()}
+
+
 @lru_cache(maxsize=1)
 def default_controls() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
-    return controls_by_rule(load_frameworks())
+    return merged_controls(all_rules(), load_frameworks())
 
 
 def default_rule_set() -> RuleSet:

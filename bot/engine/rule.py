@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.engine.model import Resource, Severity, Violation
@@ -48,6 +48,12 @@ class Rule:
       input, and it never reports on an `Unknown` value alone.
     - `regression`: the rule reports what a change weakened against the base (`context.base`)
       rather than a minimum; a policy may make such findings notices (`regressions: notice`).
+    - `controls`: framework key -> control ids the rule enforces, declared with the rule (a spec's
+      `controls:`); merged with the framework files' own `rules:` lists by the registry.
+    - `peers`: scanner name ("checkov", "kics") -> the equivalent check ids whose semantics agree,
+      so accuracy can be scored on the peers' labelled examples.
+    - `aliases`: earlier ids of this control (a per-format rule merged into one control keeps
+      matching suppressions and policies that name its old id).
     """
 
     id: str
@@ -59,6 +65,9 @@ class Rule:
     remediation: str
     check: CheckFn
     regression: bool = False
+    controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
 
     def applies_to(self, resource: Resource) -> bool:
         return resource.source in self.sources and (not self.types or resource.type in self.types)

@@ -6,7 +6,7 @@ import re
 
 from rules.registry import all_rules, default_controls, load_frameworks
 
-ID = re.compile(r"^CB-(AWS|CFN|K8S|GHA|DOCKER|SECRET|REG)-\d{3}$")
+ID = re.compile(r"^CB-(AWS|CFN|AZURE|GCP|K8S|GHA|DOCKER|SECRET|REG)-\d{3}$")
 
 
 def test_rule_ids_are_unique_and_well_formed() -> None:
@@ -39,3 +39,36 @@ def test_the_four_frameworks_are_there_with_named_controls() -> None:
 def test_rules_are_registered_explicitly_not_on_import() -> None:
     first, second = all_rules(), all_rules()
     assert first == second and len(first) >= 25
+
+
+def test_controls_a_rule_declares_itself_name_real_controls_of_known_frameworks() -> None:
+    known = {f.key: {c.id for c in f.controls} for f in load_frameworks()}
+    unknown = [
+        (rule.id, fw, control)
+        for rule in all_rules()
+        for fw, ids in rule.controls.items()
+        for control in ids
+        if control not in known.get(fw, set())
+    ]
+    assert unknown == []
+
+
+def test_declared_controls_are_merged_with_the_framework_files() -> None:
+    from dataclasses import replace
+
+    from rules.registry import merged_controls
+
+    rule = next(r for r in all_rules() if r.id == "CB-AWS-001")
+    frameworks = load_frameworks()
+    soc2 = next(f for f in frameworks if f.key == "soc2")
+    extra = next(c.id for c in soc2.controls if rule.id not in c.rule_ids)
+    merged = merged_controls([replace(rule, controls={"soc2": (extra,)})], frameworks)
+    assert extra in merged[rule.id]["soc2"]
+    assert set(default_controls()[rule.id]["soc2"]) < set(merged[rule.id]["soc2"])
+
+
+def test_aliases_are_not_ids_of_other_rules() -> None:
+    ids = {rule.id for rule in all_rules()}
+    aliases = [a for rule in all_rules() for a in rule.aliases]
+    assert len(aliases) == len(set(aliases))
+    assert ids.isdisjoint(aliases)
