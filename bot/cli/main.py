@@ -18,7 +18,7 @@ from bot.cli.git import GitError, GitTree, run_git
 from bot.cli.local import FsTree
 from bot.engine.diff import DiffError, FileDiff, parse_unified_diff
 from bot.engine.model import Severity
-from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
+from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
 from bot.engine.review import Engine, Review
 from bot.report.json_report import dumps, review_json
 from bot.report.sarif import review_sarif
@@ -68,7 +68,7 @@ def _load_policy(path: Path | None, fallback_text: str | None, fail_on: str | No
     try:
         if path is not None:
             try:
-                text: str | None = path.read_text(encoding="utf-8")
+                text: str | None = decode_policy(path.read_bytes())
             except OSError as exc:
                 raise UsageError(f"cannot read policy file {path}: {exc.strerror}") from None
         else:

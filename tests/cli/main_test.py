@@ -226,3 +226,22 @@ def test_scan_lists_binary_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
     report = json.loads(out)
     jsonschema.validate(report, SCHEMA)
     assert code == 0 and [(n["path"], n["what"]) for n in report["not_reviewed"]] == [("logo.png", "binary file")]
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (b"fail_on: high\n# caf\xe9\n", "not UTF-8 text (byte 20)"),
+        (b"suppressions:\n  - {rule: X, reason: y, expires: 2099-01-31 10:00:00}\n", "must be a date like 2027-01-31"),
+        (b"a: " + b"[" * 10_000 + b"]" * 10_000, "nested deeper than 32 levels"),
+    ],
+)
+def test_a_bad_policy_file_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], policy: bytes, message: str
+) -> None:
+    (tmp_path / "main.tf").write_text('resource "aws_ebs_volume" "a" {\n  size = 1\n}\n')
+    policy_file = tmp_path / "policy.yml"
+    policy_file.write_bytes(policy)
+    assert main(["scan", str(tmp_path), "--policy", str(policy_file)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
