@@ -215,8 +215,8 @@ def parse_policy(text: str | None) -> Policy:
     if len(text) > MAX_POLICY_BYTES:
         raise PolicyError(f"{POLICY_PATH}: larger than {MAX_POLICY_BYTES // 1024} KiB")
     if "\ufffd" in text:  # what a reader that replaces undecodable bytes leaves behind
-        line = text.count("\n", 0, text.index("\ufffd")) + 1
-        raise PolicyError(f"{POLICY_PATH}: line {line}: not UTF-8 text")
+        bad_line = text.count("\n", 0, text.index("\ufffd")) + 1
+        raise PolicyError(f"{POLICY_PATH}: line {bad_line}: not UTF-8 text")
     try:
         _check_depth(text)
         data = yaml.safe_load(text)
