@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
+from bot.engine.diff import DiffError, FileDiff, parse_file_patch
 from bot.engine.tree import MAX_FILE_BYTES, decode_text
 
 UNREADABLE = MAX_FILE_BYTES + 1  # the size given to blobs git cannot read, so they are never read
@@ -26,6 +28,61 @@ def run_git(repo: Path, *args: str, input_bytes: bytes | None = None) -> bytes:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(message[0] if message else f"git {args[0]} failed")
     return done.stdout
+
+
+def decode_path(raw: bytes) -> str:
+    """A path as git stores it (bytes) as the engine names it; the same everywhere in the CLI, so
+    a listing, a diff and a read agree on one name even when it is not UTF-8."""
+    return raw.decode("utf-8", "replace")
+
+
+_DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv", "-M")
+_STATUSES = {"A": "added", "C": "copied", "D": "removed", "R": "renamed"}
+
+
+def changed_files(repo: Path, base: str, head: str) -> list[FileDiff]:
+    """What base..head changed, file by file.
+
+    The names come from `--name-status -z`, exactly as stored: a quote, a backslash, a tab or a
+    newline in a name survives (the text diff quotes and escapes such names, and a parser of its
+    headers gets them wrong). The hunks come from one text diff in the same order, cut at each
+    `diff --git` line (no hunk line can start with it: they start with ' ', '+', '-' or '\\').
+    """
+    names = run_git(repo, "diff", *_DIFF_OPTIONS, "--name-status", "-z", base, head).split(b"\x00")
+    entries: list[tuple[str, str, str | None]] = []  # (status, path, old path)
+    i = 0
+    while i < len(names) and names[i]:
+        letter = names[i][:1].decode("ascii", "replace")
+        if letter in ("R", "C"):
+            old, new = decode_path(names[i + 1]), decode_path(names[i + 2])
+            entries.append((_STATUSES[letter], new, old))
+            i += 3
+        else:
+            entries.append((_STATUSES.get(letter, "modified"), decode_path(names[i + 1]), None))
+            i += 2
+    text = run_git(repo, "diff", *_DIFF_OPTIONS, "--unified=3", "--src-prefix=a/", "--dst-prefix=b/",
+                   base, head).decode("utf-8", errors="replace")
+    chunks = _per_file(text)
+    if len(chunks) != len(entries):
+        raise DiffError(f"git diff listed {len(entries)} files but printed {len(chunks)}")
+    return [parse_file_patch(path, _hunks(chunk), status, old) for (status, path, old), chunk in zip(entries, chunks)]
+
+
+_FILE_START = re.compile(r"^diff --git ", re.MULTILINE)  # `^` follows "\n" only, as git's lines do
+
+
+def _per_file(text: str) -> list[str]:
+    starts = [match.start() for match in _FILE_START.finditer(text)]
+    return [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)])]
+
+
+def _hunks(chunk: str) -> str | None:
+    """The hunks of one file's diff, headers dropped; None for a binary file (git prints no
+    hunks for it), "" for a file with no text change (a mode change, an empty file)."""
+    start = chunk.find("\n@@ ")
+    if start >= 0:
+        return chunk[start + 1 :]
+    return None if "\nBinary files " in chunk or "\nGIT binary patch" in chunk else ""
 
 
 class GitTree:
@@ -49,7 +106,7 @@ class GitTree:
                     # A blob missing from the object store (a partial clone) lists its size as "BAD":
                     # it cannot be read, which the engine reports for infrastructure files.
                     readable = size.isdigit()
-                    blobs[name.decode("utf-8", "replace")] = (sha.decode(), int(size) if readable else UNREADABLE)
+                    blobs[decode_path(name)] = (sha.decode(), int(size) if readable else UNREADABLE)
             self._blobs = blobs
         return self._blobs
 

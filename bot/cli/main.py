@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from bot.cli.git import GitError, GitTree, run_git
+from bot.cli.git import GitError, GitTree, changed_files, run_git
 from bot.cli.local import FsTree
-from bot.engine.diff import DiffError, FileDiff, parse_unified_diff
+from bot.engine.diff import DiffError, FileDiff
 from bot.engine.model import Severity
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
 from bot.engine.review import Engine, Review
@@ -112,10 +112,8 @@ def _default_branch(repo: Path) -> str:
 
 
 def _git_diff(repo: Path, base: str, head: str) -> list[FileDiff]:
-    raw = run_git(repo, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--unified=3",
-                  "--src-prefix=a/", "--dst-prefix=b/", base, head)
     try:
-        return parse_unified_diff(raw.decode("utf-8", errors="replace"))
+        return changed_files(repo, base, head)
     except DiffError as exc:
         raise UsageError(str(exc)) from None
 

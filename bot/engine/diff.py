@@ -219,8 +219,10 @@ def parse_file_patch(
     }.get(status, FileStatus.MODIFIED)
     if patch is None:
         return FileDiff(path=path, old_path=old_path, status=file_status, complete=False)
-    source = "/dev/null" if file_status == FileStatus.ADDED else f"a/{old_path or path}"
-    target = "/dev/null" if file_status == FileStatus.REMOVED else f"b/{path}"
+    # The header only tells unidiff what kind of change this is; the names are the caller's (a
+    # name holding a newline or a tab would break a header line), so it gets stand-ins.
+    source = "/dev/null" if file_status == FileStatus.ADDED else "a/file"
+    target = "/dev/null" if file_status == FileStatus.REMOVED else "b/file"
     body = patch if patch.endswith("\n") else patch + "\n"
     header = f"--- {source}\n+++ {target}\n"
     try:
