@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
+from bot.engine.lines import git_lines
+
 
 class FileStatus(str, enum.Enum):
     ADDED = "added"
@@ -247,7 +249,7 @@ def parse_file_patch(
 
 def whole_file_added(path: str, text: str) -> FileDiff:
     """A file reviewed in full (a scan, or a file without a patch): every line counts as added."""
-    texts = text.splitlines()
+    texts = git_lines(text)
     lines = frozenset(range(1, len(texts) + 1))
     hunk = Hunk(0, 0, 1, len(texts), tuple(HunkLine("+", t) for t in texts))
     return FileDiff(path=path, old_path=None, status=FileStatus.ADDED, added_lines=lines, commentable_lines=lines,
@@ -262,7 +264,7 @@ def reconstruct_base(head_text: str, diff: FileDiff) -> str:
     """
     if not diff.complete:
         raise DiffError(f"{diff.path}: no patch to reconstruct the base from")
-    head_lines = head_text.splitlines() if diff.status != FileStatus.REMOVED else []
+    head_lines = git_lines(head_text) if diff.status != FileStatus.REMOVED else []
     out: list[str] = []
     cursor = 0  # index into head_lines
     for hunk in diff.hunks:

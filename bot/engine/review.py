@@ -20,6 +20,7 @@ from bot.engine import coverage
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.landing import landing
+from bot.engine.lines import git_lines
 from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
 from bot.engine.parsers import (
     DOCKERFILE,
@@ -423,5 +424,5 @@ def _texts(read: Mapping[str, str | None]) -> dict[str, str]:
 
 
 def _all_lines(text: str | None) -> list[tuple[int, str]]:
-    return list(enumerate(text.splitlines(), start=1)) if text else []
+    return list(enumerate(git_lines(text), start=1)) if text else []
 
