@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from bot.engine.diff import DiffError, FileDiff, parse_file_patch
@@ -40,7 +40,8 @@ _DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv", "-M")
 _STATUSES = {"A": "added", "C": "copied", "D": "removed", "R": "renamed"}
 
 
-def changed_files(repo: Path, base: str, head: str) -> list[FileDiff]:
+def changed_files(repo: Path, base: str, head: str, too_large: Callable[[str], bool] = lambda path: False
+                  ) -> list[FileDiff]:
     """What base..head changed, file by file.
 
     The names come from `--name-status -z`, exactly as stored: a quote, a backslash, a tab or a
@@ -60,12 +61,27 @@ def changed_files(repo: Path, base: str, head: str) -> list[FileDiff]:
         else:
             entries.append((_STATUSES.get(letter, "modified"), decode_path(names[i + 1]), None))
             i += 2
-    text = run_git(repo, "diff", *_DIFF_OPTIONS, "--unified=3", "--src-prefix=a/", "--dst-prefix=b/",
-                   base, head).decode("utf-8", errors="replace")
-    chunks = _per_file(text)
-    if len(chunks) != len(entries):
-        raise DiffError(f"git diff listed {len(entries)} files but printed {len(chunks)}")
-    return [parse_file_patch(path, _hunks(chunk), status, old) for (status, path, old), chunk in zip(entries, chunks)]
+    # A file past the size limit is never read, so its patch is not made either: git would print
+    # it whole and parsing it costs seconds and hundreds of MB per 10 MB, only to say "too large".
+    skipped = {path for status, path, _old in entries if status != "removed" and too_large(path)}
+    excluded = [f":(exclude,literal){path}" for path in sorted(skipped)]
+    text = ""
+    if len(skipped) < len(entries):
+        text = run_git(repo, "diff", *_DIFF_OPTIONS, "--unified=3", "--src-prefix=a/", "--dst-prefix=b/",
+                       base, head, "--", ".", *excluded).decode("utf-8", errors="replace")
+    chunks = iter(_per_file(text))
+    diffs: list[FileDiff] = []
+    for status, path, old_path in entries:
+        if path in skipped:
+            diffs.append(parse_file_patch(path, None, status, old_path))
+            continue
+        chunk = next(chunks, None)
+        if chunk is None:
+            raise DiffError(f"git diff listed {len(entries)} files but printed fewer")
+        diffs.append(parse_file_patch(path, _hunks(chunk), status, old_path))
+    if next(chunks, None) is not None:
+        raise DiffError(f"git diff printed more files than the {len(entries)} it listed")
+    return diffs
 
 
 _FILE_START = re.compile(r"^diff --git ", re.MULTILINE)  # `^` follows "\n" only, as git's lines do
@@ -112,6 +128,11 @@ class GitTree:
 
     def paths(self) -> Iterable[str]:
         return sorted(self._index())
+
+    def too_large(self, path: str) -> bool:
+        """Past the size limit (or unreadable): such a file is reported, never read."""
+        blob = self._index().get(path)
+        return blob is not None and blob[1] > MAX_FILE_BYTES
 
     def read(self, path: str) -> str | None:
         blob = self._index().get(path)

@@ -111,9 +111,9 @@ def _default_branch(repo: Path) -> str:
     raise UsageError("cannot tell the default branch (no origin/HEAD, main or master); pass --base")
 
 
-def _git_diff(repo: Path, base: str, head: str) -> list[FileDiff]:
+def _git_diff(repo: Path, base: str, head: GitTree) -> list[FileDiff]:
     try:
-        return changed_files(repo, base, head)
+        return changed_files(repo, base, head.commit, head.too_large)
     except DiffError as exc:
         raise UsageError(str(exc)) from None
 
@@ -139,7 +139,7 @@ def check_change(repo: Path, base_rev: str | None, head_rev: str, policy_path: P
     policy_source = GitTree(root, default_branch) if default_branch else base
     policy = _load_policy(policy_path, policy_source.read(POLICY_PATH), fail_on)
     engine = Engine(default_rule_set(), policy)
-    review = engine.review_change(_git_diff(root, merge_base, head.commit), head, base)
+    review = engine.review_change(_git_diff(root, merge_base, head), head, base)
     return engine, review, policy
 
 

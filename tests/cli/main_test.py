@@ -273,3 +273,23 @@ def test_check_reads_a_renamed_file_with_an_odd_name_under_its_new_name(
     # followed through the rename: the base's encrypted volume makes the change a regression too
     assert sorted((f["rule_id"], f["path"], f["line"]) for f in json.loads(out)["findings"]) == [
         ("CB-AWS-001", "new\tname.tf", 3), ("CB-REG-001", "new\tname.tf", 3)]
+
+
+def test_a_file_past_the_size_limit_is_an_error_and_its_patch_is_never_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli.git import GitTree, changed_files
+    from bot.engine.tree import MAX_FILE_BYTES
+
+    line = 'resource "aws_ebs_volume" "v" { size = 1 }\n'
+    huge = line * (MAX_FILE_BYTES // len(line) + 10)
+    repo = make_repo(tmp_path, {"README.md": "x\n"}, {"huge.tf": huge, "small.tf": UNENCRYPTED_TF})
+    head = GitTree(repo, "HEAD")
+    diffs = {d.path: d for d in changed_files(repo, "HEAD~1", "HEAD", head.too_large)}
+    assert diffs["huge.tf"].complete is False and diffs["huge.tf"].hunks == ()
+    assert diffs["small.tf"].complete and diffs["small.tf"].added_lines == frozenset({1, 2, 3, 4})
+    code, out, _err = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert [e["path"] for e in report["errors"]] == ["huge.tf"]
+    assert [(f["path"], f["line"]) for f in report["findings"]] == [("small.tf", 3)]
