@@ -64,7 +64,9 @@ def changed_files(repo: Path, base: str, head: str, too_large: Callable[[str], b
     # A file past the size limit is never read, so its patch is not made either: git would print
     # it whole and parsing it costs seconds and hundreds of MB per 10 MB, only to say "too large".
     skipped = {path for status, path, _old in entries if status != "removed" and too_large(path)}
-    excluded = [f":(exclude,literal){path}" for path in sorted(skipped)]
+    # a renamed file's old name too, or git would print the old side alone as a deletion
+    hidden = skipped | {old for _status, path, old in entries if path in skipped and old is not None}
+    excluded = [f":(exclude,literal){path}" for path in sorted(hidden)]
     text = ""
     if len(skipped) < len(entries):
         text = run_git(repo, "diff", *_DIFF_OPTIONS, "--unified=3", "--src-prefix=a/", "--dst-prefix=b/",

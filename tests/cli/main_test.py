@@ -293,3 +293,19 @@ def test_a_file_past_the_size_limit_is_an_error_and_its_patch_is_never_made(
     assert code == 1
     assert [e["path"] for e in report["errors"]] == ["huge.tf"]
     assert [(f["path"], f["line"]) for f in report["findings"]] == [("small.tf", 3)]
+
+
+def test_a_file_renamed_past_the_size_limit_keeps_the_listing_and_the_patches_aligned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.engine.tree import MAX_FILE_BYTES
+
+    line = 'resource "aws_ebs_volume" "v" { size = 1 }\n'
+    huge = line * (MAX_FILE_BYTES // len(line) + 10)
+    repo = make_repo(tmp_path, {"a.tf": huge, "small.tf": "# x\n"},
+                     {"a.tf": None, "b.tf": huge + "# more\n", "small.tf": UNENCRYPTED_TF})
+    code, out, err = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert [e["path"] for e in report["errors"]] == ["b.tf"], err
+    assert [(f["path"], f["line"]) for f in report["findings"]] == [("small.tf", 3)]
