@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from bot.engine.diff import DiffError, FileDiff, parse_file_patch
-from bot.engine.tree import MAX_FILE_BYTES, decode_text
+from bot.engine.tree import BINARY_CONTENT, MAX_FILE_BYTES, SUBMODULE, SYMLINK, decode_text, too_large_reason
 
 UNREADABLE = MAX_FILE_BYTES + 1  # the size given to blobs git cannot read, so they are never read
 
@@ -110,6 +110,8 @@ class GitTree:
         self.repo = repo
         self.commit = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
         self._blobs: dict[str, tuple[str, int]] | None = None
+        self._special: dict[str, str] = {}  # symlinks and submodules: listed, never read
+        self._binary: set[str] = set()
 
     def _index(self) -> dict[str, tuple[str, int]]:
         if self._blobs is None:
@@ -120,6 +122,10 @@ class GitTree:
                     continue
                 meta, _, name = entry.partition(b"\t")
                 mode, kind, sha, size = meta.split()
+                if mode == b"120000":
+                    self._special[decode_path(name)] = SYMLINK
+                elif kind == b"commit":
+                    self._special[decode_path(name)] = SUBMODULE
                 if kind == b"blob" and mode != b"120000":  # skip symlinks
                     # A blob missing from the object store (a partial clone) lists its size as "BAD":
                     # it cannot be read, which the engine reports for infrastructure files.
@@ -131,6 +137,20 @@ class GitTree:
     def paths(self) -> Iterable[str]:
         return sorted(self._index())
 
+    def unread_reason(self, path: str) -> str | None:
+        """Why `read` gives nothing for `path` (see `bot.engine.tree.unread_reason`)."""
+        index = self._index()
+        if path in self._special:
+            return self._special[path]
+        blob = index.get(path)
+        if blob is None:
+            return None
+        if blob[1] == UNREADABLE:
+            return "its content is missing from this clone (a partial or shallow clone)"
+        if blob[1] > MAX_FILE_BYTES:
+            return too_large_reason(blob[1])
+        return BINARY_CONTENT if path in self._binary else None
+
     def too_large(self, path: str) -> bool:
         """Past the size limit (or unreadable): such a file is reported, never read."""
         blob = self._index().get(path)
@@ -140,7 +160,10 @@ class GitTree:
         blob = self._index().get(path)
         if blob is None or blob[1] > MAX_FILE_BYTES:
             return None
-        return decode_text(run_git(self.repo, "cat-file", "blob", blob[0]))
+        text = decode_text(run_git(self.repo, "cat-file", "blob", blob[0]))
+        if text is None:
+            self._binary.add(path)
+        return text
 
     def list_all(self) -> tuple[list[str], bool]:
         return sorted(self._index()), True
@@ -160,5 +183,7 @@ class GitTree:
             size = int(out[offset:header_end].split()[2])
             start = header_end + 1
             result[path] = decode_text(out[start : start + size])
+            if result[path] is None:
+                self._binary.add(path)
             offset = start + size + 1
         return result

@@ -309,3 +309,31 @@ def test_a_file_renamed_past_the_size_limit_keeps_the_listing_and_the_patches_al
     assert code == 1
     assert [e["path"] for e in report["errors"]] == ["b.tf"], err
     assert [(f["path"], f["line"]) for f in report["findings"]] == [("small.tf", 3)]
+
+
+def test_check_says_what_an_unread_file_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"README.md": "x\n"}, {"common/vol.tf": UNENCRYPTED_TF, "bin.tf": "# \0\nx = 1\n"})
+    (repo / "env").mkdir()
+    (repo / "env" / "vol.tf").symlink_to("../common/vol.tf")
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{commit},vendor/modules")  # a submodule
+    git(repo, "add", "env/vol.tf")
+    git(repo, "commit", "-q", "-m", "links")
+    code, out, _err = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~2", "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert [(e["path"], e["message"]) for e in report["errors"]] == [
+        ("bin.tf", "file could not be read: binary (a NUL byte in its first 8 KiB)")]
+    listed = {(n["path"], n["what"]) for n in report["not_reviewed"]}
+    assert {("env/vol.tf", "symlink"), ("vendor/modules", "submodule")} <= listed
+    assert [(f["path"], f["line"]) for f in report["findings"]] == [("common/vol.tf", 3)]
+
+
+def test_scan_names_the_size_of_a_file_past_the_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.engine.tree import MAX_FILE_BYTES
+
+    (tmp_path / "big.tf").write_text("# " + "x" * MAX_FILE_BYTES + "\n")
+    code, out, _err = run(capsys, "scan", str(tmp_path), "--format", "json")
+    assert code == 1
+    assert [e["message"] for e in json.loads(out)["errors"]] == [
+        "file could not be read: too large (5.2 MB; the limit is 5 MiB)"]
