@@ -117,10 +117,11 @@ def check_token_automount(resource: Resource, ctx: RuleContext) -> Iterable[Viol
         account = (account or "").strip() or "default"
         if _account_disables_mount(resource, account, ctx):
             continue
+        where = named if named is not None else spec  # the account's line, else the pod spec's first
         yield Violation(
             message=f"The pod mounts the API token of ServiceAccount `{account}` by default "
             "(automountServiceAccountToken is not set on the pod, nor false on that account in this file).",
-            line=spec.line, end_line=spec.line, key=account,
+            line=where.line, end_line=where.line, key=account,
         )
 
 
