@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from bot.engine.model import Node, Resource, Violation
+from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import CheckFn, Rule, RuleContext
 from rules.spec import values
 from rules.spec.conditions import Outcome, State, evaluate, scope_for
@@ -125,9 +125,11 @@ def _unknown(base: str, read: Read, resource: Resource) -> Violation:
     end_line = read.node.end_line if read.node is not None else line
     if read.note is not None:
         what = read.note
-    elif read.node is not None:
+    elif read.node is not None and read.missing == 0:
         what = f"`{read.key} = {read.node.plain()}` is not known before apply"
+    elif read.node is not None and isinstance(read.node.value, Unknown):
+        what = f"`{read.key}` is not known before apply (it is read through `{read.node.value}`)"
     else:
-        what = f"`{read.key}` is not known before apply"
+        what = f"`{read.key}` is not known before apply (a `dynamic` block generates it)"
     return Violation(message=f"Cannot tell: {what}; if it is not what the control asks: {base}.", line=line,
                      end_line=end_line, key=read.key, undecided=True)

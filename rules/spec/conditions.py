@@ -137,11 +137,11 @@ def _invert(state: State) -> State:
 
 def _test(leaf: Leaf, read: Read) -> State:
     if leaf.test == "exists":
-        if read.unknown and read.node is None:
+        if read.unknown and read.missing > 0:
             return State.UNKNOWN  # a step on the way is not known: the value may or may not be there
         present = not read.absent
         return _state(present == leaf.operand)
-    if read.unknown and read.node is None:
+    if read.unknown:
         return State.UNKNOWN
     if read.absent:
         if leaf.absent.mode == "pass":
@@ -218,7 +218,7 @@ def _items(condition: ForEach, scope: Scope) -> tuple[list[tuple[str, Node]], li
     items: list[tuple[str, Node]] = []
     others: list[Read] = []
     for read in scope.reader.read(condition.path):
-        if read.absent or read.node is None:
+        if read.absent or read.unknown or read.node is None:
             others.append(read)
             continue
         node = read.node
@@ -227,9 +227,10 @@ def _items(condition: ForEach, scope: Scope) -> tuple[list[tuple[str, Node]], li
             items.append((f"{read.key}[{item_name(child, index)}].", child))
     if scope.reader.terraform and isinstance(condition.path[-1], str):
         holder = scope.reader.root if len(condition.path) == 1 else scope.reader.root.get(*condition.path[:-1])
-        if holder is not None and dynamic(holder, condition.path[-1]):
+        generator = dynamic(holder, condition.path[-1]) if holder is not None else None
+        if generator is not None and not any(r.unknown for r in others):
             others = [r for r in others if not r.absent]
-            others.append(Read(scope.reader.prefix + condition.text, None, scope.reader.anchor,
+            others.append(Read(scope.reader.prefix + condition.text, generator, scope.reader.anchor,
                                str(condition.path[-1]), 1, unknown=True))
     return items, others
 

@@ -118,6 +118,8 @@ def _plain(node: yaml.Node, path: str, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise _error(path, node, "value nested too deeply")
     if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return str(node.value)  # a date in a spec is the text written (`equals: 2024-01-01`)
         if node.tag not in _SCALAR_TAGS:
             raise _error(path, node, f"tag {node.tag} is not allowed in a spec")
         try:
@@ -149,12 +151,13 @@ def _entries(node: yaml.Node, path: str, what: str = "a mapping") -> _Entries:
         raise _error(path, node, f"expected {what}")
     entries = _Entries()
     for key_node, value_node in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+        key = _raw(key_node)
+        if key is None:
             raise _error(path, key_node, "keys must be plain strings")
-        if key_node.value in entries:
-            raise _error(path, key_node, f"duplicate key '{key_node.value}'")
-        entries[key_node.value] = value_node
-        entries.key_nodes[key_node.value] = key_node
+        if key in entries:
+            raise _error(path, key_node, f"duplicate key '{key}'")
+        entries[key] = value_node
+        entries.key_nodes[key] = key_node
     return entries
 
 
@@ -165,10 +168,20 @@ def _known(entries: _Entries, known: Iterable[str], what: str, path: str) -> Non
             raise _error(path, entries.key_nodes[key], f"unknown key '{key}' in {what} (known: {', '.join(allowed)})")
 
 
-def _text(node: yaml.Node, path: str, what: str) -> str:
-    if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str" or not node.value.strip():
+def _raw(node: yaml.Node) -> str | None:
+    """A plain scalar's text as written: `on`, `yes`, `0` stay words (YAML 1.1 would make them
+    booleans and numbers), which is what a path, a type or a key means."""
+    if isinstance(node, yaml.ScalarNode) and node.tag in _SCALAR_TAGS and str(node.value).strip():
+        return str(node.value).strip()
+    return None
+
+
+def _text(node: yaml.Node, path: str, what: str, words: bool = False) -> str:
+    """A non-empty string; with `words`, any plain scalar read as the text written."""
+    raw = _raw(node)
+    if raw is None or (not words and node.tag != "tag:yaml.org,2002:str"):
         raise _error(path, node, f"'{what}' must be a non-empty string")
-    return str(node.value).strip()
+    return raw
 
 
 def _strings(node: yaml.Node, path: str, what: str) -> tuple[str, ...]:
@@ -177,11 +190,10 @@ def _strings(node: yaml.Node, path: str, what: str) -> tuple[str, ...]:
         raise _error(path, node, f"'{what}' must be a non-empty list of strings")
     items = []
     for item in node.value:
-        if not isinstance(item, yaml.ScalarNode) or item.tag not in (
-            "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-        ) or not item.value.strip():
+        raw = _raw(item)
+        if raw is None:
             raise _error(path, item, f"'{what}' must be a list of non-empty strings")
-        items.append(str(item.value).strip())
+        items.append(raw)
     if len(set(items)) != len(items):
         raise _error(path, node, f"'{what}' lists an item twice")
     return tuple(items)
@@ -343,7 +355,7 @@ def _composite(key: str, value: yaml.Node, where: _Where) -> Condition:
     for required in ("path", "check"):
         if required not in entries:
             raise where.error(value, f"for_each is missing '{required}'")
-    text = _text(entries["path"], where.path, "for_each.path")
+    text = _text(entries["path"], where.path, "for_each.path", words=True)
     segments = _path(text, entries["path"], where, containers=True)
     absent_fail = False
     if "absent" in entries:
@@ -369,7 +381,7 @@ def _path(text: str, node: yaml.Node, where: _Where, containers: bool = False) -
 
 def _leaf(node: yaml.Node, entries: _Entries, where: _Where) -> Leaf:
     _known(entries, LEAF_KEYS, "a test", where.path)
-    text = _text(entries["path"], where.path, "path")
+    text = _text(entries["path"], where.path, "path", words=True)
     segments = _path(text, entries["path"], where)
     tests = [key for key in entries if key in TESTS]
     if len(tests) != 1:

@@ -19,7 +19,8 @@ class Read:
     """One value a test looked at.
 
     - `key`: the path read, with list items named (`ingress[1].cidr_blocks`): the violation's key.
-    - `node`: the value's node; None when absent (or behind an unknown step).
+    - `node`: the value's node; None when absent. For an unknown read: the node not known (the
+      value itself, a step on the way, or the `dynamic` block that generates the path's blocks).
     - `block`: the innermost existing block that holds the value or should (None: the scope's own
       anchor, i.e. the `for_each` item or else the resource).
     - `name`: the last path step (the attribute a fix edits or adds).
@@ -46,12 +47,16 @@ def item_name(item: Node, index: int) -> str:
     return str(index)
 
 
-def dynamic(block: Node, name: str) -> bool:
+def dynamic(block: Node, name: str) -> Node | None:
     """A Terraform `dynamic "name"` block in `block`: it generates `name` blocks we cannot see."""
     holder = block.get("dynamic")
     if holder is None:
-        return False
-    return any(isinstance(item.value, dict) and name in item.value for item in holder.children())
+        return None
+    for item in holder.children():
+        if isinstance(item.value, dict) and name in item.value:
+            found: Node = item.value[name]
+            return found
+    return None
 
 
 def is_absent(node: Node) -> bool:
@@ -79,9 +84,8 @@ class Reader:
               found: list[Read]) -> None:
         name = str(path[-1])
         rest = [str(s) for s in path[i:]]
-        if isinstance(node.value, Unknown):
-            found.append(Read(self._key([*parts, *rest]), node if i == len(path) else None, block, name,
-                              len(path) - i, unknown=True))
+        if isinstance(node.value, Unknown):  # the value, or a step on the way (`missing` > 0)
+            found.append(Read(self._key([*parts, *rest]), node, block, name, len(path) - i, unknown=True))
             return
         if i == len(path):
             found.append(Read(self._key(parts), node, block, name, 0, absent=is_absent(node)))
@@ -103,8 +107,9 @@ class Reader:
                 child = node  # a lone block is a list of one
         elif isinstance(node.value, dict):
             child = node.value.get(step)
-            if child is None and self.terraform and dynamic(node, step):
-                found.append(Read(self._key([*parts, *rest]), None, block, name, len(path) - i, unknown=True))
+            generator = dynamic(node, step) if child is None and self.terraform else None
+            if generator is not None:
+                found.append(Read(self._key([*parts, *rest]), generator, block, name, len(path) - i, unknown=True))
                 return
         if child is None:
             found.append(Read(self._key([*parts, *rest]), None, block, name, len(path) - i, absent=True))
