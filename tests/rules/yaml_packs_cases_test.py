@@ -187,6 +187,59 @@ def test_script_injection_cases(steps: str, expected: list[int]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("uses", "expected"),
+    [
+        ("actions/setup-node@v4", []),  # GitHub's own organisations are not reported
+        ("github/codeql-action/analyze@v3", []),
+        ("Actions/cache@v4", []),
+        ("pypa/gh-action-pypi-publish@release/v1", [6]),
+        ("pypa/gh-action-pypi-publish@76f52bc884231f62b9a034ebfe128415bbaabdfc", []),
+        ("pypa/gh-action-pypi-publish@76F52BC884231F62B9A034EBFE128415BBAABDFC", []),
+        ("pypa/gh-action-pypi-publish@76f52bc884231f62b9a034ebfe128415bbaabdf", [6]),  # 39 digits
+        ("pypa/gh-action-pypi-publish", [6]),
+        ("./local-action", []),
+        ("docker://ghcr.io/acme/tool:1.2", [6]),
+        ("docker://ghcr.io/acme/tool@sha256:" + "ab" * 32, []),
+    ],
+)
+def test_action_pinning_cases(uses: str, expected: list[int]) -> None:
+    assert lines("CB-GHA-003", ".github/workflows/ci.yml", workflow("push", f"- uses: {uses}")) == expected
+
+
+@pytest.mark.parametrize(
+    ("run", "printed"),
+    [
+        ('echo "${{ secrets.A }}"', True),
+        ("echo \"${{ secrets['A'] }}\"", True),
+        ('echo "${{ github.token }}"', True),
+        ('echo "${{ secrets.A || secrets.B }}" 2>&1', True),
+        ('echo "${{ secrets.A }}" > out.txt', False),
+        ('echo "${{ secrets.A }}" | gh auth login --with-token', False),
+        ('echo "${{ secrets.A }}" | tee key.txt', True),
+        ('echo "${{ vars.NOT_SECRET }}"', False),
+        ("echo done && echo ${{ secrets.A }}", True),
+        ('cat <<< "${{ secrets.A }}"', False),  # only echo and printf are read
+    ],
+)
+def test_printed_secret_cases(run: str, printed: bool) -> None:
+    found = lines("CB-GHA-006", ".github/workflows/ci.yml", workflow("push", f"- run: |\n    {run}"))
+    assert found == ([7] if printed else [])
+
+
+@pytest.mark.parametrize(
+    ("on", "top", "expected"),
+    [
+        ("push", "", [1]),
+        ("push", "permissions: read-all\n", []),
+        ("workflow_call", "", []),
+        ("[workflow_call, workflow_dispatch]", "", [1]),
+    ],
+)
+def test_default_permissions_cases(on: str, top: str, expected: list[int]) -> None:
+    assert lines("CB-GHA-005", ".github/workflows/ci.yml", top + workflow(on, "- run: make")) == expected
+
+
+@pytest.mark.parametrize(
     ("dockerfile_text", "expected"),
     [
         ("FROM alpine\nUSER ${APP_USER}\n", []),
