@@ -41,12 +41,20 @@ def all_rules() -> tuple[Rule, ...]:
     )
 
 
+COVERAGE = frozenset({"manual", "out-of-scope"})
+
+
 @dataclass(frozen=True)
 class Control:
+    """One control of a framework. `coverage` (manual | out-of-scope) and `why` say why a control
+    that no rule automates is not automated; None for a control the rules enforce."""
+
     id: str
     name: str
     description: str
     rule_ids: tuple[str, ...]
+    coverage: str | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,12 +76,18 @@ def _framework_from(key: str, data: object) -> Framework:
     for item in data["controls"]:
         if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("rules", []), list):
             raise FrameworkError(f"rules/frameworks/{key}.yml: each control needs an 'id' and a 'rules' list")
+        coverage = item.get("coverage")
+        if coverage is not None and coverage not in COVERAGE:
+            raise FrameworkError(f"rules/frameworks/{key}.yml: control {item['id']}: coverage must be one of "
+                                 f"{', '.join(sorted(COVERAGE))}, not {coverage!r}")
         controls.append(
             Control(
                 id=str(item["id"]),
                 name=str(item.get("name", "")),
                 description=str(item.get("description", "")),
                 rule_ids=tuple(str(r) for r in item.get("rules", [])),
+                coverage=None if coverage is None else str(coverage),
+                why=str(item.get("why", "")),
             )
         )
     return Framework(key=key, name=str(data.get("name", key)), version=str(data.get("version", "")),

@@ -28,12 +28,33 @@ def test_every_rule_enforces_at_least_one_control_and_every_mapping_names_a_real
     assert sorted(set(controls) - ids) == []
 
 
-def test_the_four_frameworks_are_there_with_named_controls() -> None:
+def test_the_frameworks_are_there_with_named_controls() -> None:
     frameworks = {f.key: f for f in load_frameworks()}
-    assert set(frameworks) == {"hipaa", "pci-dss", "soc2", "cis-aws"}
+    assert set(frameworks) == {"hipaa", "pci-dss", "soc2", "cis-aws", "cis-docker"}
     for framework in frameworks.values():
         assert framework.name and framework.version
-        assert all(c.id and c.name and c.description and c.rule_ids for c in framework.controls)
+        assert all(c.id and c.name and c.description for c in framework.controls)
+
+
+def test_every_control_is_enforced_by_a_rule_or_says_why_not() -> None:
+    enforced = {(fw, c) for per in default_controls().values() for fw, ids in per.items() for c in ids}
+    for framework in load_frameworks():
+        for control in framework.controls:
+            automated = (framework.key, control.id) in enforced
+            assert automated != (control.coverage is not None), (framework.key, control.id)
+            assert bool(control.why) == (control.coverage is not None), (framework.key, control.id)
+
+
+def test_a_control_coverage_must_be_manual_or_out_of_scope() -> None:
+    import pytest
+
+    from rules.registry import FrameworkError, _framework_from
+
+    data = {"controls": [{"id": "1", "name": "n", "description": "d", "coverage": "manual", "why": "w"}]}
+    (control,) = _framework_from("x", data).controls
+    assert (control.coverage, control.why, control.rule_ids) == ("manual", "w", ())
+    with pytest.raises(FrameworkError, match="coverage"):
+        _framework_from("x", {"controls": [{"id": "1", "coverage": "partly"}]})
 
 
 def test_rules_are_registered_explicitly_not_on_import() -> None:

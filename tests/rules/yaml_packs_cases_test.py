@@ -273,3 +273,35 @@ def test_dockerfile_secret_cases(dockerfile_text: str, expected: list[int]) -> N
     assert [v.line for v in found] == expected
     for violation in found:
         assert "Zx81Kq0pLm3V" not in violation.message and violation.key
+
+
+@pytest.mark.parametrize(
+    ("dockerfile_text", "expected"),
+    [
+        ("ARG V=3.20\nFROM alpine:${V}\n", []),
+        ("ARG V=latest\nFROM alpine:${V}\n", [2]),
+        ("ARG IMAGE\nFROM ${IMAGE:-alpine}\n", []),  # a default inside the reference: not guessed
+        ("FROM alpine:3.20 AS Base\nFROM base\n", []),  # stage names are case-insensitive
+        ("FROM localhost:5000/app\n", [1]),
+        ("FROM localhost:5000/app:LATEST\n", [1]),
+        ("FROM Scratch\n", []),
+    ],
+)
+def test_dockerfile_base_image_cases(dockerfile_text: str, expected: list[int]) -> None:
+    assert lines("CB-DOCKER-004", "Dockerfile", dockerfile_text) == expected
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ('RUN ["sudo", "ls"]', [2]),
+        ("RUN apk add --no-cache sudo", [2]),
+        ("RUN zypper in -y sudo", [2]),
+        ("RUN dnf -y install sudo", [2]),
+        ("RUN apt-get remove -y sudo", []),
+        ("RUN echo sudo", []),
+        ("RUN pip install sudo-tools", []),
+    ],
+)
+def test_dockerfile_sudo_cases(run: str, expected: list[int]) -> None:
+    assert lines("CB-DOCKER-007", "Dockerfile", f"FROM alpine:3.20\n{run}\n") == expected
