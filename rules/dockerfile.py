@@ -179,11 +179,13 @@ def _script(arguments: str) -> str:
     return arguments
 
 
-def _line_of(resource: Resource, item: Node, needle: str) -> int:
-    """The physical line of a (continued) instruction where `needle` starts, else its first line."""
+def _line_of(resource: Resource, item: Node, needle: str | re.Pattern[str]) -> int:
+    """The physical line of a (continued) instruction holding `needle`, else its first line."""
     for line in range(item.line, item.end_line + 1):
         text = resource.text_at(line)
-        if text is not None and needle and needle in text:
+        if text is None or not needle:
+            continue
+        if (needle in text) if isinstance(needle, str) else (needle.search(text) is not None):
             return line
     return item.line
 
@@ -306,6 +308,9 @@ _INSTALL = {
 }
 
 
+_SUDO_WORD = re.compile(r"(?<![\w-])sudo(?![\w-])")
+
+
 def _sudo_use(words: list[str]) -> str | None:
     """`runs sudo` / `installs sudo` for one simple command, else None."""
     if words[0] == "sudo":
@@ -327,7 +332,7 @@ def _check_sudo(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
                 yield Violation(
                     message=f"RUN {use}: in an image it only adds a set-uid root binary (and a way back to "
                     "root for the runtime user); the build already runs as root where it needs to.",
-                    line=_line_of(resource, item, "sudo"), key=f"{item.line}:{number}",
+                    line=_line_of(resource, item, _SUDO_WORD), key=f"{item.line}:{number}",
                 )
 
 
