@@ -19,6 +19,19 @@ _DOWNLOAD_TO_SHELL = re.compile(
     rf"|\b{_PREFIX}{_SHELL}\s+(?:-\S+\s+){{0,3}}<\(\s*(?:curl|wget)\b"
     rf"|\b{_SHELL}\s+(?:-\S+\s+){{0,3}}-c\s+[\"']?\$\(\s*(?:curl|wget)\b"
 )
+_TOOL = re.compile(r"\b(curl|wget)\b")
+_SHELL_NAME = re.compile(r"(?<![\w/.-])(?:/usr)?(?:/bin/)?((?:ba|da|k|z|a)?sh)\b")
+
+
+def describe_download(match: re.Match[str]) -> str:
+    """`curl` download into `bash`: what a message may say about a match, never its text (a command
+    line can carry a token in a header or a URL)."""
+    text = match.group(0)
+    tool = _TOOL.search(text)
+    shells = [m.group(1) for m in _SHELL_NAME.finditer(text)]
+    return f"`{tool.group(1) if tool else 'curl'}` download straight into `{shells[-1] if shells else 'sh'}`"
+
+
 # Command separators of a POSIX shell line (naive about quotes, which is enough for these checks).
 _SEPARATOR = re.compile(r"&&|\|\||[;|&\n(){}`]|\$\(")
 _LEADING_WORDS = frozenset({"then", "do", "else", "elif", "if", "while", "until", "!", "time", "exec"})

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from bot.engine.model import Node, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
-from rules._shell import commands, downloads_to_shell
+from rules._shell import commands, describe_download, downloads_to_shell
 from rules._support import is_placeholder, mask, secret_key
 
 _SOURCES = frozenset({"dockerfile"})
@@ -190,6 +190,14 @@ def _line_of(resource: Resource, item: Node, needle: str | re.Pattern[str]) -> i
     return item.line
 
 
+_USERINFO = re.compile(r"(://)[^/@\s]{1,300}@")
+
+
+def _without_credentials(url: str) -> str:
+    """A URL fit for a message: `https://user:pw@host/x` -> `https://***@host/x`."""
+    return _USERINFO.sub(r"\1***@", url)
+
+
 _REMOTE_SOURCE = re.compile(r"^(?:https?|ftp)://|^git@|^ssh://|\.git(?:#\S*)?$", re.IGNORECASE)
 
 
@@ -205,9 +213,9 @@ def _check_add_remote(resource: Resource, ctx: RuleContext) -> Iterable[Violatio
         for source in paths[:-1]:
             if _REMOTE_SOURCE.search(source):
                 yield Violation(
-                    message=f"ADD fetches `{source}` at build time with no `--checksum`: whatever the server "
-                    "returns then goes into the image, unverified.",
-                    line=item.line, end_line=item.end_line, key=source,
+                    message=f"ADD fetches `{_without_credentials(source)}` at build time with no `--checksum`: "
+                    "whatever the server returns then goes into the image, unverified.",
+                    line=item.line, end_line=item.end_line, key=secret_key(source),
                 )
 
 
@@ -278,8 +286,8 @@ def _check_download_to_shell(resource: Resource, ctx: RuleContext) -> Iterable[V
             continue
         for number, match in enumerate(downloads_to_shell(_script(_arguments(item)))):
             yield Violation(
-                message=f"RUN pipes a download straight into a shell (`{match.group(0)[:60]}`): the script "
-                "runs as the build user, unreviewed and unverified, and its result is baked into the image.",
+                message=f"RUN pipes a {describe_download(match)}: the script runs as the build user, unreviewed "
+                "and unverified, and its result is baked into the image.",
                 line=_line_of(resource, item, match.group(0)[:20]), key=f"{item.line}:{number}",
             )
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from bot.engine.model import Node, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
-from rules._shell import commands, downloads_to_shell
+from rules._shell import commands, describe_download, downloads_to_shell
 
 _SOURCES = frozenset({"github_actions"})
 _PRIVILEGED_TRIGGERS = frozenset({"pull_request_target", "workflow_run"})
@@ -375,8 +375,8 @@ def _check_download_to_shell(resource: Resource, ctx: RuleContext) -> Iterable[V
         for match in downloads_to_shell(run.value):
             counts[job_id] = counts.get(job_id, 0) + 1
             yield Violation(
-                message=f"Job `{job_id}` pipes a download straight into a shell (`{match.group(0)[:60]}`): the "
-                "script runs with the job's token and secrets without anyone having seen or verified it.",
+                message=f"Job `{job_id}` pipes a {describe_download(match)}: the script runs with the job's "
+                "token and secrets without anyone having seen or verified it.",
                 line=_line_of(resource, run, match.group(0).split("\n", 1)[0][:40]),
                 key=f"{job_id}:{counts[job_id]}",
             )

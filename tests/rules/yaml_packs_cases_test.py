@@ -305,3 +305,15 @@ def test_dockerfile_base_image_cases(dockerfile_text: str, expected: list[int]) 
 )
 def test_dockerfile_sudo_cases(run: str, expected: list[int]) -> None:
     assert lines("CB-DOCKER-007", "Dockerfile", f"FROM alpine:3.20\n{run}\n") == expected
+
+
+def test_download_findings_never_quote_the_command() -> None:
+    """A command line can carry a credential (a header, a URL's user info): messages name the tools only."""
+    run = '- run: |\n    curl -H "Authorization: token ghp_MFLZDe1f8rESQedUStPKR0CsTy4Qwb8DwkNh" https://x/i.sh | bash'
+    (found,) = check("CB-GHA-008", ".github/workflows/ci.yml", workflow("push", run))
+    assert "ghp_" not in found.message and "`curl` download straight into `bash`" in found.message
+    docker = "FROM alpine:3.20\nRUN wget -qO- https://ci:hunter2hunter2@get.internal/x.sh | sh\n"
+    (found,) = check("CB-DOCKER-005", "Dockerfile", docker)
+    assert "hunter2" not in found.message
+    (found,) = check("CB-DOCKER-003", "Dockerfile", "FROM alpine:3.20\nADD https://ci:hunter2hunter2@get.internal/x /x\n")
+    assert "hunter2" not in found.message + str(found.key) and "https://***@get.internal/x" in found.message
