@@ -28,9 +28,9 @@ def test_every_rule_enforces_at_least_one_control_and_every_mapping_names_a_real
     assert sorted(set(controls) - ids) == []
 
 
-def test_the_four_frameworks_are_there_with_named_controls() -> None:
+def test_the_frameworks_are_there_with_named_controls() -> None:
     frameworks = {f.key: f for f in load_frameworks()}
-    assert {"hipaa", "pci-dss", "soc2", "cis-aws", "cis-kubernetes"} <= set(frameworks)
+    assert {"hipaa", "pci-dss", "soc2", "cis-aws", "cis-kubernetes", "cis-docker"} <= set(frameworks)
     enforced = {(fw, c) for per in default_controls().values() for fw, ids in per.items() for c in ids}
     for framework in frameworks.values():
         assert framework.name and framework.version
@@ -40,6 +40,20 @@ def test_the_four_frameworks_are_there_with_named_controls() -> None:
                        if (framework.key, c.id) not in enforced and c.coverage == "automated"]
         assert unaccounted == [], framework.key
         assert all(c.why for c in framework.controls if c.coverage != "automated")
+
+
+def test_a_control_coverage_must_be_manual_or_out_of_scope_with_why() -> None:
+    import pytest
+
+    from rules.registry import FrameworkError, _framework_from
+
+    data = {"controls": [{"id": "1", "name": "n", "description": "d", "coverage": "manual", "why": "w"}]}
+    (control,) = _framework_from("x", data).controls
+    assert (control.coverage, control.why, control.rule_ids) == ("manual", "w", ())
+    with pytest.raises(FrameworkError, match="coverage"):
+        _framework_from("x", {"controls": [{"id": "1", "coverage": "partly", "why": "w"}]})
+    with pytest.raises(FrameworkError, match="says why"):
+        _framework_from("x", {"controls": [{"id": "1", "coverage": "manual"}]})
 
 
 def test_rules_are_registered_explicitly_not_on_import() -> None:
