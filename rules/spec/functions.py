@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
+from rules.checks import kubernetes_rbac, kubernetes_workloads
 
 # Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
 FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
+    "k8s_env_literal_secret": kubernetes_workloads.check_env_literal_secret,
+    "k8s_rbac_escalation": kubernetes_rbac.check_rbac_escalation,
+    "k8s_rbac_secret_read": kubernetes_rbac.check_rbac_secret_read,
+    "k8s_seccomp_profile": kubernetes_workloads.check_seccomp,
+    "k8s_token_automount": kubernetes_workloads.check_token_automount,
 })
