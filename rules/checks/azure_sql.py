@@ -40,7 +40,7 @@ def check_server_auditing(resource: Resource, ctx: RuleContext) -> Iterable[Viol
         return
     if resource.body.get("extended_auditing_policy") is not None:
         return  # azurerm 2.x: auditing configured inline on the server
-    if ctx.referrers(resource, POLICY):
+    if any(policy.exists for policy in ctx.referrers(resource, POLICY)):
         return
     for other in ctx.siblings(resource):
         if other.kind == "resource" and other.type == POLICY and other.exists and not _servers_named(other, ctx):
