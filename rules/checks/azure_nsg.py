@@ -143,7 +143,8 @@ def _security_rules(resource: Resource) -> Iterator[_Rule]:
         if for_each is not None and isinstance(for_each.value, (list, dict)) and not for_each.value:
             continue  # generates no rule
         sure = for_each is not None and isinstance(for_each.value, (list, dict))
-        for content in (generator.get("content").children() if generator.get("content") is not None else []):
+        contents = generator.get("content")
+        for content in contents.children() if contents is not None else []:
             if isinstance(content.value, dict):
                 yield _Rule(content, "dynamic security_rule", generator.line, generated=True if sure else None)
 
