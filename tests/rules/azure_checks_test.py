@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from bot.engine.context import ModuleContext
 from bot.engine.model import Resource, Violation
 from bot.engine.selection import group_key
-from rules.checks import azure_endpoints, azure_nsg, azure_sql
+from rules.checks import azure_encryption, azure_endpoints, azure_nsg, azure_sql
 from rules.registry import all_rules, default_controls, load_frameworks
 from tests.rules.spec.helpers import terraform
 
@@ -223,3 +223,28 @@ def test_the_cis_azure_framework_is_shipped_and_every_azure_rule_has_controls() 
     automated = {c.id for c in cis.controls if c.coverage == "automated"}
     enforced = {c for rule in azure for c in controls[rule.id].get("cis-azure", ())}
     assert automated == enforced
+
+
+DISK = """
+resource "azurerm_managed_disk" "d" {
+  name = "d"
+  %s
+}
+
+variable "tags" {
+  type = map(string)
+}
+"""
+
+
+def test_regulated_data_is_judged_by_its_tags_and_unknown_tags_are_a_question() -> None:
+    kind = "azurerm_managed_disk"
+    check = azure_encryption.check_regulated_cmk
+    assert outcome(judge(check, terraform(DISK % 'tags = { DataClassification = "phi" }'), kind)) == "fails"
+    assert outcome(judge(check, terraform(DISK % 'tags = { Classification = "Public" }'), kind)) == "holds"
+    assert outcome(judge(check, terraform(DISK % "tags = var.tags"), kind)) == "undecided"
+    assert outcome(judge(check, terraform(DISK % "tags = { DataClassification = var.tags.x }"), kind)) == "undecided"
+    encrypted = 'tags = { DataClassification = "phi" }\n  encryption_settings {\n    enabled = true\n  }'
+    assert outcome(judge(check, terraform(DISK % encrypted), kind)) == "holds"
+    switched_off = encrypted.replace("enabled = true", "enabled = false")
+    assert outcome(judge(check, terraform(DISK % switched_off), kind)) == "fails"
