@@ -215,7 +215,8 @@ RULES: tuple[Rule, ...] = (
         sources=_SOURCES,
         types=frozenset(),
         rationale="Mounting host paths such as /, /etc, /proc or the container runtime socket "
-        "gives the pod control over the node and its other workloads.",
+        "gives the pod control over the node and its other workloads; so does mounting a directory "
+        "that holds one (/var/run holds docker.sock, /var/lib the kubelet's state).",
         remediation="Use a PersistentVolumeClaim, ConfigMap, Secret or emptyDir instead of a "
         "hostPath volume; if host access is unavoidable, mount a narrow path read-only.",
         check=_check_host_path,

@@ -125,16 +125,13 @@ def check_token_automount(resource: Resource, ctx: RuleContext) -> Iterable[Viol
         )
 
 
-# Names that say the variable holds a credential ...
+# A name that ends in a credential word holds the credential; one that goes on (`..._FILE`,
+# `..._URL`, `..._NAME`, `..._TTL`) only says something about it.
 _SECRET_NAME = re.compile(
-    r"(?i)(?:^|[_.-])(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|SECRET_?KEY|CLIENT_?SECRET|TOKEN|API_?KEY"
-    r"|ACCESS_?KEY|AUTH_?KEY|PRIVATE_?KEY|CREDENTIALS?|DSN)(?:$|[_.-])"
+    r"(?i)(?:^|[_.-])(?:PASSWORD|PASSWD|PASS|PWD|PASSPHRASE|SECRET|SECRET_?KEY|TOKEN|API_?KEY|ACCESS_?KEY"
+    r"|AUTH_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:_?VALUE)?$"
 )
-# ... unless it names where the credential is, or something about it, rather than the value.
-_NOT_THE_VALUE = re.compile(
-    r"(?i)[_.-](?:FILE|PATH|DIR|URL|URI|ENDPOINT|HOST|PORT|NAME|REF|ID|USER|USERNAME|HEADER|TYPE"
-    r"|TTL|EXPIRY|EXPIRES|TIMEOUT|LENGTH|ENABLED|REQUIRED|MODE|VERSION|LOCATION|ARN|SECRET_NAME)$"
-)
+_SHELL_NAMES = frozenset({"PWD", "OLDPWD"})  # the working directory, not a password
 _ENV_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
 
 
@@ -145,7 +142,7 @@ def _literal_secret(item: Node) -> tuple[str, Node, str] | None:
     value = _text(value_node)
     if name is None or value_node is None or value is None:
         return None
-    if not _SECRET_NAME.search(name) or _NOT_THE_VALUE.search(name):
+    if not _SECRET_NAME.search(name) or name.upper() in _SHELL_NAMES:
         return None
     stripped = value.strip()
     if not stripped or is_placeholder(stripped) or _ENV_REFERENCE.fullmatch(stripped):

@@ -36,8 +36,13 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "azure_nsg_udp_from_internet": azure_nsg.check_udp,
     "azure_regulated_data_cmk": azure_encryption.check_regulated_cmk,
     "k8s_env_literal_secret": kubernetes_workloads.check_env_literal_secret,
+    "k8s_rbac_csr_approval": kubernetes_rbac.check_rbac_csr_approval,
     "k8s_rbac_escalation": kubernetes_rbac.check_rbac_escalation,
+    "k8s_rbac_node_proxy": kubernetes_rbac.check_rbac_node_proxy,
+    "k8s_rbac_pv_create": kubernetes_rbac.check_rbac_pv_create,
     "k8s_rbac_secret_read": kubernetes_rbac.check_rbac_secret_read,
+    "k8s_rbac_token_create": kubernetes_rbac.check_rbac_token_create,
+    "k8s_rbac_webhooks": kubernetes_rbac.check_rbac_webhooks,
     "k8s_seccomp_profile": kubernetes_workloads.check_seccomp,
     "k8s_token_automount": kubernetes_workloads.check_token_automount,
 })
