@@ -16,10 +16,25 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
-from rules.checks import kubernetes_rbac, kubernetes_workloads
+from rules.checks import (
+    azure_encryption,
+    azure_endpoints,
+    azure_nsg,
+    azure_sql,
+    kubernetes_rbac,
+    kubernetes_workloads,
+)
 
 # Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
 FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
+    "azure_aks_api_server_restricted": azure_endpoints.check_aks_api_server,
+    "azure_cosmosdb_network_restricted": azure_endpoints.check_cosmosdb_network,
+    "azure_mssql_server_auditing": azure_sql.check_server_auditing,
+    "azure_nsg_database_from_internet": azure_nsg.check_database,
+    "azure_nsg_rdp_from_internet": azure_nsg.check_rdp,
+    "azure_nsg_ssh_from_internet": azure_nsg.check_ssh,
+    "azure_nsg_udp_from_internet": azure_nsg.check_udp,
+    "azure_regulated_data_cmk": azure_encryption.check_regulated_cmk,
     "k8s_env_literal_secret": kubernetes_workloads.check_env_literal_secret,
     "k8s_rbac_csr_approval": kubernetes_rbac.check_rbac_csr_approval,
     "k8s_rbac_escalation": kubernetes_rbac.check_rbac_escalation,
