@@ -16,7 +16,16 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
+from rules.checks import gcp_firewall, gcp_kms, gcp_public, gcp_sql
 
 # Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
 FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
+    "gcp_firewall_admin_ports": gcp_firewall.admin_ports_open,
+    "gcp_firewall_database_ports": gcp_firewall.database_ports_open,
+    "gcp_kms_rotation_period": gcp_kms.kms_rotation_period,
+    "gcp_postgres_log_connections": gcp_sql.postgres_log_connections,
+    "gcp_postgres_log_disconnections": gcp_sql.postgres_log_disconnections,
+    "gcp_public_bigquery_access": gcp_public.public_bigquery_access,
+    "gcp_public_iam_grants": gcp_public.public_iam_grants,
+    "gcp_public_storage_acl": gcp_public.public_storage_acl,
 })
