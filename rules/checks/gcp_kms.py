@@ -46,7 +46,7 @@ def kms_rotation_period(resource: Resource, ctx: RuleContext) -> Iterable[Violat
     if seconds <= MAX_ROTATION_SECONDS:
         return []
     days = seconds / 86400
-    about = f"{days:.0f} days" if days == days.to_integral_value() else f"over {int(days)} days"
+    about = f"{days:.0f} days" if days == days.to_integral_value() else f"{int(days)}+ days"
     return [Violation(f"Crypto key rotates every {about} ({str(period.value).strip()}); at most 90 days "
                       f"({MAX_ROTATION_SECONDS}s) is required.", line=period.line, end_line=period.end_line,
                       key="rotation_period")]
