@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
+from rules.spec.values import covers_internet
 
 ADMIN_PORTS: Mapping[int, str] = MappingProxyType({22: "SSH", 3389: "RDP"})
 DATABASE_PORTS: Mapping[int, str] = MappingProxyType({
@@ -54,13 +55,18 @@ def _is_open(text: str) -> bool:
 
 
 def _sources(body: Node) -> _Sources:
+    """The ranges that open the rule to the internet: each one covering it alone, or, when only
+    several together do (0.0.0.0/1 and 128.0.0.0/1), all of them."""
     ranges = body.get("source_ranges")
     if ranges is None:
         return _Sources((), False)
     if isinstance(ranges.value, Unknown):
         return _Sources((), True)
     items = ranges.children() if isinstance(ranges.value, list) else [ranges]
-    found = tuple(str(item.value).strip() for item in items if isinstance(item.value, str) and _is_open(item.value))
+    known = [str(item.value).strip() for item in items if isinstance(item.value, str)]
+    found = tuple(text for text in known if _is_open(text))
+    if not found and covers_internet(known):
+        found = tuple(known)
     return _Sources(found, any(isinstance(item.value, Unknown) for item in items))
 
 
