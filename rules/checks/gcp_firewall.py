@@ -32,6 +32,7 @@ DATABASE_PORTS: Mapping[int, str] = MappingProxyType({
 
 # Protocol names and IANA numbers the API accepts, for the protocols that carry ports.
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "sctp": "sctp", "132": "sctp", "all": "all"}
+_API_DEFAULT = "0.0.0.0/0 (the API's default for an empty source_ranges)"
 _RANGE = re.compile(r"\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?")
 _WHOLE = (ipaddress.IPv4Network("0.0.0.0/0"), ipaddress.IPv6Network("::/0"))
 _FALSE_WORDS = frozenset({"false", "0", "no", "off"})
@@ -54,15 +55,30 @@ def _is_open(text: str) -> bool:
     return network in _WHOLE
 
 
+def _other_sources(body: Node) -> bool:
+    """The rule names a source besides ranges (tags or service accounts), or may: not known."""
+    for key in ("source_tags", "source_service_accounts"):
+        node = body.get(key)
+        if node is None:
+            continue
+        if isinstance(node.value, Unknown) or (node.children() if isinstance(node.value, list) else node.value):
+            return True
+    return False
+
+
 def _sources(body: Node) -> _Sources:
     """The ranges that open the rule to the internet: each one covering it alone, or, when only
-    several together do (0.0.0.0/1 and 128.0.0.0/1), all of them."""
+    several together do (0.0.0.0/1 and 128.0.0.0/1), all of them. An ingress rule written with
+    `source_ranges = []` and no other source passes the provider's check, and the API then
+    applies it to 0.0.0.0/0 (hashicorp/terraform-provider-google#4031, #6789)."""
     ranges = body.get("source_ranges")
     if ranges is None:
         return _Sources((), False)
     if isinstance(ranges.value, Unknown):
         return _Sources((), True)
     items = ranges.children() if isinstance(ranges.value, list) else [ranges]
+    if not items and not _other_sources(body):
+        return _Sources((_API_DEFAULT,), False)
     known = [str(item.value).strip() for item in items if isinstance(item.value, str)]
     found = tuple(text for text in known if _is_open(text))
     if not found and covers_internet(known):
