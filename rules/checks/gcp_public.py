@@ -4,12 +4,14 @@ is written in Terraform.
 
 - IAM resources (`*_iam_member`, `*_iam_binding`, `*_iam_policy`): `member`, `members`, and the
   `policy_data` of a policy, read through the `google_iam_policy` data source it names when that
-  data source is in the same module (its JSON is not known before apply otherwise).
+  data source is in the same module (its JSON is not known before apply otherwise); the finding
+  lands on `policy_data` and names the member's place in the data source.
 - Cloud Storage ACL resources: `entity`, every `ROLE:entity` of `role_entity`, and the canned
   `predefined_acl` values that grant to everyone.
 - BigQuery dataset access entries: `special_group` and `iam_member`.
 
-Findings land on the member's own line; a value not known before apply is undecided.
+Findings land on the member's own line (a policy's on `policy_data`); a value not known before
+apply is undecided.
 """
 
 from __future__ import annotations
@@ -104,22 +106,20 @@ def _policy_findings(resource: Resource, ctx: RuleContext) -> Iterator[Violation
         yield Violation("`policy_data` is not known before apply; it may grant access to everyone.",
                         line=node.line, end_line=node.end_line, key="policy_data", undecided=True)
         return
-    same_file = source.path == resource.path
     bindings = source.body.get("binding")
     for binding in bindings.children() if bindings is not None else []:
         role_node = binding.get("role")
         role_text = role_node.value if role_node is not None and isinstance(role_node.value, str) else "a role"
         members = binding.get("members")
         for item, grantee in _public_members(members) if members is not None else ():
-            place = item if same_file else node
+            where = f"{source.address} ({source.path}:{item.line})"
             if grantee is None:
-                yield Violation(f"{source.address} grants {role_text} to members not known before apply; "
-                                "they may be public.", line=place.line, end_line=place.end_line,
+                yield Violation(f"{where} grants {role_text} to members not known before apply; they may be public.",
+                                line=node.line, end_line=node.end_line,
                                 key=f"{source.address}:{role_text}@{item.line}", undecided=True)
             else:
-                yield Violation(f"{source.address} grants {role_text} to {grantee}: anyone on the internet.",
-                                line=place.line, end_line=place.end_line,
-                                key=f"{source.address}:{role_text}:{grantee}")
+                yield Violation(f"{where} grants {role_text} to {grantee}: anyone on the internet.",
+                                line=node.line, end_line=node.end_line, key=f"{source.address}:{role_text}:{grantee}")
     if source.body.get("dynamic") is not None:
         yield Violation(f"{source.address} generates bindings with a dynamic block; they may be public.",
                         line=node.line, end_line=node.end_line, key=f"{source.address}:dynamic", undecided=True)

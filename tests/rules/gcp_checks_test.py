@@ -213,3 +213,16 @@ def test_every_gcp_spec_has_a_cis_or_regulation_control_and_a_title_an_auditor_r
         assert rule.sources == frozenset({"terraform"})
         assert {"hipaa", "pci-dss", "soc2"} & set(rule.controls), rule.id
         assert rule.rationale and rule.remediation and rule.title[0].isupper()
+
+
+@pytest.mark.parametrize("rule_id", sorted(GCP_RULES))
+def test_findings_land_inside_the_resource_they_judge(rule_id: str) -> None:
+    from tests.rules.fixtures_test import FIXTURES, review_fixture
+
+    review = review_fixture(rule_id, FIXTURES / rule_id)
+    findings = [f for f in review.findings if f.rule_id == rule_id]
+    assert findings
+    for finding in findings:
+        assert finding.resource_span is not None
+        low, high = finding.resource_span
+        assert low <= finding.line <= high, (finding.path, finding.line, finding.resource)
