@@ -30,7 +30,7 @@ def test_every_rule_enforces_at_least_one_control_and_every_mapping_names_a_real
 
 def test_the_frameworks_are_there_with_named_controls() -> None:
     frameworks = {f.key: f for f in load_frameworks()}
-    assert {"hipaa", "pci-dss", "soc2", "cis-aws", "cis-kubernetes", "cis-docker"} <= set(frameworks)
+    assert {"hipaa", "pci-dss", "soc2", "cis-aws", "cis-kubernetes", "cis-docker", "cis-gcp"} <= set(frameworks)
     enforced = {(fw, c) for per in default_controls().values() for fw, ids in per.items() for c in ids}
     for framework in frameworks.values():
         assert framework.name and framework.version
