@@ -90,22 +90,18 @@ def db_parameter_group_requires_tls(resource: Resource, ctx: RuleContext) -> Ite
         return  # Aurora reads these parameters from the cluster parameter group only
     if resource.source == "cloudformation":
         pairs = list(_cloudformation_parameters(props))
-        opaque = props.get("Parameters") is not None and isinstance(props.get("Parameters").value, Unknown)  # type: ignore[union-attr]
+        parameters = props.get("Parameters")
+        opaque = parameters is not None and isinstance(parameters.value, Unknown)
     else:
         pairs = list(_terraform_parameters(props))
         opaque = _has_dynamic(props, "parameter")
     for name, value in pairs:
         if (text(name) or "").strip().lower() != engine.parameter:
             continue
-        setting = (text(value) or "").strip().lower()
-        if value is not None and not isinstance(value.value, bool) and setting in _ON:
+        setting = _setting(value)
+        if setting in _ON:
             return
-        if value is not None and isinstance(value.value, bool):
-            setting = "true" if value.value else "false"
-            if value.value:
-                return
-        if setting in _OFF:
-            assert value is not None
+        if setting in _OFF and value is not None:
             yield Violation(message=f"Parameter group does not require TLS ({engine.parameter} = {setting}).",
                             line=value.line, end_line=value.end_line)
         else:
@@ -122,6 +118,16 @@ def db_parameter_group_requires_tls(resource: Resource, ctx: RuleContext) -> Ite
                     "defaults to off).",
             line=resource.line,
         )
+
+
+def _setting(value: Node | None) -> str | None:
+    """A parameter value as lower-case text (`true`/`false` for booleans); None when unknown."""
+    if value is None or isinstance(value.value, Unknown):
+        return None
+    if isinstance(value.value, bool):
+        return "true" if value.value else "false"
+    found = text(value)
+    return found.strip().lower() if found is not None else None
 
 
 def _has_dynamic(body: Node, name: str) -> bool:
