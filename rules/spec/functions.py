@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
-from rules.checks import aws_links, aws_params
+from rules.checks import aws_data, aws_links, aws_params
 
 # Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
 FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
@@ -26,5 +26,6 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "aws_log_delivery_source_for": aws_links.log_delivery_source_for,
     "aws_s3_bucket_access_logging": aws_links.s3_bucket_access_logging,
     "aws_secret_has_rotation": aws_links.secret_has_rotation,
+    "aws_tags_mark_no_regulated_data": aws_data.tags_mark_no_regulated_data,
     "aws_vpc_has_flow_log": aws_links.vpc_has_flow_log,
 })
