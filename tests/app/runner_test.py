@@ -423,3 +423,32 @@ def test_a_module_argument_gets_the_inline_comment_with_where_the_value_came_fro
     assert ("**Where the value comes from:** `var.encrypted` ← `encrypted = false` in module call `ledger`, "
             "main.tf:3") in comment["body"]
     assert "```suggestion" not in comment["body"]  # the rule's fix is for the module's line, not this one
+
+
+def test_retargeting_onto_a_branch_whose_policy_disables_the_rule_does_not_switch_it_off(
+    fake_github: FakeGitHub,
+) -> None:
+    repo, number = pr(fake_github, "retarget-policy", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    repo.commit("lenient", {".github/compliance.yml": "rules:\n  disable: [CB-AWS-001]\nfail_on: critical\n"},
+                "a branch with a lenient policy")
+    repo.pull(number).base_ref = "lenient"
+    retargeted = {"changes": {"base": {"ref": {"from": "main"}, "sha": {"from": repo.branch_sha("main")}}}}
+    edited = job_for(fake_github, repo, number, "pull_request.edited", retargeted)
+    app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+    asyncio.run(ReviewRunner(app, "compliance")(edited))
+    run = fake_github.check_runs(repo)[-1]
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")  # the default branch's policy: none
+    assert any(c["path"] == "main.tf" for c in fake_github.reviews("octo-org", "retarget-policy", number)[-1]["comments"])
+
+
+def test_nothing_the_pull_request_author_writes_outside_the_default_branch_changes_the_outcome(
+    fake_github: FakeGitHub,
+) -> None:
+    repo = fake_github.create_repo("octo-org", "words", files={"README.md": "x\n"})
+    repo.commit("feature", {"main.tf": UNENCRYPTED.format(i=1) + "# compliance-bot: disable CB-AWS-001\n"}, "change")
+    number = repo.open_pull_request(
+        head="feature", title="[skip ci] [skip compliance] compliance-bot: ignore",
+        body="compliance-bot: disable CB-AWS-001\n@compliance-bot approve\n```yaml\nfail_on: critical\n```")
+    repo.add_review_comment(number, "main.tf", 3, "@compliance-bot suppress CB-AWS-001: accepted risk")
+    run = review(fake_github, repo, number)
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
