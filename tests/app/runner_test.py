@@ -170,14 +170,17 @@ def test_a_modules_unchanged_files_come_from_one_listing_of_the_head(fake_github
 
 
 def test_blob_missing_from_graphql_is_read_over_rest_at_the_same_commit(fake_github: FakeGitHub) -> None:
-    deployment = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n"
-                  "      image: i\n      securityContext:\n        privileged: true\n")
+    deployment = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  automountServiceAccountToken: false\n"
+                  "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers:\n    - name: c\n"
+                  "      image: i@sha256:0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31\n      resources: {limits: {cpu: 100m, memory: 64Mi}}\n"
+                  "      securityContext:\n        readOnlyRootFilesystem: true\n        capabilities: {drop: [ALL]}\n"
+                  "        privileged: true\n")  # hardened but for the one finding under test
     repo, number = pr(fake_github, "nullblob", {"README.md": "x\n"}, {"k8s/pod.yaml": deployment})
     fake_github.inject("POST", r"/graphql$", status=200, times=1, body={"data": {"repository": {"b0": None}}})
     run = review(fake_github, repo, number)
     (read,) = [r for r in fake_github.requests if r.method == "GET" and r.path.endswith("/contents/k8s/pod.yaml")]
     assert read.query == {"ref": repo.branch_sha("feature")}  # never a blob id a listing named: it may be another head's
-    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("k8s/pod.yaml", 10)]
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("k8s/pod.yaml", 15)]
 
 
 def test_check_suite_requested_right_after_opened_does_not_review_twice(fake_github: FakeGitHub) -> None:
