@@ -17,6 +17,9 @@ from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
 from rules.checks import (
+    aws_data,
+    aws_links,
+    aws_params,
     azure_encryption,
     azure_endpoints,
     azure_nsg,
@@ -31,6 +34,14 @@ from rules.checks import (
 
 # Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
 FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
+    "aws_db_parameter_group_requires_tls": aws_params.db_parameter_group_requires_tls,
+    "aws_eks_cluster_logging_types": aws_params.eks_cluster_logging_types,
+    "aws_elbv2_access_logs_attribute": aws_params.elbv2_access_logs_attribute,
+    "aws_log_delivery_source_for": aws_links.log_delivery_source_for,
+    "aws_s3_bucket_access_logging": aws_links.s3_bucket_access_logging,
+    "aws_secret_has_rotation": aws_links.secret_has_rotation,
+    "aws_tags_mark_no_regulated_data": aws_data.tags_mark_no_regulated_data,
+    "aws_vpc_has_flow_log": aws_links.vpc_has_flow_log,
     "azure_aks_api_server_restricted": azure_endpoints.check_aks_api_server,
     "azure_cosmosdb_network_restricted": azure_endpoints.check_cosmosdb_network,
     "azure_mssql_server_auditing": azure_sql.check_server_auditing,

@@ -30,6 +30,11 @@ resource "aws_s3_bucket" "records" {
     DataClassification = "PHI"
   }
 }
+
+resource "aws_s3_bucket_logging" "records" {
+  bucket        = aws_s3_bucket.records.id
+  target_bucket = "access-logs"
+}
 """
 SSE = """\
 resource "aws_kms_key" "k" {
@@ -387,7 +392,7 @@ def test_every_log_line_of_a_job_names_its_delivery(fake_github: FakeGitHub) -> 
 
 
 AUDIT_LOGS = 'resource "aws_cloudwatch_log_group" "audit" {{\n  name              = "/audit"\n' \
-             '  retention_in_days = {days}\n}}\n'
+             '  retention_in_days = {days}\n  kms_key_id        = "arn:aws:kms:eu-west-1:111122223333:key/audit"\n}}\n'
 
 
 @pytest.mark.parametrize(("policy", "conclusion", "level"), [
