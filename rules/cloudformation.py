@@ -51,24 +51,6 @@ def _check_ebs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     yield from _encryption_violation(resource, encrypted, "Encrypted", f"EBS volume {resource.address}")
 
 
-def _check_rds(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    props = _properties(resource)
-    encrypted = props.get("StorageEncrypted")
-    if encrypted is None:
-        inherited: tuple[str, ...]
-        if resource.type == "AWS::RDS::DBInstance":
-            inherited = ("SourceDBInstanceIdentifier", "DBSnapshotIdentifier", "DBClusterIdentifier",
-                         "SourceDBInstanceAutomatedBackupsArn", "SourceDBClusterIdentifier")
-        else:
-            inherited = ("SnapshotIdentifier", "SourceDBClusterIdentifier", "RestoreType")
-        if any(_set(props.get(name)) for name in inherited):
-            return  # replicas, restores and cluster members take encryption from their source
-        engine_mode = props.get("EngineMode")
-        if engine_mode is not None and str(engine_mode.value).lower() == "serverless":
-            return  # Aurora Serverless v1 clusters are always encrypted
-    yield from _encryption_violation(resource, encrypted, "StorageEncrypted", f"Database {resource.address}")
-
-
 def _check_public_rds(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     public = _properties(resource).get("PubliclyAccessible")
     if public is not None and truthy(public) is True:
@@ -154,17 +136,6 @@ RULES: tuple[Rule, ...] = (
         "obtains a copy; encryption at rest is required for regulated data.",
         remediation="Set `Encrypted: true` (optionally with `KmsKeyId`) on the volume.",
         check=_check_ebs,
-    ),
-    Rule(
-        id="CB-CFN-002",
-        title="RDS storage is not encrypted",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset({"AWS::RDS::DBInstance", "AWS::RDS::DBCluster"}),
-        rationale="Database storage, automated backups, replicas and snapshots are only encrypted "
-        "when StorageEncrypted is set, and it cannot be turned on later without a restore.",
-        remediation="Set `StorageEncrypted: true` (optionally with `KmsKeyId`) on the DB instance or cluster.",
-        check=_check_rds,
     ),
     Rule(
         id="CB-CFN-003",

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from bot.engine.model import Node, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
 from rules._support import as_int, replace_value, truthy
+from rules._workloads import containers, pod_specs
 
 _SOURCES = frozenset({"kubernetes"})
-_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 _DANGEROUS_CAPABILITIES = frozenset({
     "ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "SYS_RAWIO", "SYS_BOOT",
     "DAC_READ_SEARCH", "BPF",
@@ -27,34 +27,6 @@ _SENSITIVE_HOST_PATHS = (
 )
 # Host files commonly shared read-only with no control over the node: CA bundles, time zone, syslog.
 _BENIGN_HOST_PATHS = ("/etc/ssl", "/etc/pki", "/etc/ca-certificates", "/etc/localtime", "/etc/timezone", "/dev/log")
-
-
-def pod_specs(resource: Resource) -> Iterator[Node]:
-    """The pod spec(s) of a manifest, wherever its kind keeps them."""
-    body = resource.body
-    candidates: list[Node | None]
-    if resource.type == "Pod":
-        candidates = [body.get("spec")]
-    elif resource.type == "CronJob":
-        candidates = [body.get("spec", "jobTemplate", "spec", "template", "spec")]
-    elif resource.type == "PodTemplate":
-        candidates = [body.get("template", "spec")]
-    else:
-        candidates = [body.get("spec", "template", "spec")]
-    for spec in candidates:
-        if spec is not None and isinstance(spec.value, dict):
-            yield spec
-
-
-def containers(spec: Node) -> Iterator[Node]:
-    """Every container of a pod spec: regular, init and ephemeral."""
-    for list_name in _CONTAINER_LISTS:
-        listed = spec.get(list_name)
-        if listed is None:
-            continue
-        for container in listed.children():
-            if isinstance(container.value, dict):
-                yield container
 
 
 def _name(container: Node) -> str:

@@ -16,10 +16,11 @@ import yaml
 
 from bot.engine.review import RuleSet
 from bot.engine.rule import Rule
+from rules.spec.catalog import spec_rules
 
 
 def all_rules() -> tuple[Rule, ...]:
-    """Every rule of every pack, in a stable order."""
+    """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
     from rules import (
         cloudformation,
         dockerfile,
@@ -38,6 +39,7 @@ def all_rules() -> tuple[Rule, ...]:
         *dockerfile.RULES,
         *plaintext_secrets.RULES,
         *regressions.RULES,
+        *spec_rules(),
     )
 
 
@@ -106,10 +108,13 @@ def merged_controls(rules: Iterable[Rule], frameworks: Iterable[Framework]
                     ) -> dict[str, dict[str, tuple[str, ...]]]:
     """Controls per rule: the framework files' `rules:` lists plus what each rule declares itself
     (`Rule.controls`), each control id once, in the framework file's order."""
-    frameworks = tuple(frameworks)
-    merged: dict[str, dict[str, list[str]]] = {
-        rule: {fw: list(ids) for fw, ids in per.items()} for rule, per in controls_by_rule(frameworks).items()
-    }
+    frameworks, rules = tuple(frameworks), tuple(rules)
+    canonical = {alias: rule.id for rule in rules for alias in rule.aliases}
+    merged: dict[str, dict[str, list[str]]] = {}
+    for rule_id, per in controls_by_rule(frameworks).items():  # a file naming an earlier id means its rule
+        for fw, ids in per.items():
+            listed = merged.setdefault(canonical.get(rule_id, rule_id), {}).setdefault(fw, [])
+            listed.extend(i for i in ids if i not in listed)
     for rule in rules:
         for fw, ids in rule.controls.items():
             listed = merged.setdefault(rule.id, {}).setdefault(fw, [])

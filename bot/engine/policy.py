@@ -66,8 +66,9 @@ class Suppression:
     resource: str | None = None
     expires: dt.date | None = None
 
-    def matches(self, finding: Finding, today: dt.date) -> bool:
-        if self.rule not in (finding.rule_id, "*"):
+    def matches(self, finding: Finding, today: dt.date, aliases: tuple[str, ...] = ()) -> bool:
+        """`aliases`: earlier ids of the finding's rule, which a suppression may still name."""
+        if self.rule not in (finding.rule_id, "*", *aliases):
             return False
         if self.expires is not None and today > self.expires:
             return False
@@ -92,9 +93,11 @@ class Policy:
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
 
-    def suppression_for(self, finding: Finding, today: dt.date | None = None) -> Suppression | None:
+    def suppression_for(self, finding: Finding, today: dt.date | None = None,
+                        aliases: tuple[str, ...] = ()) -> Suppression | None:
+        """The first suppression naming the finding's rule (or one of its earlier ids, `aliases`)."""
         today = today or dt.date.today()
-        return next((s for s in self.suppressions if s.matches(finding, today)), None)
+        return next((s for s in self.suppressions if s.matches(finding, today, aliases)), None)
 
     def blocks(self, finding: Finding) -> bool:
         if finding.regression and self.regressions == "notice":

@@ -106,7 +106,9 @@ class RuleSet:
         self.digest = _digest(self.rules, controls)
 
     def for_resource(self, resource: Resource, disabled: frozenset[str]) -> Iterable[Rule]:
-        return (r for r in self._by_source.get(resource.source, ()) if r.id not in disabled and r.applies_to(resource))
+        """The rules judging `resource`, but those `disabled` names (by id or by an earlier id)."""
+        return (r for r in self._by_source.get(resource.source, ())
+                if r.id not in disabled and disabled.isdisjoint(r.aliases) and r.applies_to(resource))
 
 
 def _digest(rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> str:
@@ -373,7 +375,7 @@ class Engine:
             provenance=where.provenance,
             regression=rule.regression,
         )
-        suppression = self.policy.suppression_for(finding, self.today)
+        suppression = self.policy.suppression_for(finding, self.today, rule.aliases)
         if suppression is not None:
             finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)
         return finding
