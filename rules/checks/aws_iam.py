@@ -10,7 +10,7 @@ something is missing. Anything unknown before apply is never a finding by itself
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -100,7 +100,7 @@ def documents(resource: Resource, ctx: RuleContext, where: Where) -> Iterator[Lo
     else:
         for path in where.cloudformation.get(resource.type, ()):
             for node in _nodes(policy.properties(resource), path):
-                located = policy.cloudformation_document(resource, node)
+                located = policy.cloudformation_document(resource, node, path.rsplit(".", 1)[-1])
                 if located is not None:
                     yield located
 
@@ -128,7 +128,7 @@ def _open_statements(resource: Resource, ctx: RuleContext, where: Where, what: s
                 continue
             who = "everyone but the NotPrincipal" if statement.not_principals else 'any principal ("*")'
             yield Violation(
-                message=f"{what} allows {who} {_actions_shown(statement)} with no condition restricting the "
+                message=f"{what} lets {who} call {_actions_shown(statement)} with no condition restricting the "
                         f"caller (account, organisation, VPC or source){located.elsewhere}.",
                 line=located.line(principal.line),
                 key=statement.key,
@@ -502,15 +502,3 @@ def _broad_claims(located: Located, statement: Statement, claims: list[policy.Co
                     line=located.line(value.line),
                     key=f"{statement.key}:{written}",
                 )
-
-
-CHECKS: Mapping[str, Callable[[Resource, RuleContext], Iterable[Violation]]] = MappingProxyType({
-    "aws_s3_policy_open": s3_policy_open,
-    "aws_s3_policy_without_tls": s3_policy_without_tls,
-    "aws_role_trust_open": role_trust_open,
-    "aws_kms_policy_open": kms_policy_open,
-    "aws_iam_service_wildcard": iam_service_wildcard,
-    "aws_iam_privilege_escalation": iam_privilege_escalation,
-    "aws_iam_admin_managed_policy": iam_admin_managed_policy,
-    "aws_github_oidc_trust_broad": github_oidc_trust_broad,
-})

@@ -382,13 +382,23 @@ def terraform_document(resource: Resource, node: Node | None, ctx: RuleContext) 
     return None
 
 
-def cloudformation_document(resource: Resource, node: Node | None) -> Located | None:
-    """A CloudFormation policy property: a mapping, or (rarely) a JSON string."""
+def cloudformation_document(resource: Resource, node: Node | None, key: str) -> Located | None:
+    """A CloudFormation policy property `key`: a mapping, or (rarely) a JSON string."""
     if node is None:
         return None
     document = (json_text_document(node.value, node, False) if isinstance(node.value, str)
                 else json_document(node))
-    return Located(document, resource, resource, node.line) if document is not None else None
+    return Located(document, resource, resource, key_line(resource, node, key)) if document is not None else None
+
+
+def key_line(resource: Resource, node: Node, key: str) -> int:
+    """The line naming `key` whose value is `node`: a YAML block mapping starts on the line after
+    its key, where the parser places it."""
+    pattern = re.compile(rf"\s*(?:-\s+)?[\"']?{re.escape(key)}[\"']?\s*:")
+    for line in range(node.line, max(resource.line, node.line - 3) - 1, -1):
+        if pattern.match(resource.text_at(line) or ""):
+            return line
+    return node.line
 
 
 def properties(resource: Resource) -> Node:

@@ -16,7 +16,20 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
+from rules.checks import aws_iam, aws_network, aws_secrets
 
 # Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
 FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
+    "aws_default_security_group_open": aws_network.default_security_group_open,
+    "aws_github_oidc_trust_broad": aws_iam.github_oidc_trust_broad,
+    "aws_iam_admin_managed_policy": aws_iam.iam_admin_managed_policy,
+    "aws_iam_privilege_escalation": aws_iam.iam_privilege_escalation,
+    "aws_iam_service_wildcard": aws_iam.iam_service_wildcard,
+    "aws_kms_policy_open": aws_iam.kms_policy_open,
+    "aws_lambda_environment_secrets": aws_secrets.lambda_environment_secrets,
+    "aws_nacl_admin_open": aws_network.nacl_admin_open,
+    "aws_role_trust_open": aws_iam.role_trust_open,
+    "aws_s3_policy_open": aws_iam.s3_policy_open,
+    "aws_s3_policy_without_tls": aws_iam.s3_policy_without_tls,
+    "aws_user_data_secrets": aws_secrets.user_data_secrets,
 })
