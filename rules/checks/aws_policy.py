@@ -152,7 +152,7 @@ def template(node: Node | None) -> str | None:
         return expression[len("Fn::Sub "):]
     if len(expression) >= 2 and expression.startswith('"') and expression.endswith('"'):
         return expression[1:-1]
-    return None
+    return expression if "${" in expression else None  # a Terraform template, as written
 
 
 def _get(node: Node, name: str) -> Node | None:
@@ -165,11 +165,10 @@ def _get(node: Node, name: str) -> Node | None:
 
 
 def _strings(node: Node | None) -> tuple[Node, ...] | None:
-    """A string-or-list element as its items; () when absent, None when it cannot be read."""
+    """A string-or-list element as its items; () when absent, None when it cannot be read. A
+    value unknown before apply is one unknown item (it may stand for several)."""
     if node is None:
         return ()
-    if isinstance(node.value, Unknown):
-        return None
     items = node.children() if isinstance(node.value, list) else [node]
     if any(isinstance(item.value, (dict, list)) for item in items):
         return None

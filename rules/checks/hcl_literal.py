@@ -76,6 +76,16 @@ def decode_string(token: str) -> str | None:
         return None
 
 
+def _joined(toks: Sequence[Tok]) -> str:
+    """Tokens as one expression text: `aws_iam_role.app.arn`, words kept apart by a space."""
+    parts: list[str] = []
+    for before, tok in zip([None, *toks[:-1]], toks, strict=True):
+        if before is not None and before.kind in ("ident", "number") and tok.kind in ("ident", "number"):
+            parts.append(" ")
+        parts.append(tok.text)
+    return "".join(parts)
+
+
 class _Reader:
     def __init__(self, tokens: Tokens, offset: int) -> None:
         self.toks: list[Tok] = tokens.toks
@@ -135,7 +145,7 @@ class _Reader:
             i += 1
         if i == start:
             raise _Unreadable
-        text = " ".join(t.text for t in self.toks[start:i])
+        text = _joined(self.toks[start:i])
         return Node(Unknown(text), self.line(self.toks[start]), self.end_line(self.toks[i - 1])), i
 
     def object(self, i: int) -> tuple[Node, int]:
@@ -155,7 +165,7 @@ class _Reader:
                 key = decode_string(key_tok.text) or key_tok.text
                 j += 1
             elif key_tok.text == "(":
-                key = " ".join(t.text for t in self.toks[j : self.pairs[j] + 1])
+                key = _joined(self.toks[j : self.pairs[j] + 1])
                 j = self.pairs[j] + 1
             else:
                 raise _Unreadable
