@@ -241,15 +241,16 @@ RULES: tuple[Rule, ...] = (
 
 
 
-def find_secrets(text: str) -> Iterator[tuple[str, str]]:
+def find_secrets(text: str, assignments: bool = True) -> Iterator[tuple[str, str]]:
     """(label, secret) for every credential the text rules would find on one line: AWS keys,
-    tokens of known services, and literal passwords/secrets assigned to a name. For checks that
-    look inside a resource's attribute (user data, environment) rather than at changed lines."""
+    tokens of known services, and (with `assignments`) literal passwords/secrets assigned to a
+    name. For checks that look inside a resource's attribute (user data, an environment value)
+    rather than at changed lines."""
     line = text[:MAX_LINE]
     finders: tuple[Finder, ...] = (
         _simple(_AWS_KEY_ID, "AWS access key id"), _find_aws_secret, _simple(_GITHUB, "GitHub token"),
         _simple(_SLACK, "Slack token or webhook URL"), _simple(_STRIPE, "Stripe live secret key"),
-        _simple(_GOOGLE, "Google API key"), _find_assignment,
+        _simple(_GOOGLE, "Google API key"), *((_find_assignment,) if assignments else ()),
     )
     for finder in finders:
         for hit in finder(line):

@@ -129,7 +129,7 @@ def _open_statements(resource: Resource, ctx: RuleContext, where: Where, what: s
             who = "everyone but the NotPrincipal" if statement.not_principals else 'any principal ("*")'
             yield Violation(
                 message=f"{what} lets {who} call {_actions_shown(statement)} with no condition restricting the "
-                        f"caller (account, organisation, VPC or source){located.elsewhere}.",
+                        f"caller (account, organisation, VPC or source){located.elsewhere(principal.line)}.",
                 line=located.line(principal.line),
                 key=statement.key,
             )
@@ -253,7 +253,7 @@ def iam_service_wildcard(resource: Resource, ctx: RuleContext) -> Iterable[Viola
             shown = ", ".join(text(a) or "?" for a in statement.not_actions[:3])
             yield Violation(
                 message=f"Policy allows every action except {shown} (NotAction) on every resource, including "
-                        f"services added later{located.elsewhere}.",
+                        f"services added later{located.elsewhere(statement.not_actions[0].line)}.",
                 line=located.line(statement.not_actions[0].line),
                 key=f"{statement.key}:not-action",
             )
@@ -262,7 +262,7 @@ def iam_service_wildcard(resource: Resource, ctx: RuleContext) -> Iterable[Viola
             if name is not None and _SERVICE_WILDCARD.fullmatch(name.strip()):
                 yield Violation(
                     message=f"Policy allows every {name.split(':')[0]} action ({name.strip()}) on every "
-                            f"resource{located.elsewhere}.",
+                            f"resource{located.elsewhere(action.line)}.",
                     line=located.line(action.line),
                     key=f"{statement.key}:{name.strip().lower()}",
                 )
@@ -332,7 +332,7 @@ def iam_privilege_escalation(resource: Resource, ctx: RuleContext) -> Iterable[V
         located, node = where[spot]
         shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
         yield Violation(
-            message=f"Policy allows privilege escalation: {shown}{located.elsewhere}.",
+            message=f"Policy allows privilege escalation: {shown}{located.elsewhere(node.line)}.",
             line=spot[0],
             key=f"escalation:{spot[1].lower()}",
         )
@@ -477,7 +477,7 @@ def github_oidc_trust_broad(resource: Resource, ctx: RuleContext) -> Iterable[Vi
                     continue
                 yield Violation(
                     message="Role trusts GitHub Actions OIDC tokens with no `sub` condition: a workflow in any "
-                            f"GitHub repository can assume it{located.elsewhere}.",
+                            f"GitHub repository can assume it{located.elsewhere(principal.line)}.",
                     line=located.line(principal.line),
                     key=statement.key,
                 )
@@ -498,7 +498,7 @@ def _broad_claims(located: Located, statement: Statement, claims: list[policy.Co
             if _LIKE.fullmatch(claim.operator.strip()) and _broad_repository(written):
                 yield Violation(
                     message=f"Role trusts GitHub Actions OIDC tokens for `{written}`: workflows of more than one "
-                            f"repository can assume it{located.elsewhere}.",
+                            f"repository can assume it{located.elsewhere(value.line)}.",
                     line=located.line(value.line),
                     key=f"{statement.key}:{written}",
                 )

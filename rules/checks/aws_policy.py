@@ -109,8 +109,8 @@ class Document:
 @dataclass(frozen=True)
 class Located:
     """A document and where its parts are written: in the resource judged, or in a data source
-    of the module (`home`). Findings land on the part's line when it is in the judged
-    resource's file, else on `fallback`, the line of the attribute that names the document."""
+    of the module (`home`). A finding stays inside the resource judged: on the part's line when
+    the document is written there, else on `fallback`, the line of the attribute naming it."""
 
     document: Document
     resource: Resource
@@ -118,12 +118,14 @@ class Located:
     fallback: int
 
     def line(self, line: int) -> int:
-        return line if self.home.path == self.resource.path else self.fallback
+        return line if self.home is self.resource else self.fallback
 
-    @property
-    def elsewhere(self) -> str:
-        """" (in data.aws_iam_policy_document.x)" when the statements are not in the resource."""
-        return "" if self.home is self.resource else f" (in {self.home.address})"
+    def elsewhere(self, line: int) -> str:
+        """" (statement at policies.tf:12 of data.aws_iam_policy_document.x)" when the document is
+        not written in the resource; "" when it is."""
+        if self.home is self.resource:
+            return ""
+        return f" (statement at {self.home.path}:{line} of {self.home.address})"
 
 
 # --------------------------------------------------------------------------------------------

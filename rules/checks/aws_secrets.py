@@ -108,7 +108,7 @@ def lambda_environment_secrets(resource: Resource, ctx: RuleContext) -> Iterable
     for name, node in variables.items() if variables is not None else ():
         if not isinstance(node.value, str):
             continue
-        found = [secret for _, secret in find_secrets(f"{name}={node.value}")]
+        found = [secret for _, secret in find_secrets(node.value, assignments=False)]
         if not found and _literal_secret(name, node.value):
             found = [node.value.strip()]
         for secret in dict.fromkeys(found):
@@ -182,7 +182,7 @@ def user_data_secrets(resource: Resource, ctx: RuleContext) -> Iterable[Violatio
                 continue
             seen.add(secret)
             yield Violation(
-                message=f"User data holds a {label} (`{mask(secret)}`, masked here); give the instance a role "
+                message=f"User data holds a credential ({label}: `{mask(secret)}`, masked here); give the instance a role "
                         "and read secrets at boot from Secrets Manager or Parameter Store.",
                 line=line,
                 key=secret_key(secret),
