@@ -45,7 +45,7 @@ def call_argument(lines: Sequence[str], first_line: int, function: str = "jsonen
             reader = _Reader(tokens, first_line - 1)
             try:
                 node, _ = reader.value(reader.skip_newlines(i + 2), closer=")")
-            except (_Unreadable, IndexError, RecursionError):
+            except (_Unreadable, IndexError, KeyError, RecursionError):  # KeyError: an unclosed bracket
                 return None
             return node if isinstance(node.value, (dict, list)) else None
     return None
