@@ -8,6 +8,7 @@ missing hardening field is left to admission policy (Pod Security Standards).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Iterator
 
 from bot.engine.model import Node, Resource, Severity, Violation
@@ -124,10 +125,15 @@ def _check_capabilities(resource: Resource, ctx: RuleContext) -> Iterable[Violat
 
 
 def _sensitive(path: str) -> bool:
-    clean = "/" + path.strip().strip("/")
+    """A sensitive host path, a path inside one, or a directory holding one: mounting /var/run
+    exposes /var/run/docker.sock as surely as mounting the socket itself."""
+    clean = posixpath.normpath("/" + path.strip().strip("/"))
+    clean = "/" + clean.lstrip("/")  # normpath keeps a leading "//"
     if any(clean == p or clean.startswith(p + "/") for p in _BENIGN_HOST_PATHS):
         return False
-    return clean == "/" or any(clean == p or clean.startswith(p + "/") for p in _SENSITIVE_HOST_PATHS)
+    return clean == "/" or any(
+        clean == p or clean.startswith(p + "/") or p.startswith(clean + "/") for p in _SENSITIVE_HOST_PATHS
+    )
 
 
 def _check_host_path(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
@@ -209,7 +215,8 @@ RULES: tuple[Rule, ...] = (
         sources=_SOURCES,
         types=frozenset(),
         rationale="Mounting host paths such as /, /etc, /proc or the container runtime socket "
-        "gives the pod control over the node and its other workloads.",
+        "gives the pod control over the node and its other workloads; so does mounting a directory "
+        "that holds one (/var/run holds docker.sock, /var/lib the kubelet's state).",
         remediation="Use a PersistentVolumeClaim, ConfigMap, Secret or emptyDir instead of a "
         "hostPath volume; if host access is unavoidable, mount a narrow path read-only.",
         check=_check_host_path,

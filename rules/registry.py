@@ -51,6 +51,8 @@ class Control:
     name: str
     description: str
     rule_ids: tuple[str, ...]
+    coverage: str = "automated"  # or "manual" / "out-of-scope": no rule can decide it, see `why`
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class FrameworkError(ValueError):
     """A mapping file is malformed: the rule set cannot be trusted to report controls."""
 
 
+_COVERAGE = ("automated", "manual", "out-of-scope")
+
+
 def _framework_from(key: str, data: object) -> Framework:
     if not isinstance(data, dict) or not isinstance(data.get("controls"), list):
         raise FrameworkError(f"rules/frameworks/{key}.yml: expected a mapping with a 'controls' list")
@@ -72,12 +77,18 @@ def _framework_from(key: str, data: object) -> Framework:
     for item in data["controls"]:
         if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("rules", []), list):
             raise FrameworkError(f"rules/frameworks/{key}.yml: each control needs an 'id' and a 'rules' list")
+        coverage = str(item.get("coverage", "automated"))
+        if coverage not in _COVERAGE or (coverage != "automated" and not str(item.get("why", "")).strip()):
+            raise FrameworkError(f"rules/frameworks/{key}.yml: control {item['id']}: coverage is one of "
+                                 f"{', '.join(_COVERAGE)}, and a manual or out-of-scope one says why")
         controls.append(
             Control(
                 id=str(item["id"]),
                 name=str(item.get("name", "")),
                 description=str(item.get("description", "")),
                 rule_ids=tuple(str(r) for r in item.get("rules", [])),
+                coverage=coverage,
+                why=str(item.get("why", "")),
             )
         )
     return Framework(key=key, name=str(data.get("name", key)), version=str(data.get("version", "")),

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
-from rules.checks import aws_iam, aws_network, aws_secrets
+from rules.checks import aws_iam, aws_network, aws_secrets, kubernetes_rbac, kubernetes_workloads
 
 # Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
 FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
@@ -32,4 +32,14 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "aws_s3_policy_open": aws_iam.s3_policy_open,
     "aws_s3_policy_without_tls": aws_iam.s3_policy_without_tls,
     "aws_user_data_secrets": aws_secrets.user_data_secrets,
+    "k8s_env_literal_secret": kubernetes_workloads.check_env_literal_secret,
+    "k8s_rbac_csr_approval": kubernetes_rbac.check_rbac_csr_approval,
+    "k8s_rbac_escalation": kubernetes_rbac.check_rbac_escalation,
+    "k8s_rbac_node_proxy": kubernetes_rbac.check_rbac_node_proxy,
+    "k8s_rbac_pv_create": kubernetes_rbac.check_rbac_pv_create,
+    "k8s_rbac_secret_read": kubernetes_rbac.check_rbac_secret_read,
+    "k8s_rbac_token_create": kubernetes_rbac.check_rbac_token_create,
+    "k8s_rbac_webhooks": kubernetes_rbac.check_rbac_webhooks,
+    "k8s_seccomp_profile": kubernetes_workloads.check_seccomp,
+    "k8s_token_automount": kubernetes_workloads.check_token_automount,
 })

@@ -118,6 +118,8 @@ def _plain(node: yaml.Node, path: str, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise _error(path, node, "value nested too deeply")
     if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return str(node.value)  # a date in a spec is the text written (`equals: 2024-01-01`)
         if node.tag not in _SCALAR_TAGS:
             raise _error(path, node, f"tag {node.tag} is not allowed in a spec")
         try:

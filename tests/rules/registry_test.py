@@ -30,10 +30,16 @@ def test_every_rule_enforces_at_least_one_control_and_every_mapping_names_a_real
 
 def test_the_four_frameworks_are_there_with_named_controls() -> None:
     frameworks = {f.key: f for f in load_frameworks()}
-    assert set(frameworks) == {"hipaa", "pci-dss", "soc2", "cis-aws"}
+    assert {"hipaa", "pci-dss", "soc2", "cis-aws", "cis-kubernetes"} <= set(frameworks)
+    enforced = {(fw, c) for per in default_controls().values() for fw, ids in per.items() for c in ids}
     for framework in frameworks.values():
         assert framework.name and framework.version
-        assert all(c.id and c.name and c.description and c.rule_ids for c in framework.controls)
+        assert all(c.id and c.name and c.description for c in framework.controls)
+        # every control is enforced by a rule (listed here or declared by the rule), or says why not
+        unaccounted = [c.id for c in framework.controls
+                       if (framework.key, c.id) not in enforced and c.coverage == "automated"]
+        assert unaccounted == [], framework.key
+        assert all(c.why for c in framework.controls if c.coverage != "automated")
 
 
 def test_rules_are_registered_explicitly_not_on_import() -> None:
@@ -72,3 +78,16 @@ def test_aliases_are_not_ids_of_other_rules() -> None:
     aliases = [a for rule in all_rules() for a in rule.aliases]
     assert len(aliases) == len(set(aliases))
     assert ids.isdisjoint(aliases)
+
+
+def test_a_control_without_a_rule_says_how_it_is_covered_and_why() -> None:
+    import pytest
+
+    from rules.registry import FrameworkError, _framework_from
+
+    manual = {"id": "5.3.2", "name": "n", "description": "d", "coverage": "manual", "why": "needs the cluster"}
+    framework = _framework_from("cis-kubernetes", {"name": "CIS", "version": "1", "controls": [manual]})
+    assert framework.controls[0].coverage == "manual" and framework.controls[0].rule_ids == ()
+    for bad in ({**manual, "why": " "}, {**manual, "coverage": "partly"}):
+        with pytest.raises(FrameworkError, match="5.3.2"):
+            _framework_from("cis-kubernetes", {"controls": [bad]})
