@@ -180,12 +180,10 @@ def _denies_plain_http(statement: Statement) -> bool | None:
 def _regulated_without_policy(resource: Resource, ctx: RuleContext) -> Iterator[Violation]:
     if resource.source == "terraform":
         tags, policy_type = resource.body.get("tags"), "aws_s3_bucket_policy"
-        inline = resource.body.get("policy")
     else:
         tags, policy_type = policy.properties(resource).get("Tags"), "AWS::S3::BucketPolicy"
-        inline = None
     data_class = regulated_data_class(tags)
-    if data_class is None or inline is not None:
+    if data_class is None:
         return
     if any(judged(other) for other in ctx.referrers(resource, policy_type)):
         return  # the bucket policy is judged itself
@@ -202,12 +200,10 @@ def s3_policy_without_tls(resource: Resource, ctx: RuleContext) -> Iterable[Viol
     must have such a policy."""
     if not judged(resource):
         return
-    if resource.type in ("aws_s3_bucket", "AWS::S3::Bucket"):
-        if resource.type == "aws_s3_bucket" and resource.body.get("policy") is not None:
-            pass  # the provider v3 inline policy is judged below like a bucket policy
-        else:
-            yield from _regulated_without_policy(resource, ctx)
-            return
+    inline = resource.type == "aws_s3_bucket" and resource.body.get("policy") is not None  # provider v3
+    if resource.type in ("aws_s3_bucket", "AWS::S3::Bucket") and not inline:
+        yield from _regulated_without_policy(resource, ctx)
+        return
     for located in documents(resource, ctx, BUCKET):
         document = located.document
         verdicts = [_denies_plain_http(s) for s in document.statements]

@@ -75,7 +75,6 @@ class Entry:
     allow: bool | None
     ports: tuple[int, int] | None
     cidrs: tuple[Node, ...]
-    line: int
 
 
 def _protocol_ports(protocol: Node | None, low: Node | None, high: Node | None) -> tuple[int, int] | None:
@@ -98,15 +97,15 @@ def _action(node: Node | None) -> bool | None:
 def _terraform_entry(body: Node, action_key: str) -> Entry:
     cidrs = tuple(n for n in (body.get("cidr_block"), body.get("ipv6_cidr_block")) if n is not None)
     return Entry(as_int(body.get("rule_no") or body.get("rule_number")), _action(body.get(action_key)),
-                 _protocol_ports(body.get("protocol"), body.get("from_port"), body.get("to_port")), cidrs, body.line)
+                 _protocol_ports(body.get("protocol"), body.get("from_port"), body.get("to_port")), cidrs)
 
 
-def _cloudformation_entry(props: Node, line: int) -> Entry:
+def _cloudformation_entry(props: Node) -> Entry:
     ports = props.get("PortRange")
     cidrs = tuple(n for n in (props.get("CidrBlock"), props.get("Ipv6CidrBlock")) if n is not None)
     return Entry(as_int(props.get("RuleNumber")), _action(props.get("RuleAction")),
                  _protocol_ports(props.get("Protocol"), ports.get("From") if ports else None,
-                                 ports.get("To") if ports else None), cidrs, line)
+                                 ports.get("To") if ports else None), cidrs)
 
 
 def _family(cidr: Node) -> int | None:
@@ -146,7 +145,7 @@ def _acl_entries(resource: Resource, ctx: RuleContext) -> tuple[list[Entry], lis
         return [], []
     entries = [o for o in ctx.siblings(resource) if o.type == resource.type and judged(o)
                and _egress(properties(o).get("Egress")) is False and _written(properties(o).get("NetworkAclId")) == acl]
-    return [_cloudformation_entry(props, resource.line)], [_cloudformation_entry(properties(o), o.line) for o in entries]
+    return [_cloudformation_entry(props)], [_cloudformation_entry(properties(o)) for o in entries]
 
 
 def _denied_first(entry: Entry, port: int, family: int, entries: list[Entry]) -> bool:
