@@ -1,1 +1,1 @@
-"""Python checks that specs name with `python: <name>` (registered in rules/spec/functions.py)."""
+"""Checks that need more than attribute comparisons, shared by the packs and named by specs."""

@@ -112,10 +112,11 @@ def test_removing_a_kms_configuration_rechecks_the_bucket_in_an_unchanged_file(f
                       {"data/sse.tf": None})
     run = review(fake_github, repo, number)
     assert run["conclusion"] == "failure"
+    # The re-checked PHI bucket also has no bucket policy refusing plain HTTP (CB-AWS-071).
     assert [(a["path"], a["start_line"], a["title"].split(":")[0]) for a in run["annotations"]] == [
-        ("data/bucket.tf", 1, "CB-AWS-009")]
+        ("data/bucket.tf", 1, "CB-AWS-009"), ("data/bucket.tf", 1, "CB-AWS-071")]
     assert fake_github.reviews(repo, number) == []  # bucket.tf is not in the diff: no inline comment
-    assert "1 outside the diff" in run["summary"]
+    assert "2 outside the diff" in run["summary"]
 
 
 def test_file_without_a_patch_is_read_whole(fake_github: FakeGitHub) -> None:
