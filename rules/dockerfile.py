@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Iterable, Iterator, Sequence
 
 from bot.engine.model import Node, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
-from rules._shell import commands, describe_download, downloads_to_shell
+from rules._shell import commands, describe_download, downloads_to_shell, split_words
 from rules._support import is_placeholder, mask, secret_key
 
 _SOURCES = frozenset({"dockerfile"})
@@ -111,7 +110,7 @@ def _pairs(keyword: str, arguments: str) -> Iterator[tuple[str, str | None]]:
     """(name, literal value or None) of an ENV or ARG instruction, in both ENV syntaxes."""
     text = arguments.split("\n", 1)[0]
     try:
-        words = shlex.split(text, posix=True)
+        words = split_words(text)
     except ValueError:
         return
     if not words:
@@ -164,7 +163,7 @@ def _words(arguments: str) -> list[str]:
         if isinstance(listed, list) and all(isinstance(word, str) for word in listed):
             return flags + list(listed)
     try:
-        return flags + shlex.split(text, posix=True)
+        return flags + split_words(text)
     except ValueError:
         return flags + text.split()
 
