@@ -1,7 +1,7 @@
 """Credentials with a recognisable format: where each one starts, what it is made of, what it is not.
 
 Pure functions over one line of text, used by the secrets pack (rules/plaintext_secrets.py). Each
-finder yields (secret, label) pairs; the secret never leaves the pack unmasked. Every pattern is
+finder yields `Token`s (secret, label, start); the secret never leaves the pack unmasked. Every pattern is
 anchored on a literal prefix or a structural character with bounded repetitions, so matching stays
 linear on hostile lines. The formats come from the providers' own documentation of their keys.
 """
@@ -13,10 +13,20 @@ import binascii
 import json
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from rules._support import is_placeholder
 
-Found = Iterator[tuple[str, str]]
+
+class Token(NamedTuple):
+    """A credential found on a line: its text (never shown), what it is, and where it starts."""
+
+    secret: str
+    label: str
+    start: int
+
+
+Found = Iterator[Token]
 
 # scheme://user:password@host — the user part may be empty (`redis://:pw@host`), the password may
 # not; neither holds whitespace, quotes, `/` or `@`, so a URL's path or a second URL never joins in.
@@ -76,7 +86,7 @@ def find_url_credentials(text: str) -> Found:
             continue
         if re.fullmatch(r"\d{1,5}", password) or not _plausible(password):
             continue
-        yield password, f"password in a `{scheme.lower()}://` URL"
+        yield Token(password, f"password in a `{scheme.lower()}://` URL", match.start(3))
 
 
 def _b64url_json(part: str) -> object:
@@ -103,14 +113,14 @@ def find_jwt(text: str) -> Found:
         payload = _b64url_json(payload_part)
         if not isinstance(payload, dict) or _DOCS_JWT_PAYLOAD.search(json.dumps(payload)):
             continue  # claims are a JSON object; jwt.io's sample is documentation
-        yield token, "JSON Web Token"
+        yield Token(token, "JSON Web Token", match.start(1))
 
 
 def find_azure_account_key(text: str) -> Found:
     for match in _AZURE_ACCOUNT_KEY.finditer(text):
         key = match.group(1)
         if not key.startswith(_AZURITE_KEY_PREFIX) and _plausible(key):
-            yield key, "Azure Storage account key"
+            yield Token(key, "Azure Storage account key", match.start(1))
 
 
 def _simple(pattern: re.Pattern[str], label: str, text: str, needle: str) -> Found:
@@ -118,7 +128,7 @@ def _simple(pattern: re.Pattern[str], label: str, text: str, needle: str) -> Fou
         return
     for match in pattern.finditer(text):
         if _plausible(match.group(1)):
-            yield match.group(1), label
+            yield Token(match.group(1), label, match.start(1))
 
 
 def find_sendgrid(text: str) -> Found:
@@ -127,8 +137,9 @@ def find_sendgrid(text: str) -> Found:
 
 def find_twilio(text: str) -> Found:
     if _TWILIO_CONTEXT.search(text):
-        for secret, _ in _simple(_TWILIO, "", text, ""):
-            yield secret, "Twilio API key SID" if secret.startswith("SK") else "Twilio account SID"
+        for token in _simple(_TWILIO, "", text, ""):
+            label = "Twilio API key SID" if token.secret.startswith("SK") else "Twilio account SID"
+            yield token._replace(label=label)
 
 
 def find_mailgun(text: str) -> Found:
@@ -140,9 +151,9 @@ def find_npm(text: str) -> Found:
 
 
 def find_pypi(text: str) -> Found:
-    for secret, label in _simple(_PYPI, "PyPI API token", text, "pypi-"):
-        if "pypi-" not in secret[5:]:  # base64 of a macaroon never spells the prefix again
-            yield secret, label
+    for token in _simple(_PYPI, "PyPI API token", text, "pypi-"):
+        if "pypi-" not in token.secret[5:]:  # base64 of a macaroon never spells the prefix again
+            yield token
 
 
 def find_teams_webhook(text: str) -> Found:
@@ -157,6 +168,7 @@ FINDERS = (find_url_credentials, find_jwt, find_azure_account_key, find_sendgrid
            find_npm, find_pypi, find_teams_webhook, find_slack_webhook)
 
 
-def specific_secrets(text: str) -> set[str]:
-    """Secrets on the line that a format-specific rule reports (so the generic rule does not)."""
-    return {secret for finder in FINDERS for secret, _ in finder(text)}
+def specific_spans(text: str) -> list[tuple[int, int]]:
+    """Where the secrets a format-specific rule reports sit on the line (so the generic rule does
+    not report them again)."""
+    return [(token.start, token.start + len(token.secret)) for finder in FINDERS for token in finder(text)]

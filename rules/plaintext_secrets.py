@@ -2,13 +2,15 @@
 
 The engine hands each rule a text resource whose body maps line numbers to the lines to check
 (added lines in a review, every line in a full scan). A secret's value never leaves this
-module: messages show a masked prefix and `Violation.key` a short hash. Every pattern is
-anchored on a literal prefix with bounded repetitions, so matching stays linear, and at most
-`MAX_LINE` characters of a line are examined.
+module: messages show a masked prefix and `Violation.key` a short hash. Lines are read whole,
+however long (a minified JSON config, a long `.env` line): every pattern starts on a literal
+prefix (or a word boundary) and repeats a bounded number of times, and the code around a match
+looks only near it, so the work stays linear in the line.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,7 +20,6 @@ from bot.engine.rule import Rule, RuleContext
 from rules import _token_formats as formats
 from rules._support import is_placeholder, mask, secret_key
 
-MAX_LINE = 4096
 _SOURCES = frozenset({"text"})
 
 _AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?![A-Z0-9])")
@@ -38,13 +39,16 @@ _SLACK = re.compile(r"(?<![A-Za-z0-9])(xox[baprse]-[A-Za-z0-9]{1,40}-[A-Za-z0-9-
 _STRIPE = re.compile(r"(?<![A-Za-z0-9])((?:sk|rk)_live_[A-Za-z0-9]{20,247})(?![A-Za-z0-9])")
 _GOOGLE = re.compile(r"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")
 # Names that hold a secret: `db_password`, `DB_PASS` / `dbPass` (not `bypass`), `SECRET_KEY`,
-# `secretKey`, `token_key`, `api_key`, `client_secret`...
+# `secretKey`, `token_key`, `api_key`, `client_secret`...: the pattern starts on the word (a literal),
+# and the rest of the name, up to 40 characters before it, is read back from there (`_name_before`).
 _ASSIGNMENT = re.compile(
-    r"(?i)([a-z0-9_.-]{0,40}(?:password|passwd|passphrase|pwd|(?<![a-z])pass|(?-i:(?<=[a-z0-9])Pass)"
+    r"(?i)(password|passwd|passphrase|pwd|(?<![a-z])pass|(?-i:(?<=[a-z0-9])Pass)"
     r"|secret(?:_?key)?|token(?:_?key)?|api_?key|apikey|access_?key|auth_?key"
-    r"|client_?secret|private_?key))[\"']?\s{0,5}(?:=|:|:=|=>)\s{0,5}"
+    r"|client_?secret|private_?key)[\"']?\s{0,5}(?:=|:|:=|=>)\s{0,5}"
     r"(?:([\"'])([^\"'\s\\]{8,200})\2|([^\"'\s`;,#\\]{8,200})(?=$|[\s;,#\\]))"
 )
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_MAX_NAME_PREFIX = 40
 # An unquoted value that is code: a call, an index, a variable (`$x`, `$this->pass`), an attribute path
 # or a constant's name. A `$`, `<` or `>` inside an otherwise literal value (`pa$$w0rd`) is not.
 _CODE_LIKE = re.compile(
@@ -59,6 +63,8 @@ _PASSWORD_OPTION = re.compile(
 )
 _KEYWORD_VALUE = re.compile(r"[a-z]+(?:_[a-z]+)*")
 _BASE64_LINE = re.compile(r"\s{0,40}[A-Za-z0-9+/=]{40,}\s{0,4}")
+_ONLY_QUOTES_AFTER = re.compile(r"\s*+[\"',]*+\s*+")  # possessive: the classes are disjoint, never backtrack
+_AFTER_VALUE = re.compile(r"\s*(.?.?)", re.DOTALL)
 _CONTEXT_WORDS = re.compile(r"(?i)password|secret|token|key")
 
 
@@ -74,11 +80,11 @@ Finder = Callable[[str], Iterator[_Hit]]
 
 
 def _lines(resource: Resource) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every line handed to us, each capped to MAX_LINE characters."""
+    """(line number, text) of every line handed to us."""
     for key, node in resource.body.items():
         if isinstance(node.value, str):
             line = int(key) if key.isdigit() else node.line
-            yield line, node.value[:MAX_LINE]
+            yield line, node.value
 
 
 def _scan(finder: Finder) -> Callable[[Resource, RuleContext], Iterable[Violation]]:
@@ -123,15 +129,19 @@ def _find_private_key(text: str, following: str | None) -> Iterator[_Hit]:
     is among the lines to check.
     """
     for match in _PRIVATE_KEY.finditer(text):
-        rest = text[match.end():]
         body = _PRIVATE_KEY_BODY.match(text, match.end() - 5)
-        before = text[: match.start()].strip().strip("\"'")
-        alone = not rest.strip().strip("\"',") and (not before or before.endswith((":", "=", "|")))
         if body is not None:
             yield _Hit(body.group(1)[:64], match.group(1).lower())
-        elif alone and following is None:
+            continue
+        # Only the last marker of a line can have nothing after it: the text before it is read once.
+        if not _ONLY_QUOTES_AFTER.fullmatch(text, match.end()):
+            continue
+        before = text[: match.start()].strip().strip("\"'")
+        if before and not before.endswith((":", "=", "|")):
+            continue
+        if following is None:
             yield _Hit(text.strip(), match.group(1).lower())
-        elif alone and following is not None and _BASE64_LINE.fullmatch(following[:MAX_LINE]):
+        elif _BASE64_LINE.fullmatch(following):
             yield _Hit(following.strip()[:64], match.group(1).lower())
 
 
@@ -151,7 +161,8 @@ def _looks_random(value: str) -> bool:
 
 def _unquoted_in_code(text: str, end: int) -> bool:
     """An unquoted value followed by more code (`x,` `a + b` `--flag=v more`) is an expression."""
-    rest = text[end:].strip()
+    after = _AFTER_VALUE.match(text, end)
+    rest = after.group(1) if after is not None else ""
     return bool(rest) and not rest.startswith(("#", "//", ";"))
 
 
@@ -176,29 +187,53 @@ def _is_literal_secret(name: str, value: str, quoted: bool) -> bool:
     return _looks_random(value)
 
 
-def _known_by_a_specific_rule(text: str, value: str) -> bool:
-    """A value another rule names precisely (an AWS secret key, a GitHub token...) is reported
-    once, by that rule, not again as a generic hard-coded secret."""
-    specific = (_AWS_KEY_ID, _AWS_SECRET, _GITHUB, _SLACK, _STRIPE, _GOOGLE)
-    found = {match.group(1) for pattern in specific for match in pattern.finditer(text)}
-    found |= formats.specific_secrets(text)
-    return any(value in secret or secret in value for secret in found)
+class _SpecificSpans:
+    """Where on a line the secrets of the format-specific rules (an AWS secret key, a GitHub
+    token...) sit, found once per line: a value overlapping one is reported by that rule, not
+    again as a generic hard-coded secret. Each question costs a binary search."""
+
+    def __init__(self, text: str) -> None:
+        specific = (_AWS_KEY_ID, _AWS_SECRET, _GITHUB, _SLACK, _STRIPE, _GOOGLE)
+        spans = sorted([match.span(1) for pattern in specific for match in pattern.finditer(text)]
+                       + formats.specific_spans(text))
+        self._starts = [start for start, _ in spans]
+        self._furthest: list[int] = []  # the furthest end among the spans starting up to each one
+        for _, end in spans:
+            self._furthest.append(max(end, self._furthest[-1]) if self._furthest else end)
+
+    def overlap(self, start: int, end: int) -> bool:
+        before_end = bisect.bisect_left(self._starts, end)  # the spans starting before `end`
+        return before_end > 0 and self._furthest[before_end - 1] > start
 
 
 _ASSIGNMENT_WORDS = ("pass", "pwd", "secret", "token", "key")
+
+
+def _name_before(text: str, start: int, floor: int) -> str:
+    """The name a secret word ends (`db_password` for `password` at `start`): up to 40 name
+    characters before it, never reaching back past `floor` (the end of the previous match)."""
+    begin = start
+    while begin > floor and start - begin < _MAX_NAME_PREFIX and text[begin - 1] in _NAME_CHARACTERS:
+        begin -= 1
+    return text[begin:start]
 
 
 def _find_assignment(text: str) -> Iterator[_Hit]:
     lowered = text.lower()
     if not any(word in lowered for word in _ASSIGNMENT_WORDS):
         return  # the pattern needs one of these words: skip the regex on the great majority of lines
+    specific: _SpecificSpans | None = None
+    floor = 0
     for match in _ASSIGNMENT.finditer(text):
-        name = match.group(1)
+        name = _name_before(text, match.start(), floor) + match.group(1)
+        floor = match.end()
         quoted = match.group(3) is not None
-        value = match.group(3) if quoted else match.group(4)
+        group = 3 if quoted else 4
+        value = match.group(group)
         if not value or (not quoted and _unquoted_in_code(text, match.end())):
             continue
-        if _known_by_a_specific_rule(text, value):
+        specific = specific or _SpecificSpans(text)
+        if specific.overlap(match.start(group), match.end(group)):
             continue
         if _is_literal_secret(name, value, quoted):
             yield _Hit(value, f"literal value assigned to `{name.strip('._-')[-40:]}`")
@@ -208,8 +243,8 @@ def _formatted(find: Callable[[str], formats.Found]) -> Finder:
     """A finder over one of the format-specific detectors of rules/_token_formats.py."""
 
     def finder(text: str) -> Iterator[_Hit]:
-        for secret, label in find(text):
-            yield _Hit(secret, label)
+        for token in find(text):
+            yield _Hit(token.secret, token.label)
 
     return finder
 
@@ -366,7 +401,7 @@ def find_secrets(text: str, assignments: bool = True) -> Iterator[tuple[str, str
     tokens of known services, and (with `assignments`) literal passwords/secrets assigned to a
     name. For checks that look inside a resource's attribute (user data, an environment value)
     rather than at changed lines."""
-    line = text[:MAX_LINE]
+    line = text
     finders: tuple[Finder, ...] = (
         _simple(_AWS_KEY_ID, "AWS access key id"), _find_aws_secret, _simple(_GITHUB, "GitHub token"),
         _simple(_SLACK, "Slack token"), _formatted(formats.find_slack_webhook),

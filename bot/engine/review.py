@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from bot.engine import coverage
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
-from bot.engine.landing import landing
+from bot.engine.landing import Landing, landing
 from bot.engine.lines import git_lines
 from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
 from bot.engine.parsers import (
@@ -39,7 +39,6 @@ from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
 from bot.engine.tree import SUBMODULE, SYMLINK, MemoryTree, Tree, WalkableTree, unread_reason
 
-MAX_TEXT_LINE = 4096  # longer lines are cut before the secrets rules see them
 MAX_TERRAFORM_FILES = 3000  # read to find module callers; past it only the changed modules are read
 _DECLARES_VALUES = re.compile(r"^\s*(?:variable|locals)\b", re.MULTILINE)  # blocks that resolve values
 
@@ -152,8 +151,9 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
 
 
 def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resource | None:
-    """The resource the secrets rules read: the given lines of one file, keyed by line number."""
-    body = {str(n): Node(text[:MAX_TEXT_LINE], n, n) for n, text in numbered_lines}
+    """The resource the secrets rules read: the given lines of one file, keyed by line number, whole
+    (a secret may sit anywhere on a line of any length: the rules' patterns are linear in it)."""
+    body = {str(n): Node(text, n, n) for n, text in numbered_lines}
     if not body:
         return None
     lines = sorted(int(k) for k in body)
@@ -361,7 +361,10 @@ class Engine:
                  ) -> Finding:
         end_line = max(violation.end_line or violation.line, violation.line)
         text = resource.source == "text"
-        where = landing(resource, violation.line, end_line, changes)
+        # A line of text has no origin elsewhere and no module calls: it stays where it is found, so
+        # a file holding thousands of secrets costs no walk of its lines per finding.
+        where = (Landing(resource.path, violation.line, end_line, (violation.line, end_line), False, None,
+                         resource.address) if text else landing(resource, violation.line, end_line, changes))
         finding = Finding(
             rule_id=rule.id,
             title=rule.title,
