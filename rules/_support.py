@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from bot.engine.model import Node, Resource, Unknown
+from bot.engine.model import MaskedSecret, Node, Resource, Unknown
 
 _TRUE_TEXT = frozenset({"true", "yes", "on", "y"})
 _FALSE_TEXT = frozenset({"false", "no", "off", "n"})
@@ -81,10 +81,17 @@ def replace_value(resource: Resource, node: Node, key: str, new: str) -> str | N
     return f"{match.group('head')}{quote}{new}{quote}{match.group('tail')}"
 
 
+def masked(secret: str) -> MaskedSecret:
+    """The secret as a finding may show it (`Violation.secret`, with `SECRET_SLOT` in the message):
+    `****` unless the policy allows a short prefix, which is at most 4 characters and at most a
+    quarter of it."""
+    return MaskedSecret(secret[: min(4, len(secret) // 4)])
+
+
 def mask(secret: str) -> str:
-    """A form of the secret safe to show: a short prefix, never more than a quarter of it."""
-    shown = min(4, len(secret) // 4)
-    return f"{secret[:shown]}****"
+    """The secret fully masked, for text that does not go through `masked` (prefer `masked`, which
+    lets the policy show a prefix)."""
+    return MaskedSecret().shown(with_prefix=False)
 
 
 def secret_key(secret: str) -> str:

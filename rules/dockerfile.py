@@ -10,10 +10,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from bot.engine.model import Node, Resource, Severity, Violation
+from bot.engine.model import SECRET_SLOT, Node, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
 from rules._shell import commands, describe_download, downloads_to_shell, split_words
-from rules._support import is_placeholder, mask, secret_key
+from rules._support import is_placeholder, masked, secret_key
 
 _SOURCES = frozenset({"dockerfile"})
 _ROOT_USERS = frozenset({"root", "0"})
@@ -139,8 +139,8 @@ def _check_baked_secrets(resource: Resource, ctx: RuleContext) -> Iterable[Viola
         for name, value in _pairs(keyword, _arguments(item)):
             if _SECRET_NAME.search(name) and value is not None and _secret_value(value):
                 yield Violation(
-                    message=f"{keyword} {name} bakes a literal secret ({mask(value)}) into the image.",
-                    line=item.line, end_line=item.line, key=secret_key(value),
+                    message=f"{keyword} {name} bakes a literal secret (`{SECRET_SLOT}`, masked here) into the image.",
+                    line=item.line, end_line=item.line, key=secret_key(value), secret=masked(value),
                 )
 
 

@@ -2,7 +2,7 @@
 
 The engine hands each rule a text resource whose body maps line numbers to the lines to check
 (added lines in a review, every line in a full scan). A secret's value never leaves this
-module: messages show a masked prefix and `Violation.key` a short hash. Lines are read whole,
+module: messages show it masked (`Violation.secret`) and `Violation.key` a short hash. Lines are read whole,
 however long (a minified JSON config, a long `.env` line): every pattern starts on a literal
 prefix (or a word boundary) and repeats a bounded number of times, and the code around a match
 looks only near it, so the work stays linear in the line.
@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.engine.model import Resource, Severity, Violation
+from bot.engine.model import SECRET_SLOT, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
 from rules import _token_formats as formats
-from rules._support import is_placeholder, mask, secret_key
+from rules._support import is_placeholder, masked, secret_key
 
 _SOURCES = frozenset({"text"})
 
@@ -97,8 +97,8 @@ def _scan(finder: Finder) -> Callable[[Resource, RuleContext], Iterable[Violatio
                 if hit.secret in seen:
                     continue
                 seen.add(hit.secret)
-                yield Violation(message=f"Found {hit.label} `{mask(hit.secret)}` in plaintext (masked here).",
-                                line=line, key=secret_key(hit.secret))
+                yield Violation(message=f"Found {hit.label} `{SECRET_SLOT}` in plaintext (masked here).",
+                                line=line, key=secret_key(hit.secret), secret=masked(hit.secret))
 
     return check
 

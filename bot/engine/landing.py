@@ -37,11 +37,13 @@ class Landing:
     address: str
 
 
-def landing(resource: Resource, line: int, end_line: int, changes: Mapping[str, FileDiff]) -> Landing:
-    """Where a violation of `resource` on `line`..`end_line` lands, given what changed."""
+def landing(resource: Resource, line: int, end_line: int, changes: Mapping[str, FileDiff],
+            quote: bool = True) -> Landing:
+    """Where a violation of `resource` on `line`..`end_line` lands, given what changed. Without
+    `quote`, the provenance names the places the value came from without quoting their lines."""
     origin = origin_at(resource.body, line)
     callers = "; ".join(f"with the inputs of {call}" for call in reversed(resource.calls)) or None
-    provenance = "; ".join(p for p in (origin.describe() if origin else None, callers) if p) or None
+    provenance = "; ".join(p for p in (origin.describe(quote) if origin else None, callers) if p) or None
     stay = Landing(resource.path, line, end_line, (resource.line, resource.end_line), False, provenance,
                    resource.address)
     diff = changes.get(resource.path)

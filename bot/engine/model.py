@@ -67,10 +67,11 @@ class Origin:
     context: str
     via: Origin | None = None
 
-    def describe(self) -> str:
+    def describe(self, quote: bool = True) -> str:
         """`var.encrypted` ← `encrypted = var.enc` in module call `ledger`, main.tf:4 ← `enc = false`
-        in terraform.tfvars, terraform.tfvars:1: the written expression, then each step back."""
-        hops = [f"`{o.text.strip()}` in {o.context}, {o.path}:{o.line}" for o in self.chain()]
+        in terraform.tfvars, terraform.tfvars:1: the written expression, then each step back.
+        Without `quote`, each step is named but its line not quoted (the line holds a secret)."""
+        hops = [f"{f'`{o.text.strip()}` in ' if quote else ''}{o.context}, {o.path}:{o.line}" for o in self.chain()]
         return " ← ".join([f"`{self.expression}`", *hops])
 
     def chain(self) -> tuple[Origin, ...]:
@@ -253,6 +254,24 @@ class ParsedFile:
     errors: tuple[FileError, ...] = ()
 
 
+SECRET_SLOT = "{secret}"
+"""Where a violation's message shows the secret it found; the engine writes the masked form there."""
+
+
+@dataclass(frozen=True)
+class MaskedSecret:
+    """A secret a rule found, as a report may show it: `****`, or its first characters and `****`
+    where the policy allows a short prefix (`secrets: {show_prefix: true}`). Rules build it
+    (never seeing the policy), the engine renders it into the message at `SECRET_SLOT`, so every
+    reporter, comment, annotation and log shows one form. `prefix` holds at most 4 characters and
+    at most a quarter of the secret; the value itself never travels."""
+
+    prefix: str = ""
+
+    def shown(self, with_prefix: bool) -> str:
+        return f"{self.prefix if with_prefix else ''}****"
+
+
 @dataclass(frozen=True)
 class Violation:
     """What a rule reports: where and why, and optionally a mechanical fix.
@@ -261,6 +280,8 @@ class Violation:
     a GitHub ```suggestion block), so it must reproduce any of those lines it keeps.
     `undecided`: the rule could not tell, because the value it needs is not known before apply;
     the engine drops it unless the policy fails unknown values at this rule's severity.
+    `secret`: the secret found, masked; the message holds `SECRET_SLOT` where it is shown, and the
+    finding's provenance then names where the value came from without quoting the line.
     """
 
     message: str
@@ -269,6 +290,7 @@ class Violation:
     suggestion: str | None = None
     key: str | None = None  # tells apart two violations of one rule in one resource (e.g. a secret's hash)
     undecided: bool = False
+    secret: MaskedSecret | None = None
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,19 @@ the default branch only. Every field has a safe default: with no file, every fin
       fail: [helm template, remote module]   # or `fail: all`; default: listed, never failing
     unknown:
       fail: critical         # a control this severe fails when its value is not known before apply
+    secrets:
+      show_prefix: true      # show a secret's first characters (`Tr0****`); default: `****` only
 
 `not_reviewed.fail`: what the engine lists as not reviewed (a Helm template, a Bicep file, a
 binary file...; the kinds are `bot.engine.coverage.KINDS`) is shown in every report but passes by
 default, since the change may be fine; a strict organisation names the kinds that must fail the
 check instead (`all`: every kind). An unknown kind is an error, so a typo never makes a strict
 policy lenient.
+
+`secrets.show_prefix`: a secret a rule found is shown as `****` wherever the finding is shown
+(comments, annotations, logs, JSON, SARIF); with `true`, its first characters come first (at
+most 4, and at most a quarter of it), which helps tell two secrets apart and costs some of the
+secret's strength.
 """
 
 from __future__ import annotations
@@ -90,6 +97,7 @@ class Policy:
     fail_not_reviewed: frozenset[str] = frozenset()  # kinds, or {"all"}
     fail_unknown: Severity | None = None  # controls at least this severe fail when their value is unknown
     regressions: str = "block"  # one of REGRESSION_MODES
+    show_secret_prefix: bool = False  # `secrets.show_prefix`
 
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
@@ -255,7 +263,23 @@ def parse_policy(text: str | None) -> Policy:
         fail_not_reviewed=_not_reviewed_fail(data.get("not_reviewed")),
         fail_unknown=_unknown_fail(data.get("unknown")),
         regressions=regressions,
+        show_secret_prefix=_show_secret_prefix(data.get("secrets")),
     )
+
+
+def _show_secret_prefix(value: Any) -> bool:
+    """`secrets: {show_prefix: true}`: found secrets are shown with their first characters."""
+    if value is None:
+        return False
+    section = _expect(value, dict, "secrets")
+    unexpected = sorted(str(key) for key in section if key != "show_prefix")
+    if unexpected:
+        raise PolicyError(f"{POLICY_PATH}: 'secrets.{unexpected[0]}' is not a setting "
+                          "(the setting is 'secrets.show_prefix')")
+    shown = section.get("show_prefix", False)
+    if not isinstance(shown, bool):
+        raise PolicyError(f"{POLICY_PATH}: 'secrets.show_prefix' must be true or false")
+    return shown
 
 
 def _unknown_fail(value: Any) -> Severity | None:

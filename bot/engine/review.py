@@ -21,7 +21,16 @@ from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.landing import Landing, landing
 from bot.engine.lines import git_lines
-from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
+from bot.engine.model import (
+    SECRET_SLOT,
+    FileError,
+    Finding,
+    Node,
+    NotReviewed,
+    ParsedFile,
+    Resource,
+    Violation,
+)
 from bot.engine.parsers import (
     DOCKERFILE,
     JSON,
@@ -364,7 +373,11 @@ class Engine:
         # A line of text has no origin elsewhere and no module calls: it stays where it is found, so
         # a file holding thousands of secrets costs no walk of its lines per finding.
         where = (Landing(resource.path, violation.line, end_line, (violation.line, end_line), False, None,
-                         resource.address) if text else landing(resource, violation.line, end_line, changes))
+                         resource.address) if text
+                 else landing(resource, violation.line, end_line, changes, quote=violation.secret is None))
+        message = violation.message
+        if violation.secret is not None:
+            message = message.replace(SECRET_SLOT, violation.secret.shown(self.policy.show_secret_prefix))
         finding = Finding(
             rule_id=rule.id,
             title=rule.title,
@@ -375,7 +388,7 @@ class Engine:
             # One finding per place it lands: the instances of one module made by different callers
             # share it, and its provenance names each caller.
             resource=None if text else where.address,
-            message=violation.message,
+            message=message,
             remediation=rule.remediation,
             rationale=rule.rationale,
             controls=dict(self.rule_set.controls.get(rule.id, {})),

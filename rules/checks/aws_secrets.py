@@ -4,7 +4,7 @@ EC2 user data.
 What counts as a credential is what the plaintext-secrets rules recognise (AWS keys, known token
 formats, a literal password assigned to a name), plus what the resource's own shape says: a
 provider's `secret_key`, an environment variable named like a password. A secret never leaves
-here: messages show a masked prefix, `Violation.key` a hash.
+here: messages show it masked (`Violation.secret`), `Violation.key` a hash.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import binascii
 import re
 from collections.abc import Iterable, Iterator
 
-from bot.engine.model import Node, Resource, Unknown, Violation
+from bot.engine.model import SECRET_SLOT, Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
-from rules._support import is_placeholder, mask, secret_key, truthy
+from rules._support import is_placeholder, masked, secret_key, truthy
 from rules.checks.aws_iam import judged
 from rules.checks.aws_policy import properties
 from rules.plaintext_secrets import find_secrets
@@ -59,9 +59,10 @@ def provider_credentials(resource: Resource, ctx: RuleContext) -> Iterable[Viola
         if emulated and not _real_key(name, stripped):
             continue
         yield Violation(
-            message=f"The aws provider holds a literal {what} (`{mask(stripped)}`, masked here).",
+            message=f"The aws provider holds a literal {what} (`{SECRET_SLOT}`, masked here).",
             line=node.line,
             key=secret_key(stripped),
+            secret=masked(stripped),
         )
 
 
@@ -113,10 +114,11 @@ def lambda_environment_secrets(resource: Resource, ctx: RuleContext) -> Iterable
             found = [node.value.strip()]
         for secret in dict.fromkeys(found):
             yield Violation(
-                message=f"Environment variable {name} holds a literal secret (`{mask(secret)}`, masked here); "
+                message=f"Environment variable {name} holds a literal secret (`{SECRET_SLOT}`, masked here); "
                         "read it at run time from Secrets Manager or Parameter Store.",
                 line=node.line,
                 key=f"{name}:{secret_key(secret)}",
+                secret=masked(secret),
             )
 
 
@@ -182,8 +184,9 @@ def user_data_secrets(resource: Resource, ctx: RuleContext) -> Iterable[Violatio
                 continue
             seen.add(secret)
             yield Violation(
-                message=f"User data holds a credential ({label}: `{mask(secret)}`, masked here); give the instance a role "
-                        "and read secrets at boot from Secrets Manager or Parameter Store.",
+                message=f"User data holds a credential ({label}: `{SECRET_SLOT}`, masked here); give the instance "
+                        "a role and read secrets at boot from Secrets Manager or Parameter Store.",
                 line=line,
                 key=secret_key(secret),
+                secret=masked(secret),
             )

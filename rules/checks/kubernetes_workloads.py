@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from bot.engine.model import Node, Resource, Unknown, Violation
+from bot.engine.model import SECRET_SLOT, Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
-from rules._support import is_placeholder, mask, secret_key
+from rules._support import is_placeholder, masked, secret_key
 from rules._workloads import containers, pod_specs
 
 _CONFINED = frozenset({"RuntimeDefault", "Localhost"})
@@ -168,7 +168,7 @@ def check_env_literal_secret(resource: Resource, ctx: RuleContext) -> Iterable[V
                 name, node, value = found
                 yield Violation(
                     message=f"Container `{_name(container)}` sets `{name}` to a literal value "
-                    f"({mask(value)}) in the manifest.",
+                    f"(`{SECRET_SLOT}`, masked here) in the manifest.",
                     line=node.line, end_line=node.end_line,
-                    key=f"{_name(container)}:{name}:{secret_key(value)}",
+                    key=f"{_name(container)}:{name}:{secret_key(value)}", secret=masked(value),
                 )

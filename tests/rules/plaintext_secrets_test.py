@@ -10,7 +10,7 @@ from bot.engine.model import Violation
 from bot.engine.parsers.dockerfile import parse_dockerfile
 from bot.engine.review import text_resource
 from rules import dockerfile, plaintext_secrets
-from rules._support import is_placeholder, mask, secret_key
+from rules._support import is_placeholder, mask, masked, secret_key
 
 RULES = {rule.id: rule for rule in plaintext_secrets.RULES}
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
@@ -97,8 +97,9 @@ def test_two_secrets_on_a_file_get_different_keys() -> None:
     ("secret", "shown"),
     [("AKIAUJZDE8GXD6NCF10E", "AKIA****"), ("hunter2hunter2", "hun****"), ("abcdefgh", "ab****"), ("abc", "****")],
 )
-def test_mask_shows_at_most_a_quarter(secret: str, shown: str) -> None:
-    assert mask(secret) == shown
+def test_a_shown_prefix_is_at_most_a_quarter(secret: str, shown: str) -> None:
+    assert masked(secret).shown(with_prefix=True) == shown
+    assert masked(secret).shown(with_prefix=False) == mask(secret) == "****"
 
 
 @pytest.mark.parametrize(
