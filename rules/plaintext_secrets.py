@@ -269,10 +269,19 @@ _PASSWORD_CONTROLS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The engine's text resources are of type "text", or "binary" for binary content (images,
+# archives, executables: see bot.engine.tree.BinaryText). Binary content is scanned only by the
+# rules whose secrets have a structure random bytes and string tables do not spell by chance
+# (a key's prefix and length, a token's checksum-like shape); a password assigned to a name, a
+# URL's userinfo or a hex id beside a vendor's name are guessed at from text, and only in text.
+_TEXT_ONLY = frozenset({"text"})
+
+
 def _rule(id_: str, title: str, severity: Severity, finder: Finder, rationale: str, remediation: str,
           peers: dict[str, tuple[str, ...]] | None = None,
-          controls: dict[str, tuple[str, ...]] | None = None) -> Rule:
-    return Rule(id=id_, title=title, severity=severity, sources=_SOURCES, types=frozenset(),
+          controls: dict[str, tuple[str, ...]] | None = None, text_only: bool = False) -> Rule:
+    return Rule(id=id_, title=title, severity=severity, sources=_SOURCES,
+                types=_TEXT_ONLY if text_only else frozenset(),
                 rationale=rationale, remediation=remediation, check=_scan(finder),
                 controls=controls or {}, peers=peers or {})
 
@@ -333,7 +342,7 @@ RULES: tuple[Rule, ...] = (
           "(e.g. `${DB_PASSWORD}`, a Kubernetes Secret, AWS Secrets Manager). " + _ROTATE,
           peers={"checkov": ("CKV_SECRET_10",),
                  "kics": ("487f4be7-3fd9-4506-a07a-eae252180c08", "3e2d3b2f-c22a-4df1-9cc6-a7a0aebb0c99",
-                          "baee238e-1921-4801-9c3f-79ae1d7b2cbc")}),
+                          "baee238e-1921-4801-9c3f-79ae1d7b2cbc")}, text_only=True),
     _rule("CB-SECRET-009", "Password embedded in a URL", Severity.HIGH, _formatted(formats.find_url_credentials),
           "A connection string such as `postgres://app:password@db/prod` carries the password itself: "
           "everyone who can read the file, a log line or an error message that prints the URL can log in.",
@@ -341,7 +350,7 @@ RULES: tuple[Rule, ...] = (
           "from a secret store (e.g. `PGPASSWORD`, a mounted secret file), or build the URL at run time "
           "from an injected variable. " + _ROTATE,
           peers={"checkov": ("CKV_SECRET_4",), "kics": ("c4d3b58a-e6d4-450f-9340-04f1e702eaae",)},
-          controls=_PASSWORD_CONTROLS),
+          controls=_PASSWORD_CONTROLS, text_only=True),
     _rule("CB-SECRET-010", "JSON Web Token in plaintext", Severity.HIGH, _formatted(formats.find_jwt),
           "A signed JWT is a bearer credential: until it expires (service tokens often never do) anyone "
           "holding it is treated as its subject, with the scopes and roles it claims.",
@@ -369,11 +378,12 @@ RULES: tuple[Rule, ...] = (
           "Revoke the API key (or rotate the auth token) in the Twilio console, and load SIDs and "
           "secrets from a secret store. " + _ROTATE,
           peers={"checkov": ("CKV_SECRET_18",), "kics": ("e0f01838-b1c2-4669-b84b-981949ebe5ed",)},
-          controls=_CREDENTIAL_CONTROLS),
+          controls=_CREDENTIAL_CONTROLS, text_only=True),
     _rule("CB-SECRET-014", "Mailgun API key in plaintext", Severity.HIGH, _formatted(formats.find_mailgun),
           "A Mailgun private API key sends mail from your domains and reads stored messages and logs.",
           "Rotate the key in Mailgun's API security settings and inject it from a secret store. " + _ROTATE,
-          peers={"kics": ("62d0025d-9575-4eff-b60b-d3b4fcec0d04",)}, controls=_CREDENTIAL_CONTROLS),
+          peers={"kics": ("62d0025d-9575-4eff-b60b-d3b4fcec0d04",)}, controls=_CREDENTIAL_CONTROLS,
+          text_only=True),
     _rule("CB-SECRET-015", "npm access token in plaintext", Severity.CRITICAL, _formatted(formats.find_npm),
           "An npm token can publish new versions of every package its owner maintains: a supply-chain "
           "attack on everyone who installs them.",

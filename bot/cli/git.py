@@ -8,9 +8,10 @@ from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from bot.engine.diff import DiffError, FileDiff, parse_file_patch
-from bot.engine.tree import BINARY_CONTENT, MAX_FILE_BYTES, SUBMODULE, SYMLINK, decode_text, too_large_reason
+from bot.engine.tree import MAX_FILE_BYTES, MAX_SCAN_BYTES, SUBMODULE, SYMLINK, decode_text, too_large_reason
 
-UNREADABLE = MAX_FILE_BYTES + 1  # the size given to blobs git cannot read, so they are never read
+UNREADABLE = MAX_SCAN_BYTES + 1  # the size given to blobs git cannot read, so they are never read
+BATCH_BYTES = 64 * 1024 * 1024  # blobs read by one `git cat-file --batch`
 
 
 class GitError(RuntimeError):
@@ -111,7 +112,6 @@ class GitTree:
         self.commit = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
         self._blobs: dict[str, tuple[str, int]] | None = None
         self._special: dict[str, str] = {}  # symlinks and submodules: listed, never read
-        self._binary: set[str] = set()
 
     def _index(self) -> dict[str, tuple[str, int]]:
         if self._blobs is None:
@@ -147,43 +147,52 @@ class GitTree:
             return None
         if blob[1] == UNREADABLE:
             return "its content is missing from this clone (a partial or shallow clone)"
-        if blob[1] > MAX_FILE_BYTES:
+        if blob[1] > MAX_SCAN_BYTES:
             return too_large_reason(blob[1])
-        return BINARY_CONTENT if path in self._binary else None
+        return None
 
     def too_large(self, path: str) -> bool:
-        """Past the size limit (or unreadable): such a file is reported, never read."""
+        """Past the size of files diffed line by line (or unreadable): its patch is never made; it
+        is read whole (up to MAX_SCAN_BYTES) instead."""
         blob = self._index().get(path)
         return blob is not None and blob[1] > MAX_FILE_BYTES
 
     def read(self, path: str) -> str | None:
         blob = self._index().get(path)
-        if blob is None or blob[1] > MAX_FILE_BYTES:
+        if blob is None or blob[1] > MAX_SCAN_BYTES:
             return None
-        text = decode_text(run_git(self.repo, "cat-file", "blob", blob[0]))
-        if text is None:
-            self._binary.add(path)
-        return text
+        return decode_text(run_git(self.repo, "cat-file", "blob", blob[0]))
 
     def list_all(self) -> tuple[list[str], bool]:
         return sorted(self._index()), True
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
-        """Read several files with one `git cat-file --batch` process."""
+        """Read several files with `git cat-file --batch`, one process per BATCH_BYTES of blobs (so
+        git's output for a whole tree is never held at once)."""
         index = self._index()
-        wanted = [p for p in paths if p in index and index[p][1] <= MAX_FILE_BYTES]
+        wanted = [p for p in paths if p in index and index[p][1] <= MAX_SCAN_BYTES]
         result: dict[str, str | None] = dict.fromkeys(paths)
-        if not wanted:
-            return result
-        request = "".join(f"{index[p][0]}\n" for p in wanted).encode()
+        batch: list[str] = []
+        size = 0
+        for path in [*wanted, None]:
+            if batch and (path is None or size + index[path][1] > BATCH_BYTES):
+                result.update(self._read_batch(batch))
+                batch, size = [], 0
+            if path is not None:
+                batch.append(path)
+                size += index[path][1]
+        return result
+
+    def _read_batch(self, paths: list[str]) -> dict[str, str]:
+        index = self._index()
+        request = "".join(f"{index[p][0]}\n" for p in paths).encode()
         out = run_git(self.repo, "cat-file", "--batch", input_bytes=request)
+        texts: dict[str, str] = {}
         offset = 0
-        for path in wanted:
+        for path in paths:
             header_end = out.index(b"\n", offset)
             size = int(out[offset:header_end].split()[2])
             start = header_end + 1
-            result[path] = decode_text(out[start : start + size])
-            if result[path] is None:
-                self._binary.add(path)
+            texts[path] = decode_text(out[start : start + size])
             offset = start + size + 1
-        return result
+        return texts

@@ -6,7 +6,7 @@ import os
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from bot.engine.tree import BINARY_CONTENT, MAX_FILE_BYTES, SYMLINK, decode_text, too_large_reason
+from bot.engine.tree import MAX_SCAN_BYTES, SYMLINK, decode_text, too_large_reason
 
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".venv", "__pycache__", ".tox"})
 
@@ -31,7 +31,7 @@ class FsTree:
         if self.root.resolve() not in full.parents or not full.is_file():
             return None  # never follow a path out of the tree
         try:
-            if full.stat().st_size > MAX_FILE_BYTES:
+            if full.stat().st_size > MAX_SCAN_BYTES:
                 return None
             return decode_text(full.read_bytes())
         except OSError:  # unreadable (permissions, vanished): the engine reports what it cannot read
@@ -46,9 +46,9 @@ class FsTree:
             size = full.stat().st_size
         except OSError as exc:
             return f"unreadable ({exc.strerror})"
-        if size > MAX_FILE_BYTES:
+        if size > MAX_SCAN_BYTES:
             return too_large_reason(size)
-        return BINARY_CONTENT if self.read(path) is None else None
+        return None
 
     def list_all(self) -> tuple[list[str], bool]:
         return list(self.paths()), True

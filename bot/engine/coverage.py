@@ -19,7 +19,7 @@ Pure: a path, and the text when the engine read it, in; a `NotReviewed` or None 
 | opentofu | `.tofu`/`.tofu.json` |
 | pulumi, jsonnet, cue | `Pulumi.yaml`/`Pulumi.<stack>.yaml`; `.jsonnet`/`.libsonnet`; `.cue` |
 | serverless framework, docker compose, kubernetes json | `serverless.yml`; `(docker-)compose*.yml`; JSON with `apiVersion` and `kind` |
-| binary file | set by the engine: a binary diff, or no patch and no readable text |
+| binary file | set by the engine: binary content (a NUL byte in its first 8 KiB, and not mostly printable text), scanned only for credentials of a recognisable format; or no patch and no readable text |
 | symlink, submodule | set by the engine from the tree: a link is not followed (its target is reviewed where it lives), a submodule is another repository |
 | remote module | set by callers that find module calls with registry or git sources |
 
@@ -76,7 +76,8 @@ KINDS: frozenset[str] = frozenset({
 """Every `what` the engine and its callers list; a policy may name only these (a typo would
 otherwise make a strict policy silently lenient)."""
 
-BINARY_REASON = "binary content: nothing in it was read, not even for secrets"
+BINARY_REASON = ("binary content: only scanned for credentials of a recognisable format (cloud keys, tokens, "
+                 "private keys), nothing else in it is reviewed")
 UNREAD_REASON = "no patch and its content could not be read (binary or too large): not even scanned for secrets"
 
 _REASONS: dict[str, str] = {

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import posixpath
 import re
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.engine import coverage
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.landing import Landing, landing
-from bot.engine.lines import git_lines
 from bot.engine.model import (
     SECRET_SLOT,
     FileError,
@@ -46,9 +46,21 @@ from bot.engine.parsers.terraform.stack import needed_directories
 from bot.engine.policy import Policy
 from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
-from bot.engine.tree import SUBMODULE, SYMLINK, MemoryTree, Tree, WalkableTree, unread_reason
+from bot.engine.tree import (
+    BINARY_CONTENT,
+    MAX_FILE_BYTES,
+    SUBMODULE,
+    SYMLINK,
+    BinaryText,
+    MemoryTree,
+    Tree,
+    WalkableTree,
+    unread_reason,
+)
 
 MAX_TERRAFORM_FILES = 3000  # read to find module callers; past it only the changed modules are read
+TEXT_CHUNK_LINES = 2000  # lines of one text resource: a big file is scanned chunk by chunk
+_INFRASTRUCTURE = (TERRAFORM, YAML, DOCKERFILE)  # an unreadable one is an error (JSON may be anything)
 _DECLARES_VALUES = re.compile(r"^\s*(?:variable|locals)\b", re.MULTILINE)  # blocks that resolve values
 
 
@@ -131,9 +143,10 @@ def _digest(rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str
 def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     """What a review of `diffs` reads first.
 
-    Head: every changed parseable file, and any changed file whose patch is missing (the
-    secrets rules must then read it whole). Modules: the directory of every changed Terraform file
-    (.tf, .tf.json, variable files: its variables, locals and related resources live beside it).
+    Head: every changed parseable file, and any changed file whose patch is missing (a binary
+    diff, or one too large: the secrets rules must then read it whole). Modules: the directory
+    of every changed Terraform file (.tf, .tf.json, variable files: its variables, locals and
+    related resources live beside it).
     Base: changed Terraform, YAML and JSON files that lost lines, to find resources the change
     deleted or edited. Charts: the `Chart.yaml` beside each changed values file, asked for with
     the head's texts (no extra request) so the values of a Helm chart are listed as not reviewed.
@@ -143,7 +156,7 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     modules: set[str] = set()
     charts: set[str] = set()
     for diff in diffs:
-        if policy.ignores(diff.path) or diff.status == FileStatus.BINARY:
+        if policy.ignores(diff.path):
             continue
         family = classify(diff.path)
         if diff.exists_at_head and (family is not None or not diff.complete):
@@ -159,9 +172,11 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     return ReadPlan(frozenset(head), frozenset(modules), frozenset(base), frozenset(charts))
 
 
-def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resource | None:
+def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]], type_: str = "text") -> Resource | None:
     """The resource the secrets rules read: the given lines of one file, keyed by line number, whole
-    (a secret may sit anywhere on a line of any length: the rules' patterns are linear in it)."""
+    (a secret may sit anywhere on a line of any length: the rules' patterns are linear in it).
+    `type_`: "text", or "binary" for binary content (`BinaryText` that does not look like text),
+    where only credentials of a recognisable format are looked for."""
     body = {str(n): Node(text, n, n) for n, text in numbered_lines}
     if not body:
         return None
@@ -169,13 +184,35 @@ def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]]) -> Resou
     return Resource(
         source="text",
         kind="file",
-        type="text",
+        type=type_,
         address=path,
         path=path,
         line=lines[0],
         end_line=lines[-1],
         body=Node(body, lines[0], lines[-1]),
     )
+
+
+def text_resources(path: str, numbered_lines: Iterable[tuple[int, str]], type_: str = "text",
+                   max_lines: int = TEXT_CHUNK_LINES) -> Iterator[Resource]:
+    """The text resources of one file, `max_lines` lines each, made as the rules ask for them, so
+    a big file never has an object per line all at once. A chunk never ends on a line opening a
+    PEM block (`-----BEGIN`): the private-key rule reads the line after it."""
+    chunk: list[tuple[int, str]] = []
+    for number, text in numbered_lines:
+        chunk.append((number, text))
+        if len(chunk) >= max_lines and "-----BEGIN" not in text:
+            resource = text_resource(path, chunk, type_)
+            chunk = []
+            if resource is not None:
+                yield resource
+    resource = text_resource(path, chunk, type_)
+    if resource is not None:
+        yield resource
+
+
+def _text_type(text: str | None) -> str:
+    return "binary" if isinstance(text, BinaryText) and not text.looks_like_text else "text"
 
 
 def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | None = None,
@@ -259,9 +296,11 @@ class Engine:
             terraform, listing_notes = self._terraform_paths(plan, head)
             notes.extend(listing_notes)
         wanted = plan.head | set(terraform)
-        head_text = _texts(head.read_many(sorted(wanted | plan.charts)))
-        chart_dirs = {posixpath.dirname(p) for p in plan.charts if p in head_text}
-        head_text = {p: t for p, t in head_text.items() if p in wanted}  # a chart is looked for, never parsed
+        read = _texts(head.read_many(sorted(wanted | plan.charts)))
+        scanned = {p: t for p, t in read.items() if p in wanted}  # what the secrets rules read
+        read = _parseable(read)  # binary content is scanned for secrets, never parsed
+        chart_dirs = {posixpath.dirname(p) for p in plan.charts if p in read}
+        head_text = {p: t for p, t in read.items() if p in wanted}  # a chart is looked for, never parsed
         changed_head = {d.path: d for d in diffs if d.exists_at_head}
         parsed, not_reviewed = _parse_files(head_text, plan.module_dirs, self.policy.var_files)
         for path, result in parsed.items():
@@ -271,20 +310,24 @@ class Engine:
                 notes.append(f"{path}: not parsed ({result.errors[0].message}); related resources may be missed")
         links: dict[str, NotReviewed] = {}
         for diff in diffs:
-            unread = diff.exists_at_head and diff.path in plan.head and head_text.get(diff.path) is None
-            reason = unread_reason(head, diff.path) if diff.exists_at_head and diff.path not in head_text else ""
+            text = scanned.get(diff.path)
+            unread = diff.exists_at_head and diff.path in plan.head and text is None
+            reason = unread_reason(head, diff.path) if diff.exists_at_head and diff.path not in scanned else ""
+            infrastructure = classify(diff.path) in _INFRASTRUCTURE
             if diff.exists_at_head and reason in (SYMLINK, SUBMODULE):  # listed, not an error: nothing to read
                 what = coverage.SYMLINK if reason == SYMLINK else coverage.SUBMODULE
                 links[diff.path] = coverage.entry(diff.path, what, reason)
-            elif unread and classify(diff.path) in (TERRAFORM, YAML, DOCKERFILE):  # JSON may be anything: no claim
-                errors.append(FileError(diff.path, None, f"file could not be read: {reason}"))
+            elif unread and (infrastructure or not diff.complete):  # not parsed, or not even scanned for secrets
+                errors.append(FileError(diff.path, None, _unread_message(diff.path, reason)))
+            elif diff.exists_at_head and isinstance(text, BinaryText) and infrastructure:
+                errors.append(FileError(diff.path, None, f"file could not be read: {BINARY_CONTENT}"))
         head_resources = [r for result in parsed.values() for r in result.resources]
         groups = _groups(head_resources)
         seeds: dict[str, Seeds] = {}
         base_versions = BaseVersions()
         if base is not None:
             by_base_path = {d.base_path: d for d in diffs if d.base_path}
-            base_text = _texts(base.read_many(sorted(plan.base))) if plan.base else {}
+            base_text = _parseable(_texts(base.read_many(sorted(plan.base)))) if plan.base else {}
             notes.extend(f"{path}: its base version could not be read; resources the change removed there "
                          "were not followed" for path in sorted(plan.base - base_text.keys()))
             base_parsed, _ = _parse_files(_base_files(diffs, plan, head_text, base_text))
@@ -293,21 +336,22 @@ class Engine:
             base_versions = BaseVersions(base_resources, {p: d.path for p, d in by_base_path.items() if d.exists_at_head})
         selected = expand_related(touched_resources(head_resources, changed_head), groups, seeds)
         selected_calls = {(r.path, r.line) for r in selected if r.kind == "module"}
+        texts: list[Iterator[Resource]] = []  # the secrets rules' view of each changed file, made lazily
         for diff in changed_head.values():
-            if diff.status == FileStatus.BINARY:
-                continue
-            numbered = diff.added_texts() if diff.complete else _all_lines(head_text.get(diff.path))
-            lines_resource = text_resource(diff.path, numbered)
-            if lines_resource is not None:
-                selected.append(lines_resource)
+            if diff.complete:
+                texts.append(text_resources(diff.path, diff.added_texts()))
+            elif diff.path in scanned:
+                text = scanned[diff.path]
+                texts.append(text_resources(diff.path, _numbered_lines(text), _text_type(text)))
+        files_with_text = sum(1 for d in changed_head.values() if (d.added_lines if d.complete else scanned.get(d.path)))
         stats = ReviewStats(files_changed=len(diffs), files_parsed=len(parsed), resources_parsed=len(head_resources),
-                            resources_checked=len(selected), seconds=time.perf_counter() - started)
+                            resources_checked=len(selected) + files_with_text, seconds=time.perf_counter() - started)
         unfollowed = (n for n in not_reviewed if (n.path, n.line) in selected_calls)  # remote modules the change reaches
         others = (d for d in changed_head.values() if d.path not in links)
-        listed = tuple(sorted((*_not_reviewed(others, head_text, chart_dirs, errors), *unfollowed, *links.values()),
+        listed = tuple(sorted((*_not_reviewed(others, scanned, chart_dirs, errors), *unfollowed, *links.values()),
                               key=_entry_order))
-        return Review(tuple(self._run_rules(selected, groups, changed_head, base_versions)), tuple(errors), tuple(notes), stats,
-                      listed)
+        findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions)
+        return Review(tuple(findings), tuple(errors), tuple(notes), stats, listed)
 
     def _terraform_paths(self, plan: ReadPlan, head: Tree) -> tuple[list[str], list[str]]:
         """Every Terraform file of the repository (a changed module's callers and the modules it
@@ -323,29 +367,35 @@ class Engine:
         return terraform, notes
 
     def scan(self, tree: WalkableTree) -> Review:
-        """Review every resource and every line of a tree, as if the whole tree were new."""
+        """Review every resource and every line of a tree, as if the whole tree were new.
+
+        A file that could not be read is an error (fail closed): an infrastructure file is not
+        reviewed, and any file is not even scanned for secrets. Infrastructure files are reviewed
+        as wholly added; any other file (or one past MAX_FILE_BYTES) is handed over without a
+        patch, so the engine reads it whole, chunk by chunk, without an object per line of a diff."""
         started = time.perf_counter()
         paths = [p for p in tree.paths() if not self.policy.ignores(p)]
         diffs = []
         texts: dict[str, str] = {}
         unread: list[FileError] = []
-        unscanned: list[NotReviewed] = []
         for path, text in tree.read_many(paths).items():
+            family = classify(path)
             if text is None:
-                if classify(path) in (TERRAFORM, YAML, DOCKERFILE):
-                    unread.append(FileError(path, None, f"file could not be read: {unread_reason(tree, path)}"))
-                else:
-                    unscanned.append(coverage.binary_file(path, f"{unread_reason(tree, path)}: not even "
-                                                                "scanned for secrets"))
+                unread.append(FileError(path, None, _unread_message(path, unread_reason(tree, path))))
+                continue
+            if isinstance(text, BinaryText) and family in _INFRASTRUCTURE:
+                unread.append(FileError(path, None, f"file could not be read: {BINARY_CONTENT}"))
                 continue
             texts[path] = text
-            diffs.append(whole_file_added(path, text))
+            if family is not None and not isinstance(text, BinaryText) and len(text) <= MAX_FILE_BYTES:
+                diffs.append(whole_file_added(path, text))
+            else:
+                diffs.append(FileDiff(path=path, old_path=None, status=FileStatus.ADDED, complete=False))
         review = self.review_change(diffs, MemoryTree(texts), None)
         return replace(review, errors=(*unread, *review.errors),
-                       not_reviewed=tuple(sorted((*unscanned, *review.not_reviewed), key=_entry_order)),
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
-    def _run_rules(self, resources: Sequence[Resource], groups: Mapping[str, Sequence[Resource]],
+    def _run_rules(self, resources: Iterable[Resource], groups: Mapping[str, Sequence[Resource]],
                    changes: Mapping[str, FileDiff], base: BaseVersions) -> list[Finding]:
         context = ModuleContext(groups, base)
         findings: dict[tuple[str, int, str], Finding] = {}
@@ -415,15 +465,18 @@ def _merged(first: Finding, other: Finding) -> Finding:
 def _not_reviewed(changed: Iterable[FileDiff], head_text: Mapping[str, str],
                   chart_dirs: Collection[str], errors: Sequence[FileError]) -> tuple[NotReviewed, ...]:
     """One entry per changed file the engine could not judge. A file with an error is left out:
-    the error already fails the review, louder than a listing."""
+    the error already fails the review, louder than a listing. Binary content is listed (only
+    credentials of a recognisable format were looked for there); text with a NUL byte is not (it
+    was scanned as any text file is)."""
     failed = {e.path for e in errors}
     changed = [d for d in changed if d.path not in failed]
     found: dict[str, NotReviewed] = {}
     patches: set[str] = set()
     for diff in changed:
         text = head_text.get(diff.path)
-        if diff.status == FileStatus.BINARY:
-            found[diff.path] = coverage.binary_file(diff.path)
+        if isinstance(text, BinaryText):
+            if not text.looks_like_text:
+                found[diff.path] = coverage.binary_file(diff.path)
             continue
         if text is None and not diff.complete:  # read was asked for, nothing came back
             found[diff.path] = coverage.binary_file(diff.path, coverage.UNREAD_REASON)
@@ -447,6 +500,24 @@ def _texts(read: Mapping[str, str | None]) -> dict[str, str]:
     return {path: text for path, text in read.items() if text is not None}
 
 
-def _all_lines(text: str | None) -> list[tuple[int, str]]:
-    return list(enumerate(git_lines(text), start=1)) if text else []
+def _parseable(texts: Mapping[str, str]) -> dict[str, str]:
+    """The texts a parser may read: not binary content."""
+    return {path: text for path, text in texts.items() if not isinstance(text, BinaryText)}
 
+
+def _unread_message(path: str, reason: str) -> str:
+    if classify(path) in _INFRASTRUCTURE:
+        return f"file could not be read: {reason}"
+    return f"not scanned for secrets: {reason}"
+
+
+def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line as git counts them (`git_lines`), one at a time."""
+    start, number = 0, 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        number += 1
+        yield number, text[start:end].removesuffix("\r")
+        start = end + 1

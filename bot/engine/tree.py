@@ -8,12 +8,21 @@ each question with one request. It never knows whether files come from a local c
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Collection, Iterable, Mapping
-from typing import Protocol
+from typing import Protocol, Self
 
 from bot.engine.diff import DiffError, FileDiff, reconstruct_base
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
+_MIB = 1024 * 1024
+MAX_FILE_BYTES = 5 * _MIB
+"""Larger files are never diffed line by line nor parsed (an infrastructure file is an error);
+any other file is still read whole, up to MAX_SCAN_BYTES, and scanned for secrets."""
+MAX_SCAN_BYTES = 16 * _MIB
+"""The most of one file the engine reads: a larger file (a data dump, a bundle) is not even
+scanned for secrets, which is an error naming it, so the review fails closed (the policy's
+`paths.ignore` skips such a file knowingly). Texts are scanned in chunks of lines, so what a
+file costs beyond its own text stays bounded."""
 
 
 class Tree(Protocol):
@@ -25,7 +34,8 @@ class Tree(Protocol):
         ...
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
-        """Texts by path; None where a file is missing, binary or too large."""
+        """Texts by path (`decode_text`: a `BinaryText` for binary content); None where a file is
+        missing, unreadable or larger than MAX_SCAN_BYTES."""
         ...
 
 
@@ -37,13 +47,13 @@ class WalkableTree(Tree, Protocol):
         ...
 
     def read(self, path: str) -> str | None:
-        """One file's text; None when it is missing, binary or too large."""
+        """One file's text (as `read_many`); None when it is missing, unreadable or too large."""
         ...
 
 
 def unread_reason(tree: object, path: str) -> str:
     """Why a tree gave no text for `path`, as precisely as the tree can say: "too large (34.2 MB;
-    the limit is 5 MiB)", "a symlink, not followed", "a submodule", "binary". A tree says so
+    the limit is 16 MiB)", "a symlink, not followed", "a submodule", "unreadable (...)". A tree says so
     through an optional `unread_reason(path)` method; without one the answer stays generic."""
     explain = getattr(tree, "unread_reason", None)
     reason = explain(path) if callable(explain) else None
@@ -51,19 +61,52 @@ def unread_reason(tree: object, path: str) -> str:
 
 
 def too_large_reason(size: int) -> str:
-    return f"too large ({size / 1_000_000:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MiB)"
+    return f"too large ({size / 1_000_000:.1f} MB; the limit is {MAX_SCAN_BYTES // _MIB} MiB)"
 
 
 BINARY_CONTENT = "binary (a NUL byte in its first 8 KiB)"
 SYMLINK = "a symlink, not followed (its target is reviewed where it lives in the repository)"
 SUBMODULE = "a submodule: another repository's commit, not reviewed here"
 
+SNIFF_BYTES = 8192  # git calls content with a NUL byte in its first 8 KiB binary
+MIN_PRINTABLE = 0.95
 
-def decode_text(data: bytes) -> str | None:
-    """Text of a blob, or None for binary content (a NUL byte in the first 8 KiB, like git)."""
-    if b"\x00" in data[:8192]:
-        return None
-    return data.decode("utf-8", errors="replace")
+
+class BinaryText(str):
+    """The text of content git calls binary (a NUL byte in its first 8 KiB), NUL bytes dropped
+    (UTF-16 with a byte-order mark decoded as such): never parsed as infrastructure, but scanned
+    for secrets, so a credential in a text file with a stray NUL is still found.
+
+    `looks_like_text`: at least 95% of its first 8 KiB (NULs dropped) are printable characters,
+    tabs or line breaks, as in a `.env` whose first line holds a NUL, or UTF-16 text. Then every
+    secrets rule reads it. Otherwise it is real binary content (an image, an archive, an
+    executable): random bytes, compressed data and string tables are not where passwords are
+    assigned, so only credentials of a recognisable format (cloud keys, tokens, private keys) are
+    looked for there, which random bytes do not spell by chance."""
+
+    looks_like_text: bool
+
+    def __new__(cls, text: str, looks_like_text: bool) -> Self:
+        self = super().__new__(cls, text)
+        self.looks_like_text = looks_like_text
+        return self
+
+
+def _mostly_printable(sample: str) -> bool:
+    if not sample:
+        return True
+    printable = sum(1 for ch in sample if (ch.isprintable() and ch != "\ufffd") or ch in "\t\n\r")
+    return printable >= MIN_PRINTABLE * len(sample)
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a blob (UTF-8, undecodable bytes replaced), or a `BinaryText` for binary content."""
+    if b"\x00" not in data[:SNIFF_BYTES]:
+        return data.decode("utf-8", errors="replace")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return BinaryText(data.decode("utf-16", errors="replace"), looks_like_text=True)
+    text = data.replace(b"\x00", b"").decode("utf-8", errors="replace")
+    return BinaryText(text, looks_like_text=_mostly_printable(text[:SNIFF_BYTES]))
 
 
 class MemoryTree:

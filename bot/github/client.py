@@ -21,7 +21,7 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, GraphQLFailed, RateLimitExceeded, RequestError, RequestFailed
 from githubkit.retry import RetryOption
 
-from bot.engine.tree import decode_text
+from bot.engine.tree import MAX_SCAN_BYTES, decode_text
 from bot.github.records import (
     BlobText,
     CheckRunInfo,
@@ -41,7 +41,7 @@ FILES_PER_PAGE = 100
 BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node limits
 THREADS_PER_PAGE = 100
 MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
-MAX_BLOB_BYTES = 5 * 1024 * 1024
+MAX_BLOB_BYTES = MAX_SCAN_BYTES  # larger blobs are not read: the engine says so, failing the review
 # The REST shapes this code reads are those of API version 2022-11-28 (shared/github/openapi-subset.json).
 API_HEADERS = {"X-GitHub-Api-Version": "2022-11-28"}
 REST_THREAD_PREFIX = "rest-comment:"  # a thread known only by its first REST review comment
@@ -270,9 +270,8 @@ class InstallationClient:
                 blob = repository.get(f"b{i}")
                 if not isinstance(blob, dict) or blob.get("__typename") != "Blob":
                     blobs[path] = await self._file_at_commit(owner, repo, path, commit)
-                elif blob.get("isBinary"):
-                    blobs[path] = BlobText(str(blob["oid"]), None)
-                elif blob.get("isTruncated") or blob.get("text") is None:  # large, or not valid UTF-8
+                elif blob.get("isBinary") or blob.get("isTruncated") or blob.get("text") is None:
+                    # binary (scanned for secrets all the same), large, or not valid UTF-8: its bytes
                     blobs[path] = await self._blob_by_rest(owner, repo, str(blob["oid"]), blob.get("byteSize") or 0)
                 else:
                     blobs[path] = BlobText(str(blob["oid"]), blob["text"])
@@ -285,14 +284,15 @@ class InstallationClient:
         oid, raw = found
         if raw is None:  # over 1 MB: the contents API names the blob but leaves its bytes out
             return await self._blob_by_rest(owner, repo, oid)
-        return BlobText(oid, decode_text(raw) if len(raw) <= MAX_BLOB_BYTES else None)
+        return BlobText(oid, decode_text(raw) if len(raw) <= MAX_BLOB_BYTES else None, len(raw))
 
     async def _blob_by_rest(self, owner: str, repo: str, oid: str, size: int = 0) -> BlobText:
         if size > MAX_BLOB_BYTES:
-            return BlobText(oid, None)
+            return BlobText(oid, None, size)
         data = await self._rest("GET", f"/repos/{owner}/{repo}/git/blobs/{oid}", "read a blob")
         raw = base64.b64decode(data.get("content") or "")
-        return BlobText(str(data.get("sha") or oid), decode_text(raw) if len(raw) <= MAX_BLOB_BYTES else None)
+        return BlobText(str(data.get("sha") or oid), decode_text(raw) if len(raw) <= MAX_BLOB_BYTES else None,
+                        len(raw))
 
     async def create_check_run(self, owner: str, repo: str, body: Mapping[str, Any]) -> int:
         data = await self._rest("POST", f"/repos/{owner}/{repo}/check-runs", "create check run", json=dict(body))

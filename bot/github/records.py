@@ -29,10 +29,12 @@ class FileAtRef:
 
 @dataclass(frozen=True)
 class BlobText:
-    """A blob as GitHub returned it: its id and its text (None when binary or too large)."""
+    """A blob as GitHub returned it: its id and its text (None when too large to read; see
+    `bot.engine.tree.decode_text` for binary content), and its size in bytes where known."""
 
     oid: str
     text: str | None
+    size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Collection, Coroutine, Mapping
 from typing import Any, TypeVar
 
+from bot.engine.tree import MAX_SCAN_BYTES, too_large_reason
 from bot.github.blobs import BlobCache
 from bot.github.client import InstallationClient
 
@@ -53,6 +54,7 @@ class GitHubTree:
         self._cache = cache
         self._loop = loop
         self._texts: dict[str, str | None] = {}
+        self._sizes: dict[str, int] = {}  # of blobs too large to read
 
     # -- the engine's (synchronous) interface ------------------------------------------------------
 
@@ -95,11 +97,18 @@ class GitHubTree:
                 if blob is None:
                     self._texts[path] = None
                     continue
+                if blob.text is None and blob.size is not None:
+                    self._sizes[path] = blob.size
                 self._listed[path] = blob.oid
                 if blob.text is not None:
                     self._cache.put(blob.oid, blob.text)
                 self._texts[path] = blob.text
         return {path: self._texts.get(path) for path in paths}
+
+    def unread_reason(self, path: str) -> str | None:
+        """Why no text came for `path` (see `bot.engine.tree.unread_reason`)."""
+        size = self._sizes.get(path)
+        return too_large_reason(size) if size is not None and size > MAX_SCAN_BYTES else None
 
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run `coroutine` on the job's loop and wait for it from the engine's thread."""

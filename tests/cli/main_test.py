@@ -330,10 +330,12 @@ def test_check_says_what_an_unread_file_is(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_scan_names_the_size_of_a_file_past_the_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.engine.tree import MAX_FILE_BYTES
+    from bot.engine.tree import MAX_FILE_BYTES, MAX_SCAN_BYTES
 
     (tmp_path / "big.tf").write_text("# " + "x" * MAX_FILE_BYTES + "\n")
+    (tmp_path / "huge.tf").write_text("# " + "x" * MAX_SCAN_BYTES + "\n")
     code, out, _err = run(capsys, "scan", str(tmp_path), "--format", "json")
     assert code == 1
-    assert [e["message"] for e in json.loads(out)["errors"]] == [
-        "file could not be read: too large (5.2 MB; the limit is 5 MiB)"]
+    assert [(e["path"], e["message"]) for e in json.loads(out)["errors"]] == [
+        ("huge.tf", "file could not be read: too large (16.8 MB; the limit is 16 MiB)"),
+        ("big.tf", "file too large to review (5.0 MiB, limit 5 MiB)")]

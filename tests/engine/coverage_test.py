@@ -10,7 +10,7 @@ from bot.engine.diff import parse_file_patch, parse_unified_diff, whole_file_add
 from bot.engine.parsers import parse_one
 from bot.engine.policy import parse_policy
 from bot.engine.review import Engine, Review
-from bot.engine.tree import MemoryTree
+from bot.engine.tree import MemoryTree, decode_text
 from rules.registry import default_rule_set
 
 HELM_TEMPLATE = """\
@@ -239,18 +239,21 @@ def test_binary_files_are_listed_and_deleted_ones_are_not() -> None:
         "Binary files /dev/null and b/logo.png differ\n"
         "diff --git a/old.png b/old.png\ndeleted file mode 100644\nindex 1111111..0000000\n"
         "Binary files a/old.png and /dev/null differ\n")
-    review = Engine(default_rule_set()).review_change(diff, MemoryTree({}))
+    png = decode_text(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    review = Engine(default_rule_set()).review_change(diff, MemoryTree({"logo.png": png}))
     assert [(n.path, n.what, n.reason) for n in review.not_reviewed] == [
         ("logo.png", "binary file", coverage.BINARY_REASON)]
+    assert review.errors == ()
 
 
-def test_a_file_without_a_patch_that_cannot_be_read_is_listed() -> None:
+def test_a_file_without_a_patch_that_cannot_be_read_is_an_error() -> None:
+    """Not even scanned for secrets: the review fails closed, naming the file."""
     diffs = [parse_file_patch("assets/font.woff", None, "added"), parse_file_patch("data/dump.json", None, "added")]
     review = Engine(default_rule_set()).review_change(diffs, MemoryTree({"assets/font.woff": None}))
-    assert [(n.path, n.what, n.reason) for n in review.not_reviewed] == [
-        ("assets/font.woff", "binary file", coverage.UNREAD_REASON),
-        ("data/dump.json", "binary file", coverage.UNREAD_REASON)]
-    assert review.errors == ()
+    assert [(e.path, e.message) for e in review.errors] == [
+        ("assets/font.woff", "not scanned for secrets: binary, unreadable or too large"),
+        ("data/dump.json", "not scanned for secrets: binary, unreadable or too large")]
+    assert review.not_reviewed == ()
 
 
 def test_a_file_with_an_error_is_not_listed_again() -> None:
@@ -269,7 +272,9 @@ def test_ignored_and_deleted_files_are_not_listed() -> None:
 
 
 def test_a_scan_lists_what_it_could_not_read_or_review() -> None:
-    tree = MemoryTree({"k8s/pod.yaml": POD, "infra/main.bicep": "param x string\n", "logo.png": None})
+    png = decode_text(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    tree = MemoryTree({"k8s/pod.yaml": POD, "infra/main.bicep": "param x string\n", "logo.png": png, "gone.bin": None})
     review = Engine(default_rule_set()).scan(tree)
     assert [(n.path, n.what) for n in review.not_reviewed] == [("infra/main.bicep", "bicep"), ("logo.png", "binary file")]
-    assert review.errors == ()
+    assert [(e.path, e.message) for e in review.errors] == [
+        ("gone.bin", "not scanned for secrets: binary, unreadable or too large")]
