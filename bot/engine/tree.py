@@ -57,7 +57,7 @@ def unread_reason(tree: object, path: str) -> str:
     through an optional `unread_reason(path)` method; without one the answer stays generic."""
     explain = getattr(tree, "unread_reason", None)
     reason = explain(path) if callable(explain) else None
-    return reason if isinstance(reason, str) and reason else "binary, unreadable or too large"
+    return reason if isinstance(reason, str) and reason else "unreadable or too large"
 
 
 def too_large_reason(size: int) -> str:
