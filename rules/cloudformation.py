@@ -154,6 +154,7 @@ RULES: tuple[Rule, ...] = (
         "obtains a copy; encryption at rest is required for regulated data.",
         remediation="Set `Encrypted: true` (optionally with `KmsKeyId`) on the volume.",
         check=_check_ebs,
+        peers={"checkov": ("CKV_AWS_3",), "kics": ("80b7ac3f-d2b7-4577-9b10-df7913497162",)},
     ),
     Rule(
         id="CB-CFN-002",
@@ -165,6 +166,13 @@ RULES: tuple[Rule, ...] = (
         "when StorageEncrypted is set, and it cannot be turned on later without a restore.",
         remediation="Set `StorageEncrypted: true` (optionally with `KmsKeyId`) on the DB instance or cluster.",
         check=_check_rds,
+        peers={
+            "checkov": ("CKV_AWS_16", "CKV_AWS_96"),
+            "kics": (
+                "5beacce3-4020-4a3d-9e1d-a36f953df630",
+                "65844ba3-03a1-40a8-b3dd-919f122e8c95",
+            ),
+        },
     ),
     Rule(
         id="CB-CFN-003",
@@ -177,6 +185,7 @@ RULES: tuple[Rule, ...] = (
         remediation="Set `PubliclyAccessible: false` and reach the database from inside the VPC "
         "(application subnets, a bastion or SSM port forwarding).",
         check=_check_public_rds,
+        peers={"checkov": ("CKV_AWS_17",), "kics": ("de38e1d5-54cb-4111-a868-6f7722695007",)},
     ),
     Rule(
         id="CB-CFN-004",
@@ -189,6 +198,14 @@ RULES: tuple[Rule, ...] = (
         remediation="Restrict `CidrIp`/`CidrIpv6` to your own ranges or reference a source security "
         "group; use SSM Session Manager instead of open SSH/RDP.",
         check=_check_ingress,
+        peers={
+            "checkov": ("CKV_AWS_24", "CKV_AWS_25"),
+            "kics": (
+                "6e856af2-62d7-4ba2-adc1-73b62cef9cc1",
+                "3ae83918-7ec7-4cb8-80db-b91ef0f94002",
+                "c9846969-d066-431f-9b34-8c4abafe422a",
+            ),
+        },
     ),
     Rule(
         id="CB-CFN-005",

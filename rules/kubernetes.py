@@ -182,6 +182,7 @@ RULES: tuple[Rule, ...] = (
         remediation="Remove `privileged: true` (or set it to false) and grant only the specific "
         "capabilities the workload needs.",
         check=_check_privileged,
+        peers={"checkov": ("CKV_K8S_16",), "kics": ("dd29336b-fe57-445b-a26e-e6aa867ae609",)},
     ),
     Rule(
         id="CB-K8S-002",
@@ -193,6 +194,7 @@ RULES: tuple[Rule, ...] = (
         "(setuid binaries, file capabilities), defeating least privilege inside the container.",
         remediation="Set `securityContext.allowPrivilegeEscalation: false` on the container.",
         check=_check_escalation,
+        peers={"checkov": ("CKV_K8S_20",), "kics": ("5572cc5e-1e4c-4113-92a6-7a8a3bd25e6d",)},
     ),
     Rule(
         id="CB-K8S-003",
@@ -205,6 +207,7 @@ RULES: tuple[Rule, ...] = (
         remediation="Set `runAsNonRoot: true` and a non-zero `runAsUser` in the pod or container "
         "securityContext, and build the image to run as an unprivileged user.",
         check=_check_root,
+        peers={"checkov": ("CKV_K8S_23",), "kics": ("cf34805e-3872-4c08-bf92-6ff7bb0cfadb",)},
     ),
     Rule(
         id="CB-K8S-004",
@@ -217,6 +220,14 @@ RULES: tuple[Rule, ...] = (
         remediation="Remove `hostNetwork`, `hostPID` and `hostIPC` (or set them to false); expose "
         "ports through a Service instead.",
         check=_check_host_namespaces,
+        peers={
+            "checkov": ("CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"),
+            "kics": (
+                "cd290efd-6c82-4e9d-a698-be12ae31d536",
+                "6b6bdfb3-c3ae-44cb-88e4-7405c1ba2c8a",
+                "302736f4-b16c-41b8-befe-c0baffa0bd9d",
+            ),
+        },
     ),
     Rule(
         id="CB-K8S-005",
@@ -229,6 +240,7 @@ RULES: tuple[Rule, ...] = (
         remediation="Drop the capability from `securityContext.capabilities.add`; start from "
         "`drop: [ALL]` and add back only narrowly scoped capabilities such as NET_BIND_SERVICE.",
         check=_check_capabilities,
+        peers={"checkov": ("CKV_K8S_39",), "kics": ("235236ee-ad78-4065-bd29-61b061f28ce0",)},
     ),
     Rule(
         id="CB-K8S-006",
@@ -241,5 +253,6 @@ RULES: tuple[Rule, ...] = (
         remediation="Use a PersistentVolumeClaim, ConfigMap, Secret or emptyDir instead of a "
         "hostPath volume; if host access is unavoidable, mount a narrow path read-only.",
         check=_check_host_path,
+        peers={"checkov": ("CKV_K8S_27",), "kics": ("a6f34658-fdfb-4154-9536-56d516f65828",)},
     ),
 )

@@ -851,7 +851,7 @@ def _check_sqs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
 
 def _rule(rule_id: str, title: str, severity: Severity, types: Iterable[str], rationale: str,
           remediation: str, check: Callable[[Resource, RuleContext], Iterable[Violation]],
-          managed: bool = True) -> Rule:
+          managed: bool = True, peers: Mapping[str, tuple[str, ...]] | None = None) -> Rule:
     return Rule(
         id=rule_id,
         title=title,
@@ -861,6 +861,7 @@ def _rule(rule_id: str, title: str, severity: Severity, types: Iterable[str], ra
         rationale=rationale,
         remediation=remediation,
         check=_managed(check) if managed else check,
+        peers=peers or {},
     )
 
 
@@ -880,6 +881,7 @@ RULES: tuple[Rule, ...] = (
         "Set `encrypted = true` on the volume or block device (optionally with `kms_key_id`), or enable "
         "`aws_ebs_encryption_by_default` for the account and region.",
         _check_ebs,
+        peers={"checkov": ("CKV_AWS_3", "CKV_AWS_8"), "kics": ("cc997676-481b-4e93-aa81-d19f8c5e9b12",)},
     ),
     _rule(
         "CB-AWS-002", "RDS storage is not encrypted", Severity.HIGH,
@@ -888,6 +890,14 @@ RULES: tuple[Rule, ...] = (
         "storage_encrypted is set at creation; it cannot be switched on later without a restore.",
         "Set `storage_encrypted = true` (optionally with `kms_key_id`).",
         _check_rds_encryption,
+        peers={
+            "checkov": ("CKV_AWS_16", "CKV_AWS_96"),
+            "kics": (
+                "08bd0760-8752-44e1-9779-7bb369b2b4e4",
+                "3199c26c-7871-4cb3-99c2-10a59244ce7f",
+                "1a690d1d-0ae7-49fa-b2db-b75ae0dd1d3e",
+            ),
+        },
     ),
     _rule(
         "CB-AWS-003", "RDS instance is publicly accessible", Severity.CRITICAL,
@@ -897,6 +907,7 @@ RULES: tuple[Rule, ...] = (
         "Set `publicly_accessible = false` and reach the database from inside the VPC (application "
         "subnets, a bastion or SSM port forwarding).",
         _check_rds_public,
+        peers={"checkov": ("CKV_AWS_17",), "kics": ("35113e6f-2c6b-414d-beec-7a9482d3b2d1",)},
     ),
     _rule(
         "CB-AWS-004", "Security group opens SSH/RDP to the internet", Severity.CRITICAL, _SG_TYPES,
@@ -905,6 +916,13 @@ RULES: tuple[Rule, ...] = (
         "Restrict the CIDR to your own ranges or a source security group, or drop the rule and use SSM "
         "Session Manager.",
         _exposure_check(ADMIN_PORTS, frozenset({"tcp", "udp"}), "remote administration ports"),
+        peers={
+            "checkov": ("CKV_AWS_24", "CKV_AWS_25"),
+            "kics": (
+                "65905cec-d691-4320-b320-2000436cb696",
+                "151187cb-0efc-481c-babd-ad24e3c9bc22",
+            ),
+        },
     ),
     _rule(
         "CB-AWS-005", "Security group opens database ports to the internet", Severity.CRITICAL, _SG_TYPES,
@@ -929,6 +947,13 @@ RULES: tuple[Rule, ...] = (
         "Use `acl = \"private\"` (or drop ACLs and keep object ownership `BucketOwnerEnforced`); serve "
         "public content through CloudFront with origin access control.",
         _check_s3_public_acl,
+        peers={
+            "checkov": ("CKV_AWS_20", "CKV_AWS_57"),
+            "kics": (
+                "38c5ee0d-7f22-4260-ab72-5073048df100",
+                "57b9893d-33b1-4419-bcea-a717ea87e139",
+            ),
+        },
     ),
     _rule(
         "CB-AWS-008", "S3 Block Public Access is turned off", Severity.HIGH,
@@ -938,6 +963,14 @@ RULES: tuple[Rule, ...] = (
         "Set all four of `block_public_acls`, `block_public_policy`, `ignore_public_acls` and "
         "`restrict_public_buckets` to true (omitted ones are sent as false).",
         _check_public_access_block,
+        peers={
+            "checkov": ("CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"),
+            "kics": (
+                "4fa66806-0dd9-4f8d-9480-3174d39c7c91",
+                "1ec253ab-c220-4d63-b2de-5b40e0af9293",
+                "d0cc8694-fcad-43ff-ac86-32331d7e867f",
+            ),
+        },
     ),
     _rule(
         "CB-AWS-009", "Bucket with regulated data is not encrypted with KMS", Severity.HIGH,
@@ -953,6 +986,7 @@ RULES: tuple[Rule, ...] = (
         "Without digest files nobody can prove the audit trail was not altered or deleted after delivery.",
         "Set `enable_log_file_validation = true`.",
         _check_cloudtrail_validation,
+        peers={"checkov": ("CKV_AWS_36",), "kics": ("52ffcfa6-6c70-4ea6-8376-d828d3961669",)},
     ),
     _rule(
         "CB-AWS-011", "CloudTrail logs are not encrypted with KMS", Severity.MEDIUM, ("aws_cloudtrail",),
@@ -960,6 +994,7 @@ RULES: tuple[Rule, ...] = (
         "in the account.",
         "Set `kms_key_id` to a customer managed KMS key whose policy allows CloudTrail to encrypt.",
         _check_cloudtrail_kms,
+        peers={"checkov": ("CKV_AWS_35",), "kics": ("5d9e3164-9265-470c-9a10-57ae454ac0c7",)},
     ),
     _rule(
         "CB-AWS-012", "KMS key rotation is off", Severity.MEDIUM, ("aws_kms_key",),
@@ -967,6 +1002,7 @@ RULES: tuple[Rule, ...] = (
         "requirements without re-encrypting anything.",
         "Set `enable_key_rotation = true` (optionally `rotation_period_in_days`).",
         _check_kms_rotation,
+        peers={"checkov": ("CKV_AWS_7",), "kics": ("22fbfeac-7b5a-421a-8a27-7a2178bb910b",)},
     ),
     _rule(
         "CB-AWS-013", "Load balancer listener serves plain HTTP", Severity.HIGH, _LISTENERS,
@@ -975,6 +1011,7 @@ RULES: tuple[Rule, ...] = (
         "Make the HTTP listener's default action a `redirect` with `protocol = \"HTTPS\"` and serve the "
         "application on an HTTPS listener.",
         _check_http_listener,
+        peers={"checkov": ("CKV_AWS_2",), "kics": ("de7f5e83-da88-4046-871f-ea18504b1d43",)},
     ),
     _rule(
         "CB-AWS-014", "Load balancer listener allows TLS older than 1.2", Severity.MEDIUM, _LISTENERS,
@@ -982,6 +1019,7 @@ RULES: tuple[Rule, ...] = (
         "default policy (ELBSecurityPolicy-2016-08) still accepts them.",
         f"Set `ssl_policy = \"{_MODERN_TLS_POLICY}\"` (or another TLS 1.2+ policy).",
         _check_tls_policy,
+        peers={"checkov": ("CKV_AWS_103",)},
     ),
     _rule(
         "CB-AWS-015", "CloudFront allows plain HTTP viewers", Severity.HIGH,
@@ -989,6 +1027,7 @@ RULES: tuple[Rule, ...] = (
         "With `allow-all`, viewers can fetch content and send cookies over unencrypted HTTP.",
         "Set `viewer_protocol_policy = \"redirect-to-https\"` (or `https-only`) on every cache behavior.",
         _check_cloudfront_https,
+        peers={"checkov": ("CKV_AWS_34",), "kics": ("55af1353-2f62-4fa0-a8e1-a210ca2708f5",)},
     ),
     _rule(
         "CB-AWS-016", "EFS file system is not encrypted", Severity.HIGH, ("aws_efs_file_system",),
@@ -996,6 +1035,7 @@ RULES: tuple[Rule, ...] = (
         "added afterwards.",
         "Set `encrypted = true` (optionally with `kms_key_id`); migrate existing data to a new file system.",
         _check_efs,
+        peers={"checkov": ("CKV_AWS_42",), "kics": ("48207659-729f-4b5c-9402-f884257d794f",)},
     ),
     _rule(
         "CB-AWS-017", "ElastiCache data is not encrypted at rest", Severity.HIGH,
@@ -1004,6 +1044,7 @@ RULES: tuple[Rule, ...] = (
         "set at creation.",
         "Set `at_rest_encryption_enabled = true` (optionally with `kms_key_id`).",
         _check_elasticache_at_rest,
+        peers={"checkov": ("CKV_AWS_29",), "kics": ("76976de7-c7b1-4f64-a94f-90c1345914c2",)},
     ),
     _rule(
         "CB-AWS-018", "ElastiCache traffic is not encrypted", Severity.HIGH,
@@ -1012,6 +1053,7 @@ RULES: tuple[Rule, ...] = (
         "Set `transit_encryption_enabled = true` (use `transit_encryption_mode = \"preferred\"` to migrate "
         "existing clients).",
         _check_elasticache_in_transit,
+        peers={"checkov": ("CKV_AWS_30",), "kics": ("1afbb3fa-cf6c-4a3d-b730-95e9f4df343e",)},
     ),
     _rule(
         "CB-AWS-019", "Search domain is not encrypted at rest", Severity.HIGH, _SEARCH,
@@ -1019,6 +1061,7 @@ RULES: tuple[Rule, ...] = (
         "is enabled.",
         "Add `encrypt_at_rest { enabled = true }` (optionally with `kms_key_id`).",
         _check_search_at_rest,
+        peers={"checkov": ("CKV_AWS_5",), "kics": ("24e16922-4330-4e9d-be8a-caa90299466a",)},
     ),
     _rule(
         "CB-AWS-020", "Search domain traffic is not encrypted", Severity.HIGH, _SEARCH,
@@ -1027,6 +1070,13 @@ RULES: tuple[Rule, ...] = (
         "Add `node_to_node_encryption { enabled = true }` and `domain_endpoint_options { enforce_https = "
         "true, tls_security_policy = \"Policy-Min-TLS-1-2-2019-07\" }`.",
         _check_search_in_transit,
+        peers={
+            "checkov": ("CKV_AWS_6", "CKV_AWS_83"),
+            "kics": (
+                "967eb3e6-26fc-497d-8895-6428beb6e8e2",
+                "2e9e0729-66d5-4148-9d39-5e6fb4bf2a4e",
+            ),
+        },
     ),
     _rule(
         "CB-AWS-021", "EC2 instance metadata allows IMDSv1", Severity.MEDIUM,
@@ -1036,6 +1086,7 @@ RULES: tuple[Rule, ...] = (
         "Add `metadata_options { http_tokens = \"required\" }`, or set the account default with "
         "`aws_ec2_instance_metadata_defaults`.",
         _check_imdsv2,
+        peers={"checkov": ("CKV_AWS_79",)},
     ),
     _rule(
         "CB-AWS-022", "IAM policy grants full administrative access", Severity.HIGH, _IAM_POLICY_HOLDERS,
@@ -1045,6 +1096,7 @@ RULES: tuple[Rule, ...] = (
         "separate, monitored role.",
         _check_iam_admin,
         managed=False,
+        peers={"checkov": ("CKV_AWS_62", "CKV_AWS_1"), "kics": ("2f37c4a3-58b9-4afe-8a87-d7f1d2286f84",)},
     ),
     _rule(
         "CB-AWS-023", "RDS automated backups are disabled", Severity.MEDIUM, ("aws_db_instance",),
@@ -1052,6 +1104,7 @@ RULES: tuple[Rule, ...] = (
         "a bad migration or deletion loses data for good.",
         "Set `backup_retention_period` to 7 or more days.",
         _check_rds_backups,
+        peers={"checkov": ("CKV_AWS_133",), "kics": ("1dc73fb4-5b51-430c-8c5f-25dcf9090b02",)},
     ),
     _rule(
         "CB-AWS-024", "SQS queue encryption is turned off", Severity.HIGH, ("aws_sqs_queue",),
@@ -1059,5 +1112,6 @@ RULES: tuple[Rule, ...] = (
         "messages unencrypted.",
         "Remove `sqs_managed_sse_enabled = false`, or set `kms_master_key_id` to a KMS key.",
         _check_sqs,
+        peers={"checkov": ("CKV_AWS_27",), "kics": ("6e8849c1-3aa7-40e3-9063-b85ee300f29f",)},
     ),
 )

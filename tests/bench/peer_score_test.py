@@ -1,0 +1,160 @@
+"""The peer-accuracy bench scores our rules on a bundled miniature of the peers' layouts
+(bench/peer_sample/, written for this test): every figure below follows from a case in it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bench.peer_score import (
+    Outcome,
+    _file_labels,
+    _hcl_body,
+    main,
+    report_json,
+    score,
+    text_table,
+    totals,
+)
+from bot.engine.parsers import parse_terraform
+from rules.registry import all_rules
+
+SAMPLE = Path(__file__).resolve().parents[2] / "bench" / "peer_sample"
+EFS_QUERY = "48207659-729f-4b5c-9402-f884257d794f"
+PRIVILEGED_QUERY = "dd29336b-fe57-445b-a26e-e6aa867ae609"
+# The sample's peer ids, set here so the figures do not move when a rule's declared peers change.
+SAMPLE_PEERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "CB-AWS-004": {"checkov": ("CKV_AWS_24", "CKV_AWS_25")},
+    "CB-AWS-007": {"checkov": ("CKV_AWS_20",)},
+    "CB-AWS-010": {"checkov": ("CKV_AWS_36",)},
+    "CB-AWS-016": {"checkov": ("CKV_AWS_42",), "kics": (EFS_QUERY,)},
+    "CB-CFN-001": {"checkov": ("CKV_AWS_3",)},
+    "CB-K8S-001": {"checkov": ("CKV_K8S_16",), "kics": (PRIVILEGED_QUERY,)},
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> list[Outcome]:
+    rules = [replace(r, peers=SAMPLE_PEERS[r.id]) for r in all_rules() if r.id in SAMPLE_PEERS]
+    assert len(rules) == len(SAMPLE_PEERS)
+    return score(rules, SAMPLE / "checkov", SAMPLE / "kics")
+
+
+def figures(outcome: Outcome) -> tuple[int, int, int, int, int]:
+    return outcome.tp, outcome.fn, outcome.fp, outcome.tn, len(outcome.skipped)
+
+
+def test_every_rule_and_peer_is_scored_with_the_figures_its_examples_give(outcomes: list[Outcome]) -> None:
+    got = {(o.rule, o.peer): figures(o) for o in outcomes}
+    assert got == {
+        # ssh_open fails both; private passes; rdp_open fails CKV_AWS_25 (its own example) and, in the
+        # SSH example, passes CKV_AWS_24 only while CKV_AWS_25 also judges it: skipped, not counted.
+        ("CB-AWS-004", "checkov"): (2, 0, 0, 1, 1),
+        # The graph check labels the bucket, our finding is on the ACL resource that configures it.
+        ("CB-AWS-007", "checkov"): (1, 0, 0, 1, 0),
+        # Two conf dicts written back as HCL: one without log file validation, one with.
+        ("CB-AWS-010", "checkov"): (1, 0, 0, 1, 0),
+        # default + disabled agree, enabled agrees, kms_only is our false positive, unknown our
+        # false negative, the access point is a type we do not judge.
+        ("CB-AWS-016", "checkov"): (2, 1, 1, 1, 1),
+        # positive1: two reported lines in two resources, one clean resource; negative1 clean;
+        # positive2's line is on a registry module call: skipped.
+        ("CB-AWS-016", "kics"): (2, 0, 0, 2, 1),
+        ("CB-CFN-001", "checkov"): (1, 0, 0, 1, 0),
+        ("CB-K8S-001", "checkov"): (1, 0, 0, 1, 0),
+        # The privileged Deployment, the Service beside it, and the clean Pod.
+        ("CB-K8S-001", "kics"): (1, 0, 0, 2, 0),
+    }
+
+
+def test_disagreements_name_the_example_the_resource_and_both_verdicts(outcomes: list[Outcome]) -> None:
+    disagreements = [(o.rule, o.peer, d) for o in outcomes for d in o.disagreements]
+    where = "tests/terraform/checks/resource/aws/example_SampleEFSEncrypted"
+    assert disagreements == [
+        ("CB-AWS-016", "checkov", {"check": "CKV_AWS_42", "where": where, "resource": "aws_efs_file_system.kms_only",
+                                   "ours": "fail", "theirs": "pass"}),
+        ("CB-AWS-016", "checkov", {"check": "CKV_AWS_42", "where": where, "resource": "aws_efs_file_system.unknown",
+                                   "ours": "pass", "theirs": "fail"}),
+    ]
+    reasons = sorted(s["why"] for o in outcomes for s in o.skipped)
+    assert reasons == [
+        "a module call: KICS judges a registry module by its inputs, we do not follow remote modules",
+        "aws_efs_access_point is not judged by CB-AWS-016",
+        "passes CKV_AWS_24 alone; CKV_AWS_25 also judge(s) it",
+    ]
+
+
+def test_overall_figures_add_up_per_peer_and_together(outcomes: list[Outcome]) -> None:
+    overall = totals(outcomes)
+    assert figures(overall["checkov"])[:4] == (8, 1, 1, 6)
+    assert figures(overall["kics"])[:4] == (3, 0, 0, 4)
+    assert figures(overall["all"])[:4] == (11, 1, 1, 10)
+    assert overall["all"].recall == pytest.approx(11 / 12)
+    assert overall["all"].precision == pytest.approx(11 / 12)
+    table = text_table(outcomes)
+    assert "overall       all            23   11    1    1   10     92%       92%" in table
+    assert "Disagreements (2):" in table
+
+
+def test_json_report_carries_the_same_figures(outcomes: list[Outcome]) -> None:
+    report = json.loads(json.dumps(report_json(outcomes)))  # as a reader of --json gets it
+    efs = next(r for r in report["rules"] if r["rule"] == "CB-AWS-016" and r["peer"] == "checkov")
+    assert (efs["examples"], efs["tp"], efs["fn"], efs["fp"], efs["recall"], efs["precision"]) == (5, 2, 1, 1, 0.667, 0.667)
+    assert report["overall"]["all"]["examples"] == 23
+
+
+def test_the_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--checkov", str(SAMPLE / "checkov"), "--kics", str(SAMPLE / "kics"), "--rule", "CB-CFN-001",
+                 "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    # CB-CFN-001's declared KICS query is not in the sample: it is listed, not scored.
+    assert [(r["rule"], r["peer"], r["tp"], r["tn"]) for r in report["rules"]] == [
+        ("CB-CFN-001", "checkov", 1, 1), ("CB-CFN-001", "kics", 0, 0)]
+    assert report["rules"][1]["skipped"][0]["why"] == "no kics check with this id for ['cloudformation']"
+
+
+def test_the_command_needs_a_peer_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    assert "give --checkov and/or --kics" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "fails"),
+    [
+        ("EBSEncryption-PASSED.yaml", False),
+        ("EBSEncryption-FAILED-2.yaml", True),
+        ("FAIL.yaml", True),
+        ("CronJob-pass.yaml", False),
+        ("rootContainersFAILED_2.yaml", True),
+        ("rootContainersPASSED.yaml", False),
+        ("cloudwatch-agent-1PASSED-1FAILED.yaml", None),  # mixed: no label for the whole file
+        ("scope-UNKNOWN.yaml", None),
+        ("malformed-spec.yaml", None),
+        ("bypass.yaml", None),
+    ],
+)
+def test_file_names_label_whole_files(tmp_path: Path, name: str, fails: bool | None) -> None:
+    (tmp_path / "example").mkdir()
+    (tmp_path / "example" / name).write_text("x: 1\n")
+    labels = _file_labels(tmp_path, tmp_path / "example", "CKV_X_1")
+    assert [label.fails for label in labels] == ([] if fails is None else [fails])
+
+
+def test_conf_dicts_become_terraform_our_parser_reads() -> None:
+    conf = {"name": ["trail"], "enable_log_file_validation": [False], "tags": [{"Env": "prod"}],
+            "event_selector": [{"read_write_type": ["All"]}, {"read_write_type": ["ReadOnly"]}],
+            "s3_bucket_name": ["${aws_s3_bucket.logs.id}"]}
+    text = f'resource "aws_cloudtrail" "example" {{\n{_hcl_body(conf, "  ")}}}\n'
+    (parsed,) = parse_terraform({"main.tf": text}).values()
+    assert parsed.errors == ()
+    (trail,) = parsed.resources
+    body = trail.body
+    assert body.get("enable_log_file_validation").value is False  # type: ignore[union-attr]
+    assert body.get("tags", "Env").value == "prod"  # type: ignore[union-attr]
+    assert [b.get("read_write_type").value for b in body.get("event_selector").children()] == ["All", "ReadOnly"]  # type: ignore[union-attr]
