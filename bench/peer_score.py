@@ -3,8 +3,13 @@
     python bench/peer_score.py [--checkov DIR] [--kics DIR] [--rule ID ...] [--json]
 
 DIR is a checkout (a work tree) of bridgecrewio/checkov or Checkmarx/kics, or any tree laid out
-the same way (bench/peer_sample/ is a miniature of both, used by the tests). Only rules that name
-peer ids (`Rule.peers`) are scored, each on the examples of the ids it names.
+the same way (bench/peer_sample/ is a miniature of both, used by the tests). Only the folders read
+are needed: Checkov's `checkov/{terraform,cloudformation,kubernetes}/checks` and the matching
+`tests/.../checks` and `tests/terraform/graph/checks/resources`; KICS's `assets/queries`. From a
+bare clone: `git --git-dir=REPO archive HEAD checkov tests/terraform tests/cloudformation
+tests/kubernetes | tar -x -C /tmp/checkov`. Peer files are read in place or copied to a temporary
+folder for the run, never kept. Only rules that name peer ids (`Rule.peers`) are scored, each on
+the examples of the ids it names.
 
 Labels are read, never run: Checkov's check ids come from its check files and its expected
 results from the literal sets in its unit tests (`passing_resources = {...}`), both parsed with
@@ -15,10 +20,14 @@ lines it reports in each positive file; every other resource of the query's type
 resource of a negative file, passes).
 
 Each labelled resource is scored once: our engine scans the example as `compliance-bot scan`
-does, and the resource fails for us when the rule reports a finding on it. A resource type the
-rule does not judge, or a label naming a resource we cannot find, is listed as skipped, not
-counted. The disagreements (false negatives and false positives) are printed one by one so each
-can be explained.
+does, and the resource fails for us when the rule reports a finding on it (for a Checkov graph
+check, also on a resource that configures it, such as the `aws_s3_bucket_acl` of a bucket).
+A resource type the rule does not judge, a label naming a resource we cannot find, a KICS line
+on a registry module call, or a pass from one of several peer checks of a rule while another of
+them also judges that type (the union might still fail it) is listed as skipped, not counted.
+Checks that share an example folder label each resource once (failing when any fails). The
+disagreements (false negatives and false positives) are printed one by one so each can be
+explained.
 """
 
 from __future__ import annotations
