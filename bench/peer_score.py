@@ -56,16 +56,17 @@ from rules.registry import all_rules, default_rule_set
 
 PEERS = ("checkov", "kics")
 # Checkov's framework folders and KICS's platform folders, as our `Resource.source` values.
-CHECKOV_FRAMEWORKS = {"terraform": "terraform", "cloudformation": "cloudformation", "kubernetes": "kubernetes"}
+CHECKOV_FRAMEWORKS = {"terraform": "terraform", "cloudformation": "cloudformation", "kubernetes": "kubernetes",
+                      "dockerfile": "dockerfile"}
 KICS_PLATFORMS = {"terraform": "terraform", "cloudFormation": "cloudformation", "k8s": "kubernetes",
-                  "kubernetes": "kubernetes"}
+                  "kubernetes": "kubernetes", "dockerfile": "dockerfile"}
 _EXAMPLE_DIR = re.compile(r"^/?(example_[\w.-]+(?:/[\w.-]+)*)/?$")
 # `x-PASSED.yaml`, `fail.yaml`, `rootContainersFAILED_2.yaml`: a word of its own, or capitals after a word.
 _FILE_LABEL = re.compile(r"(?:(?i:(?:^|[-_.])(passed|pass|failed|fail))|(?<=[a-z])(PASSED|PASS|FAILED|FAIL))"
                          r"(?=$|[-_.\d])")
 _SET_NAME = re.compile(r"^(?:expected_)?(passing|passed|failing|failed)_resources$")
 _KICS_TEST_FILE = re.compile(r"^(positive|negative)\d*(?:\.[\w]+)*$")
-_JUDGED_KINDS = frozenset({"resource", "data", "manifest"})  # not variables, module calls, outputs...
+_JUDGED_KINDS = frozenset({"resource", "data", "manifest", "stage"})  # not variables, module calls...
 _TYPE_MENTION = {
     "terraform": re.compile(r"\b((?:aws|azurerm|google|kubernetes)_[a-z0-9_]+)\b"),
     "cloudformation": re.compile(r"\b(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)\b"),
@@ -155,7 +156,10 @@ def _rounded(value: float | None) -> float | None:
 
 def resource_key(resource: Resource) -> str:
     """A resource named as Checkov names it: `aws_x.name` (module path kept, instance keys
-    dropped), `AWS::Type::Name.LogicalId`, `Kind.namespace.name`."""
+    dropped), `AWS::Type::Name.LogicalId`, `Kind.namespace.name`, `/path/Dockerfile` (Checkov
+    adds the instruction, `.USER`, which `label_key` drops)."""
+    if resource.source == "dockerfile":
+        return "/" + resource.path
     if resource.source == "cloudformation":
         return f"{resource.type}.{resource.address.removeprefix('Resources.')}"
     if resource.source == "kubernetes":
@@ -171,6 +175,13 @@ def _address_key(address: str) -> str:
     """`data.aws_x.y[0]` -> `aws_x.y`: Checkov names data sources without `data.` and instances
     by their block."""
     return re.sub(r"\[[^\]]*\]", "", address).removeprefix("data.")
+
+
+def label_key(source: str, label: str) -> str:
+    """A Checkov label as `resource_key` names resources: a Dockerfile's by its file alone."""
+    if source == "dockerfile":
+        return re.sub(r"\.[A-Z]*$", "", label if label.startswith("/") else "/" + label)
+    return _address_key(label)
 
 
 @dataclass(frozen=True)
@@ -477,6 +488,8 @@ def _subscript_chain(node: ast.Subscript) -> list[object]:
 def checkov_examples(root: Path, check: CheckovCheck, work: Path) -> tuple[list[Example], list[dict[str, str]]]:
     """The labelled examples of one Checkov check, and what could not be read as labels."""
     source = CHECKOV_FRAMEWORKS[check.framework]
+    if source == "dockerfile":  # its checks name instructions (USER, ADD), not resource types
+        check = dataclasses.replace(check, types=())
     if check.path.suffix in (".yaml", ".yml"):
         return _graph_examples(root, check, source)
     examples: list[Example] = []
@@ -502,8 +515,8 @@ def checkov_examples(root: Path, check: CheckovCheck, work: Path) -> tuple[list[
                 unread.append({"check": check.check_id, "where": name, "why": "several example dirs in one test"})
             elif dirs and sets is not None:
                 rel = dirs[0].relative_to(root).as_posix()
-                labels = [Label(_address_key(k), False, rel, checks=(check.check_id,)) for k in sets[0]]
-                labels += [Label(_address_key(k), True, rel, checks=(check.check_id,)) for k in sets[1]]
+                labels = [Label(label_key(source, k), False, rel, checks=(check.check_id,)) for k in sets[0]]
+                labels += [Label(label_key(source, k), True, rel, checks=(check.check_id,)) for k in sets[1]]
                 examples.append(Example("checkov", check.check_id, source, dirs[0], rel, _unambiguous(labels),
                                         frozenset(check.types)))
             elif dirs:

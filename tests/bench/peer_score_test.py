@@ -33,6 +33,7 @@ SAMPLE_PEERS: dict[str, dict[str, tuple[str, ...]]] = {
     "CB-AWS-016": {"checkov": ("CKV_AWS_42",), "kics": (EFS_QUERY,)},
     "CB-CFN-001": {"checkov": ("CKV_AWS_3",)},
     "CB-K8S-001": {"checkov": ("CKV_K8S_16",), "kics": (PRIVILEGED_QUERY,)},
+    "CB-DOCKER-001": {"checkov": ("CKV_DOCKER_8",)},
 }
 
 
@@ -67,6 +68,8 @@ def test_every_rule_and_peer_is_scored_with_the_figures_its_examples_give(outcom
         ("CB-K8S-001", "checkov"): (1, 0, 0, 1, 0),
         # The privileged Deployment, the Service beside it, and the clean Pod.
         ("CB-K8S-001", "kics"): (1, 0, 0, 2, 0),
+        # A Dockerfile is labelled by its path (`/failure/Dockerfile.USER`).
+        ("CB-DOCKER-001", "checkov"): (1, 0, 0, 1, 0),
     }
 
 
@@ -89,13 +92,13 @@ def test_disagreements_name_the_example_the_resource_and_both_verdicts(outcomes:
 
 def test_overall_figures_add_up_per_peer_and_together(outcomes: list[Outcome]) -> None:
     overall = totals(outcomes)
-    assert figures(overall["checkov"])[:4] == (8, 1, 1, 6)
+    assert figures(overall["checkov"])[:4] == (9, 1, 1, 7)
     assert figures(overall["kics"])[:4] == (3, 0, 0, 4)
-    assert figures(overall["all"])[:4] == (11, 1, 1, 10)
-    assert overall["all"].recall == pytest.approx(11 / 12)
-    assert overall["all"].precision == pytest.approx(11 / 12)
+    assert figures(overall["all"])[:4] == (12, 1, 1, 11)
+    assert overall["all"].recall == pytest.approx(12 / 13)
+    assert overall["all"].precision == pytest.approx(12 / 13)
     table = text_table(outcomes)
-    assert "overall       all            23   11    1    1   10     92%       92%" in table
+    assert "overall       all            25   12    1    1   11     92%       92%" in table
     assert "Disagreements (2):" in table
 
 
@@ -103,7 +106,7 @@ def test_json_report_carries_the_same_figures(outcomes: list[Outcome]) -> None:
     report = json.loads(json.dumps(report_json(outcomes)))  # as a reader of --json gets it
     efs = next(r for r in report["rules"] if r["rule"] == "CB-AWS-016" and r["peer"] == "checkov")
     assert (efs["examples"], efs["tp"], efs["fn"], efs["fp"], efs["recall"], efs["precision"]) == (5, 2, 1, 1, 0.667, 0.667)
-    assert report["overall"]["all"]["examples"] == 23
+    assert report["overall"]["all"]["examples"] == 25
 
 
 def test_the_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
