@@ -10,16 +10,24 @@ from bot.engine.model import Node, Resource, Unknown
 _TRUE_TEXT = frozenset({"true", "yes", "on", "y"})
 _FALSE_TEXT = frozenset({"false", "no", "off", "n"})
 
-# Values that stand for "no real secret here": templates, references, masks, well-known dummies.
+# Values that stand for "no real secret here": masks, well-known dummies, template delimiters.
 _PLACEHOLDER_PARTS = (
     "changeme", "change_me", "change-me", "changeit", "example", "placeholder", "dummy", "redacted",
-    "your_", "your-", "yourpass", "xxxx", "****", "....", "<", ">", "${", "{{", "}}", "$(", "%(",
+    "your_", "your-", "yourpass", "xxxx", "****", "....", "{{", "}}", "%(",
 )
 _PLACEHOLDER_WORDS = frozenset({
-    "password", "passwd", "secret", "token", "none", "null", "nil", "true", "false", "undefined",
-    "required", "optional", "string", "test", "testing", "sample", "default", "empty", "notset",
-    "unset", "todo", "fixme", "tbd", "hidden", "masked", "secretvalue", "mypassword", "mysecret",
+    "password", "passwd", "pass", "pwd", "secret", "token", "none", "null", "nil", "true", "false",
+    "undefined", "required", "optional", "string", "test", "testing", "sample", "default", "empty",
+    "notset", "unset", "todo", "fixme", "tbd", "hidden", "masked", "secretvalue", "mypassword", "mysecret",
 })
+# Template syntax that is filled in at run time wherever it appears in a value: `${VAR}`, `$(cmd)`,
+# ERB `<%= x %>`, Ruby `#{x}`. Closed constructs only: a lone `$`, `<` or `>` is just a character.
+_TEMPLATE = re.compile(r"\$\{[^{}]{1,200}\}|\$\([^()]{1,200}\)|<%.{0,200}?%>|#\{[^{}]{1,200}\}")
+# A whole value that is a reference, not a secret: `$DB_PASS`, `$USER:$PASS`, `<your-password>`,
+# `%DB_PASSWORD%` (Windows). `pa$$w0rd` or `abc<def>ghi123` are not: the reference must be all of it.
+_WHOLE_REFERENCE = re.compile(
+    r"(?:\$[A-Za-z_][A-Za-z0-9_]{0,100}[:@/._-]{0,3}){1,10}|<[^<>]{1,100}>|%[A-Za-z_][A-Za-z0-9_]{0,100}%"
+)
 
 
 def truthy(node: Node | None) -> bool | None:
@@ -85,11 +93,20 @@ def secret_key(secret: str) -> str:
 
 
 def is_placeholder(value: str) -> bool:
-    """Values that are obviously not a real secret: templates, references, masks, dummies."""
-    lowered = value.strip().strip("\"'").lower()
+    """Values that are obviously not a real secret: templates, references, masks, dummies.
+
+    A reference or template counts when it is the whole value (`${VAR}`, `$DB_PASS`,
+    `<your-password>`) or a closed template construct inside it (`prefix-${SUFFIX}`); a `$`, `<`
+    or `>` that is merely one of the value's characters (`pa$$w0rd`, `abc<def>ghi123`) does not
+    make a placeholder.
+    """
+    stripped = value.strip().strip("\"'")
+    lowered = stripped.lower()
     if len(lowered) < 1 or lowered in _PLACEHOLDER_WORDS:
         return True
-    if lowered.startswith(("$", "!", "%", "&", "*", "@")) or lowered.endswith("_here"):
+    if _WHOLE_REFERENCE.fullmatch(stripped) or _TEMPLATE.search(stripped):
+        return True
+    if lowered.startswith(("!", "%", "&", "*", "@")) or lowered.endswith("_here"):
         return True
     if re.match(r"(?:foo|bar|baz|qux)(?![a-z])", lowered):
         return True

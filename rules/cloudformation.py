@@ -51,24 +51,6 @@ def _check_ebs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     yield from _encryption_violation(resource, encrypted, "Encrypted", f"EBS volume {resource.address}")
 
 
-def _check_rds(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    props = _properties(resource)
-    encrypted = props.get("StorageEncrypted")
-    if encrypted is None:
-        inherited: tuple[str, ...]
-        if resource.type == "AWS::RDS::DBInstance":
-            inherited = ("SourceDBInstanceIdentifier", "DBSnapshotIdentifier", "DBClusterIdentifier",
-                         "SourceDBInstanceAutomatedBackupsArn", "SourceDBClusterIdentifier")
-        else:
-            inherited = ("SnapshotIdentifier", "SourceDBClusterIdentifier", "RestoreType")
-        if any(_set(props.get(name)) for name in inherited):
-            return  # replicas, restores and cluster members take encryption from their source
-        engine_mode = props.get("EngineMode")
-        if engine_mode is not None and str(engine_mode.value).lower() == "serverless":
-            return  # Aurora Serverless v1 clusters are always encrypted
-    yield from _encryption_violation(resource, encrypted, "StorageEncrypted", f"Database {resource.address}")
-
-
 def _check_public_rds(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     public = _properties(resource).get("PubliclyAccessible")
     if public is not None and truthy(public) is True:
@@ -155,24 +137,6 @@ RULES: tuple[Rule, ...] = (
         remediation="Set `Encrypted: true` (optionally with `KmsKeyId`) on the volume.",
         check=_check_ebs,
         peers={"checkov": ("CKV_AWS_3",), "kics": ("80b7ac3f-d2b7-4577-9b10-df7913497162",)},
-    ),
-    Rule(
-        id="CB-CFN-002",
-        title="RDS storage is not encrypted",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset({"AWS::RDS::DBInstance", "AWS::RDS::DBCluster"}),
-        rationale="Database storage, automated backups, replicas and snapshots are only encrypted "
-        "when StorageEncrypted is set, and it cannot be turned on later without a restore.",
-        remediation="Set `StorageEncrypted: true` (optionally with `KmsKeyId`) on the DB instance or cluster.",
-        check=_check_rds,
-        peers={
-            "checkov": ("CKV_AWS_16", "CKV_AWS_96"),
-            "kics": (
-                "5beacce3-4020-4a3d-9e1d-a36f953df630",
-                "65844ba3-03a1-40a8-b3dd-919f122e8c95",
-            ),
-        },
     ),
     Rule(
         id="CB-CFN-003",

@@ -1,13 +1,19 @@
-"""Dockerfiles: the image's runtime user and secrets baked into image layers."""
+"""Dockerfiles: the image's runtime user, secrets baked into layers, and what the build trusts.
+
+Each build stage is a resource (see bot/engine/parsers/dockerfile.py); the checks read its
+instructions: USER, ENV/ARG, ADD sources, FROM images, RUN scripts and EXPOSE.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterable, Iterator, Sequence
 
 from bot.engine.model import Node, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
+from rules._shell import commands, describe_download, downloads_to_shell
 from rules._support import is_placeholder, mask, secret_key
 
 _SOURCES = frozenset({"dockerfile"})
@@ -139,6 +145,210 @@ def _check_baked_secrets(resource: Resource, ctx: RuleContext) -> Iterable[Viola
                 )
 
 
+_FLAG = re.compile(r"--[A-Za-z][\w-]*(?:=\S*)?")
+
+
+def _words(arguments: str) -> list[str]:
+    """An instruction's words: its leading `--flags`, then the exec form (a JSON array) or the shell
+    form's words (first line only, so a heredoc body is not taken for arguments)."""
+    text = arguments.split("\n", 1)[0].strip()
+    flags: list[str] = []
+    while (flag := _FLAG.match(text)) is not None:
+        flags.append(flag.group(0))
+        text = text[flag.end():].lstrip()
+    if text.startswith("["):
+        try:
+            listed = json.loads(text)
+        except ValueError:
+            listed = None
+        if isinstance(listed, list) and all(isinstance(word, str) for word in listed):
+            return flags + list(listed)
+    try:
+        return flags + shlex.split(text, posix=True)
+    except ValueError:
+        return flags + text.split()
+
+
+def _script(arguments: str) -> str:
+    """A RUN instruction's script: the shell form as written (with heredoc bodies), the exec form's
+    words joined."""
+    if arguments.lstrip().startswith("["):
+        words = _words(arguments)
+        if words and not words[0].startswith("["):
+            return " ".join(words)
+    return arguments
+
+
+def _line_of(resource: Resource, item: Node, needle: str | re.Pattern[str]) -> int:
+    """The physical line of a (continued) instruction holding `needle`, else its first line."""
+    for line in range(item.line, item.end_line + 1):
+        text = resource.text_at(line)
+        if text is None or not needle:
+            continue
+        if (needle in text) if isinstance(needle, str) else (needle.search(text) is not None):
+            return line
+    return item.line
+
+
+_USERINFO = re.compile(r"(://)[^/@\s]{1,300}@")
+
+
+def _without_credentials(url: str) -> str:
+    """A URL fit for a message: `https://user:pw@host/x` -> `https://***@host/x`."""
+    return _USERINFO.sub(r"\1***@", url)
+
+
+_REMOTE_SOURCE = re.compile(r"^(?:https?|ftp)://|^git@|^ssh://|\.git(?:#\S*)?$", re.IGNORECASE)
+
+
+def _check_add_remote(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    for item in instructions(resource.body):
+        if _keyword(item) != "ADD":
+            continue
+        words = _words(_arguments(item))
+        flags = [w for w in words if w.startswith("--")]
+        paths = [w for w in words if not w.startswith("--")]
+        if any(flag.lower().startswith("--checksum=") for flag in flags):
+            continue  # BuildKit verifies the download against the pinned digest
+        for source in paths[:-1]:
+            if _REMOTE_SOURCE.search(source):
+                yield Violation(
+                    message=f"ADD fetches `{_without_credentials(source)}` at build time with no `--checksum`: "
+                    "whatever the server returns then goes into the image, unverified.",
+                    line=item.line, end_line=item.end_line, key=secret_key(source),
+                )
+
+
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+def _global_args(resource: Resource, ctx: RuleContext) -> dict[str, str]:
+    """Defaults of the ARGs declared before the first FROM (the only ones FROM can read)."""
+    values: dict[str, str] = {}
+    for stage in ctx.siblings(resource):
+        for item in instructions(stage.body, "global"):
+            if _keyword(item) == "ARG":
+                for name, value in _pairs("ARG", _arguments(item)):
+                    if value is not None:
+                        values[name] = value
+    return values
+
+
+def _resolved_image(image: str, values: dict[str, str]) -> str | None:
+    """The image with `$VAR`/`${VAR}` replaced by the global ARG defaults; None if one has none."""
+    missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = match.group(1) or match.group(2)
+        if name not in values:
+            missing = True
+            return ""
+        return values[name]
+
+    resolved = _VARIABLE.sub(value, image)
+    return None if missing or "$" in resolved else resolved
+
+
+def _floating_tag(image: str) -> str | None:
+    """Why an image reference moves under us: no tag (so `latest`) or the `latest` tag; None when it
+    names a version tag or a digest."""
+    if "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "has no tag, so it pulls `latest`"
+    return "uses the `latest` tag" if last.split(":", 1)[1].lower() == "latest" else None
+
+
+def _check_base_image(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    image_node = resource.body.get("from")
+    if image_node is None or not isinstance(image_node.value, str):
+        return
+    written = image_node.value.strip()
+    if written.lower() == "scratch" or _parent_stage(resource, ctx.siblings(resource)) is not None:
+        return  # the empty image, or an earlier stage of this build
+    image = _resolved_image(written, _global_args(resource, ctx)) if "$" in written else written
+    if not image:
+        return  # built from a variable with no default: decided by the build command
+    reason = _floating_tag(image)
+    if reason is not None:
+        yield Violation(
+            message=f"Base image `{image}` {reason}: each build may get a different image, and whoever can "
+            "push that tag decides what this one is built on.",
+            line=image_node.line, end_line=image_node.end_line, key=image,
+        )
+
+
+def _check_download_to_shell(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    for item in instructions(resource.body):
+        if _keyword(item) != "RUN":
+            continue
+        for number, match in enumerate(downloads_to_shell(_script(_arguments(item)))):
+            yield Violation(
+                message=f"RUN pipes a {describe_download(match)}: the script runs as the build user, unreviewed "
+                "and unverified, and its result is baked into the image.",
+                line=_line_of(resource, item, match.group(0)[:20]), key=f"{item.line}:{number}",
+            )
+
+
+def _exposes_ssh(word: str) -> bool:
+    port, _, protocol = word.partition("/")
+    if protocol and protocol.lower() != "tcp":
+        return False
+    low, _, high = port.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()):
+        return False  # a variable (`$PORT`) or a typo: not ours to guess
+    return int(low) <= 22 <= int(high or low)
+
+
+def _check_expose_ssh(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    for item in instructions(resource.body):
+        if _keyword(item) == "EXPOSE" and any(_exposes_ssh(word) for word in _words(_arguments(item))):
+            yield Violation(message="The image declares SSH's port 22 (`EXPOSE " + _arguments(item) + "`).",
+                            line=item.line, end_line=item.end_line, key=str(item.line))
+
+
+_INSTALL = {
+    "apt-get": ("install",), "apt": ("install",), "aptitude": ("install",), "yum": ("install",),
+    "dnf": ("install",), "microdnf": ("install",), "tdnf": ("install",), "apk": ("add",),
+    "zypper": ("install", "in"), "pacman": ("-S", "-Sy", "-Syu"),
+}
+
+
+_SUDO_WORD = re.compile(r"(?<![\w-])sudo(?![\w-])")
+
+
+def _sudo_use(words: list[str]) -> str | None:
+    """`runs sudo` / `installs sudo` for one simple command, else None."""
+    if words[0] == "sudo":
+        return "runs `sudo`"
+    verbs = _INSTALL.get(words[0].rsplit("/", 1)[-1])
+    rest = [w for w in words[1:] if not w.startswith("-") or w in (verbs or ())]
+    if verbs and rest and rest[0] in verbs and "sudo" in rest[1:]:
+        return "installs `sudo`"
+    return None
+
+
+def _check_sudo(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    for item in instructions(resource.body):
+        if _keyword(item) != "RUN":
+            continue
+        for number, words in enumerate(commands(_script(_arguments(item)))):
+            use = _sudo_use(words)
+            if use is not None:
+                yield Violation(
+                    message=f"RUN {use}: in an image it only adds a set-uid root binary (and a way back to "
+                    "root for the runtime user); the build already runs as root where it needs to.",
+                    line=_line_of(resource, item, _SUDO_WORD), key=f"{item.line}:{number}",
+                )
+
+
+_SUPPLY_CHAIN: dict[str, tuple[str, ...]] = {
+    "soc2": ("CC6.8", "CC8.1"), "hipaa": ("164.308(a)(5)(ii)(B)",),
+}
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         id="CB-DOCKER-001",
@@ -151,6 +361,9 @@ RULES: tuple[Rule, ...] = (
         remediation="Create an unprivileged user and switch to it in the final stage, e.g. "
         "`RUN useradd --uid 10001 app` then `USER 10001`.",
         check=_check_root_user,
+        controls={"cis-docker": ("4.1",)},
+        peers={"checkov": ("CKV_DOCKER_3", "CKV_DOCKER_8"),
+               "kics": ("fd54f200-402c-4333-a5a4-36ef6709af2f", "67fd0c4a-68cf-46d7-8c41-bc9fba7e40ae")},
     ),
     Rule(
         id="CB-DOCKER-002",
@@ -163,5 +376,82 @@ RULES: tuple[Rule, ...] = (
         remediation="Pass secrets at build time with BuildKit secret mounts (`RUN --mount=type=secret,"
         "id=token ...`) and at run time through the orchestrator's secrets, never as ENV/ARG literals.",
         check=_check_baked_secrets,
+        controls={"cis-docker": ("4.10",)},
+        peers={"kics": ("781e75f7-bf43-4ab7-bae7-a08ad6607af3",)},
+    ),
+    Rule(
+        id="CB-DOCKER-003",
+        title="ADD downloads a remote file without a checksum",
+        severity=Severity.MEDIUM,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="`ADD https://...` (or a git URL) puts whatever the server returns at build time into the "
+        "image, with no integrity check: a compromised or spoofed server, or a changed release, ends up in "
+        "production unnoticed. CIS Docker 4.9 asks for COPY instead of ADD for this reason.",
+        remediation="Pin the download with `ADD --checksum=sha256:<digest> <url> <dest>` (BuildKit), or fetch it "
+        "in a RUN step that verifies a published checksum or signature; use COPY for local files.",
+        check=_check_add_remote,
+        controls={"cis-docker": ("4.9", "4.11"), **_SUPPLY_CHAIN},
+    ),
+    Rule(
+        id="CB-DOCKER-004",
+        title="Base image is not pinned to a version (no tag, or `latest`)",
+        severity=Severity.MEDIUM,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="An image without a tag, or tagged `latest`, is whatever its publisher pushed last: builds are "
+        "not reproducible, a breaking or compromised release is picked up silently, and the reviewed "
+        "Dockerfile does not say what it is built on. A version tag is required, a digest is better; `FROM "
+        "scratch` and earlier build stages are not images to pin.",
+        remediation="Name a version (`FROM python:3.12.4-slim`), or better pin the digest too "
+        "(`FROM python:3.12.4-slim@sha256:...`) and let Dependabot or Renovate propose updates.",
+        check=_check_base_image,
+        controls=_SUPPLY_CHAIN,
+        peers={"checkov": ("CKV_DOCKER_7",),
+               "kics": ("9efb0b2d-89c9-41a3-91ca-dcc0aec911fd", "f45ea400-6bbe-4501-9fc7-1c3d75c32067")},
+    ),
+    Rule(
+        id="CB-DOCKER-005",
+        title="RUN pipes a downloaded script straight into a shell",
+        severity=Severity.MEDIUM,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="`curl ... | sh` runs whatever the server returns at build time, unreviewed and unverified, "
+        "and bakes its effects into every container started from the image (CIS Docker 4.11: only verified "
+        "packages are installed).",
+        remediation="Install from the distribution's signed packages, or download to a file, verify its "
+        "published checksum or signature (`sha256sum -c`), then run it; `ADD --checksum=...` pins a download.",
+        check=_check_download_to_shell,
+        controls={"cis-docker": ("4.11",), **_SUPPLY_CHAIN},
+    ),
+    Rule(
+        id="CB-DOCKER-006",
+        title="Image exposes SSH port 22",
+        severity=Severity.LOW,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="A container that runs an SSH server is one more service with its own credentials, keys and "
+        "vulnerabilities to manage, and a remote way in that bypasses the orchestrator's access control and "
+        "audit; `docker exec` / `kubectl exec` already give operators a shell.",
+        remediation="Remove `EXPOSE 22` and the SSH server from the image; use `docker exec`, `kubectl exec` or "
+        "an ephemeral debug container instead.",
+        check=_check_expose_ssh,
+        controls={"soc2": ("CC6.6",), "pci-dss": ("2.2.4",)},
+        peers={"checkov": ("CKV_DOCKER_1",), "kics": ("5907595b-5b6d-4142-b173-dbb0e73fbff8",)},
+    ),
+    Rule(
+        id="CB-DOCKER-007",
+        title="sudo is used or installed in the image",
+        severity=Severity.MEDIUM,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="Build steps already run as root until a USER switches away, so `sudo` adds nothing but a "
+        "set-uid binary whose configuration and TTY handling behave unpredictably in containers; installed in "
+        "the image, it gives the unprivileged runtime user a path back to root.",
+        remediation="Run the privileged steps before `USER` switches to the unprivileged user (as root), and drop "
+        "`sudo` from the packages; where a process must change user at start, use `gosu` or `su-exec`.",
+        check=_check_sudo,
+        controls={"soc2": ("CC6.3",), "pci-dss": ("7.2.5",), "hipaa": ("164.312(a)(1)",)},
+        peers={"checkov": ("CKV2_DOCKER_1",), "kics": ("8ada6e80-0ade-439e-b176-0b28f6bce35a",)},
     ),
 )

@@ -1,7 +1,9 @@
-"""GitHub Actions: untrusted pull request code and text reaching privileged workflows.
+"""GitHub Actions: untrusted code and text reaching privileged workflows, and the supply chain.
 
 A workflow is one resource (address "workflow"): its body is the whole file, so a rule sees
-the triggers (`on`, kept as the source key "on") together with every job and step.
+the triggers (`on`, kept as the source key "on") together with every job and step: pull request
+code in privileged workflows, script injection, actions that are not pinned, the token's
+permissions, secrets printed to the log, unsafe workflow commands, and scripts piped to a shell.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from bot.engine.model import Node, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
+from rules._shell import commands, describe_download, downloads_to_shell
 
 _SOURCES = frozenset({"github_actions"})
 _PRIVILEGED_TRIGGERS = frozenset({"pull_request_target", "workflow_run"})
@@ -59,14 +62,36 @@ def triggers(workflow: Node) -> set[str]:
     return {key for key, _ in on.items()}
 
 
-def _steps(workflow: Node) -> Iterator[tuple[str, Node]]:
-    """(job id, step) for every step of every job."""
+def _jobs(workflow: Node) -> Iterator[tuple[str, Node]]:
+    """(job id, job) for every job written as a mapping."""
     jobs = workflow.get("jobs")
     for job_id, job in jobs.items() if jobs is not None else []:
+        if isinstance(job.value, dict):
+            yield job_id, job
+
+
+def _steps(workflow: Node) -> Iterator[tuple[str, Node]]:
+    """(job id, step) for every step of every job."""
+    for job_id, job in _jobs(workflow):
         steps = job.get("steps")
         for step in steps.children() if steps is not None else []:
             if isinstance(step.value, dict):
                 yield job_id, step
+
+
+def _environment_gated(job: Node) -> bool:
+    """Whether a job deploys to an `environment:` (a name, or a mapping with a `name`).
+
+    An environment's protection rules (required reviewers) live in the repository settings, which a
+    pull request reviewer cannot read; a job that names one is taken to wait for that approval,
+    which is the mitigation GitHub documents for workflows that must handle pull request code.
+    """
+    environment = job.get("environment")
+    if environment is None:
+        return False
+    if isinstance(environment.value, dict):
+        environment = environment.get("name")
+    return environment is not None and isinstance(environment.value, str) and bool(environment.value.strip())
 
 
 def _uses(step: Node, action: str) -> bool:
@@ -74,9 +99,9 @@ def _uses(step: Node, action: str) -> bool:
     return uses is not None and isinstance(uses.value, str) and uses.value.strip().lower().startswith(action + "@")
 
 
-def _line_of(resource: Resource, node: Node, needle: str) -> int:
-    """The line within a (possibly multi-line) scalar where `needle` appears."""
-    for line in range(node.line, node.end_line + 1):
+def _line_of(resource: Resource, node: Node, needle: str, start: int | None = None) -> int:
+    """The line within a (possibly multi-line) scalar where `needle` appears (from `start` on)."""
+    for line in range(max(node.line, start or node.line), node.end_line + 1):
         text = resource.text_at(line)
         if text is not None and needle in text:
             return line
@@ -100,7 +125,10 @@ def _check_pwn_request(resource: Resource, ctx: RuleContext) -> Iterable[Violati
         return
     trigger = " / ".join(sorted(events))
     counts: dict[str, int] = {}
+    gated = {job_id for job_id, job in _jobs(resource.body) if _environment_gated(job)}
     for job_id, step in _steps(resource.body):
+        if job_id in gated:
+            continue  # waits for a maintainer's approval of this run before it gets secrets
         value = _untrusted_checkout(step)
         if value is not None:
             counts[job_id] = counts.get(job_id, 0) + 1
@@ -154,6 +182,214 @@ def _check_script_injection(resource: Resource, ctx: RuleContext) -> Iterable[Vi
             )
 
 
+# A full commit SHA: 40 hex digits (SHA-1), or 64 in a SHA-256 repository.
+_COMMIT_SHA = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
+_IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-fA-F]{64}$")
+# GitHub's own organisations: their actions come from the same vendor as the runner and the platform
+# that run every job, so a compromise there compromises workflows whether or not they are pinned.
+_GITHUB_OWNED = frozenset({"actions", "github"})
+
+
+def _action_refs(workflow: Node) -> Iterator[tuple[str, Node]]:
+    """(job id, `uses:` value) of every step action and every reusable workflow call."""
+    for job_id, job in _jobs(workflow):
+        uses = job.get("uses")
+        if uses is not None and isinstance(uses.value, str):
+            yield job_id, uses
+    for job_id, step in _steps(workflow):
+        uses = step.get("uses")
+        if uses is not None and isinstance(uses.value, str):
+            yield job_id, uses
+
+
+def _mutable_ref(reference: str) -> str | None:
+    """What an action reference floats on (`the tag v4`...), or None when it is immutable or ours.
+
+    Local actions (`./...`) are part of the reviewed commit; `docker://image@sha256:...` is content
+    addressed; an expression cannot be judged before the run.
+    """
+    ref = reference.strip()
+    if ref.startswith(("./", ".\\")) or "${{" in ref:
+        return None
+    if ref.lower().startswith("docker://"):
+        return None if _IMAGE_DIGEST.search(ref) else "an image tag"
+    name, sep, version = ref.partition("@")
+    if name.split("/", 1)[0].lower() in _GITHUB_OWNED:
+        return None
+    if not sep or not version:
+        return "no ref at all"
+    return None if _COMMIT_SHA.fullmatch(version) else f"`{version}`"
+
+
+def _check_unpinned(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    counts: dict[str, int] = {}
+    for job_id, uses in _action_refs(resource.body):
+        floating = _mutable_ref(uses.value)
+        if floating is None:
+            continue
+        ident = f"{job_id}:{uses.value.strip()}"
+        counts[ident] = counts.get(ident, 0) + 1
+        yield Violation(
+            message=f"Job `{job_id}` uses `{uses.value.strip()}`, pinned to {floating}: whoever controls "
+            "that repository or tag decides what code runs with this job's token and secrets.",
+            line=uses.line, end_line=uses.end_line, key=f"{ident}:{counts[ident]}",
+        )
+
+
+def _permissions(node: Node) -> Node | None:
+    return node.get("permissions")
+
+
+def _check_write_all(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    places = [("the workflow", "workflow", resource.body)]
+    places += [(f"job `{job_id}`", f"job:{job_id}", job) for job_id, job in _jobs(resource.body)]
+    for where, key, node in places:
+        permissions = _permissions(node)
+        if permissions is not None and isinstance(permissions.value, str) \
+                and permissions.value.strip().lower() == "write-all":
+            yield Violation(
+                message=f"`permissions: write-all` gives {where}'s GITHUB_TOKEN write access to every scope "
+                "(contents, packages, deployments, pull requests, actions...).",
+                line=permissions.line, end_line=permissions.end_line, key=key,
+            )
+
+
+def _check_default_permissions(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    events = triggers(resource.body)
+    if not events or events == {"workflow_call"}:
+        return  # a called workflow's token is bounded by its caller's permissions
+    if _permissions(resource.body) is not None:
+        return
+    open_jobs = [job_id for job_id, job in _jobs(resource.body) if _permissions(job) is None]
+    if not open_jobs:
+        return
+    shown = ", ".join(f"`{job_id}`" for job_id in open_jobs[:5]) + (" ..." if len(open_jobs) > 5 else "")
+    yield Violation(
+        message=f"No `permissions:` for the workflow, nor for job(s) {shown}: their GITHUB_TOKEN gets the "
+        "repository's default, read-write in repositories and organisations created before February 2023 "
+        "or configured that way.",
+        line=resource.line, end_line=resource.line, key="permissions",
+    )
+
+
+# Any expression reading a secret: `secrets.X`, `secrets['X']`, `toJSON(secrets)`, `github.token`.
+_SECRET_READ = re.compile(r"\bsecrets\b|\bgithub\.token\b")
+_SECRET_NAME = re.compile(r"\bsecrets\s*(?:\.\s*([A-Za-z_][\w-]{0,100})|\[\s*['\"]([^'\"]{1,100})['\"])")
+_REDIRECT = re.compile(r"(?:\d?>>?|&>)\s*(&?[^\s;|&]+)")
+_TO_LOG = frozenset({"&1", "&2", "/dev/stdout", "/dev/stderr", "/dev/tty"})
+# Programs that print what they read: piping a secret into them still writes it to the log,
+# often transformed so that GitHub's masking of the exact value no longer recognises it.
+_REPRINTERS = frozenset({"base64", "xxd", "od", "hexdump", "rev", "tee", "cat", "sed", "tr", "awk", "cut", "fold",
+                         "basenc", "openssl"})
+
+
+def _printed_secret(line: str) -> str | None:
+    """The secret an `echo`/`printf` on this script line writes to the job log, if any."""
+    expressions: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        expressions.append(match.group(1))
+        return f"\x00{len(expressions) - 1}\x00"
+
+    text = _EXPRESSION.sub(hide, line)
+    for segment in re.split(r"&&|\|\||;", text):
+        stages = segment.split("|")
+        words = next(commands(stages[0]), [])
+        if not words or words[0] not in ("echo", "printf") or "::" in stages[0]:
+            continue  # `echo "::add-mask::..."` and other workflow commands are not printed
+        read = [expressions[int(i)] for i in re.findall(r"\x00(\d+)\x00", stages[0])
+                if _SECRET_READ.search(expressions[int(i)])]
+        if not read:
+            continue
+        targets = [m.group(1) for stage in stages for m in _REDIRECT.finditer(stage)]
+        if any(target not in _TO_LOG for target in targets):
+            continue  # written to a file (`>> $GITHUB_ENV`, `> key.pem`), not to the log
+        consumer = next(commands(stages[1]), [""])[0] if len(stages) > 1 else None
+        if consumer is not None and consumer not in _REPRINTERS:
+            continue  # read by a program (`| docker login --password-stdin`), not printed
+        name = _SECRET_NAME.search(read[0])
+        return (name.group(1) or name.group(2)) if name else read[0].strip()
+    return None
+
+
+def _check_printed_secrets(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    counts: dict[str, int] = {}
+    for job_id, step in _steps(resource.body):
+        run = step.get("run")
+        if run is None or not isinstance(run.value, str):
+            continue
+        cursor = run.line
+        for text in run.value.split("\n"):
+            secret = _printed_secret(text)
+            if secret is None:
+                continue
+            ident = f"{job_id}:{secret}"
+            counts[ident] = counts.get(ident, 0) + 1
+            line = _line_of(resource, run, text.strip()[:60], cursor)
+            cursor = line + 1
+            yield Violation(
+                message=f"Job `{job_id}` prints `{secret}` to the job log: GitHub masks the exact value, not a "
+                "transformed or partial one, and the log is readable by everyone who can read the repository's "
+                "Actions.",
+                line=line, key=f"{ident}:{counts[ident]}",
+            )
+
+
+def _env_places(workflow: Node) -> Iterator[tuple[str, Node]]:
+    """(where, env mapping) for the workflow, every job and every step."""
+    env = workflow.get("env")
+    if env is not None:
+        yield "the workflow", env
+    for job_id, job in _jobs(workflow):
+        env = job.get("env")
+        if env is not None:
+            yield f"job `{job_id}`", env
+    for job_id, job in _jobs(workflow):
+        steps = job.get("steps")
+        for number, step in enumerate(steps.children() if steps is not None else []):
+            env = step.get("env")
+            if env is not None:
+                yield f"step {number + 1} of job `{job_id}`", env
+
+
+def _check_unsecure_commands(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    for where, env in _env_places(resource.body):
+        value = env.get("ACTIONS_ALLOW_UNSECURE_COMMANDS")
+        if value is None:
+            continue
+        if value.value is True or (isinstance(value.value, str) and value.value.strip().lower() == "true"):
+            yield Violation(
+                message=f"ACTIONS_ALLOW_UNSECURE_COMMANDS is true for {where}: any output line "
+                "`::set-env` or `::add-path` (a log line an attacker can often print) rewrites the environment "
+                "of later steps.",
+                line=value.line, end_line=value.end_line, key=where,
+            )
+
+
+def _check_download_to_shell(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    counts: dict[str, int] = {}
+    for job_id, step in _steps(resource.body):
+        run = step.get("run")
+        if run is None or not isinstance(run.value, str):
+            continue
+        for match in downloads_to_shell(run.value):
+            counts[job_id] = counts.get(job_id, 0) + 1
+            yield Violation(
+                message=f"Job `{job_id}` pipes a {describe_download(match)}: the script runs with the job's "
+                "token and secrets without anyone having seen or verified it.",
+                line=_line_of(resource, run, match.group(0).split("\n", 1)[0][:40]),
+                key=f"{job_id}:{counts[job_id]}",
+            )
+
+
+_SUPPLY_CHAIN: dict[str, tuple[str, ...]] = {
+    "soc2": ("CC6.8", "CC8.1"), "hipaa": ("164.308(a)(5)(ii)(B)",),
+}
+_TOKEN_SCOPE: dict[str, tuple[str, ...]] = {
+    "soc2": ("CC6.3",), "pci-dss": ("7.2.2", "7.2.5"), "hipaa": ("164.312(a)(1)",),
+}
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         id="CB-GHA-001",
@@ -166,8 +402,11 @@ RULES: tuple[Rule, ...] = (
         "or push to the repository (a 'pwn request').",
         remediation="Run untrusted code in a `pull_request` workflow without secrets; if results "
         "must be published, upload them as an artifact and consume them in a separate workflow_run "
-        "job that never executes the pull request's code.",
+        "job that never executes the pull request's code. A job that must build the pull request with "
+        "secrets can deploy to an `environment:` with required reviewers, so a maintainer approves each "
+        "run after reading the code (such jobs are not reported).",
         check=_check_pwn_request,
+        peers={"kics": ("d3a8b4c1-f2e7-4a9b-8c5d-1e6f0a2b3c4d",)},
     ),
     Rule(
         id="CB-GHA-002",
@@ -182,5 +421,97 @@ RULES: tuple[Rule, ...] = (
         "github.event.issue.title }}`) and use it quoted in the script (`\"$TITLE\"`), or "
         "`process.env.TITLE` in github-script.",
         check=_check_script_injection,
+        peers={"checkov": ("CKV_GHA_2",),
+               "kics": ("20f14e1a-a899-4e79-9f09-b6a84cd4649b", "62ff6823-927a-427f-acf9-f1ea2932d616")},
+    ),
+    Rule(
+        id="CB-GHA-003",
+        title="Third-party action or reusable workflow not pinned to a commit SHA",
+        severity=Severity.MEDIUM,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="A tag or branch (`@v4`, `@main`) can be moved to other code at any time by whoever controls "
+        "the action's repository, as in the tj-actions/changed-files compromise of 2025; a full commit SHA is "
+        "the only immutable reference. GitHub's own `actions/*` and `github/*` are not reported: they come "
+        "from the vendor that already runs the job.",
+        remediation="Pin to the full 40-character commit SHA of the release and keep the tag as a comment "
+        "(`uses: owner/repo@<sha> # v4.1.2`); let Dependabot or Renovate propose updates. Pin container actions "
+        "by digest (`docker://image@sha256:...`).",
+        check=_check_unpinned,
+        controls=_SUPPLY_CHAIN,
+        peers={"kics": ("555ab8f9-2001-455e-a077-f2d0f41e2fb9",)},
+    ),
+    Rule(
+        id="CB-GHA-004",
+        title="Workflow or job grants the GITHUB_TOKEN write-all permissions",
+        severity=Severity.MEDIUM,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="`write-all` lets every step, and every action it runs, push code, publish packages, approve "
+        "deployments and edit releases with the job's token: any compromised dependency or injected command "
+        "inherits all of it.",
+        remediation="List only the scopes the job needs (`permissions: {contents: read, pull-requests: write}`), "
+        "at the job that needs them.",
+        check=_check_write_all,
+        controls=_TOKEN_SCOPE,
+        peers={"checkov": ("CKV2_GHA_1",), "kics": ("a7b8c9d0-e1f2-4a3b-9c5d-6e7f8a9b0c1d",)},
+    ),
+    Rule(
+        id="CB-GHA-005",
+        title="GITHUB_TOKEN permissions are left at the repository default",
+        severity=Severity.LOW,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="Without a `permissions:` block the token gets the repository's default, which is read-write "
+        "for every scope in repositories and organisations created before February 2023 (or set that way), "
+        "and nothing in the reviewed files says which. Workflows only called by others (`workflow_call`) are "
+        "bounded by their caller and not reported.",
+        remediation="Declare `permissions: {contents: read}` at the top of the workflow and grant more per job "
+        "where needed; optionally set the repository's default token to read-only too.",
+        check=_check_default_permissions,
+        controls=_TOKEN_SCOPE,
+    ),
+    Rule(
+        id="CB-GHA-006",
+        title="Secret printed to the workflow log",
+        severity=Severity.HIGH,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="`echo ${{ secrets.X }}` writes the secret to the job log. GitHub masks the exact value, but "
+        "not a transformed one (`| base64`), a structured secret's parts, or a value it was never told is "
+        "secret; logs stay readable by everyone with read access to the repository's Actions.",
+        remediation="Pass the secret to the program that needs it through `env:` and never print it; when a "
+        "command needs it on stdin, pipe it into that command (`... | docker login --password-stdin`).",
+        check=_check_printed_secrets,
+        controls={"soc2": ("CC6.1",), "pci-dss": ("8.3.2",), "hipaa": ("164.312(d)",)},
+    ),
+    Rule(
+        id="CB-GHA-007",
+        title="Deprecated unsafe workflow commands enabled (ACTIONS_ALLOW_UNSECURE_COMMANDS)",
+        severity=Severity.HIGH,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="The `set-env` and `add-path` commands were disabled in 2020 (CVE-2020-15228) because any "
+        "process that can print a line to the log, such as a test echoing an issue title, can use them to set "
+        "`LD_PRELOAD`, `NODE_OPTIONS` or `PATH` for later steps and run code with their secrets.",
+        remediation="Remove the variable and write to the `$GITHUB_ENV` and `$GITHUB_PATH` files instead "
+        "(`echo \"NAME=value\" >> \"$GITHUB_ENV\"`); upgrade actions that still need the old commands.",
+        check=_check_unsecure_commands,
+        controls={"soc2": ("CC6.8",), "pci-dss": ("6.2.4",), "hipaa": ("164.308(a)(5)(ii)(B)",)},
+        peers={"checkov": ("CKV_GHA_1",), "kics": ("60fd272d-15f4-4d8f-afe4-77d9c6cc0453",)},
+    ),
+    Rule(
+        id="CB-GHA-008",
+        title="Workflow pipes a downloaded script straight into a shell",
+        severity=Severity.MEDIUM,
+        sources=_SOURCES,
+        types=frozenset(),
+        rationale="`curl ... | sh` runs whatever the server returns at that moment, unreviewed and unverified, "
+        "with the job's token and secrets; a compromised or spoofed download site becomes code execution in "
+        "CI.",
+        remediation="Use a pinned action or package, or download to a file, verify its published checksum or "
+        "signature (`sha256sum -c`), then run it.",
+        check=_check_download_to_shell,
+        controls=_SUPPLY_CHAIN,
     ),
 )

@@ -8,14 +8,15 @@ missing hardening field is left to admission policy (Pod Security Standards).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Iterator
 
 from bot.engine.model import Node, Resource, Severity, Violation
 from bot.engine.rule import Rule, RuleContext
 from rules._support import as_int, replace_value, truthy
+from rules._workloads import containers, pod_specs
 
 _SOURCES = frozenset({"kubernetes"})
-_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 _DANGEROUS_CAPABILITIES = frozenset({
     "ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "SYS_RAWIO", "SYS_BOOT",
     "DAC_READ_SEARCH", "BPF",
@@ -27,34 +28,6 @@ _SENSITIVE_HOST_PATHS = (
 )
 # Host files commonly shared read-only with no control over the node: CA bundles, time zone, syslog.
 _BENIGN_HOST_PATHS = ("/etc/ssl", "/etc/pki", "/etc/ca-certificates", "/etc/localtime", "/etc/timezone", "/dev/log")
-
-
-def pod_specs(resource: Resource) -> Iterator[Node]:
-    """The pod spec(s) of a manifest, wherever its kind keeps them."""
-    body = resource.body
-    candidates: list[Node | None]
-    if resource.type == "Pod":
-        candidates = [body.get("spec")]
-    elif resource.type == "CronJob":
-        candidates = [body.get("spec", "jobTemplate", "spec", "template", "spec")]
-    elif resource.type == "PodTemplate":
-        candidates = [body.get("template", "spec")]
-    else:
-        candidates = [body.get("spec", "template", "spec")]
-    for spec in candidates:
-        if spec is not None and isinstance(spec.value, dict):
-            yield spec
-
-
-def containers(spec: Node) -> Iterator[Node]:
-    """Every container of a pod spec: regular, init and ephemeral."""
-    for list_name in _CONTAINER_LISTS:
-        listed = spec.get(list_name)
-        if listed is None:
-            continue
-        for container in listed.children():
-            if isinstance(container.value, dict):
-                yield container
 
 
 def _name(container: Node) -> str:
@@ -152,10 +125,15 @@ def _check_capabilities(resource: Resource, ctx: RuleContext) -> Iterable[Violat
 
 
 def _sensitive(path: str) -> bool:
-    clean = "/" + path.strip().strip("/")
+    """A sensitive host path, a path inside one, or a directory holding one: mounting /var/run
+    exposes /var/run/docker.sock as surely as mounting the socket itself."""
+    clean = posixpath.normpath("/" + path.strip().strip("/"))
+    clean = "/" + clean.lstrip("/")  # normpath keeps a leading "//"
     if any(clean == p or clean.startswith(p + "/") for p in _BENIGN_HOST_PATHS):
         return False
-    return clean == "/" or any(clean == p or clean.startswith(p + "/") for p in _SENSITIVE_HOST_PATHS)
+    return clean == "/" or any(
+        clean == p or clean.startswith(p + "/") or p.startswith(clean + "/") for p in _SENSITIVE_HOST_PATHS
+    )
 
 
 def _check_host_path(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
@@ -249,7 +227,8 @@ RULES: tuple[Rule, ...] = (
         sources=_SOURCES,
         types=frozenset(),
         rationale="Mounting host paths such as /, /etc, /proc or the container runtime socket "
-        "gives the pod control over the node and its other workloads.",
+        "gives the pod control over the node and its other workloads; so does mounting a directory "
+        "that holds one (/var/run holds docker.sock, /var/lib the kubelet's state).",
         remediation="Use a PersistentVolumeClaim, ConfigMap, Secret or emptyDir instead of a "
         "hostPath volume; if host access is unavoidable, mount a narrow path read-only.",
         check=_check_host_path,

@@ -18,10 +18,11 @@ import yaml
 
 from bot.engine.review import RuleSet
 from bot.engine.rule import Rule
+from rules.spec.catalog import spec_rules
 
 
 def all_rules() -> tuple[Rule, ...]:
-    """Every rule of every pack, in a stable order."""
+    """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
     from rules import (
         cloudformation,
         dockerfile,
@@ -40,6 +41,7 @@ def all_rules() -> tuple[Rule, ...]:
         *dockerfile.RULES,
         *plaintext_secrets.RULES,
         *regressions.RULES,
+        *spec_rules(),
     )
 
 
@@ -94,10 +96,12 @@ def _control_from(key: str, item: object) -> Control:
     control_id = str(item["id"])
     rule_ids = tuple(str(r) for r in item.get("rules") or [])
     declared = item.get("coverage")
+    if declared == AUTOMATED:
+        declared = None  # automated is what rules (listed here or declaring the control) make it
     why = str(item.get("why") or "").strip()
     if declared is not None and declared not in DECLARABLE_COVERAGE:
         raise FrameworkError(f"{where}: control {control_id}: coverage must be one of "
-                             f"{', '.join(DECLARABLE_COVERAGE)} (automated is what listing rules means)")
+                             f"{AUTOMATED}, {', '.join(DECLARABLE_COVERAGE)}")
     if declared is not None and rule_ids:
         raise FrameworkError(f"{where}: control {control_id}: lists rules and says it is {declared}")
     if declared is not None and not why:
@@ -119,12 +123,13 @@ def with_declared_rules(frameworks: Iterable[Framework], rules: Iterable[Rule]) 
     """The frameworks with every rule that declares a control (`Rule.controls`) added to it: a
     control some rule enforces is automated, whatever the file said before that rule existed."""
     rules = tuple(rules)
+    canonical = {alias: rule.id for rule in rules for alias in rule.aliases}  # a file may name an earlier id
     resolved = []
     for framework in frameworks:
         controls = []
         for control in framework.controls:
             declaring = [r.id for r in rules if control.id in r.controls.get(framework.key, ())]
-            enforced = tuple(dict.fromkeys((*control.rule_ids, *declaring)))
+            enforced = tuple(dict.fromkeys((*(canonical.get(i, i) for i in control.rule_ids), *declaring)))
             coverage = AUTOMATED if enforced else control.coverage
             controls.append(dataclasses.replace(control, enforced_by=enforced, coverage=coverage))
         resolved.append(dataclasses.replace(framework, controls=tuple(controls)))
@@ -150,8 +155,9 @@ def load_frameworks() -> tuple[Framework, ...]:
 
 
 def unknown_rule_ids(frameworks: Iterable[Framework], rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
-    """(framework, control, rule id) for every mapping that names a rule the registry does not have."""
-    known = {r.id for r in rules}
+    """(framework, control, rule id) for every mapping that names a rule the registry does not have
+    (neither as its id nor as one of its earlier ids)."""
+    known = {i for r in rules for i in (r.id, *r.aliases)}
     return [(f.key, c.id, rule_id) for f in frameworks for c in f.controls for rule_id in c.rule_ids
             if rule_id not in known]
 
@@ -170,10 +176,13 @@ def merged_controls(rules: Iterable[Rule], frameworks: Iterable[Framework]
                     ) -> dict[str, dict[str, tuple[str, ...]]]:
     """Controls per rule: the framework files' `rules:` lists plus what each rule declares itself
     (`Rule.controls`), each control id once, in the framework file's order."""
-    frameworks = tuple(frameworks)
-    merged: dict[str, dict[str, list[str]]] = {
-        rule: {fw: list(ids) for fw, ids in per.items()} for rule, per in controls_by_rule(frameworks).items()
-    }
+    frameworks, rules = tuple(frameworks), tuple(rules)
+    canonical = {alias: rule.id for rule in rules for alias in rule.aliases}
+    merged: dict[str, dict[str, list[str]]] = {}
+    for rule_id, per in controls_by_rule(frameworks).items():  # a file naming an earlier id means its rule
+        for fw, ids in per.items():
+            listed = merged.setdefault(canonical.get(rule_id, rule_id), {}).setdefault(fw, [])
+            listed.extend(i for i in ids if i not in listed)
     for rule in rules:
         for fw, ids in rule.controls.items():
             listed = merged.setdefault(rule.id, {}).setdefault(fw, [])

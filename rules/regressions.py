@@ -32,6 +32,7 @@ from typing import Literal
 from bot.engine.model import Node, Resource, Severity, Unknown, Violation
 from bot.engine.rule import CheckFn, Rule, RuleContext
 from rules import cloudformation as cfn
+from rules._edits import _header, add_lines
 from rules._support import as_int, truthy
 from rules.terraform_aws import (
     _MIN_RETENTION_DAYS,
@@ -41,14 +42,12 @@ from rules.terraform_aws import (
     _blocks,
     _dynamic,
     _ebs_default_encryption,
-    _header,
     _ingress_rules,
     _is_set,
     _is_unknown,
     _ports,
     _protocol,
     _text,
-    add_lines,
 )
 
 _TF = "terraform"

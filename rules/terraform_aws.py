@@ -19,8 +19,8 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.engine.model import Node, Resource, Severity, Unknown, Violation
-from bot.engine.parsers import is_terraform_json
 from bot.engine.rule import CheckFn, Rule, RuleContext
+from rules._edits import add_lines, replace_literal
 from rules._support import as_int, truthy
 
 _SOURCES = frozenset({"terraform"})
@@ -97,63 +97,6 @@ def _siblings_of_type(resource: Resource, ctx: RuleContext, *types: str) -> Iter
 # --------------------------------------------------------------------------------------------
 # Suggestions: replacement text for the anchor line, kept exactly as written apart from the fix
 # --------------------------------------------------------------------------------------------
-
-_LITERAL = r'"(?:[^"\\$]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null'
-_TRAILER = r"\s*(?:(?:#|//).*)?"
-
-
-def replace_literal(resource: Resource, node: Node, key: str, new: str) -> str | None:
-    """`key = <old literal>` on one line with the literal swapped for `new`; None when the value
-    is not a literal written on that line (a variable, a function, a multi-line value).
-
-    In Terraform's JSON syntax the line reads `"key": <old literal>,` and `new` (a bool, number
-    or quoted string) is valid JSON as it stands."""
-    if node.line != node.end_line:
-        return None
-    text = resource.text_at(node.line)
-    if text is None:
-        return None
-    if is_terraform_json(resource.path):
-        pattern = rf'(\s*"{re.escape(key)}"\s*:\s*)({_LITERAL})(\s*,?\s*)'
-    else:
-        pattern = rf"(\s*{re.escape(key)}\s*=\s*)({_LITERAL})({_TRAILER})"
-    match = re.fullmatch(pattern, text)
-    if match is None:
-        return None
-    return f"{match.group(1)}{new}{match.group(3)}"
-
-
-def _header(resource: Resource, line: int) -> str | None:
-    """The block header line when it opens the block and does not also close it."""
-    text = resource.text_at(line)
-    if text is None or not re.fullmatch(rf"[^{{}}]*\{{{_TRAILER}", text):
-        return None
-    return text
-
-
-def _child_indent(resource: Resource, block: Node | None, line: int, header: str) -> str:
-    """The indentation of the block's first attribute, else the header's plus two spaces."""
-    children = sorted(n.line for _, n in block.items() if n.line > line) if block is not None else []
-    for child_line in children:
-        text = resource.text_at(child_line)
-        if text is not None and text.strip():
-            return text[: len(text) - len(text.lstrip())]
-    return header[: len(header) - len(header.lstrip())] + "  "
-
-
-def add_lines(resource: Resource, block: Node | None, new_lines: Sequence[str]) -> str | None:
-    """The block's header followed by `new_lines`, indented like the block's attributes. None in
-    Terraform's JSON syntax, where HCL lines would not fit (and commas depend on neighbours)."""
-    if is_terraform_json(resource.path):
-        return None
-    line = block.line if block is not None else resource.line
-    header = _header(resource, line)
-    if header is None:
-        return None
-    body = block if block is not None else resource.body
-    indent = _child_indent(resource, body, line, header)
-    return "\n".join([header, *(indent + text for text in new_lines)])
-
 
 def _fix_bool(resource: Resource, node: Node | None, block: Node | None, key: str, what: str,
               value: str = "true") -> Iterator[Violation]:
@@ -252,19 +195,6 @@ _RDS_INHERITS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "aws_rds_cluster": ("snapshot_identifier", "replication_source_identifier", "global_cluster_identifier",
                         "restore_to_point_in_time", "source_region"),
 })
-
-
-def _check_rds_encryption(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """RDS instances and clusters must set storage_encrypted (replicas and restores inherit it)."""
-    body = resource.body
-    encrypted = body.get("storage_encrypted")
-    if encrypted is None:
-        if any(_is_set(body.get(name)) for name in _RDS_INHERITS.get(resource.type, ())):
-            return
-        engine_mode = body.get("engine_mode")
-        if _is_unknown(engine_mode) or (_text(engine_mode) or "").lower() == "serverless":
-            return  # Aurora Serverless v1 is always encrypted
-    yield from _fix_bool(resource, encrypted, None, "storage_encrypted", "Database storage is not encrypted")
 
 
 def _check_rds_public(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
@@ -461,12 +391,6 @@ def _check_regulated_bucket(resource: Resource, ctx: RuleContext) -> Iterable[Vi
     )
 
 
-def _check_cloudtrail_validation(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """CloudTrail log file integrity validation must be on."""
-    yield from _fix_bool(resource, resource.body.get("enable_log_file_validation"), None,
-                         "enable_log_file_validation", "CloudTrail log file validation is off")
-
-
 def _check_cloudtrail_kms(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """CloudTrail logs must be encrypted with a customer managed KMS key."""
     key = resource.body.get("kms_key_id")
@@ -474,20 +398,6 @@ def _check_cloudtrail_kms(resource: Resource, ctx: RuleContext) -> Iterable[Viol
         anchor = key.line if key is not None else resource.line
         yield Violation(message="CloudTrail logs are not encrypted with a KMS key (kms_key_id is not set).",
                         line=anchor, end_line=anchor)
-
-
-def _check_kms_rotation(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """Symmetric customer managed keys must rotate automatically."""
-    body = resource.body
-    for name, allowed in (("customer_master_key_spec", "SYMMETRIC_DEFAULT"), ("key_spec", "SYMMETRIC_DEFAULT"),
-                          ("key_usage", "ENCRYPT_DECRYPT")):
-        node = body.get(name)
-        if node is not None and (_is_unknown(node) or (_text(node) or allowed).upper() != allowed):
-            return  # asymmetric and HMAC keys cannot rotate
-    if _is_set(body.get("custom_key_store_id")) or _is_set(body.get("xks_key_id")):
-        return  # keys in a custom (CloudHSM or external) key store cannot rotate automatically
-    yield from _fix_bool(resource, body.get("enable_key_rotation"), None, "enable_key_rotation",
-                         "KMS key rotation is off")
 
 
 def _load_balancer(listener: Resource, ctx: RuleContext) -> Resource | None:
@@ -569,12 +479,6 @@ def _check_cloudfront_https(resource: Resource, ctx: RuleContext) -> Iterable[Vi
                     suggestion=replace_literal(resource, policy, "viewer_protocol_policy", '"redirect-to-https"'),
                     key=f"{key}:{path}",
                 )
-
-
-def _check_efs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """EFS file systems must be encrypted at rest."""
-    yield from _fix_bool(resource, resource.body.get("encrypted"), None, "encrypted",
-                         "EFS file system is not encrypted")
 
 
 def _check_elasticache_at_rest(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
@@ -884,22 +788,6 @@ RULES: tuple[Rule, ...] = (
         peers={"checkov": ("CKV_AWS_3", "CKV_AWS_8"), "kics": ("cc997676-481b-4e93-aa81-d19f8c5e9b12",)},
     ),
     _rule(
-        "CB-AWS-002", "RDS storage is not encrypted", Severity.HIGH,
-        ("aws_db_instance", "aws_rds_cluster"),
-        "Database storage, automated backups, snapshots and replicas are only encrypted when "
-        "storage_encrypted is set at creation; it cannot be switched on later without a restore.",
-        "Set `storage_encrypted = true` (optionally with `kms_key_id`).",
-        _check_rds_encryption,
-        peers={
-            "checkov": ("CKV_AWS_16", "CKV_AWS_96"),
-            "kics": (
-                "08bd0760-8752-44e1-9779-7bb369b2b4e4",
-                "3199c26c-7871-4cb3-99c2-10a59244ce7f",
-                "1a690d1d-0ae7-49fa-b2db-b75ae0dd1d3e",
-            ),
-        },
-    ),
-    _rule(
         "CB-AWS-003", "RDS instance is publicly accessible", Severity.CRITICAL,
         ("aws_db_instance", "aws_rds_cluster_instance"),
         "A publicly accessible database gets a public IP and DNS name: it is directly reachable from the "
@@ -982,27 +870,12 @@ RULES: tuple[Rule, ...] = (
         _check_regulated_bucket,
     ),
     _rule(
-        "CB-AWS-010", "CloudTrail log file validation is off", Severity.MEDIUM, ("aws_cloudtrail",),
-        "Without digest files nobody can prove the audit trail was not altered or deleted after delivery.",
-        "Set `enable_log_file_validation = true`.",
-        _check_cloudtrail_validation,
-        peers={"checkov": ("CKV_AWS_36",), "kics": ("52ffcfa6-6c70-4ea6-8376-d828d3961669",)},
-    ),
-    _rule(
         "CB-AWS-011", "CloudTrail logs are not encrypted with KMS", Severity.MEDIUM, ("aws_cloudtrail",),
         "A KMS key lets you restrict and audit who can read the trail, which records every API call "
         "in the account.",
         "Set `kms_key_id` to a customer managed KMS key whose policy allows CloudTrail to encrypt.",
         _check_cloudtrail_kms,
         peers={"checkov": ("CKV_AWS_35",), "kics": ("5d9e3164-9265-470c-9a10-57ae454ac0c7",)},
-    ),
-    _rule(
-        "CB-AWS-012", "KMS key rotation is off", Severity.MEDIUM, ("aws_kms_key",),
-        "Automatic rotation limits how much data one key version protects and satisfies cryptoperiod "
-        "requirements without re-encrypting anything.",
-        "Set `enable_key_rotation = true` (optionally `rotation_period_in_days`).",
-        _check_kms_rotation,
-        peers={"checkov": ("CKV_AWS_7",), "kics": ("22fbfeac-7b5a-421a-8a27-7a2178bb910b",)},
     ),
     _rule(
         "CB-AWS-013", "Load balancer listener serves plain HTTP", Severity.HIGH, _LISTENERS,
@@ -1028,14 +901,6 @@ RULES: tuple[Rule, ...] = (
         "Set `viewer_protocol_policy = \"redirect-to-https\"` (or `https-only`) on every cache behavior.",
         _check_cloudfront_https,
         peers={"checkov": ("CKV_AWS_34",), "kics": ("55af1353-2f62-4fa0-a8e1-a210ca2708f5",)},
-    ),
-    _rule(
-        "CB-AWS-016", "EFS file system is not encrypted", Severity.HIGH, ("aws_efs_file_system",),
-        "File systems created through the API are unencrypted unless asked, and encryption cannot be "
-        "added afterwards.",
-        "Set `encrypted = true` (optionally with `kms_key_id`); migrate existing data to a new file system.",
-        _check_efs,
-        peers={"checkov": ("CKV_AWS_42",), "kics": ("48207659-729f-4b5c-9402-f884257d794f",)},
     ),
     _rule(
         "CB-AWS-017", "ElastiCache data is not encrypted at rest", Severity.HIGH,

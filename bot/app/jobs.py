@@ -59,3 +59,8 @@ class ReviewJob:
         data: dict[str, Any] = json.loads(raw)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class JobFailed(Exception):
+    """A review that ended for a reason already reported (its check run failed with the cause):
+    the worker logs the cause in one line, without a traceback, since nothing here is a bug."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app.context import JobContext
-from bot.app.jobs import ReviewJob
+from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
 from bot.app.review_key import NO_POLICY, ReviewKey
@@ -105,7 +105,7 @@ class ReviewRunner:
                 log.warning("attempt %d failed: %s", attempt, exc)
                 if not exc.transient or attempt == ATTEMPTS:
                     await self._fail_check(ctx, str(exc))
-                    raise
+                    raise JobFailed(str(exc)) from exc
                 await asyncio.sleep(ATTEMPT_BACKOFF_SECONDS * attempt)
             except Exception as exc:
                 # A bug must not leave the required check "in progress" forever: fail it closed.

@@ -53,6 +53,13 @@ def run(
         "lifespan": "on",
         "server_header": False,
         "timeout_graceful_shutdown": 30,
+        # Bounds for an endpoint anyone on the internet can reach: idle keep-alive connections
+        # close after 5 s, a request's headers may not be buffered past 32 KiB while they trickle
+        # in, and past 512 open connections new ones get 503 instead of piling up.
+        "http": "h11",
+        "timeout_keep_alive": 5,
+        "h11_max_incomplete_event_size": 32 * 1024,
+        "limit_concurrency": 512,
     }
     options.update(uvicorn_options)
     uvicorn.run(app, host=host, port=port, **options)

@@ -21,9 +21,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.app.job_queue import InProcessQueue, JobQueue, QueueClosed, QueueFull, RedisStreamQueue
 from bot.app.jobs import ReviewJob
@@ -36,6 +38,11 @@ __all__ = ["MAX_BODY_BYTES", "build_queue", "create_app"]
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB and drops larger deliveries
+MAX_JSON_DEPTH = 400  # GitHub's payloads nest about 10 levels; 100k levels would exhaust the parser's stack
+BODY_READ_SECONDS = 10.0  # GitHub sends a delivery in one go; a body trickling in holds a connection
+MAX_HEADERS = 100  # GitHub sends about 20
+MAX_HEADER_BYTES = 8 * 1024  # per header line; 32 KiB for all of them
+MAX_HEADERS_TOTAL_BYTES = 32 * 1024
 
 Handler = Callable[[ReviewJob], Awaitable[None]]
 
@@ -55,6 +62,7 @@ def create_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     shutdown_timeout: float = 25.0,
+    body_read_seconds: float = BODY_READ_SECONDS,
 ) -> Starlette:
     """The ASGI app. A `queue` passed in is used as is and left open at shutdown (its owner
     closes it); a queue built here from the settings is closed by the lifespan."""
@@ -71,7 +79,8 @@ def create_app(
         if not await job_queue.ping():
             log.error("queue %s is not reachable: webhooks get 503 until it is", where)
         try:
-            yield {"settings": settings, "queue": job_queue, "worker": worker, "max_body_bytes": max_body_bytes}
+            yield {"settings": settings, "queue": job_queue, "worker": worker, "max_body_bytes": max_body_bytes,
+                   "body_read_seconds": body_read_seconds}
         finally:
             await worker.stop(shutdown_timeout)
             if owned:
@@ -85,8 +94,30 @@ def create_app(
             Route("/webhook", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
+        middleware=[Middleware(HeaderLimits)],
         lifespan=lifespan,
     )
+
+
+class HeaderLimits:
+    """431 for requests with more, or longer, headers than any GitHub delivery has. The HTTP
+    server only bounds headers that arrive in pieces; a request sent whole passes it with 1,000
+    headers or a 100 KB value, and every one of them would be held and parsed per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
+            sizes = [len(name) + len(value) for name, value in headers]
+            if len(headers) > MAX_HEADERS or max(sizes, default=0) > MAX_HEADER_BYTES \
+                    or sum(sizes) > MAX_HEADERS_TOTAL_BYTES:
+                log.warning("rejected: request headers too large (%d headers, %d bytes)", len(headers), sum(sizes))
+                response = JSONResponse({"error": "request headers too large"}, status_code=431)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def healthz(request: Request) -> Response:
@@ -120,7 +151,10 @@ async def webhook(request: Request) -> Response:
         if int(length) > limit:
             return note.reply(413, {"error": f"payload larger than {limit} bytes"}, "rejected: too large")
     try:
-        body = await _read_body(request, limit)
+        async with asyncio.timeout(request.state.body_read_seconds):
+            body = await _read_body(request, limit)
+    except TimeoutError:
+        return note.reply(408, {"error": "body not received in time"}, "rejected: body too slow")
     except _TooLarge:
         return note.reply(413, {"error": f"payload larger than {limit} bytes"}, "rejected: too large")
     except ClientDisconnect:
@@ -143,6 +177,10 @@ async def webhook(request: Request) -> Response:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return note.reply(400, {"error": "body is not valid JSON"}, "rejected: malformed JSON")
+    except RecursionError:
+        payload = None
+    if payload is None or _deeper_than(payload, MAX_JSON_DEPTH):
+        return note.reply(400, {"error": f"body nests deeper than {MAX_JSON_DEPTH} levels"}, "rejected: too deep")
     note.describe(payload)
     try:
         outcome = route(event, delivery_id, payload)
@@ -188,6 +226,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise _TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests deeper than `limit`, walked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return False
 
 
 _UNSAFE = re.compile(r"[^\x21-\x7e]")

@@ -252,10 +252,15 @@ def _sha(obj: Any, *path: str, where: str = "") -> str:
     return value
 
 
+_MAX_ID = 2**63 - 1  # GitHub's ids and numbers are signed 64-bit integers
+
+
 def _int(obj: Any, *path: str, where: str = "") -> int:
     value = _get(obj, *path, where=where)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise BadPayload(f"{_dotted(where, path)} must be a positive integer, got {_type_name(value)}")
+    if value > _MAX_ID:
+        raise BadPayload(f"{_dotted(where, path)} is larger than GitHub's 64-bit ids")
     return value
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from bot.app.job_queue import Delivery, JobQueue, QueueClosed
-from bot.app.jobs import ReviewJob
+from bot.app.jobs import JobFailed, ReviewJob
 
 __all__ = ["Handler", "Worker"]
 
@@ -264,7 +264,7 @@ class Worker:
                 log.error(
                     "delivery=%s review failed after %.2fs: %s: %s: %s",
                     job.delivery_id, time.monotonic() - started, _describe(job), type(exc).__name__, exc,
-                    exc_info=exc,
+                    exc_info=None if isinstance(exc, JobFailed) else exc,
                 )
         else:
             self.processed += 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
-from bot.engine.tree import MAX_FILE_BYTES, decode_text
+from bot.engine.diff import DiffError, FileDiff, parse_file_patch
+from bot.engine.tree import BINARY_CONTENT, MAX_FILE_BYTES, SUBMODULE, SYMLINK, decode_text, too_large_reason
 
 UNREADABLE = MAX_FILE_BYTES + 1  # the size given to blobs git cannot read, so they are never read
 
@@ -28,6 +30,79 @@ def run_git(repo: Path, *args: str, input_bytes: bytes | None = None) -> bytes:
     return done.stdout
 
 
+def decode_path(raw: bytes) -> str:
+    """A path as git stores it (bytes) as the engine names it; the same everywhere in the CLI, so
+    a listing, a diff and a read agree on one name even when it is not UTF-8."""
+    return raw.decode("utf-8", "replace")
+
+
+_DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv", "-M")
+_STATUSES = {"A": "added", "C": "copied", "D": "removed", "R": "renamed"}
+
+
+def changed_files(repo: Path, base: str, head: str, too_large: Callable[[str], bool] = lambda path: False
+                  ) -> list[FileDiff]:
+    """What base..head changed, file by file.
+
+    The names come from `--name-status -z`, exactly as stored: a quote, a backslash, a tab or a
+    newline in a name survives (the text diff quotes and escapes such names, and a parser of its
+    headers gets them wrong). The hunks come from one text diff in the same order, cut at each
+    `diff --git` line (no hunk line can start with it: they start with ' ', '+', '-' or '\\').
+    """
+    names = run_git(repo, "diff", *_DIFF_OPTIONS, "--name-status", "-z", base, head).split(b"\x00")
+    entries: list[tuple[str, str, str | None]] = []  # (status, path, old path)
+    i = 0
+    while i < len(names) and names[i]:
+        letter = names[i][:1].decode("ascii", "replace")
+        if letter in ("R", "C"):
+            old, new = decode_path(names[i + 1]), decode_path(names[i + 2])
+            entries.append((_STATUSES[letter], new, old))
+            i += 3
+        else:
+            entries.append((_STATUSES.get(letter, "modified"), decode_path(names[i + 1]), None))
+            i += 2
+    # A file past the size limit is never read, so its patch is not made either: git would print
+    # it whole and parsing it costs seconds and hundreds of MB per 10 MB, only to say "too large".
+    skipped = {path for status, path, _old in entries if status != "removed" and too_large(path)}
+    # a renamed file's old name too, or git would print the old side alone as a deletion
+    hidden = skipped | {old for _status, path, old in entries if path in skipped and old is not None}
+    excluded = [f":(exclude,literal){path}" for path in sorted(hidden)]
+    text = ""
+    if len(skipped) < len(entries):
+        text = run_git(repo, "diff", *_DIFF_OPTIONS, "--unified=3", "--src-prefix=a/", "--dst-prefix=b/",
+                       base, head, "--", ".", *excluded).decode("utf-8", errors="replace")
+    chunks = iter(_per_file(text))
+    diffs: list[FileDiff] = []
+    for status, path, old_path in entries:
+        if path in skipped:
+            diffs.append(parse_file_patch(path, None, status, old_path))
+            continue
+        chunk = next(chunks, None)
+        if chunk is None:
+            raise DiffError(f"git diff listed {len(entries)} files but printed fewer")
+        diffs.append(parse_file_patch(path, _hunks(chunk), status, old_path))
+    if next(chunks, None) is not None:
+        raise DiffError(f"git diff printed more files than the {len(entries)} it listed")
+    return diffs
+
+
+_FILE_START = re.compile(r"^diff --git ", re.MULTILINE)  # `^` follows "\n" only, as git's lines do
+
+
+def _per_file(text: str) -> list[str]:
+    starts = [match.start() for match in _FILE_START.finditer(text)]
+    return [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)])]
+
+
+def _hunks(chunk: str) -> str | None:
+    """The hunks of one file's diff, headers dropped; None for a binary file (git prints no
+    hunks for it), "" for a file with no text change (a mode change, an empty file)."""
+    start = chunk.find("\n@@ ")
+    if start >= 0:
+        return chunk[start + 1 :]
+    return None if "\nBinary files " in chunk or "\nGIT binary patch" in chunk else ""
+
+
 class GitTree:
     """One commit of a local git repository, read with `git ls-tree` and `git cat-file`."""
 
@@ -35,6 +110,8 @@ class GitTree:
         self.repo = repo
         self.commit = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
         self._blobs: dict[str, tuple[str, int]] | None = None
+        self._special: dict[str, str] = {}  # symlinks and submodules: listed, never read
+        self._binary: set[str] = set()
 
     def _index(self) -> dict[str, tuple[str, int]]:
         if self._blobs is None:
@@ -45,22 +122,48 @@ class GitTree:
                     continue
                 meta, _, name = entry.partition(b"\t")
                 mode, kind, sha, size = meta.split()
+                if mode == b"120000":
+                    self._special[decode_path(name)] = SYMLINK
+                elif kind == b"commit":
+                    self._special[decode_path(name)] = SUBMODULE
                 if kind == b"blob" and mode != b"120000":  # skip symlinks
                     # A blob missing from the object store (a partial clone) lists its size as "BAD":
                     # it cannot be read, which the engine reports for infrastructure files.
                     readable = size.isdigit()
-                    blobs[name.decode("utf-8", "replace")] = (sha.decode(), int(size) if readable else UNREADABLE)
+                    blobs[decode_path(name)] = (sha.decode(), int(size) if readable else UNREADABLE)
             self._blobs = blobs
         return self._blobs
 
     def paths(self) -> Iterable[str]:
         return sorted(self._index())
 
+    def unread_reason(self, path: str) -> str | None:
+        """Why `read` gives nothing for `path` (see `bot.engine.tree.unread_reason`)."""
+        index = self._index()
+        if path in self._special:
+            return self._special[path]
+        blob = index.get(path)
+        if blob is None:
+            return None
+        if blob[1] == UNREADABLE:
+            return "its content is missing from this clone (a partial or shallow clone)"
+        if blob[1] > MAX_FILE_BYTES:
+            return too_large_reason(blob[1])
+        return BINARY_CONTENT if path in self._binary else None
+
+    def too_large(self, path: str) -> bool:
+        """Past the size limit (or unreadable): such a file is reported, never read."""
+        blob = self._index().get(path)
+        return blob is not None and blob[1] > MAX_FILE_BYTES
+
     def read(self, path: str) -> str | None:
         blob = self._index().get(path)
         if blob is None or blob[1] > MAX_FILE_BYTES:
             return None
-        return decode_text(run_git(self.repo, "cat-file", "blob", blob[0]))
+        text = decode_text(run_git(self.repo, "cat-file", "blob", blob[0]))
+        if text is None:
+            self._binary.add(path)
+        return text
 
     def list_all(self) -> tuple[list[str], bool]:
         return sorted(self._index()), True
@@ -80,5 +183,7 @@ class GitTree:
             size = int(out[offset:header_end].split()[2])
             start = header_end + 1
             result[path] = decode_text(out[start : start + size])
+            if result[path] is None:
+                self._binary.add(path)
             offset = start + size + 1
         return result

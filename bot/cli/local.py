@@ -6,7 +6,7 @@ import os
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from bot.engine.tree import MAX_FILE_BYTES, decode_text
+from bot.engine.tree import BINARY_CONTENT, MAX_FILE_BYTES, SYMLINK, decode_text, too_large_reason
 
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".venv", "__pycache__", ".tox"})
 
@@ -36,6 +36,19 @@ class FsTree:
             return decode_text(full.read_bytes())
         except OSError:  # unreadable (permissions, vanished): the engine reports what it cannot read
             return None
+
+    def unread_reason(self, path: str) -> str | None:
+        """Why `read` gives nothing for `path` (see `bot.engine.tree.unread_reason`)."""
+        full = self.root / path
+        try:
+            if full.is_symlink():
+                return SYMLINK
+            size = full.stat().st_size
+        except OSError as exc:
+            return f"unreadable ({exc.strerror})"
+        if size > MAX_FILE_BYTES:
+            return too_large_reason(size)
+        return BINARY_CONTENT if self.read(path) is None else None
 
     def list_all(self) -> tuple[list[str], bool]:
         return list(self.paths()), True

@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
-from bot.cli.git import GitError, GitTree, run_git
+from bot.cli.git import GitError, GitTree, changed_files, run_git
 from bot.cli.local import FsTree
-from bot.engine.diff import DiffError, FileDiff, parse_unified_diff
+from bot.engine.diff import DiffError, FileDiff
 from bot.engine.model import Severity
-from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
+from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
 from bot.engine.review import Engine, Review
 from bot.engine.rule import Rule
 from bot.report.json_report import dumps, review_json
@@ -71,7 +71,7 @@ def _load_policy(path: Path | None, fallback_text: str | None, fail_on: str | No
     try:
         if path is not None:
             try:
-                text: str | None = path.read_text(encoding="utf-8")
+                text: str | None = decode_policy(path.read_bytes())
             except OSError as exc:
                 raise UsageError(f"cannot read policy file {path}: {exc.strerror}") from None
         else:
@@ -114,11 +114,9 @@ def _default_branch(repo: Path) -> str:
     raise UsageError("cannot tell the default branch (no origin/HEAD, main or master); pass --base")
 
 
-def _git_diff(repo: Path, base: str, head: str) -> list[FileDiff]:
-    raw = run_git(repo, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--unified=3",
-                  "--src-prefix=a/", "--dst-prefix=b/", base, head)
+def _git_diff(repo: Path, base: str, head: GitTree) -> list[FileDiff]:
     try:
-        return parse_unified_diff(raw.decode("utf-8", errors="replace"))
+        return changed_files(repo, base, head.commit, head.too_large)
     except DiffError as exc:
         raise UsageError(str(exc)) from None
 
@@ -144,7 +142,7 @@ def check_change(repo: Path, base_rev: str | None, head_rev: str, policy_path: P
     policy_source = GitTree(root, default_branch) if default_branch else base
     policy = _load_policy(policy_path, policy_source.read(POLICY_PATH), fail_on)
     engine = Engine(default_rule_set(), policy)
-    review = engine.review_change(_git_diff(root, merge_base, head.commit), head, base)
+    review = engine.review_change(_git_diff(root, merge_base, head), head, base)
     return engine, review, policy
 
 

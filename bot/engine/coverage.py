@@ -20,6 +20,7 @@ Pure: a path, and the text when the engine read it, in; a `NotReviewed` or None 
 | pulumi, jsonnet, cue | `Pulumi.yaml`/`Pulumi.<stack>.yaml`; `.jsonnet`/`.libsonnet`; `.cue` |
 | serverless framework, docker compose, kubernetes json | `serverless.yml`; `(docker-)compose*.yml`; JSON with `apiVersion` and `kind` |
 | binary file | set by the engine: a binary diff, or no patch and no readable text |
+| symlink, submodule | set by the engine from the tree: a link is not followed (its target is reviewed where it lives), a submodule is another repository |
 | remote module | set by callers that find module calls with registry or git sources |
 
 Markers only inside quoted or block strings (Prometheus' `{{ $labels.x }}`, Argo's
@@ -63,12 +64,14 @@ SERVERLESS = "serverless framework"
 COMPOSE = "docker compose"
 KUBERNETES_JSON = "kubernetes json"
 BINARY = "binary file"
+SYMLINK = "symlink"  # set by the engine: git stores the link, Terraform and kubectl read its target
+SUBMODULE = "submodule"
 REMOTE_MODULE = "remote module"  # no detection here: added by whoever resolves Terraform module sources
 
 KINDS: frozenset[str] = frozenset({
     HELM_TEMPLATE, JINJA_TEMPLATE, HELM_CHART, HELM_VALUES, KUSTOMIZE, KUSTOMIZE_PATCH, BICEP, ARM_TEMPLATE,
     TERRAGRUNT, HCL, PACKER, NOMAD, OPENTOFU, PULUMI, JSONNET, CUE,
-    SERVERLESS, COMPOSE, KUBERNETES_JSON, BINARY, REMOTE_MODULE,
+    SERVERLESS, COMPOSE, KUBERNETES_JSON, BINARY, SYMLINK, SUBMODULE, REMOTE_MODULE,
 })
 """Every `what` the engine and its callers list; a policy may name only these (a typo would
 otherwise make a strict policy silently lenient)."""

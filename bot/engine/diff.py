@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
+from bot.engine.lines import git_lines
+
 
 class FileStatus(str, enum.Enum):
     ADDED = "added"
@@ -219,8 +221,10 @@ def parse_file_patch(
     }.get(status, FileStatus.MODIFIED)
     if patch is None:
         return FileDiff(path=path, old_path=old_path, status=file_status, complete=False)
-    source = "/dev/null" if file_status == FileStatus.ADDED else f"a/{old_path or path}"
-    target = "/dev/null" if file_status == FileStatus.REMOVED else f"b/{path}"
+    # The header only tells unidiff what kind of change this is; the names are the caller's (a
+    # name holding a newline or a tab would break a header line), so it gets stand-ins.
+    source = "/dev/null" if file_status == FileStatus.ADDED else "a/file"
+    target = "/dev/null" if file_status == FileStatus.REMOVED else "b/file"
     body = patch if patch.endswith("\n") else patch + "\n"
     header = f"--- {source}\n+++ {target}\n"
     try:
@@ -245,7 +249,7 @@ def parse_file_patch(
 
 def whole_file_added(path: str, text: str) -> FileDiff:
     """A file reviewed in full (a scan, or a file without a patch): every line counts as added."""
-    texts = text.splitlines()
+    texts = git_lines(text)
     lines = frozenset(range(1, len(texts) + 1))
     hunk = Hunk(0, 0, 1, len(texts), tuple(HunkLine("+", t) for t in texts))
     return FileDiff(path=path, old_path=None, status=FileStatus.ADDED, added_lines=lines, commentable_lines=lines,
@@ -260,7 +264,7 @@ def reconstruct_base(head_text: str, diff: FileDiff) -> str:
     """
     if not diff.complete:
         raise DiffError(f"{diff.path}: no patch to reconstruct the base from")
-    head_lines = head_text.splitlines() if diff.status != FileStatus.REMOVED else []
+    head_lines = git_lines(head_text) if diff.status != FileStatus.REMOVED else []
     out: list[str] = []
     cursor = 0  # index into head_lines
     for hunk in diff.hunks:

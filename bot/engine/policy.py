@@ -49,6 +49,7 @@ from bot.engine.model import Finding, NotReviewed, Severity
 
 POLICY_PATH = ".github/compliance.yml"
 DEFAULT_MAX_COMMENTS = 30
+MAX_POLICY_DEPTH = 32  # a policy is a few levels deep; more is an attack or a mistake
 MAX_POLICY_BYTES = 256 * 1024
 ALL_KINDS = "all"
 REGRESSION_MODES = ("block", "notice")
@@ -66,8 +67,9 @@ class Suppression:
     resource: str | None = None
     expires: dt.date | None = None
 
-    def matches(self, finding: Finding, today: dt.date) -> bool:
-        if self.rule not in (finding.rule_id, "*"):
+    def matches(self, finding: Finding, today: dt.date, aliases: tuple[str, ...] = ()) -> bool:
+        """`aliases`: earlier ids of the finding's rule, which a suppression may still name."""
+        if self.rule not in (finding.rule_id, "*", *aliases):
             return False
         if self.expires is not None and today > self.expires:
             return False
@@ -92,9 +94,11 @@ class Policy:
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
 
-    def suppression_for(self, finding: Finding, today: dt.date | None = None) -> Suppression | None:
+    def suppression_for(self, finding: Finding, today: dt.date | None = None,
+                        aliases: tuple[str, ...] = ()) -> Suppression | None:
+        """The first suppression naming the finding's rule (or one of its earlier ids, `aliases`)."""
         today = today or dt.date.today()
-        return next((s for s in self.suppressions if s.matches(finding, today)), None)
+        return next((s for s in self.suppressions if s.matches(finding, today, aliases)), None)
 
     def blocks(self, finding: Finding) -> bool:
         if finding.regression and self.regressions == "notice":
@@ -147,6 +151,8 @@ def _suppression(item: Any, index: int) -> Suppression:
     if not reason:
         raise PolicyError(f"{POLICY_PATH}: '{where}.reason' is required (say why the risk is accepted)")
     expires = item.get("expires")
+    if isinstance(expires, dt.datetime):  # YAML reads `2099-01-31 10:00:00` as a timestamp: a day is meant
+        raise PolicyError(f"{POLICY_PATH}: '{where}.expires' must be a date like 2027-01-31 (a day, no time)")
     if expires is not None and not isinstance(expires, dt.date):
         try:
             expires = dt.date.fromisoformat(str(expires))
@@ -181,13 +187,41 @@ def _not_reviewed_fail(value: Any) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def decode_policy(data: bytes) -> str:
+    """The policy file's text. A file that is not UTF-8 is an error, never a garbled policy whose
+    settings silently differ from what its author wrote."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{POLICY_PATH}: not UTF-8 text (byte {exc.start + 1})") from None
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than any policy needs before building it: the YAML composer recurses
+    per level, so 10,000 brackets would otherwise end in a RecursionError. The event stream it
+    reads here is produced without recursion."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_POLICY_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark is not None else 0
+                raise PolicyError(f"{POLICY_PATH}: line {line}: nested deeper than {MAX_POLICY_DEPTH} levels")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
 def parse_policy(text: str | None) -> Policy:
     """Parse the policy file; None or an empty file gives the default policy."""
     if text is None or not text.strip():
         return Policy()
     if len(text) > MAX_POLICY_BYTES:
         raise PolicyError(f"{POLICY_PATH}: larger than {MAX_POLICY_BYTES // 1024} KiB")
+    if "\ufffd" in text:  # what a reader that replaces undecodable bytes leaves behind
+        bad_line = text.count("\n", 0, text.index("\ufffd")) + 1
+        raise PolicyError(f"{POLICY_PATH}: line {bad_line}: not UTF-8 text")
     try:
+        _check_depth(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

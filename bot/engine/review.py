@@ -20,6 +20,7 @@ from bot.engine import coverage
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.landing import landing
+from bot.engine.lines import git_lines
 from bot.engine.model import FileError, Finding, Node, NotReviewed, ParsedFile, Resource, Violation
 from bot.engine.parsers import (
     DOCKERFILE,
@@ -36,7 +37,7 @@ from bot.engine.parsers.terraform.stack import needed_directories
 from bot.engine.policy import Policy
 from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
-from bot.engine.tree import MemoryTree, Tree, WalkableTree
+from bot.engine.tree import SUBMODULE, SYMLINK, MemoryTree, Tree, WalkableTree, unread_reason
 
 MAX_TEXT_LINE = 4096  # longer lines are cut before the secrets rules see them
 MAX_TERRAFORM_FILES = 3000  # read to find module callers; past it only the changed modules are read
@@ -106,7 +107,9 @@ class RuleSet:
         self.digest = _digest(self.rules, controls)
 
     def for_resource(self, resource: Resource, disabled: frozenset[str]) -> Iterable[Rule]:
-        return (r for r in self._by_source.get(resource.source, ()) if r.id not in disabled and r.applies_to(resource))
+        """The rules judging `resource`, but those `disabled` names (by id or by an earlier id)."""
+        return (r for r in self._by_source.get(resource.source, ())
+                if r.id not in disabled and disabled.isdisjoint(r.aliases) and r.applies_to(resource))
 
 
 def _digest(rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> str:
@@ -257,10 +260,15 @@ class Engine:
                 errors.extend(result.errors)
             elif result.errors:
                 notes.append(f"{path}: not parsed ({result.errors[0].message}); related resources may be missed")
+        links: dict[str, NotReviewed] = {}
         for diff in diffs:
             unread = diff.exists_at_head and diff.path in plan.head and head_text.get(diff.path) is None
-            if unread and classify(diff.path) in (TERRAFORM, YAML, DOCKERFILE):  # JSON may be anything: no claim
-                errors.append(FileError(diff.path, None, "file could not be read (binary or too large)"))
+            reason = unread_reason(head, diff.path) if diff.exists_at_head and diff.path not in head_text else ""
+            if diff.exists_at_head and reason in (SYMLINK, SUBMODULE):  # listed, not an error: nothing to read
+                what = coverage.SYMLINK if reason == SYMLINK else coverage.SUBMODULE
+                links[diff.path] = coverage.entry(diff.path, what, reason)
+            elif unread and classify(diff.path) in (TERRAFORM, YAML, DOCKERFILE):  # JSON may be anything: no claim
+                errors.append(FileError(diff.path, None, f"file could not be read: {reason}"))
         head_resources = [r for result in parsed.values() for r in result.resources]
         groups = _groups(head_resources)
         seeds: dict[str, Seeds] = {}
@@ -286,7 +294,8 @@ class Engine:
         stats = ReviewStats(files_changed=len(diffs), files_parsed=len(parsed), resources_parsed=len(head_resources),
                             resources_checked=len(selected), seconds=time.perf_counter() - started)
         unfollowed = (n for n in not_reviewed if (n.path, n.line) in selected_calls)  # remote modules the change reaches
-        listed = tuple(sorted((*_not_reviewed(changed_head.values(), head_text, chart_dirs, errors), *unfollowed),
+        others = (d for d in changed_head.values() if d.path not in links)
+        listed = tuple(sorted((*_not_reviewed(others, head_text, chart_dirs, errors), *unfollowed, *links.values()),
                               key=_entry_order))
         return Review(tuple(self._run_rules(selected, groups, changed_head, base_versions)), tuple(errors), tuple(notes), stats,
                       listed)
@@ -315,9 +324,9 @@ class Engine:
         for path, text in tree.read_many(paths).items():
             if text is None:
                 if classify(path) in (TERRAFORM, YAML, DOCKERFILE):
-                    unread.append(FileError(path, None, "file could not be read (unreadable, binary or too large)"))
+                    unread.append(FileError(path, None, f"file could not be read: {unread_reason(tree, path)}"))
                 else:
-                    unscanned.append(coverage.binary_file(path, "binary, unreadable or too large: not even "
+                    unscanned.append(coverage.binary_file(path, f"{unread_reason(tree, path)}: not even "
                                                                 "scanned for secrets"))
                 continue
             texts[path] = text
@@ -373,7 +382,7 @@ class Engine:
             provenance=where.provenance,
             regression=rule.regression,
         )
-        suppression = self.policy.suppression_for(finding, self.today)
+        suppression = self.policy.suppression_for(finding, self.today, rule.aliases)
         if suppression is not None:
             finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)
         return finding
@@ -423,5 +432,5 @@ def _texts(read: Mapping[str, str | None]) -> dict[str, str]:
 
 
 def _all_lines(text: str | None) -> list[tuple[int, str]]:
-    return list(enumerate(text.splitlines(), start=1)) if text else []
+    return list(enumerate(git_lines(text), start=1)) if text else []
 

@@ -41,6 +41,24 @@ class WalkableTree(Tree, Protocol):
         ...
 
 
+def unread_reason(tree: object, path: str) -> str:
+    """Why a tree gave no text for `path`, as precisely as the tree can say: "too large (34.2 MB;
+    the limit is 5 MiB)", "a symlink, not followed", "a submodule", "binary". A tree says so
+    through an optional `unread_reason(path)` method; without one the answer stays generic."""
+    explain = getattr(tree, "unread_reason", None)
+    reason = explain(path) if callable(explain) else None
+    return reason if isinstance(reason, str) and reason else "binary, unreadable or too large"
+
+
+def too_large_reason(size: int) -> str:
+    return f"too large ({size / 1_000_000:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MiB)"
+
+
+BINARY_CONTENT = "binary (a NUL byte in its first 8 KiB)"
+SYMLINK = "a symlink, not followed (its target is reviewed where it lives in the repository)"
+SUBMODULE = "a submodule: another repository's commit, not reviewed here"
+
+
 def decode_text(data: bytes) -> str | None:
     """Text of a blob, or None for binary content (a NUL byte in the first 8 KiB, like git)."""
     if b"\x00" in data[:8192]:

@@ -8,6 +8,7 @@ App touches is visible here and in `app.yml`'s permissions.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -116,7 +117,20 @@ def _error(exc: Exception, what: str) -> GitHubError:
     if isinstance(exc, GraphQLFailed):
         first = exc.response.errors[0].message if exc.response.errors else str(exc)
         return GitHubError(f"{what}: GraphQL error: {first}", GRAPHQL_ERROR_STATUS)
-    return GitHubError(f"{what}: {type(exc).__name__}")
+    return GitHubError(f"{what}: {_cause(exc)}")
+
+
+def _cause(exc: Exception) -> str:
+    """One line naming the host and the transport's own reason (`cannot reach api.github.com:
+    ConnectError: [Errno 111] Connection refused`), never a bare exception class name."""
+    origin = getattr(exc, "exc", None) or exc.__cause__ or exc
+    host = ""
+    if isinstance(origin, httpx.RequestError):
+        with contextlib.suppress(RuntimeError):  # an error raised without a request attached
+            host = origin.request.url.host
+    reason = str(origin).strip().splitlines()[0] if str(origin).strip() else ""
+    detail = f"{type(origin).__name__}: {reason}" if reason else type(origin).__name__
+    return f"cannot reach {host}: {detail}" if host else detail
 
 
 class InstallationClient:

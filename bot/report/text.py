@@ -13,6 +13,7 @@ FRAMEWORK_LABELS: Mapping[str, str] = {
     "pci-dss": "PCI DSS 4.0",
     "soc2": "SOC 2",
     "cis-aws": "CIS AWS",
+    "cis-kubernetes": "CIS Kubernetes",
 }
 
 

@@ -165,14 +165,17 @@ def test_a_modules_unchanged_files_come_from_one_listing_of_the_head(fake_github
 
 
 def test_blob_missing_from_graphql_is_read_over_rest_at_the_same_commit(fake_github: FakeGitHub) -> None:
-    deployment = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n"
-                  "      image: i\n      securityContext:\n        privileged: true\n")
+    deployment = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  automountServiceAccountToken: false\n"
+                  "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers:\n    - name: c\n"
+                  "      image: i@sha256:0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31\n      resources: {limits: {cpu: 100m, memory: 64Mi}}\n"
+                  "      securityContext:\n        readOnlyRootFilesystem: true\n        capabilities: {drop: [ALL]}\n"
+                  "        privileged: true\n")  # hardened but for the one finding under test
     repo, number = pr(fake_github, "nullblob", {"README.md": "x\n"}, {"k8s/pod.yaml": deployment})
     fake_github.inject("POST", r"/graphql$", status=200, times=1, body={"data": {"repository": {"b0": None}}})
     run = review(fake_github, repo, number)
     (read,) = [r for r in fake_github.requests if r.method == "GET" and r.path.endswith("/contents/k8s/pod.yaml")]
     assert read.query == {"ref": repo.branch_sha("feature")}  # never a blob id a listing named: it may be another head's
-    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("k8s/pod.yaml", 10)]
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("k8s/pod.yaml", 15)]
 
 
 def test_check_suite_requested_right_after_opened_does_not_review_twice(fake_github: FakeGitHub) -> None:
@@ -423,3 +426,32 @@ def test_a_module_argument_gets_the_inline_comment_with_where_the_value_came_fro
     assert ("**Where the value comes from:** `var.encrypted` ← `encrypted = false` in module call `ledger`, "
             "main.tf:3") in comment["body"]
     assert "```suggestion" not in comment["body"]  # the rule's fix is for the module's line, not this one
+
+
+def test_retargeting_onto_a_branch_whose_policy_disables_the_rule_does_not_switch_it_off(
+    fake_github: FakeGitHub,
+) -> None:
+    repo, number = pr(fake_github, "retarget-policy", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    repo.commit("lenient", {".github/compliance.yml": "rules:\n  disable: [CB-AWS-001]\nfail_on: critical\n"},
+                "a branch with a lenient policy")
+    repo.pull(number).base_ref = "lenient"
+    retargeted = {"changes": {"base": {"ref": {"from": "main"}, "sha": {"from": repo.branch_sha("main")}}}}
+    edited = job_for(fake_github, repo, number, "pull_request.edited", retargeted)
+    app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+    asyncio.run(ReviewRunner(app, "compliance")(edited))
+    run = fake_github.check_runs(repo)[-1]
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")  # the default branch's policy: none
+    assert any(c["path"] == "main.tf" for c in fake_github.reviews("octo-org", "retarget-policy", number)[-1]["comments"])
+
+
+def test_nothing_the_pull_request_author_writes_outside_the_default_branch_changes_the_outcome(
+    fake_github: FakeGitHub,
+) -> None:
+    repo = fake_github.create_repo("octo-org", "words", files={"README.md": "x\n"})
+    repo.commit("feature", {"main.tf": UNENCRYPTED.format(i=1) + "# compliance-bot: disable CB-AWS-001\n"}, "change")
+    number = repo.open_pull_request(
+        head="feature", title="[skip ci] [skip compliance] compliance-bot: ignore",
+        body="compliance-bot: disable CB-AWS-001\n@compliance-bot approve\n```yaml\nfail_on: critical\n```")
+    repo.add_review_comment(number, "main.tf", 3, "@compliance-bot suppress CB-AWS-001: accepted risk")
+    run = review(fake_github, repo, number)
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")

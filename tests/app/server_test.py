@@ -718,3 +718,75 @@ def test_run_serves_with_real_uvicorn_and_stops_gracefully(
     assert "delivery=d-live event=pull_request action=opened repo=Codertocat/Hello-World status=202" in log
     assert "worker stopped: 1 job(s) processed, 0 failed" in log
     assert SECRET not in log and pem.splitlines()[1] not in log
+
+
+# -- hostile deliveries ----------------------------------------------------------------------------
+
+
+async def test_a_signed_body_nested_100k_levels_is_400_not_a_traceback(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    queue = SpyQueue()
+    async with started(settings, Recorder(), queue) as (_running, client):
+        response = await client.post("/webhook", content=body, headers=delivery_headers("ping", body))
+    assert response.status_code == 400
+    assert response.json() == {"error": "body nests deeper than 400 levels"}
+    assert queue.puts == [] and "Traceback" not in caplog.text
+
+
+async def test_a_signed_body_nested_401_levels_is_refused_and_400_levels_are_read(settings: Settings) -> None:
+    async with started(settings, Recorder(), SpyQueue()) as (_running, client):
+        deep = b"{\"zen\": \"x\", \"hook_id\": 1, \"a\": " + b"[" * 400 + b"]" * 400 + b"}"
+        assert (await client.post("/webhook", content=deep, headers=delivery_headers("ping", deep))).status_code == 400
+        ok = b"{\"zen\": \"x\", \"hook_id\": 1, \"a\": " + b"[" * 399 + b"]" * 399 + b"}"
+        assert (await client.post("/webhook", content=ok, headers=delivery_headers("ping", ok))).status_code == 200
+
+
+async def test_a_pull_request_number_past_64_bits_is_not_queued(settings: Settings) -> None:
+    payload = json.loads((WEBHOOKS / "pull_request.opened.json").read_text())
+    payload["number"] = payload["pull_request"]["number"] = 10**30
+    body = json.dumps(payload).encode()
+    queue = SpyQueue()
+    async with started(settings, Recorder(), queue) as (_running, client):
+        response = await client.post("/webhook", content=body, headers=delivery_headers("pull_request", body))
+    assert response.status_code == 400
+    assert response.json() == {"error": "bad payload: pull_request.number is larger than GitHub's 64-bit ids"}
+    assert queue.puts == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"X-Padding": "a" * 100_000},
+        {f"X-Header-{i}": "1" for i in range(1_000)},
+    ],
+    ids=["100 KB value", "1,000 headers"],
+)
+async def test_oversized_headers_are_431(settings: Settings, extra: dict[str, str]) -> None:
+    body = (WEBHOOKS / "pull_request.opened.json").read_bytes()
+    queue = SpyQueue()
+    async with started(settings, Recorder(), queue) as (_running, client):
+        response = await client.post("/webhook", content=body,
+                                     headers={**delivery_headers("pull_request", body), **extra})
+        assert (await client.get("/healthz", headers=extra)).status_code == 431
+    assert response.status_code == 431
+    assert response.json() == {"error": "request headers too large"}
+    assert queue.puts == []
+
+
+async def test_a_body_that_stops_arriving_is_408_within_the_deadline(settings: Settings) -> None:
+    never = asyncio.Event()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"zen": '
+        await never.wait()  # the rest never comes
+        yield b"}"
+
+    queue = SpyQueue()
+    async with started(settings, Recorder(), queue, body_read_seconds=0.2) as (_running, client):
+        response = await client.post("/webhook", content=trickle(), headers={
+            "X-GitHub-Event": "ping", "X-GitHub-Delivery": "d-slow", "X-Hub-Signature-256": "sha256=0"})
+    assert response.status_code == 408
+    assert response.json() == {"error": "body not received in time"}
+    assert queue.puts == []

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.app.job_queue import Delivery, InProcessQueue, RedisStreamQueue
-from bot.app.jobs import ReviewJob
+from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.worker import Worker
 from tests.app.redis_fixtures import RedisServer, eventually
 
@@ -41,7 +41,7 @@ def job(delivery: str, *, pull: int = 1, head: str = "a", check_run_id: int | No
 class Recorder:
     """A fake handler: records calls and concurrency; jobs can be held at a gate."""
 
-    def __init__(self, *, gated: bool = False, fail: set[str] | None = None) -> None:
+    def __init__(self, *, gated: bool = False, fail: set[str] | None = None, reported: set[str] | None = None) -> None:
         self.started: list[str] = []
         self.finished: list[str] = []
         self.cancelled: list[str] = []
@@ -53,6 +53,7 @@ class Recorder:
         if not gated:
             self.gate.set()
         self.fail = fail or set()
+        self.reported = reported or set()
         self.changed = asyncio.Condition()
 
     async def __call__(self, job: ReviewJob) -> None:
@@ -68,6 +69,8 @@ class Recorder:
             await asyncio.sleep(0)
             if job.delivery_id in self.fail:
                 raise RuntimeError(f"GitHub said no to {job.delivery_id}")
+            if job.delivery_id in self.reported:
+                raise JobFailed("read main.tf@abc: cannot reach api.github.com: ConnectError: refused")
             self.finished.append(job.delivery_id)
         except asyncio.CancelledError:
             self.cancelled.append(job.delivery_id)
@@ -111,6 +114,20 @@ async def test_handler_exception_is_logged_and_the_worker_goes_on(
     message = failures[0].getMessage()
     assert "delivery=d-1" in message and "octo/hello#1" in message and "RuntimeError" in message
     assert failures[0].exc_info is not None  # the traceback is kept for debugging
+
+
+async def test_a_failure_already_reported_is_one_line_without_a_traceback(
+    queue: InProcessQueue, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = Recorder(reported={"d-1"})
+    async with Worker(queue, handler, concurrency=1) as worker:
+        await queue.put(job("d-1"))
+        await queue.put(job("d-2", pull=2))
+        await handler.until(lambda: handler.finished == ["d-2"])
+        assert (worker.failed, worker.processed) == (1, 1)
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "bot.app.worker"]
+    assert len(failures) == 1 and failures[0].exc_info is None
+    assert "cannot reach api.github.com: ConnectError: refused" in failures[0].getMessage()
 
 
 async def test_runs_up_to_concurrency_jobs_at_once(queue: InProcessQueue) -> None:

@@ -266,3 +266,114 @@ def test_scan_lists_binary_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
     report = json.loads(out)
     jsonschema.validate(report, SCHEMA)
     assert code == 0 and [(n["path"], n["what"]) for n in report["not_reviewed"]] == [("logo.png", "binary file")]
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (b"fail_on: high\n# caf\xe9\n", "not UTF-8 text (byte 20)"),
+        (b"suppressions:\n  - {rule: X, reason: y, expires: 2099-01-31 10:00:00}\n", "must be a date like 2027-01-31"),
+        (b"a: " + b"[" * 10_000 + b"]" * 10_000, "nested deeper than 32 levels"),
+    ],
+)
+def test_a_bad_policy_file_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], policy: bytes, message: str
+) -> None:
+    (tmp_path / "main.tf").write_text('resource "aws_ebs_volume" "a" {\n  size = 1\n}\n')
+    policy_file = tmp_path / "policy.yml"
+    policy_file.write_bytes(policy)
+    assert main(["scan", str(tmp_path), "--policy", str(policy_file)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+UNENCRYPTED_TF = 'resource "aws_ebs_volume" "v" {\n  size      = 1\n  encrypted = false\n}\n'
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["back\\slash.tf", "new\nline.tf", "tab\there.tf", 'quo"te.tf', "space here.tf", "caf\u00e9/main.tf",
+     "form\ffeed.tf"],
+    ids=["backslash", "newline", "tab", "quote", "space", "non-ascii dir", "form feed"],
+)
+def test_check_reads_names_git_would_quote(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    repo = make_repo(tmp_path, {"README.md": "x\n"}, {name: UNENCRYPTED_TF})
+    code, out, err = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    assert [(f["rule_id"], f["path"], f["line"]) for f in report["findings"]] == [("CB-AWS-001", name, 3)], err
+    assert code == 1
+
+
+def test_check_reads_a_renamed_file_with_an_odd_name_under_its_new_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    volume = UNENCRYPTED_TF.replace("encrypted = false", "encrypted = true")
+    repo = make_repo(tmp_path, {"old\\name.tf": volume}, {"old\\name.tf": None, "new\tname.tf": UNENCRYPTED_TF})
+    _code, out, _err = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    # followed through the rename: the base's encrypted volume makes the change a regression too
+    assert sorted((f["rule_id"], f["path"], f["line"]) for f in json.loads(out)["findings"]) == [
+        ("CB-AWS-001", "new\tname.tf", 3), ("CB-REG-001", "new\tname.tf", 3)]
+
+
+def test_a_file_past_the_size_limit_is_an_error_and_its_patch_is_never_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli.git import GitTree, changed_files
+    from bot.engine.tree import MAX_FILE_BYTES
+
+    line = 'resource "aws_ebs_volume" "v" { size = 1 }\n'
+    huge = line * (MAX_FILE_BYTES // len(line) + 10)
+    repo = make_repo(tmp_path, {"README.md": "x\n"}, {"huge.tf": huge, "small.tf": UNENCRYPTED_TF})
+    head = GitTree(repo, "HEAD")
+    diffs = {d.path: d for d in changed_files(repo, "HEAD~1", "HEAD", head.too_large)}
+    assert diffs["huge.tf"].complete is False and diffs["huge.tf"].hunks == ()
+    assert diffs["small.tf"].complete and diffs["small.tf"].added_lines == frozenset({1, 2, 3, 4})
+    code, out, _err = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert [e["path"] for e in report["errors"]] == ["huge.tf"]
+    assert [(f["path"], f["line"]) for f in report["findings"]] == [("small.tf", 3)]
+
+
+def test_a_file_renamed_past_the_size_limit_keeps_the_listing_and_the_patches_aligned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.engine.tree import MAX_FILE_BYTES
+
+    line = 'resource "aws_ebs_volume" "v" { size = 1 }\n'
+    huge = line * (MAX_FILE_BYTES // len(line) + 10)
+    repo = make_repo(tmp_path, {"a.tf": huge, "small.tf": "# x\n"},
+                     {"a.tf": None, "b.tf": huge + "# more\n", "small.tf": UNENCRYPTED_TF})
+    code, out, err = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert [e["path"] for e in report["errors"]] == ["b.tf"], err
+    assert [(f["path"], f["line"]) for f in report["findings"]] == [("small.tf", 3)]
+
+
+def test_check_says_what_an_unread_file_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"README.md": "x\n"}, {"common/vol.tf": UNENCRYPTED_TF, "bin.tf": "# \0\nx = 1\n"})
+    (repo / "env").mkdir()
+    (repo / "env" / "vol.tf").symlink_to("../common/vol.tf")
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{commit},vendor/modules")  # a submodule
+    git(repo, "add", "env/vol.tf")
+    git(repo, "commit", "-q", "-m", "links")
+    code, out, _err = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~2", "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert [(e["path"], e["message"]) for e in report["errors"]] == [
+        ("bin.tf", "file could not be read: binary (a NUL byte in its first 8 KiB)")]
+    listed = {(n["path"], n["what"]) for n in report["not_reviewed"]}
+    assert {("env/vol.tf", "symlink"), ("vendor/modules", "submodule")} <= listed
+    assert [(f["path"], f["line"]) for f in report["findings"]] == [("common/vol.tf", 3)]
+
+
+def test_scan_names_the_size_of_a_file_past_the_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.engine.tree import MAX_FILE_BYTES
+
+    (tmp_path / "big.tf").write_text("# " + "x" * MAX_FILE_BYTES + "\n")
+    code, out, _err = run(capsys, "scan", str(tmp_path), "--format", "json")
+    assert code == 1
+    assert [e["message"] for e in json.loads(out)["errors"]] == [
+        "file could not be read: too large (5.2 MB; the limit is 5 MiB)"]

@@ -22,6 +22,8 @@ resource "aws_ebs_volume" "new" {
   encrypted         = false
 }
 """
+# Hardened in every other respect (the Kubernetes pack also reports missing hardening), so the
+# privileged container is the one finding.
 DEPLOYMENT = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -30,10 +32,17 @@ metadata:
 spec:
   template:
     spec:
+      automountServiceAccountToken: false
+      securityContext:
+        seccompProfile: {type: RuntimeDefault}
       containers:
         - name: api
-          image: example/api:1.0
+          image: example/api:1.0@sha256:0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31
+          resources:
+            limits: {cpu: 500m, memory: 256Mi}
           securityContext:
+            readOnlyRootFilesystem: true
+            capabilities: {drop: [ALL]}
             privileged: true
 """
 EBS_LINE = (OLD_VOLUME + NEW_VOLUME).splitlines().index("  encrypted         = false") + 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.app.jobs import ReviewJob
+from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.runner import ReviewRunner
 from bot.app.webhooks import route
 from bot.github.client import GitHubApp, GitHubError
@@ -48,6 +48,7 @@ def test_review_succeeds_with_the_manifest_permissions(fake_github: FakeGitHub) 
 @pytest.mark.parametrize("permission", sorted(p for p in PERMISSIONS if p != "metadata"))
 def test_each_permission_is_needed(fake_github: FakeGitHub, permission: str) -> None:
     reduced = {k: v for k, v in PERMISSIONS.items() if k != permission}
-    with pytest.raises(GitHubError):
+    with pytest.raises(JobFailed) as failed:  # reported on the check run where it could be, then ended
         run_review(fake_github, permission.replace("_", "-"), reduced)
+    assert isinstance(failed.value.__cause__, GitHubError) and failed.value.__cause__.status == 403
     assert fake_github.count(status=403) >= 1

@@ -130,3 +130,33 @@ def test_variable_files_per_root_module() -> None:
     assert policy.var_files == {"envs/prod": ("envs/prod/prod.tfvars",), "": ("common.tfvars",)}
     with pytest.raises(PolicyError, match="terraform.var_files"):
         parse_policy("terraform:\n  var_files: [a.tfvars]\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: " + "[" * 10_000 + "]" * 10_000, "nested deeper than"),
+        ("a:\n" + "".join("  " * i + "- \n" for i in range(1, 300)), "nested deeper than"),
+        ("suppressions:\n  - {rule: X, reason: y, expires: 2099-01-31 10:00:00}\n",
+         "'suppressions[0].expires' must be a date like 2027-01-31"),
+    ],
+)
+def test_hostile_policies_are_errors_naming_the_file(text: str, message: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text)
+    assert message in str(info.value)
+    assert str(info.value).startswith(".github/compliance.yml")
+
+
+def test_a_policy_that_is_not_utf8_is_an_error_not_a_garbled_policy() -> None:
+    from bot.engine.policy import decode_policy
+
+    with pytest.raises(PolicyError, match="not UTF-8 text"):
+        decode_policy(b"fail_on: high\n# caf\xe9\n")
+    assert decode_policy(b"fail_on: high\n") == "fail_on: high\n"
+
+
+def test_a_policy_read_with_replaced_bytes_is_an_error_naming_the_line() -> None:
+    text = b"fail_on: high\n# caf\xe9\n".decode("utf-8", errors="replace")
+    with pytest.raises(PolicyError, match=r"line 2: not UTF-8 text"):
+        parse_policy(text)

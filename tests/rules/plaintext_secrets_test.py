@@ -27,6 +27,19 @@ PLANTED = (
     "Tr0ub4dor&3xtra", "hunter2-correct-horse", "Zq7Wm2Lp9Xr4Tb6Vn1Hc", "f3b9c2d8e1a7465b9c0d",
     "Pa55w0rd-for-admin", "npm_Zx81Kq0pLm3Vb7Tc9Rw2Ye5Hs4Ua6Jd", "ak_live_4f9d2c7b1e8a6f3d",
     "sntrys_3b8f1c2d9e7a4b6c",
+    "RoIba7ZzbaqgQQCWA/6LZ2/mXP2+WhzDuX1OFHRb", "Jf2r8PZqWm4kTb7Vx1Nc9Ld3Hs6Ya0Ue5Gi2Ko8R",
+    "django-insecure-7q#w9z!k2m@x4v8b", "Wq4Rt8Yu2Io6Pa0S", "pa$$w0rd-2024", "abc<def>ghi123", "Hq4TnZ8wVx2c",
+    "Zx81Kq0pLm3Vb7Tc", "R7u#kLm2Qx9zW", "R7ukLm2Qx9z!", "Xk9vR2mPq7Lw", "s3cr3t-Repl1ca", "Tq83!vLm",
+    ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdmMtYmlsbGluZyIsInJvbGUiOiJzZXJ2aWNlX3JvbGUiLCJpYXQiOjE3MTcwMDAwMDB9"
+    ".DVWqyfkrFAZd6-6X_yZl-DcI08WoHmiXWnhREl_Asie"),
+    "YxWnK8eR/m3rC8noIwWcMK9DFhh2dd6r50jskBcgm1vd+6cQUcoJ1esV2yOnzV3+1BPQO7kJmcpROEu+W/dTEA==",
+    "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",
+    "AC17bfbf59480e98e99cfe2fea43bebfc6", "SK9bc04025e4d3b1bb3a3f57fbbbdb14a1", "key-36fd3d424bd18d6092fa571c98980c66",
+    "npm_mhZXP37XFjT0upP6fBw5G04JRF6D3NxNiNkE",
+    ("pypi-AgEIcHlwaS5vcmcmCRuEC2zRqIj4PsEYcOZTNppX50b-RzcbOV9nwog4JkdzFjhQSXO-u-Jh97FhZ58upvQLZo5xMuTThZJjF84Ky9iiL"
+    "ixYmpxx-PEy4FWdSNp-fm4VGQnny-2"),
+    ("https://contoso.webhook.office.com/webhookb2/b0dc28c2-19b9-6adc-7338-ec8a91508304@5a38d0e4-0719-d91b-2152-"
+    "b497d85b37dd/IncomingWebhook/4cead3cfd4257e68460ab25ad947c034/c49b8206-d962-7bd0-108d-3ddc389a8126"),
 )
 
 
@@ -94,6 +107,12 @@ def test_mask_shows_at_most_a_quarter(secret: str, shown: str) -> None:
         ("changeme", True), ("<your-password>", True), ("${DB_PASSWORD}", True), ("{{ .Values.pw }}", True),
         ("********", True), ("xxxxxxxx", True), ("", True), ("$(cat /run/secrets/x)", True), ("foo/bar", True),
         ("Tr0ub4dor&3", False), ("s3cr3t-Value", False),
+        # a whole-value reference or a closed template is a placeholder; a `$`, `<` or `>` among the
+        # characters of a literal is not
+        ("$DB_PASS", True), ("'$DB_PASS'", True), ("$USER:$PASS", True), ("%DB_PASSWORD%", True),
+        ("<PASSWORD>", True), ("prefix-${SUFFIX}", True), ("<%= ENV['DB_PASSWORD'] %>", True), ("#{db_pass}", True),
+        ("pa$$w0rd", False), ("S3cure$Pass!", False), ("abc<def>ghi123", False), ("a>b<c9Xk", False),
+        ("${unclosed", False), ("$(unclosed", False),
     ],
 )
 def test_placeholders(value: str, placeholder: bool) -> None:
@@ -119,6 +138,28 @@ def test_placeholders(value: str, placeholder: bool) -> None:
         ('if text.startswith("-----BEGIN PRIVATE KEY-----"):', "CB-SECRET-003", False),
         ("-----BEGIN PUBLIC KEY-----", "CB-SECRET-003", False),
         ("token = ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "CB-SECRET-004", False),
+        ("password: pa$$w0rd-2024", "CB-SECRET-008", True),
+        ("password = $DB_PASSWORD", "CB-SECRET-008", False),
+        ("$this->password = $config->dbPass;", "CB-SECRET-008", False),
+        ("secret_key: Wq4Rt8Yu2Io6Pa0S", "CB-SECRET-008", True),
+        ("tokenKey = 'Wq4Rt8Yu2Io6Pa0S'", "CB-SECRET-008", True),
+        ("DBPASS=Wq4Rt8Yu2Io6Pa0S", "CB-SECRET-008", False),  # one word: DBPASS could be anything
+        ("passthrough = Wq4Rt8Yu2Io6Pa0S", "CB-SECRET-008", False),
+        ("update_password: on_create", "CB-SECRET-008", False),
+        ("update_password: Wq4Rt8Yu2Io6Pa0S", "CB-SECRET-008", True),
+        ("enable_password: s3cr3t-pw", "CB-SECRET-008", True),  # a Cisco enable password is a password
+        ("SENDGRID_API_KEY=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", "CB-SECRET-008",
+         False),  # reported once, by CB-SECRET-012
+        ("DATABASE_URL=postgres://app:Xk9vR2mPq7Lw@db:5432/app", "CB-SECRET-009", True),
+        ("DATABASE_URL=postgres://app:Xk9vR2mPq7Lw@[fd00::5]:5432/app", "CB-SECRET-009", True),
+        ("git clone https://x-access-token:@github.com/acme/app", "CB-SECRET-009", False),
+        ("see https://user@host and http://host:8080@proxy", "CB-SECRET-009", False),
+        ("jdbc:postgresql://db:5432/app?user=app&password=Xk9vR2mPq7Lw", "CB-SECRET-009", False),
+        ("Authorization: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg", "CB-SECRET-010", True),
+        ("slack: https://hooks.slack.com/services/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", "CB-SECRET-005", True),
+        ("docs: https://hooks.slack.com/services/incoming-webhooks-reference", "CB-SECRET-005", False),
+        ("SID=SK9bc04025e4d3b1bb3a3f57fbbbdb14a1", "CB-SECRET-013", False),  # no sign of Twilio on the line
+        ("AccountKey=" + "A" * 86 + "==", "CB-SECRET-011", False),
         ("key = pk_live_51HqLyjWDarjtT1zdp7dcXYZ1234", "CB-SECRET-006", False),
     ],
 )
@@ -139,6 +180,14 @@ HOSTILE_LINES = [
     "-----BEGIN " * 20_000,
     ("x_" * 40 + "password") * 2_000,
     "password: " + "'" * 100_000,
+    "a://b:" * 30_000,
+    "postgres://u:" + "p" * 100_000 + "@",
+    "eyJ" + "a" * 2_000 + "." + "b" * 10_000,
+    "eyJhbGciOiJIUzI1NiJ9." * 10_000,
+    "AccountKey=" * 20_000,
+    "SG." * 50_000,
+    "https://x.webhook.office.com/webhookb2/" * 5_000,
+    "pypi-AgEIcHlwaS5vcmc" * 10_000,
 ]
 
 

@@ -12,8 +12,10 @@ from bot.engine.model import Resource, Violation
 from bot.engine.parsers.dockerfile import parse_dockerfile
 from bot.engine.parsers.yaml_docs import parse_yaml
 from rules import cloudformation, dockerfile, github_actions, kubernetes
+from rules.registry import all_rules
 
 RULES = {rule.id: rule for pack in (kubernetes, cloudformation, github_actions, dockerfile) for rule in pack.RULES}
+RULES["CB-AWS-002"] = next(r for r in all_rules() if r.id == "CB-AWS-002")  # took over CB-CFN-002 (a spec)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ def check(rule_id: str, path: str, text: str) -> list[Violation]:
     assert parsed.errors == ()
     rule = RULES[rule_id]
     context = FileContext(parsed.resources)
-    return [v for r in parsed.resources if rule.applies_to(r) for v in rule.check(r, context)]
+    # What the engine reports by default: a rule's "cannot tell" (undecided) is left out.
+    return [v for r in parsed.resources if rule.applies_to(r) for v in rule.check(r, context) if not v.undecided]
 
 
 def lines(rule_id: str, path: str, text: str) -> list[int]:
@@ -109,10 +112,10 @@ def template(properties: str, type_: str = "AWS::EC2::Volume", parameters: str =
         ("CB-CFN-001", "AWS::EC2::Volume", "Encrypted: !If [IsProd, true, false]", []),
         ("CB-CFN-001", "AWS::EC2::Volume", "Encrypted: 'False'", [7]),
         ("CB-CFN-001", "AWS::EC2::Volume", "Size: 10", [4]),
-        ("CB-CFN-002", "AWS::RDS::DBCluster", "Engine: aurora-mysql\nEngineMode: serverless", []),
-        ("CB-CFN-002", "AWS::RDS::DBCluster", "Engine: aurora-mysql\nSnapshotIdentifier: snap", []),
-        ("CB-CFN-002", "AWS::RDS::DBInstance", "Engine: postgres\nDBSnapshotIdentifier: snap", []),
-        ("CB-CFN-002", "AWS::RDS::DBInstance", "Engine: postgres\nStorageEncrypted: !Ref Encrypt", []),
+        ("CB-AWS-002", "AWS::RDS::DBCluster", "Engine: aurora-mysql\nEngineMode: serverless", []),
+        ("CB-AWS-002", "AWS::RDS::DBCluster", "Engine: aurora-mysql\nSnapshotIdentifier: snap", []),
+        ("CB-AWS-002", "AWS::RDS::DBInstance", "Engine: postgres\nDBSnapshotIdentifier: snap", []),
+        ("CB-AWS-002", "AWS::RDS::DBInstance", "Engine: postgres\nStorageEncrypted: !Ref Encrypt", []),
         ("CB-CFN-003", "AWS::RDS::DBInstance", "PubliclyAccessible: 'true'", [7]),
         ("CB-CFN-003", "AWS::RDS::DBInstance", "PubliclyAccessible: !Ref Public", []),
         ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 80\nToPort: 80\nCidrIp: 0.0.0.0/0",
@@ -187,6 +190,59 @@ def test_script_injection_cases(steps: str, expected: list[int]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("uses", "expected"),
+    [
+        ("actions/setup-node@v4", []),  # GitHub's own organisations are not reported
+        ("github/codeql-action/analyze@v3", []),
+        ("Actions/cache@v4", []),
+        ("pypa/gh-action-pypi-publish@release/v1", [6]),
+        ("pypa/gh-action-pypi-publish@76f52bc884231f62b9a034ebfe128415bbaabdfc", []),
+        ("pypa/gh-action-pypi-publish@76F52BC884231F62B9A034EBFE128415BBAABDFC", []),
+        ("pypa/gh-action-pypi-publish@76f52bc884231f62b9a034ebfe128415bbaabdf", [6]),  # 39 digits
+        ("pypa/gh-action-pypi-publish", [6]),
+        ("./local-action", []),
+        ("docker://ghcr.io/acme/tool:1.2", [6]),
+        ("docker://ghcr.io/acme/tool@sha256:" + "ab" * 32, []),
+    ],
+)
+def test_action_pinning_cases(uses: str, expected: list[int]) -> None:
+    assert lines("CB-GHA-003", ".github/workflows/ci.yml", workflow("push", f"- uses: {uses}")) == expected
+
+
+@pytest.mark.parametrize(
+    ("run", "printed"),
+    [
+        ('echo "${{ secrets.A }}"', True),
+        ("echo \"${{ secrets['A'] }}\"", True),
+        ('echo "${{ github.token }}"', True),
+        ('echo "${{ secrets.A || secrets.B }}" 2>&1', True),
+        ('echo "${{ secrets.A }}" > out.txt', False),
+        ('echo "${{ secrets.A }}" | gh auth login --with-token', False),
+        ('echo "${{ secrets.A }}" | tee key.txt', True),
+        ('echo "${{ vars.NOT_SECRET }}"', False),
+        ("echo done && echo ${{ secrets.A }}", True),
+        ('cat <<< "${{ secrets.A }}"', False),  # only echo and printf are read
+    ],
+)
+def test_printed_secret_cases(run: str, printed: bool) -> None:
+    found = lines("CB-GHA-006", ".github/workflows/ci.yml", workflow("push", f"- run: |\n    {run}"))
+    assert found == ([7] if printed else [])
+
+
+@pytest.mark.parametrize(
+    ("on", "top", "expected"),
+    [
+        ("push", "", [1]),
+        ("push", "permissions: read-all\n", []),
+        ("workflow_call", "", []),
+        ("[workflow_call, workflow_dispatch]", "", [1]),
+    ],
+)
+def test_default_permissions_cases(on: str, top: str, expected: list[int]) -> None:
+    assert lines("CB-GHA-005", ".github/workflows/ci.yml", top + workflow(on, "- run: make")) == expected
+
+
+@pytest.mark.parametrize(
     ("dockerfile_text", "expected"),
     [
         ("FROM alpine\nUSER ${APP_USER}\n", []),
@@ -220,3 +276,47 @@ def test_dockerfile_secret_cases(dockerfile_text: str, expected: list[int]) -> N
     assert [v.line for v in found] == expected
     for violation in found:
         assert "Zx81Kq0pLm3V" not in violation.message and violation.key
+
+
+@pytest.mark.parametrize(
+    ("dockerfile_text", "expected"),
+    [
+        ("ARG V=3.20\nFROM alpine:${V}\n", []),
+        ("ARG V=latest\nFROM alpine:${V}\n", [2]),
+        ("ARG IMAGE\nFROM ${IMAGE:-alpine}\n", []),  # a default inside the reference: not guessed
+        ("FROM alpine:3.20 AS Base\nFROM base\n", []),  # stage names are case-insensitive
+        ("FROM localhost:5000/app\n", [1]),
+        ("FROM localhost:5000/app:LATEST\n", [1]),
+        ("FROM Scratch\n", []),
+    ],
+)
+def test_dockerfile_base_image_cases(dockerfile_text: str, expected: list[int]) -> None:
+    assert lines("CB-DOCKER-004", "Dockerfile", dockerfile_text) == expected
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ('RUN ["sudo", "ls"]', [2]),
+        ("RUN apk add --no-cache sudo", [2]),
+        ("RUN zypper in -y sudo", [2]),
+        ("RUN dnf -y install sudo", [2]),
+        ("RUN apt-get remove -y sudo", []),
+        ("RUN echo sudo", []),
+        ("RUN pip install sudo-tools", []),
+    ],
+)
+def test_dockerfile_sudo_cases(run: str, expected: list[int]) -> None:
+    assert lines("CB-DOCKER-007", "Dockerfile", f"FROM alpine:3.20\n{run}\n") == expected
+
+
+def test_download_findings_never_quote_the_command() -> None:
+    """A command line can carry a credential (a header, a URL's user info): messages name the tools only."""
+    run = '- run: |\n    curl -H "Authorization: token ghp_MFLZDe1f8rESQedUStPKR0CsTy4Qwb8DwkNh" https://x/i.sh | bash'
+    (found,) = check("CB-GHA-008", ".github/workflows/ci.yml", workflow("push", run))
+    assert "ghp_" not in found.message and "`curl` download straight into `bash`" in found.message
+    docker = "FROM alpine:3.20\nRUN wget -qO- https://ci:hunter2hunter2@get.internal/x.sh | sh\n"
+    (found,) = check("CB-DOCKER-005", "Dockerfile", docker)
+    assert "hunter2" not in found.message
+    (found,) = check("CB-DOCKER-003", "Dockerfile", "FROM alpine:3.20\nADD https://ci:hunter2hunter2@get.internal/x /x\n")
+    assert "hunter2" not in found.message + str(found.key) and "https://***@get.internal/x" in found.message

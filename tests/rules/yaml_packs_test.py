@@ -20,6 +20,7 @@ from bot.engine.parsers.yaml_docs import looks_like_cloudformation_json, parse_y
 from bot.engine.review import text_resource
 from bot.engine.rule import Rule
 from rules import cloudformation, dockerfile, github_actions, kubernetes, plaintext_secrets
+from rules.registry import all_rules
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
 MARKER = re.compile(r"expect:\s*([A-Z0-9, -]+)")
@@ -114,6 +115,7 @@ def test_rule_metadata_is_complete(rule_id: str) -> None:
 def test_rule_ids_are_unique_and_numbered_without_gaps() -> None:
     ids = [rule.id for pack in PACKS for rule in pack.RULES]
     assert len(ids) == len(set(ids))
+    ids += [alias for rule in all_rules() for alias in rule.aliases]  # retired ids stay taken (CB-CFN-002)
     for prefix in ("K8S", "CFN", "GHA", "DOCKER", "SECRET"):
         numbers = sorted(int(i.rsplit("-", 1)[1]) for i in ids if i.startswith(f"CB-{prefix}-"))
         assert numbers == list(range(1, len(numbers) + 1))

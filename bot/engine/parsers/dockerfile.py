@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.engine.lines import git_lines
 from bot.engine.model import FileError, Node, ParsedFile, Resource
 
 _DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(\S+)\s*$")
@@ -56,7 +57,7 @@ class DockerfileSyntaxError(ValueError):
 
 def parse_dockerfile(path: str, text: str) -> ParsedFile:
     """Parse a Dockerfile; syntax problems become a `FileError`, never an exception."""
-    lines = text.splitlines()
+    lines = git_lines(text)
     try:
         instructions = list(iter_instructions(lines))
     except DockerfileSyntaxError as exc:

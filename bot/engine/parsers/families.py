@@ -31,13 +31,29 @@ def classify(path: str) -> str | None:
         return YAML
     if lower.endswith((".json", ".template")):
         return JSON
-    if (
-        lower in ("dockerfile", "containerfile")
-        or lower.startswith(("dockerfile.", "containerfile."))
-        or lower.endswith((".dockerfile", ".containerfile"))
-    ):
+    if _is_dockerfile(lower):
         return DOCKERFILE
     return None
+
+
+# `Dockerfile.<suffix>` names a variant (`Dockerfile.prod`, `Dockerfile.arm64`), unless the suffix
+# is a language's or a document's: `dockerfile.py`, `Dockerfile.md` and `dockerfile.go` are code
+# and documentation about Dockerfiles, and parsing them as one would fail the review on valid code.
+_NOT_DOCKERFILE_SUFFIXES = frozenset({
+    "py", "pyi", "go", "rs", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "scala", "rb", "php", "cs",
+    "c", "h", "cc", "cpp", "hpp", "swift", "sh", "bash", "zsh", "ps1", "pl", "lua", "r", "ex", "exs", "clj",
+    "md", "markdown", "rst", "adoc", "txt", "html", "htm", "css", "svg", "png", "jpg", "gif", "pdf",
+    "json", "yml", "yaml", "toml", "ini", "cfg", "xml", "csv", "lock", "snap", "orig", "rej", "diff", "patch",
+})
+
+
+def _is_dockerfile(lower: str) -> bool:
+    for stem in ("dockerfile", "containerfile"):
+        if lower == stem or lower.endswith("." + stem):
+            return True
+        if lower.startswith(stem + "."):
+            return lower.rsplit(".", 1)[-1] not in _NOT_DOCKERFILE_SUFFIXES
+    return False
 
 
 def module_dir(path: str) -> str:

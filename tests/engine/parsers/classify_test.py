@@ -47,6 +47,18 @@ TF_JSON = json.dumps({
         ("main.tf.json.orig", None),
         ("deploy.yaml", YAML),
         ("Dockerfile", DOCKERFILE),
+        ("docker/Dockerfile.prod", DOCKERFILE),
+        ("Dockerfile.arm64", DOCKERFILE),
+        ("build/api.Dockerfile", DOCKERFILE),
+        ("Containerfile", DOCKERFILE),
+        ("dockerfile", DOCKERFILE),
+        # code and documentation about Dockerfiles are not Dockerfiles
+        ("src/dockerfile.py", None),
+        ("docs/Dockerfile.md", None),
+        ("cmd/dockerfile.go", None),
+        ("lib/containerfile.ts", None),
+        ("tests/Dockerfile.txt", None),
+        ("dockerfile_parser.py", None),
     ],
 )
 def test_classify(path: str, family: str | None) -> None:

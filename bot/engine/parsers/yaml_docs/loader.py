@@ -4,8 +4,9 @@ PyYAML composes the documents (safe loading only: no tag ever builds a Python ob
 turn the composed node graph into `Node` trees ourselves, so every mapping value and list item
 keeps the lines it spans. Plain scalars resolve like `safe_load` (int, float, bool, null),
 mapping keys keep their source text, merge keys (`<<`) merge, and tags go to
-`cloudformation.long_form`. Hostile input is bounded: nesting deeper than MAX_DEPTH, more than
-MAX_NODES values after alias expansion (billion laughs) and recursive aliases raise TooBig.
+`cloudformation.long_form`. Hostile input is bounded: nesting deeper than MAX_DEPTH, aliases that
+repeat more than MAX_ALIAS_EXPANSION values (billion laughs), more than MAX_NODES values written
+and recursive aliases raise TooBig. Plain size is bounded by the file's bytes, not counted as a bomb.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from bot.engine.model import Node
 from bot.engine.parsers.yaml_docs.cloudformation import long_form
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "TooBig", "compose"]
+__all__ = ["MAX_ALIAS_EXPANSION", "MAX_DEPTH", "MAX_NODES", "TooBig", "compose"]
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-MAX_NODES = 250_000  # values in a file after alias expansion
+MAX_NODES = 3_000_000  # values written in a file: a 5 MiB file cannot hold many more, so this only backstops
+MAX_ALIAS_EXPANSION = 250_000  # values that aliases add by repeating an anchor (billion laughs)
 MAX_DEPTH = 200  # nesting of mappings / sequences
 
 _MERGE = "tag:yaml.org,2002:merge"
@@ -44,6 +46,7 @@ class _Converter:
 
     lines: list[str]
     count: int = 0
+    expanded: int = 0
     memo: dict[int, tuple[yaml.Node, Node, int]] = field(default_factory=dict)
     active: set[int] = field(default_factory=set)
     key_lines: dict[int, tuple[Node, int]] = field(default_factory=dict)  # id(value) -> (value, key line)
@@ -53,6 +56,7 @@ class _Converter:
         """Convert one document; anchors never cross documents, so the memo starts afresh."""
         self.memo.clear()
         self.active.clear()
+        self.expanded = 0
         return self.convert(root)
 
     def convert(self, node: yaml.Node, depth: int = 0) -> Node:
@@ -60,25 +64,28 @@ class _Converter:
         key = id(node)
         if key in self.memo:
             _, built, size = self.memo[key]
-            self._charge(size)
+            self.expanded += size
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise TooBig(f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} values (alias bomb)")
             return built
         if key in self.active:
             raise TooBig("recursive YAML alias")
         if depth > MAX_DEPTH:
             raise TooBig(f"YAML nesting deeper than {MAX_DEPTH} levels")
         self.active.add(key)
-        before = self.count
+        before = self.count + self.expanded
         try:
             built = self._build(node, depth)
         finally:
             self.active.discard(key)
-        self.memo[key] = (node, built, self.count - before)  # holding `node` keeps its id unique
+        # the values this node stands for, its aliases' expansion included: what a reuse repeats
+        self.memo[key] = (node, built, self.count + self.expanded - before)  # holding `node` keeps its id unique
         return built
 
     def _charge(self, size: int) -> None:
         self.count += size
         if self.count > MAX_NODES:
-            raise TooBig(f"YAML document expands to more than {MAX_NODES} values (alias bomb?)")
+            raise TooBig(f"YAML document holds more than {MAX_NODES} values")
 
     def _build(self, node: yaml.Node, depth: int) -> Node:
         self._charge(1)

@@ -14,6 +14,7 @@ import re
 
 import yaml
 
+from bot.engine.lines import git_lines, yaml_safe_breaks
 from bot.engine.model import FileError, ParsedFile, Resource
 from bot.engine.parsers.yaml_docs.cloudformation import (
     cloudformation_resources,
@@ -45,6 +46,11 @@ def parse_yaml(path: str, text: str) -> ParsedFile:
         line = mark.line + 1 if mark is not None else None
         message = " ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
         return ParsedFile(path=path, errors=(FileError(path, line, f"invalid YAML: {message}"),))
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids: name its line
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML" \
+            if isinstance(exc.character, int) else "invalid YAML: a character YAML does not allow"
+        return ParsedFile(path=path, errors=(FileError(path, line, message),))
     except TooBig as exc:
         return ParsedFile(path=path, errors=(FileError(path, None, str(exc)),))
     except RecursionError:
@@ -61,7 +67,8 @@ def _parse(path: str, text: str) -> ParsedFile:
     source = text
     if looks_like_cloudformation_json(text):
         source = text.replace("\t", " ")  # JSON forbids raw tabs in strings; YAML forbids them as indentation
-    lines = source.splitlines()
+    source = yaml_safe_breaks(source)
+    lines = git_lines(source)
     documents, key_lines = compose(source, lines)
     is_workflow = is_workflow_path(path)
     resources: list[Resource] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine.parsers.yaml_docs import MAX_NODES, parse_yaml
+from bot.engine.parsers.yaml_docs.loader import MAX_ALIAS_EXPANSION
 from tests.engine.parsers.yaml_docs.support import dedent
 
 NESTED = dedent(
@@ -79,7 +80,8 @@ def billion_laughs(levels: int) -> str:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (billion_laughs(10), "expands to more than"),
+        (billion_laughs(10), "aliases expand to more than"),
+        (billion_laughs(7), "aliases expand to more than"),  # 9**7 = 4.8M values from 600 bytes
         ("a: &a [*a]\n", "recursive"),
         ("a: &a {b: *a}\n", "recursive"),
         ("- " * 400 + "x\n", "nesting"),
@@ -100,10 +102,35 @@ def test_aliases_within_the_limit_are_shared_not_copied() -> None:
     assert resource.body.get("data", "b").line == 4  # type: ignore[union-attr]
 
 
-def test_a_file_just_under_the_node_limit_parses() -> None:
-    text = "apiVersion: v1\nkind: ConfigMap\ndata:\n" + "".join(f"  k{i}: v\n" for i in range(MAX_NODES // 3))
+@pytest.mark.timeout(120)
+def test_a_big_legitimate_file_is_not_mistaken_for_a_bomb() -> None:
+    # 260k keys (a generated ConfigMap): plain size is bounded by the file's bytes, not a bomb
+    text = "apiVersion: v1\nkind: ConfigMap\ndata:\n" + "".join(f"  k{i}: v\n" for i in range(260_000))
     parsed = parse_yaml("k8s/big.yaml", text)
     assert parsed.errors == () and len(parsed.resources) == 1
+    assert parsed.resources[0].body.get("data", "k259999").line == 260_003  # type: ignore[union-attr]
+
+
+@pytest.mark.timeout(120)
+def test_a_minified_cloudformation_template_of_5_mb_parses() -> None:
+    import json
+
+    resources = {f"Vol{i}": {"Type": "AWS::EC2::Volume", "Properties": {"Size": 1, "Encrypted": True,
+                                                                         "Tags": [{"Key": "n", "Value": str(i)}]}}
+                 for i in range(42_000)}
+    text = json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}, separators=(",", ":"))
+    assert 4_000_000 < len(text) < 5 * 1024 * 1024
+    parsed = parse_yaml("cfn/big.json", text)
+    assert parsed.errors == () and len(parsed.resources) == 42_000
+
+
+def test_aliases_may_repeat_an_anchor_within_the_expansion_limit() -> None:
+    anchor = "{" + ", ".join(f"k{i}: {i}" for i in range(99)) + "}"
+    uses = "".join(f"  u{i}: *a\n" for i in range(MAX_ALIAS_EXPANSION // 100 - 1))
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\nx: &a {anchor}\ndata:\n{uses}"
+    parsed = parse_yaml("k8s/aliases.yaml", text)
+    assert parsed.errors == () and len(parsed.resources) == 1
+    assert MAX_NODES > MAX_ALIAS_EXPANSION
 
 
 def test_merge_keys_and_scalar_keys() -> None:

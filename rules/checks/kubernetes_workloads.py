@@ -1,0 +1,174 @@
+"""Kubernetes workload checks the rule language cannot say in a few comparisons.
+
+- seccomp: a container's profile is its own `securityContext.seccompProfile`, else the pod's;
+  the effective value is what is judged (the language has no "inherit from the pod" step).
+- service-account token: whether the token is mounted depends on the ServiceAccount the pod
+  names, which is another manifest of the same file.
+- literal secrets in env: a name that says "secret" with a literal value that is not an obvious
+  placeholder; the value itself never appears in a message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from bot.engine.model import Node, Resource, Unknown, Violation
+from bot.engine.rule import RuleContext
+from rules._support import is_placeholder, mask, secret_key
+from rules._workloads import containers, pod_specs
+
+_CONFINED = frozenset({"RuntimeDefault", "Localhost"})
+
+
+def _text(node: Node | None) -> str | None:
+    """A node's string value; None when absent, unknown or not a string."""
+    if node is None or isinstance(node.value, Unknown) or not isinstance(node.value, str):
+        return None
+    return node.value
+
+
+def _name(container: Node) -> str:
+    return _text(container.get("name")) or "<unnamed>"
+
+
+def _windows(spec: Node) -> bool:
+    """A Windows pod: Linux-only settings (seccomp, capabilities) do not apply to it."""
+    os_name = _text(spec.get("os", "name"))
+    return os_name is not None and os_name.strip().lower() == "windows"
+
+
+def _profile(node: Node) -> Node | None:
+    return node.get("securityContext", "seccompProfile", "type")
+
+
+def check_seccomp(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """CB-K8S-008: every container's effective seccomp profile is RuntimeDefault or Localhost."""
+    for spec in pod_specs(resource):
+        if _windows(spec):
+            continue
+        pod_type = _profile(spec)
+        reported_pod = False
+        for container in containers(spec):
+            name = _name(container)
+            own = _profile(container)
+            effective = own if own is not None else pod_type
+            if effective is not None and isinstance(effective.value, Unknown):
+                continue
+            value = _text(effective)
+            if value in _CONFINED:
+                continue
+            if effective is None or value is None or not value.strip():
+                yield Violation(
+                    message=f"Container `{name}` has no seccomp profile (neither it nor the pod sets "
+                    "`seccompProfile`): it runs Unconfined unless the node defaults otherwise.",
+                    line=container.line, end_line=container.line, key=f"{name}:unset",
+                )
+            elif effective is own:
+                yield Violation(
+                    message=f"Container `{name}` runs without seccomp (seccompProfile.type: {value}).",
+                    line=own.line, end_line=own.end_line, key=f"{name}:{value}",
+                )
+            elif not reported_pod:  # a pod-level value, reported once for the containers it reaches
+                reported_pod = True
+                yield Violation(
+                    message=f"The pod runs its containers without seccomp (seccompProfile.type: {value}).",
+                    line=effective.line, end_line=effective.end_line, key=f"pod:{value}",
+                )
+
+
+def _named(resource: Resource, name: str) -> bool:
+    found = resource.body.get("metadata", "name")
+    return found is not None and found.value == name
+
+
+def _namespace(resource: Resource) -> str | None:
+    return _text(resource.body.get("metadata", "namespace"))
+
+
+def _account_disables_mount(resource: Resource, account: str, ctx: RuleContext) -> bool:
+    """The same file defines the ServiceAccount the pod runs as, with its token mount off."""
+    namespace = _namespace(resource)
+    for sibling in ctx.siblings(resource):
+        if sibling.type != "ServiceAccount" or not _named(sibling, account):
+            continue
+        theirs = _namespace(sibling)
+        if namespace is not None and theirs is not None and namespace != theirs:
+            continue
+        setting = sibling.body.get("automountServiceAccountToken")
+        if setting is not None and setting.value in (False, "false"):
+            return True
+    return False
+
+
+def check_token_automount(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """CB-K8S-012: the pod mounts its service-account token only when someone decided it should.
+
+    An explicit `automountServiceAccountToken` on the pod spec (false, or true for a workload that
+    calls the API) is a decision and passes; without one, the pod inherits its ServiceAccount's
+    setting, which passes only when that account is in the same file with the mount off."""
+    for spec in pod_specs(resource):
+        if spec.get("automountServiceAccountToken") is not None:
+            continue
+        named = spec.get("serviceAccountName") or spec.get("serviceAccount")
+        account = _text(named)
+        if named is not None and account is None:
+            continue  # a computed name: cannot tell which account
+        account = (account or "").strip() or "default"
+        if _account_disables_mount(resource, account, ctx):
+            continue
+        where = named if named is not None else spec  # the account's line, else the pod spec's first
+        yield Violation(
+            message=f"The pod mounts the API token of ServiceAccount `{account}` by default "
+            "(automountServiceAccountToken is not set on the pod, nor false on that account in this file).",
+            line=where.line, end_line=where.line, key=account,
+        )
+
+
+# A name that ends in a credential word holds the credential; one that goes on (`..._FILE`,
+# `..._URL`, `..._NAME`, `..._TTL`) only says something about it.
+_SECRET_NAME = re.compile(
+    r"(?i)(?:^|[_.-])(?:PASSWORD|PASSWD|PASS|PWD|PASSPHRASE|SECRET|SECRET_?KEY|TOKEN|API_?KEY|ACCESS_?KEY"
+    r"|AUTH_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:_?VALUE)?$"
+)
+_SHELL_NAMES = frozenset({"PWD", "OLDPWD"})  # the working directory, not a password
+_ENV_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
+
+
+def _literal_secret(item: Node) -> tuple[str, Node, str] | None:
+    """(name, value node, value) of an env entry whose literal value looks like a credential."""
+    name = _text(item.get("name"))
+    value_node = item.get("value")
+    value = _text(value_node)
+    if name is None or value_node is None or value is None:
+        return None
+    if not _SECRET_NAME.search(name) or name.upper() in _SHELL_NAMES:
+        return None
+    stripped = value.strip()
+    if not stripped or is_placeholder(stripped) or _ENV_REFERENCE.fullmatch(stripped):
+        return None
+    return name, value_node, stripped
+
+
+def _env_items(container: Node) -> Iterator[Node]:
+    env = container.get("env")
+    for item in env.children() if env is not None else []:
+        if isinstance(item.value, dict):
+            yield item
+
+
+def check_env_literal_secret(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """CB-K8S-013: no credential written as a literal `env[].value`."""
+    for spec in pod_specs(resource):
+        for container in containers(spec):
+            for item in _env_items(container):
+                found = _literal_secret(item)
+                if found is None:
+                    continue
+                name, node, value = found
+                yield Violation(
+                    message=f"Container `{_name(container)}` sets `{name}` to a literal value "
+                    f"({mask(value)}) in the manifest.",
+                    line=node.line, end_line=node.end_line,
+                    key=f"{_name(container)}:{name}:{secret_key(value)}",
+                )

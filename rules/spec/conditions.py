@@ -1,0 +1,300 @@
+"""Three-valued evaluation of conditions: a condition holds, fails, or is unknown (it needs a value
+not known before apply). Each outcome carries its evidence: the reads (or a Python check's
+violations) that made it so, which is where findings land.
+
+- leaf: every value the path reads must pass (a path through a list of blocks reads each block);
+- all: fails with every failing condition's evidence; any: holds when one holds, else fails with
+  its first condition's evidence; not: fails with one piece of the evidence that made it hold;
+- for_each: every item satisfies the check, each failing item its own evidence;
+- sibling: a resource of the types beside this one (where `where` holds);
+- python: a function from the explicit table.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.engine.model import Node, Resource, Unknown, Violation
+from bot.engine.rule import CheckFn, RuleContext
+from rules._workloads import named_containers
+from rules.spec import values
+from rules.spec.formats import managed, roots
+from rules.spec.model import (
+    CONTAINERS,
+    All,
+    AnyOf,
+    Binding,
+    Condition,
+    ForEach,
+    Leaf,
+    Not,
+    Python,
+    Sibling,
+)
+from rules.spec.reading import Read, Reader, dynamic, item_name
+
+
+class State(enum.Enum):
+    HOLDS = "holds"
+    FAILS = "fails"
+    UNKNOWN = "unknown"
+
+
+Evidence = Read | Violation
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a condition is evaluated: the resource, its binding, and the node paths start from."""
+
+    resource: Resource
+    context: RuleContext
+    binding: Binding
+    functions: Mapping[str, CheckFn]
+    reader: Reader
+
+    def inside(self, item: Node, prefix: str) -> Scope:
+        return replace(self, reader=Reader(item, item, prefix, self.reader.terraform))
+
+
+def scope_for(resource: Resource, context: RuleContext, binding: Binding, functions: Mapping[str, CheckFn],
+              root: Node) -> Scope:
+    return Scope(resource, context, binding, functions, Reader(root, None, "", binding.format == "terraform"))
+
+
+def evaluate(condition: Condition, scope: Scope) -> Outcome:
+    if isinstance(condition, Leaf):
+        return _combine_every([Outcome(_test(condition, read), (read,)) for read in scope.reader.read(condition.path)])
+    if isinstance(condition, All):
+        return _combine_every([evaluate(item, scope) for item in condition.items])
+    if isinstance(condition, AnyOf):
+        return _any([evaluate(item, scope) for item in condition.items])
+    if isinstance(condition, Not):
+        inner = evaluate(condition.item, scope)
+        if inner.state is State.HOLDS:
+            return Outcome(State.FAILS, inner.evidence[:1])
+        if inner.state is State.FAILS:
+            return Outcome(State.HOLDS, inner.evidence)
+        return inner
+    if isinstance(condition, ForEach):
+        return _for_each(condition, scope)
+    if isinstance(condition, Sibling):
+        return _sibling(condition, scope)
+    return _python(condition, scope)
+
+
+def _combine_every(outcomes: list[Outcome]) -> Outcome:
+    """Holds when every one holds; fails with every failure's evidence; else unknown."""
+    for state in (State.FAILS, State.UNKNOWN):
+        chosen = [o for o in outcomes if o.state is state]
+        if chosen:
+            return Outcome(state, tuple(e for o in chosen for e in o.evidence))
+    return Outcome(State.HOLDS, tuple(e for o in outcomes for e in o.evidence))
+
+
+def _any(outcomes: list[Outcome]) -> Outcome:
+    held = [o for o in outcomes if o.state is State.HOLDS]
+    if held:
+        return Outcome(State.HOLDS, tuple(e for o in held for e in o.evidence))
+    unknown = [o for o in outcomes if o.state is State.UNKNOWN]
+    if unknown:
+        return Outcome(State.UNKNOWN, tuple(e for o in unknown for e in o.evidence))
+    return Outcome(State.FAILS, outcomes[0].evidence if outcomes else ())
+
+
+# --------------------------------------------------------------------------------------------
+# Leaf tests
+# --------------------------------------------------------------------------------------------
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    return False
+
+
+def _state(flag: bool) -> State:
+    return State.HOLDS if flag else State.FAILS
+
+
+def _invert(state: State) -> State:
+    return {State.HOLDS: State.FAILS, State.FAILS: State.HOLDS, State.UNKNOWN: State.UNKNOWN}[state]
+
+
+def _test(leaf: Leaf, read: Read) -> State:
+    if leaf.test == "exists":
+        if read.unknown and read.missing > 0:
+            return State.UNKNOWN  # a step on the way is not known: the value may or may not be there
+        present = not read.absent
+        return _state(present == leaf.operand)
+    if read.unknown:
+        return State.UNKNOWN
+    if read.absent:
+        if leaf.absent.mode == "pass":
+            return State.HOLDS
+        if leaf.absent.mode == "fail":
+            return State.FAILS
+        return test_value(leaf, leaf.absent.value)
+    assert read.node is not None
+    return test_value(leaf, read.node.plain())
+
+
+def test_value(leaf: Leaf, value: Any) -> State:
+    """One test on one present value (which may hold values not known before apply)."""
+    test, operand, folded = leaf.test, leaf.operand, leaf.insensitive
+    if test in ("not_equals", "not_in", "not_regex"):
+        positive = replace(leaf, test=test[len("not_"):])
+        return _invert(test_value(positive, value))
+    if test == "cidr_open":
+        return _cidr_open(value, bool(operand))
+    if test == "contains":
+        return _contains(value, operand, folded)
+    if _has_unknown(value):
+        return State.UNKNOWN
+    if test == "equals":
+        return _state(values.equal(value, operand, folded))
+    if test == "in":
+        return _state(any(values.equal(value, option, folded) for option in operand))
+    if test == "regex":
+        text = values.text_of(value)
+        flags = re.IGNORECASE if folded else 0
+        return _state(text is not None and re.fullmatch(operand, text, flags) is not None)
+    number = values.number_of(value)
+    if number is None:
+        return State.FAILS
+    limit = operand
+    return _state({"gt": number > limit, "gte": number >= limit, "lt": number < limit, "lte": number <= limit}[test])
+
+
+def _contains(value: Any, operand: Any, folded: bool) -> State:
+    if isinstance(value, list):
+        if any(not _has_unknown(item) and values.equal(item, operand, folded) for item in value):
+            return State.HOLDS
+        return State.UNKNOWN if _has_unknown(value) else State.FAILS
+    if isinstance(value, Unknown):
+        return State.UNKNOWN
+    text, needle = values.text_of(value), values.text_of(operand)
+    if text is None or needle is None:
+        return State.FAILS
+    return _state(needle.casefold() in text.casefold() if folded else needle in text)
+
+
+def _cidr_open(value: Any, want_open: bool) -> State:
+    """`cidr_open: true` holds when the CIDR(s) cover the whole internet; `false` when they do not."""
+    items = value if isinstance(value, list) else [value]
+    known = [item for item in items if isinstance(item, str)]
+    if values.covers_internet(known):
+        return _state(want_open)
+    if any(isinstance(item, Unknown) for item in items):
+        return State.UNKNOWN
+    return _state(not want_open)
+
+
+# --------------------------------------------------------------------------------------------
+# for_each, sibling, python
+# --------------------------------------------------------------------------------------------
+
+
+def _items(condition: ForEach, scope: Scope) -> tuple[list[tuple[str, Node]], list[Read]]:
+    """The items to judge, each with its key prefix; and reads that are unknown or absent."""
+    if condition.path == (CONTAINERS,):
+        named = [(f"{holder}[{item_name(c, i)}].", c)
+                 for i, (holder, c) in enumerate(named_containers(scope.reader.root))]
+        return named, []
+    items: list[tuple[str, Node]] = []
+    others: list[Read] = []
+    for read in scope.reader.read(condition.path):
+        if read.absent or read.unknown or read.node is None:
+            others.append(read)
+            continue
+        node = read.node
+        children = node.children() if isinstance(node.value, (list, dict)) else [node]
+        for index, child in enumerate(children):
+            items.append((f"{read.key}[{item_name(child, index)}].", child))
+    if scope.reader.terraform and isinstance(condition.path[-1], str):
+        holder = scope.reader.root if len(condition.path) == 1 else scope.reader.root.get(*condition.path[:-1])
+        generator = dynamic(holder, condition.path[-1]) if holder is not None else None
+        if generator is not None and not any(r.unknown for r in others):
+            others = [r for r in others if not r.absent]
+            others.append(Read(scope.reader.prefix + condition.text, generator, scope.reader.anchor,
+                               str(condition.path[-1]), 1, unknown=True))
+    return items, others
+
+
+def _for_each(condition: ForEach, scope: Scope) -> Outcome:
+    items, others = _items(condition, scope)
+    outcomes: list[Outcome] = []
+    for prefix, item in items:
+        if isinstance(item.value, Unknown):
+            outcomes.append(Outcome(State.UNKNOWN, (Read(prefix.rstrip("."), item, item, "", 0, unknown=True),)))
+        else:
+            outcomes.append(evaluate(condition.check, scope.inside(item, prefix)))
+    for read in others:
+        if read.unknown:
+            outcomes.append(Outcome(State.UNKNOWN, (read,)))
+    if not outcomes:
+        if not condition.absent_fail:
+            return Outcome(State.HOLDS)
+        missing = others[0] if others else Read(scope.reader.prefix + condition.text, None, scope.reader.anchor,
+                                                str(condition.path[-1]), 1, absent=True)
+        return Outcome(State.FAILS, (missing,))
+    return _combine_every(outcomes)
+
+
+def _sibling(condition: Sibling, scope: Scope) -> Outcome:
+    resource = scope.resource
+    place = "module" if resource.source == "terraform" else "file"
+    candidates = [
+        other for other in scope.context.siblings(resource)
+        if other is not resource and other.source == resource.source and other.type in condition.types
+        and (other.source != "terraform" or managed(other))
+    ]
+    unknown: list[Evidence] = []
+    for other in candidates:
+        if condition.where is None:
+            return Outcome(State.HOLDS, (_note(scope, condition, f"{other.address} is in the same {place}"),))
+        other_binding = replace(scope.binding, types=(other.type,))
+        for root in roots(other_binding, other):
+            inner = Scope(other, scope.context, other_binding, scope.functions,
+                          Reader(root, None, "", other.source == "terraform"))
+            outcome = evaluate(condition.where, inner)
+            if outcome.state is State.HOLDS:
+                return Outcome(State.HOLDS, (_note(scope, condition, f"{other.address} is in the same {place}"),))
+            if outcome.state is State.UNKNOWN:
+                unknown.append(_note(scope, condition, f"whether {other.address} counts is not known before apply",
+                                     unknown=True))
+    if unknown:
+        return Outcome(State.UNKNOWN, tuple(unknown[:1]))
+    wanted = " or ".join(condition.types)
+    return Outcome(State.FAILS, (_note(scope, condition, f"no {wanted} in the {place}"),))
+
+
+def _note(scope: Scope, condition: Sibling, note: str, unknown: bool = False) -> Read:
+    key = scope.reader.prefix + "sibling:" + "|".join(condition.types)
+    return Read(key, None, scope.reader.anchor, "", 0, absent=not unknown, unknown=unknown, note=note)
+
+
+def _python(condition: Python, scope: Scope) -> Outcome:
+    check = scope.functions[condition.name]
+    found: Iterable[Violation] = check(scope.resource, scope.context)
+    violations = list(found)
+    decided = [v for v in violations if not v.undecided]
+    if decided:
+        return Outcome(State.FAILS, tuple(decided))
+    if violations:
+        return Outcome(State.UNKNOWN, tuple(violations))
+    return Outcome(State.HOLDS)

@@ -1,0 +1,65 @@
+"""The explicit table of Python checks a spec may name with `python: <name>`.
+
+A check that is more than a few attribute comparisons (IAM policy documents, reachability,
+workflow injection, secrets) stays a Python function; listing it here by name is what makes it
+available to specs, so a spec can never reach code nobody registered. A name a spec uses that is
+not in this table is a validation error.
+
+Each function is a `CheckFn`: (resource, context) -> violations. As a condition it holds when it
+returns none, fails when it returns a violation that is not undecided (its violations are
+reported as they are), and is unknown when it only returns undecided ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from bot.engine.rule import CheckFn
+from rules.checks import (
+    azure_encryption,
+    azure_endpoints,
+    azure_nsg,
+    azure_sql,
+    gcp_firewall,
+    gcp_kms,
+    gcp_public,
+    gcp_sql,
+    kubernetes_rbac,
+    kubernetes_workloads,
+)
+
+# Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
+FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
+    "azure_aks_api_server_restricted": azure_endpoints.check_aks_api_server,
+    "azure_cosmosdb_network_restricted": azure_endpoints.check_cosmosdb_network,
+    "azure_mssql_server_auditing": azure_sql.check_server_auditing,
+    "azure_nsg_database_from_internet": azure_nsg.check_database,
+    "azure_nsg_rdp_from_internet": azure_nsg.check_rdp,
+    "azure_nsg_ssh_from_internet": azure_nsg.check_ssh,
+    "azure_nsg_udp_from_internet": azure_nsg.check_udp,
+    "azure_regulated_data_cmk": azure_encryption.check_regulated_cmk,
+    "gcp_firewall_admin_ports": gcp_firewall.admin_ports_open,
+    "gcp_firewall_database_ports": gcp_firewall.database_ports_open,
+    "gcp_kms_rotation_period": gcp_kms.kms_rotation_period,
+    "gcp_mysql_local_infile": gcp_sql.mysql_local_infile,
+    "gcp_postgres_log_connections": gcp_sql.postgres_log_connections,
+    "gcp_postgres_log_disconnections": gcp_sql.postgres_log_disconnections,
+    "gcp_postgres_log_min_duration_statement": gcp_sql.postgres_log_min_duration_statement,
+    "gcp_postgres_pgaudit": gcp_sql.postgres_pgaudit,
+    "gcp_public_bigquery_access": gcp_public.public_bigquery_access,
+    "gcp_public_iam_grants": gcp_public.public_iam_grants,
+    "gcp_public_storage_acl": gcp_public.public_storage_acl,
+    "gcp_sqlserver_contained_database_authentication": gcp_sql.sqlserver_contained_database_authentication,
+    "gcp_sqlserver_cross_db_ownership_chaining": gcp_sql.sqlserver_cross_db_ownership_chaining,
+    "k8s_env_literal_secret": kubernetes_workloads.check_env_literal_secret,
+    "k8s_rbac_csr_approval": kubernetes_rbac.check_rbac_csr_approval,
+    "k8s_rbac_escalation": kubernetes_rbac.check_rbac_escalation,
+    "k8s_rbac_node_proxy": kubernetes_rbac.check_rbac_node_proxy,
+    "k8s_rbac_pv_create": kubernetes_rbac.check_rbac_pv_create,
+    "k8s_rbac_secret_read": kubernetes_rbac.check_rbac_secret_read,
+    "k8s_rbac_token_create": kubernetes_rbac.check_rbac_token_create,
+    "k8s_rbac_webhooks": kubernetes_rbac.check_rbac_webhooks,
+    "k8s_seccomp_profile": kubernetes_workloads.check_seccomp,
+    "k8s_token_automount": kubernetes_workloads.check_token_automount,
+})

@@ -1,0 +1,124 @@
+"""The typed form of a spec, as the loader validated it: nothing here reads YAML or resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.engine.model import Severity
+
+FORMATS = ("terraform", "cloudformation", "kubernetes")
+WORKLOADS = "workloads"  # the Kubernetes binding type meaning "every pod template"
+CONTAINERS = "$containers"  # in a workloads binding: every container of the pod spec
+
+Segment = str | int  # a path step: a mapping key, or a list index
+
+
+@dataclass(frozen=True)
+class Absent:
+    """What a missing value means to a leaf test: it fails, it passes, or it reads as `value`."""
+
+    mode: Literal["fail", "pass", "value"]
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """`path` and one test (`test` names it, `operand` is what it compares with)."""
+
+    path: tuple[Segment, ...]
+    text: str  # the path as written, for messages and violation keys
+    test: str
+    operand: Any
+    absent: Absent
+    insensitive: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Condition, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ForEach:
+    """Every item of a list of blocks (or `$containers`) satisfies `check`; no items: `absent_fail`."""
+
+    path: tuple[Segment, ...]
+    text: str
+    check: Condition
+    absent_fail: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """The module (Terraform) or file (others) holds a resource of `types` for which `where` holds."""
+
+    types: tuple[str, ...]
+    where: Condition | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Python:
+    """A check function from the explicit table (rules/spec/functions.py), judging the resource."""
+
+    name: str
+    line: int = 0
+
+
+Condition = Leaf | All | AnyOf | Not | ForEach | Sibling | Python
+
+
+@dataclass(frozen=True)
+class Fix:
+    """`set`: the text the failing literal becomes, or the value of the `key = value` line added."""
+
+    set: str
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One format's reading of the control."""
+
+    format: str
+    types: tuple[str, ...]
+    check: Condition
+    skip_if: Condition | None = None
+    message: str | None = None
+    fix: Fix | None = None
+    line: int = 0
+
+    @property
+    def workloads(self) -> bool:
+        return self.format == "kubernetes" and self.types == (WORKLOADS,)
+
+
+@dataclass(frozen=True)
+class Spec:
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+    remediation: str
+    bindings: tuple[Binding, ...]
+    controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    path: str = ""
+    line: int = 1

@@ -1,0 +1,118 @@
+"""Reading a path from a node: what was found, where, and what an absent value's block is.
+
+A path through a list of blocks reads each block (one `Read` per block); a Terraform
+`dynamic "x"` block generates `x` blocks nobody can see, so a path through one is unknown, never
+absent; a step into a value not known before apply is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.engine.model import Node, Unknown
+from rules.spec.model import Segment
+
+
+@dataclass(frozen=True)
+class Read:
+    """One value a test looked at.
+
+    - `key`: the path read, with list items named (`ingress[1].cidr_blocks`): the violation's key.
+    - `node`: the value's node; None when absent. For an unknown read: the node not known (the
+      value itself, a step on the way, or the `dynamic` block that generates the path's blocks).
+    - `block`: the innermost existing block that holds the value or should (None: the scope's own
+      anchor, i.e. the `for_each` item or else the resource).
+    - `name`: the last path step (the attribute a fix edits or adds).
+    - `missing`: how many steps of the path are missing below `block` (1: just the attribute).
+    - `absent`: no value (missing, null or ""); `unknown`: not known before apply.
+    - `note`: what a finding shows instead of `key = value` (a sibling condition's result).
+    """
+
+    key: str
+    node: Node | None
+    block: Node | None
+    name: str
+    missing: int = 0
+    absent: bool = False
+    unknown: bool = False
+    note: str | None = None
+
+
+def item_name(item: Node, index: int) -> str:
+    """How a list item is told apart: its `name`, else its position."""
+    name = item.get("name") if isinstance(item.value, dict) else None
+    if name is not None and isinstance(name.value, str) and name.value.strip():
+        return name.value
+    return str(index)
+
+
+def dynamic(block: Node, name: str) -> Node | None:
+    """A Terraform `dynamic "name"` block in `block`: it generates `name` blocks we cannot see."""
+    holder = block.get("dynamic")
+    if holder is None:
+        return None
+    for item in holder.children():
+        if isinstance(item.value, dict) and name in item.value:
+            found: Node = item.value[name]
+            return found
+    return None
+
+
+def is_absent(node: Node) -> bool:
+    return node.value is None or node.value == ""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Reads paths below `root`; `anchor` is the block absent values land on at the root."""
+
+    root: Node
+    anchor: Node | None
+    prefix: str
+    terraform: bool
+
+    def read(self, path: Sequence[Segment]) -> list[Read]:
+        found: list[Read] = []
+        self._walk(self.root, tuple(path), 0, [], self.anchor, found)
+        return found
+
+    def _key(self, parts: Sequence[str]) -> str:
+        return self.prefix + ".".join(parts)
+
+    def _walk(self, node: Node, path: tuple[Segment, ...], i: int, parts: list[str], block: Node | None,
+              found: list[Read]) -> None:
+        name = str(path[-1])
+        rest = [str(s) for s in path[i:]]
+        if isinstance(node.value, Unknown):  # the value, or a step on the way (`missing` > 0)
+            found.append(Read(self._key([*parts, *rest]), node, block, name, len(path) - i, unknown=True))
+            return
+        if i == len(path):
+            found.append(Read(self._key(parts), node, block, name, 0, absent=is_absent(node)))
+            return
+        step = path[i]
+        if isinstance(node.value, list) and not isinstance(step, int):
+            items = node.value
+            if not items:
+                found.append(Read(self._key([*parts, *rest]), None, block, name, len(path) - i, absent=True))
+            for index, item in enumerate(items):
+                named = [*parts[:-1], f"{parts[-1]}[{item_name(item, index)}]"] if parts and len(items) > 1 else parts
+                self._walk(item, path, i, named, item if isinstance(item.value, dict) else block, found)
+            return
+        child: Node | None = None
+        if isinstance(step, int):
+            if isinstance(node.value, list):
+                child = node.get(step)
+            elif isinstance(node.value, dict) and step == 0:
+                child = node  # a lone block is a list of one
+        elif isinstance(node.value, dict):
+            child = node.value.get(step)
+            generator = dynamic(node, step) if child is None and self.terraform else None
+            if generator is not None:
+                found.append(Read(self._key([*parts, *rest]), generator, block, name, len(path) - i, unknown=True))
+                return
+        if child is None:
+            found.append(Read(self._key([*parts, *rest]), None, block, name, len(path) - i, absent=True))
+            return
+        inner = child if isinstance(child.value, dict) and child is not node else block
+        self._walk(child, path, i + 1, [*parts, str(step)], inner, found)
