@@ -60,7 +60,7 @@ CHECKOV_FRAMEWORKS = {"terraform": "terraform", "cloudformation": "cloudformatio
                       "dockerfile": "dockerfile"}
 KICS_PLATFORMS = {"terraform": "terraform", "cloudFormation": "cloudformation", "k8s": "kubernetes",
                   "kubernetes": "kubernetes", "dockerfile": "dockerfile"}
-_EXAMPLE_DIR = re.compile(r"^/?(example_[\w.-]+(?:/[\w.-]+)*)/?$")
+_EXAMPLE_DIR = re.compile(r"^/?([\w.-]+(?:/[\w.-]+)*)/?$")  # a folder beside the test (most are example_<Check>)
 # `x-PASSED.yaml`, `fail.yaml`, `rootContainersFAILED_2.yaml`: a word of its own, or capitals after a word.
 _FILE_LABEL = re.compile(r"(?:(?i:(?:^|[-_.])(passed|pass|failed|fail))|(?<=[a-z])(PASSED|PASS|FAILED|FAIL))"
                          r"(?=$|[-_.\d])")
@@ -352,12 +352,14 @@ def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
 
 
 def _example_dirs(nodes: Iterable[ast.AST], test_dir: Path) -> list[Path]:
+    """Folders beside the test that a string literal of it names ("example_X", "/example_X")."""
     dirs: list[Path] = []
     for node in nodes:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             match = _EXAMPLE_DIR.match(node.value)
-            if match and (test_dir / match.group(1)).is_dir() and test_dir / match.group(1) not in dirs:
-                dirs.append(test_dir / match.group(1))
+            folder = test_dir / match.group(1) if match and match.group(1) not in (".", "..") else None
+            if folder is not None and folder.is_dir() and folder not in dirs:
+                dirs.append(folder)
     return dirs
 
 
@@ -494,7 +496,11 @@ def checkov_examples(root: Path, check: CheckovCheck, work: Path) -> tuple[list[
         return _graph_examples(root, check, source)
     examples: list[Example] = []
     unread: list[dict[str, str]] = []
-    for test in _test_files(root, check):
+    tests = _test_files(root, check)
+    if not tests:
+        unread.append({"check": check.check_id, "where": check.path.relative_to(root).as_posix(),
+                       "why": "no unit test found for this check"})
+    for test in tests:
         where = test.relative_to(root).as_posix()
         try:
             tree = ast.parse(test.read_text(encoding="utf-8", errors="replace"))
@@ -525,8 +531,14 @@ def checkov_examples(root: Path, check: CheckovCheck, work: Path) -> tuple[list[
                     examples.append(Example("checkov", check.check_id, source, dirs[0],
                                             dirs[0].relative_to(root).as_posix(), tuple(labels),
                                             frozenset(check.types)))
+                else:
+                    unread.append({"check": check.check_id, "where": name,
+                                   "why": "the test only counts results: no resource or file is labelled"})
     # One example dir may be named by several tests of the file: score it once.
     unique: dict[tuple[Path, tuple[Label, ...]], Example] = {(e.root, e.labels): e for e in examples}
+    if tests and not unique and not unread:
+        unread.append({"check": check.check_id, "where": tests[0].relative_to(root).as_posix(),
+                       "why": "no labelled example in the test (no example dir, label sets or single-result case)"})
     return list(unique.values()), unread
 
 
