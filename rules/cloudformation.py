@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 from bot.engine.model import Node, Resource, Severity, Unknown, Violation
 from bot.engine.rule import Rule, RuleContext
 from rules._support import as_int, replace_value, truthy
+from rules.checks.network import is_open_cidr
 
 _SOURCES = frozenset({"cloudformation"})
-_OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 ADMIN_PORTS: dict[int, str] = {
     22: "SSH", 23: "Telnet", 3389: "RDP", 5900: "VNC", 2375: "Docker API", 2376: "Docker API",
     3306: "MySQL", 5432: "PostgreSQL", 1433: "SQL Server", 1521: "Oracle", 27017: "MongoDB",
@@ -84,7 +84,7 @@ def _port_range(rule: Node) -> tuple[int, int] | None:
 def _open_cidr(rule: Node) -> Node | None:
     for key in ("CidrIp", "CidrIpv6"):
         cidr = rule.get(key)
-        if cidr is not None and isinstance(cidr.value, str) and cidr.value.strip() in _OPEN_CIDRS:
+        if cidr is not None and isinstance(cidr.value, str) and is_open_cidr(cidr.value):
             return cidr
     return None
 

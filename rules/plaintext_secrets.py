@@ -359,3 +359,24 @@ RULES: tuple[Rule, ...] = (
           "keep its URL in a secret store. " + _ROTATE,
           peers={"kics": ("d6214dca-a31b-425f-bcf7-f4faa772a1c0",)}, controls=_CREDENTIAL_CONTROLS),
 )
+
+
+def find_secrets(text: str, assignments: bool = True) -> Iterator[tuple[str, str]]:
+    """(label, secret) for every credential the text rules would find on one line: AWS keys,
+    tokens of known services, and (with `assignments`) literal passwords/secrets assigned to a
+    name. For checks that look inside a resource's attribute (user data, an environment value)
+    rather than at changed lines."""
+    line = text[:MAX_LINE]
+    finders: tuple[Finder, ...] = (
+        _simple(_AWS_KEY_ID, "AWS access key id"), _find_aws_secret, _simple(_GITHUB, "GitHub token"),
+        _simple(_SLACK, "Slack token"), _formatted(formats.find_slack_webhook),
+        _simple(_STRIPE, "Stripe live secret key"), _simple(_GOOGLE, "Google API key"),
+        _formatted(formats.find_url_credentials), _formatted(formats.find_jwt),
+        _formatted(formats.find_azure_account_key), _formatted(formats.find_sendgrid),
+        _formatted(formats.find_twilio), _formatted(formats.find_mailgun), _formatted(formats.find_npm),
+        _formatted(formats.find_pypi), _formatted(formats.find_teams_webhook),
+        *((_find_assignment,) if assignments else ()),
+    )
+    for finder in finders:
+        for hit in finder(line):
+            yield hit.label, hit.secret

@@ -24,6 +24,7 @@ from rules.spec.catalog import spec_rules
 def all_rules() -> tuple[Rule, ...]:
     """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
     from rules import (
+        aws_provider,
         cloudformation,
         dockerfile,
         github_actions,
@@ -41,6 +42,7 @@ def all_rules() -> tuple[Rule, ...]:
         *dockerfile.RULES,
         *plaintext_secrets.RULES,
         *regressions.RULES,
+        *aws_provider.RULES,
         *spec_rules(),
     )
 

@@ -12,19 +12,20 @@ or on the block's first line when the attribute is missing.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
 
 from bot.engine.model import Node, Resource, Severity, Unknown, Violation
 from bot.engine.rule import CheckFn, Rule, RuleContext
 from rules._edits import add_lines, replace_literal
 from rules._support import as_int, truthy
+from rules.checks.aws_iam import IDENTITY_TERRAFORM, iam_admin
+from rules.checks.aws_policy import DOCUMENT_TYPE
+from rules.checks.network import is_open_cidr
+from rules.checks.tags import regulated_data_class
 
 _SOURCES = frozenset({"terraform"})
-_OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 ADMIN_PORTS: Mapping[int, str] = MappingProxyType({22: "SSH", 3389: "RDP"})
 DATABASE_PORTS: Mapping[int, str] = MappingProxyType({
     1433: "SQL Server", 1521: "Oracle", 2483: "Oracle", 2484: "Oracle", 3306: "MySQL/MariaDB/Aurora",
@@ -42,8 +43,6 @@ _OUTDATED_TLS_POLICY = re.compile(
 _PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
 _PUBLIC_GRANTEES = ("acs.amazonaws.com/groups/global/AllUsers", "acs.amazonaws.com/groups/global/AuthenticatedUsers")
 _PAB_SETTINGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-_CLASSIFICATION_KEYS = frozenset({"dataclassification", "classification", "datasensitivity", "sensitivity"})
-_REGULATED_CLASSES = frozenset({"phi", "ephi", "hipaa", "pci", "pcidss", "cardholder", "restricted", "confidential"})
 _KMS_SSE = frozenset({"aws:kms", "aws:kms:dsse"})
 
 
@@ -176,6 +175,15 @@ def _check_ebs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
             return  # a volume made from a snapshot inherits the snapshot's encryption
         yield from _fix_bool(resource, body.get("encrypted"), None, "encrypted", "EBS volume is not encrypted")
         return
+    if resource.type == "aws_instance" and _absent(body, "root_block_device") \
+            and body.get("launch_template") is None:
+        yield Violation(
+            message="root_block_device is not set: the root volume is created unencrypted (unless the AMI's "
+                    "snapshot is encrypted).",
+            line=resource.line,
+            suggestion=add_lines(resource, None, ["root_block_device {", "  encrypted = true", "}"]),
+            key="root_block_device:absent",
+        )
     for device in ("root_block_device", "ebs_block_device"):
         for block in _blocks(body, device):
             encrypted = block.get("encrypted")
@@ -232,13 +240,14 @@ def _ports(rule: Node, protocol: str) -> tuple[int, int] | None:
 
 
 def _open_cidrs(rule: Node, keys: Sequence[str]) -> Iterator[Node]:
-    """The 0.0.0.0/0 and ::/0 entries (each with its own line) of the given CIDR attributes."""
+    """The entries covering the whole internet (each with its own line) of the given CIDR
+    attributes: 0.0.0.0/0 and ::/0 in any spelling (`0::/0`, `0:0:0:0:0:0:0:0/0`)."""
     for key in keys:
         node = rule.get(key)
         if node is None:
             continue
         for item in node.children() if isinstance(node.value, list) else [node]:
-            if isinstance(item.value, str) and item.value.strip() in _OPEN_CIDRS:
+            if isinstance(item.value, str) and is_open_cidr(item.value):
                 yield item
 
 
@@ -347,14 +356,7 @@ def _check_public_access_block(resource: Resource, ctx: RuleContext) -> Iterable
 
 def _classification(bucket: Resource) -> str | None:
     """The bucket's regulated data class from its tags, e.g. "PHI"; None when not regulated."""
-    tags = bucket.body.get("tags")
-    for key, node in tags.items() if tags is not None else ():
-        if re.sub(r"[^a-z]", "", key.lower()) not in _CLASSIFICATION_KEYS:
-            continue
-        value = _text(node)
-        if value is not None and re.sub(r"[^a-z]", "", value.lower()) in _REGULATED_CLASSES:
-            return value
-    return None
+    return regulated_data_class(bucket.body.get("tags"))
 
 
 def _uses_kms(config: Node) -> bool | None:
@@ -408,10 +410,16 @@ def _load_balancer(listener: Resource, ctx: RuleContext) -> Resource | None:
     return None
 
 
-def _redirects_to_https(action: Node) -> bool:
+def _redirects_to_https(action: Node) -> bool | None:
+    """True for a redirect to HTTPS; False for a redirect that keeps plain HTTP (`protocol =
+    "HTTP"`, or no protocol: `#{protocol}`, the request's own); None when it cannot be told."""
     if (_text(action.get("type")) or "").lower() != "redirect":
         return False
-    return any((_text(r.get("protocol")) or "").upper() == "HTTPS" for r in _blocks(action, "redirect"))
+    redirects = _blocks(action, "redirect")
+    protocols = [r.get("protocol") for r in redirects]
+    if any(_is_unknown(p) for p in protocols):
+        return None
+    return any((_text(p) or "").upper() == "HTTPS" for p in protocols)
 
 
 def _check_http_listener(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
@@ -430,14 +438,17 @@ def _check_http_listener(resource: Resource, ctx: RuleContext) -> Iterable[Viola
     actions = _blocks(body, "default_action")
     if not actions or any(_is_unknown(a.get("type")) for a in actions):
         return
-    if any(_redirects_to_https(a) for a in actions):
+    verdicts = [_redirects_to_https(a) for a in actions]
+    if any(verdict is not False for verdict in verdicts):
         return
+    redirects = any((_text(a.get("type")) or "").lower() == "redirect" for a in actions)
     forwards = any((_text(a.get("type")) or "").lower() not in ("fixed-response", "redirect") for a in actions)
     rules = [r for r in ctx.referrers(resource) if r.type in ("aws_lb_listener_rule", "aws_alb_listener_rule")]
-    if not forwards and not rules:
+    if not forwards and not redirects and not rules:
         return  # a fixed response carries no application data
     yield Violation(
-        message="HTTP listener serves traffic in clear text; redirect it to HTTPS.",
+        message="HTTP listener redirects to plain HTTP; the traffic stays in clear text." if redirects and not forwards
+        else "HTTP listener serves traffic in clear text; redirect it to HTTPS.",
         line=protocol.line if protocol is not None else resource.line,
     )
 
@@ -533,7 +544,25 @@ def _check_search_in_transit(resource: Resource, ctx: RuleContext) -> Iterable[V
         for violation in _fix_bool(resource, block.get("enabled"), block, "enabled",
                                    "Traffic between search nodes is not encrypted"):
             yield _keyed(violation, "node_to_node_encryption")
-    for block in _blocks(body, "domain_endpoint_options"):
+    endpoints = _blocks(body, "domain_endpoint_options")
+    if not endpoints and _absent(body, "domain_endpoint_options"):
+        yield Violation(
+            message="Search domain accepts TLS 1.0 (no domain_endpoint_options: the default TLS policy is "
+                    "Policy-Min-TLS-1-0-2019-07).",
+            line=resource.line,
+            suggestion=add_lines(resource, None, ["domain_endpoint_options {", "  enforce_https       = true",
+                                                  '  tls_security_policy = "Policy-Min-TLS-1-2-2019-07"', "}"]),
+            key="tls_security_policy",
+        )
+    for block in endpoints:
+        if block.get("tls_security_policy") is None:
+            yield Violation(
+                message="Search domain accepts TLS 1.0 (tls_security_policy is not set; it defaults to "
+                        "Policy-Min-TLS-1-0-2019-07).",
+                line=block.line,
+                suggestion=add_lines(resource, block, ['tls_security_policy = "Policy-Min-TLS-1-2-2019-07"']),
+                key="tls_security_policy",
+            )
         https = block.get("enforce_https")
         if https is not None and truthy(https) is False:
             yield Violation(
@@ -623,103 +652,6 @@ def _check_imdsv2(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
             )
 
 
-def _strings_of(node: Node | None) -> list[Node] | None:
-    """The string items of a list (or a lone string); None when any part is unknown."""
-    if node is None:
-        return []
-    items = node.children() if isinstance(node.value, list) else [node]
-    if any(isinstance(item.value, Unknown) for item in items):
-        return None
-    return [item for item in items if isinstance(item.value, str)]
-
-
-def _is_wildcard(value: str) -> bool:
-    return value.strip() in ("*", "*:*")
-
-
-def _check_policy_document(resource: Resource) -> Iterator[Violation]:
-    for statement in _blocks(resource.body, "statement"):
-        if (_text(statement.get("effect")) or "Allow") != "Allow" or _is_unknown(statement.get("effect")):
-            continue
-        actions = _strings_of(statement.get("actions"))
-        resources = _strings_of(statement.get("resources"))
-        if not actions or not resources:
-            continue
-        wild_action = next((a for a in actions if _is_wildcard(a.value)), None)
-        if wild_action is not None and any(r.value.strip() == "*" for r in resources):
-            yield Violation(
-                message='Policy statement allows every action ("*") on every resource ("*").',
-                line=wild_action.line,
-                end_line=wild_action.end_line,
-                key=f"statement:{_text(statement.get('sid')) or statement.line - resource.line}",
-            )
-
-
-def _json_policy(node: Node) -> Any:
-    """The policy document of a `policy` attribute: a literal JSON string, or `jsonencode({...})`
-    of a literal object (the parser leaves the call Unknown; the object inside is plain data,
-    so reading it is parsing, not evaluating). None when it cannot be read."""
-    text: str | None = None
-    if isinstance(node.value, str):
-        text = node.value
-    elif isinstance(node.value, Unknown):
-        match = re.fullmatch(r"\s*jsonencode\((.*)\)\s*", node.value.expression, re.DOTALL)
-        text = match.group(1) if match else None
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _admin_statements(document: Any) -> Iterator[dict[str, Any]]:
-    if not isinstance(document, dict):
-        return
-    for statement in _as_list(document.get("Statement")):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-            continue
-        actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
-        resources = [r for r in _as_list(statement.get("Resource")) if isinstance(r, str)]
-        if any(_is_wildcard(a) for a in actions) and "*" in (r.strip() for r in resources):
-            yield statement
-
-
-def _action_line(resource: Resource, node: Node) -> int:
-    """The line of the wildcard `Action` inside a multi-line policy, else the attribute's line."""
-    for line in range(node.line, node.end_line + 1):
-        text = resource.text_at(line) or ""
-        if re.search(r'"?Action"?\s*[=:]\s*\[?\s*"\*(?::\*)?"', text):
-            return line
-    return node.line
-
-
-def _check_inline_policy(resource: Resource) -> Iterator[Violation]:
-    nodes = [resource.body.get("policy")] + [b.get("policy") for b in _blocks(resource.body, "inline_policy")]
-    for node in nodes:
-        if node is None:
-            continue
-        for statement in _admin_statements(_json_policy(node)):
-            line = _action_line(resource, node)
-            yield Violation(
-                message='Policy statement allows every action ("*") on every resource ("*").',
-                line=line,
-                key=f"statement:{statement.get('Sid') or node.line - resource.line}",
-            )
-
-
-def _check_iam_admin(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """IAM policies must not grant full administrative access ("*" on "*")."""
-    if resource.kind == "data" and resource.type == "aws_iam_policy_document":
-        yield from _check_policy_document(resource)
-    elif resource.kind == "resource" and resource.type != "aws_iam_policy_document":
-        yield from _check_inline_policy(resource)
-
-
 def _check_rds_backups(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """Automated backups must stay on (backup_retention_period = 0 turns them off)."""
     body = resource.body
@@ -773,8 +705,7 @@ _SG_TYPES = ("aws_security_group", "aws_default_security_group", "aws_security_g
              "aws_vpc_security_group_ingress_rule")
 _LISTENERS = ("aws_lb_listener", "aws_alb_listener")
 _SEARCH = ("aws_opensearch_domain", "aws_elasticsearch_domain")
-_IAM_POLICY_HOLDERS = ("aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy",
-                       "aws_iam_role", "aws_iam_policy_document")
+_IAM_POLICY_HOLDERS = (*IDENTITY_TERRAFORM, DOCUMENT_TYPE)
 
 RULES: tuple[Rule, ...] = (
     _rule(
@@ -959,7 +890,7 @@ RULES: tuple[Rule, ...] = (
         "can read any data and disable every other control.",
         "Grant only the actions and resources the principal needs; keep break-glass admin access in a "
         "separate, monitored role.",
-        _check_iam_admin,
+        iam_admin,
         managed=False,
         peers={"checkov": ("CKV_AWS_62", "CKV_AWS_1"), "kics": ("2f37c4a3-58b9-4afe-8a87-d7f1d2286f84",)},
     ),

@@ -17,6 +17,12 @@ from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
 from rules.checks import (
+    aws_data,
+    aws_iam,
+    aws_links,
+    aws_network,
+    aws_params,
+    aws_secrets,
     azure_encryption,
     azure_endpoints,
     azure_nsg,
@@ -31,6 +37,26 @@ from rules.checks import (
 
 # Append entries as `"name": function,` (one a line, sorted by name, to keep merges easy).
 FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
+    "aws_db_parameter_group_requires_tls": aws_params.db_parameter_group_requires_tls,
+    "aws_default_security_group_open": aws_network.default_security_group_open,
+    "aws_eks_cluster_logging_types": aws_params.eks_cluster_logging_types,
+    "aws_elbv2_access_logs_attribute": aws_params.elbv2_access_logs_attribute,
+    "aws_github_oidc_trust_broad": aws_iam.github_oidc_trust_broad,
+    "aws_iam_admin_managed_policy": aws_iam.iam_admin_managed_policy,
+    "aws_iam_privilege_escalation": aws_iam.iam_privilege_escalation,
+    "aws_iam_service_wildcard": aws_iam.iam_service_wildcard,
+    "aws_kms_policy_open": aws_iam.kms_policy_open,
+    "aws_lambda_environment_secrets": aws_secrets.lambda_environment_secrets,
+    "aws_log_delivery_source_for": aws_links.log_delivery_source_for,
+    "aws_nacl_admin_open": aws_network.nacl_admin_open,
+    "aws_role_trust_open": aws_iam.role_trust_open,
+    "aws_s3_bucket_access_logging": aws_links.s3_bucket_access_logging,
+    "aws_s3_policy_open": aws_iam.s3_policy_open,
+    "aws_s3_policy_without_tls": aws_iam.s3_policy_without_tls,
+    "aws_secret_has_rotation": aws_links.secret_has_rotation,
+    "aws_tags_mark_no_regulated_data": aws_data.tags_mark_no_regulated_data,
+    "aws_user_data_secrets": aws_secrets.user_data_secrets,
+    "aws_vpc_has_flow_log": aws_links.vpc_has_flow_log,
     "azure_aks_api_server_restricted": azure_endpoints.check_aks_api_server,
     "azure_cosmosdb_network_restricted": azure_endpoints.check_cosmosdb_network,
     "azure_mssql_server_auditing": azure_sql.check_server_auditing,

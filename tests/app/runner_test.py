@@ -30,6 +30,11 @@ resource "aws_s3_bucket" "records" {
     DataClassification = "PHI"
   }
 }
+
+resource "aws_s3_bucket_logging" "records" {
+  bucket        = aws_s3_bucket.records.id
+  target_bucket = "access-logs"
+}
 """
 SSE = """\
 resource "aws_kms_key" "k" {
@@ -107,10 +112,11 @@ def test_removing_a_kms_configuration_rechecks_the_bucket_in_an_unchanged_file(f
                       {"data/sse.tf": None})
     run = review(fake_github, repo, number)
     assert run["conclusion"] == "failure"
+    # The re-checked PHI bucket also has no bucket policy refusing plain HTTP (CB-AWS-071).
     assert [(a["path"], a["start_line"], a["title"].split(":")[0]) for a in run["annotations"]] == [
-        ("data/bucket.tf", 1, "CB-AWS-009")]
+        ("data/bucket.tf", 1, "CB-AWS-009"), ("data/bucket.tf", 1, "CB-AWS-071")]
     assert fake_github.reviews(repo, number) == []  # bucket.tf is not in the diff: no inline comment
-    assert "1 outside the diff" in run["summary"]
+    assert "2 outside the diff" in run["summary"]
 
 
 def test_file_without_a_patch_is_read_whole(fake_github: FakeGitHub) -> None:
@@ -387,7 +393,7 @@ def test_every_log_line_of_a_job_names_its_delivery(fake_github: FakeGitHub) -> 
 
 
 AUDIT_LOGS = 'resource "aws_cloudwatch_log_group" "audit" {{\n  name              = "/audit"\n' \
-             '  retention_in_days = {days}\n}}\n'
+             '  retention_in_days = {days}\n  kms_key_id        = "arn:aws:kms:eu-west-1:111122223333:key/audit"\n}}\n'
 
 
 @pytest.mark.parametrize(("policy", "conclusion", "level"), [
