@@ -28,6 +28,15 @@ them also judges that type (the union might still fail it) is listed as skipped,
 Checks that share an example folder label each resource once (failing when any fails). The
 disagreements (false negatives and false positives) are printed one by one so each can be
 explained.
+
+Explanations are data: `bench/peer_disagreements.yml` (or `--explanations FILE`) lists
+disagreements by rule, peer, example (`where`) and resource, each with a verdict and a one-line
+why. `peer-wrong` (the label ignores provider behaviour, or the example is invalid),
+`default-differs` (we follow today's provider default, the peer an older one) and
+`semantics-differ` (the peer check judges something else) explain a disagreement: it is listed as
+explained and left out of the "agreeing" figures printed beside the raw ones. `our-bug` records a
+known miss that is not fixed yet: it stays unexplained and counts. An explanation that no longer
+matches a disagreement is listed as stale, so the file cannot quietly outlive what it explains.
 """
 
 from __future__ import annotations
@@ -55,6 +64,9 @@ from bot.engine.rule import Rule
 from rules.registry import all_rules, default_rule_set
 
 PEERS = ("checkov", "kics")
+EXPLANATIONS = Path(__file__).resolve().parent / "peer_disagreements.yml"
+EXCUSING = ("peer-wrong", "default-differs", "semantics-differ")  # verdicts that explain a disagreement
+VERDICTS = (*EXCUSING, "our-bug")  # `our-bug`: known, recorded, still counted
 # Checkov's framework folders and KICS's platform folders, as our `Resource.source` values.
 CHECKOV_FRAMEWORKS = {"terraform": "terraform", "cloudformation": "cloudformation", "kubernetes": "kubernetes",
                       "dockerfile": "dockerfile"}
@@ -115,12 +127,27 @@ class Outcome:
     fn: int = 0
     fp: int = 0
     tn: int = 0
-    disagreements: list[dict[str, str]] = field(default_factory=list)
+    disagreements: list[dict[str, str]] = field(default_factory=list)  # unexplained (see `explain`)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    explained: list[dict[str, str]] = field(default_factory=list)  # with their verdict and why
+    explained_fn: int = 0  # of `fn`, those explained
+    explained_fp: int = 0  # of `fp`, those explained
 
     @property
     def examples(self) -> int:
         return self.tp + self.fn + self.fp + self.tn
+
+    @property
+    def agreeing_recall(self) -> float | None:
+        """Recall over the examples whose semantics agree (explained false negatives left out)."""
+        fn = self.fn - self.explained_fn
+        return self.tp / (self.tp + fn) if self.tp + fn else None
+
+    @property
+    def agreeing_precision(self) -> float | None:
+        """Precision over the examples whose semantics agree (explained false positives left out)."""
+        fp = self.fp - self.explained_fp
+        return self.tp / (self.tp + fp) if self.tp + fp else None
 
     @property
     def recall(self) -> float | None:
@@ -135,14 +162,20 @@ class Outcome:
         self.fn += other.fn
         self.fp += other.fp
         self.tn += other.tn
+        self.explained_fn += other.explained_fn
+        self.explained_fp += other.explained_fp
         self.disagreements.extend(other.disagreements)
         self.skipped.extend(other.skipped)
+        self.explained.extend(other.explained)
 
     def as_json(self) -> dict[str, object]:
         return {"rule": self.rule, "peer": self.peer, "checks": list(self.checks), "examples": self.examples,
                 "tp": self.tp, "fn": self.fn, "fp": self.fp, "tn": self.tn,
                 "recall": _rounded(self.recall), "precision": _rounded(self.precision),
-                "disagreements": self.disagreements, "skipped": self.skipped}
+                "explained_fn": self.explained_fn, "explained_fp": self.explained_fp,
+                "agreeing_recall": _rounded(self.agreeing_recall),
+                "agreeing_precision": _rounded(self.agreeing_precision),
+                "disagreements": self.disagreements, "explained": self.explained, "skipped": self.skipped}
 
 
 def _rounded(value: float | None) -> float | None:
@@ -841,6 +874,93 @@ def _examples_of(peer: str, root: Path, check_id: str, rule: Rule, checkov_index
     return examples, unread
 
 
+# --------------------------------------------------------------------------------------------
+# Explanations: why a disagreement is not a miss (data, bench/peer_disagreements.yml)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why one disagreement is what it is. `resource` is as the disagreement names it; KICS
+    names add the line (`aws_x.y (line 3)`), which may be left out."""
+
+    rule: str
+    peer: str
+    where: str
+    resource: str
+    verdict: str
+    why: str
+
+    def matches(self, rule: str, peer: str, disagreement: Mapping[str, str]) -> bool:
+        if (rule, peer, disagreement["where"]) != (self.rule, self.peer, self.where):
+            return False
+        name = disagreement["resource"]
+        return self.resource in (name, re.sub(r" \(line \d+\)$", "", name))
+
+
+_EXPLANATION_KEYS = ("rule", "peer", "where", "resource", "verdict", "why")
+
+
+class ExplanationError(Exception):
+    """A malformed explanations file (the message names the file and the entry)."""
+
+
+def load_explanations(path: Path) -> list[Explanation]:
+    """The explanations of a file (a YAML list of mappings with exactly `_EXPLANATION_KEYS`).
+    A malformed entry raises ExplanationError naming the file and the entry."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else []
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ExplanationError(f"{path}: a list of explanations expected")
+    found: list[Explanation] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for number, entry in enumerate(data, 1):
+        if not isinstance(entry, dict) or set(entry) != set(_EXPLANATION_KEYS) \
+                or not all(isinstance(entry[k], str) and entry[k].strip() for k in _EXPLANATION_KEYS):
+            raise ExplanationError(f"{path}: entry {number}: exactly {', '.join(_EXPLANATION_KEYS)} expected, "
+                             f"each a non-empty string")
+        if entry["peer"] not in PEERS:
+            raise ExplanationError(f"{path}: entry {number}: peer {entry['peer']!r} is not one of {', '.join(PEERS)}")
+        if entry["verdict"] not in VERDICTS:
+            raise ExplanationError(f"{path}: entry {number}: verdict {entry['verdict']!r} is not one of "
+                             f"{', '.join(VERDICTS)}")
+        key = (entry["rule"], entry["peer"], entry["where"], entry["resource"])
+        if key in seen:
+            raise ExplanationError(f"{path}: entry {number}: {' '.join(key)} is explained twice")
+        seen.add(key)
+        found.append(Explanation(**{k: entry[k].strip() for k in _EXPLANATION_KEYS}))
+    return found
+
+
+def explain(outcomes: Sequence[Outcome], explanations: Sequence[Explanation]) -> list[Explanation]:
+    """Move each explained disagreement of `outcomes` to its `explained` list (with verdict and
+    why; an `our-bug` one stays a disagreement, annotated) and count it. Returns the stale
+    explanations: those of a scored rule and peer that match no disagreement."""
+    used: set[int] = set()
+    scored = {(o.rule, o.peer) for o in outcomes}
+    for outcome in outcomes:
+        unexplained = []
+        for disagreement in outcome.disagreements:
+            match = next((i for i, e in enumerate(explanations)
+                          if e.matches(outcome.rule, outcome.peer, disagreement)), None)
+            if match is None:
+                unexplained.append(disagreement)
+                continue
+            used.add(match)
+            note = {**disagreement, "verdict": explanations[match].verdict, "why": explanations[match].why}
+            if explanations[match].verdict not in EXCUSING:
+                unexplained.append(note)
+                continue
+            outcome.explained.append(note)
+            if disagreement["theirs"] == "fail":
+                outcome.explained_fn += 1
+            else:
+                outcome.explained_fp += 1
+        outcome.disagreements = unexplained
+    return [e for i, e in enumerate(explanations) if i not in used and (e.rule, e.peer) in scored]
+
+
 def totals(outcomes: Sequence[Outcome]) -> dict[str, Outcome]:
     """Overall counts per peer and for both together."""
     result: dict[str, Outcome] = {}
@@ -848,7 +968,7 @@ def totals(outcomes: Sequence[Outcome]) -> dict[str, Outcome]:
         total = Outcome("overall", peer, ())
         for outcome in outcomes:
             if peer in ("all", outcome.peer):
-                total.add(dataclasses.replace(outcome, disagreements=[], skipped=[]))
+                total.add(dataclasses.replace(outcome, disagreements=[], skipped=[], explained=[]))
         result[peer] = total
     return result
 
@@ -862,23 +982,52 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-def text_table(outcomes: Sequence[Outcome]) -> str:
-    header = f"{'rule':<13} {'peer':<8} {'examples':>8} {'TP':>4} {'FN':>4} {'FP':>4} {'TN':>4} " \
-             f"{'recall':>7} {'precision':>9} {'skipped':>7}"
+def _row(name: str, peer: str, o: Outcome, skipped: str = "") -> str:
+    return (f"{name:<13} {peer:<8} {o.examples:>8} {o.tp:>4} {o.fn:>4} {o.fp:>4} {o.tn:>4} "
+            f"{_pct(o.recall):>7} {_pct(o.precision):>9} {o.explained_fn + o.explained_fp:>9} "
+            f"{_pct(o.agreeing_recall):>7} {_pct(o.agreeing_precision):>9} {skipped:>7}").rstrip()
+
+
+def overall_line(outcomes: Sequence[Outcome]) -> str:
+    """Both overall figures in one line: raw, and over the examples whose semantics agree."""
+    o = totals(outcomes)["all"]
+    explained = o.explained_fn + o.explained_fp
+    unexplained = o.fn + o.fp - explained
+    return (f"Overall: {o.examples} examples, raw recall {_pct(o.recall)} precision {_pct(o.precision)}; "
+            f"agreeing recall {_pct(o.agreeing_recall)} precision {_pct(o.agreeing_precision)} "
+            f"({explained} explained, {unexplained} unexplained disagreements)")
+
+
+def text_table(outcomes: Sequence[Outcome], stale: Sequence[Explanation] = ()) -> str:
+    """Per rule and peer the raw figures and, beside them, recall and precision over the
+    agreeing examples (`agree`: explained differences left out); then the disagreements."""
+    header = (f"{'rule':<13} {'peer':<8} {'examples':>8} {'TP':>4} {'FN':>4} {'FP':>4} {'TN':>4} "
+              f"{'recall':>7} {'precision':>9} {'explained':>9} {'agree-R':>7} {'agree-P':>9} {'skipped':>7}")
     lines = [header, "-" * len(header)]
-    for o in outcomes:
-        lines.append(f"{o.rule:<13} {o.peer:<8} {o.examples:>8} {o.tp:>4} {o.fn:>4} {o.fp:>4} {o.tn:>4} "
-                     f"{_pct(o.recall):>7} {_pct(o.precision):>9} {len(o.skipped):>7}")
+    lines += [_row(o.rule, o.peer, o, str(len(o.skipped))) for o in outcomes]
     lines.append("-" * len(header))
-    for peer, o in totals(outcomes).items():
-        lines.append(f"{'overall':<13} {peer:<8} {o.examples:>8} {o.tp:>4} {o.fn:>4} {o.fp:>4} {o.tn:>4} "
-                     f"{_pct(o.recall):>7} {_pct(o.precision):>9}")
-    disagreements = [(o.rule, o.peer, d) for o in outcomes for d in o.disagreements]
+    lines += [_row("overall", peer, o) for peer, o in totals(outcomes).items()]
     lines.append("")
-    lines.append(f"Disagreements ({len(disagreements)}):" if disagreements else "No disagreements.")
-    for rule, peer, d in disagreements:
+    unexplained = [(o.rule, o.peer, d) for o in outcomes for d in o.disagreements]
+    explained = [(o.rule, o.peer, d) for o in outcomes for d in o.explained]
+    lines.append(f"Unexplained disagreements ({len(unexplained)}):" if unexplained
+                 else "No unexplained disagreements.")
+    for rule, peer, d in unexplained:
+        note = f" [{d['verdict']}: {d['why']}]" if "verdict" in d else ""
         lines.append(f"  {rule} {peer} {d['check']}: {d['where']} {d['resource']}: "
-                     f"ours {d['ours']}, theirs {d['theirs']}")
+                     f"ours {d['ours']}, theirs {d['theirs']}{note}")
+    if explained:
+        lines.append("")
+        lines.append(f"Explained disagreements ({len(explained)}):")
+        for rule, peer, d in explained:
+            lines.append(f"  {rule} {peer} {d['check']}: {d['where']} {d['resource']}: "
+                         f"ours {d['ours']}, theirs {d['theirs']} [{d['verdict']}: {d['why']}]")
+    if stale:
+        lines.append("")
+        lines.append(f"Stale explanations, matching no disagreement ({len(stale)}):")
+        lines += [f"  {e.rule} {e.peer}: {e.where} {e.resource}" for e in stale]
+    lines.append("")
+    lines.append(overall_line(outcomes))
     return "\n".join(lines)
 
 
@@ -889,11 +1038,12 @@ def skipped_text(outcomes: Sequence[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def report_json(outcomes: Sequence[Outcome]) -> dict[str, object]:
+def report_json(outcomes: Sequence[Outcome], stale: Sequence[Explanation] = ()) -> dict[str, object]:
     return {"rules": [o.as_json() for o in outcomes],
-            "overall": {peer: {k: v for k, v in o.as_json().items() if k not in ("rule", "checks", "disagreements",
-                                                                              "skipped")}
-                        for peer, o in totals(outcomes).items()}}
+            "overall": {peer: {k: v for k, v in o.as_json().items()
+                               if k not in ("rule", "checks", "disagreements", "explained", "skipped")}
+                        for peer, o in totals(outcomes).items()},
+            "stale_explanations": [dataclasses.asdict(e) for e in stale]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -903,17 +1053,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rule", action="append", default=[], help="score only this rule (repeatable)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--skipped", action="store_true", help="also list what was skipped and why")
+    parser.add_argument("--explanations", type=Path, default=EXPLANATIONS,
+                        help=f"the explained disagreements (default: {EXPLANATIONS.name} beside this script)")
     args = parser.parse_args(argv)
     if args.checkov is None and args.kics is None:
         parser.error("give --checkov and/or --kics")
     for root in (args.checkov, args.kics):
         if root is not None and not root.is_dir():
             parser.error(f"{root}: not a directory")
+    try:
+        explanations = load_explanations(args.explanations)
+    except ExplanationError as error:
+        parser.error(str(error))
     outcomes = score(peered_rules(all_rules(), args.rule), args.checkov, args.kics)
+    stale = explain(outcomes, explanations)
     if args.json:
-        print(json.dumps(report_json(outcomes), indent=2))
+        print(json.dumps(report_json(outcomes, stale), indent=2))
     else:
-        print(text_table(outcomes))
+        print(text_table(outcomes, stale))
         if args.skipped:
             print()
             print(skipped_text(outcomes))

@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 from bench.peer_score import (
+    EXPLANATIONS,
+    PEERS,
+    ExplanationError,
     Outcome,
     _file_labels,
     _hcl_body,
+    explain,
+    load_explanations,
     main,
+    overall_line,
     report_json,
     score,
     text_table,
@@ -23,6 +29,7 @@ from bot.engine.parsers import parse_terraform
 from rules.registry import all_rules
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bench" / "peer_sample"
+SAMPLE_EXPLANATIONS = SAMPLE / "disagreements.yml"
 EFS_QUERY = "48207659-729f-4b5c-9402-f884257d794f"
 PRIVILEGED_QUERY = "dd29336b-fe57-445b-a26e-e6aa867ae609"
 # The sample's peer ids, set here so the figures do not move when a rule's declared peers change.
@@ -98,8 +105,8 @@ def test_overall_figures_add_up_per_peer_and_together(outcomes: list[Outcome]) -
     assert overall["all"].recall == pytest.approx(12 / 13)
     assert overall["all"].precision == pytest.approx(12 / 13)
     table = text_table(outcomes)
-    assert "overall       all            25   12    1    1   11     92%       92%" in table
-    assert "Disagreements (2):" in table
+    assert "overall       all            25   12    1    1   11     92%       92%         0     92%       92%" in table
+    assert "Unexplained disagreements (2):" in table
 
 
 def test_json_report_carries_the_same_figures(outcomes: list[Outcome]) -> None:
@@ -161,3 +168,98 @@ def test_conf_dicts_become_terraform_our_parser_reads() -> None:
     assert body.get("enable_log_file_validation").value is False  # type: ignore[union-attr]
     assert body.get("tags", "Env").value == "prod"  # type: ignore[union-attr]
     assert [b.get("read_write_type").value for b in body.get("event_selector").children()] == ["All", "ReadOnly"]  # type: ignore[union-attr]
+
+
+@pytest.fixture()
+def explained() -> tuple[list[Outcome], list[str]]:
+    """The sample scored, then its disagreements explained by the sample's explanations file."""
+    rules = [replace(r, peers=SAMPLE_PEERS[r.id]) for r in all_rules() if r.id in SAMPLE_PEERS]
+    outcomes = score(rules, SAMPLE / "checkov", SAMPLE / "kics")
+    stale = explain(outcomes, load_explanations(SAMPLE_EXPLANATIONS))
+    return outcomes, [f"{e.rule} {e.peer} {e.resource}" for e in stale]
+
+
+def test_an_explained_disagreement_leaves_the_agreeing_figures_and_an_our_bug_one_stays(
+        explained: tuple[list[Outcome], list[str]]) -> None:
+    outcomes, _ = explained
+    efs = next(o for o in outcomes if (o.rule, o.peer) == ("CB-AWS-016", "checkov"))
+    # Raw figures do not move; the explained false negative leaves the agreeing recall only.
+    assert figures(efs)[:4] == (2, 1, 1, 1)
+    assert (efs.explained_fn, efs.explained_fp) == (1, 0)
+    assert [(d["resource"], d["verdict"]) for d in efs.explained] == [("aws_efs_file_system.unknown", "peer-wrong")]
+    assert efs.recall == pytest.approx(2 / 3)
+    assert efs.agreeing_recall == 1.0
+    # `our-bug` is recorded, annotated, and still counted against us.
+    assert [(d["resource"], d["verdict"]) for d in efs.disagreements] == [("aws_efs_file_system.kms_only", "our-bug")]
+    assert efs.agreeing_precision == pytest.approx(2 / 3)
+    unexplained = [d for o in outcomes if o is not efs for d in o.disagreements + o.explained]
+    assert unexplained == []
+
+
+def test_stale_explanations_are_those_of_scored_rules_that_match_nothing(
+        explained: tuple[list[Outcome], list[str]]) -> None:
+    _, stale = explained
+    # The CB-AWS-999 entry is of a rule the sample does not score: not stale, just unused.
+    assert stale == ["CB-AWS-016 kics aws_efs_file_system.positive1"]
+
+
+def test_overall_figures_show_raw_and_agreeing_side_by_side(explained: tuple[list[Outcome], list[str]]) -> None:
+    outcomes, _ = explained
+    overall = totals(outcomes)["all"]
+    assert (overall.tp, overall.fn, overall.fp, overall.explained_fn, overall.explained_fp) == (12, 1, 1, 1, 0)
+    assert overall.agreeing_recall == 1.0
+    assert overall.agreeing_precision == pytest.approx(12 / 13)
+    assert overall_line(outcomes) == ("Overall: 25 examples, raw recall 92% precision 92%; agreeing recall 100% "
+                                      "precision 92% (1 explained, 1 unexplained disagreements)")
+    table = text_table(outcomes)
+    assert "CB-AWS-016    checkov         5    2    1    1    1     67%       67%         1    100%       67%" in table
+    assert "Unexplained disagreements (1):" in table
+    assert "aws_efs_file_system.kms_only: ours fail, theirs pass [our-bug: " in table
+    assert "Explained disagreements (1):" in table
+
+
+def test_the_command_reads_the_explanations_it_is_given(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--checkov", str(SAMPLE / "checkov"), "--kics", str(SAMPLE / "kics"), "--rule", "CB-AWS-016",
+                 "--explanations", str(SAMPLE_EXPLANATIONS), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    efs = next(r for r in report["rules"] if r["peer"] == "checkov")
+    assert (efs["explained_fn"], efs["explained_fp"], efs["agreeing_recall"], efs["agreeing_precision"]) == \
+        (1, 0, 1.0, 0.667)
+    assert [e["resource"] for e in report["stale_explanations"]] == ["aws_efs_file_system.positive1"]
+    assert report["overall"]["all"]["agreeing_recall"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- {rule: R, peer: kics, where: w, resource: r, verdict: wrong, why: y}\n", "verdict 'wrong' is not one of"),
+        ("- {rule: R, peer: tfsec, where: w, resource: r, verdict: peer-wrong, why: y}\n", "peer 'tfsec' is not"),
+        ("- {rule: R, peer: kics, where: w, resource: r, verdict: peer-wrong}\n", "entry 1: exactly rule, peer"),
+        ("- {rule: R, peer: kics, where: w, resource: r, verdict: peer-wrong, why: ''}\n", "non-empty string"),
+        ("- {rule: R, peer: kics, where: w, resource: r, verdict: peer-wrong, why: y}\n" * 2, "entry 2: R kics w r"),
+        ("rule: R\n", "a list of explanations expected"),
+    ],
+)
+def test_a_malformed_explanations_file_is_refused_naming_the_entry(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "explanations.yml"
+    path.write_text(text)
+    with pytest.raises(ExplanationError, match=message):
+        load_explanations(path)
+
+
+def test_a_kics_resource_is_explained_with_or_without_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "explanations.yml"
+    path.write_text("- {rule: R, peer: kics, where: w, resource: aws_x.y, verdict: peer-wrong, why: y}\n")
+    (explanation,) = load_explanations(path)
+    assert explanation.matches("R", "kics", {"where": "w", "resource": "aws_x.y (line 3)"})
+    assert not explanation.matches("R", "kics", {"where": "w", "resource": "aws_x.yz (line 3)"})
+    assert not explanation.matches("R", "checkov", {"where": "w", "resource": "aws_x.y"})
+
+
+def test_the_shipped_explanations_name_rules_that_declare_the_peer() -> None:
+    rules = {r.id: r for r in all_rules()}
+    for explanation in load_explanations(EXPLANATIONS):
+        rule = rules.get(explanation.rule)
+        assert rule is not None, explanation
+        assert explanation.peer in PEERS and rule.peers.get(explanation.peer), explanation
