@@ -54,15 +54,27 @@ def _check_privileged(resource: Resource, ctx: RuleContext) -> Iterable[Violatio
 
 
 def _check_escalation(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """Escalation is allowed unless the container says `allowPrivilegeEscalation: false` (the
+    runtime sets no_new_privs only then), so an unset value is reported too; a privileged
+    container (CB-K8S-001's finding) and Windows pods are not judged on the missing setting."""
     for spec in pod_specs(resource):
+        os_name = spec.get("os", "name")
+        windows = os_name is not None and str(os_name.value).lower() == "windows"
         for container in containers(spec):
             name = _name(container)
+            setting = container.get("securityContext", "allowPrivilegeEscalation")
             yield from _flag_true(
-                resource, container.get("securityContext", "allowPrivilegeEscalation"),
-                "allowPrivilegeEscalation",
+                resource, setting, "allowPrivilegeEscalation",
                 f"Container `{name}` allows privilege escalation (setuid binaries can gain root).",
                 name,
             )
+            privileged = truthy(container.get("securityContext", "privileged")) is True
+            if setting is None and not windows and not privileged:
+                yield Violation(
+                    message=f"Container `{name}` does not set allowPrivilegeEscalation: false, so escalation is "
+                            "allowed (setuid binaries can gain root).",
+                    line=container.line, end_line=container.line, key=name,
+                )
 
 
 def _root_violation(resource: Resource, container: Node, spec: Node) -> Violation | None:
