@@ -496,7 +496,8 @@ def _hcl_body(conf: object, indent: str) -> str:
     lines = []
     for key, raw in conf.items():
         values = raw if isinstance(raw, list) else [raw]
-        blocks = [v for v in values if isinstance(v, dict) and v and all(isinstance(x, list) for x in v.values())]
+        # A block is a dict in the parsed form (its attributes one-item lists; a test may write one bare).
+        blocks = [v for v in values if isinstance(v, dict) and v and any(isinstance(x, list) for x in v.values())]
         if blocks and len(blocks) == len(values):
             for block in blocks:
                 lines.append(f"{indent}{key} {{\n{_hcl_body(block, indent + '  ')}{indent}}}\n")

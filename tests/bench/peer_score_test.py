@@ -263,3 +263,17 @@ def test_the_shipped_explanations_name_rules_that_declare_the_peer() -> None:
         rule = rules.get(explanation.rule)
         assert rule is not None, explanation
         assert explanation.peer in PEERS and rule.peers.get(explanation.peer), explanation
+
+
+def test_a_conf_block_with_a_bare_value_is_still_a_block() -> None:
+    # Checkov tests sometimes write one attribute of a block without its list (`"key_length": "1024"`).
+    conf = {"dnssec_config": [{"state": ["on"], "default_key_specs": [
+        {"algorithm": ["rsasha1"], "key_type": ["zoneSigning"], "key_length": "1024"}]}], "tags": [{"Env": "prod"}]}
+    text = f'resource "google_dns_managed_zone" "example" {{\n{_hcl_body(conf, "  ")}}}\n'
+    (parsed,) = parse_terraform({"main.tf": text}).values()
+    (zone,) = parsed.resources
+    (dnssec,) = zone.body.get("dnssec_config").children()  # type: ignore[union-attr]
+    (spec,) = dnssec.get("default_key_specs").children()  # type: ignore[union-attr]
+    assert spec.get("algorithm").value == "rsasha1"  # type: ignore[union-attr]
+    assert spec.get("key_length").value == "1024"  # type: ignore[union-attr]
+    assert zone.body.get("tags", "Env").value == "prod"  # type: ignore[union-attr]
