@@ -24,25 +24,19 @@ from rules.spec.catalog import spec_rules
 def all_rules() -> tuple[Rule, ...]:
     """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
     from rules import (
-        aws_provider,
-        cloudformation,
         dockerfile,
         github_actions,
         kubernetes,
         plaintext_secrets,
         regressions,
-        terraform_aws,
     )
 
     return (
-        *terraform_aws.RULES,
-        *cloudformation.RULES,
         *kubernetes.RULES,
         *github_actions.RULES,
         *dockerfile.RULES,
         *plaintext_secrets.RULES,
         *regressions.RULES,
-        *aws_provider.RULES,
         *spec_rules(),
     )
 

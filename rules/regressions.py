@@ -31,22 +31,26 @@ from typing import Literal
 
 from bot.engine.model import Node, Resource, Severity, Unknown, Violation
 from bot.engine.rule import CheckFn, Rule, RuleContext
-from rules import cloudformation as cfn
 from rules._edits import _header, add_lines
 from rules._support import as_int, truthy
+from rules.checks.aws_exposure import (
+    ADMIN_PORTS,
+    ADMIN_PROTOCOLS,
+    DATABASE_PORTS,
+    DATABASE_PROTOCOLS,
+    port_span,
+)
+from rules.checks.aws_exposure import ingress_rules as _ingress_rules
+from rules.checks.aws_exposure import protocol_of as _protocol
+from rules.checks.aws_policy import properties
 from rules.terraform_aws import (
     _MIN_RETENTION_DAYS,
     _RDS_INHERITS,
-    ADMIN_PORTS,
-    DATABASE_PORTS,
     _blocks,
     _dynamic,
     _ebs_default_encryption,
-    _ingress_rules,
     _is_set,
     _is_unknown,
-    _ports,
-    _protocol,
     _text,
 )
 
@@ -427,7 +431,7 @@ def _bucket_inline(resource: Resource, ctx: RuleContext, siblings: Sequence[Reso
 
 
 def _cfn_volume(resource: Resource, ctx: RuleContext, siblings: Sequence[Resource]) -> Level | None:
-    props = cfn._properties(resource)
+    props = properties(resource)
     absent = None if _inherits(props, ("SnapshotId",)) else Level.NONE
     return _flag_and_key(props, "Encrypted", "KmsKeyId", siblings, absent)
 
@@ -438,7 +442,7 @@ _CFN_RDS_INHERITS = ("SourceDBInstanceIdentifier", "DBSnapshotIdentifier", "DBCl
 
 
 def _cfn_rds(resource: Resource, ctx: RuleContext, siblings: Sequence[Resource]) -> Level | None:
-    props = cfn._properties(resource)
+    props = properties(resource)
     absent = None if _inherits(props, _CFN_RDS_INHERITS) else Level.NONE
     return _flag_and_key(props, "StorageEncrypted", "KmsKeyId", siblings, absent)
 
@@ -767,9 +771,10 @@ def _compare_rotation(head: Resource, base: Resource, ctx: RuleContext) -> Itera
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Admitted = dict[int, list[tuple[Node, Network]]]  # port -> the CIDR entries admitted to it
-_TF_SENSITIVE: Mapping[int, tuple[str, frozenset[str]]] = {
-    **{port: (name, frozenset({"tcp", "udp", "all"})) for port, name in ADMIN_PORTS.items()},
-    **{port: (name, frozenset({"tcp", "all"})) for port, name in DATABASE_PORTS.items()},
+# The ports and protocols CB-AWS-004 and CB-AWS-005 judge, in Terraform and CloudFormation alike.
+_SENSITIVE: Mapping[int, tuple[str, frozenset[str]]] = {
+    **{port: (name, ADMIN_PROTOCOLS | {"all"}) for port, name in ADMIN_PORTS.items()},
+    **{port: (name, DATABASE_PROTOCOLS | {"all"}) for port, name in DATABASE_PORTS.items()},
 }
 
 
@@ -809,22 +814,17 @@ def _tf_admitted(resource: Resource) -> Admitted | None:
             if protocol_node is None or _is_unknown(protocol_node):
                 return None
             continue  # icmp and friends carry no port
-        span = _ports(rule, protocol)
+        span = port_span(rule, protocol)
         networks = _networks(rule.get(key) for key in cidr_keys)
         if span is None or networks is None:
             return None
-        _admit(admitted, span, protocol, networks, _TF_SENSITIVE)
+        _admit(admitted, span, protocol, networks, _SENSITIVE)
     return admitted
-
-
-_CFN_SENSITIVE: Mapping[int, tuple[str, frozenset[str]]] = {
-    port: (name, frozenset({"tcp"})) for port, name in cfn.ADMIN_PORTS.items()
-}
 
 
 def _cfn_admitted(resource: Resource) -> Admitted | None:
     """The same for a CloudFormation security group or ingress resource."""
-    props = cfn._properties(resource)
+    props = properties(resource)
     if resource.type == "AWS::EC2::SecurityGroupIngress":
         rules = [props]
     else:
@@ -836,12 +836,13 @@ def _cfn_admitted(resource: Resource) -> Admitted | None:
     for rule in rules:
         if not isinstance(rule.value, dict) or any(_is_unknown(rule.get(k)) for k in ("IpProtocol", "FromPort", "ToPort")):
             return None
-        span = cfn._port_range(rule)
         networks = _networks(rule.get(key) for key in ("CidrIp", "CidrIpv6"))
         if networks is None:
             return None
-        if span is not None:
-            _admit(admitted, span, "tcp", networks, _CFN_SENSITIVE)
+        protocol = _protocol(rule.get("IpProtocol"))
+        span = port_span(rule, protocol, "FromPort", "ToPort", lenient=True) if protocol is not None else None
+        if protocol is not None and span is not None:  # icmp and friends carry no port
+            _admit(admitted, span, protocol, networks, _SENSITIVE)
     return admitted
 
 
@@ -856,7 +857,6 @@ def _swap_cidr(head: Resource, node: Node, old: Node) -> str | None:
 def _compare_ingress(head: Resource, base: Resource, ctx: RuleContext) -> Iterator[Violation]:
     """Admin and database ports must not be opened to a wider network than the base allowed."""
     reader = _cfn_admitted if head.source == _CFN else _tf_admitted
-    names = _CFN_SENSITIVE if head.source == _CFN else _TF_SENSITIVE
     before, after = reader(base), reader(head)
     if before is None or after is None:
         return
@@ -874,7 +874,7 @@ def _compare_ingress(head: Resource, base: Resource, ctx: RuleContext) -> Iterat
             found = widened.setdefault((node.line, str(network)), (node, network, source, []))
             found[3].append(port)
     for (_, shown), (node, network, (old_node, old), ports) in sorted(widened.items()):
-        labels = [f"{port} ({names[port][0]})" for port in ports]
+        labels = [f"{port} ({_SENSITIVE[port][0]})" for port in ports]
         listed = ", ".join(labels[:4]) + (", ..." if len(labels) > 4 else "")
         factor = network.num_addresses // old.num_addresses
         contains = network.supernet_of(old)  # type: ignore[arg-type]

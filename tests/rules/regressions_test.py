@@ -43,17 +43,17 @@ def test_pack_is_an_explicit_tuple_of_regression_rules() -> None:
 
 
 # The minimum rules whose controls a regression rule guards: it maps to their control ids only
-# and takes the severity of the first (the Terraform rule; the YAML packs rate some lower).
+# and takes the severity of the first.
 MINIMUMS = {
-    "CB-REG-001": ("CB-AWS-001", "CB-AWS-002", "CB-AWS-009", "CB-AWS-016", "CB-AWS-017", "CB-AWS-024",
-                   "CB-CFN-001"),  # CB-CFN-002 is now CB-AWS-002 (an alias)
-    "CB-REG-002": ("CB-AWS-006", "CB-CFN-005"),
+    # (the CloudFormation CB-CFN-001/002/003/004/005 are now bindings of CB-AWS-001/002/003/004/006)
+    "CB-REG-001": ("CB-AWS-001", "CB-AWS-002", "CB-AWS-009", "CB-AWS-016", "CB-AWS-017", "CB-AWS-024"),
+    "CB-REG-002": ("CB-AWS-006",),
     "CB-REG-003": ("CB-AWS-023",),
     "CB-REG-006": ("CB-AWS-008",),
     "CB-REG-007": ("CB-AWS-014", "CB-AWS-015"),
-    "CB-REG-008": ("CB-AWS-003", "CB-CFN-003"),
+    "CB-REG-008": ("CB-AWS-003",),
     "CB-REG-010": ("CB-AWS-012",),
-    "CB-REG-011": ("CB-AWS-004", "CB-AWS-005", "CB-CFN-004"),
+    "CB-REG-011": ("CB-AWS-004", "CB-AWS-005"),
 }
 
 
