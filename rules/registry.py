@@ -26,13 +26,11 @@ def all_rules() -> tuple[Rule, ...]:
     from rules import (
         dockerfile,
         github_actions,
-        kubernetes,
         plaintext_secrets,
         regressions,
     )
 
     return (
-        *kubernetes.RULES,
         *github_actions.RULES,
         *dockerfile.RULES,
         *plaintext_secrets.RULES,

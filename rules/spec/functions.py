@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
-from rules import terraform_aws
+from rules import kubernetes, terraform_aws
 from rules.checks import (
     aws_data,
     aws_exposure,
@@ -92,6 +92,7 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "gcp_public_storage_acl": gcp_public.public_storage_acl,
     "gcp_sqlserver_contained_database_authentication": gcp_sql.sqlserver_contained_database_authentication,
     "gcp_sqlserver_cross_db_ownership_chaining": gcp_sql.sqlserver_cross_db_ownership_chaining,
+    "k8s_adds_dangerous_capabilities": kubernetes.check_capabilities,
     "k8s_env_literal_secret": kubernetes_workloads.check_env_literal_secret,
     "k8s_rbac_csr_approval": kubernetes_rbac.check_rbac_csr_approval,
     "k8s_rbac_escalation": kubernetes_rbac.check_rbac_escalation,
@@ -100,6 +101,8 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "k8s_rbac_secret_read": kubernetes_rbac.check_rbac_secret_read,
     "k8s_rbac_token_create": kubernetes_rbac.check_rbac_token_create,
     "k8s_rbac_webhooks": kubernetes_rbac.check_rbac_webhooks,
+    "k8s_runs_as_root": kubernetes.check_root,
     "k8s_seccomp_profile": kubernetes_workloads.check_seccomp,
+    "k8s_sensitive_host_path": kubernetes.check_host_path,
     "k8s_token_automount": kubernetes_workloads.check_token_automount,
 })
