@@ -25,13 +25,11 @@ def all_rules() -> tuple[Rule, ...]:
     """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
     from rules import (
         dockerfile,
-        github_actions,
         plaintext_secrets,
         regressions,
     )
 
     return (
-        *github_actions.RULES,
         *dockerfile.RULES,
         *plaintext_secrets.RULES,
         *regressions.RULES,

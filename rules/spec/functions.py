@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
-from rules import kubernetes, terraform_aws
+from rules import github_actions, kubernetes, terraform_aws
 from rules.checks import (
     aws_data,
     aws_exposure,
@@ -92,6 +92,14 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "gcp_public_storage_acl": gcp_public.public_storage_acl,
     "gcp_sqlserver_contained_database_authentication": gcp_sql.sqlserver_contained_database_authentication,
     "gcp_sqlserver_cross_db_ownership_chaining": gcp_sql.sqlserver_cross_db_ownership_chaining,
+    "gha_default_permissions": github_actions.check_default_permissions,
+    "gha_download_to_shell": github_actions.check_download_to_shell,
+    "gha_pwn_request": github_actions.check_pwn_request,
+    "gha_script_injection": github_actions.check_script_injection,
+    "gha_secret_printed": github_actions.check_printed_secrets,
+    "gha_unpinned_action": github_actions.check_unpinned,
+    "gha_unsecure_commands": github_actions.check_unsecure_commands,
+    "gha_write_all_permissions": github_actions.check_write_all,
     "k8s_adds_dangerous_capabilities": kubernetes.check_capabilities,
     "k8s_env_literal_secret": kubernetes_workloads.check_env_literal_secret,
     "k8s_rbac_csr_approval": kubernetes_rbac.check_rbac_csr_approval,
