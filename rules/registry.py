@@ -24,13 +24,11 @@ from rules.spec.catalog import spec_rules
 def all_rules() -> tuple[Rule, ...]:
     """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
     from rules import (
-        dockerfile,
         plaintext_secrets,
         regressions,
     )
 
     return (
-        *dockerfile.RULES,
         *plaintext_secrets.RULES,
         *regressions.RULES,
         *spec_rules(),

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
-from rules import github_actions, kubernetes, terraform_aws
+from rules import dockerfile, github_actions, kubernetes, terraform_aws
 from rules.checks import (
     aws_data,
     aws_exposure,
@@ -79,6 +79,13 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "azure_nsg_ssh_from_internet": azure_nsg.check_ssh,
     "azure_nsg_udp_from_internet": azure_nsg.check_udp,
     "azure_regulated_data_cmk": azure_encryption.check_regulated_cmk,
+    "docker_add_remote": dockerfile.check_add_remote,
+    "docker_baked_secret": dockerfile.check_baked_secrets,
+    "docker_base_image_unpinned": dockerfile.check_base_image,
+    "docker_download_to_shell": dockerfile.check_download_to_shell,
+    "docker_exposes_ssh": dockerfile.check_expose_ssh,
+    "docker_runs_as_root": dockerfile.check_root_user,
+    "docker_sudo": dockerfile.check_sudo,
     "gcp_firewall_admin_ports": gcp_firewall.admin_ports_open,
     "gcp_firewall_database_ports": gcp_firewall.database_ports_open,
     "gcp_kms_rotation_period": gcp_kms.kms_rotation_period,
