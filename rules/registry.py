@@ -23,13 +23,9 @@ from rules.spec.catalog import spec_rules
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
-    from rules import (
-        plaintext_secrets,
-        regressions,
-    )
+    from rules import regressions
 
     return (
-        *plaintext_secrets.RULES,
         *regressions.RULES,
         *spec_rules(),
     )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
-from rules import dockerfile, github_actions, kubernetes, terraform_aws
+from rules import dockerfile, github_actions, kubernetes, plaintext_secrets, terraform_aws
 from rules.checks import (
     aws_data,
     aws_exposure,
@@ -120,4 +120,21 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "k8s_seccomp_profile": kubernetes_workloads.check_seccomp,
     "k8s_sensitive_host_path": kubernetes.check_host_path,
     "k8s_token_automount": kubernetes_workloads.check_token_automount,
+    "secret_assigned_secret": plaintext_secrets.check_assigned_secret,
+    "secret_aws_access_key_id": plaintext_secrets.check_aws_access_key_id,
+    "secret_aws_secret_access_key": plaintext_secrets.check_aws_secret_access_key,
+    "secret_azure_account_key": plaintext_secrets.check_azure_account_key,
+    "secret_github_token": plaintext_secrets.check_github_token,
+    "secret_google_api_key": plaintext_secrets.check_google_api_key,
+    "secret_jwt": plaintext_secrets.check_jwt,
+    "secret_mailgun": plaintext_secrets.check_mailgun,
+    "secret_npm_token": plaintext_secrets.check_npm_token,
+    "secret_private_key": plaintext_secrets.check_private_key,
+    "secret_pypi_token": plaintext_secrets.check_pypi_token,
+    "secret_sendgrid": plaintext_secrets.check_sendgrid,
+    "secret_slack": plaintext_secrets.check_slack,
+    "secret_stripe_live_key": plaintext_secrets.check_stripe_live_key,
+    "secret_teams_webhook": plaintext_secrets.check_teams_webhook,
+    "secret_twilio": plaintext_secrets.check_twilio,
+    "secret_url_credentials": plaintext_secrets.check_url_credentials,
 })
