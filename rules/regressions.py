@@ -1,4 +1,5 @@
 """Regressions: what a change weakens against its base, even where the head still meets every minimum.
+The checks of the CB-REG specs (rules/specs/regressions, `regression: true`).
 
 A pull request that cuts an audit log group's retention from 365 to 120 days, drops a database's
 customer-managed KMS key, or widens a database port's CIDR from /24 to /16 passes every minimum
@@ -29,8 +30,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.engine.model import Node, Resource, Severity, Unknown, Violation
-from bot.engine.rule import CheckFn, Rule, RuleContext
+from bot.engine.model import Node, Resource, Unknown, Violation
+from bot.engine.rule import CheckFn, RuleContext
 from rules._edits import _header, add_lines
 from rules._support import as_int, truthy
 from rules.checks.aws_exposure import (
@@ -888,93 +889,17 @@ def _compare_ingress(head: Resource, base: Resource, ctx: RuleContext) -> Iterat
 
 
 # --------------------------------------------------------------------------------------------
-# The pack
+# The checks the specs in rules/specs/regressions name (through rules/spec/functions.py)
 # --------------------------------------------------------------------------------------------
 
-_RESTORE = ("Restore the base value (the suggestion puts the base line back where it can), or, when the "
-            "weaker setting is intended, accept it with a suppression that says why.")
-
-
-def _rule(rule_id: str, title: str, severity: Severity, types: Iterable[str], rationale: str,
-          compare: Compare, sources: frozenset[str] = frozenset({_TF})) -> Rule:
-    return Rule(id=rule_id, title=title, severity=severity, sources=sources, types=frozenset(types),
-                rationale=rationale, remediation=_RESTORE, check=_against_base(compare), regression=True)
-
-
-_BOTH = frozenset({_TF, _CFN})
-_SG_TYPES = ("aws_security_group", "aws_default_security_group", "aws_security_group_rule",
-             "aws_vpc_security_group_ingress_rule", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress")
-
-RULES: tuple[Rule, ...] = (
-    _rule(
-        "CB-REG-001", "Encryption at rest weakened", Severity.HIGH, _AT_REST,
-        "A customer-managed KMS key lets you restrict, audit and revoke who decrypts the data; moving to the "
-        "AWS-managed key, a key AWS owns, or no encryption loses that control even where a minimum still passes.",
-        _compare_encryption, _BOTH,
-    ),
-    _rule(
-        "CB-REG-002", "Log retention shortened", Severity.MEDIUM, ("aws_cloudwatch_log_group", "AWS::Logs::LogGroup"),
-        "The retention an audit log had is what investigations and auditors count on (PCI DSS asks a year); "
-        "cutting it deletes history that is already there.",
-        _compare_log_retention, _BOTH,
-    ),
-    _rule(
-        "CB-REG-003", "Backup retention shortened", Severity.MEDIUM,
-        ("aws_db_instance", "aws_rds_cluster", "aws_elasticache_replication_group", "aws_dynamodb_table"),
-        "Fewer days of backups (or no point-in-time recovery) shrink how far back data can be restored "
-        "after a bad migration, a deletion or ransomware.",
-        _compare_backups,
-    ),
-    _rule(
-        "CB-REG-004", "Deletion protection turned off", Severity.MEDIUM, _DELETION_PROTECTION,
-        "Deletion protection is what stops one mistaken apply or console click from destroying a database, "
-        "table or load balancer; turning it off removes the guard the base had.",
-        _compare_deletion_protection,
-    ),
-    _rule(
-        "CB-REG-005", "Audit logging turned off or narrowed", Severity.MEDIUM,
-        ("aws_cloudtrail", "aws_lb", "aws_alb", "aws_flow_log", "aws_s3_bucket", "aws_cloudfront_distribution"),
-        "Logging that stops, or records less, leaves no trace of what happens next: the audit controls need "
-        "the activity recorded, not just kept.",
-        _compare_logging,
-    ),
-    _rule(
-        "CB-REG-006", "S3 Block Public Access guard turned off", Severity.HIGH,
-        ("aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"),
-        "Each Block Public Access guard stops one way of publishing data (ACLs, bucket policies); switching "
-        "one off that the base had on is a deliberate weakening.",
-        _compare_public_access_block,
-    ),
-    _rule(
-        "CB-REG-007", "Minimum TLS version lowered", Severity.MEDIUM,
-        ("aws_lb_listener", "aws_alb_listener", "aws_cloudfront_distribution", "aws_opensearch_domain",
-         "aws_elasticsearch_domain"),
-        "A policy accepting older TLS versions or ciphers lets clients, and attackers downgrading them, use "
-        "weaker cryptography than the base required.",
-        _compare_tls,
-    ),
-    _rule(
-        "CB-REG-008", "Database made publicly accessible", Severity.CRITICAL,
-        ("aws_db_instance", "aws_rds_cluster_instance", "AWS::RDS::DBInstance"),
-        "A database that was private gets a public endpoint: one security group mistake away from the internet.",
-        _compare_public, _BOTH,
-    ),
-    _rule(
-        "CB-REG-009", "Bucket versioning suspended", Severity.MEDIUM, ("aws_s3_bucket_versioning", "aws_s3_bucket"),
-        "Versioning keeps every overwritten or deleted object recoverable; suspending it (or MFA delete) "
-        "makes the next deletion final.",
-        _compare_versioning,
-    ),
-    _rule(
-        "CB-REG-010", "KMS key rotation weakened", Severity.MEDIUM, ("aws_kms_key",),
-        "Turning rotation off, or rotating less often, lets one key version protect more data for longer "
-        "than the cryptoperiod the base kept.",
-        _compare_rotation,
-    ),
-    _rule(
-        "CB-REG-011", "Ingress to admin or database ports widened", Severity.CRITICAL, _SG_TYPES,
-        "Widening the network allowed to reach SSH, RDP or a database port (a /24 to a /16) exposes it to "
-        "many more hosts even though it is not open to the whole internet.",
-        _compare_ingress, _BOTH,
-    ),
-)
+encryption_weakened = _against_base(_compare_encryption)
+log_retention_shortened = _against_base(_compare_log_retention)
+backups_shortened = _against_base(_compare_backups)
+deletion_protection_off = _against_base(_compare_deletion_protection)
+logging_narrowed = _against_base(_compare_logging)
+public_access_guard_off = _against_base(_compare_public_access_block)
+tls_lowered = _against_base(_compare_tls)
+made_public = _against_base(_compare_public)
+versioning_suspended = _against_base(_compare_versioning)
+rotation_weakened = _against_base(_compare_rotation)
+ingress_widened = _against_base(_compare_ingress)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.engine.rule import CheckFn
-from rules import dockerfile, github_actions, kubernetes, plaintext_secrets, terraform_aws
+from rules import dockerfile, github_actions, kubernetes, plaintext_secrets, regressions, terraform_aws
 from rules.checks import (
     aws_data,
     aws_exposure,
@@ -120,6 +120,17 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "k8s_seccomp_profile": kubernetes_workloads.check_seccomp,
     "k8s_sensitive_host_path": kubernetes.check_host_path,
     "k8s_token_automount": kubernetes_workloads.check_token_automount,
+    "reg_backups_shortened": regressions.backups_shortened,
+    "reg_deletion_protection_off": regressions.deletion_protection_off,
+    "reg_encryption_weakened": regressions.encryption_weakened,
+    "reg_ingress_widened": regressions.ingress_widened,
+    "reg_log_retention_shortened": regressions.log_retention_shortened,
+    "reg_logging_narrowed": regressions.logging_narrowed,
+    "reg_made_public": regressions.made_public,
+    "reg_public_access_guard_off": regressions.public_access_guard_off,
+    "reg_rotation_weakened": regressions.rotation_weakened,
+    "reg_tls_lowered": regressions.tls_lowered,
+    "reg_versioning_suspended": regressions.versioning_suspended,
     "secret_assigned_secret": plaintext_secrets.check_assigned_secret,
     "secret_aws_access_key_id": plaintext_secrets.check_aws_access_key_id,
     "secret_aws_secret_access_key": plaintext_secrets.check_aws_secret_access_key,
