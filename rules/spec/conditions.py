@@ -74,7 +74,7 @@ def scope_for(resource: Resource, context: RuleContext, binding: Binding, functi
 
 def evaluate(condition: Condition, scope: Scope) -> Outcome:
     if isinstance(condition, Leaf):
-        return _combine_every([Outcome(_test(condition, read), (read,)) for read in scope.reader.read(condition.path)])
+        return _combine_every([_leaf(condition, read) for read in scope.reader.read(condition.path)])
     if isinstance(condition, All):
         return _combine_every([evaluate(item, scope) for item in condition.items])
     if isinstance(condition, AnyOf):
@@ -82,7 +82,7 @@ def evaluate(condition: Condition, scope: Scope) -> Outcome:
     if isinstance(condition, Not):
         inner = evaluate(condition.item, scope)
         if inner.state is State.HOLDS:
-            return Outcome(State.FAILS, inner.evidence[:1])
+            return Outcome(State.FAILS, _pointed(inner.evidence)[:1])
         if inner.state is State.FAILS:
             return Outcome(State.HOLDS, inner.evidence)
         return inner
@@ -109,7 +109,20 @@ def _any(outcomes: list[Outcome]) -> Outcome:
     unknown = [o for o in outcomes if o.state is State.UNKNOWN]
     if unknown:
         return Outcome(State.UNKNOWN, tuple(e for o in unknown for e in o.evidence))
-    return Outcome(State.FAILS, outcomes[0].evidence if outcomes else ())
+    failed = [o for o in outcomes if any(_present(e) for e in o.evidence)] or outcomes
+    return Outcome(State.FAILS, failed[0].evidence if failed else ())
+
+
+def _present(evidence: Evidence) -> bool:
+    """A value that is there, not a missing one (nor a Python check's verdict, which may be
+    about the resource as a whole)."""
+    return isinstance(evidence, Read) and evidence.node is not None and evidence.note is None
+
+
+def _pointed(evidence: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    """The values that are there first: a finding lands on what was written rather than on a
+    block that lacks a spelling nobody used."""
+    return tuple(sorted(evidence, key=lambda e: not _present(e)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,6 +146,29 @@ def _state(flag: bool) -> State:
 
 def _invert(state: State) -> State:
     return {State.HOLDS: State.FAILS, State.FAILS: State.HOLDS, State.UNKNOWN: State.UNKNOWN}[state]
+
+
+def _leaf(leaf: Leaf, read: Read) -> Outcome:
+    """One read tested. When a list decided `contains` or `cidr_open` because of one item, the
+    evidence is that item, so a finding about it (through `not`, or `cidr_open: false`) lands on
+    the item's own line."""
+    state = _test(leaf, read)
+    if state is not State.UNKNOWN and read.node is not None and isinstance(read.node.value, list):
+        item = _deciding_item(leaf, read.node.value)
+        if item is not None:
+            return Outcome(state, (replace(read, node=item),))
+    return Outcome(state, (read,))
+
+
+def _deciding_item(leaf: Leaf, items: list[Node]) -> Node | None:
+    for item in items:
+        value = item.value
+        if leaf.test == "contains" and not isinstance(value, (Unknown, list, dict)) and values.equal(
+                value, leaf.operand, leaf.insensitive):
+            return item
+        if leaf.test == "cidr_open" and isinstance(value, str) and values.covers_internet([value]):
+            return item
+    return None
 
 
 def _test(leaf: Leaf, read: Read) -> State:

@@ -7,10 +7,11 @@ absent; a step into a value not known before apply is unknown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.engine.model import Node, Unknown
+from bot.engine.model import Node, Resource, Unknown
 from rules.spec.model import Segment
 
 
@@ -27,6 +28,8 @@ class Read:
     - `missing`: how many steps of the path are missing below `block` (1: just the attribute).
     - `absent`: no value (missing, null or ""); `unknown`: not known before apply.
     - `note`: what a finding shows instead of `key = value` (a sibling condition's result).
+    - `block_key`: the key `block` sits under in its parent (None for a list item or the scope's
+      anchor): a YAML mapping's node starts at its first entry, the finding at its key's line.
     """
 
     key: str
@@ -37,6 +40,7 @@ class Read:
     absent: bool = False
     unknown: bool = False
     note: str | None = None
+    block_key: str | None = None
 
 
 def item_name(item: Node, index: int) -> str:
@@ -74,30 +78,37 @@ class Reader:
 
     def read(self, path: Sequence[Segment]) -> list[Read]:
         found: list[Read] = []
-        self._walk(self.root, tuple(path), 0, [], self.anchor, found)
+        self._walk(self.root, tuple(path), 0, [], self.anchor, None, found)
         return found
 
     def _key(self, parts: Sequence[str]) -> str:
         return self.prefix + ".".join(parts)
 
     def _walk(self, node: Node, path: tuple[Segment, ...], i: int, parts: list[str], block: Node | None,
-              found: list[Read]) -> None:
+              block_key: str | None, found: list[Read]) -> None:
         name = str(path[-1])
         rest = [str(s) for s in path[i:]]
+
+        def read(key: list[str], node: Node | None, missing: int, absent: bool = False, unknown: bool = False) -> Read:
+            return Read(self._key(key), node, block, name, missing, absent, unknown, block_key=block_key)
+
         if isinstance(node.value, Unknown):  # the value, or a step on the way (`missing` > 0)
-            found.append(Read(self._key([*parts, *rest]), node, block, name, len(path) - i, unknown=True))
+            found.append(read([*parts, *rest], node, len(path) - i, unknown=True))
             return
         if i == len(path):
-            found.append(Read(self._key(parts), node, block, name, 0, absent=is_absent(node)))
+            found.append(read(parts, node, 0, absent=is_absent(node)))
             return
         step = path[i]
         if isinstance(node.value, list) and not isinstance(step, int):
             items = node.value
             if not items:
-                found.append(Read(self._key([*parts, *rest]), None, block, name, len(path) - i, absent=True))
+                found.append(read([*parts, *rest], None, len(path) - i, absent=True))
             for index, item in enumerate(items):
                 named = [*parts[:-1], f"{parts[-1]}[{item_name(item, index)}]"] if parts and len(items) > 1 else parts
-                self._walk(item, path, i, named, item if isinstance(item.value, dict) else block, found)
+                if isinstance(item.value, dict):
+                    self._walk(item, path, i, named, item, None, found)
+                else:
+                    self._walk(item, path, i, named, block, block_key, found)
             return
         child: Node | None = None
         if isinstance(step, int):
@@ -109,10 +120,46 @@ class Reader:
             child = node.value.get(step)
             generator = dynamic(node, step) if child is None and self.terraform else None
             if generator is not None:
-                found.append(Read(self._key([*parts, *rest]), generator, block, name, len(path) - i, unknown=True))
+                found.append(read([*parts, *rest], generator, len(path) - i, unknown=True))
                 return
         if child is None:
-            found.append(Read(self._key([*parts, *rest]), None, block, name, len(path) - i, absent=True))
+            found.append(read([*parts, *rest], None, len(path) - i, absent=True))
             return
-        inner = child if isinstance(child.value, dict) and child is not node else block
-        self._walk(child, path, i + 1, [*parts, str(step)], inner, found)
+        if isinstance(child.value, dict) and child is not node:
+            self._walk(child, path, i + 1, [*parts, str(step)], child, str(step), found)
+        else:
+            self._walk(child, path, i + 1, [*parts, str(step)], block, block_key, found)
+
+
+def landing(read: Read, resource: Resource) -> int:
+    """The line a finding about `read` lands on: the value's own line, else the first line of the
+    block that should hold it (the resource's, at the top). A YAML mapping or list starts at its
+    first entry; the finding goes to its key's line (`DistributionConfig:`)."""
+    if read.node is not None:
+        if isinstance(read.node.value, (dict, list)) and read.name and not read.unknown:
+            return key_line(resource, read.node.line, read.name)
+        return read.node.line
+    if read.block is None:
+        return resource.line
+    if read.block_key is None:
+        return read.block.line
+    return key_line(resource, read.block.line, read.block_key)
+
+
+def key_line(resource: Resource, line: int, key: str) -> int:
+    """The line of `key:` that opens the YAML value starting at `line`: that line itself (a flow
+    value) or one above it across blank and comment lines only; `line` when there is none (HCL,
+    whose blocks start on their own header line)."""
+    if resource.source == "terraform":
+        return line
+    pattern = re.compile(r"\s*(?:-\s+)?[\"']?" + re.escape(key) + r"[\"']?\s*:")
+    for number in range(line, resource.line - 1, -1):
+        text = resource.text_at(number)
+        if text is None:
+            break
+        if pattern.match(text):
+            return number
+        stripped = text.strip()
+        if number != line and stripped and not stripped.startswith("#"):
+            break
+    return line
