@@ -34,8 +34,10 @@ from rules.spec.model import (
     Not,
     Python,
     Sibling,
+    Some,
 )
 from rules.spec.reading import Read, Reader, dynamic, item_name
+from rules.spec.wording import describe
 
 
 class State(enum.Enum):
@@ -88,6 +90,8 @@ def evaluate(condition: Condition, scope: Scope) -> Outcome:
         return inner
     if isinstance(condition, ForEach):
         return _for_each(condition, scope)
+    if isinstance(condition, Some):
+        return _some(condition, scope)
     if isinstance(condition, Sibling):
         return _sibling(condition, scope)
     return _python(condition, scope)
@@ -245,18 +249,29 @@ def _cidr_open(value: Any, want_open: bool) -> State:
 # --------------------------------------------------------------------------------------------
 
 
-def _items(condition: ForEach, scope: Scope) -> tuple[list[tuple[str, Node]], list[Read]]:
-    """The items to judge, each with its key prefix; and reads that are unknown or absent."""
+@dataclass(frozen=True)
+class _Items:
+    """What a `for_each` / `some` path reads: the items (each with its key prefix), the lists
+    they came from, and the reads that are unknown or absent."""
+
+    items: list[tuple[str, Node]]
+    lists: list[Read]
+    others: list[Read]
+
+
+def _items(condition: ForEach | Some, scope: Scope) -> _Items:
     if condition.path == (CONTAINERS,):
         named = [(f"{holder}[{item_name(c, i)}].", c)
                  for i, (holder, c) in enumerate(named_containers(scope.reader.root))]
-        return named, []
+        return _Items(named, [], [])
     items: list[tuple[str, Node]] = []
+    lists: list[Read] = []
     others: list[Read] = []
     for read in scope.reader.read(condition.path):
         if read.absent or read.unknown or read.node is None:
             others.append(read)
             continue
+        lists.append(read)
         node = read.node
         children = node.children() if isinstance(node.value, (list, dict)) else [node]
         for index, child in enumerate(children):
@@ -268,27 +283,105 @@ def _items(condition: ForEach, scope: Scope) -> tuple[list[tuple[str, Node]], li
             others = [r for r in others if not r.absent]
             others.append(Read(scope.reader.prefix + condition.text, generator, scope.reader.anchor,
                                str(condition.path[-1]), 1, unknown=True))
-    return items, others
+    return _Items(items, lists, others)
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """One item: whether it counts (`where`), and what `check` made of it."""
+
+    selected: State
+    outcome: Outcome
+    where: Outcome | None
+
+
+def _judge_items(condition: ForEach | Some, scope: Scope, found: _Items) -> list[_Judged]:
+    judged: list[_Judged] = []
+    for prefix, item in found.items:
+        if isinstance(item.value, Unknown):
+            unknown = Outcome(State.UNKNOWN, (Read(prefix.rstrip("."), item, item, "", 0, unknown=True),))
+            judged.append(_Judged(State.UNKNOWN, unknown, None))
+            continue
+        inside = scope.inside(item, prefix)
+        where = evaluate(condition.where, inside) if condition.where is not None else None
+        if where is not None and where.state is State.FAILS:
+            continue
+        judged.append(_Judged(where.state if where is not None else State.HOLDS,
+                              evaluate(condition.check, inside), where))
+    return judged
+
+
+def _none_found(condition: ForEach | Some, scope: Scope, found: _Items) -> Read:
+    """Evidence that no item counts: the list's absence, or, when it is there, that none of its
+    items qualifies (landing on the block that holds the list)."""
+    absent = [r for r in found.others if r.absent]
+    if found.lists and condition.where is not None:
+        listed = found.lists[0]
+        words = describe(condition.where)
+        note = f"no item of {listed.key} with {words}" if words else f"no item of {listed.key} qualifies"
+        return replace(listed, node=None, missing=1, absent=True, note=note)
+    if found.lists:
+        listed = found.lists[0]
+        return replace(listed, node=None, missing=1, absent=True, note=f"{listed.key} has no items")
+    if absent:
+        return absent[0]
+    return Read(scope.reader.prefix + condition.text, None, scope.reader.anchor, str(condition.path[-1]), 1,
+                absent=True)
 
 
 def _for_each(condition: ForEach, scope: Scope) -> Outcome:
-    items, others = _items(condition, scope)
+    found = _items(condition, scope)
     outcomes: list[Outcome] = []
-    for prefix, item in items:
-        if isinstance(item.value, Unknown):
-            outcomes.append(Outcome(State.UNKNOWN, (Read(prefix.rstrip("."), item, item, "", 0, unknown=True),)))
-        else:
-            outcomes.append(evaluate(condition.check, scope.inside(item, prefix)))
-    for read in others:
-        if read.unknown:
-            outcomes.append(Outcome(State.UNKNOWN, (read,)))
+    for judged in _judge_items(condition, scope, found):
+        outcome = judged.outcome
+        if judged.selected is State.UNKNOWN and outcome.state is State.FAILS:
+            outcome = Outcome(State.UNKNOWN, outcome.evidence)  # it fails only if it counts
+        outcomes.append(outcome)
+    outcomes += [Outcome(State.UNKNOWN, (read,)) for read in found.others if read.unknown]
     if not outcomes:
         if not condition.absent_fail:
             return Outcome(State.HOLDS)
-        missing = others[0] if others else Read(scope.reader.prefix + condition.text, None, scope.reader.anchor,
-                                                str(condition.path[-1]), 1, absent=True)
-        return Outcome(State.FAILS, (missing,))
+        return Outcome(State.FAILS, (_none_found(condition, scope, found),))
     return _combine_every(outcomes)
+
+
+def _some(condition: Some, scope: Scope) -> Outcome:
+    """Holds when an item that counts satisfies the check; unknown when one might; else fails,
+    with the failures of the items that count (those a `where` picked), or on the list (no
+    `where`), or, when no item counts, as `absent` says."""
+    found = _items(condition, scope)
+    judged = _judge_items(condition, scope, found)
+    for item in judged:
+        if item.selected is State.HOLDS and item.outcome.state is State.HOLDS:
+            return Outcome(State.HOLDS, item.outcome.evidence)
+    maybe: list[Evidence] = []
+    for item in judged:
+        if item.outcome.state is not State.FAILS:  # the check holds or may, the item may count
+            evidence = item.outcome.evidence if item.outcome.state is State.UNKNOWN or item.where is None \
+                else item.where.evidence
+            maybe += evidence
+    maybe += [read for read in found.others if read.unknown]
+    if maybe:
+        return Outcome(State.UNKNOWN, tuple(maybe))
+    counted = [item for item in judged if item.selected is State.HOLDS]
+    uncertain = [item for item in judged if item.selected is State.UNKNOWN]
+    if counted and condition.where is not None:
+        return Outcome(State.FAILS, tuple(e for item in counted for e in item.outcome.evidence))
+    if counted:
+        listed = found.lists[0] if found.lists else None
+        words = describe(condition.check)
+        key = listed.key if listed is not None else scope.reader.prefix + condition.text
+        note = f"no item of {key} with {words}" if words else f"no item of {key} satisfies the condition"
+        if listed is None:  # $containers: the scope's own anchor
+            return Outcome(State.FAILS, (Read(key, None, scope.reader.anchor, "", 1, absent=True, note=note),))
+        return Outcome(State.FAILS, (replace(listed, note=note),))
+    if uncertain:  # an item whose `where` is not known fails the check: it fails if it counts
+        if condition.absent_fail:
+            return Outcome(State.FAILS, tuple(e for item in uncertain for e in item.outcome.evidence))
+        return Outcome(State.UNKNOWN, tuple(e for item in uncertain for e in item.outcome.evidence))
+    if not condition.absent_fail:
+        return Outcome(State.HOLDS)
+    return Outcome(State.FAILS, (_none_found(condition, scope, found),))
 
 
 def _sibling(condition: Sibling, scope: Scope) -> Outcome:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
@@ -20,6 +20,7 @@ from rules.spec.functions import FUNCTIONS
 from rules.spec.model import (
     CONTAINERS,
     FORMATS,
+    ITEM,
     WORKLOADS,
     Absent,
     All,
@@ -33,6 +34,7 @@ from rules.spec.model import (
     Python,
     Segment,
     Sibling,
+    Some,
     Spec,
 )
 
@@ -41,7 +43,7 @@ MAX_SPEC_BYTES = 256 * 1024
 MAX_DEPTH = 40
 SPEC_KEYS = ("id", "title", "severity", "rationale", "remediation", "controls", "peers", "aliases", "bindings")
 BINDING_KEYS = ("format", "types", "skip_if", "check", "message", "fix")
-COMPOSITES = ("all", "any", "not", "for_each", "sibling", "python")
+COMPOSITES = ("all", "any", "not", "for_each", "some", "sibling", "python")
 TESTS = ("equals", "not_equals", "in", "not_in", "regex", "not_regex", "gt", "gte", "lt", "lte", "exists",
          "contains", "cidr_open")
 LEAF_KEYS = ("path", *TESTS, "absent", "case")
@@ -62,11 +64,12 @@ class _Where:
     workloads: bool
     functions: Mapping[str, CheckFn]
     depth: int = 0
+    item: bool = False  # inside a for_each or some: `$item` names the item
 
     def deeper(self, node: yaml.Node) -> _Where:
         if self.depth >= MAX_DEPTH:
             raise self.error(node, f"conditions nest deeper than {MAX_DEPTH} levels")
-        return _Where(self.path, self.format, self.workloads, self.functions, self.depth + 1)
+        return replace(self, depth=self.depth + 1)
 
     def error(self, node: yaml.Node | None, message: str) -> SpecError:
         return _error(self.path, node, message)
@@ -346,36 +349,49 @@ def _composite(key: str, value: yaml.Node, where: _Where) -> Condition:
         _known(entries, ("types", "where"), "a sibling condition", where.path)
         if "types" not in entries:
             raise where.error(value, "sibling is missing 'types'")
-        inner = where if where.format != "kubernetes" or not where.workloads else _Where(
-            where.path, where.format, False, where.functions, where.depth)
+        inner = replace(where, workloads=False, item=False)  # paths start at the sibling's root
         return Sibling(_strings(entries["types"], where.path, "sibling.types"),
                        _condition(entries["where"], inner) if "where" in entries else None, line)
-    entries = _entries(value, where.path, "a for_each (a mapping with 'path' and 'check')")
-    _known(entries, ("path", "check", "absent"), "a for_each", where.path)
+    return _over_items(key, value, where)
+
+
+def _over_items(key: str, value: yaml.Node, where: _Where) -> ForEach | Some:
+    """`for_each` / `some`: a list's path, the items that count (`where`), what they satisfy."""
+    entries = _entries(value, where.path, f"a {key} (a mapping with 'path' and 'check')")
+    _known(entries, ("path", "where", "check", "absent"), f"a {key}", where.path)
     for required in ("path", "check"):
         if required not in entries:
-            raise where.error(value, f"for_each is missing '{required}'")
-    text = _text(entries["path"], where.path, "for_each.path", words=True)
+            raise where.error(value, f"{key} is missing '{required}'")
+    text = _text(entries["path"], where.path, f"{key}.path", words=True)
     segments = _path(text, entries["path"], where, containers=True)
-    absent_fail = False
+    absent_fail = key == "some"
     if "absent" in entries:
         mode = _plain(entries["absent"], where.path)
         if mode not in ("pass", "fail"):
-            raise where.error(entries["absent"], "for_each 'absent' must be pass or fail")
+            raise where.error(entries["absent"], f"{key} 'absent' must be pass or fail")
         absent_fail = mode == "fail"
-    return ForEach(segments, text, _condition(entries["check"], where), absent_fail, line)
+    inside = replace(where, item=True)
+    check = _condition(entries["check"], inside)
+    selected = _condition(entries["where"], inside) if "where" in entries else None
+    if key == "some":
+        return Some(segments, text, check, absent_fail, _line(value), selected)
+    return ForEach(segments, text, check, absent_fail, _line(value), selected)
 
 
 def _path(text: str, node: yaml.Node, where: _Where, containers: bool = False) -> tuple[Segment, ...]:
     if text == CONTAINERS:
         if not (containers and where.workloads):
-            raise where.error(node, f"'{CONTAINERS}' is a for_each path of a kubernetes workloads binding only")
+            raise where.error(node, f"'{CONTAINERS}' is a for_each or some path of a kubernetes workloads binding only")
         return (CONTAINERS,)
+    if text == ITEM:
+        if not where.item:
+            raise where.error(node, f"'{ITEM}' names the item of a for_each or some: use it inside their check or where")
+        return (ITEM,)
     parts = text.split(".")
     if any(not part for part in parts):
         raise where.error(node, f"path '{text}' has an empty step")
     if any(part.startswith("$") for part in parts):
-        raise where.error(node, f"path '{text}': only '{CONTAINERS}' may start with $, alone")
+        raise where.error(node, f"path '{text}': only '{CONTAINERS}' and '{ITEM}' may start with $, alone")
     return tuple(int(part) if part.isdigit() else part for part in parts)
 
 

@@ -11,6 +11,7 @@ from bot.engine.model import Severity
 FORMATS = ("terraform", "cloudformation", "kubernetes")
 WORKLOADS = "workloads"  # the Kubernetes binding type meaning "every pod template"
 CONTAINERS = "$containers"  # in a workloads binding: every container of the pod spec
+ITEM = "$item"  # inside a for_each or some: the item itself (a scalar list's entry)
 
 Segment = str | int  # a path step: a mapping key, or a list index
 
@@ -56,13 +57,28 @@ class Not:
 
 @dataclass(frozen=True)
 class ForEach:
-    """Every item of a list of blocks (or `$containers`) satisfies `check`; no items: `absent_fail`."""
+    """Every item of a list (or `$containers`) for which `where` holds satisfies `check`; no such
+    item: `absent_fail`."""
 
     path: tuple[Segment, ...]
     text: str
     check: Condition
     absent_fail: bool = False
     line: int = 0
+    where: Condition | None = None
+
+
+@dataclass(frozen=True)
+class Some:
+    """At least one item of a list (or `$containers`) for which `where` holds satisfies `check`;
+    no such item: fails unless `absent_fail` is False."""
+
+    path: tuple[Segment, ...]
+    text: str
+    check: Condition
+    absent_fail: bool = True
+    line: int = 0
+    where: Condition | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,7 @@ class Python:
     line: int = 0
 
 
-Condition = Leaf | All | AnyOf | Not | ForEach | Sibling | Python
+Condition = Leaf | All | AnyOf | Not | ForEach | Some | Sibling | Python
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.engine.model import Node, Resource, Unknown
-from rules.spec.model import Segment
+from rules.spec.model import ITEM, Segment
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,10 @@ class Reader:
     terraform: bool
 
     def read(self, path: Sequence[Segment]) -> list[Read]:
+        if tuple(path) == (ITEM,):  # the item itself (a scalar list's entry)
+            root = self.root
+            return [Read(self.prefix.removesuffix("."), root, self.anchor, "", 0, absent=is_absent(root),
+                         unknown=isinstance(root.value, Unknown))]
         found: list[Read] = []
         self._walk(self.root, tuple(path), 0, [], self.anchor, None, found)
         return found

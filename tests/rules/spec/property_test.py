@@ -33,6 +33,8 @@ LEAVES = st.one_of(
     st.builds(lambda p: {"path": p, "regex": ".*", "absent": {"value": 3}}, PATHS),
 )
 
+ITEM_LEAF = {"path": "$item", "regex": "1.*"}
+
 
 def _composite(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(
@@ -42,6 +44,10 @@ def _composite(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.builds(lambda p, c, a: {"for_each": {"path": p, "check": c, "absent": a}}, PATHS, inner,
                   st.sampled_from(["pass", "fail"])),
         st.builds(lambda c: {"sibling": {"types": ["aws_kms_key", "AWS::EC2::Volume"], "where": c}}, inner),
+        st.builds(lambda p, c, w, a: {"some": {"path": p, "check": c, "where": w, "absent": a}}, PATHS, inner, inner,
+                  st.sampled_from(["pass", "fail"])),
+        st.builds(lambda p, c, w: {"for_each": {"path": p, "check": {"any": [c, ITEM_LEAF]}, "where": w}},
+                  PATHS, inner, inner),
     )
 
 
