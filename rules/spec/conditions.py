@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,10 +33,12 @@ from rules.spec.model import (
     Leaf,
     Not,
     Python,
+    Referrer,
     Sibling,
     Some,
 )
 from rules.spec.reading import Read, Reader, dynamic, item_name
+from rules.spec.references import literal, refers_to
 from rules.spec.wording import describe
 
 
@@ -94,6 +96,8 @@ def evaluate(condition: Condition, scope: Scope) -> Outcome:
         return _some(condition, scope)
     if isinstance(condition, Sibling):
         return _sibling(condition, scope)
+    if isinstance(condition, Referrer):
+        return _referrer(condition, scope)
     return _python(condition, scope)
 
 
@@ -384,37 +388,102 @@ def _some(condition: Some, scope: Scope) -> Outcome:
     return Outcome(State.FAILS, (_none_found(condition, scope, found),))
 
 
-def _sibling(condition: Sibling, scope: Scope) -> Outcome:
+def _place(resource: Resource) -> str:
+    return "module" if resource.source == "terraform" else "file"
+
+
+def _others(scope: Scope, types: tuple[str, ...]) -> list[Resource]:
+    """The resources of `types` beside this one (same format, module or file; Terraform: managed)."""
     resource = scope.resource
-    place = "module" if resource.source == "terraform" else "file"
-    candidates = [
+    return [
         other for other in scope.context.siblings(resource)
-        if other is not resource and other.source == resource.source and other.type in condition.types
+        if other is not resource and other.source == resource.source and other.type in types
         and (other.source != "terraform" or managed(other))
     ]
+
+
+def _scopes_of(scope: Scope, other: Resource) -> Iterator[Scope]:
+    """Scopes at another resource's format root (Terraform body, `Properties`, manifest root)."""
+    binding = replace(scope.binding, types=(other.type,))
+    for root in roots(binding, other):
+        yield Scope(other, scope.context, binding, scope.functions, Reader(root, None, "", other.source == "terraform"))
+
+
+def _where(condition: Condition | None, scope: Scope, other: Resource) -> State:
+    """Whether `condition` holds on `other` (on one of its roots); no condition: it holds."""
+    if condition is None:
+        return State.HOLDS
+    states = {evaluate(condition, inner).state for inner in _scopes_of(scope, other)}
+    return State.HOLDS if State.HOLDS in states else State.UNKNOWN if State.UNKNOWN in states else State.FAILS
+
+
+def _sibling(condition: Sibling, scope: Scope) -> Outcome:
+    place = _place(scope.resource)
+    key = "sibling:" + "|".join(condition.types)
     unknown: list[Evidence] = []
-    for other in candidates:
-        if condition.where is None:
-            return Outcome(State.HOLDS, (_note(scope, condition, f"{other.address} is in the same {place}"),))
-        other_binding = replace(scope.binding, types=(other.type,))
-        for root in roots(other_binding, other):
-            inner = Scope(other, scope.context, other_binding, scope.functions,
-                          Reader(root, None, "", other.source == "terraform"))
-            outcome = evaluate(condition.where, inner)
-            if outcome.state is State.HOLDS:
-                return Outcome(State.HOLDS, (_note(scope, condition, f"{other.address} is in the same {place}"),))
-            if outcome.state is State.UNKNOWN:
-                unknown.append(_note(scope, condition, f"whether {other.address} counts is not known before apply",
-                                     unknown=True))
+    for other in _others(scope, condition.types):
+        state = _where(condition.where, scope, other)
+        if state is State.HOLDS:
+            return Outcome(State.HOLDS, (_note(scope, key, f"{other.address} is in the same {place}"),))
+        if state is State.UNKNOWN:
+            unknown.append(_note(scope, key, f"whether {other.address} counts is not known before apply", unknown=True))
     if unknown:
         return Outcome(State.UNKNOWN, tuple(unknown[:1]))
     wanted = " or ".join(condition.types)
-    return Outcome(State.FAILS, (_note(scope, condition, f"no {wanted} in the {place}"),))
+    return Outcome(State.FAILS, (_note(scope, key, f"no {wanted} in the {place}"),))
 
 
-def _note(scope: Scope, condition: Sibling, note: str, unknown: bool = False) -> Read:
-    key = scope.reader.prefix + "sibling:" + "|".join(condition.types)
-    return Read(key, None, scope.reader.anchor, "", 0, absent=not unknown, unknown=unknown, note=note)
+def _referrer(condition: Referrer, scope: Scope) -> Outcome:
+    """Holds when a resource of the types refers to this one through one of `via` (and `where`
+    holds on it); unknown when one may (a reference through a variable, an unknown `where`)."""
+    resource = scope.resource
+    names = frozenset(_names(condition, scope))
+    key = "referrer:" + "|".join(condition.types)
+    through = " or ".join(f"`{text}`" for text in condition.via_text)
+    unknown: list[Evidence] = []
+    for other in _others(scope, condition.types):
+        refers = _refers(condition, scope, other, names)
+        if refers is False:
+            continue
+        state = _where(condition.where, scope, other)
+        if state is State.HOLDS and refers is True:
+            return Outcome(State.HOLDS, (_note(scope, key, f"{other.address} refers to it through {through}"),))
+        if state is not State.FAILS:
+            what = f"refers to it through {through}" if refers is None else "counts"
+            unknown.append(_note(scope, key, f"whether {other.address} {what} is not known before apply", unknown=True))
+    if unknown:
+        return Outcome(State.UNKNOWN, tuple(unknown[:1]))
+    wanted = " or ".join(condition.types)
+    return Outcome(State.FAILS, (_note(scope, key, f"no {wanted} in the {_place(resource)} refers to it through "
+                                                   f"{through}"),))
+
+
+def _names(condition: Referrer, scope: Scope) -> Iterator[str]:
+    """This resource's literal values at `names` (a bucket's `bucket`): a referrer may write them."""
+    for inner in _scopes_of(scope, scope.resource):
+        for path in condition.names:
+            for read in inner.reader.read(path):
+                text = literal(read.node)
+                if text is not None:
+                    yield text
+
+
+def _refers(condition: Referrer, scope: Scope, other: Resource, names: frozenset[str]) -> bool | None:
+    verdict: bool | None = False
+    for inner in _scopes_of(scope, other):
+        for path in condition.via:
+            for read in inner.reader.read(path):
+                hit = refers_to(read.node, scope.resource, names)
+                if hit:
+                    return True
+                if hit is None:
+                    verdict = None
+    return verdict
+
+
+def _note(scope: Scope, key: str, note: str, unknown: bool = False) -> Read:
+    return Read(scope.reader.prefix + key, None, scope.reader.anchor, "", 0, absent=not unknown, unknown=unknown,
+                note=note)
 
 
 def _python(condition: Python, scope: Scope) -> Outcome:

@@ -32,6 +32,7 @@ from rules.spec.model import (
     Leaf,
     Not,
     Python,
+    Referrer,
     Segment,
     Sibling,
     Some,
@@ -43,7 +44,7 @@ MAX_SPEC_BYTES = 256 * 1024
 MAX_DEPTH = 40
 SPEC_KEYS = ("id", "title", "severity", "rationale", "remediation", "controls", "peers", "aliases", "bindings")
 BINDING_KEYS = ("format", "types", "skip_if", "check", "message", "fix")
-COMPOSITES = ("all", "any", "not", "for_each", "some", "sibling", "python")
+COMPOSITES = ("all", "any", "not", "for_each", "some", "sibling", "referrer", "python")
 TESTS = ("equals", "not_equals", "in", "not_in", "regex", "not_regex", "gt", "gte", "lt", "lte", "exists",
          "contains", "cidr_open")
 LEAF_KEYS = ("path", *TESTS, "absent", "case")
@@ -352,7 +353,27 @@ def _composite(key: str, value: yaml.Node, where: _Where) -> Condition:
         inner = replace(where, workloads=False, item=False)  # paths start at the sibling's root
         return Sibling(_strings(entries["types"], where.path, "sibling.types"),
                        _condition(entries["where"], inner) if "where" in entries else None, line)
+    if key == "referrer":
+        return _referrer(value, where)
     return _over_items(key, value, where)
+
+
+def _referrer(value: yaml.Node, where: _Where) -> Referrer:
+    """`referrer`: the resource types that may refer to this one, through which attributes."""
+    entries = _entries(value, where.path, "a referrer condition (a mapping with 'types' and 'via')")
+    _known(entries, ("types", "via", "names", "where"), "a referrer condition", where.path)
+    for required in ("types", "via"):
+        if required not in entries:
+            raise where.error(value, f"referrer is missing '{required}'")
+    outside = replace(where, workloads=False, item=False)  # paths start at a resource's root
+    via_text = _strings(entries["via"], where.path, "referrer.via")
+    via = tuple(_path(text, node, outside) for text, node in zip(via_text, entries["via"].value, strict=True))
+    names: tuple[tuple[Segment, ...], ...] = ()
+    if "names" in entries:
+        names_text = _strings(entries["names"], where.path, "referrer.names")
+        names = tuple(_path(text, node, outside) for text, node in zip(names_text, entries["names"].value, strict=True))
+    return Referrer(_strings(entries["types"], where.path, "referrer.types"), via, via_text, names,
+                    _condition(entries["where"], outside) if "where" in entries else None, _line(value))
 
 
 def _over_items(key: str, value: yaml.Node, where: _Where) -> ForEach | Some:

@@ -91,6 +91,20 @@ class Sibling:
 
 
 @dataclass(frozen=True)
+class Referrer:
+    """The module (Terraform) or file (others) holds a resource of `types` whose attribute at one
+    of `via` refers to this one (a reference, or a literal equal to this resource's value at one
+    of `names`), and for which `where` holds."""
+
+    types: tuple[str, ...]
+    via: tuple[tuple[Segment, ...], ...]
+    via_text: tuple[str, ...]
+    names: tuple[tuple[Segment, ...], ...] = ()
+    where: Condition | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Python:
     """A check function from the explicit table (rules/spec/functions.py), judging the resource."""
 
@@ -98,7 +112,7 @@ class Python:
     line: int = 0
 
 
-Condition = Leaf | All | AnyOf | Not | ForEach | Some | Sibling | Python
+Condition = Leaf | All | AnyOf | Not | ForEach | Some | Sibling | Referrer | Python
 
 
 @dataclass(frozen=True)

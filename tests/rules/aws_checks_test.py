@@ -60,7 +60,7 @@ def spec_rule(rule_id: str) -> Rule:
 def test_a_flow_log_whose_target_is_a_variable_leaves_the_vpc_undecided() -> None:
     resources = terraform('resource "aws_vpc" "a" {\n  cidr_block = "10.0.0.0/16"\n}\n'
                           'resource "aws_flow_log" "f" {\n  vpc_id = var.x\n  traffic_type = "ALL"\n}\n' + VARIABLE)
-    [violation] = judge(aws_links.vpc_has_flow_log, resources, "aws_vpc.a")
+    [violation] = judge(spec_rule("CB-AWS-027").check, resources, "aws_vpc.a")
     assert violation.undecided and violation.line == 1
 
 
@@ -68,9 +68,9 @@ def test_a_flow_log_for_another_vpc_does_not_cover_this_one() -> None:
     resources = terraform('resource "aws_vpc" "a" {\n  cidr_block = "10.0.0.0/16"\n}\n'
                           'resource "aws_vpc" "b" {\n  cidr_block = "10.1.0.0/16"\n}\n'
                           'resource "aws_flow_log" "f" {\n  vpc_id = aws_vpc.b.id\n  traffic_type = "ALL"\n}\n')
-    [violation] = judge(aws_links.vpc_has_flow_log, resources, "aws_vpc.a")
+    [violation] = judge(spec_rule("CB-AWS-027").check, resources, "aws_vpc.a")
     assert not violation.undecided
-    assert judge(aws_links.vpc_has_flow_log, resources, "aws_vpc.b") == []
+    assert judge(spec_rule("CB-AWS-027").check, resources, "aws_vpc.b") == []
 
 
 def test_names_are_matched_whole_not_as_prefixes() -> None:
@@ -102,14 +102,14 @@ def test_a_cloudformation_log_target_is_not_judged() -> None:
 def test_a_rotation_through_a_variable_leaves_the_secret_undecided() -> None:
     resources = terraform('resource "aws_secretsmanager_secret" "s" {\n  name = "s"\n}\n'
                           'resource "aws_secretsmanager_secret_rotation" "r" {\n  secret_id = var.x\n}\n' + VARIABLE)
-    [violation] = judge(aws_links.secret_has_rotation, resources, "aws_secretsmanager_secret.s")
+    [violation] = judge(spec_rule("CB-AWS-059").check, resources, "aws_secretsmanager_secret.s")
     assert violation.undecided
 
 
 def test_a_rotation_naming_the_secret_literally_counts() -> None:
     resources = terraform('resource "aws_secretsmanager_secret" "s" {\n  name = "prod/db"\n}\n'
                           'resource "aws_secretsmanager_secret_rotation" "r" {\n  secret_id = "prod/db"\n}\n')
-    assert judge(aws_links.secret_has_rotation, resources, "aws_secretsmanager_secret.s") == []
+    assert judge(spec_rule("CB-AWS-059").check, resources, "aws_secretsmanager_secret.s") == []
 
 
 def test_a_parameter_group_with_generated_or_unknown_parameters_is_undecided() -> None:

@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from bot.engine.context import ModuleContext
 from bot.engine.model import Resource, Violation
 from bot.engine.selection import group_key
-from rules.checks import azure_encryption, azure_endpoints, azure_nsg, azure_sql
+from rules.checks import azure_encryption, azure_endpoints, azure_nsg
 from rules.registry import all_rules, default_controls, load_frameworks
 from tests.rules.spec.helpers import terraform
+
+RULES = {rule.id: rule for rule in all_rules()}
+AUDITING = RULES["CB-AZURE-018"].check  # a `referrer` condition, and `enabled` on the policy
 
 NSG_RULE = """
 resource "azurerm_network_security_rule" "r" {{
@@ -146,20 +149,20 @@ resource "azurerm_mssql_server_extended_auditing_policy" "a" {
 
 
 def test_a_policy_audits_only_the_server_it_names() -> None:
-    violations = judge(azure_sql.check_server_auditing, terraform(SERVERS), "azurerm_mssql_server")
+    violations = judge(AUDITING, terraform(SERVERS), "azurerm_mssql_server")
     assert [(v.line, v.undecided) for v in violations] == [(6, False)]
 
 
 def test_an_inline_auditing_block_of_azurerm_2_counts() -> None:
     resources = terraform('resource "azurerm_mssql_server" "a" {\n  extended_auditing_policy {\n'
                           '    retention_in_days = 90\n  }\n}\n')
-    assert judge(azure_sql.check_server_auditing, resources, "azurerm_mssql_server") == []
+    assert judge(AUDITING, resources, "azurerm_mssql_server") == []
 
 
 def test_an_unknown_policy_switch_is_a_question() -> None:
     resources = terraform(SERVERS.replace("azurerm_mssql_server.a.id\n", "azurerm_mssql_server.a.id\n  enabled = var.x\n")
                           + 'variable "x" {\n  type = bool\n}\n')
-    policy = judge(azure_sql.check_server_auditing, resources, "azurerm_mssql_server_extended_auditing_policy")
+    policy = judge(AUDITING, resources, "azurerm_mssql_server_extended_auditing_policy")
     assert outcome(policy) == "undecided"
 
 

@@ -44,6 +44,8 @@ def _composite(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.builds(lambda p, c, a: {"for_each": {"path": p, "check": c, "absent": a}}, PATHS, inner,
                   st.sampled_from(["pass", "fail"])),
         st.builds(lambda c: {"sibling": {"types": ["aws_kms_key", "AWS::EC2::Volume"], "where": c}}, inner),
+        st.builds(lambda p, c: {"referrer": {"types": ["aws_kms_key", "AWS::KMS::Key", "Deployment"], "via": [p],
+                                             "names": ["name"], "where": c}}, PATHS, inner),
         st.builds(lambda p, c, w, a: {"some": {"path": p, "check": c, "where": w, "absent": a}}, PATHS, inner, inner,
                   st.sampled_from(["pass", "fail"])),
         st.builds(lambda p, c, w: {"for_each": {"path": p, "check": {"any": [c, ITEM_LEAF]}, "where": w}},
