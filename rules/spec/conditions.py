@@ -32,12 +32,14 @@ from rules.spec.model import (
     ForEach,
     Leaf,
     Not,
+    Ports,
     Python,
     Referrer,
+    Segment,
     Sibling,
     Some,
 )
-from rules.spec.reading import Read, Reader, dynamic, item_name
+from rules.spec.reading import Read, Reader, item_name
 from rules.spec.references import literal, refers_to
 from rules.spec.wording import describe
 
@@ -161,14 +163,21 @@ def _leaf(leaf: Leaf, read: Read) -> Outcome:
     evidence is that item, so a finding about it (through `not`, or `cidr_open: false`) lands on
     the item's own line."""
     state = _test(leaf, read)
-    if state is not State.UNKNOWN and read.node is not None and isinstance(read.node.value, list):
-        item = _deciding_item(leaf, read.node.value)
+    if state is not State.UNKNOWN and read.node is not None and leaf.split is None:
+        item = _deciding_item(leaf, read.node)
         if item is not None:
             return Outcome(state, (replace(read, node=item),))
     return Outcome(state, (read,))
 
 
-def _deciding_item(leaf: Leaf, items: list[Node]) -> Node | None:
+def _deciding_item(leaf: Leaf, node: Node) -> Node | None:
+    """The one item of a list (or the one attribute of a port block) that decided the test."""
+    if leaf.test == "covers_port" and leaf.operand.low is not None:
+        ports: Ports = leaf.operand
+        return _deciding_attribute(ports, node)
+    if not isinstance(node.value, list):
+        return None
+    items: list[Node] = node.value
     for item in items:
         value = item.value
         if leaf.test == "contains" and not isinstance(value, (Unknown, list, dict)) and values.equal(
@@ -176,6 +185,22 @@ def _deciding_item(leaf: Leaf, items: list[Node]) -> Node | None:
             return item
         if leaf.test == "cidr_open" and isinstance(value, str) and values.covers_internet([value]):
             return item
+        if leaf.test == "covers_port" and _spec_covers(value, leaf.operand) is State.HOLDS:
+            return item
+    return None
+
+
+def _deciding_attribute(ports: Ports, node: Node) -> Node | None:
+    """In the block (of the blocks) that covers a port: its protocol when that covers every port,
+    else the attribute where its range starts."""
+    for block in node.children():
+        plain = block.plain()
+        if _block_covers(plain, ports) is not State.HOLDS:
+            continue
+        if ports.protocol is not None and _every_protocol(plain, ports):
+            return block.get(*ports.protocol)
+        assert ports.low is not None and ports.high is not None
+        return block.get(*ports.low) or block.get(*ports.high)
     return None
 
 
@@ -194,7 +219,14 @@ def _test(leaf: Leaf, read: Read) -> State:
             return State.FAILS
         return test_value(leaf, leaf.absent.value)
     assert read.node is not None
-    return test_value(leaf, read.node.plain())
+    return test_value(leaf, _split(leaf, read.node.plain()))
+
+
+def _split(leaf: Leaf, value: Any) -> Any:
+    """With `split`, a string is its non-empty parts, trimmed (`"22, 80-90"` -> ["22", "80-90"])."""
+    if leaf.split is None or not isinstance(value, str):
+        return value
+    return [part.strip() for part in value.split(leaf.split) if part.strip()]
 
 
 def test_value(leaf: Leaf, value: Any) -> State:
@@ -207,6 +239,12 @@ def test_value(leaf: Leaf, value: Any) -> State:
         return _cidr_open(value, bool(operand))
     if test == "contains":
         return _contains(value, operand, folded)
+    if test == "covers_port":
+        return _covers(value, operand)
+    if test == "not_empty":
+        if isinstance(value, Unknown):
+            return State.UNKNOWN
+        return _state((value not in ([], {}, "", None)) == operand)
     if _has_unknown(value):
         return State.UNKNOWN
     if test == "equals":
@@ -235,6 +273,65 @@ def _contains(value: Any, operand: Any, folded: bool) -> State:
     if text is None or needle is None:
         return State.FAILS
     return _state(needle.casefold() in text.casefold() if folded else needle in text)
+
+
+def _covers(value: Any, ports: Ports) -> State:
+    """The port spec (or, with `from`/`to`, the block or blocks) covers one of the ports asked."""
+    items = value if isinstance(value, list) else [value]
+    unknown = False
+    for item in items:
+        state = _block_covers(item, ports) if ports.low is not None else _spec_covers(item, ports)
+        if state is State.HOLDS:
+            return State.HOLDS
+        unknown = unknown or state is State.UNKNOWN
+    return State.UNKNOWN if unknown else State.FAILS
+
+
+def _spec_covers(item: Any, ports: Ports) -> State:
+    if isinstance(item, Unknown):
+        return State.UNKNOWN
+    span = values.port_span(item)
+    return _state(span is not None and values.overlaps(span, ports.spans))
+
+
+def _block_covers(block: Any, ports: Ports) -> State:
+    """A block whose range is two attributes (`from_port`..`to_port`), or whose protocol is every
+    protocol (`-1`, `all`), covers the ports it spans."""
+    if isinstance(block, Unknown):
+        return State.UNKNOWN
+    if not isinstance(block, dict):
+        return State.FAILS
+    if _every_protocol(block, ports):
+        return State.HOLDS
+    protocol = _plain_at(block, ports.protocol)
+    low, high = _plain_at(block, ports.low), _plain_at(block, ports.high)
+    if isinstance(low, Unknown) or isinstance(high, Unknown):
+        return State.UNKNOWN
+    first, last = values.number_of(low), values.number_of(high)
+    first = first if first is not None else last
+    last = last if last is not None else first
+    if first is not None and last is not None and values.overlaps(
+            (int(min(first, last)), int(max(first, last))), ports.spans):
+        return State.HOLDS
+    return State.UNKNOWN if isinstance(protocol, Unknown) else State.FAILS
+
+
+def _every_protocol(block: dict[str, Any], ports: Ports) -> bool:
+    protocol = _plain_at(block, ports.protocol)
+    text = values.text_of(protocol) if not isinstance(protocol, Unknown) else None
+    return text is not None and text.strip().lower() in values.EVERY_PROTOCOL
+
+
+def _plain_at(block: dict[str, Any], path: tuple[Segment, ...] | None) -> Any:
+    value: Any = block
+    for step in path or ():
+        if isinstance(value, dict) and isinstance(step, str):
+            value = value.get(step)
+        elif isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value):
+            value = value[step]
+        else:
+            return None
+    return value if path else None
 
 
 def _cidr_open(value: Any, want_open: bool) -> State:
@@ -280,13 +377,6 @@ def _items(condition: ForEach | Some, scope: Scope) -> _Items:
         children = node.children() if isinstance(node.value, (list, dict)) else [node]
         for index, child in enumerate(children):
             items.append((f"{read.key}[{item_name(child, index)}].", child))
-    if scope.reader.terraform and isinstance(condition.path[-1], str):
-        holder = scope.reader.root if len(condition.path) == 1 else scope.reader.root.get(*condition.path[:-1])
-        generator = dynamic(holder, condition.path[-1]) if holder is not None else None
-        if generator is not None and not any(r.unknown for r in others):
-            others = [r for r in others if not r.absent]
-            others.append(Read(scope.reader.prefix + condition.text, generator, scope.reader.anchor,
-                               str(condition.path[-1]), 1, unknown=True))
     return _Items(items, lists, others)
 
 

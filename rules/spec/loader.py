@@ -16,6 +16,7 @@ import yaml
 
 from bot.engine.model import Severity
 from bot.engine.rule import CheckFn
+from rules.spec import values
 from rules.spec.functions import FUNCTIONS
 from rules.spec.model import (
     CONTAINERS,
@@ -31,6 +32,7 @@ from rules.spec.model import (
     ForEach,
     Leaf,
     Not,
+    Ports,
     Python,
     Referrer,
     Segment,
@@ -46,8 +48,8 @@ SPEC_KEYS = ("id", "title", "severity", "rationale", "remediation", "controls", 
 BINDING_KEYS = ("format", "types", "skip_if", "check", "message", "fix")
 COMPOSITES = ("all", "any", "not", "for_each", "some", "sibling", "referrer", "python")
 TESTS = ("equals", "not_equals", "in", "not_in", "regex", "not_regex", "gt", "gte", "lt", "lte", "exists",
-         "contains", "cidr_open")
-LEAF_KEYS = ("path", *TESTS, "absent", "case")
+         "contains", "cidr_open", "covers_port", "not_empty")
+LEAF_KEYS = ("path", *TESTS, "absent", "case", "split")
 # Tests that pass when the value is absent unless the leaf says otherwise (negative tests).
 PASS_WHEN_ABSENT = frozenset({"exists", "not_equals", "not_in", "not_regex"})
 
@@ -432,11 +434,18 @@ def _leaf(node: yaml.Node, entries: _Entries, where: _Where) -> Leaf:
         if case not in ("insensitive", "sensitive"):
             raise where.error(entries["case"], "'case' must be insensitive or sensitive")
         insensitive = case == "insensitive"
-    default = "pass" if test in PASS_WHEN_ABSENT or (test == "cidr_open" and operand is False) else "fail"
-    absent = Absent("pass" if default == "pass" else "fail")
+    negative = test in PASS_WHEN_ABSENT or (test in ("cidr_open", "not_empty") and operand is False)
+    absent = Absent("pass" if negative else "fail")
     if "absent" in entries:
         absent = _absent(entries["absent"], where)
-    return Leaf(segments, text, test, operand, absent, insensitive, _line(node))
+    split = None
+    if "split" in entries:
+        split_node = entries["split"]
+        if not isinstance(split_node, yaml.ScalarNode) or split_node.tag != "tag:yaml.org,2002:str" \
+                or not split_node.value or split_node.value.isspace():
+            raise where.error(split_node, "'split' must be the characters between a string's parts (\",\")")
+        split = str(split_node.value)
+    return Leaf(segments, text, test, operand, absent, insensitive, _line(node), split)
 
 
 def _absent(node: yaml.Node, where: _Where) -> Absent:
@@ -474,7 +483,9 @@ def _operand(test: str, node: yaml.Node, where: _Where) -> Any:
         if not _is_number(value):
             raise where.error(node, f"'{test}' must be a number")
         return value
-    if test in ("exists", "cidr_open"):
+    if test == "covers_port":
+        return _ports(node, value, where)
+    if test in ("exists", "cidr_open", "not_empty"):
         if not isinstance(value, bool):
             raise where.error(node, f"'{test}' must be true or false")
         return value
@@ -483,6 +494,34 @@ def _operand(test: str, node: yaml.Node, where: _Where) -> Any:
             raise where.error(node, "'contains' must be a single value (a string, number or boolean)")
         return value
     return value  # equals / not_equals: any value
+
+
+def _ports(node: yaml.Node, value: Any, where: _Where) -> Ports:
+    """`covers_port: 22`, `[22, 3389]`, `"1000-2000"`, or, for a block holding its range in two
+    attributes, `{port: 22, from: from_port, to: to_port, protocol: protocol}`."""
+    paths: dict[str, tuple[Segment, ...]] = {}
+    if isinstance(value, dict):
+        entries = _entries(node, where.path)
+        _known(entries, ("port", "from", "to", "protocol"), "'covers_port'", where.path)
+        for required in ("port", "from", "to"):
+            if required not in entries:
+                raise where.error(node, f"'covers_port' as a mapping needs '{required}' (port, from, to; protocol optional)")
+        for key in ("from", "to", "protocol"):
+            if key in entries:
+                text = _text(entries[key], where.path, f"covers_port.{key}", words=True)
+                paths[key] = _path(text, entries[key], replace(where, item=False))
+        node, value = entries["port"], value["port"]
+    items = value if isinstance(value, list) else [value]
+    spans = []
+    for item in items:
+        span = values.port_span(item) if not isinstance(item, (list, dict)) else None
+        if span is None:
+            raise where.error(node, f"'covers_port' names ports: a number 0-65535, a range \"lo-hi\", \"*\", or a list "
+                                    f"of them (not {item!r})")
+        spans.append(span)
+    if not spans:
+        raise where.error(node, "'covers_port' needs at least one port")
+    return Ports(tuple(spans), values.render(value), paths.get("from"), paths.get("to"), paths.get("protocol"))
 
 
 def load_specs(files: Iterable[tuple[str, str]], functions: Mapping[str, CheckFn] = FUNCTIONS) -> tuple[Spec, ...]:

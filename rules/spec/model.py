@@ -25,6 +25,19 @@ class Absent:
 
 
 @dataclass(frozen=True)
+class Ports:
+    """`covers_port`'s operand: the ports asked about (spans, inclusive) and, for a block that
+    holds a range as two attributes, their names (`from_port`, `to_port`) and the protocol's,
+    whose `-1` / `all` / `*` covers every port."""
+
+    spans: tuple[tuple[int, int], ...]
+    text: str  # as written, for messages: `22`, `[22, 3389]`, `"1000-2000"`
+    low: tuple[Segment, ...] | None = None
+    high: tuple[Segment, ...] | None = None
+    protocol: tuple[Segment, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Leaf:
     """`path` and one test (`test` names it, `operand` is what it compares with)."""
 
@@ -35,6 +48,7 @@ class Leaf:
     absent: Absent
     insensitive: bool = False
     line: int = 0
+    split: str | None = None  # a string value is read as its parts between these characters
 
 
 @dataclass(frozen=True)

@@ -51,16 +51,28 @@ def item_name(item: Node, index: int) -> str:
     return str(index)
 
 
-def dynamic(block: Node, name: str) -> Node | None:
-    """A Terraform `dynamic "name"` block in `block`: it generates `name` blocks we cannot see."""
+def dynamic(block: Node, name: str) -> list[Node]:
+    """The Terraform `dynamic "name"` blocks in `block` (each holds `for_each` and `content`)."""
     holder = block.get("dynamic")
     if holder is None:
-        return None
-    for item in holder.children():
-        if isinstance(item.value, dict) and name in item.value:
-            found: Node = item.value[name]
-            return found
-    return None
+        return []
+    return [item.value[name] for item in holder.children() if isinstance(item.value, dict) and name in item.value]
+
+
+def generated(generators: list[Node]) -> tuple[list[Node], list[Node]]:
+    """What `dynamic` blocks generate: the `content` blocks of those whose `for_each` is known and
+    not empty (once each: its elements only change values that read the iterator, which are not
+    known before apply), and the generators whose `for_each` is not known (they may make any number)."""
+    contents: list[Node] = []
+    unknown: list[Node] = []
+    for generator in generators:
+        each = generator.get("for_each")
+        if each is None or not isinstance(each.value, (list, dict)):
+            unknown.append(generator)
+        elif each.value:
+            content = generator.get("content")
+            contents += [c for c in content.children() if isinstance(c.value, dict)] if content is not None else []
+    return contents, unknown
 
 
 def is_absent(node: Node) -> bool:
@@ -122,10 +134,16 @@ class Reader:
                 child = node  # a lone block is a list of one
         elif isinstance(node.value, dict):
             child = node.value.get(step)
-            generator = dynamic(node, step) if child is None and self.terraform else None
-            if generator is not None:
-                found.append(read([*parts, *rest], generator, len(path) - i, unknown=True))
-                return
+            generators = dynamic(node, step) if self.terraform else []
+            if generators:  # blocks written out, and those `dynamic` blocks generate
+                contents, unknown = generated(generators)
+                for generator in unknown:
+                    found.append(read([*parts, *rest], generator, len(path) - i, unknown=True))
+                blocks = [*(child.children() if child is not None else []), *contents]
+                if unknown and not blocks:
+                    return
+                if blocks:
+                    child = Node(blocks, min(b.line for b in blocks), max(b.end_line for b in blocks))
         if child is None:
             found.append(read([*parts, *rest], None, len(path) - i, absent=True))
             return

@@ -3,7 +3,7 @@ settings.database_flags with name = "log_connections"" (a `some` that found none
 
 from __future__ import annotations
 
-from rules.spec.model import ITEM, All, Condition, Leaf
+from rules.spec.model import ITEM, All, Condition, Leaf, Ports
 from rules.spec.values import render
 
 _SIGNS = {"equals": "=", "not_equals": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -34,4 +34,8 @@ def _leaf(leaf: Leaf) -> str:
         return f"{subject} {'set' if operand else 'not set'}"
     if test == "cidr_open":
         return f"{subject} {'' if operand else 'not '}open to the internet"
+    if test == "not_empty":
+        return f"{subject} {'not ' if operand else ''}empty"
+    if isinstance(operand, Ports):
+        return f"{subject} covering port {operand.text}"
     return f"{subject} {test.replace('_', ' ')} {render(operand)}"
