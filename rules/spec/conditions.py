@@ -20,11 +20,13 @@ from typing import Any
 
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import CheckFn, RuleContext
-from rules._workloads import named_containers
+from rules._workloads import named_containers, pod_template
 from rules.spec import values
 from rules.spec.formats import managed, roots
 from rules.spec.model import (
     CONTAINERS,
+    ROOT,
+    TEMPLATE,
     All,
     AnyOf,
     Binding,
@@ -68,19 +70,40 @@ class Scope:
     binding: Binding
     functions: Mapping[str, CheckFn]
     reader: Reader
+    top: Reader | None = None  # `$root.`: the resource's format root (None: `reader` is it)
+    template: Reader | None = None  # `$template.`: a workloads binding's pod template
 
     def inside(self, item: Node, prefix: str) -> Scope:
-        return replace(self, reader=Reader(item, item, prefix, self.reader.terraform))
+        return replace(self, reader=Reader(item, item, prefix, self.reader.terraform),
+                       top=self.top if self.top is not None else self.reader)
+
+    def read(self, path: tuple[Segment, ...]) -> list[Read]:
+        if path and path[0] == ROOT:
+            return (self.top if self.top is not None else self.reader).read(path[1:])
+        if path and path[0] == TEMPLATE:
+            template = self.template if self.template is not None else Reader(Node({}, 0, 0), None, "", False)
+            return template.read(path[1:])
+        return self.reader.read(path)
 
 
 def scope_for(resource: Resource, context: RuleContext, binding: Binding, functions: Mapping[str, CheckFn],
               root: Node) -> Scope:
-    return Scope(resource, context, binding, functions, Reader(root, None, "", binding.format == "terraform"))
+    terraform = binding.format == "terraform"
+    reader = Reader(root, None, "", terraform)
+    if not binding.workloads:
+        return Scope(resource, context, binding, functions, reader)
+    template: Reader | None = None
+    found = pod_template(resource)
+    if found is not None:
+        keys, node = found
+        template = Reader(node, node, "".join(f"{key}." for key in keys), False, keys[-1]) if keys \
+            else Reader(node, None, "", False)
+    return Scope(resource, context, binding, functions, reader, Reader(resource.body, None, "", False), template)
 
 
 def evaluate(condition: Condition, scope: Scope) -> Outcome:
     if isinstance(condition, Leaf):
-        return _combine_every([_leaf(condition, read) for read in scope.reader.read(condition.path)])
+        return _combine_every([_leaf(condition, read) for read in scope.read(condition.path)])
     if isinstance(condition, All):
         return _combine_every([evaluate(item, scope) for item in condition.items])
     if isinstance(condition, AnyOf):
@@ -368,7 +391,7 @@ def _items(condition: ForEach | Some, scope: Scope) -> _Items:
     items: list[tuple[str, Node]] = []
     lists: list[Read] = []
     others: list[Read] = []
-    for read in scope.reader.read(condition.path):
+    for read in scope.read(condition.path):
         if read.absent or read.unknown or read.node is None:
             others.append(read)
             continue

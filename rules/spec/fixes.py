@@ -38,7 +38,8 @@ def edit_for(fix: Fix, read: Read, resource: Resource, root: Node, terraform: bo
     if terraform:
         text = add_lines(resource, read.block, [f"{read.name} = {fix.set}"])
         return Edit(text) if text is not None else None
-    return _yaml_insertion(resource, read.block if read.block is not None else root, read, fix.set)
+    parent = read.block if read.block is not None else read.origin if read.origin is not None else root
+    return _yaml_insertion(resource, parent, read, fix.set)
 
 
 def _yaml_insertion(resource: Resource, parent: Node, read: Read, text: str) -> Edit | None:

@@ -67,6 +67,5 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "k8s_rbac_secret_read": kubernetes_rbac.check_rbac_secret_read,
     "k8s_rbac_token_create": kubernetes_rbac.check_rbac_token_create,
     "k8s_rbac_webhooks": kubernetes_rbac.check_rbac_webhooks,
-    "k8s_seccomp_profile": kubernetes_workloads.check_seccomp,
     "k8s_token_automount": kubernetes_workloads.check_token_automount,
 })

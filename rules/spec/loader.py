@@ -22,6 +22,8 @@ from rules.spec.model import (
     CONTAINERS,
     FORMATS,
     ITEM,
+    ROOT,
+    TEMPLATE,
     WORKLOADS,
     Absent,
     All,
@@ -386,7 +388,7 @@ def _over_items(key: str, value: yaml.Node, where: _Where) -> ForEach | Some:
         if required not in entries:
             raise where.error(value, f"{key} is missing '{required}'")
     text = _text(entries["path"], where.path, f"{key}.path", words=True)
-    segments = _path(text, entries["path"], where, containers=True)
+    segments = _path(text, entries["path"], where, containers=True, starts=True)
     absent_fail = key == "some"
     if "absent" in entries:
         mode = _plain(entries["absent"], where.path)
@@ -401,7 +403,10 @@ def _over_items(key: str, value: yaml.Node, where: _Where) -> ForEach | Some:
     return ForEach(segments, text, check, absent_fail, _line(value), selected)
 
 
-def _path(text: str, node: yaml.Node, where: _Where, containers: bool = False) -> tuple[Segment, ...]:
+def _path(text: str, node: yaml.Node, where: _Where, containers: bool = False,
+          starts: bool = False) -> tuple[Segment, ...]:
+    """A path's steps; `containers`: `$containers` may stand for it; `starts`: it may start at
+    `$root.` or `$template.`."""
     if text == CONTAINERS:
         if not (containers and where.workloads):
             raise where.error(node, f"'{CONTAINERS}' is a for_each or some path of a kubernetes workloads binding only")
@@ -413,15 +418,23 @@ def _path(text: str, node: yaml.Node, where: _Where, containers: bool = False) -
     parts = text.split(".")
     if any(not part for part in parts):
         raise where.error(node, f"path '{text}' has an empty step")
+    head: tuple[Segment, ...] = ()
+    if parts[0] in (ROOT, TEMPLATE) and len(parts) > 1:
+        if not starts:
+            raise where.error(node, f"path '{text}': '{parts[0]}.' may start a test's or a for_each / some path only")
+        if parts[0] == TEMPLATE and not where.workloads:
+            raise where.error(node, f"'{TEMPLATE}.' reads the pod template of a kubernetes workloads binding only")
+        head, parts = (parts[0],), parts[1:]
     if any(part.startswith("$") for part in parts):
-        raise where.error(node, f"path '{text}': only '{CONTAINERS}' and '{ITEM}' may start with $, alone")
-    return tuple(int(part) if part.isdigit() else part for part in parts)
+        raise where.error(node, f"path '{text}': '{CONTAINERS}' and '{ITEM}' stand alone, and only "
+                                f"'{ROOT}.' and '{TEMPLATE}.' may start a path")
+    return head + tuple(int(part) if part.isdigit() else part for part in parts)
 
 
 def _leaf(node: yaml.Node, entries: _Entries, where: _Where) -> Leaf:
     _known(entries, LEAF_KEYS, "a test", where.path)
     text = _text(entries["path"], where.path, "path", words=True)
-    segments = _path(text, entries["path"], where)
+    segments = _path(text, entries["path"], where, starts=True)
     tests = [key for key in entries if key in TESTS]
     if len(tests) != 1:
         message = "a test needs one of " + ", ".join(TESTS) if not tests else f"one test per condition, not {' and '.join(tests)}"

@@ -12,6 +12,8 @@ FORMATS = ("terraform", "cloudformation", "kubernetes")
 WORKLOADS = "workloads"  # the Kubernetes binding type meaning "every pod template"
 CONTAINERS = "$containers"  # in a workloads binding: every container of the pod spec
 ITEM = "$item"  # inside a for_each or some: the item itself (a scalar list's entry)
+ROOT = "$root"  # `$root.<path>`: from the judged resource's format root, wherever the condition is
+TEMPLATE = "$template"  # `$template.<path>`: in a workloads binding, from the pod template
 
 Segment = str | int  # a path step: a mapping key, or a list index
 

@@ -30,6 +30,7 @@ class Read:
     - `note`: what a finding shows instead of `key = value` (a sibling condition's result).
     - `block_key`: the key `block` sits under in its parent (None for a list item or the scope's
       anchor): a YAML mapping's node starts at its first entry, the finding at its key's line.
+    - `origin`: the node the path was read from (the scope's root, or `$root` / `$template`).
     """
 
     key: str
@@ -41,6 +42,7 @@ class Read:
     unknown: bool = False
     note: str | None = None
     block_key: str | None = None
+    origin: Node | None = None  # the node the path started from (where a fix adds a missing top key)
 
 
 def item_name(item: Node, index: int) -> str:
@@ -81,20 +83,22 @@ def is_absent(node: Node) -> bool:
 
 @dataclass(frozen=True)
 class Reader:
-    """Reads paths below `root`; `anchor` is the block absent values land on at the root."""
+    """Reads paths below `root`; `anchor` is the block absent values land on at the root (None: the
+    resource's first line), `anchor_key` the key it sits under (its finding lands on that line)."""
 
     root: Node
     anchor: Node | None
     prefix: str
     terraform: bool
+    anchor_key: str | None = None
 
     def read(self, path: Sequence[Segment]) -> list[Read]:
         if tuple(path) == (ITEM,):  # the item itself (a scalar list's entry)
             root = self.root
             return [Read(self.prefix.removesuffix("."), root, self.anchor, "", 0, absent=is_absent(root),
-                         unknown=isinstance(root.value, Unknown))]
+                         unknown=isinstance(root.value, Unknown), origin=root)]
         found: list[Read] = []
-        self._walk(self.root, tuple(path), 0, [], self.anchor, None, found)
+        self._walk(self.root, tuple(path), 0, [], self.anchor, self.anchor_key, found)
         return found
 
     def _key(self, parts: Sequence[str]) -> str:
@@ -106,7 +110,8 @@ class Reader:
         rest = [str(s) for s in path[i:]]
 
         def read(key: list[str], node: Node | None, missing: int, absent: bool = False, unknown: bool = False) -> Read:
-            return Read(self._key(key), node, block, name, missing, absent, unknown, block_key=block_key)
+            return Read(self._key(key), node, block, name, missing, absent, unknown, block_key=block_key,
+                        origin=self.root)
 
         if isinstance(node.value, Unknown):  # the value, or a step on the way (`missing` > 0)
             found.append(read([*parts, *rest], node, len(path) - i, unknown=True))

@@ -35,6 +35,8 @@ LEAVES = st.one_of(
     st.builds(lambda p: {"path": p, "covers_port": {"port": 22, "from": "from_port", "to": "to_port",
                                                     "protocol": "protocol"}}, PATHS),
     st.builds(lambda p, v: {"path": p, "not_empty": v}, PATHS, st.booleans()),
+    st.builds(lambda p, v: {"path": p, "equals": v}, st.sampled_from(["$root.metadata.name", "$root.encrypted",
+                                                                      "$root.ingress.cidr_blocks"]), SCALARS),
     st.builds(lambda p, v: {"path": p, "split": ",", "contains": v}, PATHS, SCALARS),
 )
 

@@ -40,7 +40,7 @@ def test_some_and_where_become_typed_data() -> None:
         ("some: {path: a, where: {path: b}, check: {path: b, equals: 1}}", 10, "needs one of"),
         ("for_each: {path: a, where: 3, check: {path: b, equals: 1}}", 10, "a condition (a mapping)"),
         ("{path: $item, equals: 1}", 10, "'$item' names the item of a for_each or some"),
-        ("some: {path: a, check: {path: $item.b, equals: 1}}", 10, "only '$containers' and '$item'"),
+        ("some: {path: a, check: {path: $item.b, equals: 1}}", 10, "'$containers' and '$item' stand alone"),
         ("some: {path: $containers, check: {path: b, equals: 1}}", 10, "workloads binding only"),
         ("for_each:\n  path: a\n  check: {sibling: {types: [t], where: {path: $item, equals: 1}}}", 12,
          "'$item' names the item"),
