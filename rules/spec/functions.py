@@ -51,7 +51,6 @@ FUNCTIONS: Mapping[str, CheckFn] = MappingProxyType({
     "aws_tags_mark_no_regulated_data": aws_data.tags_mark_no_regulated_data,
     "aws_user_data_secrets": aws_secrets.user_data_secrets,
     "azure_aks_api_server_restricted": azure_endpoints.check_aks_api_server,
-    "azure_cosmosdb_network_restricted": azure_endpoints.check_cosmosdb_network,
     "azure_regulated_data_cmk": azure_encryption.check_regulated_cmk,
     "gcp_firewall_admin_ports": gcp_firewall.admin_ports_open,
     "gcp_firewall_database_ports": gcp_firewall.database_ports_open,

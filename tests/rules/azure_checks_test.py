@@ -209,8 +209,11 @@ variable "vnet" {
 
 def test_cosmos_datacenter_address_and_unknown_filters() -> None:
     kind = "azurerm_cosmosdb_account"
-    check = azure_endpoints.check_cosmosdb_network
+    check = RULES["CB-AZURE-033"].check  # `split` and `not_empty` over the filter
     assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = ["0.0.0.0"]'), kind)) == "holds"
+    assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = ","'), kind)) == "fails"
+    assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = "10.0.0.0/8"\n  is_virtual_network_filter_enabled = '
+                                          'var.vnet'), kind)) == "holds"  # restricted whichever the vnet filter
     assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = ""'), kind)) == "fails"
     assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = "10.0.0.0/8, 0.0.0.0/0"'), kind)) == "fails"
     assert outcome(judge(check, terraform(COSMOS % "is_virtual_network_filter_enabled = var.vnet"), kind)) == "undecided"
