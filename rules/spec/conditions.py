@@ -3,10 +3,14 @@ not known before apply). Each outcome carries its evidence: the reads (or a Pyth
 violations) that made it so, which is where findings land.
 
 - leaf: every value the path reads must pass (a path through a list of blocks reads each block);
+  a list decided by one item is evidenced by that item;
 - all: fails with every failing condition's evidence; any: holds when one holds, else fails with
-  its first condition's evidence; not: fails with one piece of the evidence that made it hold;
-- for_each: every item satisfies the check, each failing item its own evidence;
-- sibling: a resource of the types beside this one (where `where` holds);
+  the evidence of its first condition that failed on a value that is there (else its first's);
+  not: fails with one piece of the evidence that made it hold, a present value first;
+- for_each: every item (that `where` picks) satisfies the check, each failing item its own evidence;
+  some: one item (that `where` picks) does;
+- sibling: a resource of the types beside this one (where `where` holds); referrer: one that
+  refers to this one through an attribute;
 - python: a function from the explicit table.
 """
 
@@ -80,9 +84,8 @@ class Scope:
     def read(self, path: tuple[Segment, ...]) -> list[Read]:
         if path and path[0] == ROOT:
             return (self.top if self.top is not None else self.reader).read(path[1:])
-        if path and path[0] == TEMPLATE:
-            template = self.template if self.template is not None else Reader(Node({}, 0, 0), None, "", False)
-            return template.read(path[1:])
+        if path and path[0] == TEMPLATE and self.template is not None:  # the loader allows it in workloads only
+            return self.template.read(path[1:])
         return self.reader.read(path)
 
 
@@ -92,12 +95,10 @@ def scope_for(resource: Resource, context: RuleContext, binding: Binding, functi
     reader = Reader(root, None, "", terraform)
     if not binding.workloads:
         return Scope(resource, context, binding, functions, reader)
-    template: Reader | None = None
-    found = pod_template(resource)
-    if found is not None:
-        keys, node = found
-        template = Reader(node, node, "".join(f"{key}." for key in keys), False, keys[-1]) if keys \
-            else Reader(node, None, "", False)
+    found = pod_template(resource)  # there is one: the binding judges only manifests with a pod spec
+    keys, node = found if found is not None else ((), resource.body)
+    template = Reader(node, node, "".join(f"{key}." for key in keys), False, keys[-1]) if keys \
+        else Reader(node, None, "", False)
     return Scope(resource, context, binding, functions, reader, Reader(resource.body, None, "", False), template)
 
 
@@ -434,9 +435,7 @@ def _none_found(condition: ForEach | Some, scope: Scope, found: _Items) -> Read:
     absent = [r for r in found.others if r.absent]
     if found.lists and condition.where is not None:
         listed = found.lists[0]
-        words = describe(condition.where)
-        note = f"no item of {listed.key} with {words}" if words else f"no item of {listed.key} qualifies"
-        return replace(listed, node=None, missing=1, absent=True, note=note)
+        return replace(listed, node=None, missing=1, absent=True, note=_no_item(listed.key, condition.where))
     if found.lists:
         listed = found.lists[0]
         return replace(listed, node=None, missing=1, absent=True, note=f"{listed.key} has no items")
@@ -444,6 +443,11 @@ def _none_found(condition: ForEach | Some, scope: Scope, found: _Items) -> Read:
         return absent[0]
     return Read(scope.reader.prefix + condition.text, None, scope.reader.anchor, str(condition.path[-1]), 1,
                 absent=True)
+
+
+def _no_item(key: str, condition: Condition) -> str:
+    words = describe(condition)
+    return f"no item of {key} with {words}" if words else f"no item of {key} qualifies"
 
 
 def _for_each(condition: ForEach, scope: Scope) -> Outcome:
@@ -486,9 +490,8 @@ def _some(condition: Some, scope: Scope) -> Outcome:
         return Outcome(State.FAILS, tuple(e for item in counted for e in item.outcome.evidence))
     if counted:
         listed = found.lists[0] if found.lists else None
-        words = describe(condition.check)
         key = listed.key if listed is not None else scope.reader.prefix + condition.text
-        note = f"no item of {key} with {words}" if words else f"no item of {key} satisfies the condition"
+        note = _no_item(key, condition.check)
         if listed is None:  # $containers: the scope's own anchor
             return Outcome(State.FAILS, (Read(key, None, scope.reader.anchor, "", 1, absent=True, note=note),))
         return Outcome(State.FAILS, (replace(listed, note=note),))

@@ -1,8 +1,10 @@
-"""Reading a path from a node: what was found, where, and what an absent value's block is.
+"""Reading a path from a node: what was found, where, and what an absent value's block is; and
+the line a finding about it lands on.
 
 A path through a list of blocks reads each block (one `Read` per block); a Terraform
-`dynamic "x"` block generates `x` blocks nobody can see, so a path through one is unknown, never
-absent; a step into a value not known before apply is unknown.
+`dynamic "x"` block whose `for_each` is known generates its `content` (read beside the blocks
+written out), one whose `for_each` is not known generates `x` blocks nobody can see, so a path
+through it is unknown, never absent; a step into a value not known before apply is unknown.
 """
 
 from __future__ import annotations
