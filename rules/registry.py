@@ -1,6 +1,6 @@
 """The rule registry and the regulation mappings, loaded from auditable data.
 
-Rules are listed explicitly, pack by pack. Which controls a rule enforces is the union of the
+Rules are the shipped specs (rules/specs/<pack>/<ID>.yml), listed by id. Which controls a rule enforces is the union of the
 framework files' `rules:` lists (`rules/frameworks/*.yml`) and the rule's own `controls:`. Every
 control of a framework file is either automated (some rule enforces it) or states why not:
 `coverage: manual` (a person checks it) or `coverage: out-of-scope` (a repository cannot show it).
@@ -22,29 +22,9 @@ from rules.spec.catalog import spec_rules
 
 
 def all_rules() -> tuple[Rule, ...]:
-    """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
-    from rules import (
-        aws_provider,
-        cloudformation,
-        dockerfile,
-        github_actions,
-        kubernetes,
-        plaintext_secrets,
-        regressions,
-        terraform_aws,
-    )
-
-    return (
-        *terraform_aws.RULES,
-        *cloudformation.RULES,
-        *kubernetes.RULES,
-        *github_actions.RULES,
-        *dockerfile.RULES,
-        *plaintext_secrets.RULES,
-        *regressions.RULES,
-        *aws_provider.RULES,
-        *spec_rules(),
-    )
+    """Every shipped rule: the specs of rules/specs (one per control, by id), each check either
+    conditions or a function of the explicit table rules/spec/functions.py."""
+    return spec_rules()
 
 
 AUTOMATED, MANUAL, OUT_OF_SCOPE = "automated", "manual", "out-of-scope"

@@ -17,7 +17,7 @@ from bot.engine.rule import CheckFn, Rule, RuleContext
 from rules.spec import values
 from rules.spec.conditions import Outcome, State, evaluate, scope_for
 from rules.spec.fixes import edit_for
-from rules.spec.formats import SOURCES, binds, roots
+from rules.spec.formats import SOURCES, binds, resource_type, roots
 from rules.spec.functions import FUNCTIONS
 from rules.spec.model import WORKLOADS, Binding, Spec
 from rules.spec.reading import Read, landing
@@ -26,7 +26,7 @@ from rules.spec.reading import Read, landing
 def compile_spec(spec: Spec, functions: Mapping[str, CheckFn] = FUNCTIONS) -> Rule:
     """The `Rule` a spec describes: sources and types are the union of its bindings'."""
     any_kind = any(b.workloads for b in spec.bindings)
-    types = frozenset() if any_kind else frozenset(t for b in spec.bindings for t in b.types if t != WORKLOADS)
+    types = frozenset() if any_kind else frozenset(resource_type(t) for b in spec.bindings for t in b.types if t != WORKLOADS)
 
     def check(resource: Resource, context: RuleContext) -> Iterable[Violation]:
         for binding in spec.bindings:
@@ -47,6 +47,7 @@ def compile_spec(spec: Spec, functions: Mapping[str, CheckFn] = FUNCTIONS) -> Ru
         controls=dict(spec.controls),
         peers=dict(spec.peers),
         aliases=spec.aliases,
+        regression=spec.regression,
     )
 
 

@@ -46,7 +46,8 @@ from rules.spec.model import (
 ID = re.compile(r"CB-[A-Z][A-Z0-9]*-\d{3}")
 MAX_SPEC_BYTES = 256 * 1024
 MAX_DEPTH = 40
-SPEC_KEYS = ("id", "title", "severity", "rationale", "remediation", "controls", "peers", "aliases", "bindings")
+SPEC_KEYS = ("id", "title", "severity", "rationale", "remediation", "controls", "peers", "aliases", "regression",
+             "bindings")
 BINDING_KEYS = ("format", "types", "skip_if", "check", "message", "fix")
 COMPOSITES = ("all", "any", "not", "for_each", "some", "sibling", "referrer", "python")
 TESTS = ("equals", "not_equals", "in", "not_in", "regex", "not_regex", "gt", "gte", "lt", "lte", "exists",
@@ -246,6 +247,9 @@ def load_spec(text: str, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS
         raise _error(path, bindings_node, "'bindings' must be a non-empty list (one binding per format)")
     bindings = tuple(_binding(item, path, functions) for item in bindings_node.value)
     _no_overlap(bindings, bindings_node.value, path)
+    regression = _plain(entries["regression"], path) if "regression" in entries else False
+    if not isinstance(regression, bool):
+        raise _error(path, entries["regression"], "'regression' must be true or false")
     return Spec(
         id=spec_id,
         title=_text(entries["title"], path, "title"),
@@ -256,6 +260,7 @@ def load_spec(text: str, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS
         controls=_string_lists(entries["controls"], path, "controls") if "controls" in entries else {},
         peers=_string_lists(entries["peers"], path, "peers") if "peers" in entries else {},
         aliases=aliases,
+        regression=regression,
         path=path,
         line=_line(root),
     )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from bot.engine.model import Severity
 
-FORMATS = ("terraform", "cloudformation", "kubernetes")
+FORMATS = ("terraform", "cloudformation", "kubernetes", "github-actions", "dockerfile", "text")
 WORKLOADS = "workloads"  # the Kubernetes binding type meaning "every pod template"
 CONTAINERS = "$containers"  # in a workloads binding: every container of the pod spec
 ITEM = "$item"  # inside a for_each or some: the item itself (a scalar list's entry)
@@ -166,5 +166,6 @@ class Spec:
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    regression: bool = False  # judges what a change weakened against its base (`RuleContext.base`)
     path: str = ""
     line: int = 1

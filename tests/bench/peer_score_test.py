@@ -31,7 +31,7 @@ SAMPLE_PEERS: dict[str, dict[str, tuple[str, ...]]] = {
     "CB-AWS-007": {"checkov": ("CKV_AWS_20",)},
     "CB-AWS-010": {"checkov": ("CKV_AWS_36",)},
     "CB-AWS-016": {"checkov": ("CKV_AWS_42",), "kics": (EFS_QUERY,)},
-    "CB-CFN-001": {"checkov": ("CKV_AWS_3",)},
+    "CB-AWS-001": {"checkov": ("CKV_AWS_3",)},  # its CloudFormation binding (once CB-CFN-001)
     "CB-K8S-001": {"checkov": ("CKV_K8S_16",), "kics": (PRIVILEGED_QUERY,)},
     "CB-DOCKER-001": {"checkov": ("CKV_DOCKER_8",)},
 }
@@ -64,7 +64,7 @@ def test_every_rule_and_peer_is_scored_with_the_figures_its_examples_give(outcom
         # positive1: two reported lines in two resources, one clean resource; negative1 clean;
         # positive2's line is on a registry module call: skipped.
         ("CB-AWS-016", "kics"): (2, 0, 0, 2, 1),
-        ("CB-CFN-001", "checkov"): (1, 0, 0, 1, 0),
+        ("CB-AWS-001", "checkov"): (1, 0, 0, 1, 0),
         ("CB-K8S-001", "checkov"): (1, 0, 0, 1, 0),
         # The privileged Deployment, the Service beside it, and the clean Pod.
         ("CB-K8S-001", "kics"): (1, 0, 0, 2, 0),
@@ -110,14 +110,14 @@ def test_json_report_carries_the_same_figures(outcomes: list[Outcome]) -> None:
 
 
 def test_the_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--checkov", str(SAMPLE / "checkov"), "--kics", str(SAMPLE / "kics"), "--rule", "CB-CFN-001",
+    code = main(["--checkov", str(SAMPLE / "checkov"), "--kics", str(SAMPLE / "kics"), "--rule", "CB-AWS-001",
                  "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0
-    # CB-CFN-001's declared KICS query is not in the sample: it is listed, not scored.
+    # CB-AWS-001's declared KICS queries are not in the sample: they are listed, not scored.
     assert [(r["rule"], r["peer"], r["tp"], r["tn"]) for r in report["rules"]] == [
-        ("CB-CFN-001", "checkov", 1, 1), ("CB-CFN-001", "kics", 0, 0)]
-    assert report["rules"][1]["skipped"][0]["why"] == "no kics check with this id for ['cloudformation']"
+        ("CB-AWS-001", "checkov", 1, 1), ("CB-AWS-001", "kics", 0, 0)]
+    assert report["rules"][1]["skipped"][0]["why"] == "no kics check with this id for ['cloudformation', 'terraform']"
 
 
 def test_the_command_needs_a_peer_tree(capsys: pytest.CaptureFixture[str]) -> None:

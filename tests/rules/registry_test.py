@@ -168,3 +168,10 @@ def test_a_control_without_a_rule_says_how_it_is_covered_and_why() -> None:
     for bad in ({**manual, "why": " "}, {**manual, "coverage": "partly"}):
         with pytest.raises(FrameworkError, match="5.3.2"):
             _framework_from("cis-kubernetes", {"controls": [bad]})
+
+
+def test_every_rule_is_a_spec() -> None:
+    """Every rule's metadata lives in its spec (rules/specs): no rule is defined in Python any more."""
+    from rules.spec.catalog import spec_rules
+
+    assert all_rules() == spec_rules()

@@ -66,8 +66,8 @@ CONDITIONS = st.recursive(LEAVES, _composite, max_leaves=6)
 @lru_cache(maxsize=1)
 def fixture_resources() -> tuple[Resource, ...]:
     found: list[Resource] = []
-    for name in ("CB-AWS-001", "CB-AWS-002", "CB-AWS-004", "CB-AWS-019", "CB-K8S-001", "CB-CFN-004", "CB-AZURE-007",
-                 "CB-GCP-011", "CB-AWS-044"):
+    for name in ("CB-AWS-001", "CB-AWS-002", "CB-AWS-004", "CB-AWS-019", "CB-K8S-001", "CB-AZURE-007", "CB-GCP-011",
+                 "CB-AWS-044"):
         directory = FIXTURES / name
         tf = {p.name: p.read_text() for p in directory.glob("*.tf")}
         found += [r for f in parse_module(tf).values() for r in f.resources] if tf else []
