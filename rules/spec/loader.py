@@ -53,6 +53,8 @@ COMPOSITES = ("all", "any", "not", "for_each", "some", "sibling", "referrer", "p
 TESTS = ("equals", "not_equals", "in", "not_in", "regex", "not_regex", "gt", "gte", "lt", "lte", "exists",
          "contains", "cidr_open", "covers_port", "not_empty")
 LEAF_KEYS = ("path", *TESTS, "absent", "case", "split")
+# Tests that read a list, which `split` makes of a string.
+SPLIT_TESTS = ("contains", "covers_port", "cidr_open", "not_empty", "equals", "not_equals")
 # Tests that pass when the value is absent unless the leaf says otherwise (negative tests).
 PASS_WHEN_ABSENT = frozenset({"exists", "not_equals", "not_in", "not_regex"})
 
@@ -462,6 +464,9 @@ def _leaf(node: yaml.Node, entries: _Entries, where: _Where) -> Leaf:
         if not isinstance(split_node, yaml.ScalarNode) or split_node.tag != "tag:yaml.org,2002:str" \
                 or not split_node.value or split_node.value.isspace():
             raise where.error(split_node, "'split' must be the characters between a string's parts (\",\")")
+        if test not in SPLIT_TESTS:
+            raise where.error(entries.key_nodes["split"], f"'split' makes a list of parts: use it with "
+                                                           f"{', '.join(SPLIT_TESTS)}, not '{test}'")
         split = str(split_node.value)
     return Leaf(segments, text, test, operand, absent, insensitive, _line(node), split)
 

@@ -166,6 +166,8 @@ def test_a_dynamic_block_with_a_known_for_each_is_judged_by_its_content(each: st
         ("{path: p, split: 1, contains: a}", 10, "'split' must be"),
         ("{path: p, split: ' ', contains: a}", 10, "'split' must be"),
         ("{path: p, not_empty: true, covers_port: 1}", 10, "one test per condition"),
+        ("{path: p, split: ',', gt: 1}", 10, "'split' makes a list of parts"),
+        ("{path: p, split: ',', regex: a}", 10, "not 'regex'"),
     ],
 )
 def test_every_misuse_of_the_port_and_list_tests_names_its_line(check: str, line: int, words: str) -> None:
