@@ -20,7 +20,7 @@ from rules.spec.fixes import edit_for
 from rules.spec.formats import SOURCES, binds, resource_type, roots
 from rules.spec.functions import FUNCTIONS
 from rules.spec.model import WORKLOADS, Binding, Spec
-from rules.spec.reading import Read
+from rules.spec.reading import Read, landing
 
 
 def compile_spec(spec: Spec, functions: Mapping[str, CheckFn] = FUNCTIONS) -> Rule:
@@ -92,10 +92,6 @@ def _violations(spec: Spec, binding: Binding, resource: Resource, root: Node, ou
             yield _failure(base, binding, evidence, resource, root, exempt_unknown)
 
 
-def _anchor(read: Read, resource: Resource) -> int:
-    return read.block.line if read.block is not None else resource.line
-
-
 def _detail(read: Read) -> str:
     if read.note is not None:
         return read.note
@@ -106,7 +102,7 @@ def _detail(read: Read) -> str:
 
 def _failure(base: str, binding: Binding, read: Read, resource: Resource, root: Node,
              exempt_unknown: bool) -> Violation:
-    line = read.node.line if read.node is not None else _anchor(read, resource)
+    line = landing(read, resource)
     end_line = read.node.end_line if read.node is not None else line
     suggestion = None
     if binding.fix is not None and not exempt_unknown:
@@ -122,7 +118,7 @@ def _failure(base: str, binding: Binding, read: Read, resource: Resource, root: 
 
 def _unknown(base: str, read: Read, resource: Resource) -> Violation:
     """The value the control needs is not known before apply: reported only where a policy asks."""
-    line = read.node.line if read.node is not None else _anchor(read, resource)
+    line = landing(read, resource)
     end_line = read.node.end_line if read.node is not None else line
     if read.note is not None:
         what = read.note
