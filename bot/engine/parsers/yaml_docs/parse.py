@@ -43,7 +43,8 @@ def parse_yaml(path: str, text: str) -> ParsedFile:
         if _looks_like_template(text):
             return ParsedFile(path=path)
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        # The end of the stream is marked on the line after the last one: name the last line.
+        line = min(mark.line + 1, max(1, len(git_lines(text)))) if mark is not None else None
         message = " ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
         return ParsedFile(path=path, errors=(FileError(path, line, f"invalid YAML: {message}"),))
     except yaml.reader.ReaderError as exc:  # a character YAML forbids: name its line
