@@ -45,7 +45,7 @@ def test_templates_are_not_yaml_errors(text: str) -> None:
     [
         ("a: b\nc: [d\ne: f\n", 3),
         ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n bad: indent\n", 5),
-        ("key: 'unterminated\nother: 1\n", 3),
+        ("key: 'unterminated\nother: 1\n", 2),  # the end of the stream: the last line, not one past it
         ("a: 1\n\tb: 2\n", 2),
     ],
 )
