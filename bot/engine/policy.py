@@ -287,7 +287,7 @@ def _unknown_fail(value: Any) -> Severity | None:
     if value is None:
         return None
     section = _expect(value, dict, "unknown")
-    unexpected = sorted(set(section) - {"fail"})
+    unexpected = sorted(str(key) for key in section if key != "fail")  # keys may be numbers or null
     if unexpected:
         raise PolicyError(f"{POLICY_PATH}: 'unknown.{unexpected[0]}' is not a setting (the setting is 'unknown.fail')")
     level = section.get("fail")

@@ -171,3 +171,11 @@ def test_an_alias_bomb_is_refused_before_any_value_is_built() -> None:
         parse_policy("\n".join([*lines, "fail_on: *a8"]) + "\n")
     anchored = parse_policy('why: &why "tracked in OPS-1"\nsuppressions:\n  - {rule: CB-AWS-001, reason: *why}\n')
     assert anchored.suppressions[0].reason == "tracked in OPS-1"  # a few aliases are still fine
+
+
+def test_unknown_settings_of_any_key_type_are_named() -> None:
+    """`unknown: {1: 2, a: 3}` raised TypeError (sorting numbers with text): a traceback in the CLI."""
+    with pytest.raises(PolicyError, match=r"'unknown\.1' is not a setting"):
+        parse_policy("unknown: {1: 2, a: 3}\n")
+    with pytest.raises(PolicyError, match=r"'unknown\.None' is not a setting"):
+        parse_policy("unknown: {null: 2, fail_on: 3}\n")

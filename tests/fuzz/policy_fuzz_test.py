@@ -109,6 +109,7 @@ def test_mutated_policies_load_or_raise_policy_error(text: str) -> None:
 
 @fuzz(ci=200)
 @given(st.one_of(VALUES, st.dictionaries(KEYS, VALUES, max_size=6)))
+@example({"unknown": {"fail_on": None, None: None}}).via("sorting null and text keys raised TypeError")
 def test_generated_policies_load_or_raise_policy_error(value: Any) -> None:
     try:
         text = yaml.safe_dump(value, allow_unicode=True)
