@@ -70,6 +70,7 @@ def _consistent(diff: FileDiff) -> None:
 
 @fuzz(ci=150)
 @given(diffs())
+@example("diff --git a/f.tf b/f.tf\n--- a/f.tf\n+++ b/f.tf\n@@ -0,2 +1,2 @@\n-a\n+b\n c\n")  # "line 0" was removed
 def test_unified_diffs_parse_or_raise_diff_error(text: str) -> None:
     try:
         files = parse_unified_diff(text)
@@ -110,6 +111,7 @@ def test_patches_parse_or_raise_diff_error_and_rebuild_the_base(
 
 
 @fuzz(ci=100)
+@example("@@ -1,1 +0,1 @@\n-a\n+b\n", "modified").via("a comment on line 0 was commentable")
 @given(mutants([_hunks(git_lines(a), git_lines(b), 3) for a, b in zip(all_seeds()[:-1], all_seeds()[1:],
                                                                         strict=True)][:40]), STATUSES)
 def test_fixture_patches_bent_parse_or_raise_diff_error(patch: str, status: str) -> None:

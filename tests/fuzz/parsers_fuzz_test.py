@@ -4,7 +4,7 @@ hides a crash behind a Python exception's name."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.engine.parsers import evaluate_terraform, parse_one, parse_terraform
@@ -101,6 +101,7 @@ def test_any_fixture_under_any_parser_never_raises(text: str, path: str) -> None
 
 @fuzz(ci=100)
 @given(ANY_TEXT, st.sampled_from(["main.tf", "main.tf.json", "x.tfvars.json", "a.yaml", "Dockerfile"]))
+@example("\u0800\x1f\n", "a.yaml").via("libyaml's byte offset put the bad character on line 2 of 1")
 def test_generated_text_never_raises(text: str, path: str) -> None:
     if path.endswith((".tf", ".json")) and path != "a.json":
         _terraform(path, text)
