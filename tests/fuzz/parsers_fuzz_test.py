@@ -70,6 +70,8 @@ def test_variable_files_never_raise(hcl: str, json: str) -> None:
 
 @fuzz(ci=200)
 @given(mutants(YAML_SEEDS))
+@example("on: push\njobs:\n  lint:\ngroup:\n  ? {a: b}\n").via("found by atheris: the empty value of a `?` key "
+                                                         "ended the workflow on line 6 of 5")
 def test_yaml_never_raises(text: str) -> None:
     """CloudFormation, Kubernetes and anything else YAML, on an ordinary path and a workflow's."""
     _one("deploy.yaml", text)
@@ -103,7 +105,7 @@ def test_any_fixture_under_any_parser_never_raises(text: str, path: str) -> None
 @given(ANY_TEXT, st.sampled_from(["main.tf", "main.tf.json", "x.tfvars.json", "a.yaml", "Dockerfile"]))
 @example("\u0800\x1f\n", "a.yaml").via("libyaml's byte offset put the bad character on line 2 of 1")
 def test_generated_text_never_raises(text: str, path: str) -> None:
-    if path.endswith((".tf", ".json")) and path != "a.json":
+    if path.endswith((".tf", ".tf.json", ".tfvars.json")):
         _terraform(path, text)
     else:
         _one(path, text)
