@@ -229,6 +229,19 @@ def _check_shape(text: str) -> None:
                               "once aliases are expanded")
 
 
+def _impossible_date_line(text: str) -> int | None:
+    """The line of the first plain value YAML reads as a date or time that does not exist."""
+    constructor = yaml.constructor.SafeConstructor()
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.ScalarEvent) and event.implicit[0] \
+                and constructor.timestamp_regexp.match(event.value):
+            try:
+                constructor.construct_yaml_timestamp(yaml.ScalarNode("tag:yaml.org,2002:timestamp", event.value))
+            except (ValueError, OverflowError):
+                return _line_of(event)
+    return None
+
+
 def _line_of(event: yaml.Event) -> int:
     return event.start_mark.line + 1 if event.start_mark is not None else 0
 
@@ -249,6 +262,12 @@ def parse_policy(text: str | None) -> Policy:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         raise PolicyError(f"{POLICY_PATH}:{line}: not valid YAML") from None
+    except PolicyError:
+        raise
+    except (ValueError, OverflowError) as exc:  # `expires: 2027-01-51`: YAML's date reader raises these
+        bad = _impossible_date_line(text)
+        where = f" line {bad}:" if bad else ""
+        raise PolicyError(f"{POLICY_PATH}:{where} not a date that exists ({exc})") from None
     if data is None:
         return Policy()
     _expect(data, dict, "top level")

@@ -179,3 +179,14 @@ def test_unknown_settings_of_any_key_type_are_named() -> None:
         parse_policy("unknown: {1: 2, a: 3}\n")
     with pytest.raises(PolicyError, match=r"'unknown\.None' is not a setting"):
         parse_policy("unknown: {null: 2, fail_on: 3}\n")
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("suppressions:\n  - rule: CB-AWS-001\n    reason: x\n    expires: 2027-01-51\n", 4),
+    ("fail_on: high\nwhen: 2027-02-30 10:00:00\n", 2),
+])
+def test_a_date_that_does_not_exist_is_named_with_its_line(text: str, line: int) -> None:
+    """YAML's date reader raised ValueError (a traceback in the CLI, "internal error" for every pull
+    request in the App); found by atheris."""
+    with pytest.raises(PolicyError, match=rf"^\.github/compliance\.yml: line {line}: not a date that exists"):
+        parse_policy(text)

@@ -101,6 +101,7 @@ def _load(text: str) -> None:
 @example(_bomb(9)).via("an alias bomb of 10**9 strings as fail_on: 100 s and 14 GB before, refused at once")
 @example(_bomb(9, where="suppressions")).via("alias bomb of suppressions")
 @example("suppressions:\n  - {rule: x, reason: y, expires: 2099-01-31 10:00:00}\n")
+@example("suppressions:\n  - {rule: x, reason: y, expires: 2027-01-51}\n").via("found by atheris: ValueError")
 @example("[" * 10_000)
 @example("a: " + "[" * 10_000 + "]" * 10_000)
 def test_mutated_policies_load_or_raise_policy_error(text: str) -> None:
