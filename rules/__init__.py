@@ -1,5 +1,6 @@
-"""Rule packs and the regulation mappings, as data a reader can audit.
+"""Rules and the regulation mappings, as data a reader can audit.
 
-Rules are registered explicitly: each pack module exports a `RULES` tuple and `all_rules()`
-concatenates them. Importing a module never registers anything by side effect.
+Every rule is a spec (rules/specs/<pack>/<ID>.yml) that `all_rules()` loads and compiles; a
+check more than a few attribute comparisons is a Python function the spec names through the
+explicit table rules/spec/functions.py. Importing a module never registers anything by side effect.
 """

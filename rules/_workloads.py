@@ -10,21 +10,28 @@ from bot.engine.model import Node, Resource
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 
 
+# Where each kind keeps its pod template (the mapping of `metadata` and `spec`); a Pod is its own.
+_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "Pod": (), "CronJob": ("spec", "jobTemplate", "spec", "template"), "PodTemplate": ("template",),
+}
+_DEFAULT_TEMPLATE = ("spec", "template")
+
+
+def pod_template(resource: Resource) -> tuple[tuple[str, ...], Node] | None:
+    """The manifest's pod template and the keys that lead to it (a Pod: the manifest itself)."""
+    keys = _TEMPLATES.get(resource.type, _DEFAULT_TEMPLATE)
+    template = resource.body.get(*keys)
+    if template is None or not isinstance(template.value, dict):
+        return None
+    return keys, template
+
+
 def pod_specs(resource: Resource) -> Iterator[Node]:
     """The pod spec(s) of a manifest, wherever its kind keeps them."""
-    body = resource.body
-    candidates: list[Node | None]
-    if resource.type == "Pod":
-        candidates = [body.get("spec")]
-    elif resource.type == "CronJob":
-        candidates = [body.get("spec", "jobTemplate", "spec", "template", "spec")]
-    elif resource.type == "PodTemplate":
-        candidates = [body.get("template", "spec")]
-    else:
-        candidates = [body.get("spec", "template", "spec")]
-    for spec in candidates:
-        if spec is not None and isinstance(spec.value, dict):
-            yield spec
+    found = pod_template(resource)
+    spec = found[1].get("spec") if found is not None else None
+    if spec is not None and isinstance(spec.value, dict):
+        yield spec
 
 
 def containers(spec: Node) -> Iterator[Node]:

@@ -10,12 +10,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from bot.engine.model import SECRET_SLOT, Node, Resource, Severity, Violation
-from bot.engine.rule import Rule, RuleContext
+from bot.engine.model import SECRET_SLOT, Node, Resource, Violation
+from bot.engine.rule import RuleContext
 from rules._shell import commands, describe_download, downloads_to_shell, split_words
 from rules._support import is_placeholder, masked, secret_key
 
-_SOURCES = frozenset({"dockerfile"})
 _ROOT_USERS = frozenset({"root", "0"})
 # Base images documented to run as a non-root user by default.
 _NON_ROOT_BASE = re.compile(
@@ -343,114 +342,12 @@ def _check_sudo(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
                 )
 
 
-_SUPPLY_CHAIN: dict[str, tuple[str, ...]] = {
-    "soc2": ("CC6.8", "CC8.1"), "hipaa": ("164.308(a)(5)(ii)(B)",),
-}
-
-
-RULES: tuple[Rule, ...] = (
-    Rule(
-        id="CB-DOCKER-001",
-        title="Container image runs as root",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="Without a USER the container's process runs as uid 0: any code execution bug "
-        "gives root inside the container and a short path to the host on a container escape.",
-        remediation="Create an unprivileged user and switch to it in the final stage, e.g. "
-        "`RUN useradd --uid 10001 app` then `USER 10001`.",
-        check=_check_root_user,
-        controls={"cis-docker": ("4.1",)},
-        peers={"checkov": ("CKV_DOCKER_3", "CKV_DOCKER_8"),
-               "kics": ("fd54f200-402c-4333-a5a4-36ef6709af2f", "67fd0c4a-68cf-46d7-8c41-bc9fba7e40ae")},
-    ),
-    Rule(
-        id="CB-DOCKER-002",
-        title="Secret baked into the image via ENV or ARG",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="ENV values and ARG defaults are stored in the image configuration and history: "
-        "anyone who can pull the image can read them with `docker history` or `docker inspect`.",
-        remediation="Pass secrets at build time with BuildKit secret mounts (`RUN --mount=type=secret,"
-        "id=token ...`) and at run time through the orchestrator's secrets, never as ENV/ARG literals.",
-        check=_check_baked_secrets,
-        controls={"cis-docker": ("4.10",)},
-        peers={"kics": ("781e75f7-bf43-4ab7-bae7-a08ad6607af3",)},
-    ),
-    Rule(
-        id="CB-DOCKER-003",
-        title="ADD downloads a remote file without a checksum",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="`ADD https://...` (or a git URL) puts whatever the server returns at build time into the "
-        "image, with no integrity check: a compromised or spoofed server, or a changed release, ends up in "
-        "production unnoticed. CIS Docker 4.9 asks for COPY instead of ADD for this reason.",
-        remediation="Pin the download with `ADD --checksum=sha256:<digest> <url> <dest>` (BuildKit), or fetch it "
-        "in a RUN step that verifies a published checksum or signature; use COPY for local files.",
-        check=_check_add_remote,
-        controls={"cis-docker": ("4.9", "4.11"), **_SUPPLY_CHAIN},
-    ),
-    Rule(
-        id="CB-DOCKER-004",
-        title="Base image is not pinned to a version (no tag, or `latest`)",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="An image without a tag, or tagged `latest`, is whatever its publisher pushed last: builds are "
-        "not reproducible, a breaking or compromised release is picked up silently, and the reviewed "
-        "Dockerfile does not say what it is built on. A version tag is required, a digest is better; `FROM "
-        "scratch` and earlier build stages are not images to pin.",
-        remediation="Name a version (`FROM python:3.12.4-slim`), or better pin the digest too "
-        "(`FROM python:3.12.4-slim@sha256:...`) and let Dependabot or Renovate propose updates.",
-        check=_check_base_image,
-        controls=_SUPPLY_CHAIN,
-        peers={"checkov": ("CKV_DOCKER_7",),
-               "kics": ("9efb0b2d-89c9-41a3-91ca-dcc0aec911fd", "f45ea400-6bbe-4501-9fc7-1c3d75c32067")},
-    ),
-    Rule(
-        id="CB-DOCKER-005",
-        title="RUN pipes a downloaded script straight into a shell",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="`curl ... | sh` runs whatever the server returns at build time, unreviewed and unverified, "
-        "and bakes its effects into every container started from the image (CIS Docker 4.11: only verified "
-        "packages are installed).",
-        remediation="Install from the distribution's signed packages, or download to a file, verify its "
-        "published checksum or signature (`sha256sum -c`), then run it; `ADD --checksum=...` pins a download.",
-        check=_check_download_to_shell,
-        controls={"cis-docker": ("4.11",), **_SUPPLY_CHAIN},
-    ),
-    Rule(
-        id="CB-DOCKER-006",
-        title="Image exposes SSH port 22",
-        severity=Severity.LOW,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="A container that runs an SSH server is one more service with its own credentials, keys and "
-        "vulnerabilities to manage, and a remote way in that bypasses the orchestrator's access control and "
-        "audit; `docker exec` / `kubectl exec` already give operators a shell.",
-        remediation="Remove `EXPOSE 22` and the SSH server from the image; use `docker exec`, `kubectl exec` or "
-        "an ephemeral debug container instead.",
-        check=_check_expose_ssh,
-        controls={"soc2": ("CC6.6",), "pci-dss": ("2.2.4",)},
-        peers={"checkov": ("CKV_DOCKER_1",), "kics": ("5907595b-5b6d-4142-b173-dbb0e73fbff8",)},
-    ),
-    Rule(
-        id="CB-DOCKER-007",
-        title="sudo is used or installed in the image",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="Build steps already run as root until a USER switches away, so `sudo` adds nothing but a "
-        "set-uid binary whose configuration and TTY handling behave unpredictably in containers; installed in "
-        "the image, it gives the unprivileged runtime user a path back to root.",
-        remediation="Run the privileged steps before `USER` switches to the unprivileged user (as root), and drop "
-        "`sudo` from the packages; where a process must change user at start, use `gosu` or `su-exec`.",
-        check=_check_sudo,
-        controls={"soc2": ("CC6.3",), "pci-dss": ("7.2.5",), "hipaa": ("164.312(a)(1)",)},
-        peers={"checkov": ("CKV2_DOCKER_1",), "kics": ("8ada6e80-0ade-439e-b176-0b28f6bce35a",)},
-    ),
-)
+# The checks the specs in rules/specs/dockerfile name (through rules/spec/functions.py); their
+# metadata (titles, controls, peers) lives in those specs.
+check_root_user = _check_root_user
+check_baked_secrets = _check_baked_secrets
+check_add_remote = _check_add_remote
+check_base_image = _check_base_image
+check_download_to_shell = _check_download_to_shell
+check_expose_ssh = _check_expose_ssh
+check_sudo = _check_sudo

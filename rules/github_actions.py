@@ -1,4 +1,6 @@
-"""GitHub Actions: untrusted code and text reaching privileged workflows, and the supply chain.
+"""GitHub Actions checks: untrusted code and text reaching privileged workflows, and the supply
+chain. Named by the specs in rules/specs/github-actions through the table in
+rules/spec/functions.py (the metadata lives in the specs).
 
 A workflow is one resource (address "workflow"): its body is the whole file, so a rule sees
 the triggers (`on`, kept as the source key "on") together with every job and step: pull request
@@ -11,11 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from bot.engine.model import Node, Resource, Severity, Violation
-from bot.engine.rule import Rule, RuleContext
+from bot.engine.model import Node, Resource, Violation
+from bot.engine.rule import RuleContext
 from rules._shell import commands, describe_download, downloads_to_shell
 
-_SOURCES = frozenset({"github_actions"})
 _PRIVILEGED_TRIGGERS = frozenset({"pull_request_target", "workflow_run"})
 
 # `with: ref:` values that name the pull request's own (untrusted) code.
@@ -119,7 +120,7 @@ def _untrusted_checkout(step: Node) -> Node | None:
     return None
 
 
-def _check_pwn_request(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_pwn_request(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     events = triggers(resource.body) & _PRIVILEGED_TRIGGERS
     if not events:
         return
@@ -160,7 +161,7 @@ def _scripts(workflow: Node) -> Iterator[tuple[str, str, Node]]:
             yield job_id, "script", script
 
 
-def _check_script_injection(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_script_injection(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     seen: dict[str, int] = {}
     reported: set[tuple[int, str]] = set()  # a YAML alias repeats a script: report its lines once
     for job_id, what, script in _scripts(resource.body):
@@ -221,7 +222,7 @@ def _mutable_ref(reference: str) -> str | None:
     return None if _COMMIT_SHA.fullmatch(version) else f"`{version}`"
 
 
-def _check_unpinned(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_unpinned(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     counts: dict[str, int] = {}
     for job_id, uses in _action_refs(resource.body):
         floating = _mutable_ref(uses.value)
@@ -240,7 +241,7 @@ def _permissions(node: Node) -> Node | None:
     return node.get("permissions")
 
 
-def _check_write_all(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_write_all(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     places = [("the workflow", "workflow", resource.body)]
     places += [(f"job `{job_id}`", f"job:{job_id}", job) for job_id, job in _jobs(resource.body)]
     for where, key, node in places:
@@ -254,7 +255,7 @@ def _check_write_all(resource: Resource, ctx: RuleContext) -> Iterable[Violation
             )
 
 
-def _check_default_permissions(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_default_permissions(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     events = triggers(resource.body)
     if not events or events == {"workflow_call"}:
         return  # a called workflow's token is bounded by its caller's permissions
@@ -312,7 +313,7 @@ def _printed_secret(line: str) -> str | None:
     return None
 
 
-def _check_printed_secrets(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_printed_secrets(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     counts: dict[str, int] = {}
     for job_id, step in _steps(resource.body):
         run = step.get("run")
@@ -352,7 +353,7 @@ def _env_places(workflow: Node) -> Iterator[tuple[str, Node]]:
                 yield f"step {number + 1} of job `{job_id}`", env
 
 
-def _check_unsecure_commands(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_unsecure_commands(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     for where, env in _env_places(resource.body):
         value = env.get("ACTIONS_ALLOW_UNSECURE_COMMANDS")
         if value is None:
@@ -366,7 +367,7 @@ def _check_unsecure_commands(resource: Resource, ctx: RuleContext) -> Iterable[V
             )
 
 
-def _check_download_to_shell(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_download_to_shell(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     counts: dict[str, int] = {}
     for job_id, step in _steps(resource.body):
         run = step.get("run")
@@ -380,138 +381,3 @@ def _check_download_to_shell(resource: Resource, ctx: RuleContext) -> Iterable[V
                 line=_line_of(resource, run, match.group(0).split("\n", 1)[0][:40]),
                 key=f"{job_id}:{counts[job_id]}",
             )
-
-
-_SUPPLY_CHAIN: dict[str, tuple[str, ...]] = {
-    "soc2": ("CC6.8", "CC8.1"), "hipaa": ("164.308(a)(5)(ii)(B)",),
-}
-_TOKEN_SCOPE: dict[str, tuple[str, ...]] = {
-    "soc2": ("CC6.3",), "pci-dss": ("7.2.2", "7.2.5"), "hipaa": ("164.312(a)(1)",),
-}
-
-
-RULES: tuple[Rule, ...] = (
-    Rule(
-        id="CB-GHA-001",
-        title="Privileged workflow checks out pull request code",
-        severity=Severity.CRITICAL,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="pull_request_target and workflow_run run with repository secrets and a write token; "
-        "building or running the pull request's code there lets any outside contributor steal them "
-        "or push to the repository (a 'pwn request').",
-        remediation="Run untrusted code in a `pull_request` workflow without secrets; if results "
-        "must be published, upload them as an artifact and consume them in a separate workflow_run "
-        "job that never executes the pull request's code. A job that must build the pull request with "
-        "secrets can deploy to an `environment:` with required reviewers, so a maintainer approves each "
-        "run after reading the code (such jobs are not reported).",
-        check=_check_pwn_request,
-        peers={"kics": ("d3a8b4c1-f2e7-4a9b-8c5d-1e6f0a2b3c4d",)},
-    ),
-    Rule(
-        id="CB-GHA-002",
-        title="Script injection from untrusted event data",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="`${{ }}` expressions are pasted into the script before it runs, so an issue title, "
-        "branch name or commit message containing `\"; curl ... | sh #` becomes code executed "
-        "with the workflow's token and secrets.",
-        remediation="Pass the value through an environment variable (`env: TITLE: ${{ "
-        "github.event.issue.title }}`) and use it quoted in the script (`\"$TITLE\"`), or "
-        "`process.env.TITLE` in github-script.",
-        check=_check_script_injection,
-        peers={"checkov": ("CKV_GHA_2",),
-               "kics": ("20f14e1a-a899-4e79-9f09-b6a84cd4649b", "62ff6823-927a-427f-acf9-f1ea2932d616")},
-    ),
-    Rule(
-        id="CB-GHA-003",
-        title="Third-party action or reusable workflow not pinned to a commit SHA",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="A tag or branch (`@v4`, `@main`) can be moved to other code at any time by whoever controls "
-        "the action's repository, as in the tj-actions/changed-files compromise of 2025; a full commit SHA is "
-        "the only immutable reference. GitHub's own `actions/*` and `github/*` are not reported: they come "
-        "from the vendor that already runs the job.",
-        remediation="Pin to the full 40-character commit SHA of the release and keep the tag as a comment "
-        "(`uses: owner/repo@<sha> # v4.1.2`); let Dependabot or Renovate propose updates. Pin container actions "
-        "by digest (`docker://image@sha256:...`).",
-        check=_check_unpinned,
-        controls=_SUPPLY_CHAIN,
-        peers={"kics": ("555ab8f9-2001-455e-a077-f2d0f41e2fb9",)},
-    ),
-    Rule(
-        id="CB-GHA-004",
-        title="Workflow or job grants the GITHUB_TOKEN write-all permissions",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="`write-all` lets every step, and every action it runs, push code, publish packages, approve "
-        "deployments and edit releases with the job's token: any compromised dependency or injected command "
-        "inherits all of it.",
-        remediation="List only the scopes the job needs (`permissions: {contents: read, pull-requests: write}`), "
-        "at the job that needs them.",
-        check=_check_write_all,
-        controls=_TOKEN_SCOPE,
-        peers={"checkov": ("CKV2_GHA_1",), "kics": ("a7b8c9d0-e1f2-4a3b-9c5d-6e7f8a9b0c1d",)},
-    ),
-    Rule(
-        id="CB-GHA-005",
-        title="GITHUB_TOKEN permissions are left at the repository default",
-        severity=Severity.LOW,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="Without a `permissions:` block the token gets the repository's default, which is read-write "
-        "for every scope in repositories and organisations created before February 2023 (or set that way), "
-        "and nothing in the reviewed files says which. Workflows only called by others (`workflow_call`) are "
-        "bounded by their caller and not reported.",
-        remediation="Declare `permissions: {contents: read}` at the top of the workflow and grant more per job "
-        "where needed; optionally set the repository's default token to read-only too.",
-        check=_check_default_permissions,
-        controls=_TOKEN_SCOPE,
-    ),
-    Rule(
-        id="CB-GHA-006",
-        title="Secret printed to the workflow log",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="`echo ${{ secrets.X }}` writes the secret to the job log. GitHub masks the exact value, but "
-        "not a transformed one (`| base64`), a structured secret's parts, or a value it was never told is "
-        "secret; logs stay readable by everyone with read access to the repository's Actions.",
-        remediation="Pass the secret to the program that needs it through `env:` and never print it; when a "
-        "command needs it on stdin, pipe it into that command (`... | docker login --password-stdin`).",
-        check=_check_printed_secrets,
-        controls={"soc2": ("CC6.1",), "pci-dss": ("8.3.2",), "hipaa": ("164.312(d)",)},
-    ),
-    Rule(
-        id="CB-GHA-007",
-        title="Deprecated unsafe workflow commands enabled (ACTIONS_ALLOW_UNSECURE_COMMANDS)",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="The `set-env` and `add-path` commands were disabled in 2020 (CVE-2020-15228) because any "
-        "process that can print a line to the log, such as a test echoing an issue title, can use them to set "
-        "`LD_PRELOAD`, `NODE_OPTIONS` or `PATH` for later steps and run code with their secrets.",
-        remediation="Remove the variable and write to the `$GITHUB_ENV` and `$GITHUB_PATH` files instead "
-        "(`echo \"NAME=value\" >> \"$GITHUB_ENV\"`); upgrade actions that still need the old commands.",
-        check=_check_unsecure_commands,
-        controls={"soc2": ("CC6.8",), "pci-dss": ("6.2.4",), "hipaa": ("164.308(a)(5)(ii)(B)",)},
-        peers={"checkov": ("CKV_GHA_1",), "kics": ("60fd272d-15f4-4d8f-afe4-77d9c6cc0453",)},
-    ),
-    Rule(
-        id="CB-GHA-008",
-        title="Workflow pipes a downloaded script straight into a shell",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="`curl ... | sh` runs whatever the server returns at that moment, unreviewed and unverified, "
-        "with the job's token and secrets; a compromised or spoofed download site becomes code execution in "
-        "CI.",
-        remediation="Use a pinned action or package, or download to a file, verify its published checksum or "
-        "signature (`sha256sum -c`), then run it.",
-        check=_check_download_to_shell,
-        controls=_SUPPLY_CHAIN,
-    ),
-)

@@ -1,6 +1,8 @@
-"""Kubernetes workload hardening: explicit settings that hand a container the node.
+"""Kubernetes workload checks that are more than a few attribute comparisons (the effective user,
+added capabilities, host paths), named by the specs in rules/specs/kubernetes through the table
+in rules/spec/functions.py (the metadata lives in the specs).
 
-Every rule reads the pod spec wherever the workload kind keeps it (Pod `spec`, controllers'
+Every check reads the pod spec wherever the workload kind keeps it (Pod `spec`, controllers'
 `spec.template.spec`, CronJob `spec.jobTemplate.spec.template.spec`) and every container list
 (containers, initContainers, ephemeralContainers). Only explicit bad values are reported; a
 missing hardening field is left to admission policy (Pod Security Standards).
@@ -9,14 +11,13 @@ missing hardening field is left to admission policy (Pod Security Standards).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from bot.engine.model import Node, Resource, Severity, Violation
-from bot.engine.rule import Rule, RuleContext
+from bot.engine.model import Node, Resource, Violation
+from bot.engine.rule import RuleContext
 from rules._support import as_int, replace_value, truthy
 from rules._workloads import containers, pod_specs
 
-_SOURCES = frozenset({"kubernetes"})
 _DANGEROUS_CAPABILITIES = frozenset({
     "ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "SYS_RAWIO", "SYS_BOOT",
     "DAC_READ_SEARCH", "BPF",
@@ -33,36 +34,6 @@ _BENIGN_HOST_PATHS = ("/etc/ssl", "/etc/pki", "/etc/ca-certificates", "/etc/loca
 def _name(container: Node) -> str:
     name = container.get("name")
     return str(name.value) if name is not None else "<unnamed>"
-
-
-def _flag_true(resource: Resource, node: Node | None, key: str, message: str, ident: str) -> Iterator[Violation]:
-    """A violation when `node` is an explicit true, with a suggestion flipping it to false."""
-    if node is not None and truthy(node) is True:
-        yield Violation(message=message, line=node.line, end_line=node.end_line,
-                        suggestion=replace_value(resource, node, key, "false"), key=ident)
-
-
-def _check_privileged(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    for spec in pod_specs(resource):
-        for container in containers(spec):
-            name = _name(container)
-            yield from _flag_true(
-                resource, container.get("securityContext", "privileged"), "privileged",
-                f"Container `{name}` runs privileged: it has every capability and the host's devices.",
-                name,
-            )
-
-
-def _check_escalation(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    for spec in pod_specs(resource):
-        for container in containers(spec):
-            name = _name(container)
-            yield from _flag_true(
-                resource, container.get("securityContext", "allowPrivilegeEscalation"),
-                "allowPrivilegeEscalation",
-                f"Container `{name}` allows privilege escalation (setuid binaries can gain root).",
-                name,
-            )
 
 
 def _root_violation(resource: Resource, container: Node, spec: Node) -> Violation | None:
@@ -85,7 +56,7 @@ def _root_violation(resource: Resource, container: Node, spec: Node) -> Violatio
     return None
 
 
-def _check_root(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_root(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     seen: set[int] = set()
     for spec in pod_specs(resource):
         for container in containers(spec):
@@ -95,15 +66,6 @@ def _check_root(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
                 yield violation
 
 
-def _check_host_namespaces(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    for spec in pod_specs(resource):
-        for field_name, what in (("hostNetwork", "network"), ("hostPID", "process"), ("hostIPC", "IPC")):
-            yield from _flag_true(
-                resource, spec.get(field_name), field_name,
-                f"The pod shares the host's {what} namespace ({field_name}: true).", field_name,
-            )
-
-
 def _capability(item: Node) -> str | None:
     if not isinstance(item.value, str):
         return None
@@ -111,7 +73,7 @@ def _capability(item: Node) -> str | None:
     return name.removeprefix("CAP_")
 
 
-def _check_capabilities(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_capabilities(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     for spec in pod_specs(resource):
         for container in containers(spec):
             added = container.get("securityContext", "capabilities", "add")
@@ -136,7 +98,7 @@ def _sensitive(path: str) -> bool:
     )
 
 
-def _check_host_path(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def check_host_path(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     for spec in pod_specs(resource):
         volumes = spec.get("volumes")
         for volume in volumes.children() if volumes is not None else []:
@@ -146,79 +108,3 @@ def _check_host_path(resource: Resource, ctx: RuleContext) -> Iterable[Violation
                     message=f"Volume `{_name(volume)}` mounts the host path {path.value}.",
                     line=path.line, end_line=path.end_line, key=_name(volume),
                 )
-
-
-RULES: tuple[Rule, ...] = (
-    Rule(
-        id="CB-K8S-001",
-        title="Privileged container",
-        severity=Severity.CRITICAL,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="A privileged container has all Linux capabilities and access to host devices: "
-        "a compromise of the container is a compromise of the node and every workload on it.",
-        remediation="Remove `privileged: true` (or set it to false) and grant only the specific "
-        "capabilities the workload needs.",
-        check=_check_privileged,
-    ),
-    Rule(
-        id="CB-K8S-002",
-        title="Container allows privilege escalation",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="allowPrivilegeEscalation lets a process gain more privileges than its parent "
-        "(setuid binaries, file capabilities), defeating least privilege inside the container.",
-        remediation="Set `securityContext.allowPrivilegeEscalation: false` on the container.",
-        check=_check_escalation,
-    ),
-    Rule(
-        id="CB-K8S-003",
-        title="Container runs as root",
-        severity=Severity.MEDIUM,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="A process running as uid 0 in the container is root on the node after any "
-        "container escape, and can modify everything in its own filesystem.",
-        remediation="Set `runAsNonRoot: true` and a non-zero `runAsUser` in the pod or container "
-        "securityContext, and build the image to run as an unprivileged user.",
-        check=_check_root,
-    ),
-    Rule(
-        id="CB-K8S-004",
-        title="Pod shares host namespaces",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="hostNetwork, hostPID and hostIPC remove the isolation between the pod and the "
-        "node: the pod can sniff node traffic, bypass network policies, or signal host processes.",
-        remediation="Remove `hostNetwork`, `hostPID` and `hostIPC` (or set them to false); expose "
-        "ports through a Service instead.",
-        check=_check_host_namespaces,
-    ),
-    Rule(
-        id="CB-K8S-005",
-        title="Container adds dangerous capabilities",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="Capabilities such as SYS_ADMIN, NET_ADMIN, SYS_PTRACE or ALL are nearly "
-        "equivalent to root on the host and enable container escapes.",
-        remediation="Drop the capability from `securityContext.capabilities.add`; start from "
-        "`drop: [ALL]` and add back only narrowly scoped capabilities such as NET_BIND_SERVICE.",
-        check=_check_capabilities,
-    ),
-    Rule(
-        id="CB-K8S-006",
-        title="Sensitive host path mounted",
-        severity=Severity.HIGH,
-        sources=_SOURCES,
-        types=frozenset(),
-        rationale="Mounting host paths such as /, /etc, /proc or the container runtime socket "
-        "gives the pod control over the node and its other workloads; so does mounting a directory "
-        "that holds one (/var/run holds docker.sock, /var/lib the kubelet's state).",
-        remediation="Use a PersistentVolumeClaim, ConfigMap, Secret or emptyDir instead of a "
-        "hostPath volume; if host access is unavoidable, mount a narrow path read-only.",
-        check=_check_host_path,
-    ),
-)

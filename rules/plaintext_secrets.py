@@ -15,12 +15,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.engine.model import SECRET_SLOT, Resource, Severity, Violation
-from bot.engine.rule import Rule, RuleContext
+from bot.engine.model import SECRET_SLOT, Resource, Violation
+from bot.engine.rule import RuleContext
 from rules import _token_formats as formats
 from rules._support import is_placeholder, masked, secret_key
-
-_SOURCES = frozenset({"text"})
 
 _AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?![A-Z0-9])")
 # `AWS_SECRET_ACCESS_KEY`, `aws-secret-access-key`, `aws.secretKey`, `SecretAccessKey` (the IAM API's
@@ -257,153 +255,25 @@ def _either(*finders: Finder) -> Finder:
     return finder
 
 
-# Where plaintext credentials sit in each framework: logical access (SOC 2), authentication factors
-# readable in storage (PCI DSS 8.3.2), authentication and access control (HIPAA).
-_CREDENTIAL_CONTROLS: dict[str, tuple[str, ...]] = {
-    "soc2": ("CC6.1",), "pci-dss": ("8.3.2",), "hipaa": ("164.312(a)(1)", "164.312(d)"),
-}
-# Passwords of application and system accounts, also under the "no hard-coded passwords" controls.
-_PASSWORD_CONTROLS: dict[str, tuple[str, ...]] = {
-    "soc2": ("CC6.1",), "pci-dss": ("8.3.2", "8.6.2"),
-    "hipaa": ("164.308(a)(5)(ii)(D)", "164.312(a)(1)", "164.312(d)"),
-}
-
-
-# The engine's text resources are of type "text", or "binary" for binary content (images,
-# archives, executables: see bot.engine.tree.BinaryText). Binary content is scanned only by the
-# rules whose secrets have a structure random bytes and string tables do not spell by chance
-# (a key's prefix and length, a token's checksum-like shape); a password assigned to a name, a
-# URL's userinfo or a hex id beside a vendor's name are guessed at from text, and only in text.
-_TEXT_ONLY = frozenset({"text"})
-
-
-def _rule(id_: str, title: str, severity: Severity, finder: Finder, rationale: str, remediation: str,
-          peers: dict[str, tuple[str, ...]] | None = None,
-          controls: dict[str, tuple[str, ...]] | None = None, text_only: bool = False) -> Rule:
-    return Rule(id=id_, title=title, severity=severity, sources=_SOURCES,
-                types=_TEXT_ONLY if text_only else frozenset(),
-                rationale=rationale, remediation=remediation, check=_scan(finder),
-                controls=controls or {}, peers=peers or {})
-
-
-_ROTATE = "Revoke and rotate it now (it stays in git history), then load it at run time from a secret store."
-
-RULES: tuple[Rule, ...] = (
-    _rule("CB-SECRET-001", "AWS access key id in plaintext", Severity.HIGH,
-          _simple(_AWS_KEY_ID, "AWS access key id"),
-          "An access key id in source control is usually committed with its secret key and grants "
-          "programmatic access to the AWS account.",
-          "Deactivate the key in IAM, rotate it, and use IAM roles or a secrets manager instead. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_2",), "kics": ("76c0bcde-903d-456e-ac13-e58c34987852",)}),
-    _rule("CB-SECRET-002", "AWS secret access key in plaintext", Severity.CRITICAL, _find_aws_secret,
-          "A secret access key is the credential itself: whoever reads the repository can act as that "
-          "IAM principal.",
-          "Deactivate the key pair in IAM and use roles (OIDC for CI) instead of long-lived keys. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_2",), "kics": ("83ab47ff-381d-48cd-bac5-fb32222f54af",)}),
-    Rule(id="CB-SECRET-003", title="Private key in plaintext", severity=Severity.CRITICAL, sources=_SOURCES,
-         types=frozenset(),
-         rationale="A private key in the repository lets anyone with read access impersonate the server "
-         "or user it belongs to and decrypt what was encrypted for it.",
-         remediation="Remove the key, issue a new key pair, and mount keys from a secret store at deploy "
-         "time. " + _ROTATE,
-         check=_check_private_key,
-         peers={"checkov": ("CKV_SECRET_13",), "kics": ("51b5b840-cd0c-4556-98a7-fe5f4def80cf",)}),
-    _rule("CB-SECRET-004", "GitHub token in plaintext", Severity.CRITICAL,
-          _simple(_GITHUB, "GitHub token"),
-          "A GitHub token grants its owner's access to repositories and organisations, including "
-          "pushing code that CI will run.",
-          "Revoke the token in GitHub settings and use the workflow's GITHUB_TOKEN or an app "
-          "installation token. " + _ROTATE),
-    _rule("CB-SECRET-005", "Slack token or webhook in plaintext", Severity.HIGH,
-          _either(_simple(_SLACK, "Slack token"), _formatted(formats.find_slack_webhook)),
-          "Slack tokens and webhook URLs let anyone read or post to your workspace, a common "
-          "phishing and data-exfiltration channel.",
-          "Revoke the token or webhook in Slack's app settings and inject it from a secret store. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_14",),
-                 "kics": ("7908a9e3-5cac-41b1-b514-5f6d82ce02d5", "ccde326f-ebc7-4772-8ad5-de66e90a8cc3")}),
-    _rule("CB-SECRET-006", "Stripe live secret key in plaintext", Severity.CRITICAL,
-          _simple(_STRIPE, "Stripe live secret key"),
-          "A live Stripe secret or restricted key can issue refunds, read customer and card "
-          "metadata, and move money.",
-          "Roll the key in the Stripe dashboard and load it from a secret store. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_17",),
-                 "kics": ("6abcae17-b175-4698-a9a5-b07661974749", "54274b18-bfac-47ce-afd1-0f05bc3e3b59")}),
-    _rule("CB-SECRET-007", "Google API key in plaintext", Severity.MEDIUM,
-          _simple(_GOOGLE, "Google API key"),
-          "Google API keys are billed to your project and, unless restricted, usable from anywhere "
-          "for every API enabled in it.",
-          "Delete or regenerate the key, restrict it by API and referrer/IP, and keep it out of "
-          "source. " + _ROTATE,
-          peers={"kics": ("e9856348-4069-4ac0-bd91-415f6a7b84a4",)}),
-    _rule("CB-SECRET-008", "Hard-coded password or secret", Severity.HIGH, _find_assignment,
-          "Passwords and secrets written into code or configuration are readable by everyone with "
-          "repository access, forever (git history), and are shared across environments.",
-          "Replace the literal with a reference to an environment variable or secret manager "
-          "(e.g. `${DB_PASSWORD}`, a Kubernetes Secret, AWS Secrets Manager). " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_10",),
-                 "kics": ("487f4be7-3fd9-4506-a07a-eae252180c08", "3e2d3b2f-c22a-4df1-9cc6-a7a0aebb0c99",
-                          "baee238e-1921-4801-9c3f-79ae1d7b2cbc")}, text_only=True),
-    _rule("CB-SECRET-009", "Password embedded in a URL", Severity.HIGH, _formatted(formats.find_url_credentials),
-          "A connection string such as `postgres://app:password@db/prod` carries the password itself: "
-          "everyone who can read the file, a log line or an error message that prints the URL can log in.",
-          "Keep the URL without its password (`postgres://app@db/prod`) and pass the password separately "
-          "from a secret store (e.g. `PGPASSWORD`, a mounted secret file), or build the URL at run time "
-          "from an injected variable. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_4",), "kics": ("c4d3b58a-e6d4-450f-9340-04f1e702eaae",)},
-          controls=_PASSWORD_CONTROLS, text_only=True),
-    _rule("CB-SECRET-010", "JSON Web Token in plaintext", Severity.HIGH, _formatted(formats.find_jwt),
-          "A signed JWT is a bearer credential: until it expires (service tokens often never do) anyone "
-          "holding it is treated as its subject, with the scopes and roles it claims.",
-          "Remove the token and have the service obtain a fresh one at run time (OAuth client "
-          "credentials, a mounted service-account token); revoke it or rotate its signing key if it "
-          "cannot expire soon. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_9",)}, controls=_CREDENTIAL_CONTROLS),
-    _rule("CB-SECRET-011", "Azure Storage account key in plaintext", Severity.CRITICAL,
-          _formatted(formats.find_azure_account_key),
-          "An account key in a connection string (`AccountKey=...`) grants full control of every "
-          "container, queue, table and file share of the storage account, bypassing Azure AD and RBAC.",
-          "Rotate the key in the storage account's Access keys blade, then use a managed identity with "
-          "RBAC (or short-lived SAS tokens) instead of account keys; disable shared key access where "
-          "possible. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_3",)}, controls=_CREDENTIAL_CONTROLS),
-    _rule("CB-SECRET-012", "SendGrid API key in plaintext", Severity.HIGH, _formatted(formats.find_sendgrid),
-          "A SendGrid key sends mail as your verified domains, the ideal phishing tool, and can read "
-          "contact lists and email activity depending on its scopes.",
-          "Delete the key in SendGrid's API Keys settings, create one with the narrowest scopes and "
-          "inject it from a secret store. " + _ROTATE,
-          controls=_CREDENTIAL_CONTROLS),
-    _rule("CB-SECRET-013", "Twilio credentials in plaintext", Severity.HIGH, _formatted(formats.find_twilio),
-          "Twilio account and API key SIDs committed with their secrets or auth token let anyone send "
-          "SMS and place calls billed to the account, and read message logs containing customer data.",
-          "Revoke the API key (or rotate the auth token) in the Twilio console, and load SIDs and "
-          "secrets from a secret store. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_18",), "kics": ("e0f01838-b1c2-4669-b84b-981949ebe5ed",)},
-          controls=_CREDENTIAL_CONTROLS, text_only=True),
-    _rule("CB-SECRET-014", "Mailgun API key in plaintext", Severity.HIGH, _formatted(formats.find_mailgun),
-          "A Mailgun private API key sends mail from your domains and reads stored messages and logs.",
-          "Rotate the key in Mailgun's API security settings and inject it from a secret store. " + _ROTATE,
-          peers={"kics": ("62d0025d-9575-4eff-b60b-d3b4fcec0d04",)}, controls=_CREDENTIAL_CONTROLS,
-          text_only=True),
-    _rule("CB-SECRET-015", "npm access token in plaintext", Severity.CRITICAL, _formatted(formats.find_npm),
-          "An npm token can publish new versions of every package its owner maintains: a supply-chain "
-          "attack on everyone who installs them.",
-          "Revoke the token (`npm token revoke` or the npm website), use a granular, read-only or "
-          "automation token from a CI secret, or trusted publishing. " + _ROTATE,
-          peers={"checkov": ("CKV_SECRET_12",)}, controls=_CREDENTIAL_CONTROLS),
-    _rule("CB-SECRET-016", "PyPI API token in plaintext", Severity.CRITICAL, _formatted(formats.find_pypi),
-          "A PyPI token uploads releases of the projects it is scoped to (or all of its owner's): a "
-          "supply-chain attack on everyone who installs them.",
-          "Remove the token in PyPI's account settings and publish from CI with trusted publishing "
-          "(OIDC), or a project-scoped token kept in a CI secret. " + _ROTATE,
-          controls=_CREDENTIAL_CONTROLS),
-    _rule("CB-SECRET-017", "Microsoft Teams incoming webhook URL in plaintext", Severity.MEDIUM,
-          _formatted(formats.find_teams_webhook),
-          "An incoming webhook URL is its own credential: anyone who has it can post messages, links "
-          "and cards into the channel, a convincing phishing channel inside the organisation.",
-          "Remove the webhook from the channel's connectors (or its workflow), create a new one and "
-          "keep its URL in a secret store. " + _ROTATE,
-          peers={"kics": ("d6214dca-a31b-425f-bcf7-f4faa772a1c0",)}, controls=_CREDENTIAL_CONTROLS),
-)
+# The checks the specs in rules/specs/secrets name (through rules/spec/functions.py); their
+# metadata (titles, controls, peers) lives in those specs.
+check_aws_access_key_id = _scan(_simple(_AWS_KEY_ID, "AWS access key id"))
+check_aws_secret_access_key = _scan(_find_aws_secret)
+check_private_key = _check_private_key
+check_github_token = _scan(_simple(_GITHUB, "GitHub token"))
+check_slack = _scan(_either(_simple(_SLACK, "Slack token"), _formatted(formats.find_slack_webhook)))
+check_stripe_live_key = _scan(_simple(_STRIPE, "Stripe live secret key"))
+check_google_api_key = _scan(_simple(_GOOGLE, "Google API key"))
+check_assigned_secret = _scan(_find_assignment)
+check_url_credentials = _scan(_formatted(formats.find_url_credentials))
+check_jwt = _scan(_formatted(formats.find_jwt))
+check_azure_account_key = _scan(_formatted(formats.find_azure_account_key))
+check_sendgrid = _scan(_formatted(formats.find_sendgrid))
+check_twilio = _scan(_formatted(formats.find_twilio))
+check_mailgun = _scan(_formatted(formats.find_mailgun))
+check_npm_token = _scan(_formatted(formats.find_npm))
+check_pypi_token = _scan(_formatted(formats.find_pypi))
+check_teams_webhook = _scan(_formatted(formats.find_teams_webhook))
 
 
 def find_secrets(text: str, assignments: bool = True) -> Iterator[tuple[str, str]]:

@@ -1,12 +1,14 @@
 """The rule registry and the regulation mappings, loaded from auditable data.
 
-Rules are listed explicitly, pack by pack; the mapping of regulation controls to rule ids
-lives in `rules/frameworks/*.yml` and is the single source of truth for "which controls does
-this rule enforce".
+Rules are the shipped specs (rules/specs/<pack>/<ID>.yml), listed by id. Which controls a rule enforces is the union of the
+framework files' `rules:` lists (`rules/frameworks/*.yml`) and the rule's own `controls:`. Every
+control of a framework file is either automated (some rule enforces it) or states why not:
+`coverage: manual` (a person checks it) or `coverage: out-of-scope` (a repository cannot show it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,39 +22,38 @@ from rules.spec.catalog import spec_rules
 
 
 def all_rules() -> tuple[Rule, ...]:
-    """Every rule of every pack, then every spec of rules/specs (by id), in a stable order."""
-    from rules import (
-        aws_provider,
-        cloudformation,
-        dockerfile,
-        github_actions,
-        kubernetes,
-        plaintext_secrets,
-        regressions,
-        terraform_aws,
-    )
+    """Every shipped rule: the specs of rules/specs (one per control, by id), each check either
+    conditions or a function of the explicit table rules/spec/functions.py."""
+    return spec_rules()
 
-    return (
-        *terraform_aws.RULES,
-        *cloudformation.RULES,
-        *kubernetes.RULES,
-        *github_actions.RULES,
-        *dockerfile.RULES,
-        *plaintext_secrets.RULES,
-        *regressions.RULES,
-        *aws_provider.RULES,
-        *spec_rules(),
-    )
+
+AUTOMATED, MANUAL, OUT_OF_SCOPE = "automated", "manual", "out-of-scope"
+UNMAPPED = "unmapped"  # neither a rule nor a stated reason: the registry test refuses it
+DECLARABLE_COVERAGE = (MANUAL, OUT_OF_SCOPE)
 
 
 @dataclass(frozen=True)
 class Control:
+    """One control of a framework and how Compliance Bot covers it.
+
+    - `rule_ids`: the rules the framework file lists for it; `enforced_by`: those plus every
+      rule that names it in its own `controls:` (`Rule.controls`), in registry order.
+    - `coverage`: "automated" when any rule enforces it; otherwise what the file states:
+      "manual" (a person checks it, `why` says what to look at) or "out-of-scope" (a repository
+      cannot show it, `why` says why); "unmapped" when the file says neither.
+    """
+
     id: str
     name: str
     description: str
     rule_ids: tuple[str, ...]
-    coverage: str = "automated"  # or "manual" / "out-of-scope": no rule can decide it, see `why`
+    coverage: str = UNMAPPED
     why: str = ""
+    enforced_by: tuple[str, ...] = ()
+
+    @property
+    def automated(self) -> bool:
+        return self.coverage == AUTOMATED
 
 
 @dataclass(frozen=True)
@@ -62,42 +63,63 @@ class Framework:
     version: str
     controls: tuple[Control, ...]
 
+    def control(self, control_id: str) -> Control | None:
+        return next((c for c in self.controls if c.id == control_id), None)
+
 
 class FrameworkError(ValueError):
     """A mapping file is malformed: the rule set cannot be trusted to report controls."""
 
 
-_COVERAGE = ("automated", "manual", "out-of-scope")
+def _control_from(key: str, item: object) -> Control:
+    where = f"rules/frameworks/{key}.yml"
+    if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("rules", []), list):
+        raise FrameworkError(f"{where}: each control needs an 'id' and a 'rules' list")
+    control_id = str(item["id"])
+    rule_ids = tuple(str(r) for r in item.get("rules") or [])
+    declared = item.get("coverage")
+    if declared == AUTOMATED:
+        declared = None  # automated is what rules (listed here or declaring the control) make it
+    why = str(item.get("why") or "").strip()
+    if declared is not None and declared not in DECLARABLE_COVERAGE:
+        raise FrameworkError(f"{where}: control {control_id}: coverage must be one of "
+                             f"{AUTOMATED}, {', '.join(DECLARABLE_COVERAGE)}")
+    if declared is not None and rule_ids:
+        raise FrameworkError(f"{where}: control {control_id}: lists rules and says it is {declared}")
+    if declared is not None and not why:
+        raise FrameworkError(f"{where}: control {control_id}: coverage {declared} needs a 'why'")
+    coverage = AUTOMATED if rule_ids else str(declared) if declared is not None else UNMAPPED
+    return Control(id=control_id, name=str(item.get("name", "")), description=str(item.get("description", "")),
+                   rule_ids=rule_ids, coverage=coverage, why=why, enforced_by=rule_ids)
 
 
 def _framework_from(key: str, data: object) -> Framework:
     if not isinstance(data, dict) or not isinstance(data.get("controls"), list):
         raise FrameworkError(f"rules/frameworks/{key}.yml: expected a mapping with a 'controls' list")
-    controls = []
-    for item in data["controls"]:
-        if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("rules", []), list):
-            raise FrameworkError(f"rules/frameworks/{key}.yml: each control needs an 'id' and a 'rules' list")
-        coverage = str(item.get("coverage", "automated"))
-        if coverage not in _COVERAGE or (coverage != "automated" and not str(item.get("why", "")).strip()):
-            raise FrameworkError(f"rules/frameworks/{key}.yml: control {item['id']}: coverage is one of "
-                                 f"{', '.join(_COVERAGE)}, and a manual or out-of-scope one says why")
-        controls.append(
-            Control(
-                id=str(item["id"]),
-                name=str(item.get("name", "")),
-                description=str(item.get("description", "")),
-                rule_ids=tuple(str(r) for r in item.get("rules", [])),
-                coverage=coverage,
-                why=str(item.get("why", "")),
-            )
-        )
+    controls = tuple(_control_from(key, item) for item in data["controls"])
     return Framework(key=key, name=str(data.get("name", key)), version=str(data.get("version", "")),
-                     controls=tuple(controls))
+                     controls=controls)
 
 
-@lru_cache(maxsize=1)
-def load_frameworks() -> tuple[Framework, ...]:
-    """All framework mapping files shipped in rules/frameworks, sorted by key."""
+def with_declared_rules(frameworks: Iterable[Framework], rules: Iterable[Rule]) -> tuple[Framework, ...]:
+    """The frameworks with every rule that declares a control (`Rule.controls`) added to it: a
+    control some rule enforces is automated, whatever the file said before that rule existed."""
+    rules = tuple(rules)
+    canonical = {alias: rule.id for rule in rules for alias in rule.aliases}  # a file may name an earlier id
+    resolved = []
+    for framework in frameworks:
+        controls = []
+        for control in framework.controls:
+            declaring = [r.id for r in rules if control.id in r.controls.get(framework.key, ())]
+            enforced = tuple(dict.fromkeys((*(canonical.get(i, i) for i in control.rule_ids), *declaring)))
+            coverage = AUTOMATED if enforced else control.coverage
+            controls.append(dataclasses.replace(control, enforced_by=enforced, coverage=coverage))
+        resolved.append(dataclasses.replace(framework, controls=tuple(controls)))
+    return tuple(resolved)
+
+
+def load_framework_files() -> tuple[Framework, ...]:
+    """The framework mapping files shipped in rules/frameworks, as written, sorted by key."""
     folder = resources.files("rules") / "frameworks"
     frameworks = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -105,6 +127,21 @@ def load_frameworks() -> tuple[Framework, ...]:
             key = entry.name[: -len(".yml")]
             frameworks.append(_framework_from(key, yaml.safe_load(entry.read_text(encoding="utf-8"))))
     return tuple(frameworks)
+
+
+@lru_cache(maxsize=1)
+def load_frameworks() -> tuple[Framework, ...]:
+    """All shipped frameworks, each control knowing the rules that enforce it (the file's list and
+    the rules' own `controls:`) and so its coverage."""
+    return with_declared_rules(load_framework_files(), all_rules())
+
+
+def unknown_rule_ids(frameworks: Iterable[Framework], rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
+    """(framework, control, rule id) for every mapping that names a rule the registry does not have
+    (neither as its id nor as one of its earlier ids)."""
+    known = {i for r in rules for i in (r.id, *r.aliases)}
+    return [(f.key, c.id, rule_id) for f in frameworks for c in f.controls for rule_id in c.rule_ids
+            if rule_id not in known]
 
 
 def controls_by_rule(frameworks: Iterable[Framework]) -> dict[str, dict[str, tuple[str, ...]]]:

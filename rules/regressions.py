@@ -1,4 +1,5 @@
 """Regressions: what a change weakens against its base, even where the head still meets every minimum.
+The checks of the CB-REG specs (rules/specs/regressions, `regression: true`).
 
 A pull request that cuts an audit log group's retention from 365 to 120 days, drops a database's
 customer-managed KMS key, or widens a database port's CIDR from /24 to /16 passes every minimum
@@ -29,24 +30,28 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.engine.model import Node, Resource, Severity, Unknown, Violation
-from bot.engine.rule import CheckFn, Rule, RuleContext
-from rules import cloudformation as cfn
+from bot.engine.model import Node, Resource, Unknown, Violation
+from bot.engine.rule import CheckFn, RuleContext
 from rules._edits import _header, add_lines
 from rules._support import as_int, truthy
+from rules.checks.aws_exposure import (
+    ADMIN_PORTS,
+    ADMIN_PROTOCOLS,
+    DATABASE_PORTS,
+    DATABASE_PROTOCOLS,
+    port_span,
+)
+from rules.checks.aws_exposure import ingress_rules as _ingress_rules
+from rules.checks.aws_exposure import protocol_of as _protocol
+from rules.checks.aws_policy import properties
 from rules.terraform_aws import (
     _MIN_RETENTION_DAYS,
     _RDS_INHERITS,
-    ADMIN_PORTS,
-    DATABASE_PORTS,
     _blocks,
     _dynamic,
     _ebs_default_encryption,
-    _ingress_rules,
     _is_set,
     _is_unknown,
-    _ports,
-    _protocol,
     _text,
 )
 
@@ -427,7 +432,7 @@ def _bucket_inline(resource: Resource, ctx: RuleContext, siblings: Sequence[Reso
 
 
 def _cfn_volume(resource: Resource, ctx: RuleContext, siblings: Sequence[Resource]) -> Level | None:
-    props = cfn._properties(resource)
+    props = properties(resource)
     absent = None if _inherits(props, ("SnapshotId",)) else Level.NONE
     return _flag_and_key(props, "Encrypted", "KmsKeyId", siblings, absent)
 
@@ -438,7 +443,7 @@ _CFN_RDS_INHERITS = ("SourceDBInstanceIdentifier", "DBSnapshotIdentifier", "DBCl
 
 
 def _cfn_rds(resource: Resource, ctx: RuleContext, siblings: Sequence[Resource]) -> Level | None:
-    props = cfn._properties(resource)
+    props = properties(resource)
     absent = None if _inherits(props, _CFN_RDS_INHERITS) else Level.NONE
     return _flag_and_key(props, "StorageEncrypted", "KmsKeyId", siblings, absent)
 
@@ -767,9 +772,10 @@ def _compare_rotation(head: Resource, base: Resource, ctx: RuleContext) -> Itera
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Admitted = dict[int, list[tuple[Node, Network]]]  # port -> the CIDR entries admitted to it
-_TF_SENSITIVE: Mapping[int, tuple[str, frozenset[str]]] = {
-    **{port: (name, frozenset({"tcp", "udp", "all"})) for port, name in ADMIN_PORTS.items()},
-    **{port: (name, frozenset({"tcp", "all"})) for port, name in DATABASE_PORTS.items()},
+# The ports and protocols CB-AWS-004 and CB-AWS-005 judge, in Terraform and CloudFormation alike.
+_SENSITIVE: Mapping[int, tuple[str, frozenset[str]]] = {
+    **{port: (name, ADMIN_PROTOCOLS | {"all"}) for port, name in ADMIN_PORTS.items()},
+    **{port: (name, DATABASE_PROTOCOLS | {"all"}) for port, name in DATABASE_PORTS.items()},
 }
 
 
@@ -809,22 +815,17 @@ def _tf_admitted(resource: Resource) -> Admitted | None:
             if protocol_node is None or _is_unknown(protocol_node):
                 return None
             continue  # icmp and friends carry no port
-        span = _ports(rule, protocol)
+        span = port_span(rule, protocol)
         networks = _networks(rule.get(key) for key in cidr_keys)
         if span is None or networks is None:
             return None
-        _admit(admitted, span, protocol, networks, _TF_SENSITIVE)
+        _admit(admitted, span, protocol, networks, _SENSITIVE)
     return admitted
-
-
-_CFN_SENSITIVE: Mapping[int, tuple[str, frozenset[str]]] = {
-    port: (name, frozenset({"tcp"})) for port, name in cfn.ADMIN_PORTS.items()
-}
 
 
 def _cfn_admitted(resource: Resource) -> Admitted | None:
     """The same for a CloudFormation security group or ingress resource."""
-    props = cfn._properties(resource)
+    props = properties(resource)
     if resource.type == "AWS::EC2::SecurityGroupIngress":
         rules = [props]
     else:
@@ -836,12 +837,13 @@ def _cfn_admitted(resource: Resource) -> Admitted | None:
     for rule in rules:
         if not isinstance(rule.value, dict) or any(_is_unknown(rule.get(k)) for k in ("IpProtocol", "FromPort", "ToPort")):
             return None
-        span = cfn._port_range(rule)
         networks = _networks(rule.get(key) for key in ("CidrIp", "CidrIpv6"))
         if networks is None:
             return None
-        if span is not None:
-            _admit(admitted, span, "tcp", networks, _CFN_SENSITIVE)
+        protocol = _protocol(rule.get("IpProtocol"))
+        span = port_span(rule, protocol, "FromPort", "ToPort", lenient=True) if protocol is not None else None
+        if protocol is not None and span is not None:  # icmp and friends carry no port
+            _admit(admitted, span, protocol, networks, _SENSITIVE)
     return admitted
 
 
@@ -856,7 +858,6 @@ def _swap_cidr(head: Resource, node: Node, old: Node) -> str | None:
 def _compare_ingress(head: Resource, base: Resource, ctx: RuleContext) -> Iterator[Violation]:
     """Admin and database ports must not be opened to a wider network than the base allowed."""
     reader = _cfn_admitted if head.source == _CFN else _tf_admitted
-    names = _CFN_SENSITIVE if head.source == _CFN else _TF_SENSITIVE
     before, after = reader(base), reader(head)
     if before is None or after is None:
         return
@@ -874,7 +875,7 @@ def _compare_ingress(head: Resource, base: Resource, ctx: RuleContext) -> Iterat
             found = widened.setdefault((node.line, str(network)), (node, network, source, []))
             found[3].append(port)
     for (_, shown), (node, network, (old_node, old), ports) in sorted(widened.items()):
-        labels = [f"{port} ({names[port][0]})" for port in ports]
+        labels = [f"{port} ({_SENSITIVE[port][0]})" for port in ports]
         listed = ", ".join(labels[:4]) + (", ..." if len(labels) > 4 else "")
         factor = network.num_addresses // old.num_addresses
         contains = network.supernet_of(old)  # type: ignore[arg-type]
@@ -888,93 +889,17 @@ def _compare_ingress(head: Resource, base: Resource, ctx: RuleContext) -> Iterat
 
 
 # --------------------------------------------------------------------------------------------
-# The pack
+# The checks the specs in rules/specs/regressions name (through rules/spec/functions.py)
 # --------------------------------------------------------------------------------------------
 
-_RESTORE = ("Restore the base value (the suggestion puts the base line back where it can), or, when the "
-            "weaker setting is intended, accept it with a suppression that says why.")
-
-
-def _rule(rule_id: str, title: str, severity: Severity, types: Iterable[str], rationale: str,
-          compare: Compare, sources: frozenset[str] = frozenset({_TF})) -> Rule:
-    return Rule(id=rule_id, title=title, severity=severity, sources=sources, types=frozenset(types),
-                rationale=rationale, remediation=_RESTORE, check=_against_base(compare), regression=True)
-
-
-_BOTH = frozenset({_TF, _CFN})
-_SG_TYPES = ("aws_security_group", "aws_default_security_group", "aws_security_group_rule",
-             "aws_vpc_security_group_ingress_rule", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress")
-
-RULES: tuple[Rule, ...] = (
-    _rule(
-        "CB-REG-001", "Encryption at rest weakened", Severity.HIGH, _AT_REST,
-        "A customer-managed KMS key lets you restrict, audit and revoke who decrypts the data; moving to the "
-        "AWS-managed key, a key AWS owns, or no encryption loses that control even where a minimum still passes.",
-        _compare_encryption, _BOTH,
-    ),
-    _rule(
-        "CB-REG-002", "Log retention shortened", Severity.MEDIUM, ("aws_cloudwatch_log_group", "AWS::Logs::LogGroup"),
-        "The retention an audit log had is what investigations and auditors count on (PCI DSS asks a year); "
-        "cutting it deletes history that is already there.",
-        _compare_log_retention, _BOTH,
-    ),
-    _rule(
-        "CB-REG-003", "Backup retention shortened", Severity.MEDIUM,
-        ("aws_db_instance", "aws_rds_cluster", "aws_elasticache_replication_group", "aws_dynamodb_table"),
-        "Fewer days of backups (or no point-in-time recovery) shrink how far back data can be restored "
-        "after a bad migration, a deletion or ransomware.",
-        _compare_backups,
-    ),
-    _rule(
-        "CB-REG-004", "Deletion protection turned off", Severity.MEDIUM, _DELETION_PROTECTION,
-        "Deletion protection is what stops one mistaken apply or console click from destroying a database, "
-        "table or load balancer; turning it off removes the guard the base had.",
-        _compare_deletion_protection,
-    ),
-    _rule(
-        "CB-REG-005", "Audit logging turned off or narrowed", Severity.MEDIUM,
-        ("aws_cloudtrail", "aws_lb", "aws_alb", "aws_flow_log", "aws_s3_bucket", "aws_cloudfront_distribution"),
-        "Logging that stops, or records less, leaves no trace of what happens next: the audit controls need "
-        "the activity recorded, not just kept.",
-        _compare_logging,
-    ),
-    _rule(
-        "CB-REG-006", "S3 Block Public Access guard turned off", Severity.HIGH,
-        ("aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"),
-        "Each Block Public Access guard stops one way of publishing data (ACLs, bucket policies); switching "
-        "one off that the base had on is a deliberate weakening.",
-        _compare_public_access_block,
-    ),
-    _rule(
-        "CB-REG-007", "Minimum TLS version lowered", Severity.MEDIUM,
-        ("aws_lb_listener", "aws_alb_listener", "aws_cloudfront_distribution", "aws_opensearch_domain",
-         "aws_elasticsearch_domain"),
-        "A policy accepting older TLS versions or ciphers lets clients, and attackers downgrading them, use "
-        "weaker cryptography than the base required.",
-        _compare_tls,
-    ),
-    _rule(
-        "CB-REG-008", "Database made publicly accessible", Severity.CRITICAL,
-        ("aws_db_instance", "aws_rds_cluster_instance", "AWS::RDS::DBInstance"),
-        "A database that was private gets a public endpoint: one security group mistake away from the internet.",
-        _compare_public, _BOTH,
-    ),
-    _rule(
-        "CB-REG-009", "Bucket versioning suspended", Severity.MEDIUM, ("aws_s3_bucket_versioning", "aws_s3_bucket"),
-        "Versioning keeps every overwritten or deleted object recoverable; suspending it (or MFA delete) "
-        "makes the next deletion final.",
-        _compare_versioning,
-    ),
-    _rule(
-        "CB-REG-010", "KMS key rotation weakened", Severity.MEDIUM, ("aws_kms_key",),
-        "Turning rotation off, or rotating less often, lets one key version protect more data for longer "
-        "than the cryptoperiod the base kept.",
-        _compare_rotation,
-    ),
-    _rule(
-        "CB-REG-011", "Ingress to admin or database ports widened", Severity.CRITICAL, _SG_TYPES,
-        "Widening the network allowed to reach SSH, RDP or a database port (a /24 to a /16) exposes it to "
-        "many more hosts even though it is not open to the whole internet.",
-        _compare_ingress, _BOTH,
-    ),
-)
+encryption_weakened = _against_base(_compare_encryption)
+log_retention_shortened = _against_base(_compare_log_retention)
+backups_shortened = _against_base(_compare_backups)
+deletion_protection_off = _against_base(_compare_deletion_protection)
+logging_narrowed = _against_base(_compare_logging)
+public_access_guard_off = _against_base(_compare_public_access_block)
+tls_lowered = _against_base(_compare_tls)
+made_public = _against_base(_compare_public)
+versioning_suspended = _against_base(_compare_versioning)
+rotation_weakened = _against_base(_compare_rotation)
+ingress_widened = _against_base(_compare_ingress)

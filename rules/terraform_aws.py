@@ -1,45 +1,30 @@
-"""Terraform AWS rules: encryption at rest and in transit, internet exposure, logging, key hygiene.
+"""Terraform AWS checks that are more than a few attribute comparisons, named by the specs in
+rules/specs/aws through the table in rules/spec/functions.py (the metadata lives in the specs).
 
-Every rule follows today's AWS defaults so it does not cry wolf: S3 buckets are encrypted and
-block public access by default (only an explicit opt-out is a finding), SQS queues get SSE by
-default, a log group without retention keeps logs forever, and an account-wide EBS default
-encryption resource in the module covers its volumes.
+They follow today's AWS defaults so they do not cry wolf: S3 buckets block public access by
+default (only an explicit opt-out is a finding), an account-wide EBS default encryption resource
+in the module covers its instances' volumes, an Amazon Linux 2023 AMI requires IMDSv2.
 
 Values arrive resolved by the parser (`var.x` is its default); anything it could not resolve
 is `Unknown` and never produces a finding on its own. Findings land on the offending attribute,
-or on the block's first line when the attribute is missing.
+or on the block's first line when the attribute is missing. The spec's binding decides which
+resources are judged (managed resources of its types); the regression pack reads values through
+the helpers here, so a minimum and its regression rule agree on what a value means.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
-from bot.engine.model import Node, Resource, Severity, Unknown, Violation
-from bot.engine.rule import CheckFn, Rule, RuleContext
+from bot.engine.model import Node, Resource, Unknown, Violation
+from bot.engine.rule import RuleContext
 from rules._edits import add_lines, replace_literal
-from rules._support import as_int, truthy
-from rules.checks.aws_iam import IDENTITY_TERRAFORM, iam_admin
-from rules.checks.aws_policy import DOCUMENT_TYPE
-from rules.checks.network import is_open_cidr
+from rules._support import truthy
 from rules.checks.tags import regulated_data_class
 
-_SOURCES = frozenset({"terraform"})
-ADMIN_PORTS: Mapping[int, str] = MappingProxyType({22: "SSH", 3389: "RDP"})
-DATABASE_PORTS: Mapping[int, str] = MappingProxyType({
-    1433: "SQL Server", 1521: "Oracle", 2483: "Oracle", 2484: "Oracle", 3306: "MySQL/MariaDB/Aurora",
-    5432: "PostgreSQL", 5439: "Redshift", 5984: "CouchDB", 6379: "Redis", 7000: "Cassandra",
-    7001: "Cassandra", 8182: "Neptune", 9042: "Cassandra", 9200: "Elasticsearch/OpenSearch",
-    9300: "Elasticsearch/OpenSearch", 11211: "Memcached", 27017: "MongoDB/DocumentDB", 27018: "MongoDB",
-})
 _MIN_RETENTION_DAYS = 90
-_SUGGESTED_RETENTION_DAYS = 365
-_MODERN_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-# ELB policies that still accept TLS 1.0 or 1.1 (the dated ones are the pre-2017 originals).
-_OUTDATED_TLS_POLICY = re.compile(
-    r"TLS-1-0|TLS-1-1|TLS13-1-0|TLS13-1-1|FS-2018-06|FS-1-1-|^ELBSecurityPolicy-20\d\d-\d\d$", re.IGNORECASE
-)
 _PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
 _PUBLIC_GRANTEES = ("acs.amazonaws.com/groups/global/AllUsers", "acs.amazonaws.com/groups/global/AuthenticatedUsers")
 _PAB_SETTINGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
@@ -127,34 +112,13 @@ def _unknown_within(node: Node) -> bool:
 def _undecided(node: Node, key: str, what: str) -> Violation:
     """The value a control needs is not known before apply: reported only where a policy asks."""
     return Violation(message=f"Cannot tell: `{key} = {node.value}` is not known before apply; if it is not "
-                             f"{'false' if key == 'publicly_accessible' else 'true'}: {what[0].lower()}{what[1:]}.",
+                             f"true: {what[0].lower()}{what[1:]}.",
                      line=node.line, end_line=node.end_line, key=key, undecided=True)
 
 
 # --------------------------------------------------------------------------------------------
 # Checks
 # --------------------------------------------------------------------------------------------
-
-
-def _managed(check: CheckFn) -> CheckFn:
-    """Only managed resources that Terraform will actually create (`count = 0` creates none).
-
-    A `data "aws_db_instance"` reads an existing database and is not ours to judge.
-    """
-
-    def guarded(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-        if resource.kind != "resource" or not isinstance(resource.body.value, dict):
-            return ()
-        count = resource.body.get("count")
-        if count is not None and as_int(count) == 0:
-            return ()
-        for_each = resource.body.get("for_each")
-        if for_each is not None and for_each.value in ({}, []):
-            return ()
-        return check(resource, ctx)
-
-    guarded.__doc__ = check.__doc__
-    return guarded
 
 
 def _ebs_default_encryption(resource: Resource, ctx: RuleContext) -> bool:
@@ -165,18 +129,15 @@ def _ebs_default_encryption(resource: Resource, ctx: RuleContext) -> bool:
     )
 
 
-def _check_ebs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """EBS volumes and instance block devices must be encrypted."""
-    if _ebs_default_encryption(resource, ctx):
+def instance_volumes_encrypted(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+    """An instance's root and EBS block devices must be encrypted (a block device made from a
+    snapshot inherits the snapshot's encryption); an account-wide EBS default covers them all.
+    A missing root_block_device leaves the root volume to the AMI, which is unencrypted unless its
+    snapshot is: reported, unless a launch template may set it."""
+    if resource.type != "aws_instance" or _ebs_default_encryption(resource, ctx):
         return
     body = resource.body
-    if resource.type == "aws_ebs_volume":
-        if body.get("encrypted") is None and _is_set(body.get("snapshot_id")):
-            return  # a volume made from a snapshot inherits the snapshot's encryption
-        yield from _fix_bool(resource, body.get("encrypted"), None, "encrypted", "EBS volume is not encrypted")
-        return
-    if resource.type == "aws_instance" and _absent(body, "root_block_device") \
-            and body.get("launch_template") is None:
+    if _absent(body, "root_block_device") and body.get("launch_template") is None:
         yield Violation(
             message="root_block_device is not set: the root volume is created unencrypted (unless the AMI's "
                     "snapshot is encrypted).",
@@ -205,106 +166,7 @@ _RDS_INHERITS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 })
 
 
-def _check_rds_public(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """A database instance must not get a public endpoint."""
-    public = resource.body.get("publicly_accessible")
-    if public is not None and truthy(public) is True:
-        yield Violation(
-            message="Database instance is publicly accessible from the internet (publicly_accessible = true).",
-            line=public.line,
-            end_line=public.end_line,
-            suggestion=replace_literal(resource, public, "publicly_accessible", "false"),
-        )
-    elif public is not None and _unknown_within(public):
-        yield _undecided(public, "publicly_accessible", "Database instance may be publicly accessible")
-
-
-def _protocol(node: Node | None) -> str | None:
-    """"all", "tcp" or "udp"; None for other protocols (icmp, ...) or unknown values."""
-    text = _text(node)
-    if text is None:
-        return None
-    name = text.strip().lower()
-    return {"-1": "all", "all": "all", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}.get(name)
-
-
-def _ports(rule: Node, protocol: str) -> tuple[int, int] | None:
-    if protocol == "all":
-        return (0, 65535)
-    low, high = as_int(rule.get("from_port")), as_int(rule.get("to_port"))
-    if low is None or high is None:
-        return None
-    if low == -1 or high == -1:
-        return (0, 65535)
-    return (min(low, high), max(low, high))
-
-
-def _open_cidrs(rule: Node, keys: Sequence[str]) -> Iterator[Node]:
-    """The entries covering the whole internet (each with its own line) of the given CIDR
-    attributes: 0.0.0.0/0 and ::/0 in any spelling (`0::/0`, `0:0:0:0:0:0:0:0/0`)."""
-    for key in keys:
-        node = rule.get(key)
-        if node is None:
-            continue
-        for item in node.children() if isinstance(node.value, list) else [node]:
-            if isinstance(item.value, str) and is_open_cidr(item.value):
-                yield item
-
-
-def _ingress_rules(resource: Resource) -> Iterator[tuple[Node, str, tuple[str, ...]]]:
-    """(rule, protocol attribute, CIDR attributes) for every ingress rule the resource defines."""
-    body = resource.body
-    if resource.type in ("aws_security_group", "aws_default_security_group"):
-        for rule in _blocks(body, "ingress"):
-            yield rule, "protocol", ("cidr_blocks", "ipv6_cidr_blocks")
-    elif resource.type == "aws_security_group_rule":
-        if _text(body.get("type")) == "ingress":
-            yield body, "protocol", ("cidr_blocks", "ipv6_cidr_blocks")
-    elif resource.type == "aws_vpc_security_group_ingress_rule":
-        yield body, "ip_protocol", ("cidr_ipv4", "cidr_ipv6")
-
-
-def _exposure_check(ports: Mapping[int, str], protocols: frozenset[str], what: str) -> CheckFn:
-    """A check flagging ingress from anywhere that covers any of `ports`."""
-
-    def check(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-        for rule, protocol_key, cidr_keys in _ingress_rules(resource):
-            protocol = _protocol(rule.get(protocol_key))
-            if protocol is None or (protocol != "all" and protocol not in protocols):
-                continue
-            span = _ports(rule, protocol)
-            if span is None:
-                continue
-            exposed = [f"{port} ({name})" for port, name in sorted(ports.items()) if span[0] <= port <= span[1]]
-            if not exposed:
-                continue
-            shown = ", ".join(exposed[:4]) + (", ..." if len(exposed) > 4 else "")
-            for cidr in _open_cidrs(rule, cidr_keys):
-                yield Violation(
-                    message=f"Ingress from {cidr.value} ({protocol} {span[0]}-{span[1]}) opens {what}: {shown}.",
-                    line=cidr.line,
-                    end_line=cidr.end_line,
-                    key=f"{cidr.value}:{protocol}:{span[0]}-{span[1]}",
-                )
-
-    check.__doc__ = f"Security group ingress must not open {what} to the whole internet."
-    return check
-
-
-def _check_log_retention(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """Log groups keep logs at least 90 days (no retention at all means forever, which is fine)."""
-    retention = resource.body.get("retention_in_days")
-    days = as_int(retention)
-    if retention is not None and days is not None and 0 < days < _MIN_RETENTION_DAYS:
-        yield Violation(
-            message=f"Log group keeps logs for only {days} days; audit logs need at least {_MIN_RETENTION_DAYS}.",
-            line=retention.line,
-            end_line=retention.end_line,
-            suggestion=replace_literal(resource, retention, "retention_in_days", str(_SUGGESTED_RETENTION_DAYS)),
-        )
-
-
-def _check_s3_public_acl(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def s3_public_acl(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """Buckets and objects must not be granted to everyone through ACLs."""
     acl = resource.body.get("acl")
     value = _text(acl)
@@ -330,7 +192,7 @@ def _check_s3_public_acl(resource: Resource, ctx: RuleContext) -> Iterable[Viola
                     )
 
 
-def _check_public_access_block(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def public_access_block_off(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """A public access block must keep all four guards on; omitted ones are set to false."""
     missing = []
     for key in _PAB_SETTINGS:
@@ -373,7 +235,7 @@ def _uses_kms(config: Node) -> bool | None:
     return any((_text(node) or "").lower() in _KMS_SSE for node in algorithms)
 
 
-def _check_regulated_bucket(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def regulated_bucket_without_kms(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """A bucket tagged as holding regulated data must be encrypted with a KMS key we control."""
     data_class = _classification(resource)
     if data_class is None:
@@ -391,15 +253,6 @@ def _check_regulated_bucket(resource: Resource, ctx: RuleContext) -> Iterable[Vi
         message=f"Bucket holds {data_class} data but {found}; default SSE-S3 keys cannot be restricted or audited.",
         line=resource.line,
     )
-
-
-def _check_cloudtrail_kms(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """CloudTrail logs must be encrypted with a customer managed KMS key."""
-    key = resource.body.get("kms_key_id")
-    if key is None or key.value in (None, ""):
-        anchor = key.line if key is not None else resource.line
-        yield Violation(message="CloudTrail logs are not encrypted with a KMS key (kms_key_id is not set).",
-                        line=anchor, end_line=anchor)
 
 
 def _load_balancer(listener: Resource, ctx: RuleContext) -> Resource | None:
@@ -422,7 +275,7 @@ def _redirects_to_https(action: Node) -> bool | None:
     return any((_text(p) or "").upper() == "HTTPS" for p in protocols)
 
 
-def _check_http_listener(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def http_listener_serves_plaintext(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """Internet-facing HTTP listeners must redirect to HTTPS instead of serving traffic."""
     body = resource.body
     protocol = body.get("protocol")
@@ -453,68 +306,7 @@ def _check_http_listener(resource: Resource, ctx: RuleContext) -> Iterable[Viola
     )
 
 
-def _check_tls_policy(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """HTTPS/TLS listeners must not accept TLS 1.0/1.1 (the provider default policy does)."""
-    protocol = _text(resource.body.get("protocol"))
-    if protocol is None or protocol.upper() not in ("HTTPS", "TLS"):
-        return
-    policy = resource.body.get("ssl_policy")
-    if policy is None:
-        yield Violation(
-            message="No ssl_policy: the default ELBSecurityPolicy-2016-08 still accepts TLS 1.0 and 1.1.",
-            line=resource.line,
-            suggestion=add_lines(resource, None, [f'ssl_policy = "{_MODERN_TLS_POLICY}"']),
-        )
-        return
-    name = _text(policy)
-    if name is not None and _OUTDATED_TLS_POLICY.search(name):
-        yield Violation(
-            message=f"TLS policy {name} accepts TLS versions older than 1.2.",
-            line=policy.line,
-            end_line=policy.end_line,
-            suggestion=replace_literal(resource, policy, "ssl_policy", f'"{_MODERN_TLS_POLICY}"'),
-        )
-
-
-def _check_cloudfront_https(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """CloudFront must not serve viewers over plain HTTP."""
-    for key in ("default_cache_behavior", "ordered_cache_behavior"):
-        for behavior in _blocks(resource.body, key):
-            policy = behavior.get("viewer_protocol_policy")
-            if policy is not None and (_text(policy) or "").lower() == "allow-all":
-                path = _text(behavior.get("path_pattern")) or "default"
-                yield Violation(
-                    message=f"Cache behavior ({path}) lets viewers use plain HTTP (viewer_protocol_policy = allow-all).",
-                    line=policy.line,
-                    end_line=policy.end_line,
-                    suggestion=replace_literal(resource, policy, "viewer_protocol_policy", '"redirect-to-https"'),
-                    key=f"{key}:{path}",
-                )
-
-
-def _check_elasticache_at_rest(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """ElastiCache replication groups must encrypt data at rest (Valkey does by default)."""
-    body = resource.body
-    node = body.get("at_rest_encryption_enabled")
-    if node is None:
-        engine = body.get("engine")
-        if _is_unknown(engine) or (_text(engine) or "redis").lower() == "valkey":
-            return
-        if _is_set(body.get("global_replication_group_id")):
-            return  # members take the global datastore's settings
-    yield from _fix_bool(resource, node, None, "at_rest_encryption_enabled", "ElastiCache data is not encrypted at rest")
-
-
-def _check_elasticache_in_transit(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """ElastiCache replication groups must encrypt traffic (TLS)."""
-    body = resource.body
-    node = body.get("transit_encryption_enabled")
-    if node is None and _is_set(body.get("global_replication_group_id")):
-        return
-    yield from _fix_bool(resource, node, None, "transit_encryption_enabled", "ElastiCache traffic is not encrypted")
-
-
-def _check_search_at_rest(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def search_not_encrypted_at_rest(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """OpenSearch/Elasticsearch domains must encrypt data at rest."""
     blocks = _blocks(resource.body, "encrypt_at_rest")
     if not blocks:
@@ -529,7 +321,7 @@ def _check_search_at_rest(resource: Resource, ctx: RuleContext) -> Iterable[Viol
         yield from _fix_bool(resource, block.get("enabled"), block, "enabled", "Search domain is not encrypted at rest")
 
 
-def _check_search_in_transit(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def search_traffic_not_encrypted(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """OpenSearch/Elasticsearch domains must encrypt node-to-node traffic and refuse plain HTTP."""
     body = resource.body
     n2n = _blocks(body, "node_to_node_encryption")
@@ -616,7 +408,7 @@ def _ami_defaults_to_imdsv2(resource: Resource, ctx: RuleContext) -> bool:
     )
 
 
-def _check_imdsv2(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
+def imdsv1_allowed(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """Instances must require IMDSv2 session tokens (stops SSRF from reading role credentials)."""
     if _imds_defaults_required(resource, ctx):
         return
@@ -650,221 +442,3 @@ def _check_imdsv2(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
                 end_line=tokens.end_line,
                 suggestion=replace_literal(resource, tokens, "http_tokens", '"required"'),
             )
-
-
-def _check_rds_backups(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """Automated backups must stay on (backup_retention_period = 0 turns them off)."""
-    body = resource.body
-    retention = body.get("backup_retention_period")
-    if retention is None or as_int(retention) != 0 or _is_set(body.get("replicate_source_db")):
-        return
-    yield Violation(
-        message="Automated backups are disabled (backup_retention_period = 0).",
-        line=retention.line,
-        end_line=retention.end_line,
-        suggestion=replace_literal(resource, retention, "backup_retention_period", "7"),
-    )
-
-
-def _check_sqs(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """SQS queues are encrypted by default; turning SSE off without a KMS key leaves them clear."""
-    body = resource.body
-    sse = body.get("sqs_managed_sse_enabled")
-    if sse is None or truthy(sse) is not False or _is_set(body.get("kms_master_key_id")):
-        return
-    yield Violation(
-        message="Queue messages are stored unencrypted (sqs_managed_sse_enabled = false and no KMS key).",
-        line=sse.line,
-        end_line=sse.end_line,
-        suggestion=replace_literal(resource, sse, "sqs_managed_sse_enabled", "true"),
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# The pack
-# --------------------------------------------------------------------------------------------
-
-
-def _rule(rule_id: str, title: str, severity: Severity, types: Iterable[str], rationale: str,
-          remediation: str, check: Callable[[Resource, RuleContext], Iterable[Violation]],
-          managed: bool = True) -> Rule:
-    return Rule(
-        id=rule_id,
-        title=title,
-        severity=severity,
-        sources=_SOURCES,
-        types=frozenset(types),
-        rationale=rationale,
-        remediation=remediation,
-        check=_managed(check) if managed else check,
-    )
-
-
-_SG_TYPES = ("aws_security_group", "aws_default_security_group", "aws_security_group_rule",
-             "aws_vpc_security_group_ingress_rule")
-_LISTENERS = ("aws_lb_listener", "aws_alb_listener")
-_SEARCH = ("aws_opensearch_domain", "aws_elasticsearch_domain")
-_IAM_POLICY_HOLDERS = (*IDENTITY_TERRAFORM, DOCUMENT_TYPE)
-
-RULES: tuple[Rule, ...] = (
-    _rule(
-        "CB-AWS-001", "EBS volume is not encrypted", Severity.HIGH,
-        ("aws_ebs_volume", "aws_instance"),
-        "Data on an unencrypted EBS volume, and in every snapshot of it, is readable by whoever gets a "
-        "copy; regulated data must be encrypted at rest.",
-        "Set `encrypted = true` on the volume or block device (optionally with `kms_key_id`), or enable "
-        "`aws_ebs_encryption_by_default` for the account and region.",
-        _check_ebs,
-    ),
-    _rule(
-        "CB-AWS-003", "RDS instance is publicly accessible", Severity.CRITICAL,
-        ("aws_db_instance", "aws_rds_cluster_instance"),
-        "A publicly accessible database gets a public IP and DNS name: it is directly reachable from the "
-        "internet and one security group mistake away from a breach.",
-        "Set `publicly_accessible = false` and reach the database from inside the VPC (application "
-        "subnets, a bastion or SSM port forwarding).",
-        _check_rds_public,
-    ),
-    _rule(
-        "CB-AWS-004", "Security group opens SSH/RDP to the internet", Severity.CRITICAL, _SG_TYPES,
-        "SSH and RDP open to 0.0.0.0/0 or ::/0 are scanned and brute-forced around the clock; remote "
-        "administration must only be reachable from known networks.",
-        "Restrict the CIDR to your own ranges or a source security group, or drop the rule and use SSM "
-        "Session Manager.",
-        _exposure_check(ADMIN_PORTS, frozenset({"tcp", "udp"}), "remote administration ports"),
-    ),
-    _rule(
-        "CB-AWS-005", "Security group opens database ports to the internet", Severity.CRITICAL, _SG_TYPES,
-        "Databases must never be reachable from the internet: exposed ports invite credential stuffing "
-        "and exploitation of the engine itself.",
-        "Allow the database port only from the application's security group or private CIDR ranges.",
-        _exposure_check(DATABASE_PORTS, frozenset({"tcp"}), "database ports"),
-    ),
-    _rule(
-        "CB-AWS-006", "CloudWatch log group keeps logs less than 90 days", Severity.MEDIUM,
-        ("aws_cloudwatch_log_group",),
-        "Audit logs must stay available long enough to investigate an incident: PCI DSS asks for three "
-        "months immediately available and a year in total.",
-        "Set `retention_in_days` to 90 or more (365 for audit logs), or omit it to keep logs forever.",
-        _check_log_retention,
-    ),
-    _rule(
-        "CB-AWS-007", "S3 ACL grants public access", Severity.CRITICAL,
-        ("aws_s3_bucket", "aws_s3_bucket_acl", "aws_s3_object", "aws_s3_bucket_object"),
-        "A public-read, public-read-write or authenticated-read ACL hands the data to anyone on the "
-        "internet (any AWS account counts as authenticated).",
-        "Use `acl = \"private\"` (or drop ACLs and keep object ownership `BucketOwnerEnforced`); serve "
-        "public content through CloudFront with origin access control.",
-        _check_s3_public_acl,
-    ),
-    _rule(
-        "CB-AWS-008", "S3 Block Public Access is turned off", Severity.HIGH,
-        ("aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"),
-        "Block Public Access is the guard that keeps one bad ACL or bucket policy from publishing data; "
-        "S3 turns it on by default, so switching a guard off is a deliberate weakening.",
-        "Set all four of `block_public_acls`, `block_public_policy`, `ignore_public_acls` and "
-        "`restrict_public_buckets` to true (omitted ones are sent as false).",
-        _check_public_access_block,
-    ),
-    _rule(
-        "CB-AWS-009", "Bucket with regulated data is not encrypted with KMS", Severity.HIGH,
-        ("aws_s3_bucket",),
-        "S3's default SSE-S3 encryption uses keys nobody can restrict or audit; PHI and cardholder data "
-        "need a KMS key whose use is logged in CloudTrail and whose policy limits who may decrypt.",
-        "Add an `aws_s3_bucket_server_side_encryption_configuration` for the bucket with "
-        "`sse_algorithm = \"aws:kms\"` and a customer managed `kms_master_key_id`.",
-        _check_regulated_bucket,
-    ),
-    _rule(
-        "CB-AWS-011", "CloudTrail logs are not encrypted with KMS", Severity.MEDIUM, ("aws_cloudtrail",),
-        "A KMS key lets you restrict and audit who can read the trail, which records every API call "
-        "in the account.",
-        "Set `kms_key_id` to a customer managed KMS key whose policy allows CloudTrail to encrypt.",
-        _check_cloudtrail_kms,
-    ),
-    _rule(
-        "CB-AWS-013", "Load balancer listener serves plain HTTP", Severity.HIGH, _LISTENERS,
-        "Traffic on an internet-facing HTTP listener, including credentials and session cookies, "
-        "crosses the internet unencrypted.",
-        "Make the HTTP listener's default action a `redirect` with `protocol = \"HTTPS\"` and serve the "
-        "application on an HTTPS listener.",
-        _check_http_listener,
-    ),
-    _rule(
-        "CB-AWS-014", "Load balancer listener allows TLS older than 1.2", Severity.MEDIUM, _LISTENERS,
-        "TLS 1.0 and 1.1 are deprecated and no longer count as strong cryptography; the provider's "
-        "default policy (ELBSecurityPolicy-2016-08) still accepts them.",
-        f"Set `ssl_policy = \"{_MODERN_TLS_POLICY}\"` (or another TLS 1.2+ policy).",
-        _check_tls_policy,
-    ),
-    _rule(
-        "CB-AWS-015", "CloudFront allows plain HTTP viewers", Severity.HIGH,
-        ("aws_cloudfront_distribution",),
-        "With `allow-all`, viewers can fetch content and send cookies over unencrypted HTTP.",
-        "Set `viewer_protocol_policy = \"redirect-to-https\"` (or `https-only`) on every cache behavior.",
-        _check_cloudfront_https,
-    ),
-    _rule(
-        "CB-AWS-017", "ElastiCache data is not encrypted at rest", Severity.HIGH,
-        ("aws_elasticache_replication_group",),
-        "Redis replication groups keep data, backups and swap unencrypted unless at-rest encryption is "
-        "set at creation.",
-        "Set `at_rest_encryption_enabled = true` (optionally with `kms_key_id`).",
-        _check_elasticache_at_rest,
-    ),
-    _rule(
-        "CB-AWS-018", "ElastiCache traffic is not encrypted", Severity.HIGH,
-        ("aws_elasticache_replication_group",),
-        "Without in-transit encryption, cached data and AUTH tokens cross the network in clear text.",
-        "Set `transit_encryption_enabled = true` (use `transit_encryption_mode = \"preferred\"` to migrate "
-        "existing clients).",
-        _check_elasticache_in_transit,
-    ),
-    _rule(
-        "CB-AWS-019", "Search domain is not encrypted at rest", Severity.HIGH, _SEARCH,
-        "OpenSearch/Elasticsearch indices, logs and snapshots are unencrypted unless encrypt_at_rest "
-        "is enabled.",
-        "Add `encrypt_at_rest { enabled = true }` (optionally with `kms_key_id`).",
-        _check_search_at_rest,
-    ),
-    _rule(
-        "CB-AWS-020", "Search domain traffic is not encrypted", Severity.HIGH, _SEARCH,
-        "Queries and results travel between nodes and to clients in clear text unless node-to-node "
-        "encryption and HTTPS are enforced.",
-        "Add `node_to_node_encryption { enabled = true }` and `domain_endpoint_options { enforce_https = "
-        "true, tls_security_policy = \"Policy-Min-TLS-1-2-2019-07\" }`.",
-        _check_search_in_transit,
-    ),
-    _rule(
-        "CB-AWS-021", "EC2 instance metadata allows IMDSv1", Severity.MEDIUM,
-        ("aws_instance", "aws_launch_template", "aws_launch_configuration"),
-        "IMDSv1 answers any request, so one SSRF bug in an application leaks the instance role's "
-        "credentials; IMDSv2 requires a session token.",
-        "Add `metadata_options { http_tokens = \"required\" }`, or set the account default with "
-        "`aws_ec2_instance_metadata_defaults`.",
-        _check_imdsv2,
-    ),
-    _rule(
-        "CB-AWS-022", "IAM policy grants full administrative access", Severity.HIGH, _IAM_POLICY_HOLDERS,
-        "A statement allowing every action on every resource defeats least privilege: whoever holds it "
-        "can read any data and disable every other control.",
-        "Grant only the actions and resources the principal needs; keep break-glass admin access in a "
-        "separate, monitored role.",
-        iam_admin,
-        managed=False,
-    ),
-    _rule(
-        "CB-AWS-023", "RDS automated backups are disabled", Severity.MEDIUM, ("aws_db_instance",),
-        "With backup_retention_period = 0 there are no automated backups or point-in-time recovery; "
-        "a bad migration or deletion loses data for good.",
-        "Set `backup_retention_period` to 7 or more days.",
-        _check_rds_backups,
-    ),
-    _rule(
-        "CB-AWS-024", "SQS queue encryption is turned off", Severity.HIGH, ("aws_sqs_queue",),
-        "SQS encrypts new queues with SSE-SQS by default; switching it off without a KMS key stores "
-        "messages unencrypted.",
-        "Remove `sqs_managed_sse_enabled = false`, or set `kms_master_key_id` to a KMS key.",
-        _check_sqs,
-    ),
-)

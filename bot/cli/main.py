@@ -10,7 +10,8 @@ import argparse
 import contextlib
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from bot.engine.diff import DiffError, FileDiff
 from bot.engine.model import Severity
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
 from bot.engine.review import Engine, Review
+from bot.engine.rule import Rule
 from bot.report.json_report import dumps, review_json
 from bot.report.sarif import review_sarif
 from bot.report.text import controls_line, text_report
-from rules.registry import default_rule_set
+from rules.registry import Framework, default_rule_set
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 
@@ -52,8 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("path", type=Path)
     output_options(scan)
 
-    rules = sub.add_parser("rules", help="list the rules")
-    rules.add_argument("--framework", default=None, help="only rules mapped to this framework (e.g. hipaa)")
+    rules = sub.add_parser("rules", help="list the rules, or a framework's coverage matrix")
+    rules.add_argument("--framework", default=None,
+                       help="show this framework's controls (e.g. hipaa): the rules automating each, or why none")
     rules.add_argument("--format", choices=("text", "json"), default="text")
 
     serve = sub.add_parser("serve", help="run the GitHub App webhook server")
@@ -165,21 +168,52 @@ def _cmd_rules(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown framework {args.framework!r}; known: {', '.join(sorted(frameworks))}")
     controls = default_controls()
     selected = [r for r in all_rules() if args.framework is None or args.framework in controls.get(r.id, {})]
+    listed = [{"id": r.id, "title": r.title, "severity": r.severity.value, "sources": sorted(r.sources),
+               "types": sorted(r.types), "remediation": r.remediation,
+               "controls": {k: list(v) for k, v in controls.get(r.id, {}).items()}} for r in selected]
+    if args.framework is not None:
+        return _coverage_matrix(frameworks[args.framework], {r.id: r for r in all_rules()}, listed, args.format)
     if args.format == "json":
-        print(dumps({"rules": [
-            {"id": r.id, "title": r.title, "severity": r.severity.value, "sources": sorted(r.sources),
-             "types": sorted(r.types), "remediation": r.remediation,
-             "controls": {k: list(v) for k, v in controls.get(r.id, {}).items()}}
-            for r in selected]}))
+        print(dumps({"rules": listed}))
         return EXIT_OK
     for rule in selected:
         mapped = dict(controls.get(rule.id, {}))
-        if args.framework is not None:
-            mapped = {args.framework: mapped[args.framework]}
         print(f"{rule.id:<15} {rule.severity.value:<8} {rule.title}")
         if mapped:
             print(f"{'':<24} {controls_line(mapped)}")
     print(f"{len(selected)} rule(s)")
+    return EXIT_OK
+
+
+_COVERAGE_WORDS = {"manual": "manual", "out-of-scope": "out of scope", "unmapped": "not mapped"}
+
+
+def _coverage_matrix(framework: Framework, rules: Mapping[str, Rule], listed: Sequence[Mapping[str, object]],
+                     output_format: str) -> int:
+    """Per control of one framework: the rules that automate it, or why a person (or nothing
+    in a repository) has to cover it; then how many controls are automated."""
+    enforcing = [[rules[i] for i in control.enforced_by if i in rules] for control in framework.controls]
+    rows = [{"id": control.id, "name": control.name, "coverage": control.coverage, "why": control.why or None,
+             "rules": [{"id": r.id, "title": r.title, "severity": r.severity.value} for r in enforced]}
+            for control, enforced in zip(framework.controls, enforcing, strict=True)]
+    counts = Counter(control.coverage for control in framework.controls)
+    summary = {"controls": len(rows), "automated": counts["automated"], "manual": counts["manual"],
+               "out_of_scope": counts["out-of-scope"]}
+    if output_format == "json":
+        print(dumps({"framework": {"key": framework.key, "name": framework.name, "version": framework.version},
+                     "controls": rows, "summary": summary, "rules": listed}))
+        return EXIT_OK
+    print(f"{framework.name} {framework.version} ({framework.key})")
+    width = max((len(control.id) for control in framework.controls), default=0)
+    indent = " " * (width + 2)
+    for control, enforced in zip(framework.controls, enforcing, strict=True):
+        print(f"{control.id:<{width}}  {control.name}")
+        for rule in enforced:
+            print(f"{indent}{rule.id:<15} {rule.severity.value:<8} {rule.title}")
+        if not enforced:
+            print(f"{indent}{_COVERAGE_WORDS.get(control.coverage, control.coverage)}: {control.why or '-'}")
+    others = ", ".join(f"{counts[k]} {_COVERAGE_WORDS[k]}" for k in ("manual", "out-of-scope", "unmapped") if counts[k])
+    print(f"{summary['controls']} controls, {summary['automated']} automated" + (f" ({others})" if others else ""))
     return EXIT_OK
 
 

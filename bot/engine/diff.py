@@ -111,6 +111,10 @@ def _strip_prefix(name: str) -> str | None:
 def _hunks_of(patched: PatchedFile) -> tuple[Hunk, ...]:
     hunks = []
     for hunk in patched:
+        # Lines are numbered from 1: a hunk with lines "at line 0" would put a comment on line 0.
+        if (hunk.source_length and hunk.source_start < 1) or (hunk.target_length and hunk.target_start < 1):
+            raise DiffError(f"hunk @@ -{hunk.source_start},{hunk.source_length} +{hunk.target_start},"
+                            f"{hunk.target_length} @@ starts before line 1")
         lines = tuple(
             HunkLine(line.line_type, line.value.rstrip("\n").rstrip("\r"))
             for line in hunk
@@ -199,7 +203,13 @@ def parse_unified_diff(text: str) -> list[FileDiff]:
         patch_set = PatchSet(text)
     except UnidiffParseError as exc:
         raise DiffError(f"unreadable diff: {exc}") from exc
-    return [_file_diff(patched) for patched in patch_set]
+    files = []
+    for patched in patch_set:
+        try:
+            files.append(_file_diff(patched))
+        except DiffError as exc:
+            raise DiffError(f"{patched.path}: {exc}") from None
+    return files
 
 
 def parse_file_patch(
@@ -233,7 +243,10 @@ def parse_file_patch(
         raise DiffError(f"{path}: unreadable patch: {exc}") from exc
     if len(files) != 1:
         raise DiffError(f"{path}: expected one file in the patch, found {len(files)}")
-    diff = _file_diff(files[0], file_status)
+    try:
+        diff = _file_diff(files[0], file_status)
+    except DiffError as exc:
+        raise DiffError(f"{path}: {exc}") from None
     return FileDiff(
         path=path,
         old_path=old_path,

@@ -58,6 +58,7 @@ POLICY_PATH = ".github/compliance.yml"
 DEFAULT_MAX_COMMENTS = 30
 MAX_POLICY_DEPTH = 32  # a policy is a few levels deep; more is an attack or a mistake
 MAX_POLICY_BYTES = 256 * 1024
+MAX_POLICY_NODES = 100_000  # values after alias expansion; a real policy has a few hundred
 ALL_KINDS = "all"
 REGRESSION_MODES = ("block", "notice")
 
@@ -204,19 +205,53 @@ def decode_policy(data: bytes) -> str:
         raise PolicyError(f"{POLICY_PATH}: not UTF-8 text (byte {exc.start + 1})") from None
 
 
-def _check_depth(text: str) -> None:
-    """Refuse nesting deeper than any policy needs before building it: the YAML composer recurses
-    per level, so 10,000 brackets would otherwise end in a RecursionError. The event stream it
-    reads here is produced without recursion."""
-    depth = 0
+def _check_shape(text: str) -> None:
+    """Refuse nesting deeper than any policy needs, and more values than any policy needs once
+    aliases are expanded, before building it: the YAML composer recurses per level (10,000
+    brackets would end in a RecursionError), and a policy's values are turned into text (an alias
+    bomb of a billion items as `fail_on` would take minutes and gigabytes). The event stream read
+    here is produced without recursion, and an alias is counted at the size of what it names."""
+    depth = nodes = 0
+    open_nodes: list[tuple[str | None, int]] = []  # anchor and node count where each collection starts
+    sizes: dict[str, int] = {}  # anchor -> values it stands for
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+        if isinstance(event, yaml.AliasEvent):
+            nodes += sizes.get(event.anchor or "", 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
+            nodes += 1
+            open_nodes.append((event.anchor, nodes))
             if depth > MAX_POLICY_DEPTH:
-                line = event.start_mark.line + 1 if event.start_mark is not None else 0
-                raise PolicyError(f"{POLICY_PATH}: line {line}: nested deeper than {MAX_POLICY_DEPTH} levels")
+                raise PolicyError(f"{POLICY_PATH}: line {_line_of(event)}: nested deeper than {MAX_POLICY_DEPTH} levels")
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
+            anchor, start = open_nodes.pop()
+            if anchor:
+                sizes[anchor] = nodes - start + 1
+        if nodes > MAX_POLICY_NODES:
+            raise PolicyError(f"{POLICY_PATH}: line {_line_of(event)}: more than {MAX_POLICY_NODES} values "
+                              "once aliases are expanded")
+
+
+def _impossible_date_line(text: str) -> int | None:
+    """The line of the first plain value YAML reads as a date or time that does not exist."""
+    constructor = yaml.constructor.SafeConstructor()
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.ScalarEvent) and event.implicit[0] \
+                and constructor.timestamp_regexp.match(event.value):
+            try:
+                constructor.construct_yaml_timestamp(yaml.ScalarNode("tag:yaml.org,2002:timestamp", event.value))
+            except (ValueError, OverflowError):
+                return _line_of(event)
+    return None
+
+
+def _line_of(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 0
 
 
 def parse_policy(text: str | None) -> Policy:
@@ -229,12 +264,18 @@ def parse_policy(text: str | None) -> Policy:
         bad_line = text.count("\n", 0, text.index("\ufffd")) + 1
         raise PolicyError(f"{POLICY_PATH}: line {bad_line}: not UTF-8 text")
     try:
-        _check_depth(text)
+        _check_shape(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         raise PolicyError(f"{POLICY_PATH}:{line}: not valid YAML") from None
+    except PolicyError:
+        raise
+    except (ValueError, OverflowError) as exc:  # `expires: 2027-01-51`: YAML's date reader raises these
+        bad = _impossible_date_line(text)
+        where = f" line {bad}:" if bad else ""
+        raise PolicyError(f"{POLICY_PATH}:{where} not a date that exists ({exc})") from None
     if data is None:
         return Policy()
     _expect(data, dict, "top level")
@@ -289,7 +330,7 @@ def _unknown_fail(value: Any) -> Severity | None:
     if value is None:
         return None
     section = _expect(value, dict, "unknown")
-    unexpected = sorted(set(section) - {"fail"})
+    unexpected = sorted(str(key) for key in section if key != "fail")  # keys may be numbers or null
     if unexpected:
         raise PolicyError(f"{POLICY_PATH}: 'unknown.{unexpected[0]}' is not a setting (the setting is 'unknown.fail')")
     level = section.get("fail")

@@ -7,70 +7,27 @@ an `Unknown` whose text names what was written (`aws_vpc.main.id`, `Ref Vpc`,
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from bot.engine.model import Node, Resource, Unknown
 from bot.engine.rule import RuleContext
-from bot.engine.selection import reference_names
+from rules.spec.references import literal, refers_to
 
 
 def text(node: Node | None) -> str | None:
     """A literal string or number as text; None when absent, unknown, a bool or a structure."""
-    if node is None or isinstance(node.value, (Unknown, bool)) or node.value is None:
-        return None
-    if isinstance(node.value, (str, int, float)):
-        return str(node.value)
-    return None
+    return literal(node)
 
 
 def is_unknown(node: Node | None) -> bool:
     return node is not None and isinstance(node.value, Unknown)
 
 
-def unknowns(node: Node | None) -> Iterator[Unknown]:
-    """Every unresolved value inside `node` (the node itself, list items, mapping values)."""
-    if node is None:
-        return
-    if isinstance(node.value, Unknown):
-        yield node.value
-    elif isinstance(node.value, dict):
-        for child in node.value.values():
-            yield from unknowns(child)
-    elif isinstance(node.value, list):
-        for child in node.value:
-            yield from unknowns(child)
-
-
-def _mentions(expression: str, name: str) -> bool:
-    return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w-])", expression) is not None
-
-
 def points_at(node: Node | None, target: Resource) -> bool | None:
     """Whether the attribute `node` refers to `target`: True when one of its unresolved parts
     names it, None when it is unresolved but names nothing we can see (a variable, a module
     output), False when it is absent, literal, or names other resources."""
-    if node is None:
-        return False
-    names = reference_names(target)
-    found = list(unknowns(node))
-    if any(_mentions(str(u), name) for u in found for name in names):
-        return True
-    if any(not _names_a_resource(str(u)) for u in found):
-        return None
-    return False
-
-
-_INDIRECT = re.compile(r"(?<![\w.])(var|local|module|each|count|self)\.")
-
-
-def _names_a_resource(expression: str) -> bool:
-    """Whether an unresolved value names its target directly (a Terraform resource or data
-    source, a CloudFormation logical id) rather than through a variable, local or module output
-    whose value we cannot see."""
-    if re.match(r"\s*Ref\s", expression):
-        return not re.match(r"\s*Ref\s+AWS::", expression)
-    return _INDIRECT.search(expression) is None
+    return refers_to(node, target)
 
 
 def live_siblings(resource: Resource, ctx: RuleContext, types: Sequence[str]) -> list[Resource]:

@@ -455,6 +455,27 @@ def _broad_repository(value: str) -> bool:
     return any(c in owner + name for c in "*?") or not name
 
 
+# Claims any repository's owner sets to a value of their choosing (a custom subject template may
+# start with them, and a workflow name may hold colons): a `sub` that starts with one of them can
+# be presented by a workflow of another owner.
+_SETTABLE_CLAIMS = frozenset({"workflow", "environment", "ref", "context", "head_ref", "base_ref", "job_workflow_ref",
+                              "actor", "actor_id", "event_name", "ref_type", "runner_environment",
+                              "repository_visibility"})
+
+
+def _forgeable_sub(value: str) -> str | None:
+    """The first claim of a `sub` value when any repository can produce it (`workflow:...`)."""
+    first = value.strip().split(":", 1)[0].lower()
+    return first if first in _SETTABLE_CLAIMS else None
+
+
+def _broad_value(claim: policy.Condition, value: Node) -> bool:
+    written = text(value) or ""
+    if _LIKE.fullmatch(claim.operator.strip()) and _broad_repository(written):
+        return True
+    return claim.key_text.lower().rstrip('"}').endswith(":sub") and _forgeable_sub(written) is not None
+
+
 def github_oidc_trust_broad(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
     """A role trusting GitHub's OIDC provider must be limited to one repository by a `sub`
     condition (no condition, or `repo:*`/`repo:org/*`, lets other repositories assume it)."""
@@ -484,17 +505,22 @@ def github_oidc_trust_broad(resource: Resource, ctx: RuleContext) -> Iterable[Vi
 def _broad_claims(located: Located, statement: Statement, claims: list[policy.Condition]) -> Iterator[Violation]:
     if any(c.values is None for c in claims):
         return
-    narrow = [c for c in claims if not any(
-        _LIKE.fullmatch(c.operator.strip()) and _broad_repository(text(v) or "") for v in c.values or ())]
+    narrow = [c for c in claims if not any(_broad_value(c, v) for v in c.values or ())]
     if narrow:
         return  # another condition pins the repository (conditions are ANDed)
     for claim in claims:
         for value in claim.values or ():
             written = text(value) or ""
-            if _LIKE.fullmatch(claim.operator.strip()) and _broad_repository(written):
-                yield Violation(
-                    message=f"Role trusts GitHub Actions OIDC tokens for `{written}`: workflows of more than one "
-                            f"repository can assume it{located.elsewhere(value.line)}.",
-                    line=located.line(value.line),
-                    key=f"{statement.key}:{written}",
-                )
+            if not _broad_value(claim, value):
+                continue
+            first = _forgeable_sub(written)
+            why = (f"it starts with the `{first}` claim, which any repository sets as it likes (a custom subject "
+                   "template), so workflows of other owners can present it" if first is not None and not (
+                       _LIKE.fullmatch(claim.operator.strip()) and _broad_repository(written))
+                   else "workflows of more than one repository can assume it")
+            yield Violation(
+                message=f"Role trusts GitHub Actions OIDC tokens for `{written}`: {why}"
+                        f"{located.elsewhere(value.line)}.",
+                line=located.line(value.line),
+                key=f"{statement.key}:{written}",
+            )

@@ -1,10 +1,13 @@
-"""AWS controls that hold when another resource refers to this one.
+"""S3 server access logging: a bucket is logged when a logging configuration names it, and is not
+judged when it is itself where access logs go.
 
-A VPC is logged when a flow log names it, a bucket when a logging configuration names it, a
-secret is rotated when a rotation schedule names it, a CloudFront distribution logs through a
-CloudWatch Logs delivery source that names it. Only the resources of the same Terraform module
-(or the same template) are visible; a reference we cannot resolve (a variable, a module output)
-makes the verdict undecided rather than a finding.
+The other "another resource refers to this one" controls (flow logs, secret rotation, delivery
+sources) are `referrer` conditions in their specs. This one stays Python because its exemption
+("a logging target names this bucket") counts only references that are known: a `target_bucket =
+var.logs` elsewhere in the module cannot be this module's own bucket, and must not make every
+unlogged bucket undecided, as an unknown `skip_if` would. Only the resources of the same
+Terraform module (or the same template) are visible; a reference we cannot resolve (a variable, a
+module output) makes the verdict undecided rather than a finding.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from bot.engine.model import Node, Resource, Violation
 from bot.engine.rule import RuleContext
 from rules.checks._common import live_siblings, points_at, properties, text
+from rules.spec.references import refers_to
 
 
 def _linked(resource: Resource, ctx: RuleContext, types: Sequence[str], attrs: Sequence[str],
@@ -24,10 +28,7 @@ def _linked(resource: Resource, ctx: RuleContext, types: Sequence[str], attrs: S
     for other in live_siblings(resource, ctx, types):
         body = properties(other)
         for attr in attrs:
-            node = body.get(*attr.split("."))
-            if node is not None and text(node) is not None and text(node) in names:
-                return True
-            hit = points_at(node, resource)
+            hit = refers_to(body.get(*attr.split(".")), resource, frozenset(names))
             if hit:
                 return True
             if hit is None:
@@ -46,21 +47,6 @@ def _verdict(resource: Resource, linked: bool | None, message: str) -> Iterable[
 def _literal_names(resource: Resource, *keys: str) -> tuple[str, ...]:
     body = properties(resource)
     return tuple(name for key in keys if (name := text(body.get(key))) is not None)
-
-
-# --------------------------------------------------------------------------------------------
-# VPC flow logs
-# --------------------------------------------------------------------------------------------
-
-
-def vpc_has_flow_log(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """A VPC must be the target of a flow log (aws_flow_log.vpc_id / AWS::EC2::FlowLog.ResourceId)."""
-    if resource.source == "cloudformation":
-        linked = _linked(resource, ctx, ("AWS::EC2::FlowLog",), ("ResourceId",))
-        yield from _verdict(resource, linked, "VPC has no flow log: no AWS::EC2::FlowLog in the template refers to it.")
-    else:
-        linked = _linked(resource, ctx, ("aws_flow_log",), ("vpc_id",))
-        yield from _verdict(resource, linked, "VPC has no flow log: no aws_flow_log in the module refers to it.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,39 +97,3 @@ def _dynamic(body: Node, name: str) -> bool:
     dynamic = body.get("dynamic")
     return dynamic is not None and any(
         isinstance(item.value, dict) and name in item.value for item in dynamic.children())
-
-
-# --------------------------------------------------------------------------------------------
-# Secrets Manager rotation
-# --------------------------------------------------------------------------------------------
-
-
-def secret_has_rotation(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """A secret must have a rotation configuration referring to it."""
-    if resource.source == "cloudformation":
-        linked = _linked(resource, ctx, ("AWS::SecretsManager::RotationSchedule",), ("SecretId",))
-        yield from _verdict(resource, linked,
-                            "Secret is not rotated: no AWS::SecretsManager::RotationSchedule refers to it.")
-        return
-    body = resource.body
-    if body.get("rotation_lambda_arn") is not None or body.get("rotation_rules") is not None:
-        return  # the inline form of older provider versions
-    names = _literal_names(resource, "name")
-    linked = _linked(resource, ctx, ("aws_secretsmanager_secret_rotation",), ("secret_id",), names)
-    yield from _verdict(resource, linked,
-                        "Secret is not rotated: no aws_secretsmanager_secret_rotation refers to it.")
-
-
-# --------------------------------------------------------------------------------------------
-# CloudWatch Logs delivery sources (vended logs: CloudFront standard logging v2, ...)
-# --------------------------------------------------------------------------------------------
-
-
-def log_delivery_source_for(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """Holds when a CloudWatch Logs delivery source takes this resource's logs."""
-    if resource.source == "cloudformation":
-        linked = _linked(resource, ctx, ("AWS::Logs::DeliverySource",), ("ResourceArn",))
-    else:
-        linked = _linked(resource, ctx, ("aws_cloudwatch_log_delivery_source",), ("resource_arn",))
-    yield from _verdict(resource, linked, "No CloudWatch Logs delivery source takes this resource's logs.")
-

@@ -1,5 +1,6 @@
-"""AWS controls read from lists of name/value pairs, which conditions cannot search by name:
-database parameter groups, load balancer attributes, EKS log types."""
+"""AWS controls read from lists of name/value pairs that need more than a `some`: database
+parameter groups (the parameter and its default depend on the family), EKS log types (three
+names that must all be there)."""
 
 from __future__ import annotations
 
@@ -134,37 +135,6 @@ def _has_dynamic(body: Node, name: str) -> bool:
     dynamic = body.get("dynamic")
     return dynamic is not None and any(
         isinstance(item.value, dict) and name in item.value for item in dynamic.children())
-
-
-# --------------------------------------------------------------------------------------------
-# ELBv2 load balancer attributes (CloudFormation): access logs
-# --------------------------------------------------------------------------------------------
-
-
-def elbv2_access_logs_attribute(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """`LoadBalancerAttributes` must hold `access_logs.s3.enabled: "true"`."""
-    props = properties(resource)
-    attributes = props.get("LoadBalancerAttributes")
-    if attributes is not None and isinstance(attributes.value, Unknown):
-        yield Violation(message="Load balancer attributes are not known.", line=attributes.line, undecided=True)
-        return
-    for item in attributes.children() if attributes is not None else []:
-        if text(item.get("Key")) != "access_logs.s3.enabled":
-            continue
-        value = item.get("Value")
-        setting = "true" if value is not None and value.value is True else (text(value) or "").strip().lower()
-        if setting == "true":
-            return
-        if value is not None and isinstance(value.value, Unknown):
-            yield Violation(message="Load balancer may not write access logs (access_logs.s3.enabled is not known).",
-                            line=value.line, undecided=True)
-            return
-        line = value if value is not None else item
-        yield Violation(message=f"Load balancer does not write access logs (access_logs.s3.enabled: {setting or 'not set'}).",
-                        line=line.line, end_line=line.end_line)
-        return
-    yield Violation(message="Load balancer does not write access logs (access_logs.s3.enabled is not set).",
-                    line=resource.line)
 
 
 # --------------------------------------------------------------------------------------------

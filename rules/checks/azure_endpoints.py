@@ -1,11 +1,10 @@
-"""Public endpoints of Azure platform services restricted by address lists.
+"""The AKS API server's public endpoint, restricted by address lists.
 
-An AKS API server and a Cosmos DB account both have a public endpoint whose only network
-restriction is a list of allowed ranges, written under names that changed across azurerm versions
-(AKS: `api_server_access_profile.authorized_ip_ranges`, before 4.0 also `api_server_authorized_ip_ranges`;
-Cosmos DB: `ip_range_filter`, a comma-separated string before 4.0 and a set of CIDRs since). The
-question is "is any restriction in force, and does it admit the whole internet", which needs the
-lists read together: Python, not a spec.
+Its only network restriction is a list of allowed ranges, written under names that changed across
+azurerm versions (`api_server_access_profile.authorized_ip_ranges`, before 4.0 also
+`api_server_authorized_ip_ranges`). The question is "is any restriction in force, and does it
+admit the whole internet", which needs the lists read together. (Cosmos DB's `ip_range_filter`,
+one list or a comma-separated string, is a spec: `split`, `not_empty`, `cidr_open`.)
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from collections.abc import Iterable
 
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
-from rules._support import truthy
 from rules.spec.values import covers_internet
 
 
@@ -70,15 +68,3 @@ def check_aks_api_server(resource: Resource, ctx: RuleContext) -> Iterable[Viola
     anchor = blocks[0] if blocks else None
     yield from _judge(ranges, unknown or generated, anchor, resource, "authorized_ip_ranges",
                       "AKS API server is reachable from the whole internet")
-
-
-def check_cosmosdb_network(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """CB-AZURE-033: a Cosmos DB account with public access restricts it by IP filter or virtual
-    network filter (accounts with public access off are skipped by the spec)."""
-    vnet = resource.body.get("is_virtual_network_filter_enabled")
-    if truthy(vnet) is True:
-        return
-    ranges, unknown = _entries(resource.body.get("ip_range_filter"))
-    unknown = unknown or (vnet is not None and isinstance(vnet.value, Unknown))
-    yield from _judge(ranges, unknown, resource.body.get("ip_range_filter"), resource, "ip_range_filter",
-                      "Cosmos DB account accepts connections from all networks")

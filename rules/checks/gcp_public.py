@@ -3,9 +3,10 @@ and `allAuthenticatedUsers` (anyone with a Google account), wherever a Google re
 is written in Terraform.
 
 - IAM resources (`*_iam_member`, `*_iam_binding`, `*_iam_policy`): `member`, `members`, and the
-  `policy_data` of a policy, read through the `google_iam_policy` data source it names when that
-  data source is in the same module (its JSON is not known before apply otherwise); the finding
-  lands on `policy_data` and names the member's place in the data source.
+  `policy_data` of a policy: JSON text, a `jsonencode({...})` literal (read from the source, the
+  finding on the member's line), or the `google_iam_policy` data source it names when that data
+  source is in the same module (its JSON is not known before apply otherwise); that finding lands
+  on `policy_data` and names the member's place in the data source.
 - Cloud Storage ACL resources: `entity`, every `ROLE:entity` of `role_entity`, and the canned
   `predefined_acl` values that grant to everyone.
 - BigQuery dataset access entries: `special_group` and `iam_member`.
@@ -17,10 +18,13 @@ apply is undecided.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from bot.engine.model import Node, Resource, Unknown, Violation
+from bot.engine.parsers.families import is_terraform_json
 from bot.engine.rule import RuleContext
+from rules.checks.hcl_literal import call_argument
 
 PUBLIC = frozenset({"allusers", "allauthenticatedusers"})
 # Canned GCS ACLs that grant READER (or more) to allUsers / allAuthenticatedUsers.
@@ -89,6 +93,25 @@ def _policy_json(text: str) -> Iterator[tuple[str, str]]:
                 yield str(binding.get("role", "")), member
 
 
+def _encoded_policy_findings(policy: Node) -> Iterator[Violation]:
+    """The public members of a `jsonencode({bindings = [...]})` literal, on their own lines."""
+    bindings = policy.get("bindings")
+    for binding in bindings.children() if bindings is not None and isinstance(bindings.value, list) else []:
+        if not isinstance(binding.value, dict):
+            continue
+        role = binding.get("role")
+        role_text = role.value if role is not None and isinstance(role.value, str) else "a role"
+        members = binding.get("members")
+        for item, grantee in _public_members(members) if members is not None else ():
+            if grantee is None:
+                yield Violation(f"`policy_data` grants {role_text} to members not known before apply; they may be "
+                                "public.", line=item.line, end_line=item.end_line,
+                                key=f"policy_data:{role_text}@{item.line}", undecided=True)
+            else:
+                yield Violation(f"`policy_data` grants {role_text} to {grantee}: anyone on the internet.",
+                                line=item.line, end_line=item.end_line, key=f"policy_data:{role_text}:{grantee}")
+
+
 def _policy_findings(resource: Resource, ctx: RuleContext) -> Iterator[Violation]:
     node = resource.body.get("policy_data")
     if node is None:
@@ -101,6 +124,12 @@ def _policy_findings(resource: Resource, ctx: RuleContext) -> Iterator[Violation
         return
     if not isinstance(node.value, Unknown):
         return
+    if re.match(r"\s*jsonencode\s*\(", node.value.expression) and not is_terraform_json(resource.path):
+        lines = [resource.text_at(n) or "" for n in range(node.line, node.end_line + 1)]
+        literal = call_argument(lines, node.line)
+        if literal is not None and isinstance(literal.value, dict):
+            yield from _encoded_policy_findings(literal)
+            return
     source = _policy_source(resource, ctx, node.value.expression)
     if source is None:
         yield Violation("`policy_data` is not known before apply; it may grant access to everyone.",

@@ -80,21 +80,33 @@ def check_rbac_secret_read(resource: Resource, ctx: RuleContext) -> Iterable[Vio
 @dataclass(frozen=True)
 class _Operation:
     """An API operation a role may grant: any of `verbs` (empty: any verb at all) on any of
-    `resources` (named exactly: a `*` resource is CB-K8S-017's finding) in any of `groups`."""
+    `resources` (named, or by a sub-resource pattern such as `*/approval`; a bare `*` resource is
+    CB-K8S-017's finding) in any of `groups`."""
 
     groups: frozenset[str]
     resources: frozenset[str]
     verbs: frozenset[str] = frozenset()
 
 
-def _granting(rule: Node, operation: _Operation) -> list[Node]:
+def _names(value: str, wanted: frozenset[str], *, everything: bool) -> bool:
+    """The rule's resource item covers one of `wanted`: by name, by a sub-resource pattern
+    (`*/approval` is the approval sub-resource of every resource, as RBAC matches it), or, when
+    `everything`, by a bare `*` (elsewhere CB-K8S-017's finding)."""
+    item = value.lower()
+    if item in wanted or (everything and item == "*"):
+        return True
+    return item.startswith("*/") and any(w.endswith(item[1:]) and "/" in w for w in wanted)
+
+
+def _granting(rule: Node, operation: _Operation, *, everything: bool = False) -> list[Node]:
     """The resource items through which `rule` grants `operation` (none when it does not)."""
     if not _holds(rule, "apiGroups", operation.groups):
         return []
     verbs = _strings(rule.get("verbs"))
     if not verbs or (operation.verbs and not _holds(rule, "verbs", operation.verbs)):
         return []
-    return [node for value, node in _strings(rule.get("resources")) if value.lower() in operation.resources]
+    return [node for value, node in _strings(rule.get("resources"))
+            if _names(value, operation.resources, everything=everything)]
 
 
 def _grants(resource: Resource, operation: _Operation, *, named_narrows: bool,
@@ -130,7 +142,7 @@ def check_rbac_csr_approval(resource: Resource, ctx: RuleContext) -> Iterable[Vi
     """CB-K8S-029: approving CertificateSigningRequests needs both `update` on the approval
     sub-resource and `approve` on a signer; a role holding both can issue cluster credentials
     (resourceNames on signers only chooses which credentials)."""
-    if not any(_granting(rule, _SIGNER_APPROVE) for _, rule in _rules(resource)):
+    if not any(_granting(rule, _SIGNER_APPROVE, everything=True) for _, rule in _rules(resource)):
         return []
     return _grants(resource, _CSR_APPROVAL, named_narrows=False,
                    message="RBAC rule {index} can approve certificate signing requests (with `approve` on "

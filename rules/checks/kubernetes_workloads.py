@@ -1,7 +1,5 @@
 """Kubernetes workload checks the rule language cannot say in a few comparisons.
 
-- seccomp: a container's profile is its own `securityContext.seccompProfile`, else the pod's;
-  the effective value is what is judged (the language has no "inherit from the pod" step).
 - service-account token: whether the token is mounted depends on the ServiceAccount the pod
   names, which is another manifest of the same file.
 - literal secrets in env: a name that says "secret" with a literal value that is not an obvious
@@ -18,8 +16,6 @@ from bot.engine.rule import RuleContext
 from rules._support import is_placeholder, masked, secret_key
 from rules._workloads import containers, pod_specs
 
-_CONFINED = frozenset({"RuntimeDefault", "Localhost"})
-
 
 def _text(node: Node | None) -> str | None:
     """A node's string value; None when absent, unknown or not a string."""
@@ -30,51 +26,6 @@ def _text(node: Node | None) -> str | None:
 
 def _name(container: Node) -> str:
     return _text(container.get("name")) or "<unnamed>"
-
-
-def _windows(spec: Node) -> bool:
-    """A Windows pod: Linux-only settings (seccomp, capabilities) do not apply to it."""
-    os_name = _text(spec.get("os", "name"))
-    return os_name is not None and os_name.strip().lower() == "windows"
-
-
-def _profile(node: Node) -> Node | None:
-    return node.get("securityContext", "seccompProfile", "type")
-
-
-def check_seccomp(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    """CB-K8S-008: every container's effective seccomp profile is RuntimeDefault or Localhost."""
-    for spec in pod_specs(resource):
-        if _windows(spec):
-            continue
-        pod_type = _profile(spec)
-        reported_pod = False
-        for container in containers(spec):
-            name = _name(container)
-            own = _profile(container)
-            effective = own if own is not None else pod_type
-            if effective is not None and isinstance(effective.value, Unknown):
-                continue
-            value = _text(effective)
-            if value in _CONFINED:
-                continue
-            if effective is None or value is None or not value.strip():
-                yield Violation(
-                    message=f"Container `{name}` has no seccomp profile (neither it nor the pod sets "
-                    "`seccompProfile`): it runs Unconfined unless the node defaults otherwise.",
-                    line=container.line, end_line=container.line, key=f"{name}:unset",
-                )
-            elif effective is own:
-                yield Violation(
-                    message=f"Container `{name}` runs without seccomp (seccompProfile.type: {value}).",
-                    line=own.line, end_line=own.end_line, key=f"{name}:{value}",
-                )
-            elif not reported_pod:  # a pod-level value, reported once for the containers it reaches
-                reported_pod = True
-                yield Violation(
-                    message=f"The pod runs its containers without seccomp (seccompProfile.type: {value}).",
-                    line=effective.line, end_line=effective.end_line, key=f"pod:{value}",
-                )
 
 
 def _named(resource: Resource, name: str) -> bool:

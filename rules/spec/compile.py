@@ -17,16 +17,16 @@ from bot.engine.rule import CheckFn, Rule, RuleContext
 from rules.spec import values
 from rules.spec.conditions import Outcome, State, evaluate, scope_for
 from rules.spec.fixes import edit_for
-from rules.spec.formats import SOURCES, binds, roots
+from rules.spec.formats import SOURCES, binds, resource_type, roots
 from rules.spec.functions import FUNCTIONS
 from rules.spec.model import WORKLOADS, Binding, Spec
-from rules.spec.reading import Read
+from rules.spec.reading import Read, landing
 
 
 def compile_spec(spec: Spec, functions: Mapping[str, CheckFn] = FUNCTIONS) -> Rule:
     """The `Rule` a spec describes: sources and types are the union of its bindings'."""
     any_kind = any(b.workloads for b in spec.bindings)
-    types = frozenset() if any_kind else frozenset(t for b in spec.bindings for t in b.types if t != WORKLOADS)
+    types = frozenset() if any_kind else frozenset(resource_type(t) for b in spec.bindings for t in b.types if t != WORKLOADS)
 
     def check(resource: Resource, context: RuleContext) -> Iterable[Violation]:
         for binding in spec.bindings:
@@ -47,6 +47,7 @@ def compile_spec(spec: Spec, functions: Mapping[str, CheckFn] = FUNCTIONS) -> Ru
         controls=dict(spec.controls),
         peers=dict(spec.peers),
         aliases=spec.aliases,
+        regression=spec.regression,
     )
 
 
@@ -91,10 +92,6 @@ def _violations(spec: Spec, binding: Binding, resource: Resource, root: Node, ou
             yield _failure(base, binding, evidence, resource, root, exempt_unknown)
 
 
-def _anchor(read: Read, resource: Resource) -> int:
-    return read.block.line if read.block is not None else resource.line
-
-
 def _detail(read: Read) -> str:
     if read.note is not None:
         return read.note
@@ -105,7 +102,7 @@ def _detail(read: Read) -> str:
 
 def _failure(base: str, binding: Binding, read: Read, resource: Resource, root: Node,
              exempt_unknown: bool) -> Violation:
-    line = read.node.line if read.node is not None else _anchor(read, resource)
+    line = landing(read, resource)
     end_line = read.node.end_line if read.node is not None else line
     suggestion = None
     if binding.fix is not None and not exempt_unknown:
@@ -121,7 +118,7 @@ def _failure(base: str, binding: Binding, read: Read, resource: Resource, root: 
 
 def _unknown(base: str, read: Read, resource: Resource) -> Violation:
     """The value the control needs is not known before apply: reported only where a policy asks."""
-    line = read.node.line if read.node is not None else _anchor(read, resource)
+    line = landing(read, resource)
     end_line = read.node.end_line if read.node is not None else line
     if read.note is not None:
         what = read.note

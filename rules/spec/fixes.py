@@ -11,7 +11,7 @@ from bot.engine.model import Node, Resource
 from rules._edits import add_lines, replace_literal
 from rules._support import replace_value
 from rules.spec.model import Fix
-from rules.spec.reading import Read
+from rules.spec.reading import Read, landing
 
 MAX_KEPT_LINES = 8  # a YAML insertion reproduces the lines above it: keep suggestions short
 
@@ -38,7 +38,8 @@ def edit_for(fix: Fix, read: Read, resource: Resource, root: Node, terraform: bo
     if terraform:
         text = add_lines(resource, read.block, [f"{read.name} = {fix.set}"])
         return Edit(text) if text is not None else None
-    return _yaml_insertion(resource, read.block if read.block is not None else root, read, fix.set)
+    parent = read.block if read.block is not None else read.origin if read.origin is not None else root
+    return _yaml_insertion(resource, parent, read, fix.set)
 
 
 def _yaml_insertion(resource: Resource, parent: Node, read: Read, text: str) -> Edit | None:
@@ -46,7 +47,7 @@ def _yaml_insertion(resource: Resource, parent: Node, read: Read, text: str) -> 
     where the new line goes; None in JSON, in a flow mapping, or when the lines do not look plain."""
     if resource.path.endswith(".json") or not isinstance(parent.value, dict) or not parent.value:
         return None
-    start = read.block.line if read.block is not None else resource.line
+    start = landing(read, resource)
     first_child = min((child for _, child in parent.items()), key=lambda child: child.line)
     first = first_child.line
     if isinstance(first_child.value, (dict, list)):

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
 
 from bot.engine.model import Severity
 from bot.engine.rule import CheckFn
+from rules.spec import values
 from rules.spec.functions import FUNCTIONS
 from rules.spec.model import (
     CONTAINERS,
     FORMATS,
+    ITEM,
+    ROOT,
+    TEMPLATE,
     WORKLOADS,
     Absent,
     All,
@@ -30,21 +34,27 @@ from rules.spec.model import (
     ForEach,
     Leaf,
     Not,
+    Ports,
     Python,
+    Referrer,
     Segment,
     Sibling,
+    Some,
     Spec,
 )
 
 ID = re.compile(r"CB-[A-Z][A-Z0-9]*-\d{3}")
 MAX_SPEC_BYTES = 256 * 1024
 MAX_DEPTH = 40
-SPEC_KEYS = ("id", "title", "severity", "rationale", "remediation", "controls", "peers", "aliases", "bindings")
+SPEC_KEYS = ("id", "title", "severity", "rationale", "remediation", "controls", "peers", "aliases", "regression",
+             "bindings")
 BINDING_KEYS = ("format", "types", "skip_if", "check", "message", "fix")
-COMPOSITES = ("all", "any", "not", "for_each", "sibling", "python")
+COMPOSITES = ("all", "any", "not", "for_each", "some", "sibling", "referrer", "python")
 TESTS = ("equals", "not_equals", "in", "not_in", "regex", "not_regex", "gt", "gte", "lt", "lte", "exists",
-         "contains", "cidr_open")
-LEAF_KEYS = ("path", *TESTS, "absent", "case")
+         "contains", "cidr_open", "covers_port", "not_empty")
+LEAF_KEYS = ("path", *TESTS, "absent", "case", "split")
+# Tests that read a list, which `split` makes of a string.
+SPLIT_TESTS = ("contains", "covers_port", "cidr_open", "not_empty", "equals", "not_equals")
 # Tests that pass when the value is absent unless the leaf says otherwise (negative tests).
 PASS_WHEN_ABSENT = frozenset({"exists", "not_equals", "not_in", "not_regex"})
 
@@ -62,11 +72,12 @@ class _Where:
     workloads: bool
     functions: Mapping[str, CheckFn]
     depth: int = 0
+    item: bool = False  # inside a for_each or some: `$item` names the item
 
     def deeper(self, node: yaml.Node) -> _Where:
         if self.depth >= MAX_DEPTH:
             raise self.error(node, f"conditions nest deeper than {MAX_DEPTH} levels")
-        return _Where(self.path, self.format, self.workloads, self.functions, self.depth + 1)
+        return replace(self, depth=self.depth + 1)
 
     def error(self, node: yaml.Node | None, message: str) -> SpecError:
         return _error(self.path, node, message)
@@ -238,6 +249,9 @@ def load_spec(text: str, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS
         raise _error(path, bindings_node, "'bindings' must be a non-empty list (one binding per format)")
     bindings = tuple(_binding(item, path, functions) for item in bindings_node.value)
     _no_overlap(bindings, bindings_node.value, path)
+    regression = _plain(entries["regression"], path) if "regression" in entries else False
+    if not isinstance(regression, bool):
+        raise _error(path, entries["regression"], "'regression' must be true or false")
     return Spec(
         id=spec_id,
         title=_text(entries["title"], path, "title"),
@@ -248,6 +262,7 @@ def load_spec(text: str, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS
         controls=_string_lists(entries["controls"], path, "controls") if "controls" in entries else {},
         peers=_string_lists(entries["peers"], path, "peers") if "peers" in entries else {},
         aliases=aliases,
+        regression=regression,
         path=path,
         line=_line(root),
     )
@@ -346,43 +361,87 @@ def _composite(key: str, value: yaml.Node, where: _Where) -> Condition:
         _known(entries, ("types", "where"), "a sibling condition", where.path)
         if "types" not in entries:
             raise where.error(value, "sibling is missing 'types'")
-        inner = where if where.format != "kubernetes" or not where.workloads else _Where(
-            where.path, where.format, False, where.functions, where.depth)
+        inner = replace(where, workloads=False, item=False)  # paths start at the sibling's root
         return Sibling(_strings(entries["types"], where.path, "sibling.types"),
                        _condition(entries["where"], inner) if "where" in entries else None, line)
-    entries = _entries(value, where.path, "a for_each (a mapping with 'path' and 'check')")
-    _known(entries, ("path", "check", "absent"), "a for_each", where.path)
+    if key == "referrer":
+        return _referrer(value, where)
+    return _over_items(key, value, where)
+
+
+def _referrer(value: yaml.Node, where: _Where) -> Referrer:
+    """`referrer`: the resource types that may refer to this one, through which attributes."""
+    entries = _entries(value, where.path, "a referrer condition (a mapping with 'types' and 'via')")
+    _known(entries, ("types", "via", "names", "where"), "a referrer condition", where.path)
+    for required in ("types", "via"):
+        if required not in entries:
+            raise where.error(value, f"referrer is missing '{required}'")
+    outside = replace(where, workloads=False, item=False)  # paths start at a resource's root
+    via_text = _strings(entries["via"], where.path, "referrer.via")
+    via = tuple(_path(text, node, outside) for text, node in zip(via_text, entries["via"].value, strict=True))
+    names: tuple[tuple[Segment, ...], ...] = ()
+    if "names" in entries:
+        names_text = _strings(entries["names"], where.path, "referrer.names")
+        names = tuple(_path(text, node, outside) for text, node in zip(names_text, entries["names"].value, strict=True))
+    return Referrer(_strings(entries["types"], where.path, "referrer.types"), via, via_text, names,
+                    _condition(entries["where"], outside) if "where" in entries else None, _line(value))
+
+
+def _over_items(key: str, value: yaml.Node, where: _Where) -> ForEach | Some:
+    """`for_each` / `some`: a list's path, the items that count (`where`), what they satisfy."""
+    entries = _entries(value, where.path, f"a {key} (a mapping with 'path' and 'check')")
+    _known(entries, ("path", "where", "check", "absent"), f"a {key}", where.path)
     for required in ("path", "check"):
         if required not in entries:
-            raise where.error(value, f"for_each is missing '{required}'")
-    text = _text(entries["path"], where.path, "for_each.path", words=True)
-    segments = _path(text, entries["path"], where, containers=True)
-    absent_fail = False
+            raise where.error(value, f"{key} is missing '{required}'")
+    text = _text(entries["path"], where.path, f"{key}.path", words=True)
+    segments = _path(text, entries["path"], where, containers=True, starts=True)
+    absent_fail = key == "some"
     if "absent" in entries:
         mode = _plain(entries["absent"], where.path)
         if mode not in ("pass", "fail"):
-            raise where.error(entries["absent"], "for_each 'absent' must be pass or fail")
+            raise where.error(entries["absent"], f"{key} 'absent' must be pass or fail")
         absent_fail = mode == "fail"
-    return ForEach(segments, text, _condition(entries["check"], where), absent_fail, line)
+    inside = replace(where, item=True)
+    check = _condition(entries["check"], inside)
+    selected = _condition(entries["where"], inside) if "where" in entries else None
+    if key == "some":
+        return Some(segments, text, check, absent_fail, _line(value), selected)
+    return ForEach(segments, text, check, absent_fail, _line(value), selected)
 
 
-def _path(text: str, node: yaml.Node, where: _Where, containers: bool = False) -> tuple[Segment, ...]:
+def _path(text: str, node: yaml.Node, where: _Where, containers: bool = False,
+          starts: bool = False) -> tuple[Segment, ...]:
+    """A path's steps; `containers`: `$containers` may stand for it; `starts`: it may start at
+    `$root.` or `$template.`."""
     if text == CONTAINERS:
         if not (containers and where.workloads):
-            raise where.error(node, f"'{CONTAINERS}' is a for_each path of a kubernetes workloads binding only")
+            raise where.error(node, f"'{CONTAINERS}' is a for_each or some path of a kubernetes workloads binding only")
         return (CONTAINERS,)
+    if text == ITEM:
+        if not where.item:
+            raise where.error(node, f"'{ITEM}' names the item of a for_each or some: use it inside their check or where")
+        return (ITEM,)
     parts = text.split(".")
     if any(not part for part in parts):
         raise where.error(node, f"path '{text}' has an empty step")
+    head: tuple[Segment, ...] = ()
+    if parts[0] in (ROOT, TEMPLATE) and len(parts) > 1:
+        if not starts:
+            raise where.error(node, f"path '{text}': '{parts[0]}.' may start a test's or a for_each / some path only")
+        if parts[0] == TEMPLATE and not where.workloads:
+            raise where.error(node, f"'{TEMPLATE}.' reads the pod template of a kubernetes workloads binding only")
+        head, parts = (parts[0],), parts[1:]
     if any(part.startswith("$") for part in parts):
-        raise where.error(node, f"path '{text}': only '{CONTAINERS}' may start with $, alone")
-    return tuple(int(part) if part.isdigit() else part for part in parts)
+        raise where.error(node, f"path '{text}': '{CONTAINERS}' and '{ITEM}' stand alone, and only "
+                                f"'{ROOT}.' and '{TEMPLATE}.' may start a path")
+    return head + tuple(int(part) if part.isdigit() else part for part in parts)
 
 
 def _leaf(node: yaml.Node, entries: _Entries, where: _Where) -> Leaf:
     _known(entries, LEAF_KEYS, "a test", where.path)
     text = _text(entries["path"], where.path, "path", words=True)
-    segments = _path(text, entries["path"], where)
+    segments = _path(text, entries["path"], where, starts=True)
     tests = [key for key in entries if key in TESTS]
     if len(tests) != 1:
         message = "a test needs one of " + ", ".join(TESTS) if not tests else f"one test per condition, not {' and '.join(tests)}"
@@ -395,11 +454,21 @@ def _leaf(node: yaml.Node, entries: _Entries, where: _Where) -> Leaf:
         if case not in ("insensitive", "sensitive"):
             raise where.error(entries["case"], "'case' must be insensitive or sensitive")
         insensitive = case == "insensitive"
-    default = "pass" if test in PASS_WHEN_ABSENT or (test == "cidr_open" and operand is False) else "fail"
-    absent = Absent("pass" if default == "pass" else "fail")
+    negative = test in PASS_WHEN_ABSENT or (test in ("cidr_open", "not_empty") and operand is False)
+    absent = Absent("pass" if negative else "fail")
     if "absent" in entries:
         absent = _absent(entries["absent"], where)
-    return Leaf(segments, text, test, operand, absent, insensitive, _line(node))
+    split = None
+    if "split" in entries:
+        split_node = entries["split"]
+        if not isinstance(split_node, yaml.ScalarNode) or split_node.tag != "tag:yaml.org,2002:str" \
+                or not split_node.value or split_node.value.isspace():
+            raise where.error(split_node, "'split' must be the characters between a string's parts (\",\")")
+        if test not in SPLIT_TESTS:
+            raise where.error(entries.key_nodes["split"], f"'split' makes a list of parts: use it with "
+                                                           f"{', '.join(SPLIT_TESTS)}, not '{test}'")
+        split = str(split_node.value)
+    return Leaf(segments, text, test, operand, absent, insensitive, _line(node), split)
 
 
 def _absent(node: yaml.Node, where: _Where) -> Absent:
@@ -437,7 +506,9 @@ def _operand(test: str, node: yaml.Node, where: _Where) -> Any:
         if not _is_number(value):
             raise where.error(node, f"'{test}' must be a number")
         return value
-    if test in ("exists", "cidr_open"):
+    if test == "covers_port":
+        return _ports(node, value, where)
+    if test in ("exists", "cidr_open", "not_empty"):
         if not isinstance(value, bool):
             raise where.error(node, f"'{test}' must be true or false")
         return value
@@ -446,6 +517,34 @@ def _operand(test: str, node: yaml.Node, where: _Where) -> Any:
             raise where.error(node, "'contains' must be a single value (a string, number or boolean)")
         return value
     return value  # equals / not_equals: any value
+
+
+def _ports(node: yaml.Node, value: Any, where: _Where) -> Ports:
+    """`covers_port: 22`, `[22, 3389]`, `"1000-2000"`, or, for a block holding its range in two
+    attributes, `{port: 22, from: from_port, to: to_port, protocol: protocol}`."""
+    paths: dict[str, tuple[Segment, ...]] = {}
+    if isinstance(value, dict):
+        entries = _entries(node, where.path)
+        _known(entries, ("port", "from", "to", "protocol"), "'covers_port'", where.path)
+        for required in ("port", "from", "to"):
+            if required not in entries:
+                raise where.error(node, f"'covers_port' as a mapping needs '{required}' (port, from, to; protocol optional)")
+        for key in ("from", "to", "protocol"):
+            if key in entries:
+                text = _text(entries[key], where.path, f"covers_port.{key}", words=True)
+                paths[key] = _path(text, entries[key], replace(where, item=False))
+        node, value = entries["port"], value["port"]
+    items = value if isinstance(value, list) else [value]
+    spans = []
+    for item in items:
+        span = values.port_span(item) if not isinstance(item, (list, dict)) else None
+        if span is None:
+            raise where.error(node, f"'covers_port' names ports: a number 0-65535, a range \"lo-hi\", \"*\", or a list "
+                                    f"of them (not {item!r})")
+        spans.append(span)
+    if not spans:
+        raise where.error(node, "'covers_port' needs at least one port")
+    return Ports(tuple(spans), values.render(value), paths.get("from"), paths.get("to"), paths.get("protocol"))
 
 
 def load_specs(files: Iterable[tuple[str, str]], functions: Mapping[str, CheckFn] = FUNCTIONS) -> tuple[Spec, ...]:

@@ -8,9 +8,12 @@ from typing import Any, Literal
 
 from bot.engine.model import Severity
 
-FORMATS = ("terraform", "cloudformation", "kubernetes")
+FORMATS = ("terraform", "cloudformation", "kubernetes", "github-actions", "dockerfile", "text")
 WORKLOADS = "workloads"  # the Kubernetes binding type meaning "every pod template"
 CONTAINERS = "$containers"  # in a workloads binding: every container of the pod spec
+ITEM = "$item"  # inside a for_each or some: the item itself (a scalar list's entry)
+ROOT = "$root"  # `$root.<path>`: from the judged resource's format root, wherever the condition is
+TEMPLATE = "$template"  # `$template.<path>`: in a workloads binding, from the pod template
 
 Segment = str | int  # a path step: a mapping key, or a list index
 
@@ -24,6 +27,19 @@ class Absent:
 
 
 @dataclass(frozen=True)
+class Ports:
+    """`covers_port`'s operand: the ports asked about (spans, inclusive) and, for a block that
+    holds a range as two attributes, their names (`from_port`, `to_port`) and the protocol's,
+    whose `-1` / `all` / `*` covers every port."""
+
+    spans: tuple[tuple[int, int], ...]
+    text: str  # as written, for messages: `22`, `[22, 3389]`, `"1000-2000"`
+    low: tuple[Segment, ...] | None = None
+    high: tuple[Segment, ...] | None = None
+    protocol: tuple[Segment, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Leaf:
     """`path` and one test (`test` names it, `operand` is what it compares with)."""
 
@@ -34,6 +50,7 @@ class Leaf:
     absent: Absent
     insensitive: bool = False
     line: int = 0
+    split: str | None = None  # a string value is read as its parts between these characters
 
 
 @dataclass(frozen=True)
@@ -56,13 +73,28 @@ class Not:
 
 @dataclass(frozen=True)
 class ForEach:
-    """Every item of a list of blocks (or `$containers`) satisfies `check`; no items: `absent_fail`."""
+    """Every item of a list (or `$containers`) for which `where` holds satisfies `check`; no such
+    item: `absent_fail`."""
 
     path: tuple[Segment, ...]
     text: str
     check: Condition
     absent_fail: bool = False
     line: int = 0
+    where: Condition | None = None
+
+
+@dataclass(frozen=True)
+class Some:
+    """At least one item of a list (or `$containers`) for which `where` holds satisfies `check`;
+    no such item: fails unless `absent_fail` is False."""
+
+    path: tuple[Segment, ...]
+    text: str
+    check: Condition
+    absent_fail: bool = True
+    line: int = 0
+    where: Condition | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,20 @@ class Sibling:
 
 
 @dataclass(frozen=True)
+class Referrer:
+    """The module (Terraform) or file (others) holds a resource of `types` whose attribute at one
+    of `via` refers to this one (a reference, or a literal equal to this resource's value at one
+    of `names`), and for which `where` holds."""
+
+    types: tuple[str, ...]
+    via: tuple[tuple[Segment, ...], ...]
+    via_text: tuple[str, ...]
+    names: tuple[tuple[Segment, ...], ...] = ()
+    where: Condition | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Python:
     """A check function from the explicit table (rules/spec/functions.py), judging the resource."""
 
@@ -82,7 +128,7 @@ class Python:
     line: int = 0
 
 
-Condition = Leaf | All | AnyOf | Not | ForEach | Sibling | Python
+Condition = Leaf | All | AnyOf | Not | ForEach | Some | Sibling | Referrer | Python
 
 
 @dataclass(frozen=True)
@@ -120,5 +166,6 @@ class Spec:
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    regression: bool = False  # judges what a change weakened against its base (`RuleContext.base`)
     path: str = ""
     line: int = 1

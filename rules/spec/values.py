@@ -8,6 +8,11 @@ import re
 from typing import Any
 
 _NUMBER = re.compile(r"\s*-?\d{1,15}(?:\.\d{1,15})?\s*")
+_PORTS = re.compile(r"\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?")
+MAX_PORT = 65535
+# How port specs say "every port" (Azure `*`), and protocols that carry every port (AWS `-1`).
+_EVERY_PORT = frozenset({"*", "all", "any"})
+EVERY_PROTOCOL = frozenset({"-1", "all", "*"})
 # Words some providers accept for "any source": Azure's `*`, `Internet` and `Any`.
 _OPEN_WORDS = frozenset({"*", "internet", "any"})
 
@@ -58,6 +63,31 @@ def equal(left: Any, right: Any, insensitive: bool = False) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
     return bool(a is None and b is None)
+
+
+def port_span(value: Any) -> tuple[int, int] | None:
+    """The ports one port spec names: `22`, `"22"`, `"20-25"` (either order), `"*"` (every port);
+    None when it names none (a word, a bool, a port outside 0-65535)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return (value, value) if 0 <= value <= MAX_PORT else None
+    if not isinstance(value, str):
+        return None
+    if value.strip().lower() in _EVERY_PORT:
+        return (0, MAX_PORT)
+    match = _PORTS.fullmatch(value)
+    if match is None:
+        return None
+    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+    low, high = min(low, high), max(low, high)
+    return (low, high) if high <= MAX_PORT else None
+
+
+def overlaps(span: tuple[int, int], spans: tuple[tuple[int, int], ...]) -> bool:
+    return any(span[0] <= high and low <= span[1] for low, high in spans)
 
 
 def networks(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:

@@ -153,6 +153,46 @@ def test_rules_lists_rules_per_framework(capsys: pytest.CaptureFixture[str]) -> 
     assert all("hipaa" in r["controls"] for r in rules)
 
 
+def test_rules_framework_prints_the_coverage_matrix(capsys: pytest.CaptureFixture[str]) -> None:
+    from rules.registry import load_frameworks
+
+    cis = next(f for f in load_frameworks() if f.key == "cis-aws")
+    code, out, _ = run(capsys, "rules", "--framework", "cis-aws")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0] == "CIS Amazon Web Services Foundations Benchmark v3.0.0 (cis-aws)"
+    at = lines.index('1.16   Ensure IAM policies that allow full "*:*" administrative privileges are not attached')
+    assert lines[at + 1].split() == ["CB-AWS-022", "high", "IAM", "policy", "grants", "full", "administrative", "access"]
+    root_mfa = lines.index("1.5    Ensure MFA is enabled for the 'root' user account")
+    assert lines[root_mfa + 1].startswith("       out of scope: Root MFA is enrolled by a person")
+    contact = lines.index("1.1    Maintain current contact details")
+    assert lines[contact + 1].startswith("       manual: ")
+    automated = sum(1 for c in cis.controls if c.automated)
+    manual = sum(1 for c in cis.controls if c.coverage == "manual")
+    scope = sum(1 for c in cis.controls if c.coverage == "out-of-scope")
+    assert lines[-1] == f"62 controls, {automated} automated ({manual} manual, {scope} out of scope)"
+    assert automated >= 12 and automated + manual + scope == 62
+
+
+def test_rules_framework_json_lists_every_control_with_its_rules_or_why(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "rules", "--framework", "hipaa", "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["framework"] == {"key": "hipaa", "name": "HIPAA Security Rule",
+                                   "version": "45 CFR Part 164 Subpart C (as amended 2013)"}
+    controls = {c["id"]: c for c in report["controls"]}
+    encryption = controls["164.312(a)(2)(iv)"]
+    assert encryption["coverage"] == "automated" and encryption["why"] is None
+    assert {"id": "CB-AWS-016", "title": "EFS file system is not encrypted", "severity": "high"} in encryption["rules"]
+    risk = controls["164.308(a)(1)(ii)(A)"]
+    assert risk["coverage"] == "manual" and risk["rules"] == [] and risk["why"]
+    assert controls["164.310(a)(1)"]["coverage"] == "out-of-scope"
+    summary = report["summary"]
+    assert summary["controls"] == len(report["controls"])
+    assert summary["automated"] == sum(1 for c in report["controls"] if c["rules"])
+    assert summary["automated"] + summary["manual"] + summary["out_of_scope"] == summary["controls"]
+
+
 def test_demo_prints_the_review(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "demo")
     assert code == 0

@@ -57,7 +57,7 @@ spec:
     - name: c
       image: i@sha256:0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31
       resources: {limits: {cpu: 100m, memory: 64Mi}}
-      securityContext: {readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+      securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 """
 SAM = """\
 AWSTemplateFormatVersion: "2010-09-09"

@@ -163,3 +163,13 @@ def test_reconstruct_base_of_removed_file() -> None:
 def test_whole_file_added() -> None:
     diff = whole_file_added("x.tf", "a\nb\nc")
     assert diff.added_lines == {1, 2, 3} and diff.commentable_lines == {1, 2, 3}
+
+
+@pytest.mark.parametrize("hunk", ["@@ -0,2 +1,2 @@\n-a\n+b\n c\n", "@@ -1,1 +0,1 @@\n-a\n+b\n"])
+def test_a_hunk_with_lines_at_line_zero_is_an_error(hunk: str) -> None:
+    """Lines count from 1: such a hunk put line 0 among the removed or commentable lines (a review
+    comment there is refused by GitHub); found by tests/fuzz."""
+    with pytest.raises(DiffError, match=r"^f\.tf: hunk @@ .* starts before line 1"):
+        parse_file_patch("f.tf", hunk, "modified")
+    with pytest.raises(DiffError, match=r"^f\.tf: hunk @@ .* starts before line 1"):
+        parse_unified_diff(f"diff --git a/f.tf b/f.tf\n--- a/f.tf\n+++ b/f.tf\n{hunk}")

@@ -253,7 +253,7 @@ def test_a_log_group_whose_for_each_filters_every_export_away_is_not_judged() ->
     assert found(review, "CB-AWS-006") == [("modules/db_instance/main.tf", RDS_RETENTION_LINE,
                                             "aws_cloudwatch_log_group.this")]
     (finding,) = [f for f in review.findings if f.rule_id == "CB-AWS-006"]
-    assert "only 7 days" in finding.message
+    assert "(retention_in_days = 7)" in finding.message
 
 
 REGULATED_BUCKET = 'resource "aws_s3_bucket" "records" {\n  bucket = "patient-records"\n}\n'
@@ -311,7 +311,8 @@ def test_a_value_unknown_before_apply_fails_only_where_the_policy_asks_and_says_
     strict = Policy(fail_unknown=Severity.CRITICAL)
     (finding,) = [f for f in change({}, head, strict).findings if f.rule_id == "CB-AWS-003"]
     assert finding.message == ("Cannot tell: `publicly_accessible = var.public` is not known before apply; "
-                               "if it is not false: database instance may be publicly accessible.")
+                               "if it is not what the control asks: Database instance is publicly accessible "
+                               "from the internet.")
     assert finding.provenance is not None and finding.provenance.startswith(
         "`var.public` ← `public = aws_ssm_parameter.flag.value` in module call `db`, main.tf:3")
     assert strict.blocks(finding)

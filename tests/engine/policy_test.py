@@ -160,3 +160,33 @@ def test_a_policy_read_with_replaced_bytes_is_an_error_naming_the_line() -> None
     text = b"fail_on: high\n# caf\xe9\n".decode("utf-8", errors="replace")
     with pytest.raises(PolicyError, match=r"line 2: not UTF-8 text"):
         parse_policy(text)
+
+
+def test_an_alias_bomb_is_refused_before_any_value_is_built() -> None:
+    """10**8 strings behind one alias took 18 s (10**9: minutes and gigabytes) to be told that
+    `fail_on` is not a severity; now the event stream counts aliases at the size they stand for."""
+    lines = ["x0: &a0 [" + ", ".join(['"aaaaaaaaaa"'] * 10) + "]"]
+    lines += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    with pytest.raises(PolicyError, match=r"line 5: more than 100000 values once aliases are expanded"):
+        parse_policy("\n".join([*lines, "fail_on: *a8"]) + "\n")
+    anchored = parse_policy('why: &why "tracked in OPS-1"\nsuppressions:\n  - {rule: CB-AWS-001, reason: *why}\n')
+    assert anchored.suppressions[0].reason == "tracked in OPS-1"  # a few aliases are still fine
+
+
+def test_unknown_settings_of_any_key_type_are_named() -> None:
+    """`unknown: {1: 2, a: 3}` raised TypeError (sorting numbers with text): a traceback in the CLI."""
+    with pytest.raises(PolicyError, match=r"'unknown\.1' is not a setting"):
+        parse_policy("unknown: {1: 2, a: 3}\n")
+    with pytest.raises(PolicyError, match=r"'unknown\.None' is not a setting"):
+        parse_policy("unknown: {null: 2, fail_on: 3}\n")
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("suppressions:\n  - rule: CB-AWS-001\n    reason: x\n    expires: 2027-01-51\n", 4),
+    ("fail_on: high\nwhen: 2027-02-30 10:00:00\n", 2),
+])
+def test_a_date_that_does_not_exist_is_named_with_its_line(text: str, line: int) -> None:
+    """YAML's date reader raised ValueError (a traceback in the CLI, "internal error" for every pull
+    request in the App); found by atheris."""
+    with pytest.raises(PolicyError, match=rf"^\.github/compliance\.yml: line {line}: not a date that exists"):
+        parse_policy(text)

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from bot.engine.model import Resource, Violation
 from bot.engine.parsers.terraform import parse_module
 from bot.engine.parsers.yaml_docs import parse_yaml
-from bot.engine.rule import CheckFn
+from bot.engine.rule import CheckFn, Rule
 from bot.engine.selection import reference_names
 from rules.checks import aws_links, aws_params
 from rules.checks._common import points_at
+from rules.spec.catalog import spec_rules
 
 
 class Context:
@@ -52,10 +53,14 @@ def judge(check: CheckFn, resources: list[Resource], address: str) -> list[Viola
 VARIABLE = 'variable "x" {\n  type = string\n}\n'
 
 
+def spec_rule(rule_id: str) -> Rule:
+    return next(rule for rule in spec_rules() if rule.id == rule_id)
+
+
 def test_a_flow_log_whose_target_is_a_variable_leaves_the_vpc_undecided() -> None:
     resources = terraform('resource "aws_vpc" "a" {\n  cidr_block = "10.0.0.0/16"\n}\n'
                           'resource "aws_flow_log" "f" {\n  vpc_id = var.x\n  traffic_type = "ALL"\n}\n' + VARIABLE)
-    [violation] = judge(aws_links.vpc_has_flow_log, resources, "aws_vpc.a")
+    [violation] = judge(spec_rule("CB-AWS-027").check, resources, "aws_vpc.a")
     assert violation.undecided and violation.line == 1
 
 
@@ -63,9 +68,9 @@ def test_a_flow_log_for_another_vpc_does_not_cover_this_one() -> None:
     resources = terraform('resource "aws_vpc" "a" {\n  cidr_block = "10.0.0.0/16"\n}\n'
                           'resource "aws_vpc" "b" {\n  cidr_block = "10.1.0.0/16"\n}\n'
                           'resource "aws_flow_log" "f" {\n  vpc_id = aws_vpc.b.id\n  traffic_type = "ALL"\n}\n')
-    [violation] = judge(aws_links.vpc_has_flow_log, resources, "aws_vpc.a")
+    [violation] = judge(spec_rule("CB-AWS-027").check, resources, "aws_vpc.a")
     assert not violation.undecided
-    assert judge(aws_links.vpc_has_flow_log, resources, "aws_vpc.b") == []
+    assert judge(spec_rule("CB-AWS-027").check, resources, "aws_vpc.b") == []
 
 
 def test_names_are_matched_whole_not_as_prefixes() -> None:
@@ -97,14 +102,14 @@ def test_a_cloudformation_log_target_is_not_judged() -> None:
 def test_a_rotation_through_a_variable_leaves_the_secret_undecided() -> None:
     resources = terraform('resource "aws_secretsmanager_secret" "s" {\n  name = "s"\n}\n'
                           'resource "aws_secretsmanager_secret_rotation" "r" {\n  secret_id = var.x\n}\n' + VARIABLE)
-    [violation] = judge(aws_links.secret_has_rotation, resources, "aws_secretsmanager_secret.s")
+    [violation] = judge(spec_rule("CB-AWS-059").check, resources, "aws_secretsmanager_secret.s")
     assert violation.undecided
 
 
 def test_a_rotation_naming_the_secret_literally_counts() -> None:
     resources = terraform('resource "aws_secretsmanager_secret" "s" {\n  name = "prod/db"\n}\n'
                           'resource "aws_secretsmanager_secret_rotation" "r" {\n  secret_id = "prod/db"\n}\n')
-    assert judge(aws_links.secret_has_rotation, resources, "aws_secretsmanager_secret.s") == []
+    assert judge(spec_rule("CB-AWS-059").check, resources, "aws_secretsmanager_secret.s") == []
 
 
 def test_a_parameter_group_with_generated_or_unknown_parameters_is_undecided() -> None:
@@ -138,7 +143,7 @@ def test_unknown_load_balancer_attributes_and_log_types_are_undecided() -> None:
                          "  Eks:\n    Type: AWS::EKS::Cluster\n    Properties:\n      Logging:\n"
                          "        ClusterLogging:\n          EnabledTypes:\n            - Type: !Ref Attrs\n"
                          "            - Type: api\n")
-    [lb] = judge(aws_params.elbv2_access_logs_attribute, resources, "Resources.Lb")
+    [lb] = judge(spec_rule("CB-AWS-044").check, resources, "Resources.Lb")  # a `some` over an unknown list
     assert lb.undecided
     [eks] = judge(aws_params.eks_cluster_logging_types, resources, "Resources.Eks")
     assert eks.undecided and "audit" in eks.message

@@ -10,9 +10,14 @@ from collections.abc import Sequence
 from bot.engine.context import ModuleContext
 from bot.engine.model import Resource, Violation
 from bot.engine.selection import group_key
-from rules.checks import azure_encryption, azure_endpoints, azure_nsg, azure_sql
+from rules.checks import azure_encryption, azure_endpoints
 from rules.registry import all_rules, default_controls, load_frameworks
 from tests.rules.spec.helpers import terraform
+
+RULES = {rule.id: rule for rule in all_rules()}
+AUDITING = RULES["CB-AZURE-018"].check  # a `referrer` condition, and `enabled` on the policy
+NSG = {what: RULES[rule_id].check for what, rule_id in  # for_each / skip_if with `covers_port`
+       (("ssh", "CB-AZURE-007"), ("rdp", "CB-AZURE-008"), ("database", "CB-AZURE-009"), ("udp", "CB-AZURE-010"))}
 
 NSG_RULE = """
 resource "azurerm_network_security_rule" "r" {{
@@ -54,10 +59,10 @@ def outcome(violations: list[Violation]) -> str:
 
 def test_an_unknown_part_of_an_open_rule_is_a_question_not_a_finding() -> None:
     rule = "azurerm_network_security_rule"
-    assert outcome(judge(azure_nsg.check_ssh, nsg_rule(), rule)) == "fails"
+    assert outcome(judge(NSG["ssh"], nsg_rule(), rule)) == "fails"
     for unknown in ({"port": "var.x"}, {"source": "var.x"}, {"access": "var.x"}, {"protocol": "var.x"},
                     {"direction": "var.x"}):
-        assert outcome(judge(azure_nsg.check_ssh, nsg_rule(**unknown), rule)) == "undecided", unknown
+        assert outcome(judge(NSG["ssh"], nsg_rule(**unknown), rule)) == "undecided", unknown
 
 
 def test_a_known_safe_part_decides_even_when_another_is_unknown() -> None:
@@ -65,32 +70,33 @@ def test_a_known_safe_part_decides_even_when_another_is_unknown() -> None:
     for safe in ({"access": '"Deny"', "port": "var.x"}, {"direction": '"Outbound"', "source": "var.x"},
                  {"protocol": '"Udp"', "port": "var.x"}, {"port": '"23-25"', "source": "var.x"},
                  {"source": '"10.0.0.0/8"', "port": "var.x"}):
-        assert outcome(judge(azure_nsg.check_ssh, nsg_rule(**safe), rule)) == "holds", safe
+        assert outcome(judge(NSG["ssh"], nsg_rule(**safe), rule)) == "holds", safe
 
 
 def test_port_ranges_are_read_as_ranges() -> None:
     rule = "azurerm_network_security_rule"
-    assert outcome(judge(azure_nsg.check_ssh, nsg_rule(port='"20-25"'), rule)) == "fails"
-    assert outcome(judge(azure_nsg.check_ssh, nsg_rule(port='"25-20"'), rule)) == "fails"
-    assert outcome(judge(azure_nsg.check_ssh, nsg_rule(port='"23-3388"'), rule)) == "holds"
-    assert outcome(judge(azure_nsg.check_rdp, nsg_rule(port='"23-3389"'), rule)) == "fails"
-    assert outcome(judge(azure_nsg.check_rdp, nsg_rule(port='"*"'), rule)) == "fails"
-    assert outcome(judge(azure_nsg.check_database, nsg_rule(port='"5000-5500"'), rule)) == "fails"
-    assert outcome(judge(azure_nsg.check_database, nsg_rule(port='"80"'), rule)) == "holds"
-    assert outcome(judge(azure_nsg.check_rdp, nsg_rule(port='"not-a-port"'), rule)) == "holds"
+    assert outcome(judge(NSG["ssh"], nsg_rule(port='"20-25"'), rule)) == "fails"
+    assert outcome(judge(NSG["ssh"], nsg_rule(port='"25-20"'), rule)) == "fails"
+    assert outcome(judge(NSG["ssh"], nsg_rule(port='"23-3388"'), rule)) == "holds"
+    assert outcome(judge(NSG["rdp"], nsg_rule(port='"23-3389"'), rule)) == "fails"
+    assert outcome(judge(NSG["rdp"], nsg_rule(port='"*"'), rule)) == "fails"
+    assert outcome(judge(NSG["database"], nsg_rule(port='"5000-5500"'), rule)) == "fails"
+    assert outcome(judge(NSG["database"], nsg_rule(port='"80"'), rule)) == "holds"
+    assert outcome(judge(NSG["rdp"], nsg_rule(port='"not-a-port"'), rule)) == "holds"
 
 
 def test_a_bare_address_and_service_tags_are_not_the_internet() -> None:
     rule = "azurerm_network_security_rule"
     for source in ('"0.0.0.0"', '"VirtualNetwork"', '"AzureLoadBalancer"', '"10.0.0.0/8"'):
-        assert outcome(judge(azure_nsg.check_ssh, nsg_rule(source=source), rule)) == "holds", source
+        assert outcome(judge(NSG["ssh"], nsg_rule(source=source), rule)) == "holds", source
     for source in ('"*"', '"internet"', '"ANY"', '"0.0.0.0/0"', '"::/0"'):
-        assert outcome(judge(azure_nsg.check_ssh, nsg_rule(source=source), rule)) == "fails", source
+        assert outcome(judge(NSG["ssh"], nsg_rule(source=source), rule)) == "fails", source
 
 
-def test_udp_counts_any_port_and_the_message_names_the_rule_and_the_source() -> None:
-    violations = judge(azure_nsg.check_udp, nsg_rule(protocol='"Udp"', port='"53"'), "azurerm_network_security_rule")
-    assert [v.message for v in violations] == ["NSG rule `r` allows UDP from the internet (source *): 53."]
+def test_udp_counts_any_port_and_the_message_names_the_source() -> None:
+    violations = judge(NSG["udp"], nsg_rule(protocol='"Udp"', port='"53"'), "azurerm_network_security_rule")
+    assert [v.message for v in violations] == [
+        'Network security group allows UDP from the internet (source_address_prefix = "*").']
 
 
 DYNAMIC = """
@@ -123,9 +129,9 @@ variable "rules" {
 
 def test_a_dynamic_block_generates_rules_only_when_its_for_each_is_not_empty() -> None:
     group = "azurerm_network_security_group"
-    assert outcome(judge(azure_nsg.check_ssh, terraform(DYNAMIC % "var.rules"), group)) == "undecided"
-    assert outcome(judge(azure_nsg.check_ssh, terraform(DYNAMIC % "{}"), group)) == "holds"
-    assert outcome(judge(azure_nsg.check_ssh, terraform(DYNAMIC % '{ a = "b" }'), group)) == "fails"
+    assert outcome(judge(NSG["ssh"], terraform(DYNAMIC % "var.rules"), group)) == "undecided"
+    assert outcome(judge(NSG["ssh"], terraform(DYNAMIC % "{}"), group)) == "holds"
+    assert outcome(judge(NSG["ssh"], terraform(DYNAMIC % '{ a = "b" }'), group)) == "fails"
 
 
 SERVERS = """
@@ -146,20 +152,20 @@ resource "azurerm_mssql_server_extended_auditing_policy" "a" {
 
 
 def test_a_policy_audits_only_the_server_it_names() -> None:
-    violations = judge(azure_sql.check_server_auditing, terraform(SERVERS), "azurerm_mssql_server")
+    violations = judge(AUDITING, terraform(SERVERS), "azurerm_mssql_server")
     assert [(v.line, v.undecided) for v in violations] == [(6, False)]
 
 
 def test_an_inline_auditing_block_of_azurerm_2_counts() -> None:
     resources = terraform('resource "azurerm_mssql_server" "a" {\n  extended_auditing_policy {\n'
                           '    retention_in_days = 90\n  }\n}\n')
-    assert judge(azure_sql.check_server_auditing, resources, "azurerm_mssql_server") == []
+    assert judge(AUDITING, resources, "azurerm_mssql_server") == []
 
 
 def test_an_unknown_policy_switch_is_a_question() -> None:
     resources = terraform(SERVERS.replace("azurerm_mssql_server.a.id\n", "azurerm_mssql_server.a.id\n  enabled = var.x\n")
                           + 'variable "x" {\n  type = bool\n}\n')
-    policy = judge(azure_sql.check_server_auditing, resources, "azurerm_mssql_server_extended_auditing_policy")
+    policy = judge(AUDITING, resources, "azurerm_mssql_server_extended_auditing_policy")
     assert outcome(policy) == "undecided"
 
 
@@ -203,8 +209,11 @@ variable "vnet" {
 
 def test_cosmos_datacenter_address_and_unknown_filters() -> None:
     kind = "azurerm_cosmosdb_account"
-    check = azure_endpoints.check_cosmosdb_network
+    check = RULES["CB-AZURE-033"].check  # `split` and `not_empty` over the filter
     assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = ["0.0.0.0"]'), kind)) == "holds"
+    assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = ","'), kind)) == "fails"
+    assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = "10.0.0.0/8"\n  is_virtual_network_filter_enabled = '
+                                          'var.vnet'), kind)) == "holds"  # restricted whichever the vnet filter
     assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = ""'), kind)) == "fails"
     assert outcome(judge(check, terraform(COSMOS % 'ip_range_filter = "10.0.0.0/8, 0.0.0.0/0"'), kind)) == "fails"
     assert outcome(judge(check, terraform(COSMOS % "is_virtual_network_filter_enabled = var.vnet"), kind)) == "undecided"

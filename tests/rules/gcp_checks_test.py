@@ -10,7 +10,7 @@ import pytest
 
 from bot.engine.model import Resource, Violation
 from bot.engine.parsers.terraform import parse_module
-from rules.checks import gcp_firewall, gcp_kms, gcp_public, gcp_sql
+from rules.checks import gcp_firewall, gcp_kms, gcp_public
 from rules.registry import all_rules
 
 GCP_RULES = {rule.id: rule for rule in all_rules() if rule.id.startswith("CB-GCP-")}
@@ -203,8 +203,11 @@ resource "google_sql_database_instance" "db" {
 }
 variable "flags" { type = map(string) }
 """
-    for check in (gcp_sql.postgres_log_connections, gcp_sql.postgres_log_disconnections):
-        assert [v.undecided for v in violations(check, text)] == [True]
+    for rule_id in ("CB-GCP-011", "CB-GCP-012", "CB-GCP-035"):  # `some` over a dynamic block
+        assert [v.undecided for v in violations(GCP_RULES[rule_id].check, text)] == [True], rule_id
+    for rule_id in ("CB-GCP-036", "CB-GCP-037"):  # `for_each` over it; 037 is not a MySQL rule here
+        assert [v.undecided for v in violations(GCP_RULES[rule_id].check, text)] == (
+            [True] if rule_id == "CB-GCP-036" else []), rule_id
 
 
 def test_every_gcp_spec_has_a_cis_or_regulation_control_and_a_title_an_auditor_reads() -> None:

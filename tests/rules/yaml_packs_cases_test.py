@@ -11,11 +11,9 @@ import pytest
 from bot.engine.model import Resource, Violation
 from bot.engine.parsers.dockerfile import parse_dockerfile
 from bot.engine.parsers.yaml_docs import parse_yaml
-from rules import cloudformation, dockerfile, github_actions, kubernetes
 from rules.registry import all_rules
 
-RULES = {rule.id: rule for pack in (kubernetes, cloudformation, github_actions, dockerfile) for rule in pack.RULES}
-RULES["CB-AWS-002"] = next(r for r in all_rules() if r.id == "CB-AWS-002")  # took over CB-CFN-002 (a spec)
+RULES = {rule.id: rule for rule in all_rules()}  # CB-AWS-00x took over the CloudFormation CB-CFN-00x
 
 
 @dataclass(frozen=True)
@@ -109,27 +107,32 @@ def template(properties: str, type_: str = "AWS::EC2::Volume", parameters: str =
 @pytest.mark.parametrize(
     ("rule_id", "type_", "properties", "expected"),
     [
-        ("CB-CFN-001", "AWS::EC2::Volume", "Encrypted: !If [IsProd, true, false]", []),
-        ("CB-CFN-001", "AWS::EC2::Volume", "Encrypted: 'False'", [7]),
-        ("CB-CFN-001", "AWS::EC2::Volume", "Size: 10", [4]),
+        ("CB-AWS-001", "AWS::EC2::Volume", "Encrypted: !If [IsProd, true, false]", []),
+        ("CB-AWS-001", "AWS::EC2::Volume", "Encrypted: 'False'", [7]),
+        ("CB-AWS-001", "AWS::EC2::Volume", "Size: 10", [4]),
         ("CB-AWS-002", "AWS::RDS::DBCluster", "Engine: aurora-mysql\nEngineMode: serverless", []),
         ("CB-AWS-002", "AWS::RDS::DBCluster", "Engine: aurora-mysql\nSnapshotIdentifier: snap", []),
         ("CB-AWS-002", "AWS::RDS::DBInstance", "Engine: postgres\nDBSnapshotIdentifier: snap", []),
         ("CB-AWS-002", "AWS::RDS::DBInstance", "Engine: postgres\nStorageEncrypted: !Ref Encrypt", []),
-        ("CB-CFN-003", "AWS::RDS::DBInstance", "PubliclyAccessible: 'true'", [7]),
-        ("CB-CFN-003", "AWS::RDS::DBInstance", "PubliclyAccessible: !Ref Public", []),
-        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 80\nToPort: 80\nCidrIp: 0.0.0.0/0",
+        ("CB-AWS-003", "AWS::RDS::DBInstance", "PubliclyAccessible: 'true'", [7]),
+        ("CB-AWS-003", "AWS::RDS::DBInstance", "PubliclyAccessible: !Ref Public", []),
+        ("CB-AWS-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 80\nToPort: 80\nCidrIp: 0.0.0.0/0",
          []),
-        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: 6\nFromPort: 0\nToPort: 65535\nCidrIp: 0.0.0.0/0",
+        ("CB-AWS-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: 6\nFromPort: 0\nToPort: 65535\nCidrIp: 0.0.0.0/0",
          [10]),
-        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 22\nToPort: 22\nCidrIp: !Ref Cidr",
+        ("CB-AWS-005", "AWS::EC2::SecurityGroupIngress", "IpProtocol: 6\nFromPort: 0\nToPort: 65535\nCidrIp: 0.0.0.0/0",
+         [10]),
+        ("CB-AWS-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 22\nToPort: 22\nCidrIp: !Ref Cidr",
          []),
-        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: udp\nFromPort: 22\nToPort: 22\nCidrIp: 0.0.0.0/0",
+        # Administration ports count over UDP too, as in Terraform; database ports over TCP only.
+        ("CB-AWS-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: udp\nFromPort: 22\nToPort: 22\nCidrIp: 0.0.0.0/0",
+         [10]),
+        ("CB-AWS-005", "AWS::EC2::SecurityGroupIngress",
+         "IpProtocol: udp\nFromPort: 5432\nToPort: 5432\nCidrIp: 0.0.0.0/0", []),
+        ("CB-AWS-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 22\nToPort: 22\nCidrIp: 1.2.3.4/32",
          []),
-        ("CB-CFN-004", "AWS::EC2::SecurityGroupIngress", "IpProtocol: tcp\nFromPort: 22\nToPort: 22\nCidrIp: 1.2.3.4/32",
-         []),
-        ("CB-CFN-005", "AWS::Logs::LogGroup", "RetentionInDays: 90", []),
-        ("CB-CFN-005", "AWS::Logs::LogGroup", "RetentionInDays: !Ref Days", []),
+        ("CB-AWS-006", "AWS::Logs::LogGroup", "RetentionInDays: 90", []),
+        ("CB-AWS-006", "AWS::Logs::LogGroup", "RetentionInDays: !Ref Days", []),
     ],
 )
 def test_cloudformation_cases(rule_id: str, type_: str, properties: str, expected: list[int]) -> None:
@@ -142,7 +145,7 @@ def test_cloudformation_parameter_default_is_checked_where_it_is_used() -> None:
         "AWS::EC2::SecurityGroupIngress",
         "{Cidr: {Type: String, Default: 0.0.0.0/0}}",
     )
-    (violation,) = check("CB-CFN-004", "template.yaml", text)
+    (violation,) = check("CB-AWS-004", "template.yaml", text)
     assert violation.line == 10 and "3389 (RDP)" in violation.message
 
 

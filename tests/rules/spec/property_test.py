@@ -31,7 +31,16 @@ LEAVES = st.one_of(
     st.builds(lambda p, v: {"path": p, "cidr_open": v}, PATHS, st.booleans()),
     st.builds(lambda p, v: {"path": p, "contains": v, "case": "insensitive"}, PATHS, SCALARS),
     st.builds(lambda p: {"path": p, "regex": ".*", "absent": {"value": 3}}, PATHS),
+    st.builds(lambda p, v: {"path": p, "covers_port": v}, PATHS, st.sampled_from([22, "20-25", [22, 3389], "*"])),
+    st.builds(lambda p: {"path": p, "covers_port": {"port": 22, "from": "from_port", "to": "to_port",
+                                                    "protocol": "protocol"}}, PATHS),
+    st.builds(lambda p, v: {"path": p, "not_empty": v}, PATHS, st.booleans()),
+    st.builds(lambda p, v: {"path": p, "equals": v}, st.sampled_from(["$root.metadata.name", "$root.encrypted",
+                                                                      "$root.ingress.cidr_blocks"]), SCALARS),
+    st.builds(lambda p, v: {"path": p, "split": ",", "contains": v}, PATHS, SCALARS),
 )
+
+ITEM_LEAF = {"path": "$item", "regex": "1.*"}
 
 
 def _composite(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -42,6 +51,12 @@ def _composite(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.builds(lambda p, c, a: {"for_each": {"path": p, "check": c, "absent": a}}, PATHS, inner,
                   st.sampled_from(["pass", "fail"])),
         st.builds(lambda c: {"sibling": {"types": ["aws_kms_key", "AWS::EC2::Volume"], "where": c}}, inner),
+        st.builds(lambda p, c: {"referrer": {"types": ["aws_kms_key", "AWS::KMS::Key", "Deployment"], "via": [p],
+                                             "names": ["name"], "where": c}}, PATHS, inner),
+        st.builds(lambda p, c, w, a: {"some": {"path": p, "check": c, "where": w, "absent": a}}, PATHS, inner, inner,
+                  st.sampled_from(["pass", "fail"])),
+        st.builds(lambda p, c, w: {"for_each": {"path": p, "check": {"any": [c, ITEM_LEAF]}, "where": w}},
+                  PATHS, inner, inner),
     )
 
 
@@ -51,7 +66,8 @@ CONDITIONS = st.recursive(LEAVES, _composite, max_leaves=6)
 @lru_cache(maxsize=1)
 def fixture_resources() -> tuple[Resource, ...]:
     found: list[Resource] = []
-    for name in ("CB-AWS-001", "CB-AWS-002", "CB-AWS-004", "CB-AWS-019", "CB-K8S-001", "CB-CFN-004"):
+    for name in ("CB-AWS-001", "CB-AWS-002", "CB-AWS-004", "CB-AWS-019", "CB-K8S-001", "CB-AZURE-007", "CB-GCP-011",
+                 "CB-AWS-044"):
         directory = FIXTURES / name
         tf = {p.name: p.read_text() for p in directory.glob("*.tf")}
         found += [r for f in parse_module(tf).values() for r in f.resources] if tf else []
@@ -63,7 +79,8 @@ def fixture_resources() -> tuple[Resource, ...]:
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 @given(CONDITIONS, st.sampled_from(["terraform", "cloudformation", "kubernetes"]), st.booleans())
 def test_valid_specs_never_raise_on_real_resources(condition: Any, format_: str, with_fix: bool) -> None:
-    types = {"terraform": ["aws_db_instance", "aws_security_group", "aws_instance", "aws_opensearch_domain"],
+    types = {"terraform": ["aws_db_instance", "aws_security_group", "aws_instance", "aws_opensearch_domain",
+                           "azurerm_network_security_group", "google_sql_database_instance"],
              "cloudformation": ["AWS::RDS::DBInstance", "AWS::EC2::SecurityGroup"],
              "kubernetes": ["workloads"]}[format_]
     binding: dict[str, Any] = {"format": format_, "types": types, "check": condition, "skip_if": {"not": condition}}

@@ -111,7 +111,7 @@ class _Converter:
             children.append(value)
             self.key_lines[id(value)] = (value, key_node.start_mark.line + 1)
             if key_node.tag == _MERGE or (isinstance(key_node, ScalarNode) and key_node.value == "<<"
-                                          and key_node.style is None):
+                                          and not key_node.style):
                 for source in value.children():
                     for merged_key, merged_value in source.items():
                         merged.setdefault(merged_key, merged_value)
@@ -158,7 +158,8 @@ class _Converter:
 
 
 def _is_empty_scalar(node: yaml.Node) -> bool:
-    return isinstance(node, ScalarNode) and node.value == "" and node.style is None
+    """An empty plain scalar (a key with nothing after it); libyaml calls plain style '', PyYAML None."""
+    return isinstance(node, ScalarNode) and node.value == "" and not node.style
 
 
 def _scalar_value(constructor: SafeConstructor, node: ScalarNode) -> Any:

@@ -43,11 +43,15 @@ def parse_yaml(path: str, text: str) -> ParsedFile:
         if _looks_like_template(text):
             return ParsedFile(path=path)
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        # The end of the stream is marked on the line after the last one: name the last line.
+        line = min(mark.line + 1, max(1, len(git_lines(text)))) if mark is not None else None
         message = " ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
         return ParsedFile(path=path, errors=(FileError(path, line, f"invalid YAML: {message}"),))
     except yaml.reader.ReaderError as exc:  # a character YAML forbids: name its line
-        line = text.count("\n", 0, exc.position) + 1
+        # libyaml counts its position in UTF-8 bytes, PyYAML's reader in characters: find the
+        # character itself (the reader stops at its first occurrence).
+        found = text.find(chr(exc.character)) if isinstance(exc.character, int) else -1
+        line = text.count("\n", 0, found if found >= 0 else exc.position) + 1
         message = f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML" \
             if isinstance(exc.character, int) else "invalid YAML: a character YAML does not allow"
         return ParsedFile(path=path, errors=(FileError(path, line, message),))

@@ -45,8 +45,10 @@ def test_templates_are_not_yaml_errors(text: str) -> None:
     [
         ("a: b\nc: [d\ne: f\n", 3),
         ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n bad: indent\n", 5),
-        ("key: 'unterminated\nother: 1\n", 3),
+        ("key: 'unterminated\nother: 1\n", 2),  # the end of the stream: the last line, not one past it
         ("a: 1\n\tb: 2\n", 2),
+        # libyaml counts bytes: after 20 two-byte characters the forbidden one was put on line 4
+        ("a: " + "é" * 20 + "\nb: \x1f\nc: 1\nd: 2\n", 2),
     ],
 )
 def test_broken_yaml_is_an_error_on_the_right_line(text: str, line: int) -> None:

@@ -1,0 +1,4 @@
+"""Sample check declaration: the scorer reads `id` and `supported_resources` (never runs it)."""
+
+id = "CKV_AWS_24"
+supported_resources = ("aws_security_group",)

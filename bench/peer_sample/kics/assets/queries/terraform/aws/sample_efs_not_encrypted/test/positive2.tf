@@ -1,0 +1,5 @@
+module "efs" {
+  source    = "terraform-aws-modules/efs/aws"
+  version   = "~> 1.0"
+  encrypted = false
+}
