@@ -180,13 +180,13 @@ patchesJson6902:
   - target: {kind: Deployment, name: app}
     path: ops/json-patch.yaml
 patches:
-  - path: ../shared/labels.yaml
+  - path: ../common/labels.yaml
   - patch: "[]"
   - path: ../../../outside.yaml
   - path: https://example.invalid/p.yaml
 """
     assert coverage.kustomize_patches("overlays/prod/kustomization.yaml", text) == {
-        "overlays/prod/replicas.yaml", "overlays/prod/ops/json-patch.yaml", "overlays/shared/labels.yaml"}
+        "overlays/prod/replicas.yaml", "overlays/prod/ops/json-patch.yaml", "overlays/common/labels.yaml"}
     assert coverage.kustomize_patches("kustomization.yaml", "{not yaml") == frozenset()
 
 

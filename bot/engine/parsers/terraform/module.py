@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from bot.engine.lines import git_lines
 from bot.engine.model import CallSite, FileError, Node, Origin, ParsedFile, Resource
 from bot.engine.parsers.families import is_terraform_json
 from bot.engine.parsers.terraform.errors import load_error
@@ -86,7 +87,7 @@ def load_file(path: str, text: str) -> LoadedFile | FileError:
     if isinstance(outcome, FileError):
         return outcome
     values, outline = outcome
-    lines = tuple(line.rstrip("\r") for line in text.split("\n"))
+    lines = tuple(git_lines(text))
     return LoadedFile(path, lines, values, outline)
 
 

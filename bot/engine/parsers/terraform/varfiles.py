@@ -13,6 +13,7 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.engine.lines import git_lines
 from bot.engine.model import FileError, Node, Origin, ParsedFile, Resource
 from bot.engine.parsers.terraform.grammar import META_KEYS
 from bot.engine.parsers.terraform.json_reader import JArray, JObject, JSONError, JValue, read_json
@@ -88,7 +89,7 @@ def _json_file(path: str, text: str) -> VariableFile:
     if not isinstance(document, JObject):
         return VariableFile(path, {}, ParsedFile(path, errors=(FileError(path, document.line,
                                                                          "a variable file must be a JSON object"),)))
-    lines = tuple(text.split("\n"))
+    lines = tuple(git_lines(text))
     values: dict[str, Bound] = {}
     resources = []
     for prop in document.props:
