@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
+from bot.engine.context import siblings_of_types
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
 from rules._edits import add_lines, replace_literal
@@ -73,8 +74,8 @@ def _absent(body: Node, name: str) -> bool:
 
 
 def _siblings_of_type(resource: Resource, ctx: RuleContext, *types: str) -> Iterator[Resource]:
-    for other in ctx.siblings(resource):
-        if other.kind == "resource" and other.type in types and other is not resource:
+    for other in siblings_of_types(ctx, resource, types):
+        if other.kind == "resource" and other is not resource:
             yield other
 
 

@@ -107,10 +107,10 @@ class ReviewRunner:
                     await self._fail_check(ctx, str(exc))
                     raise JobFailed(str(exc)) from exc
                 await asyncio.sleep(ATTEMPT_BACKOFF_SECONDS * attempt)
-            except Exception as exc:
+            except Exception:
                 # A bug must not leave the required check "in progress" forever: fail it closed.
                 log.exception("review failed unexpectedly")
-                await self._fail_check(ctx, f"internal error ({type(exc).__name__})")
+                await self._fail_check(ctx, "internal error in Compliance Bot: the review could not finish (the App's log has the details; please report it)")
                 raise
 
     async def _review(self, ctx: JobContext) -> None:

@@ -32,17 +32,18 @@ from bot.app.jobs import ReviewJob
 from bot.app.settings import Settings
 from bot.app.webhooks import BadPayload, Ignored, route, verify_signature
 from bot.app.worker import Worker
+from bot.engine import limits
 
 __all__ = ["MAX_BODY_BYTES", "build_queue", "create_app"]
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB and drops larger deliveries
-MAX_JSON_DEPTH = 400  # GitHub's payloads nest about 10 levels; 100k levels would exhaust the parser's stack
-BODY_READ_SECONDS = 10.0  # GitHub sends a delivery in one go; a body trickling in holds a connection
-MAX_HEADERS = 100  # GitHub sends about 20
-MAX_HEADER_BYTES = 8 * 1024  # per header line; 32 KiB for all of them
-MAX_HEADERS_TOTAL_BYTES = 32 * 1024
+MAX_BODY_BYTES = limits.WEBHOOK_BODY_BYTES  # GitHub caps payloads at 25 MB and drops larger deliveries
+MAX_JSON_DEPTH = limits.WEBHOOK_JSON_DEPTH  # GitHub's payloads nest about 10 levels; 100k levels would exhaust the parser's stack
+BODY_READ_SECONDS = limits.WEBHOOK_BODY_SECONDS  # GitHub sends a delivery in one go; a body trickling in holds a connection
+MAX_HEADERS = limits.WEBHOOK_HEADERS  # GitHub sends about 20
+MAX_HEADER_BYTES = limits.WEBHOOK_HEADER_BYTES  # per header line; 32 KiB for all of them
+MAX_HEADERS_TOTAL_BYTES = limits.WEBHOOK_HEADERS_TOTAL_BYTES
 
 Handler = Callable[[ReviewJob], Awaitable[None]]
 

@@ -151,6 +151,11 @@ class GitTree:
             return too_large_reason(blob[1])
         return None
 
+    def size_of(self, path: str) -> int | None:
+        """The blob's size from the tree listing, so reads are planned within the byte budget."""
+        blob = self._index().get(path)
+        return blob[1] if blob is not None else None
+
     def too_large(self, path: str) -> bool:
         """Past the size of files diffed line by line (or unreadable): its patch is never made; it
         is read whole (up to MAX_SCAN_BYTES) instead."""

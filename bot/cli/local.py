@@ -50,6 +50,13 @@ class FsTree:
             return too_large_reason(size)
         return None
 
+    def size_of(self, path: str) -> int | None:
+        """The file's size on disk, so a review's reads are planned within its byte budget."""
+        try:
+            return (self.root / path).stat().st_size
+        except OSError:
+            return None
+
     def list_all(self) -> tuple[list[str], bool]:
         return list(self.paths()), True
 

@@ -321,3 +321,18 @@ class Finding:
         """Identity across pushes: rule, path, resource and key; never the line, which moves."""
         raw = "\x00".join((self.rule_id, self.path, self.resource or "", self.key or ""))
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+
+
+ENGINE_BUG = "the engine failed on this file, a bug in Compliance Bot (please report it); the file is not reviewed"
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a parser's unexpected exception says, in words a person reads: its message without
+    Python's type name (a 5,000-digit number is "a number longer than Python reads"), or, with no
+    message, that it is a bug of ours."""
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "a number with more than 4,300 digits"
+    if not text or len(text) > 300 or "Traceback" in text or "/" in text.split(" ", 1)[0]:
+        return ENGINE_BUG
+    return text

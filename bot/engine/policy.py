@@ -51,14 +51,15 @@ from typing import Any
 
 import yaml
 
+from bot.engine import limits
 from bot.engine.coverage import KINDS
 from bot.engine.model import Finding, NotReviewed, Severity
 
 POLICY_PATH = ".github/compliance.yml"
 DEFAULT_MAX_COMMENTS = 30
-MAX_POLICY_DEPTH = 32  # a policy is a few levels deep; more is an attack or a mistake
-MAX_POLICY_BYTES = 256 * 1024
-MAX_POLICY_NODES = 100_000  # values after alias expansion; a real policy has a few hundred
+MAX_POLICY_DEPTH = limits.POLICY_DEPTH  # a policy is a few levels deep; more is an attack or a mistake
+MAX_POLICY_BYTES = limits.POLICY_BYTES
+MAX_POLICY_NODES = limits.POLICY_NODES  # values after alias expansion; a real policy has a few hundred
 ALL_KINDS = "all"
 REGRESSION_MODES = ("block", "notice")
 

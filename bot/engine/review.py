@@ -17,7 +17,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.engine import coverage
+from bot.engine import coverage, limits
+from bot.engine.budget import BudgetedTree, FileClock, ReadBudget
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.landing import Landing, landing
@@ -58,7 +59,7 @@ from bot.engine.tree import (
     unread_reason,
 )
 
-MAX_TERRAFORM_FILES = 3000  # read to find module callers; past it only the changed modules are read
+MAX_TERRAFORM_FILES = limits.TERRAFORM_FILES  # read to find module callers; past it only the changed modules are read
 TEXT_CHUNK_LINES = 2000  # lines of one text resource: a big file is scanned chunk by chunk
 _INFRASTRUCTURE = (TERRAFORM, YAML, DOCKERFILE)  # an unreadable one is an error (JSON may be anything)
 _DECLARES_VALUES = re.compile(r"^\s*(?:variable|locals)\b", re.MULTILINE)  # blocks that resolve values
@@ -115,21 +116,33 @@ class Review:
 
 
 class RuleSet:
-    """Rules indexed by source, with their regulation controls attached."""
+    """Rules indexed by source and type, with their regulation controls attached: a resource
+    meets only the rules that judge its type (and those judging every type of its source)."""
 
     def __init__(self, rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> None:
         self.rules = tuple(rules)
         self.controls = controls
-        self._by_source: dict[str, list[Rule]] = defaultdict(list)
+        self._any_type: dict[str, list[Rule]] = defaultdict(list)
+        self._by_type: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        self._order = {id(rule): n for n, rule in enumerate(self.rules)}
         for rule in self.rules:
             for source in rule.sources:
-                self._by_source[source].append(rule)
+                if rule.types:
+                    for type_ in rule.types:
+                        self._by_type[(source, type_)].append(rule)
+                else:
+                    self._any_type[source].append(rule)
+        self._cache: dict[tuple[str, str, frozenset[str]], tuple[Rule, ...]] = {}
         self.digest = _digest(self.rules, controls)
 
     def for_resource(self, resource: Resource, disabled: frozenset[str]) -> Iterable[Rule]:
         """The rules judging `resource`, but those `disabled` names (by id or by an earlier id)."""
-        return (r for r in self._by_source.get(resource.source, ())
-                if r.id not in disabled and disabled.isdisjoint(r.aliases) and r.applies_to(resource))
+        key = (resource.source, resource.type, disabled)
+        if key not in self._cache:
+            found = [*self._any_type.get(resource.source, ()), *self._by_type.get((resource.source, resource.type), ())]
+            found.sort(key=lambda rule: self._order[id(rule)])
+            self._cache[key] = tuple(r for r in found if r.id not in disabled and disabled.isdisjoint(r.aliases))
+        return self._cache[key]
 
 
 def _digest(rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> str:
@@ -200,6 +213,8 @@ def text_resources(path: str, numbered_lines: Iterable[tuple[int, str]], type_: 
     PEM block (`-----BEGIN`): the private-key rule reads the line after it."""
     chunk: list[tuple[int, str]] = []
     for number, text in numbered_lines:
+        if not text or text.isspace():
+            continue  # a blank line holds no secret, and a file of millions of them must cost nothing
         chunk.append((number, text))
         if len(chunk) >= max_lines and "-----BEGIN" not in text:
             resource = text_resource(path, chunk, type_)
@@ -216,7 +231,7 @@ def _text_type(text: str | None) -> str:
 
 
 def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | None = None,
-                 var_files: Mapping[str, Sequence[str]] | None = None
+                 var_files: Mapping[str, Sequence[str]] | None = None, clock: FileClock | None = None
                  ) -> tuple[dict[str, ParsedFile], tuple[NotReviewed, ...]]:
     """Parse what was read. With `evaluate_from` (the changed Terraform directories), Terraform is
     evaluated as Terraform instantiates it, through module calls, over the directories those
@@ -232,7 +247,11 @@ def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | N
             {p: t for p, t in terraform.items() if module_dir(p) in needed or p in named}, var_files)
     for path, text in contents.items():
         if classify(path) in (YAML, JSON, DOCKERFILE):
+            started = FileClock.now()
             parsed[path] = parse_one(path, text)
+            if clock is not None:
+                clock.charge(path, started)
+                clock.over(path)  # a parse past the limit stops the file's review here
     return parsed, not_reviewed
 
 
@@ -285,8 +304,14 @@ class Engine:
         self.today = today
 
     def review_change(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None = None) -> Review:
-        """Review only what `diffs` touched, asking `head` (and `base`) for the context it needs."""
+        """Review only what `diffs` touched, asking `head` (and `base`) for the context it needs,
+        within one review's byte budget (`limits.REVIEW_BYTES`, both sides together)."""
+        budget = ReadBudget()
+        return self._review(diffs, BudgetedTree(head, budget), BudgetedTree(base, budget) if base else None)
+
+    def _review(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None) -> Review:
         started = time.perf_counter()
+        clock = FileClock()
         errors: list[FileError] = []
         notes: list[str] = []
         diffs = [d for d in diffs if not self.policy.ignores(d.path)]
@@ -302,7 +327,7 @@ class Engine:
         chart_dirs = {posixpath.dirname(p) for p in plan.charts if p in read}
         head_text = {p: t for p, t in read.items() if p in wanted}  # a chart is looked for, never parsed
         changed_head = {d.path: d for d in diffs if d.exists_at_head}
-        parsed, not_reviewed = _parse_files(head_text, plan.module_dirs, self.policy.var_files)
+        parsed, not_reviewed = _parse_files(head_text, plan.module_dirs, self.policy.var_files, clock)
         for path, result in parsed.items():
             if path in changed_head:
                 errors.extend(result.errors)
@@ -350,7 +375,8 @@ class Engine:
         others = (d for d in changed_head.values() if d.path not in links)
         listed = tuple(sorted((*_not_reviewed(others, scanned, chart_dirs, errors), *unfollowed, *links.values()),
                               key=_entry_order))
-        findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions)
+        findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions, clock)
+        errors.extend(FileError(path, None, clock.message(path)) for path in clock.stopped_paths())
         return Review(tuple(findings), tuple(errors), tuple(notes), stats, listed)
 
     def _terraform_paths(self, plan: ReadPlan, head: Tree) -> tuple[list[str], list[str]]:
@@ -378,10 +404,11 @@ class Engine:
         diffs = []
         texts: dict[str, str] = {}
         unread: list[FileError] = []
-        for path, text in tree.read_many(paths).items():
+        budgeted = BudgetedTree(tree, ReadBudget())
+        for path, text in budgeted.read_many(paths).items():
             family = classify(path)
             if text is None:
-                unread.append(FileError(path, None, _unread_message(path, unread_reason(tree, path))))
+                unread.append(FileError(path, None, _unread_message(path, budgeted.unread_reason(path))))
                 continue
             if isinstance(text, BinaryText) and family in _INFRASTRUCTURE:
                 unread.append(FileError(path, None, f"file could not be read: {BINARY_CONTENT}"))
@@ -391,22 +418,25 @@ class Engine:
                 diffs.append(whole_file_added(path, text))
             else:
                 diffs.append(FileDiff(path=path, old_path=None, status=FileStatus.ADDED, complete=False))
-        review = self.review_change(diffs, MemoryTree(texts), None)
+        review = self._review(diffs, MemoryTree(texts), None)  # already within the budget: read once
         return replace(review, errors=(*unread, *review.errors),
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
     def _run_rules(self, resources: Iterable[Resource], groups: Mapping[str, Sequence[Resource]],
-                   changes: Mapping[str, FileDiff], base: BaseVersions) -> list[Finding]:
+                   changes: Mapping[str, FileDiff], base: BaseVersions, clock: FileClock) -> list[Finding]:
         context = ModuleContext(groups, base)
         findings: dict[tuple[str, int, str], Finding] = {}
         for resource in resources:
             if not resource.exists:
                 continue  # `count = 0` or an empty `for_each`: Terraform makes nothing to judge
+            if clock.over(resource.path):
+                continue  # this file has had its time: an error says so, the other files go on
+            started = clock.now()
             for rule in self.rule_set.for_resource(resource, self.policy.disabled_rules):
                 try:
                     violations = list(rule.check(resource, context))
-                except Exception as exc:  # noqa: BLE001 - a rule bug is reported on the resource, never a crash
-                    violations = [Violation(f"rule failed on this resource ({type(exc).__name__}); please report it",
+                except Exception:  # noqa: BLE001 - a rule bug is reported on the resource, never a crash
+                    violations = [Violation("rule failed on this resource, a bug in Compliance Bot (please report it)",
                                             resource.line)]
                 for violation in violations:
                     if violation.undecided and not self.policy.fails_unknown(rule.severity):
@@ -414,6 +444,7 @@ class Engine:
                     finding = self._finding(rule, resource, violation, changes)
                     key = (finding.fingerprint, finding.line, finding.rule_id)
                     findings[key] = _merged(findings[key], finding) if key in findings else finding
+            clock.charge(resource.path, started)
         return sorted(findings.values(), key=lambda f: (f.path, f.line, f.rule_id, f.resource or ""))
 
     def _finding(self, rule: Rule, resource: Resource, violation: Violation, changes: Mapping[str, FileDiff]

@@ -12,13 +12,13 @@ import codecs
 from collections.abc import Collection, Iterable, Mapping
 from typing import Protocol, Self
 
+from bot.engine import limits
 from bot.engine.diff import DiffError, FileDiff, reconstruct_base
 
-_MIB = 1024 * 1024
-MAX_FILE_BYTES = 5 * _MIB
+MAX_FILE_BYTES = limits.FILE_BYTES
 """Larger files are never diffed line by line nor parsed (an infrastructure file is an error);
 any other file is still read whole, up to MAX_SCAN_BYTES, and scanned for secrets."""
-MAX_SCAN_BYTES = 16 * _MIB
+MAX_SCAN_BYTES = limits.SCAN_BYTES
 """The most of one file the engine reads: a larger file (a data dump, a bundle) is not even
 scanned for secrets, which is an error naming it, so the review fails closed (the policy's
 `paths.ignore` skips such a file knowingly). Texts are scanned in chunks of lines, so what a
@@ -35,7 +35,9 @@ class Tree(Protocol):
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         """Texts by path (`decode_text`: a `BinaryText` for binary content); None where a file is
-        missing, unreadable or larger than MAX_SCAN_BYTES."""
+        missing, unreadable or larger than MAX_SCAN_BYTES. A tree that knows sizes without
+        reading may also offer `size_of(path) -> int | None`, so a review plans its reads within
+        its byte budget (`bot.engine.budget`); and `unread_reason(path)` (see below)."""
         ...
 
 
@@ -61,7 +63,7 @@ def unread_reason(tree: object, path: str) -> str:
 
 
 def too_large_reason(size: int) -> str:
-    return f"too large ({size / 1_000_000:.1f} MB; the limit is {MAX_SCAN_BYTES // _MIB} MiB)"
+    return f"too large ({size / 1_000_000:.1f} MB; the limit is {MAX_SCAN_BYTES // limits.MIB} MiB)"
 
 
 BINARY_CONTENT = "binary (a NUL byte in its first 8 KiB)"
@@ -127,6 +129,10 @@ class MemoryTree:
 
     def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
         return {path: self._contents.get(path) for path in paths}
+
+    def size_of(self, path: str) -> int | None:
+        text = self._contents.get(path)
+        return len(text) if text is not None else None
 
 
 class PatchedBase:

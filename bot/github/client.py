@@ -237,7 +237,8 @@ class InstallationClient:
         trees past 100,000 entries or 7 MB short and says so with `truncated`."""
         tree = await self._rest("GET", f"/repos/{owner}/{repo}/git/trees/{commit}", "list files",
                                 params={"recursive": "1"})
-        entries = [TreeEntry(path=item["path"], oid=item["sha"], type=item["type"])
+        entries = [TreeEntry(path=item["path"], oid=item["sha"], type=item["type"],
+                             size=item["size"] if isinstance(item.get("size"), int) else None)
                    for item in (tree or {}).get("tree") or [] if item.get("type") == "blob"]
         return entries, not bool((tree or {}).get("truncated"))
 

@@ -62,6 +62,7 @@ class TreeEntry:
     path: str
     oid: str
     type: str
+    size: int | None = None  # bytes, for blobs (the git trees API lists it)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class GitHubTree:
         self._loop = loop
         self._texts: dict[str, str | None] = {}
         self._sizes: dict[str, int] = {}  # of blobs too large to read
+        self._listed_sizes: dict[str, int] = {}  # from the tree listing, before any read
 
     # -- the engine's (synchronous) interface ------------------------------------------------------
 
@@ -71,6 +72,8 @@ class GitHubTree:
         listing, which must describe this same commit."""
         entries, complete = await self._gh.list_tree(self._owner, self._repo, self.commit)
         for entry in entries:
+            if entry.size is not None:
+                self._listed_sizes[entry.path] = entry.size
             listed = self._listed.setdefault(entry.path, entry.oid)
             if listed != entry.oid:
                 raise StaleListing(entry.path, listed, entry.oid)
@@ -104,6 +107,10 @@ class GitHubTree:
                     self._cache.put(blob.oid, blob.text)
                 self._texts[path] = blob.text
         return {path: self._texts.get(path) for path in paths}
+
+    def size_of(self, path: str) -> int | None:
+        """A blob's size when the tree listing gave it, so the engine plans reads within its budget."""
+        return self._listed_sizes.get(path)
 
     def unread_reason(self, path: str) -> str | None:
         """Why no text came for `path` (see `bot.engine.tree.unread_reason`)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.engine.context import siblings_of_types
 from bot.engine.model import Node, Resource, Unknown
 from bot.engine.rule import RuleContext
 from rules.spec.references import literal, refers_to
@@ -34,8 +35,8 @@ def live_siblings(resource: Resource, ctx: RuleContext, types: Sequence[str]) ->
     """Sibling resources of `types` that will exist (managed Terraform blocks not counted away,
     any CloudFormation resource)."""
     found = []
-    for other in ctx.siblings(resource):
-        if other is resource or other.type not in types:
+    for other in siblings_of_types(ctx, resource, types):
+        if other is resource:
             continue
         if other.source == "terraform" and other.kind != "resource":
             continue

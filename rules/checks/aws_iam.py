@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from bot.engine.context import siblings_at
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
 from rules.checks import aws_policy as policy
@@ -390,8 +391,8 @@ def _names_admin_policy(resource: Resource, ctx: RuleContext, node: Node) -> boo
     reference = _POLICY_DATA.search(node.value.expression)
     if reference is None:
         return False
-    for other in ctx.siblings(resource):
-        if other.kind == "data" and other.address == f"data.aws_iam_policy.{reference.group(1)}":
+    for other in siblings_at(ctx, resource, f"data.aws_iam_policy.{reference.group(1)}"):
+        if other.kind == "data":
             name, arn = text(other.body.get("name")), policy.template(other.body.get("arn"))
             return name == "AdministratorAccess" or (arn is not None and _ADMIN_ARN.fullmatch(arn) is not None)
     return False
@@ -436,7 +437,7 @@ def _github_principal(resource: Resource, ctx: RuleContext, statement: Statement
             return principal.value
         if resource.source == "terraform" and isinstance(principal.value.value, Unknown):
             reference = _PROVIDER_REFERENCE.search(principal.value.value.expression)
-            provider = next((o for o in ctx.siblings(resource) if reference and o.address == reference.group(1)), None)
+            provider = next(iter(siblings_at(ctx, resource, reference.group(1)) if reference else ()), None)
             url = policy.template(provider.body.get("url")) if provider is not None else None
             if url is not None and GITHUB_HOST in url.lower():
                 return principal.value

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from bot.engine.context import siblings_of_types
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
 from rules._support import as_int, truthy
@@ -137,13 +138,13 @@ def _acl_entries(resource: Resource, ctx: RuleContext) -> tuple[list[Entry], lis
         body, acl = resource.body, _written(resource.body.get("network_acl_id"))
         if _egress(body.get("egress")) is not False:
             return [], []
-        peers = [o.body for o in ctx.siblings(resource) if o.type == resource.type and judged(o)
+        peers = [o.body for o in siblings_of_types(ctx, resource, (resource.type,)) if judged(o)
                  and _egress(o.body.get("egress")) is False and _written(o.body.get("network_acl_id")) == acl]
         return [_terraform_entry(body, "rule_action")], [_terraform_entry(p, "rule_action") for p in peers]
     props, acl = properties(resource), _written(properties(resource).get("NetworkAclId"))
     if _egress(props.get("Egress")) is not False:
         return [], []
-    entries = [o for o in ctx.siblings(resource) if o.type == resource.type and judged(o)
+    entries = [o for o in siblings_of_types(ctx, resource, (resource.type,)) if judged(o)
                and _egress(properties(o).get("Egress")) is False and _written(properties(o).get("NetworkAclId")) == acl]
     return [_cloudformation_entry(props)], [_cloudformation_entry(properties(o)) for o in entries]
 

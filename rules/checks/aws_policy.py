@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.engine.context import siblings_at
 from bot.engine.model import Node, Resource, Unknown
 from bot.engine.parsers import is_terraform_json
 from bot.engine.parsers.terraform.json_reader import JArray, JObject, JSONError, JValue, read_json
@@ -369,8 +370,8 @@ def terraform_document(resource: Resource, node: Node | None, ctx: RuleContext) 
     reference = _DATA_REFERENCE.fullmatch(expression.strip().removeprefix("${").removesuffix("}"))
     if reference is not None:
         address = f"data.{DOCUMENT_TYPE}.{reference.group(1)}"
-        for other in ctx.siblings(resource):
-            if other.kind == "data" and other.type == DOCUMENT_TYPE and other.address == address:
+        for other in siblings_at(ctx, resource, address):
+            if other.kind == "data" and other.type == DOCUMENT_TYPE:
                 return Located(data_document(other), resource, other, node.line)
         return None
     if re.match(r"\s*jsonencode\s*\(", expression) and not is_terraform_json(resource.path):

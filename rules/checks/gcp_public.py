@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
+from bot.engine.context import siblings_at
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.parsers.families import is_terraform_json
 from bot.engine.rule import RuleContext
@@ -71,8 +72,8 @@ def _policy_source(resource: Resource, ctx: RuleContext, expression: str) -> Res
     if len(parts) != 4 or parts[0] != "data" or parts[1] != _POLICY_SOURCE or parts[3] != "policy_data":
         return None
     address = ".".join(parts[:3])
-    for other in ctx.siblings(resource):
-        if other.kind == "data" and other.type == _POLICY_SOURCE and other.address == address:
+    for other in siblings_at(ctx, resource, address):
+        if other.kind == "data" and other.type == _POLICY_SOURCE:
             return other
     return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from bot.engine.context import siblings_of_types
 from bot.engine.model import SECRET_SLOT, Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
 from rules._support import is_placeholder, masked, secret_key
@@ -40,8 +41,8 @@ def _namespace(resource: Resource) -> str | None:
 def _account_disables_mount(resource: Resource, account: str, ctx: RuleContext) -> bool:
     """The same file defines the ServiceAccount the pod runs as, with its token mount off."""
     namespace = _namespace(resource)
-    for sibling in ctx.siblings(resource):
-        if sibling.type != "ServiceAccount" or not _named(sibling, account):
+    for sibling in siblings_of_types(ctx, resource, ("ServiceAccount",)):
+        if not _named(sibling, account):
             continue
         theirs = _namespace(sibling)
         if namespace is not None and theirs is not None and namespace != theirs:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.engine.context import siblings_of_types
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import CheckFn, RuleContext
 from rules._workloads import named_containers, pod_template
@@ -512,8 +513,8 @@ def _others(scope: Scope, types: tuple[str, ...]) -> list[Resource]:
     """The resources of `types` beside this one (same format, module or file; Terraform: managed)."""
     resource = scope.resource
     return [
-        other for other in scope.context.siblings(resource)
-        if other is not resource and other.source == resource.source and other.type in types
+        other for other in siblings_of_types(scope.context, resource, types)
+        if other is not resource and other.source == resource.source
         and (other.source != "terraform" or managed(other))
     ]
 

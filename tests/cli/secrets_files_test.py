@@ -114,6 +114,9 @@ class _OneFile(FsTree):
     def read(self, path: str) -> str | None:
         return self._text if path == ".env" else None
 
+    def size_of(self, path: str) -> int | None:
+        return len(self._text) if path == ".env" else None
+
 
 @pytest.mark.timeout(300)
 def test_a_whole_file_scan_is_linear_in_the_file() -> None:

@@ -34,6 +34,9 @@ from bot.engine.parsers.dockerfile import parse_dockerfile
 from bot.engine.parsers.terraform.varfiles import load_variable_file
 from bot.engine.parsers.yaml_docs import parse_yaml
 from bot.engine.policy import parse_policy
+from bot.engine.review import Engine
+from bot.engine.tree import MemoryTree
+from rules.registry import default_rule_set
 
 MAX_RATIO = 20.0  # work at 16x over work at 1x
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,6 +197,26 @@ def _policy(n: int) -> str:
     return f"fail_on: high\npaths:\n  ignore: [examples/**]\nsuppressions:\n{items}"
 
 
+_ENGINES: list[Engine] = []
+
+
+def _review(path: str) -> Callable[[str], object]:
+    """A whole review of one file, rules included: a rule that looks at each resource's neighbours
+    must not make a module of n resources cost n² (30,000 volumes once took 400 s)."""
+    def run(text: str) -> object:
+        if not _ENGINES:
+            _ENGINES.append(Engine(default_rule_set()))
+        review = _ENGINES[0].scan(MemoryTree({path: text}))
+        assert review.findings and not review.errors, review.errors
+        return review
+    return run
+
+
+def _unencrypted_volumes(n: int) -> str:
+    return "".join(f'resource "aws_ebs_volume" "v{i}" {{\n  size      = {i}\n  encrypted = false\n}}\n'
+                   for i in range(n))
+
+
 SHAPES = [
     Shape("hcl: many resources", 15, _volumes, _hcl),
     Shape("hcl: locals reading locals", 40, _locals, _hcl),
@@ -218,6 +241,8 @@ SHAPES = [
     Shape("diff: long lines in a patch, base rebuilt", 400, lambda n: _patch(1, width=n * 200), _run_patch),
     Shape("diff: many files in a git diff", 150, _git_diff, parse_unified_diff),
     Shape("policy: many suppressions", 15, _policy, parse_policy),
+    Shape("review: many resources in one module", 150, _unencrypted_volumes, _review("main.tf")),
+    Shape("review: many manifests in one file", 15, _pods, _review("k8s.yaml")),
 ]
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from bot.engine.model import FileError, NotReviewed, ParsedFile
+from bot.engine import limits
+from bot.engine.model import ENGINE_BUG, FileError, NotReviewed, ParsedFile
 from bot.engine.parsers.families import (
     DOCKERFILE,
     JSON,
@@ -37,7 +38,7 @@ __all__ = [
     "parse_terraform",
 ]
 
-MAX_PARSE_BYTES = 5 * 1024 * 1024  # larger infrastructure files are reported, not parsed (CRD bundles fit)
+MAX_PARSE_BYTES = limits.FILE_BYTES  # larger infrastructure files are reported, not parsed (CRD bundles fit)
 
 
 def _too_large(path: str, text: str) -> ParsedFile | None:
@@ -64,8 +65,8 @@ def parse_one(path: str, text: str) -> ParsedFile:
             return parse_yaml(path, text)
         if family == DOCKERFILE:
             return parse_dockerfile(path, text)
-    except Exception as exc:  # noqa: BLE001 - a parser bug must surface as an error on the file, never a crash
-        return ParsedFile(path, errors=(FileError(path, None, f"could not parse: {type(exc).__name__}"),))
+    except Exception:  # noqa: BLE001 - a parser bug must surface as an error on the file, never a crash
+        return ParsedFile(path, errors=(FileError(path, None, f"could not parse: {ENGINE_BUG}"),))
     return ParsedFile(path)
 
 
@@ -98,10 +99,10 @@ def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
     for module_files in by_dir.values():
         try:
             results.update(parse_module(module_files))
-        except Exception as exc:  # noqa: BLE001 - one broken module never stops the review
+        except Exception:  # noqa: BLE001 - one broken module never stops the review
             for path in module_files:
                 results[path] = ParsedFile(
-                    path, errors=(FileError(path, None, f"could not parse: {type(exc).__name__}"),)
+                    path, errors=(FileError(path, None, f"could not parse: {ENGINE_BUG}"),)
                 )
     return results
 
@@ -115,7 +116,7 @@ def evaluate_terraform(files: Mapping[str, str], var_files: Mapping[str, Sequenc
     oversized = {path: result for path, text in files.items() if (result := _too_large(path, text))}
     try:
         evaluated = evaluate({p: t for p, t in files.items() if p not in oversized}, var_files)
-    except Exception as exc:  # noqa: BLE001 - a bug here must surface as errors on the files, never a crash
-        return ({path: ParsedFile(path, errors=(FileError(path, None, f"could not evaluate: {type(exc).__name__}"),))
+    except Exception:  # noqa: BLE001 - a bug here must surface as errors on the files, never a crash
+        return ({path: ParsedFile(path, errors=(FileError(path, None, f"could not evaluate: {ENGINE_BUG}"),))
                  for path in files}, ())
     return {**evaluated.files, **oversized}, evaluated.not_reviewed

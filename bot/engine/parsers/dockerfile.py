@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.engine.lines import git_lines
-from bot.engine.model import FileError, Node, ParsedFile, Resource
+from bot.engine.model import ENGINE_BUG, FileError, Node, ParsedFile, Resource
 
 _DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(\S+)\s*$")
 _INSTRUCTION = re.compile(r"^\s*([A-Za-z]+)(?:\s+(.*))?$", re.DOTALL)
@@ -62,8 +62,8 @@ def parse_dockerfile(path: str, text: str) -> ParsedFile:
         instructions = list(iter_instructions(lines))
     except DockerfileSyntaxError as exc:
         return ParsedFile(path=path, errors=(FileError(path, exc.line, str(exc)),))
-    except Exception as exc:  # noqa: BLE001 - a parser bug is reported on the file, never raised
-        return ParsedFile(path=path, errors=(FileError(path, None, f"could not parse: {type(exc).__name__}"),))
+    except Exception:  # noqa: BLE001 - a parser bug is reported on the file, never raised
+        return ParsedFile(path=path, errors=(FileError(path, None, f"could not parse: {ENGINE_BUG}"),))
     if instructions and not any(item.keyword == "FROM" for item in instructions):
         return ParsedFile(path=path, errors=(FileError(path, instructions[0].line, "no FROM instruction"),))
     return ParsedFile(path=path, resources=tuple(_stages(path, instructions, lines)))

@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from bot.engine.model import FileError
+from bot.engine.model import FileError, failure_reason
 from bot.engine.parsers.terraform.lexer import TooDeep
 
 __all__ = ["load_error"]
@@ -72,4 +72,4 @@ def load_error(path: str, text: str, exc: Exception) -> FileError:
     if isinstance(exc, (VisitError, RuntimeError)):  # hcl2's own checks, e.g. "x already defined"
         reason = str(exc.orig_exc if isinstance(exc, VisitError) else exc)
         return FileError(path, _duplicate_line(text, reason), f"invalid HCL: {reason}")
-    return FileError(path, None, f"cannot parse: {type(exc).__name__}: {exc}")
+    return FileError(path, None, f"cannot parse: {failure_reason(exc)}")

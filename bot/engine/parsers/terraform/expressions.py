@@ -51,6 +51,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from bot.engine import limits
 from bot.engine.model import Origin, Unknown
 
 __all__ = [
@@ -58,9 +59,9 @@ __all__ = [
     "interpolated", "sharing",
 ]
 
-MAX_EXPRESSION_CHARS = 100_000
-MAX_DEPTH = 64  # nested brackets, calls, operators, templates and values, across nested lookups
-MAX_STEPS = 300_000  # units of work (tokens, nodes, items, 64 characters) for one evaluation
+MAX_EXPRESSION_CHARS = limits.EXPRESSION_CHARS
+MAX_DEPTH = limits.EXPRESSION_DEPTH  # nested brackets, calls, operators, templates and values, across nested lookups
+MAX_STEPS = limits.EXPRESSION_STEPS  # units of work (tokens, nodes, items, 64 characters) for one evaluation
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from bot.engine.model import FileError
+from bot.engine.model import FileError, failure_reason
 from bot.engine.parsers.terraform.errors import load_error
 from bot.engine.parsers.terraform.grammar import load_hcl
 from bot.engine.parsers.terraform.json_reader import JArray, JObject, JSONError, JValue, read_json
@@ -124,7 +124,7 @@ def read_json_syntax(path: str, text: str) -> tuple[dict[str, Any], Block] | Fil
     except _ShapeError as exc:
         return FileError(path, exc.line, f"invalid Terraform JSON: {exc}")
     except Exception as exc:  # noqa: BLE001 - a reader bug must never stop the review
-        return FileError(path, None, f"cannot parse: {type(exc).__name__}: {exc}")
+        return FileError(path, None, f"cannot parse: {failure_reason(exc)}")
 
 
 def _file(root: JValue) -> tuple[dict[str, Any], Block]:

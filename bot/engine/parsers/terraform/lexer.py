@@ -14,7 +14,9 @@ from types import MappingProxyType
 
 __all__ = ["CLOSERS", "MAX_NESTING", "OPENERS", "Tok", "Tokens", "TooDeep", "blanked", "tokenize", "unquote"]
 
-MAX_NESTING = 64  # brackets, blocks and template interpolations; real code stays far below
+from bot.engine import limits
+
+MAX_NESTING = limits.HCL_DEPTH  # brackets, blocks and template interpolations; real code stays far below
 
 
 # Bracket pairs: the tokenizer pairs them up, the outline skips over them.

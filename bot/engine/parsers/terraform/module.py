@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from bot.engine import limits
 from bot.engine.lines import git_lines
-from bot.engine.model import CallSite, FileError, Node, Origin, ParsedFile, Resource
+from bot.engine.model import CallSite, FileError, Node, Origin, ParsedFile, Resource, failure_reason
 from bot.engine.parsers.families import is_terraform_json
 from bot.engine.parsers.terraform.errors import load_error
 from bot.engine.parsers.terraform.grammar import META_KEYS, load_hcl, unwrap
@@ -29,7 +30,7 @@ from bot.engine.parsers.terraform.values import MISSING, Bound, Scope
 __all__ = ["MAX_FILE_CHARS", "SOURCE", "LoadedFile", "LoadedModule", "ModuleCall", "load_file", "parse_module"]
 
 SOURCE = "terraform"
-MAX_FILE_CHARS = 4_000_000
+MAX_FILE_CHARS = limits.FILE_BYTES  # as every infrastructure file (a .tf past it never reaches here from a review)
 
 
 # The top-level blocks that become resources, and how many labels each has.
@@ -80,7 +81,7 @@ def load_file(path: str, text: str) -> LoadedFile | FileError:
     """Read one file, by its syntax, into values and outline; every failure becomes a FileError
     with the best line we know."""
     if len(text) > MAX_FILE_CHARS:
-        return FileError(path, None, f"file too large to parse ({len(text)} characters)")
+        return FileError(path, None, f"file too large to parse ({len(text):,} characters; the limit is {MAX_FILE_CHARS:,})")
     text = text.replace("\r\n", "\n")  # the hcl2 grammar rejects CRLF; Terraform does not
     read = read_json_syntax if is_terraform_json(path) else _read_hcl
     outcome = read(path, text)
@@ -226,7 +227,7 @@ class LoadedModule:
                 result[item.path] = ParsedFile(item.path, errors=(FileError(item.path, None, "cannot parse: nests too deeply"),))
             except Exception as exc:  # noqa: BLE001 - never raise out of the parser
                 result[item.path] = ParsedFile(
-                    item.path, errors=(FileError(item.path, None, f"cannot parse: {type(exc).__name__}: {exc}"),)
+                    item.path, errors=(FileError(item.path, None, f"cannot parse: {failure_reason(exc)}"),)
                 )
         return {path: result[path] for path in self.paths if path in result}
 

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from bot.engine import limits
 from bot.engine.model import CallSite, Node, NotReviewed, Origin, ParsedFile, Resource
 from bot.engine.parsers.terraform.module import LoadedModule, ModuleCall
 from bot.engine.parsers.terraform.values import Bound
@@ -29,7 +30,7 @@ from bot.engine.parsers.terraform.varfiles import (
 
 __all__ = ["MAX_MODULE_DEPTH", "Evaluated", "evaluate", "local_target", "needed_directories"]
 
-MAX_MODULE_DEPTH = 16  # nested module calls followed; deeper (or circular) calls are listed as not reviewed
+MAX_MODULE_DEPTH = limits.MODULE_DEPTH  # nested module calls followed; deeper (or circular) calls are listed as not reviewed
 CALL_ARGUMENTS_NOT_INPUTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 _SOURCE_RE = re.compile(r"""\bsource"?\s*[=:]\s*"(\.{1,2}/[^"]*)\"""")  # HCL `source =`, JSON `"source":`
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.engine import limits
 from bot.engine.model import Origin, Unknown
 from bot.engine.parsers.terraform.expressions import (
     MAX_STEPS,
@@ -31,8 +32,8 @@ from bot.engine.parsers.terraform.grammar import META_KEYS
 
 __all__ = ["MAX_MODULE_STEPS", "MAX_RESOLVE_DEPTH", "MISSING", "Bound", "Scope", "is_expression", "template_parts"]
 
-MAX_RESOLVE_DEPTH = 8  # local -> local -> ... chains followed before giving up
-MAX_MODULE_STEPS = 1_000_000  # evaluation work (and resolved values' sizes) for a whole module
+MAX_RESOLVE_DEPTH = limits.RESOLVE_DEPTH  # local -> local -> ... chains followed before giving up
+MAX_MODULE_STEPS = limits.MODULE_STEPS  # evaluation work (and resolved values' sizes) for a whole module
 
 
 MISSING = object()  # no value: a variable without a default, or not declared

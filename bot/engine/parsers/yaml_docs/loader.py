@@ -18,6 +18,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from bot.engine import limits
 from bot.engine.model import Node
 from bot.engine.parsers.yaml_docs.cloudformation import long_form
 
@@ -25,9 +26,9 @@ __all__ = ["MAX_ALIAS_EXPANSION", "MAX_DEPTH", "MAX_NODES", "TooBig", "compose"]
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-MAX_NODES = 3_000_000  # values written in a file: a 5 MiB file cannot hold many more, so this only backstops
-MAX_ALIAS_EXPANSION = 250_000  # values that aliases add by repeating an anchor (billion laughs)
-MAX_DEPTH = 200  # nesting of mappings / sequences
+MAX_NODES = limits.YAML_NODES  # values written in a file: a 5 MiB file cannot hold many more, so this only backstops
+MAX_ALIAS_EXPANSION = limits.YAML_ALIAS_EXPANSION  # values that aliases add by repeating an anchor (billion laughs)
+MAX_DEPTH = limits.YAML_DEPTH  # nesting of mappings / sequences
 
 _MERGE = "tag:yaml.org,2002:merge"
 

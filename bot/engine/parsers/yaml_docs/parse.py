@@ -15,7 +15,7 @@ import re
 import yaml
 
 from bot.engine.lines import git_lines, yaml_safe_breaks
-from bot.engine.model import FileError, ParsedFile, Resource
+from bot.engine.model import ENGINE_BUG, FileError, ParsedFile, Resource
 from bot.engine.parsers.yaml_docs.cloudformation import (
     cloudformation_resources,
     is_cloudformation,
@@ -63,8 +63,8 @@ def parse_yaml(path: str, text: str) -> ParsedFile:
         if _looks_like_template(text):
             return ParsedFile(path=path)
         return ParsedFile(path=path, errors=(FileError(path, None, f"invalid YAML: {exc}"),))
-    except Exception as exc:  # noqa: BLE001 - a parser bug is reported on the file, never raised
-        return ParsedFile(path=path, errors=(FileError(path, None, f"could not parse YAML: {type(exc).__name__}"),))
+    except Exception:  # noqa: BLE001 - a parser bug is reported on the file, never raised
+        return ParsedFile(path=path, errors=(FileError(path, None, f"could not parse YAML: {ENGINE_BUG}"),))
 
 
 def _parse(path: str, text: str) -> ParsedFile:

@@ -466,4 +466,4 @@ def test_bad_input_is_a_file_error_with_its_line(text: str, line: int, message: 
 
 def test_a_file_over_the_size_limit_is_an_error() -> None:
     text = '{"locals": {"pad": "' + "x" * MAX_FILE_CHARS + '"}}'
-    assert error_of(text) == (None, f"file too large to parse ({len(text)} characters)")
+    assert error_of(text) == (None, f"file too large to parse ({len(text):,} characters; the limit is {MAX_FILE_CHARS:,})")
