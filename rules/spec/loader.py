@@ -125,9 +125,13 @@ def _compose(text: str, path: str) -> yaml.Node:
         raise SpecError(f"{path}:1: larger than {MAX_SPEC_BYTES // 1024} KiB")
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark is not None else 1
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + 1 if event.start_mark is not None else 1
                 raise SpecError(f"{path}:{line}: anchors and aliases are not allowed")
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag not in _SCALAR_TAGS | _COLLECTION_TAGS and tag != "!":
+                shown = tag.replace("tag:yaml.org,2002:", "!!")
+                raise SpecError(f"{path}:{line}: the YAML tag {shown} is not allowed: a spec is plain data")
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -141,6 +145,7 @@ def _compose(text: str, path: str) -> yaml.Node:
     return documents[0]
 
 
+_COLLECTION_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
