@@ -118,6 +118,10 @@ def load_custom_rules(files: Mapping[str, str | None], reserved: Collection[str]
         except SpecError as exc:
             errors.append(_located(exc, path))
             continue
+        except Exception:  # noqa: BLE001 - a bug of ours refuses this file, never the other rules
+            errors.append(RuleFileError(path, 1, "could not be checked (an internal error of Compliance Bot; "
+                                                 "please report it with this file)"))
+            continue
         if problems:
             errors.extend(RuleFileError(path, example.line, message) for example, message in problems)
             continue

@@ -6,18 +6,22 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.engine.review import Engine
+from bot.engine.rule import Rule
 from bot.engine.tree import BinaryText, MemoryTree
 from rules.registry import default_rule_set, with_custom_rules
 from rules.spec import custom
 from rules.spec.custom import CUSTOM_RULES_DIR, CustomRules, RuleFileError, load_custom_rules, rule_files
+from rules.spec.inline_tests import Example
 from tests.rules.linearity import assert_linear
 from tests.rules.spec.custom_samples import OWNER_TAG, UNTAGGED_BUCKET, line_of
 
 PATH = f"{CUSTOM_RULES_DIR}/owner-tag.yml"
 # What no message a person reads may show: Python's own words for what went wrong.
-PYTHON_WORDS = re.compile(r"Traceback|Error\b|Exception|<class|\bNone\b|\bdict\b|\blist\b|\bstr\b")
+PYTHON_WORDS = re.compile(r"Traceback|\w+Error\b|Exception|<class|NoneType|\bdict\b|\bstr\b|\bint\b")
 
 
 def load(text: str, path: str = PATH) -> CustomRules:
@@ -302,3 +306,33 @@ def test_the_digest_names_the_texts() -> None:
     first, again = load(OWNER_TAG).digest, load(OWNER_TAG).digest
     assert first == again and len(first) == 16
     assert load(OWNER_TAG.replace("medium", "high", 1)).digest != first
+
+
+def test_a_bug_while_checking_one_file_refuses_that_file_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = custom.failures
+
+    def failing(rule: Rule, examples: tuple[Example, ...]) -> list[tuple[Example, str]]:
+        if rule.id == "ACME-S3-002":
+            raise KeyError("boom")
+        return real(rule, examples)
+
+    monkeypatch.setattr(custom, "failures", failing)
+    other = f"{CUSTOM_RULES_DIR}/other.yml"
+    loaded = load_custom_rules({PATH: OWNER_TAG, other: OWNER_TAG.replace("ACME-S3-001", "ACME-S3-002")})
+    assert [rule.id for rule in loaded.rules] == ["ACME-S3-001"]
+    assert [str(e) for e in loaded.errors] == [
+        f"{other}:1: could not be checked (an internal error of Compliance Bot; please report it with this file)"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.integers(0, len(OWNER_TAG)), st.integers(0, 40),
+       st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"\n #0-9\\()+?.")), max_size=30))
+def test_any_edit_of_a_rule_is_accepted_or_refused_in_words_on_a_line_of_the_file(start: int, length: int,
+                                                                                 inserted: str) -> None:
+    text = OWNER_TAG[:start] + inserted + OWNER_TAG[start + length:]
+    loaded = load(text)
+    assert len(loaded.rules) + len({e.path for e in loaded.errors}) == 1
+    for error in loaded.errors:
+        assert 1 <= error.line <= len(text.splitlines()) + 1, error
+        assert error.message and not PYTHON_WORDS.search(error.message), error.message
+        assert "internal error" not in error.message, error.message
