@@ -13,7 +13,7 @@ from bot.engine.review import Engine
 from bot.engine.rule import Rule
 from bot.engine.tree import BinaryText, MemoryTree
 from rules.registry import default_rule_set, with_custom_rules
-from rules.spec import custom
+from rules.spec import custom, inline_tests
 from rules.spec.custom import CUSTOM_RULES_DIR, CustomRules, RuleFileError, load_custom_rules, rule_files
 from rules.spec.inline_tests import Example
 from tests.rules.linearity import assert_linear
@@ -309,7 +309,7 @@ def test_the_digest_names_the_texts() -> None:
 
 
 def test_a_bug_while_checking_one_file_refuses_that_file_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = custom.failures
+    real = inline_tests.failures
 
     def failing(rule: Rule, examples: tuple[Example, ...]) -> list[tuple[Example, str]]:
         if rule.id == "ACME-S3-002":
