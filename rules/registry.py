@@ -186,3 +186,12 @@ def default_controls() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
 def default_rule_set() -> RuleSet:
     """Every shipped rule with its regulation controls: what the App and the CLI hand the engine."""
     return RuleSet(all_rules(), default_controls())
+
+
+def with_custom_rules(rule_set: RuleSet, custom: Iterable[Rule]) -> RuleSet:
+    """`rule_set` and an organisation's accepted custom rules (rules/spec/custom.py), each with the
+    controls it declares itself (no framework file lists a custom rule)."""
+    custom = tuple(custom)
+    if not custom:
+        return rule_set
+    return RuleSet([*rule_set.rules, *custom], {**rule_set.controls, **merged_controls(custom, ())})

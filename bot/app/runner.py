@@ -1,7 +1,7 @@
 """The review job: one pull request head in, one review and one completed check run out.
 
     lease (one job per pull request) → the pull request now and the policy (default branch)
-    → review key → check run found again, or created → files changed at this head
+    → the organisation's custom rules (its `.github` repository's default branch) → review key → check run found again, or created → files changed at this head
     → engine (reads the head through GitHubTree) → review planned from the threads on GitHub
     → check run completed
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app.context import JobContext
+from bot.app.custom_rules import OrgRules, OrgRulesCache
 from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
@@ -35,10 +36,12 @@ from bot.github.blobs import BlobCache
 from bot.github.checks import batches, check_output
 from bot.github.client import GitHubApp, GitHubError
 from bot.github.files import HeadChanges, changes_at_head, compared, diffs_of, listed_blobs
+from bot.github.org_rules import ORG_REPOSITORY
 from bot.github.records import PullRequestInfo
 from bot.github.review import ReviewPlan, plan_review, review_body
 from bot.github.tree import GitHubTree, StaleListing
-from rules.registry import default_rule_set
+from rules.registry import default_rule_set, with_custom_rules
+from rules.spec.custom import CUSTOM_RULES_DIR
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ class ReviewRunner:
         self.rule_set = rule_set or default_rule_set()
         self.leases = leases or LocalLeases()
         self.blobs = BlobCache()
+        self.org_rules = OrgRulesCache()
 
     async def aclose(self) -> None:
         await self.leases.aclose()
@@ -123,8 +127,11 @@ class ReviewRunner:
         except PolicyError as exc:
             policy, problem = Policy(), str(exc)
         draft = pull.draft and not policy.review_drafts and problem is None
+        org_rules = await self.org_rules.load(gh, job.owner)
+        rule_set = with_custom_rules(self.rule_set, org_rules.rules.rules)
+        digest = rule_set.digest + (f".{org_rules.rules.digest}" if org_rules.rules.digest else "")
         key = ReviewKey(job.full_name, job.pull_number, job.head_sha, pull.base_ref,
-                        policy_file.oid if policy_file else NO_POLICY, self.rule_set.digest,
+                        policy_file.oid if policy_file else NO_POLICY, digest,
                         mode="draft" if draft else "review", rerun=job.delivery_id if job.is_rerun else "")
         if not await self._claim_check_run(ctx, key):
             log.info("already reviewed (%s): nothing to do", key)
@@ -138,7 +145,7 @@ class ReviewRunner:
                                  "Drafts are reviewed when marked ready for review (set `drafts: true` in "
                                  f"`{POLICY_PATH}` to review them earlier).")
             return
-        reviewed = await self._run_engine(ctx, pull, policy)
+        reviewed = await self._run_engine(ctx, pull, policy, rule_set)
         record = JobRecord(errors=list(reviewed.diff_errors))
         changes = reviewed.changes
         if changes.truncated:
@@ -151,7 +158,11 @@ class ReviewRunner:
         if any(f.path == POLICY_PATH for f in changes.files):
             record.notes.append(f"This pull request changes `{POLICY_PATH}`: the new policy applies after merge; "
                                 f"this review used the one on `{job.default_branch}`.")
-        await self._report(ctx, reviewed, record, policy)
+        if job.repo == ORG_REPOSITORY and any(f.path.startswith(f"{CUSTOM_RULES_DIR}/") for f in changes.files):
+            record.notes.append(f"This pull request changes custom rules in `{CUSTOM_RULES_DIR}`: they apply after "
+                                f"merge; this review used the ones on `{job.default_branch}` (try the new ones with "
+                                f"`compliance-bot rules test {CUSTOM_RULES_DIR}`).")
+        await self._report(ctx, reviewed, record, policy, org_rules)
         log.info("reviewed (%s)", key)
 
     async def _claim_check_run(self, ctx: JobContext, key: ReviewKey) -> bool:
@@ -176,12 +187,12 @@ class ReviewRunner:
         })
         return True
 
-    async def _run_engine(self, ctx: JobContext, pull: PullRequestInfo, policy: Policy) -> Reviewed:
+    async def _run_engine(self, ctx: JobContext, pull: PullRequestInfo, policy: Policy, rule_set: RuleSet) -> Reviewed:
         """Run the engine on the head's changes; a listing found stale is replaced by a comparison
         anchored at this head, and the review starts over on it."""
         job = ctx.job
         changes = await changes_at_head(ctx.gh, job.owner, job.repo, pull, job.head_sha)
-        engine = Engine(self.rule_set, policy)
+        engine = Engine(rule_set, policy)
         while True:
             diffs, diff_errors = diffs_of(changes.files)
             tree = GitHubTree(ctx.gh, job.owner, job.repo, job.head_sha, listed=listed_blobs(changes.files),
@@ -196,7 +207,8 @@ class ReviewRunner:
                 continue
             return Reviewed(review, tuple(diffs), tuple(diff_errors), changes)
 
-    async def _report(self, ctx: JobContext, reviewed: Reviewed, record: JobRecord, policy: Policy) -> None:
+    async def _report(self, ctx: JobContext, reviewed: Reviewed, record: JobRecord, policy: Policy,
+                      org_rules: OrgRules) -> None:
         review = reviewed.review
         blocks = {f.fingerprint: policy.blocks(f) for f in review.findings}
         plan: ReviewPlan | None = None
@@ -205,10 +217,12 @@ class ReviewRunner:
             await self._resolve_fixed(ctx, plan, record)
         errors = [*record.errors, *review.errors]
         not_reviewed = [*review.not_reviewed, *record.not_reviewed]
-        conclusion = ("failure" if record.incomplete
+        refused = org_rules.errors  # a custom rule that is not what it says fails the check, never skipped
+        conclusion = ("failure" if record.incomplete or refused
                       else conclusion_of(review.findings, errors, policy, not_reviewed))
         output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
-                              record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)})
+                              record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
+                              refused, org_rules.repository)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)

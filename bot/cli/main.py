@@ -15,17 +15,19 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
+from bot.cli.custom_rules import RulesFolderError, as_file_errors, load_rules_folder
 from bot.cli.git import GitError, GitTree, changed_files, run_git
 from bot.cli.local import FsTree
 from bot.engine.diff import DiffError, FileDiff
 from bot.engine.model import Severity
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
-from bot.engine.review import Engine, Review
+from bot.engine.review import Engine, Review, RuleSet
 from bot.engine.rule import Rule
 from bot.report.json_report import dumps, review_json
 from bot.report.sarif import review_sarif
 from bot.report.text import controls_line, text_report
-from rules.registry import Framework, default_rule_set
+from rules.registry import Framework, default_rule_set, with_custom_rules
+from rules.spec.custom import CUSTOM_RULES_DIR, CustomRules
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 
@@ -43,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--fail-on", choices=[s.value for s in Severity], default=None,
                        help="lowest severity that blocks (default: the policy's, else every finding)")
         p.add_argument("--policy", type=Path, default=None, help=f"policy file to use instead of {POLICY_PATH}")
+        p.add_argument("--rules", type=Path, default=None, metavar="DIR",
+                       help=f"also run the custom rules of DIR (its *.yml files, as in {CUSTOM_RULES_DIR}); "
+                            "a rule that does not validate or whose examples fail is an error")
 
     check = sub.add_parser("check", help="review the change between two commits of a git repository")
     check.add_argument("--repo", type=Path, default=Path("."))
@@ -58,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--framework", default=None,
                        help="show this framework's controls (e.g. hipaa): the rules automating each, or why none")
     rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules_sub = rules.add_subparsers(dest="rules_command")
+    rules_test = rules_sub.add_parser("test", help="validate the custom rules of a folder and run their examples")
+    rules_test.add_argument("folder", type=Path, metavar="DIR", help=f"a folder of rule files, such as {CUSTOM_RULES_DIR}")
 
     serve = sub.add_parser("serve", help="run the GitHub App webhook server")
     serve.add_argument("--host", default="0.0.0.0")
@@ -84,6 +92,26 @@ def _load_policy(path: Path | None, fallback_text: str | None, fail_on: str | No
 
         policy = replace(policy, fail_on=Severity(fail_on))
     return policy
+
+
+def _custom_rules(folder: Path | None) -> CustomRules:
+    if folder is None:
+        return CustomRules()
+    try:
+        return load_rules_folder(folder)
+    except RulesFolderError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _rule_set(custom: CustomRules) -> RuleSet:
+    return with_custom_rules(default_rule_set(), custom.rules)
+
+
+def _with_refusals(review: Review, custom: CustomRules) -> Review:
+    """A refused custom rule fails the run like an unreadable file, naming its file and line."""
+    from dataclasses import replace
+
+    return replace(review, errors=(*as_file_errors(custom), *review.errors)) if custom.errors else review
 
 
 def _emit(review: Review, policy: Policy, output_format: str, engine: Engine) -> int:
@@ -122,7 +150,7 @@ def _git_diff(repo: Path, base: str, head: GitTree) -> list[FileDiff]:
 
 
 def check_change(repo: Path, base_rev: str | None, head_rev: str, policy_path: Path | None,
-                 fail_on: str | None) -> tuple[Engine, Review, Policy]:
+                 fail_on: str | None, custom: CustomRules | None = None) -> tuple[Engine, Review, Policy]:
     """Review base...head like the App reviews a pull request (against their merge-base)."""
     try:
         root = Path(run_git(repo, "rev-parse", "--show-toplevel").decode().strip())
@@ -141,13 +169,15 @@ def check_change(repo: Path, base_rev: str | None, head_rev: str, policy_path: P
     base = GitTree(root, merge_base)
     policy_source = GitTree(root, default_branch) if default_branch else base
     policy = _load_policy(policy_path, policy_source.read(POLICY_PATH), fail_on)
-    engine = Engine(default_rule_set(), policy)
+    custom = custom or CustomRules()
+    engine = Engine(_rule_set(custom), policy)
     review = engine.review_change(_git_diff(root, merge_base, head), head, base)
-    return engine, review, policy
+    return engine, _with_refusals(review, custom), policy
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    engine, review, policy = check_change(args.repo, args.base, args.head, args.policy, args.fail_on)
+    custom = _custom_rules(args.rules)
+    engine, review, policy = check_change(args.repo, args.base, args.head, args.policy, args.fail_on, custom)
     return _emit(review, policy, args.format, engine)
 
 
@@ -155,13 +185,31 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if not args.path.is_dir():
         raise UsageError(f"{args.path}: not a directory")
     tree = FsTree(args.path)
+    custom = _custom_rules(args.rules)
     policy = _load_policy(args.policy, tree.read(POLICY_PATH), args.fail_on)
-    engine = Engine(default_rule_set(), policy)
-    return _emit(engine.scan(tree), policy, args.format, engine)
+    engine = Engine(_rule_set(custom), policy)
+    return _emit(_with_refusals(engine.scan(tree), custom), policy, args.format, engine)
+
+
+def _cmd_rules_test(folder: Path) -> int:
+    """Each custom rule of `folder` validated and run against its examples: `file:line: why` for
+    each one refused, exit 1 if any was."""
+    custom = _custom_rules(folder)
+    if not custom.rules and not custom.errors:
+        raise UsageError(f"{folder}: no rule files (*.yml) here")
+    for error in custom.errors:
+        print(error)
+    for rule in custom.rules:
+        print(f"{rule.id:<15} {rule.severity.value:<8} {rule.title}: valid, its examples pass")
+    print(f"{len(custom.rules)} rule(s) accepted, {len({e.path for e in custom.errors})} file(s) refused")
+    return EXIT_BLOCKED if custom.errors else EXIT_OK
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
     from rules.registry import all_rules, default_controls, load_frameworks
+
+    if args.rules_command == "test":
+        return _cmd_rules_test(args.folder)
 
     frameworks = {f.key: f for f in load_frameworks()}
     if args.framework is not None and args.framework not in frameworks:

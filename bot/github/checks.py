@@ -59,6 +59,20 @@ def error_annotation(error: FileError) -> dict[str, Any]:
     }
 
 
+def refused_rule_annotation(error: FileError, repository: str) -> dict[str, Any]:
+    """A custom rule the organisation's `.github` repository holds that was refused: the path and
+    line are in that repository, which the message names."""
+    where = f"{error.path}:{error.line or 1}"
+    return {
+        "path": error.path,
+        "start_line": error.line or 1,
+        "end_line": error.line or 1,
+        "annotation_level": "failure",
+        "title": "Custom rule refused",
+        "message": f"{repository}: {where}: {error.message}"[:MAX_ANNOTATION_MESSAGE],
+    }
+
+
 def batches(items: Sequence[dict[str, Any]], size: int = MAX_ANNOTATIONS_PER_REQUEST) -> list[list[dict[str, Any]]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
 
@@ -120,6 +134,8 @@ def check_output(
     incomplete: Sequence[str] = (),
     not_reviewed: Sequence[NotReviewed] = (),
     failing: Collection[NotReviewed] = (),
+    refused_rules: Sequence[FileError] = (),
+    rules_repository: str = "",
 ) -> CheckOutput:
     """Title, summary (table by rule and control), details text and annotations of the check run.
 
@@ -127,15 +143,18 @@ def check_output(
     conclusion is then failure, and the summary says why, since no annotation can point there.
     `not_reviewed` lists what the engine (or the job) could not judge: shown, and passing unless
     it is in `failing` (the kinds the policy's `not_reviewed.fail` names), which the summary
-    shows apart, saying that the policy fails the check for them."""
+    shows apart, saying that the policy fails the check for them. `refused_rules`: the custom rule
+    files of `rules_repository` (the organisation's `.github`) that did not validate or whose
+    examples failed: each is a failing annotation and a summary line, and the check fails."""
     blocking = [f for f in findings if blocks.get(f.fingerprint)]
     suppressed = [f for f in findings if f.suppressed]
     failing_entries = [n for n in not_reviewed if n in failing]
     listed_entries = [n for n in not_reviewed if n not in failing]
     if conclusion == "success" and not findings:
         title = "No compliance issues"
-    elif blocking or errors or incomplete or failing_entries:
+    elif blocking or errors or incomplete or failing_entries or refused_rules:
         title = f"{len(blocking)} blocking finding(s)" + (f", {len(errors)} error(s)" if errors else "")
+        title += f", {len(refused_rules)} custom rule error(s)" if refused_rules else ""
         title += ", not everything reviewed" if incomplete else ""
     else:
         title = f"{len(findings)} finding(s), none blocking"
@@ -155,6 +174,10 @@ def check_output(
     if errors:
         summary += ["**Files that could not be reviewed** (the check fails closed):", ""]
         summary += [f"- `{e.path}`{f' line {e.line}' if e.line else ''}: {e.message}" for e in errors] + [""]
+    if refused_rules:
+        summary += [(f"**Custom rules refused** (in {_code(rules_repository)}; the check fails until they are fixed, "
+                    "every other rule ran):"), ""]
+        summary += [f"- {_code(f'{e.path}:{e.line or 1}')}: {e.message}" for e in refused_rules] + [""]
     if incomplete:
         summary += ["**Not reviewed** (the check fails closed):", ""]
         summary += [f"- {reason}" for reason in incomplete] + [""]
@@ -175,7 +198,8 @@ def check_output(
         state = " (suppressed)" if f.suppressed else ""
         details.append(f"- **{f.rule_id}** [{f.severity.value}]{state} `{f.path}:{f.line}` {f.resource or ''}: {f.message}"
                        + (f" (value: {f.provenance})" if f.provenance else ""))
-    annotations = [error_annotation(e) for e in errors]
+    annotations = [refused_rule_annotation(e, rules_repository) for e in refused_rules]
+    annotations += [error_annotation(e) for e in errors]
     annotations += [annotation(f, bool(blocks.get(f.fingerprint))) for f in findings]
     if len(annotations) > MAX_ANNOTATIONS:
         summary.append(f"Only the first {MAX_ANNOTATIONS} of {len(annotations)} annotations are shown.")

@@ -25,6 +25,7 @@ from bot.engine.tree import MAX_SCAN_BYTES, decode_text
 from bot.github.records import (
     BlobText,
     CheckRunInfo,
+    DirectoryEntry,
     FileAtRef,
     PullFile,
     PullRequestInfo,
@@ -168,19 +169,38 @@ class InstallationClient:
             return FileAtRef((await self._blob_by_rest(owner, repo, oid)).text or "", oid)
         return FileAtRef(raw.decode("utf-8", errors="replace"), oid)
 
-    async def _contents(self, owner: str, repo: str, path: str, ref: str) -> tuple[str, bytes | None] | None:
-        """(blob id, bytes) of a file at `ref` (bytes None past 1 MB); None unless it is a file there."""
-        what = f"read {path}@{ref[:12]}"
+    async def _contents_api(self, owner: str, repo: str, path: str, ref: str | None) -> Any:
+        """The contents API's answer for `path` at `ref` (None: the default branch); None on 404
+        (no such repository, ref or path)."""
+        what = f"read {path}@{ref[:12]}" if ref else f"read {path} on the default branch"
         try:
-            response = await self._gh.arequest("GET", f"/repos/{owner}/{repo}/contents/{path}", params={"ref": ref},
-                                               headers=API_HEADERS)
+            response = await self._gh.arequest("GET", f"/repos/{owner}/{repo}/contents/{path}",
+                                               params={"ref": ref} if ref else {}, headers=API_HEADERS)
         except RequestFailed as exc:
             if exc.response.status_code == 404:
                 return None
             raise _error(exc, what) from None
         except (GitHubException, httpx.HTTPError) as exc:
             raise _error(exc, what) from None
-        data = response.json()
+        return response.json()
+
+    async def list_directory(self, owner: str, repo: str, path: str, ref: str | None = None
+                             ) -> list[DirectoryEntry] | None:
+        """A folder's entries at `ref` (None: the default branch; GitHub lists at most 1,000);
+        None when the repository or the folder does not exist, or `path` is not a folder."""
+        data = await self._contents_api(owner, repo, path, ref)
+        if not isinstance(data, list):
+            return None
+        return [DirectoryEntry(path=str(item["path"]), kind=str(item["type"]), oid=str(item["sha"]),
+                               size=int(item.get("size") or 0)) for item in data if isinstance(item, dict)]
+
+    async def read_blob(self, owner: str, repo: str, oid: str, size: int = 0) -> BlobText:
+        """A blob by its id (exactly the content a listing named); text None past MAX_BLOB_BYTES."""
+        return await self._blob_by_rest(owner, repo, oid, size)
+
+    async def _contents(self, owner: str, repo: str, path: str, ref: str) -> tuple[str, bytes | None] | None:
+        """(blob id, bytes) of a file at `ref` (bytes None past 1 MB); None unless it is a file there."""
+        data = await self._contents_api(owner, repo, path, ref)
         if not isinstance(data, dict) or data.get("type") != "file":
             return None
         if data.get("encoding") == "none":  # 1-100 MB: GitHub leaves the content out

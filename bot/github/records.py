@@ -58,6 +58,16 @@ class PullFile:
 
 
 @dataclass(frozen=True)
+class DirectoryEntry:
+    """One entry of a folder as the contents API lists it; `kind`: file, dir, symlink or submodule."""
+
+    path: str
+    kind: str
+    oid: str
+    size: int
+
+
+@dataclass(frozen=True)
 class TreeEntry:
     path: str
     oid: str

@@ -26,7 +26,7 @@ from bot.engine.context import siblings_of_types
 from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import CheckFn, RuleContext
 from rules._workloads import named_containers, pod_template
-from rules.spec import values
+from rules.spec import linear_regex, values
 from rules.spec.formats import managed, roots
 from rules.spec.model import (
     CONTAINERS,
@@ -278,8 +278,11 @@ def test_value(leaf: Leaf, value: Any) -> State:
         return _state(any(values.equal(value, option, folded) for option in operand))
     if test == "regex":
         text = values.text_of(value)
-        flags = re.IGNORECASE if folded else 0
-        return _state(text is not None and re.fullmatch(operand, text, flags) is not None)
+        if text is None:
+            return State.FAILS
+        if leaf.linear:
+            return _state(linear_regex.fullmatch(operand, text, folded))
+        return _state(re.fullmatch(operand, text, re.IGNORECASE if folded else 0) is not None)
     number = values.number_of(value)
     if number is None:
         return State.FAILS

@@ -16,7 +16,7 @@ import yaml
 
 from bot.engine.model import Severity
 from bot.engine.rule import CheckFn
-from rules.spec import values
+from rules.spec import linear_regex, values
 from rules.spec.functions import FUNCTIONS
 from rules.spec.model import (
     CONTAINERS,
@@ -64,6 +64,28 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class Dialect:
+    """The conventions a spec file follows beyond the language itself.
+
+    The shipped specs (`SHIPPED`): ids `CB-<PACK>-<NNN>` named after their file, regexes in
+    Python's `re` (reviewed with the code). An organisation's custom rules (rules/spec/custom.py)
+    have ids of their own that must not look like ours, top-level keys another reader takes
+    (their inline tests), and RE2 regexes, linear in the text whatever the pattern."""
+
+    ids: re.Pattern[str] = ID
+    id_form: str = "CB-<PACK>-<NNN>"
+    id_is_file_name: bool = True
+    reserved_prefix: str = ""  # an id (or alias) starting with it is refused, for `reserved_reason`
+    reserved_reason: str = ""
+    extra_keys: tuple[str, ...] = ()  # top-level keys this loader leaves to another reader
+    linear_regex: bool = False
+    python_hint: str = ""  # said instead of the whole table when a `python:` name is not in it
+
+
+SHIPPED = Dialect()
+
+
+@dataclass(frozen=True)
 class _Where:
     """What a condition may use where it is written: the file, and the binding's format."""
 
@@ -71,6 +93,7 @@ class _Where:
     format: str
     workloads: bool
     functions: Mapping[str, CheckFn]
+    dialect: Dialect = SHIPPED
     depth: int = 0
     item: bool = False  # inside a for_each or some: `$item` names the item
 
@@ -102,9 +125,13 @@ def _compose(text: str, path: str) -> yaml.Node:
         raise SpecError(f"{path}:1: larger than {MAX_SPEC_BYTES // 1024} KiB")
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark is not None else 1
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + 1 if event.start_mark is not None else 1
                 raise SpecError(f"{path}:{line}: anchors and aliases are not allowed")
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag not in _SCALAR_TAGS | _COLLECTION_TAGS and tag != "!":
+                shown = tag.replace("tag:yaml.org,2002:", "!!")
+                raise SpecError(f"{path}:{line}: the YAML tag {shown} is not allowed: a spec is plain data")
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -118,6 +145,7 @@ def _compose(text: str, path: str) -> yaml.Node:
     return documents[0]
 
 
+_COLLECTION_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
@@ -219,20 +247,24 @@ def _string_lists(node: yaml.Node, path: str, what: str) -> dict[str, tuple[str,
 # --------------------------------------------------------------------------------------------
 
 
-def load_spec(text: str, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS) -> Spec:
+def load_spec(text: str, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS, dialect: Dialect = SHIPPED) -> Spec:
     """The validated spec in `text` (read from `path`, whose file name must be `<id>.yml`)."""
-    root = _compose(text, path)
+    return spec_from_node(_compose(text, path), path, functions, dialect)
+
+
+def spec_from_node(root: yaml.Node, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS,
+                   dialect: Dialect = SHIPPED) -> Spec:
+    """The validated spec a composed YAML document holds (`load_spec` without the reading)."""
     entries = _entries(root, path, "a mapping (a spec) at the top level")
-    _known(entries, SPEC_KEYS, "a spec", path)
+    _known(entries, (*SPEC_KEYS, *dialect.extra_keys), "a spec", path)
     for required in ("id", "title", "severity", "rationale", "remediation", "bindings"):
         if required not in entries:
             raise _error(path, root, f"missing '{required}'")
     spec_id = _text(entries["id"], path, "id")
-    if not ID.fullmatch(spec_id):
-        raise _error(path, entries["id"], f"id '{spec_id}' is not of the form CB-<PACK>-<NNN>")
+    _check_id(spec_id, entries["id"], path, dialect, "id")
     stem = path.replace("\\", "/").rsplit("/", 1)[-1]
     stem = stem.removesuffix(".yml") if stem.endswith(".yml") else stem.removesuffix(".yaml")
-    if stem != spec_id:
+    if dialect.id_is_file_name and stem != spec_id:
         raise _error(path, entries["id"], f"id '{spec_id}' does not match the file name '{stem}' (name it {spec_id}.yml)")
     severity_text = _text(entries["severity"], path, "severity")
     try:
@@ -242,12 +274,13 @@ def load_spec(text: str, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS
                      f"unknown severity '{severity_text}' (one of critical, high, medium, low)") from None
     aliases = _strings(entries["aliases"], path, "aliases") if "aliases" in entries else ()
     for alias, node in zip(aliases, entries["aliases"].value if "aliases" in entries else [], strict=False):
-        if not ID.fullmatch(alias) or alias == spec_id:
-            raise _error(path, node, f"alias '{alias}' is not another id of the form CB-<PACK>-<NNN>")
+        if alias == spec_id:
+            raise _error(path, node, f"alias '{alias}' is not another id of the form {dialect.id_form}")
+        _check_id(alias, node, path, dialect, "alias")
     bindings_node = entries["bindings"]
     if not isinstance(bindings_node, yaml.SequenceNode) or not bindings_node.value:
         raise _error(path, bindings_node, "'bindings' must be a non-empty list (one binding per format)")
-    bindings = tuple(_binding(item, path, functions) for item in bindings_node.value)
+    bindings = tuple(_binding(item, path, functions, dialect) for item in bindings_node.value)
     _no_overlap(bindings, bindings_node.value, path)
     regression = _plain(entries["regression"], path) if "regression" in entries else False
     if not isinstance(regression, bool):
@@ -268,6 +301,14 @@ def load_spec(text: str, path: str, functions: Mapping[str, CheckFn] = FUNCTIONS
     )
 
 
+def _check_id(name: str, node: yaml.Node, path: str, dialect: Dialect, what: str) -> None:
+    if dialect.reserved_prefix and name.upper().startswith(dialect.reserved_prefix):
+        raise _error(path, node, f"{what} '{name}' starts with {dialect.reserved_prefix}: {dialect.reserved_reason}")
+    if not dialect.ids.fullmatch(name):
+        form = "another id of the form" if what == "alias" else "of the form"
+        raise _error(path, node, f"{what} '{name}' is not {form} {dialect.id_form}")
+
+
 def _no_overlap(bindings: tuple[Binding, ...], nodes: list[yaml.Node], path: str) -> None:
     """Two bindings of one format must not claim the same type: which one judges it?"""
     seen: set[tuple[str, str]] = set()
@@ -278,7 +319,7 @@ def _no_overlap(bindings: tuple[Binding, ...], nodes: list[yaml.Node], path: str
             seen.add((binding.format, type_))
 
 
-def _binding(node: yaml.Node, path: str, functions: Mapping[str, CheckFn]) -> Binding:
+def _binding(node: yaml.Node, path: str, functions: Mapping[str, CheckFn], dialect: Dialect) -> Binding:
     entries = _entries(node, path, "a binding (a mapping)")
     _known(entries, BINDING_KEYS, "a binding", path)
     for required in ("format", "types", "check"):
@@ -290,7 +331,7 @@ def _binding(node: yaml.Node, path: str, functions: Mapping[str, CheckFn]) -> Bi
     types = _strings(entries["types"], path, "types")
     if WORKLOADS in types and (format_ != "kubernetes" or len(types) != 1):
         raise _error(path, entries["types"], f"'{WORKLOADS}' is a kubernetes binding's only type")
-    where = _Where(path, format_, types == (WORKLOADS,), functions)
+    where = _Where(path, format_, types == (WORKLOADS,), functions, dialect)
     message = _text(entries["message"], path, "message") if "message" in entries else None
     return Binding(
         format=format_,
@@ -353,6 +394,8 @@ def _composite(key: str, value: yaml.Node, where: _Where) -> Condition:
     if key == "python":
         name = _text(value, where.path, "python")
         if name not in where.functions:
+            if where.dialect.python_hint:
+                raise where.error(value, f"python: '{name}' is not a built-in check: {where.dialect.python_hint}")
             known = ", ".join(sorted(where.functions)) or "none yet"
             raise where.error(value, f"python: '{name}' is not in the table rules/spec/functions.py (known: {known})")
         return Python(name, line)
@@ -468,7 +511,7 @@ def _leaf(node: yaml.Node, entries: _Entries, where: _Where) -> Leaf:
             raise where.error(entries.key_nodes["split"], f"'split' makes a list of parts: use it with "
                                                            f"{', '.join(SPLIT_TESTS)}, not '{test}'")
         split = str(split_node.value)
-    return Leaf(segments, text, test, operand, absent, insensitive, _line(node), split)
+    return Leaf(segments, text, test, operand, absent, insensitive, _line(node), split, where.dialect.linear_regex)
 
 
 def _absent(node: yaml.Node, where: _Where) -> Absent:
@@ -496,7 +539,13 @@ def _operand(test: str, node: yaml.Node, where: _Where) -> Any:
         return tuple(value)
     if test in ("regex", "not_regex"):
         if not isinstance(value, str):
-            raise where.error(node, f"'{test}' must be a string (a Python regular expression)")
+            kind = "an RE2" if where.dialect.linear_regex else "a Python"
+            raise where.error(node, f"'{test}' must be a string ({kind} regular expression)")
+        if where.dialect.linear_regex:
+            problem = linear_regex.problem(value)
+            if problem is not None:
+                raise where.error(node, f"'{test}' is not a pattern custom rules accept: {problem}")
+            return value
         try:
             re.compile(value)
         except (re.error, RecursionError, OverflowError) as exc:
@@ -558,3 +607,14 @@ def load_specs(files: Iterable[tuple[str, str]], functions: Mapping[str, CheckFn
                 raise SpecError(f"{spec.path}:{spec.line}: id '{name}' is also claimed by {other.path}:{other.line}")
             claimed[name] = spec
     return tuple(sorted(specs, key=lambda s: s.id))
+
+
+# The readers other modules of this package build on (rules/spec/custom.py reads a custom rule's
+# `tests:` with them), so every message about a spec file keeps the `path:line: message` form.
+compose_yaml = _compose
+mapping_entries = _entries
+known_keys = _known
+located_error = _error
+nonempty_text = _text
+node_line = _line
+plain_value = _plain

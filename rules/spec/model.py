@@ -51,6 +51,7 @@ class Leaf:
     insensitive: bool = False
     line: int = 0
     split: str | None = None  # a string value is read as its parts between these characters
+    linear: bool = False  # `regex` / `not_regex` match with RE2 (custom rules): linear in the text
 
 
 @dataclass(frozen=True)

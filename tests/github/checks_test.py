@@ -82,3 +82,25 @@ def test_a_long_not_reviewed_list_is_cut_with_a_count() -> None:
 def test_a_backtick_in_a_path_does_not_break_the_list() -> None:
     output = check_output([], [], [], {}, None, "success", not_reviewed=[NotReviewed("a`b.bicep", None, "bicep", "r")])
     assert "- ``a`b.bicep`` (bicep): r" in output.summary
+
+
+def test_refused_custom_rules_are_failing_annotations_and_a_summary_section() -> None:
+    refused = [FileError(".github/compliance/rules/tags.yml", 12, "tests.flag[0] (main.tf) must be flagged on line 3, "
+                                                                  "but the rule flagged nothing")]
+    warning = finding(5, resource="b", severity=Severity.LOW)
+    output = check_output([warning], [], [], {warning.fingerprint: False}, None, "failure",
+                          refused_rules=refused, rules_repository="octo-org/.github")
+    assert output.title == "0 blocking finding(s), 1 custom rule error(s)"
+    assert output.annotations[0] == {
+        "path": ".github/compliance/rules/tags.yml", "start_line": 12, "end_line": 12, "annotation_level": "failure",
+        "title": "Custom rule refused",
+        "message": "octo-org/.github: .github/compliance/rules/tags.yml:12: tests.flag[0] (main.tf) must be flagged "
+                   "on line 3, but the rule flagged nothing"}
+    assert [a["annotation_level"] for a in output.annotations] == ["failure", "warning"]
+    section = output.summary[output.summary.index("**Custom rules refused**"):]
+    assert section.splitlines()[:3] == [
+        "**Custom rules refused** (in `octo-org/.github`; the check fails until they are fixed, every other rule ran):",
+        "",
+        ("- `.github/compliance/rules/tags.yml:12`: tests.flag[0] (main.tf) must be flagged on line 3, but the rule "
+        "flagged nothing")]
+    assert "Custom rules refused" not in check_output([warning], [], [], {}, None, "success").summary
