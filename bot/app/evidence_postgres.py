@@ -22,10 +22,10 @@ from bot.app.evidence_store import (
     REVIEW,
     EvidenceStore,
     EvidenceStoreError,
-    entry_from_row,
-    row_values,
     describe_url,
+    entry_from_row,
     next_entry,
+    row_values,
 )
 from bot.report.evidence_chain import StoredEntry
 

@@ -21,7 +21,14 @@ from typing import Any
 
 from bot.app.evidence_migrations import SCHEMA_VERSION_TABLE, pending
 from bot.app.store_settings import StoreSettings, redact_url
-from bot.report.evidence_chain import GENESIS, ChainReport, StoredEntry, canonical_json, entry_hash, verify_chain
+from bot.report.evidence_chain import (
+    GENESIS,
+    ChainReport,
+    StoredEntry,
+    canonical_json,
+    entry_hash,
+    verify_chain,
+)
 
 log = logging.getLogger(__name__)
 

@@ -204,11 +204,7 @@ class InstallationClient:
         params: dict[str, Any] = {"check_name": name, "filter": "latest", "app_id": self.app_id, "per_page": 100}
         data = await self._rest("GET", f"/repos/{owner}/{repo}/commits/{ref}/check-runs", "list check runs",
                                 params=params)
-        return [
-            CheckRunInfo(id=int(run["id"]), name=str(run["name"]), status=str(run["status"]),
-                         conclusion=run.get("conclusion"), external_id=run.get("external_id"))
-            for run in (data or {}).get("check_runs") or []
-        ]
+        return [_check_run(run) for run in (data or {}).get("check_runs") or []]
 
     async def compare_files(self, owner: str, repo: str, base: str, head: str) -> tuple[list[PullFile], bool]:
         """The files changed between the merge base of `base` and `head`, and whether GitHub cut the
@@ -388,6 +384,12 @@ mutation($threadId: ID!) {
   resolveReviewThread(input: {threadId: $threadId}) { thread { id isResolved } }
 }
 """
+
+
+def _check_run(run: Mapping[str, Any]) -> CheckRunInfo:
+    return CheckRunInfo(id=int(run["id"]), name=str(run["name"]), status=str(run["status"]),
+                        conclusion=run.get("conclusion"), external_id=run.get("external_id"),
+                        text=(run.get("output") or {}).get("text"), head_sha=run.get("head_sha"))
 
 
 def _pull_file(item: Mapping[str, Any]) -> PullFile:

@@ -44,6 +44,8 @@ class CheckRunInfo:
     status: str
     conclusion: str | None
     external_id: str | None
+    text: str | None = None  # output.text, where the evidence record is
+    head_sha: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ the whole record.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,13 +24,10 @@ from typing import Any
 from bot.engine.model import FileError, Finding, NotReviewed
 from bot.engine.policy import Policy
 from bot.engine.review import Review, RuleSet
+from bot.report.evidence_block import EVIDENCE_VERSION
 
-EVIDENCE_VERSION = 1
 NO_POLICY_FILE = "default: no policy file"
-MARKER = "<!-- compliance-bot:evidence:v1 -->"
-MAX_BLOCK_CHARS = 40_000  # of the check run's 65,535-character text; the details get the rest
-# Lists a check run's copy may shorten, least needed first; `omitted` counts what was left out.
-_TRIMMABLE = ("not_reviewed", "errors", "findings", "exceptions")
+POLICY_NOT_READ = "not read: the review ended before it"
 
 Controls = dict[str, list[str]]
 
@@ -53,10 +49,21 @@ class Subject:
 
 @dataclass(frozen=True)
 class PolicySource:
-    """Where the policy came from: its path and git blob id, or no file (`blob_sha` None)."""
+    """Where the policy came from: its path and git blob id, or no file (`blob_sha` None);
+    `unread`: the review ended before the policy was read (its record says so, not "default")."""
 
     path: str
     blob_sha: str | None
+    unread: bool = False
+
+    @property
+    def source(self) -> str:
+        return "file" if self.blob_sha else (POLICY_NOT_READ if self.unread else NO_POLICY_FILE)
+
+
+def git_blob_sha(data: bytes) -> str:
+    """The id git gives a file's content (`git hash-object`), as GitHub reports a policy's blob."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def utc_timestamp(moment: dt.datetime) -> str:
@@ -135,7 +142,7 @@ def build_evidence(
         "policy": {
             "path": policy_source.path,
             "blob_sha": policy_source.blob_sha,
-            "source": "file" if policy_source.blob_sha else NO_POLICY_FILE,
+            "source": policy_source.source,
             "fail_on": policy.fail_on.value,
             "rules_disabled": disabled,
             "paths_ignored": list(policy.ignore_paths),
@@ -155,70 +162,12 @@ def build_evidence(
     }
 
 
-# -- the copy in the check run ---------------------------------------------------------------------
-
-_UNSAFE_IN_BLOCK = re.compile(r"[`<>&]")
-
-
-def _compact(record: Mapping[str, Any]) -> str:
-    """One line of JSON with no backtick, `<`, `>` or `&` (escaped as \\u00XX, which JSON reads back
-    as the same characters), so no path can close the fence or the HTML around it."""
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return _UNSAFE_IN_BLOCK.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def fitted(record: Mapping[str, Any], limit: int = MAX_BLOCK_CHARS) -> dict[str, Any]:
-    """The record, or a copy whose longest lists are cut until its block fits `limit` characters;
-    `omitted` then counts the entries left out of each list (the store keeps the whole record)."""
-    copy: dict[str, Any] = dict(record)
-    if len(evidence_block(copy, limit=None)) <= limit:
-        return copy
-    full = {name: list(record.get(name) or []) for name in _TRIMMABLE}
-    keep = {name: len(items) for name, items in full.items()}
-    for name in _TRIMMABLE:
-        while keep[name] and len(evidence_block(copy, limit=None)) > limit:
-            keep[name] //= 2
-            copy[name] = full[name][: keep[name]]
-            copy["omitted"] = {n: len(full[n]) - keep[n] for n in _TRIMMABLE if len(full[n]) > keep[n]}
-    if len(evidence_block(copy, limit=None)) <= limit:
-        return copy
-    # What is left is the policy's own lists (a policy may be 256 KiB): keep who, what and the verdict.
-    essential = ("evidence_version", "repository", "pull_request", "head_sha", "base_sha", "base_ref", "check",
-                 "engine_version", "rule_set_version", "conclusion", "recorded_at")
-    short = {name: record.get(name) for name in essential}
-    short["policy"] = {k: v for k, v in dict(record.get("policy") or {}).items()
-                       if k in ("path", "blob_sha", "source", "fail_on")}
-    short["omitted"] = {"all": "too large for the check run; the evidence store holds the whole record"}
-    return short
-
-
-def evidence_block(record: Mapping[str, Any], limit: int | None = MAX_BLOCK_CHARS) -> str:
-    """The record as the check run's text ends: a collapsed section holding a JSON fence after
-    MARKER (fitted to `limit` characters unless None)."""
-    shown = fitted(record, limit) if limit is not None else record
-    return (f"\n\n<details><summary>Evidence record (machine-readable)</summary>\n\n{MARKER}\n"
-            f"```json\n{_compact(shown)}\n```\n\n</details>\n")
-
-
-_BLOCK = re.compile(re.escape(MARKER) + r"\n```json\n(?P<json>[^\n]*)\n```")
-
-
-class EvidenceUnreadable(ValueError):
-    """A check run's text holds an evidence marker whose record cannot be read."""
-
-
-def parse_evidence_block(text: str | None) -> dict[str, Any] | None:
-    """The record a check run's text carries; None when it carries none (a check run made before
-    evidence records, or by another App). A marker with broken JSON raises `EvidenceUnreadable`."""
-    if not text or MARKER not in text:
-        return None
-    found = _BLOCK.search(text)
-    if found is None:
-        raise EvidenceUnreadable("the evidence marker is not followed by a JSON block")
-    try:
-        record = json.loads(found["json"])
-    except ValueError as exc:
-        raise EvidenceUnreadable(f"the evidence block is not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(record, dict) or record.get("evidence_version") != EVIDENCE_VERSION:
-        raise EvidenceUnreadable("the evidence block is not a version 1 evidence record")
-    return record
+def merge_record(repository: str, pull_request: int, head_sha: str, base_sha: str, base_ref: str,
+                 merged_at: str | None, merge_commit_sha: str | None, merged_by: str | None,
+                 delivery_id: str, recorded_at: dt.datetime) -> dict[str, Any]:
+    """The evidence event of a merge (GitHub's `pull_request` closed with merged true): which head
+    went in, when and by whom, so an export can pair it with that head's review record."""
+    return {"evidence_version": EVIDENCE_VERSION, "event": "merge", "repository": repository,
+            "pull_request": pull_request, "head_sha": head_sha, "base_sha": base_sha, "base_ref": base_ref,
+            "merged_at": merged_at, "merge_commit_sha": merge_commit_sha, "merged_by": merged_by,
+            "delivery_id": delivery_id, "recorded_at": utc_timestamp(recorded_at)}
