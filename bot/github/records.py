@@ -20,6 +20,17 @@ class PullRequestInfo:
 
 
 @dataclass(frozen=True)
+class MergedPull:
+    """A merged pull request as the pull request list shows it."""
+
+    number: int
+    head_sha: str
+    base_sha: str
+    base_ref: str
+    merged_at: str
+
+
+@dataclass(frozen=True)
 class FileAtRef:
     """A file's text at a ref and its blob id (the policy file: the id keys the review)."""
 
