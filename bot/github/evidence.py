@@ -34,6 +34,11 @@ async def read_back(gh: InstallationClient, owner: str, repo: str, since: str, c
         except EvidenceUnreadable as exc:
             found.append(ReadBack(pull, runs[0], None, f"check run {runs[0].id}: {exc}"))
             continue
-        problem = None if record is not None else f"check run {runs[0].id} carries no evidence record"
-        found.append(ReadBack(pull, runs[0], record, problem))
+        if record is None:
+            found.append(ReadBack(pull, runs[0], None, f"check run {runs[0].id} carries no evidence record"))
+        elif record.get("pull_request") != pull.number:  # another pull request with the same head
+            found.append(ReadBack(pull, runs[0], None, f"the merged head's check run {runs[0].id} reviewed pull "
+                                                       f"request #{record.get('pull_request')}, not this one"))
+        else:
+            found.append(ReadBack(pull, runs[0], record))
     return found
