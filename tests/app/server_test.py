@@ -844,3 +844,17 @@ async def test_a_merge_without_a_working_store(settings: Settings, store: Eviden
     async with started(settings, Recorder(), evidence=store) as (_running, client):
         response = await client.post("/webhook", content=body, headers=delivery_headers("pull_request", body))
     assert (response.status_code, response.json()) == (status, reply)
+
+
+def test_serve_stops_with_one_line_when_the_evidence_store_cannot_be_opened(pem: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PRIVATE_KEY_PATH")}
+    env.update(APP_ID="42", PRIVATE_KEY=pem.replace("\n", "\\n"), WEBHOOK_SECRET=SECRET,
+               DATABASE_URL="postgresql://auditor:hunter2@127.0.0.1:1/evidence")
+    script = "from bot.app import serve, runner; serve.run('127.0.0.1', 0, runner.make_handler)"
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("compliance-bot: cannot open the evidence store PostgreSQL "
+                           "postgresql://auditor:***@127.0.0.1:1/evidence (schema public):")
+    assert "hunter2" not in done.stderr + done.stdout and "Traceback" not in done.stderr
