@@ -9,7 +9,7 @@ never a secret, masked or not), the exceptions applied (suppressions with reason
 rules the policy disabled), the conclusion and the time.
 
 Fields are added in later versions, never renamed or dropped (`evidence_version` changes only if
-that promise is ever broken). The check run carries a copy (`evidence_block`), the evidence store
+that promise is ever broken). The check run carries a copy (`bot.report.evidence_block`), the evidence store
 the whole record.
 """
 
