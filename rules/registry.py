@@ -9,10 +9,12 @@ control of a framework file is either automated (some rule enforces it) or state
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import yaml
 
@@ -185,7 +187,7 @@ def default_controls() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
 
 def default_rule_set() -> RuleSet:
     """Every shipped rule with its regulation controls: what the App and the CLI hand the engine."""
-    return RuleSet(all_rules(), default_controls())
+    return RuleSet(all_rules(), default_controls(), catalog_version())
 
 
 def with_custom_rules(rule_set: RuleSet, custom: Iterable[Rule]) -> RuleSet:
@@ -194,4 +196,31 @@ def with_custom_rules(rule_set: RuleSet, custom: Iterable[Rule]) -> RuleSet:
     custom = tuple(custom)
     if not custom:
         return rule_set
-    return RuleSet([*rule_set.rules, *custom], {**rule_set.controls, **merged_controls(custom, ())})
+    return RuleSet([*rule_set.rules, *custom], {**rule_set.controls, **merged_controls(custom, ())},
+                   rule_set.version)
+
+
+CATALOG_SUFFIXES = (".yml", ".py")  # specs and framework files; the Python checks and the spec interpreter
+
+
+def _catalog_files(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.startswith((".", "__pycache__")):
+            continue
+        path = f"{prefix}{entry.name}"
+        if entry.is_dir():
+            yield from _catalog_files(entry, f"{path}/")
+        elif entry.name.endswith(CATALOG_SUFFIXES):
+            yield path, entry.read_bytes()
+
+
+@lru_cache(maxsize=1)
+def catalog_version() -> str:
+    """`sha256:<hex>` over every file of the shipped catalog (each spec's id is its file name, the
+    framework mappings, the Python checks and the spec interpreter), by path and content: an
+    evidence record names the exact rules and control mappings that judged a change, and any edit
+    to either is another version. Computed once per process."""
+    digest = hashlib.sha256()
+    for path, content in _catalog_files(resources.files("rules")):
+        digest.update(f"{path}\0{hashlib.sha256(content).hexdigest()}\n".encode())
+    return f"sha256:{digest.hexdigest()}"

@@ -11,16 +11,24 @@ from dataclasses import dataclass
 
 from bot.app.jobs import ReviewJob
 from bot.app.lease import Lease
+from bot.engine.policy import Policy
 from bot.github.client import InstallationClient
+from bot.report.evidence import PolicySource
 
 
 @dataclass
 class JobContext:
     """- `job`: what the webhook asked for; `gh`: the installation's client;
     - `lease`: this job's hold on its pull request (checked before every write to GitHub);
-    - `check_run_id`: the check run this review reports to, once found again or created."""
+    - `check_run_id`: the check run this review reports to, once found again or created;
+    - `base_sha`, `policy`, `policy_source`, `review_key`: what the review learnt on the way, for
+      its evidence record (the job's own values until then)."""
 
     job: ReviewJob
     gh: InstallationClient
     lease: Lease
     check_run_id: int | None = None
+    base_sha: str | None = None
+    policy: Policy | None = None
+    policy_source: PolicySource | None = None
+    review_key: str | None = None

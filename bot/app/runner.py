@@ -21,8 +21,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import __version__
 from bot.app.context import JobContext
 from bot.app.custom_rules import OrgRules, OrgRulesCache
+from bot.app.evidence_store import REVIEW, EvidenceStore, EvidenceStoreError, open_store
 from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
@@ -33,13 +35,15 @@ from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
 from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
 from bot.github.blobs import BlobCache
-from bot.github.checks import batches, check_output
+from bot.github.checks import batches, check_output, with_evidence
 from bot.github.client import GitHubApp, GitHubError
 from bot.github.files import HeadChanges, changes_at_head, compared, diffs_of, listed_blobs
 from bot.github.org_rules import ORG_REPOSITORY
-from bot.github.records import PullRequestInfo
+from bot.github.records import CheckRunInfo, PullRequestInfo
 from bot.github.review import ReviewPlan, plan_review, review_body
 from bot.github.tree import GitHubTree, StaleListing
+from bot.report.evidence import PolicySource, Subject, build_evidence
+from bot.report.evidence_block import EvidenceUnreadable, parse_evidence_block
 from rules.registry import default_rule_set, with_custom_rules
 from rules.spec.custom import CUSTOM_RULES_DIR
 
@@ -79,13 +83,14 @@ class ReviewRunner:
     """Runs review jobs for one App; owns what outlives a job (verified blob cache, leases)."""
 
     def __init__(self, app: GitHubApp, check_name: str, rule_set: RuleSet | None = None,
-                 leases: Leases | None = None) -> None:
+                 leases: Leases | None = None, evidence: EvidenceStore | None = None) -> None:
         self.app = app
         self.check_name = check_name
         self.rule_set = rule_set or default_rule_set()
         self.leases = leases or LocalLeases()
         self.blobs = BlobCache()
         self.org_rules = OrgRulesCache()
+        self.evidence = evidence  # where each completed check run's evidence record is appended
 
     async def aclose(self) -> None:
         await self.leases.aclose()
@@ -133,6 +138,8 @@ class ReviewRunner:
         key = ReviewKey(job.full_name, job.pull_number, job.head_sha, pull.base_ref,
                         policy_file.oid if policy_file else NO_POLICY, digest,
                         mode="draft" if draft else "review", rerun=job.delivery_id if job.is_rerun else "")
+        ctx.base_sha, ctx.policy, ctx.review_key = pull.base_sha, policy, key.external_id
+        ctx.policy_source = PolicySource(POLICY_PATH, policy_file.oid if policy_file else None)
         if not await self._claim_check_run(ctx, key):
             log.info("already reviewed (%s): nothing to do", key)
             return
@@ -172,6 +179,7 @@ class ReviewRunner:
         latest = runs[0] if runs else None
         if latest is not None and latest.external_id == key.external_id:
             if latest.status == "completed":
+                await self._recover_evidence(latest)
                 return False
             log.info("resuming check run %d, left %s by an earlier attempt", latest.id, latest.status)
             ctx.check_run_id = latest.id
@@ -223,7 +231,8 @@ class ReviewRunner:
         output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
                               record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
                               refused, org_rules.repository)
-        await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations)
+        await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations,
+                             review, errors, not_reviewed)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)
 
@@ -280,10 +289,14 @@ class ReviewRunner:
             log.error("could not mark check run %s failed: %s", ctx.check_run_id, exc)
 
     async def _complete(self, ctx: JobContext, conclusion: str, title: str, summary: str, text: str = "",
-                        annotations: Sequence[dict[str, Any]] = ()) -> None:
-        """Send annotations 50 per request; the last request completes the run."""
+                        annotations: Sequence[dict[str, Any]] = (), review: Review | None = None,
+                        errors: Sequence[FileError] = (), not_reviewed: Sequence[NotReviewed] = ()) -> None:
+        """Send annotations 50 per request; the last request completes the run, its text ending in
+        the evidence record, which is then appended to the store."""
         job, run_id = ctx.job, ctx.check_run_id
         assert run_id is not None, "a check run is claimed before it is completed"
+        evidence = self._evidence(ctx, conclusion, title, review, errors, not_reviewed)
+        text = with_evidence(text, evidence)
         chunks = batches(annotations)
         for chunk in chunks[:-1]:
             ctx.lease.check()
@@ -297,6 +310,45 @@ class ReviewRunner:
         await ctx.gh.update_check_run(job.owner, job.repo, run_id, {
             "status": "completed", "conclusion": conclusion, "completed_at": _now(), "output": output,
         })
+        await self._store(evidence)
+
+    def _evidence(self, ctx: JobContext, conclusion: str, title: str, review: Review | None,
+                  errors: Sequence[FileError], not_reviewed: Sequence[NotReviewed]) -> dict[str, Any]:
+        job = ctx.job
+        subject = Subject(job.full_name, job.pull_number, job.head_sha, ctx.base_sha or job.base_sha, job.base_ref,
+                          self.check_name, ctx.check_run_id, ctx.review_key)
+        source = ctx.policy_source or PolicySource(POLICY_PATH, None, unread=True)
+        return build_evidence(subject, source, ctx.policy or Policy(), self.rule_set, __version__, conclusion,
+                              dt.datetime.now(dt.UTC), review, errors, not_reviewed,
+                              outcome="" if review is not None else title)
+
+    async def _store(self, record: dict[str, Any]) -> None:
+        """Append to the evidence store. A failure is logged, not raised: the check run is complete
+        and holds the record, and the next job on this head stores it from there
+        (`_recover_evidence`)."""
+        if self.evidence is None:
+            return
+        try:
+            entry = await asyncio.to_thread(self.evidence.append, REVIEW, record)
+        except EvidenceStoreError as exc:
+            log.error("evidence record not stored (the check run holds it): %s", exc)
+            return
+        log.info("evidence record %d stored in %s", entry.seq, self.evidence.description)
+
+    async def _recover_evidence(self, run: CheckRunInfo) -> None:
+        """Store the record of a completed check run the store lacks (its job stopped in between)."""
+        if self.evidence is None or not run.external_id:
+            return
+        try:
+            if await asyncio.to_thread(self.evidence.has_review, run.external_id):
+                return
+            record = parse_evidence_block(run.text)
+        except (EvidenceStoreError, EvidenceUnreadable) as exc:
+            log.error("could not recover the evidence record of check run %d: %s", run.id, exc)
+            return
+        if record is not None:
+            log.info("check run %d is complete but its evidence record was not stored: storing it", run.id)
+            await self._store(record)
 
 
 def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:
@@ -305,4 +357,4 @@ def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:
                     settings.http_timeout)
     leases: Leases = (RedisLeases.from_url(settings.redis_url, prefix=f"{settings.redis_namespace}:lease:")
                       if settings.redis_url else LocalLeases())
-    return ReviewRunner(app, settings.check_name, leases=leases)
+    return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings))

@@ -44,9 +44,16 @@ def run(
 
     import uvicorn
 
+    from bot.app.evidence_store import EvidenceStoreError, open_store
     from bot.app.server import create_app
 
-    app = create_app(settings, handler_factory(settings))
+    try:
+        evidence = open_store(settings)
+        handler = handler_factory(settings)
+    except EvidenceStoreError as exc:
+        print(f"compliance-bot: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    app = create_app(settings, handler, evidence=evidence)
     options: dict[str, Any] = {
         "log_config": None,  # our root handler (with redaction) formats uvicorn's records too
         "access_log": False,  # the server logs one richer line per delivery

@@ -1,7 +1,9 @@
 """The webhook server: a plain Starlette app whose lifespan owns the queue and the worker.
 
     POST /webhook   verify X-Hub-Signature-256 over the raw body, route the delivery, queue the
-                    job and answer 202 at once (the review runs in the worker, never in the request)
+                    job and answer 202 at once (the review runs in the worker, never in the request);
+                    a merge is appended to the evidence store (202), or 503 when the store
+                    cannot take it, so GitHub lists the delivery as failed and it can be redelivered
     GET  /healthz   200 {"status": "ok", "queue": "ok"}; 503 when the queue is unreachable
 
 The lifespan builds the queue (in-process unless REDIS_URL is set, or the one passed in) and a
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import re
@@ -27,12 +30,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.app.evidence_store import MERGE, EvidenceStore, EvidenceStoreError
 from bot.app.job_queue import InProcessQueue, JobQueue, QueueClosed, QueueFull, RedisStreamQueue
 from bot.app.jobs import ReviewJob
 from bot.app.settings import Settings
-from bot.app.webhooks import BadPayload, Ignored, route, verify_signature
+from bot.app.webhooks import BadPayload, Ignored, Merged, route, verify_signature
 from bot.app.worker import Worker
 from bot.engine import limits
+from bot.report.evidence import merge_record
 
 __all__ = ["MAX_BODY_BYTES", "build_queue", "create_app"]
 
@@ -64,9 +69,11 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     shutdown_timeout: float = 25.0,
     body_read_seconds: float = BODY_READ_SECONDS,
+    evidence: EvidenceStore | None = None,
 ) -> Starlette:
     """The ASGI app. A `queue` passed in is used as is and left open at shutdown (its owner
-    closes it); a queue built here from the settings is closed by the lifespan."""
+    closes it); a queue built here from the settings is closed by the lifespan. `evidence`: where
+    merges are recorded (None: merges are not recorded)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -81,7 +88,7 @@ def create_app(
             log.error("queue %s is not reachable: webhooks get 503 until it is", where)
         try:
             yield {"settings": settings, "queue": job_queue, "worker": worker, "max_body_bytes": max_body_bytes,
-                   "body_read_seconds": body_read_seconds}
+                   "body_read_seconds": body_read_seconds, "evidence": evidence}
         finally:
             await worker.stop(shutdown_timeout)
             if owned:
@@ -193,6 +200,8 @@ async def webhook(request: Request) -> Response:
         return note.reply(200, {"ok": True, "event": event}, "pong")
     if isinstance(outcome, Ignored):
         return note.reply(202, {"ignored": outcome.reason}, f"ignored: {outcome.reason}")
+    if isinstance(outcome, Merged):
+        return await _record_merge(request.state.evidence, outcome, note)
     queue: JobQueue = request.state.queue
     try:
         queued = await queue.put(outcome)
@@ -208,6 +217,20 @@ async def webhook(request: Request) -> Response:
         return note.reply(202, {"queued": False, "duplicate": True, "delivery": delivery_id},
                           "duplicate: already queued")
     return note.reply(202, {"queued": True, "delivery": delivery_id}, f"queued {outcome.trigger}")
+
+
+async def _record_merge(store: EvidenceStore | None, merged: Merged, note: _DeliveryLog) -> JSONResponse:
+    if store is None:
+        return note.reply(202, {"ignored": "merged: no evidence store"}, "ignored: merged, no evidence store")
+    record = merge_record(merged.repository, merged.pull_number, merged.head_sha, merged.base_sha, merged.base_ref,
+                          merged.merged_at, merged.merge_commit_sha, merged.merged_by, merged.delivery_id,
+                          dt.datetime.now(dt.UTC))
+    try:
+        entry = await asyncio.to_thread(store.append, MERGE, record)
+    except EvidenceStoreError as exc:
+        log.error("delivery=%s merge not recorded: %s", merged.delivery_id, exc)
+        return note.reply(503, {"error": "evidence store unavailable; redeliver later"}, "failed: evidence store")
+    return note.reply(202, {"recorded": "merge", "seq": entry.seq}, f"recorded merge of #{merged.pull_number}")
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -13,6 +13,9 @@
     CHECK_NAME          name of the check run the bot reports (default "compliance")
     WORKER_CONCURRENCY  review jobs run at the same time per process (default 4)
     HTTP_TIMEOUT        seconds per GitHub API request (default 10)
+    DATABASE_URL, DATABASE_SCHEMA, DATA_DIR, EVIDENCE_DB
+                        where evidence records are kept (`bot.app.store_settings`; default: a
+                        SQLite file under DATA_DIR)
 
 `load_settings()` is the entry point: it turns every problem into one `SettingsError` line that
 names the setting, and never echoes the key, the secret or a Redis password.
@@ -40,7 +43,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "load_settings", "redact_url"]
+from bot.app.store_settings import StoreSettings, redact_url
+
+__all__ = ["Settings", "SettingsError", "StoreSettings", "load_api_settings", "load_settings", "load_store_settings",
+           "redact_url"]
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
@@ -56,7 +62,7 @@ class SettingsError(Exception):
     """A missing or invalid setting; `str()` is one line naming it, never containing a secret."""
 
 
-class Settings(BaseSettings):
+class Settings(StoreSettings):
     """Immutable process settings. Build it with `load_settings()` (or `Settings()` from os.environ).
 
     `private_key` holds the normalized PEM text whichever way it was given (PRIVATE_KEY or
@@ -185,6 +191,8 @@ class Settings(BaseSettings):
                 value = "<hidden>"
             elif name == "redis_url" and value is not None:
                 value = redact_url(value)
+            elif name == "database_url" and value is not None:
+                value = self.database_url_redacted
             yield name, value
 
     def __repr__(self) -> str:
@@ -230,9 +238,37 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     raise SettingsError("; ".join(messages) or "invalid settings")
 
 
-def redact_url(url: str) -> str:
-    """`redis://user:secret@host:6379/0` -> `redis://user:***@host:6379/0`."""
-    return re.sub(r"^([a-z][a-z0-9+.-]*://)([^/@:]*):[^/@]*@", r"\1\2:***@", url, flags=re.IGNORECASE)
+class _StoreFromMapping(StoreSettings):
+    """StoreSettings made from exactly the mapping given (see `_FromMapping`)."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
+    """Only where evidence is kept (DATABASE_URL, EVIDENCE_DB...): what `compliance-bot evidence`
+    needs to read the store, without the App's key or webhook secret."""
+    source: Mapping[str, str] = os.environ if env is None else env
+    names = [_env_name(field) for field in StoreSettings.model_fields]
+    values = {name: source[name] for name in names if source.get(name, "").strip()}
+    try:
+        return _StoreFromMapping.model_validate(values)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(dict.fromkeys(_messages(exc))) or "invalid settings") from None
+
+
+UNUSED_WEBHOOK_SECRET = "not-used-when-reading-evidence"
+
+
+def load_api_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The App's settings for calling GitHub's API only (reading check runs back): the webhook
+    secret signs nothing here, so it is not asked for."""
+    source: Mapping[str, str] = os.environ if env is None else env
+    return load_settings({**source, "WEBHOOK_SECRET": source.get("WEBHOOK_SECRET") or UNUSED_WEBHOOK_SECRET})
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -317,6 +353,8 @@ def _messages(exc: ValidationError) -> list[str]:
             ctx = error.get("ctx") or {}
             numbers = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
             explained = template.format(**numbers) if template else error["msg"]
+            if env_name == "DATABASE_SCHEMA" and kind == "string_pattern_mismatch":
+                explained = "must be a lower-case PostgreSQL name: letters, digits and _ (at most 63)"
             if env_name == "APP_ID":
                 explained += " (the GitHub App's numeric id)"
             messages.append(f"{env_name}: {explained}")

@@ -7,7 +7,8 @@ a field the routing needs raises `BadPayload` (the server answers 400); it never
 Routing table:
 
     pull_request          opened, synchronize, reopened, ready_for_review -> job (drafts too,
-                          with is_draft=True); edited -> job only when the base branch changed
+                          with is_draft=True); edited -> job only when the base branch changed;
+                          closed with merged true -> `Merged` (an evidence event, no review)
     check_suite           requested, rerequested -> job for check_suite.pull_requests[0]
     check_run             rerequested, requested_action -> job for check_run.pull_requests[0],
                           with check_run_id
@@ -28,7 +29,7 @@ from typing import Any
 
 from bot.app.jobs import ReviewJob
 
-__all__ = ["BadPayload", "Ignored", "route", "signature_for", "verify_signature"]
+__all__ = ["BadPayload", "Ignored", "Merged", "route", "signature_for", "verify_signature"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,22 @@ class Ignored:
 
     def __str__(self) -> str:
         return self.reason
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A pull request was merged: the server appends it to the evidence store, so an export can
+    tell which reviewed head went in (no review runs)."""
+
+    delivery_id: str
+    repository: str
+    pull_number: int
+    head_sha: str
+    base_sha: str
+    base_ref: str
+    merged_at: str | None
+    merge_commit_sha: str | None
+    merged_by: str | None
 
 
 # -- signatures ------------------------------------------------------------------------------------
@@ -78,7 +95,7 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
 # -- routing ---------------------------------------------------------------------------------------
 
 
-def route(event: str, delivery_id: str, payload: dict[str, Any]) -> ReviewJob | None | Ignored:
+def route(event: str, delivery_id: str, payload: dict[str, Any]) -> ReviewJob | None | Ignored | Merged:
     """What to do with one delivery: a job to queue, `Ignored(reason)`, or `None` (ping)."""
     if not isinstance(payload, Mapping):
         raise BadPayload(f"payload must be a JSON object, got {_type_name(payload)}")
@@ -104,8 +121,10 @@ def route(event: str, delivery_id: str, payload: dict[str, Any]) -> ReviewJob | 
     return Ignored(f"{trigger}: event not handled")
 
 
-def _pull_request(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> ReviewJob | Ignored:
+def _pull_request(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> ReviewJob | Ignored | Merged:
     action = _str(payload, "action")
+    if action == "closed":
+        return _closed(trigger, delivery_id, payload)
     if action == "edited":
         # Retargeting a PR to another base branch changes its diff; a title/body edit does not.
         changes = payload.get("changes")
@@ -127,6 +146,29 @@ def _pull_request(trigger: str, delivery_id: str, payload: Mapping[str, Any]) ->
         default_branch=_str(payload, "repository", "default_branch"),
         is_draft=_bool(pr, "draft", where="pull_request", default=False),
     )
+
+
+def _closed(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> Ignored | Merged:
+    pr = _obj(payload, "pull_request")
+    if not _bool(pr, "merged", where="pull_request", default=False):
+        return Ignored(f"{trigger}: closed without merging")
+    merged_by = pr.get("merged_by")
+    return Merged(
+        delivery_id=delivery_id,
+        repository=f"{_name(payload, 'repository', 'owner', 'login')}/{_name(payload, 'repository', 'name')}",
+        pull_number=_int(pr, "number", where="pull_request"),
+        head_sha=_sha(pr, "head", "sha", where="pull_request"),
+        base_sha=_sha(pr, "base", "sha", where="pull_request"),
+        base_ref=_str(pr, "base", "ref", where="pull_request"),
+        merged_at=_optional_str(pr, "merged_at"),
+        merge_commit_sha=_optional_str(pr, "merge_commit_sha"),
+        merged_by=_optional_str(merged_by, "login") if isinstance(merged_by, Mapping) else None,
+    )
+
+
+def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _check_suite(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> ReviewJob | Ignored:

@@ -16,13 +16,17 @@ from importlib import resources
 from pathlib import Path
 
 from bot.cli.custom_rules import RulesFolderError, as_file_errors, load_rules_folder
+from bot.cli.errors import UsageError
+from bot.cli.evidence import add_evidence_parser, run_evidence
 from bot.cli.git import GitError, GitTree, changed_files, run_git
 from bot.cli.local import FsTree
+from bot.cli.local_evidence import committed_policy, file_policy, local_evidence, origin_repository
 from bot.engine.diff import DiffError, FileDiff
 from bot.engine.model import Severity
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
 from bot.engine.review import Engine, Review, RuleSet
 from bot.engine.rule import Rule
+from bot.report.evidence import PolicySource, Subject, git_blob_sha
 from bot.report.json_report import dumps, review_json
 from bot.report.sarif import review_sarif
 from bot.report.text import controls_line, text_report
@@ -30,10 +34,6 @@ from rules.registry import Framework, default_rule_set, with_custom_rules
 from rules.spec.custom import CUSTOM_RULES_DIR, CustomRules
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad arguments or an unusable repository: exit 2 with one clear line."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
 
     sub.add_parser("demo", help="review a bundled example change and print what the App would post")
+    add_evidence_parser(sub)
     return parser
 
 
@@ -114,9 +115,11 @@ def _with_refusals(review: Review, custom: CustomRules) -> Review:
     return replace(review, errors=(*as_file_errors(custom), *review.errors)) if custom.errors else review
 
 
-def _emit(review: Review, policy: Policy, output_format: str, engine: Engine) -> int:
+def _emit(review: Review, policy: Policy, output_format: str, engine: Engine,
+          evidence: tuple[Subject, PolicySource] | None = None) -> int:
     if output_format == "json":
-        print(dumps(review_json(review, policy)))
+        record = local_evidence(review, policy, engine, *evidence) if evidence else None
+        print(dumps(review_json(review, policy, record)))
     elif output_format == "sarif":
         print(dumps(review_sarif(review, engine.rule_set.rules, policy)))
     else:
@@ -150,8 +153,10 @@ def _git_diff(repo: Path, base: str, head: GitTree) -> list[FileDiff]:
 
 
 def check_change(repo: Path, base_rev: str | None, head_rev: str, policy_path: Path | None,
-                 fail_on: str | None, custom: CustomRules | None = None) -> tuple[Engine, Review, Policy]:
-    """Review base...head like the App reviews a pull request (against their merge-base)."""
+                 fail_on: str | None, custom: CustomRules | None = None
+                 ) -> tuple[Engine, Review, Policy, tuple[Subject, PolicySource]]:
+    """Review base...head like the App reviews a pull request (against their merge-base); also
+    what the review's evidence record names (the commits, the policy's blob)."""
     try:
         root = Path(run_git(repo, "rev-parse", "--show-toplevel").decode().strip())
     except GitError as exc:
@@ -172,13 +177,16 @@ def check_change(repo: Path, base_rev: str | None, head_rev: str, policy_path: P
     custom = custom or CustomRules()
     engine = Engine(_rule_set(custom), policy)
     review = engine.review_change(_git_diff(root, merge_base, head), head, base)
-    return engine, _with_refusals(review, custom), policy
+    subject = Subject(origin_repository(root), None, head.commit, merge_base, base_name)
+    source = file_policy(policy_path, committed_policy(root, policy_source.commit))
+    return engine, _with_refusals(review, custom), policy, (subject, source)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     custom = _custom_rules(args.rules)
-    engine, review, policy = check_change(args.repo, args.base, args.head, args.policy, args.fail_on, custom)
-    return _emit(review, policy, args.format, engine)
+    engine, review, policy, evidence = check_change(args.repo, args.base, args.head, args.policy, args.fail_on,
+                                                    custom)
+    return _emit(review, policy, args.format, engine, evidence)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -186,9 +194,13 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.path}: not a directory")
     tree = FsTree(args.path)
     custom = _custom_rules(args.rules)
-    policy = _load_policy(args.policy, tree.read(POLICY_PATH), args.fail_on)
+    text = tree.read(POLICY_PATH)
+    policy = _load_policy(args.policy, text, args.fail_on)
     engine = Engine(_rule_set(custom), policy)
-    return _emit(_with_refusals(engine.scan(tree), custom), policy, args.format, engine)
+    found = PolicySource(POLICY_PATH, git_blob_sha(text.encode("utf-8")) if text is not None else None)
+    subject = Subject(None, None, None, None)
+    return _emit(_with_refusals(engine.scan(tree), custom), policy, args.format, engine,
+                 (subject, file_policy(args.policy, found)))
 
 
 def _cmd_rules_test(folder: Path) -> int:
@@ -300,14 +312,15 @@ def _cmd_demo(_: argparse.Namespace) -> int:
             run_git(repo, *identity, "commit", "-q", "-m", f"demo {stage}")
         print("Reviewing the bundled example pull request (base: main~1, head: main).")
         print("Each finding below reads as the inline comment the App would post.\n")
-        engine, review, policy = check_change(repo, "HEAD~1", "HEAD", None, None)
+        engine, review, policy, _evidence = check_change(repo, "HEAD~1", "HEAD", None, None)
         code = _emit(review, policy, "text", engine)
     print(f"\nThe 'compliance' check run would conclude: {review.conclusion(policy)} "
           f"(compliance-bot check exits {code}).")
     return EXIT_OK
 
 
-COMMANDS = {"check": _cmd_check, "scan": _cmd_scan, "rules": _cmd_rules, "serve": _cmd_serve, "demo": _cmd_demo}
+COMMANDS = {"check": _cmd_check, "scan": _cmd_scan, "rules": _cmd_rules, "serve": _cmd_serve, "demo": _cmd_demo,
+            "evidence": run_evidence}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

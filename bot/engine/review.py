@@ -103,13 +103,16 @@ class Review:
     caller adds (its own errors, notes and not-reviewed entries) travels in the caller's own record.
 
     `not_reviewed`: changed files (or parts, with a line) the engine could not judge, each shown
-    by every reporter; they fail the review only where the policy says so."""
+    by every reporter; they fail the review only where the policy says so.
+    `rules_applied`: the ids of the rules that judged at least one resource or line of the change,
+    sorted: what an evidence record lists as evaluated (a rule of another format never ran)."""
 
     findings: tuple[Finding, ...] = ()
     errors: tuple[FileError, ...] = ()
     notes: tuple[str, ...] = ()
     stats: ReviewStats = field(default_factory=ReviewStats)
     not_reviewed: tuple[NotReviewed, ...] = ()
+    rules_applied: tuple[str, ...] = ()
 
     def conclusion(self, policy: Policy) -> str:
         return conclusion_of(self.findings, self.errors, policy, self.not_reviewed)
@@ -119,7 +122,8 @@ class RuleSet:
     """Rules indexed by source and type, with their regulation controls attached: a resource
     meets only the rules that judge its type (and those judging every type of its source)."""
 
-    def __init__(self, rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> None:
+    def __init__(self, rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]],
+                 version: str | None = None) -> None:
         self.rules = tuple(rules)
         self.controls = controls
         self._any_type: dict[str, list[Rule]] = defaultdict(list)
@@ -134,6 +138,9 @@ class RuleSet:
                     self._any_type[source].append(rule)
         self._cache: dict[tuple[str, str, frozenset[str]], tuple[Rule, ...]] = {}
         self.digest = _digest(self.rules, controls)
+        # What evidence records name the rule set by: the shipped catalog's hash (rules.registry),
+        # else this digest of what the rules would report.
+        self.version = version or self.digest
 
     def for_resource(self, resource: Resource, disabled: frozenset[str]) -> Iterable[Rule]:
         """The rules judging `resource`, but those `disabled` names (by id or by an earlier id)."""
@@ -375,9 +382,11 @@ class Engine:
         others = (d for d in changed_head.values() if d.path not in links)
         listed = tuple(sorted((*_not_reviewed(others, scanned, chart_dirs, errors), *unfollowed, *links.values()),
                               key=_entry_order))
-        findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions, clock)
+        applied: set[str] = set()
+        findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions,
+                                   clock, applied)
         errors.extend(FileError(path, None, clock.message(path)) for path in clock.stopped_paths())
-        return Review(tuple(findings), tuple(errors), tuple(notes), stats, listed)
+        return Review(tuple(findings), tuple(errors), tuple(notes), stats, listed, tuple(sorted(applied)))
 
     def _terraform_paths(self, plan: ReadPlan, head: Tree) -> tuple[list[str], list[str]]:
         """Every Terraform file of the repository (a changed module's callers and the modules it
@@ -423,7 +432,9 @@ class Engine:
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
     def _run_rules(self, resources: Iterable[Resource], groups: Mapping[str, Sequence[Resource]],
-                   changes: Mapping[str, FileDiff], base: BaseVersions, clock: FileClock) -> list[Finding]:
+                   changes: Mapping[str, FileDiff], base: BaseVersions, clock: FileClock, applied: set[str]
+                   ) -> list[Finding]:
+        """The findings of every rule on `resources`; `applied` gathers the ids of the rules run."""
         context = ModuleContext(groups, base)
         findings: dict[tuple[str, int, str], Finding] = {}
         for resource in resources:
@@ -433,6 +444,7 @@ class Engine:
                 continue  # this file has had its time: an error says so, the other files go on
             started = clock.now()
             for rule in self.rule_set.for_resource(resource, self.policy.disabled_rules):
+                applied.add(rule.id)
                 try:
                     violations = list(rule.check(resource, context))
                 except Exception:  # noqa: BLE001 - a rule bug is reported on the resource, never a crash

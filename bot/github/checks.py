@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.engine.model import FileError, Finding, NotReviewed
 from bot.github.review import ReviewPlan
+from bot.report.evidence_block import evidence_block
 from bot.report.text import controls_line
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
@@ -82,6 +83,13 @@ def _cap(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
         return text
     notice = "\n\n…(truncated: GitHub limits this text to 65,535 characters)"
     return text[: limit - len(notice)] + notice
+
+
+def with_evidence(text: str, record: Mapping[str, Any]) -> str:
+    """The check run's text ending in its evidence record: the details give way (cut, with a
+    notice) so the record always fits GitHub's 65,535 characters."""
+    block = evidence_block(record)
+    return _cap(text, MAX_OUTPUT_CHARS - len(block)) + block
 
 
 def _code(text: str) -> str:

@@ -27,6 +27,7 @@ from bot.github.records import (
     CheckRunInfo,
     DirectoryEntry,
     FileAtRef,
+    MergedPull,
     PullFile,
     PullRequestInfo,
     ReviewComment,
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 MAX_PR_FILES = 3000  # GitHub's files API never lists more
 MAX_COMPARE_FILES = 300  # nor does the compare API
 FILES_PER_PAGE = 100
+PULLS_PER_PAGE = 100
 BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node limits
 THREADS_PER_PAGE = 100
 MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
@@ -219,16 +221,31 @@ class InstallationClient:
             base_sha=str(data["base"]["sha"]),
         )
 
+    async def list_merged_pulls(self, owner: str, repo: str, since: str) -> list[MergedPull]:
+        """The pull requests merged at or after `since` (GitHub's `2026-01-31T00:00:00Z` form), newest
+        update first. Closed pull requests are read by last update, newest first, until one was last
+        updated before `since`: a pull request merged after it was updated after it too."""
+        merged: list[MergedPull] = []
+        page = 1
+        while True:
+            batch, has_next = await self._rest_with_next(
+                "GET", f"/repos/{owner}/{repo}/pulls", "list pull requests",
+                params={"state": "closed", "sort": "updated", "direction": "desc", "per_page": PULLS_PER_PAGE,
+                        "page": page})
+            for item in batch or []:
+                if (item.get("merged_at") or "") >= since:
+                    merged.append(MergedPull(int(item["number"]), str(item["head"]["sha"]), str(item["base"]["sha"]),
+                                             str(item["base"]["ref"]), str(item["merged_at"])))
+            if not batch or not has_next or (batch[-1].get("updated_at") or "") < since:
+                return merged
+            page += 1
+
     async def list_check_runs(self, owner: str, repo: str, ref: str, name: str) -> list[CheckRunInfo]:
         """The latest check run of this App named `name` on `ref` (GitHub's `filter=latest`), if any."""
         params: dict[str, Any] = {"check_name": name, "filter": "latest", "app_id": self.app_id, "per_page": 100}
         data = await self._rest("GET", f"/repos/{owner}/{repo}/commits/{ref}/check-runs", "list check runs",
                                 params=params)
-        return [
-            CheckRunInfo(id=int(run["id"]), name=str(run["name"]), status=str(run["status"]),
-                         conclusion=run.get("conclusion"), external_id=run.get("external_id"))
-            for run in (data or {}).get("check_runs") or []
-        ]
+        return [_check_run(run) for run in (data or {}).get("check_runs") or []]
 
     async def compare_files(self, owner: str, repo: str, base: str, head: str) -> tuple[list[PullFile], bool]:
         """The files changed between the merge base of `base` and `head`, and whether GitHub cut the
@@ -411,6 +428,12 @@ mutation($threadId: ID!) {
 """
 
 
+def _check_run(run: Mapping[str, Any]) -> CheckRunInfo:
+    return CheckRunInfo(id=int(run["id"]), name=str(run["name"]), status=str(run["status"]),
+                        conclusion=run.get("conclusion"), external_id=run.get("external_id"),
+                        text=(run.get("output") or {}).get("text"), head_sha=run.get("head_sha"))
+
+
 def _pull_file(item: Mapping[str, Any]) -> PullFile:
     """One entry of the files API (pull request files and compare share the shape)."""
     return PullFile(path=item["filename"], status=item.get("status", "modified"), sha=item.get("sha"),
@@ -448,6 +471,20 @@ class GitHubApp:
             cache_strategy=self._cache,
             async_transport=self._transport,
         )
+
+    async def repository_installation(self, owner: str, repo: str) -> int:
+        """The id of this App's installation on `owner/repo` (asked as the App, with its JWT)."""
+        what = f"find the App's installation on {owner}/{repo}"
+        try:
+            async with self._client(AppAuthStrategy(str(self._app_id), self._private_key)) as github:
+                response = await github.arequest("GET", f"/repos/{owner}/{repo}/installation", headers=API_HEADERS)
+        except RequestFailed as exc:
+            if exc.response.status_code == 404:
+                raise GitHubError(f"{what}: the App is not installed there (HTTP 404)", 404) from None
+            raise _error(exc, what) from None
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
+        return int(response.json()["id"])
 
     @asynccontextmanager
     async def installation(self, installation_id: int) -> AsyncIterator[InstallationClient]:

@@ -20,6 +20,17 @@ class PullRequestInfo:
 
 
 @dataclass(frozen=True)
+class MergedPull:
+    """A merged pull request as the pull request list shows it."""
+
+    number: int
+    head_sha: str
+    base_sha: str
+    base_ref: str
+    merged_at: str
+
+
+@dataclass(frozen=True)
 class FileAtRef:
     """A file's text at a ref and its blob id (the policy file: the id keys the review)."""
 
@@ -44,6 +55,8 @@ class CheckRunInfo:
     status: str
     conclusion: str | None
     external_id: str | None
+    text: str | None = None  # output.text, where the evidence record is
+    head_sha: str | None = None
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,9 @@ def not_reviewed_json(entry: NotReviewed, policy: Policy) -> dict[str, Any]:
             "blocking": policy.fails_for(entry)}
 
 
-def review_json(review: Review, policy: Policy) -> dict[str, Any]:
-    return {
+def review_json(review: Review, policy: Policy, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report; `evidence`: the review's evidence record (`bot.report.evidence`), added as is."""
+    report = {
         "version": 1,
         "conclusion": review.conclusion(policy),
         "findings": [finding_json(f, policy) for f in review.findings],
@@ -60,6 +61,9 @@ def review_json(review: Review, policy: Policy) -> dict[str, Any]:
             "seconds": round(review.stats.seconds, 4),
         },
     }
+    if evidence is not None:
+        report["evidence"] = evidence
+    return report
 
 
 def report_schema() -> dict[str, Any]:

@@ -16,7 +16,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -27,11 +27,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.types import Receive, Scope, Send
 
 from bot.app import logs, serve
+from bot.app.evidence_store import EvidenceStore, EvidenceStoreError, SqliteEvidenceStore
 from bot.app.job_queue import InProcessQueue, JobQueue, RedisStreamQueue
 from bot.app.jobs import ReviewJob
 from bot.app.server import MAX_BODY_BYTES, build_queue, create_app
 from bot.app.settings import Settings, load_settings
 from bot.app.webhooks import Ignored, route, signature_for
+from bot.report.evidence_chain import StoredEntry
 from tests.fakegithub import descriptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -790,3 +792,69 @@ async def test_a_body_that_stops_arriving_is_408_within_the_deadline(settings: S
     assert response.status_code == 408
     assert response.json() == {"error": "body not received in time"}
     assert queue.puts == []
+
+
+# -- merges: evidence events -----------------------------------------------------------------------
+
+
+def merged_payload() -> bytes:
+    payload: dict[str, Any] = json.loads((descriptions.webhooks_dir() / "pull_request.closed.json").read_text())
+    payload["pull_request"].update(merged=True, merged_at="2026-03-02T09:00:00Z", merged_by={"login": "octocat"})
+    return json.dumps(payload).encode()
+
+
+class DownStore(EvidenceStore):
+    description = "a store that is down"
+
+    def append(self, kind: str, record: Mapping[str, Any]) -> StoredEntry:
+        raise EvidenceStoreError("cannot append to the evidence store a store that is down: refused")
+
+    def entries(self, repository: str | None = None) -> list[StoredEntry]:
+        return []
+
+    def has_review(self, review_key: str) -> bool:
+        return False
+
+
+async def test_a_merge_is_appended_to_the_store(settings: Settings, tmp_path: Path) -> None:
+    store = SqliteEvidenceStore(tmp_path / "evidence.sqlite3")
+    body = merged_payload()
+    handler = Recorder()
+    async with started(settings, handler, evidence=store) as (_running, client):
+        response = await client.post("/webhook", content=body,
+                                     headers=delivery_headers("pull_request", body, delivery="merge-1"))
+    assert response.status_code == 202 and response.json() == {"recorded": "merge", "seq": 1}
+    (entry,) = store.entries()
+    record = entry.record()
+    assert (entry.kind, record["event"], record["repository"], record["pull_request"]) == (
+        "merge", "merge", "Codertocat/Hello-World", 2)
+    assert (record["merged_at"], record["merged_by"], record["delivery_id"]) == ("2026-03-02T09:00:00Z", "octocat",
+                                                                                  "merge-1")
+    assert record["head_sha"] == json.loads(body)["pull_request"]["head"]["sha"]
+    assert handler.jobs == []  # a merge is no review
+
+
+@pytest.mark.parametrize(("store", "status", "reply"), [
+    (None, 202, {"ignored": "merged: no evidence store"}),
+    (DownStore(), 503, {"error": "evidence store unavailable; redeliver later"}),
+])
+async def test_a_merge_without_a_working_store(settings: Settings, store: EvidenceStore | None, status: int,
+                                               reply: dict[str, str]) -> None:
+    body = merged_payload()
+    async with started(settings, Recorder(), evidence=store) as (_running, client):
+        response = await client.post("/webhook", content=body, headers=delivery_headers("pull_request", body))
+    assert (response.status_code, response.json()) == (status, reply)
+
+
+def test_serve_stops_with_one_line_when_the_evidence_store_cannot_be_opened(pem: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PRIVATE_KEY_PATH")}
+    env.update(APP_ID="42", PRIVATE_KEY=pem.replace("\n", "\\n"), WEBHOOK_SECRET=SECRET,
+               DATABASE_URL="postgresql://auditor:hunter2@127.0.0.1:1/evidence")
+    script = "from bot.app import serve, runner; serve.run('127.0.0.1', 0, runner.make_handler)"
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("compliance-bot: cannot open the evidence store PostgreSQL "
+                           "postgresql://auditor:***@127.0.0.1:1/evidence (schema public):")
+    assert "hunter2" not in done.stderr + done.stdout and "Traceback" not in done.stderr

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from bot.app.jobs import ReviewJob
-from bot.app.webhooks import BadPayload, Ignored, route, signature_for, verify_signature
+from bot.app.webhooks import BadPayload, Ignored, Merged, route, signature_for, verify_signature
 from tests.fakegithub import descriptions
 
 WEBHOOKS = descriptions.webhooks_dir()  # GitHub's examples, fetched from npm (tests/fakegithub/descriptions.py)
@@ -30,7 +30,7 @@ ROUTING_TABLE: dict[str, dict[str, Any] | Ignored | None] = {
     "pull_request.synchronize.json": {**HELLO, "trigger": "pull_request.synchronize"},
     "pull_request.reopened.json": {**HELLO, "trigger": "pull_request.reopened"},
     "pull_request.ready_for_review.json": {**HELLO, "trigger": "pull_request.ready_for_review"},
-    "pull_request.closed.json": Ignored("pull_request.closed: action not reviewed"),
+    "pull_request.closed.json": Ignored("pull_request.closed: closed without merging"),
     "check_suite.requested.json": Ignored("check_suite.requested: no pull request for this check suite"),
     "check_suite.rerequested.json": {**HELLO, "trigger": "check_suite.rerequested", "installation_id": 957387},
     "check_run.rerequested.json": Ignored("check_run.rerequested: no pull request for this check run"),
@@ -310,7 +310,7 @@ _REPLACEMENTS: list[Any] = [_MISSING, None, "", "x", 0, -1, 1.5, True, [], {}, [
 @pytest.mark.parametrize("path", payload_files(), ids=lambda p: p.name)
 def test_any_single_damage_gives_a_result_or_bad_payload(path: Path) -> None:
     """Delete or replace every node of every real payload, one at a time: route must answer with
-    a job, Ignored, None or BadPayload, and never raise anything else."""
+    a job, Ignored, Merged, None or BadPayload, and never raise anything else."""
     payload = json.loads(path.read_text())
     event = event_of(path)
     tried = 0
@@ -328,7 +328,7 @@ def test_any_single_damage_gives_a_result_or_bad_payload(path: Path) -> None:
             except BadPayload as exc:
                 assert str(exc) and "\n" not in str(exc)
             else:
-                assert outcome is None or isinstance(outcome, (ReviewJob, Ignored))
+                assert outcome is None or isinstance(outcome, (ReviewJob, Ignored, Merged))
                 if isinstance(outcome, ReviewJob):
                     ReviewJob.from_json(outcome.to_json())
             finally:

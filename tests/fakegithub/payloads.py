@@ -297,6 +297,13 @@ class Payloads:
             body.pop(key, None)
         return body
 
+    def pull_simple(self, repo: Repository, pr: PullRequest) -> dict[str, Any]:
+        """An item of the pull request list (`pull-request-simple`): the full pull request without
+        the fields only `pulls/get` computes (diff stats, mergeability, merged/merged_by)."""
+        body = self.pull_request(repo, pr)
+        allowed = set(self.spec.document["components"]["schemas"]["pull-request-simple"]["properties"])
+        return {key: value for key, value in body.items() if key in allowed}
+
     def pull_minimal(self, repo: Repository, pr: PullRequest) -> dict[str, Any]:
         api_repo = f"{self.api}/repos/{repo.full_name}"
         short = {"id": repo.id, "url": api_repo, "name": repo.name}

@@ -32,6 +32,7 @@ HANDLERS: dict[str, Handler] = {}
 PERMISSIONS: dict[str, tuple[str, str]] = {
     "repos/get": ("metadata", "read"),
     "pulls/get": ("pull_requests", "read"),
+    "pulls/list": ("pull_requests", "read"),
     "pulls/list-files": ("pull_requests", "read"),
     "pulls/list-reviews": ("pull_requests", "read"),
     "pulls/get-review": ("pull_requests", "read"),
@@ -466,6 +467,26 @@ def get_pull(fake: FakeGitHub, req: Request) -> Response:
         diff = repo.pull_diff(pr)
         return Response(200, repo.git.format_patch(diff.base, diff.head), media_type="application/vnd.github.patch")
     return Response(200, fake.payloads.pull_request(repo, pr))
+
+
+@handler("pulls/list")
+def list_pulls(fake: FakeGitHub, req: Request) -> Response:
+    """`state` (open, closed, all), `base`, `head` (`owner:branch`), `sort` (created, updated;
+    popularity and long-running fall back to created) and `direction` (GitHub's default: desc for
+    created, asc otherwise), paginated."""
+    repo = _repo(fake, req)
+    state = req.query.get("state", "open")
+    pulls = [p for p in repo.pulls.values() if state == "all" or p.state == state]
+    if "base" in req.query:
+        pulls = [p for p in pulls if p.base_ref == req.query["base"]]
+    if "head" in req.query:
+        pulls = [p for p in pulls if f"{repo.owner.login}:{p.head_ref}" == req.query["head"]]
+    sort = req.query.get("sort", "created")
+    descending = req.query.get("direction", "desc" if sort == "created" else "asc") == "desc"
+    field = "updated_at" if sort == "updated" else "created_at"
+    pulls.sort(key=lambda p: (getattr(p, field), p.number), reverse=descending)
+    chunk, headers = paginate(fake, req, pulls)
+    return Response(200, [fake.payloads.pull_simple(repo, p) for p in chunk], headers=headers)
 
 
 @handler("pulls/list-files")
