@@ -43,7 +43,7 @@ unknown:
   fail: critical
 """
 ANCHORED = """\
-common: &why "tracked in OPS-1"
+x-common: &why "tracked in OPS-1"
 suppressions:
   - {rule: CB-AWS-001, reason: *why}
   - {rule: CB-AWS-002, reason: *why, expires: "2030-02-28"}
