@@ -253,8 +253,12 @@ class Policy:
         """Whether the file writes this setting (`fail_on`, `secrets.show_prefix`) itself."""
         return setting in self.lines
 
-    def line_of(self, setting: str) -> int | None:
-        return self.lines.get(setting)
+    def line_of(self, setting: str, item: str | None = None) -> int | None:
+        """The line of a setting, or of one item of a list setting by its value
+        (`line_of("rules.disable", "CB-AWS-001")`); else the nearest setting above it."""
+        names = [f"{setting}={item}"] if item is not None else []
+        names += [setting, setting.split(".")[0]]
+        return next((self.lines[name] for name in names if name in self.lines), None)
 
 
 def path_matches(path: str, pattern: str) -> bool:
@@ -291,6 +295,11 @@ def parse_policy(text: str | None, source: str = POLICY_PATH) -> Policy:
     if problems:
         raise PolicyError([PolicyProblem(source, p.line, p.message) for p in problems])
     lines = {setting_name(path): line for path, line in loaded.lines.items() if path}
+    for setting in (("rules", "disable"), ("paths", "ignore")):  # items found again by value
+        for index, item in enumerate(((data.get(setting[0]) or {}).get(setting[1])) or ()):
+            line = loaded.lines.get((*setting, index))
+            if line is not None:
+                lines.setdefault(f"{setting_name(setting)}={item}", line)
     return _policy(data, source, lines)
 
 
