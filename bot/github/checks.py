@@ -29,10 +29,12 @@ MAX_ENTRY_PART = 300  # characters of one path or reason in a bullet
 
 
 def annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
-    level = "notice" if finding.suppressed else ("failure" if blocks else "warning")
+    level = "notice" if finding.suppressed or finding.mode == "monitor" else ("failure" if blocks else "warning")
     message = finding.message
     if finding.suppressed:
         message = f"{message}\n(suppressed by policy: {finding.suppression_reason})"
+    elif finding.mode != "block":
+        message = f"{message}\n(not blocking: {finding.mode_reason or f'the policy sets this rule to {finding.mode}'})"
     controls = controls_line(finding.controls)
     details = f"How to fix: {finding.remediation}" + (f"\nControls: {controls}" if controls else "")
     if finding.provenance:
@@ -167,7 +169,9 @@ def check_output(
         summary.append(
             f"Inline comments: {len(plan.comments)} new, {plan.already_commented} already posted, "
             f"{len(plan.resolve_thread_ids)} thread(s) resolved as fixed, {plan.outside_diff} outside the diff, "
-            f"{plan.over_cap} over the comment cap (all are annotations below)."
+            f"{plan.over_cap} over the comment cap"
+            + (f", {plan.monitor_only} of rules in monitor mode (never commented)" if plan.monitor_only else "")
+            + " (all are annotations below)."
         )
     summary += [f"- {note}" for note in notes]
     details = []
