@@ -170,7 +170,7 @@ def check_output(
             f"Inline comments: {len(plan.comments)} new, {plan.already_commented} already posted, "
             f"{len(plan.resolve_thread_ids)} thread(s) resolved as fixed, {plan.outside_diff} outside the diff, "
             f"{plan.over_cap} over the comment cap"
-            + (f", {plan.monitor_only} of rules in monitor mode (never commented)" if plan.monitor_only else "")
+            + (f", {plan.monitor_only} of rules in monitor mode, never commented" if plan.monitor_only else "")
             + " (all are annotations below)."
         )
     summary += [f"- {note}" for note in notes]

@@ -82,3 +82,18 @@ def test_a_long_not_reviewed_list_is_cut_with_a_count() -> None:
 def test_a_backtick_in_a_path_does_not_break_the_list() -> None:
     output = check_output([], [], [], {}, None, "success", not_reviewed=[NotReviewed("a`b.bicep", None, "bicep", "r")])
     assert "- ``a`b.bicep`` (bicep): r" in output.summary
+
+
+def test_modes_set_the_annotation_level_and_say_why_nothing_blocks() -> None:
+    from bot.github.review import ReviewPlan
+
+    monitored = replace(finding(4, rule="CB-AWS-002"), mode="monitor", mode_reason="hipaa findings block only on "
+                        "resources tagged data-classification=phi; this one has no such tag")
+    commented = replace(finding(5, rule="CB-AWS-003"), mode="comment")
+    out = check_output([monitored, commented], [], [], {}, ReviewPlan(monitor_only=1), "success")
+    levels = {a["title"].split(":")[0]: (a["annotation_level"], a["message"]) for a in out.annotations}
+    assert levels["CB-AWS-002"] == ("notice", "not encrypted\n(not blocking: hipaa findings block only on resources "
+                                              "tagged data-classification=phi; this one has no such tag)")
+    assert levels["CB-AWS-003"] == ("warning", "not encrypted\n(not blocking: the policy sets this rule to comment)")
+    assert out.title == "2 finding(s), none blocking"
+    assert "1 of rules in monitor mode, never commented" in out.summary
