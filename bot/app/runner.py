@@ -1,12 +1,14 @@
 """The review job: one pull request head in, one review and one completed check run out.
 
-    lease (one job per pull request) → the pull request now and the policy (default branch)
+    lease (one job per pull request) → the pull request now and the policy in force (the
+    repository's and its organisation's, from default branches: `bot.app.policy_source`)
     → review key → check run found again, or created → files changed at this head
     → engine (reads the head through GitHubTree) → review planned from the threads on GitHub
     → check run completed
 
 Idempotence in two sentences: the queue drops a delivery id it has seen; a review is keyed by
-(repository, PR, head, base branch, policy blob, engine version) and its check run is found
+(repository, PR, head, base branch, policy blobs and the facts they were resolved with, engine
+version) and its check run is found
 again on GitHub by that key, so a job whose review is done does nothing and a job that died is
 finished by the next, while posting is planned from the comments already on GitHub. With Redis
 the per-PR lease spans processes, so two servers never review one head at once.
@@ -25,10 +27,11 @@ from bot.app.context import JobContext
 from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
-from bot.app.review_key import NO_POLICY, ReviewKey
+from bot.app.policy_source import PolicySource
+from bot.app.review_key import ReviewKey
 from bot.engine.diff import FileDiff
 from bot.engine.model import FileError, NotReviewed
-from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
+from bot.engine.policy import POLICY_PATH, Policy, PolicyProblem
 from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
 from bot.github.blobs import BlobCache
@@ -54,12 +57,14 @@ def _now() -> str:
 class JobRecord:
     """What the job knows beside the engine's frozen `Review`: its own errors (unreadable
     patches), notes, what it could not review at all (which fails the check), and entries it
-    adds to the engine's not-reviewed list (shown the same way; failing only by policy)."""
+    adds to the engine's not-reviewed list (shown the same way; failing only by policy), and the
+    settings of the repository's policy its organisation's refused (each fails the check)."""
 
     errors: list[FileError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     not_reviewed: list[NotReviewed] = field(default_factory=list)
+    policy_problems: list[PolicyProblem] = field(default_factory=list)  # refused settings: the check fails
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,8 @@ class Reviewed:
 
 
 class ReviewRunner:
-    """Runs review jobs for one App; owns what outlives a job (verified blob cache, leases)."""
+    """Runs review jobs for one App; owns what outlives a job (verified blob cache, parsed policy
+    files by commit, leases)."""
 
     def __init__(self, app: GitHubApp, check_name: str, rule_set: RuleSet | None = None,
                  leases: Leases | None = None) -> None:
@@ -82,6 +88,7 @@ class ReviewRunner:
         self.rule_set = rule_set or default_rule_set()
         self.leases = leases or LocalLeases()
         self.blobs = BlobCache()
+        self.policies = PolicySource()
 
     async def aclose(self) -> None:
         await self.leases.aclose()
@@ -116,22 +123,21 @@ class ReviewRunner:
     async def _review(self, ctx: JobContext) -> None:
         job, gh = ctx.job, ctx.gh
         pull = await gh.get_pull(job.owner, job.repo, job.pull_number)
-        policy_file = await gh.get_file(job.owner, job.repo, POLICY_PATH, job.default_branch)
-        problem: str | None = None
-        try:
-            policy = parse_policy(policy_file.text if policy_file else None)
-        except PolicyError as exc:
-            policy, problem = Policy(), str(exc)
-        draft = pull.draft and not policy.review_drafts and problem is None
-        key = ReviewKey(job.full_name, job.pull_number, job.head_sha, pull.base_ref,
-                        policy_file.oid if policy_file else NO_POLICY, self.rule_set.digest,
+        loaded = await self.policies.load(gh, job.owner, job.repo, job.default_branch)
+        policy = loaded.policy
+        draft = pull.draft and not policy.review_drafts and not loaded.problems
+        key = ReviewKey(job.full_name, job.pull_number, job.head_sha, pull.base_ref, loaded.key, self.rule_set.digest,
                         mode="draft" if draft else "review", rerun=job.delivery_id if job.is_rerun else "")
         if not await self._claim_check_run(ctx, key):
             log.info("already reviewed (%s): nothing to do", key)
             return
-        if problem is not None:
+        if loaded.problems:
+            listed = "\n".join(f"- {problem}" for problem in loaded.problems)
             await self._complete(ctx, "failure", "Invalid compliance policy",
-                                 f"The policy on `{job.default_branch}` could not be read: {problem}")
+                                 f"The compliance policy (on the default branch `{job.default_branch}`, and the "
+                                 f"organisation's where there is one) could not be read, so nothing was reviewed:\n\n"
+                                 f"{listed}\n\nFix the file on its default branch; the check runs again on the next "
+                                 "push or re-run.")
             return
         if draft:
             await self._complete(ctx, "neutral", "Draft pull request: not reviewed yet",
@@ -139,7 +145,8 @@ class ReviewRunner:
                                  f"`{POLICY_PATH}` to review them earlier).")
             return
         reviewed = await self._run_engine(ctx, pull, policy)
-        record = JobRecord(errors=list(reviewed.diff_errors))
+        record = JobRecord(errors=list(reviewed.diff_errors), notes=list(loaded.resolved.notes),
+                           policy_problems=list(loaded.resolved.problems))
         changes = reviewed.changes
         if changes.truncated:
             record.incomplete.append(
@@ -205,10 +212,11 @@ class ReviewRunner:
             await self._resolve_fixed(ctx, plan, record)
         errors = [*record.errors, *review.errors]
         not_reviewed = [*review.not_reviewed, *record.not_reviewed]
-        conclusion = ("failure" if record.incomplete
+        conclusion = ("failure" if record.incomplete or record.policy_problems
                       else conclusion_of(review.findings, errors, policy, not_reviewed))
         output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
-                              record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)})
+                              record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
+                              record.policy_problems)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.engine.model import FileError, Finding, NotReviewed
+from bot.engine.policy import POLICY_PATH, PolicyProblem
 from bot.github.review import ReviewPlan
 from bot.report.text import controls_line
 
@@ -58,6 +59,18 @@ def error_annotation(error: FileError) -> dict[str, Any]:
         "annotation_level": "failure",
         "title": "File could not be reviewed",
         "message": error.message[:MAX_ANNOTATION_MESSAGE],
+    }
+
+
+def policy_annotation(problem: PolicyProblem) -> dict[str, Any]:
+    """A refused setting of the repository's own policy file, on its line."""
+    return {
+        "path": POLICY_PATH,
+        "start_line": problem.line or 1,
+        "end_line": problem.line or 1,
+        "annotation_level": "failure",
+        "title": "Policy setting refused",
+        "message": problem.message[:MAX_ANNOTATION_MESSAGE],
     }
 
 
@@ -122,6 +135,7 @@ def check_output(
     incomplete: Sequence[str] = (),
     not_reviewed: Sequence[NotReviewed] = (),
     failing: Collection[NotReviewed] = (),
+    policy_problems: Sequence[PolicyProblem] = (),
 ) -> CheckOutput:
     """Title, summary (table by rule and control), details text and annotations of the check run.
 
@@ -129,15 +143,17 @@ def check_output(
     conclusion is then failure, and the summary says why, since no annotation can point there.
     `not_reviewed` lists what the engine (or the job) could not judge: shown, and passing unless
     it is in `failing` (the kinds the policy's `not_reviewed.fail` names), which the summary
-    shows apart, saying that the policy fails the check for them."""
+    shows apart, saying that the policy fails the check for them. `policy_problems`: settings of
+    the repository's policy that would loosen its organisation's (refused, each on its line)."""
     blocking = [f for f in findings if blocks.get(f.fingerprint)]
     suppressed = [f for f in findings if f.suppressed]
     failing_entries = [n for n in not_reviewed if n in failing]
     listed_entries = [n for n in not_reviewed if n not in failing]
     if conclusion == "success" and not findings:
         title = "No compliance issues"
-    elif blocking or errors or incomplete or failing_entries:
+    elif blocking or errors or incomplete or failing_entries or policy_problems:
         title = f"{len(blocking)} blocking finding(s)" + (f", {len(errors)} error(s)" if errors else "")
+        title += f", {len(policy_problems)} policy setting(s) refused" if policy_problems else ""
         title += ", not everything reviewed" if incomplete else ""
     else:
         title = f"{len(findings)} finding(s), none blocking"
@@ -157,6 +173,11 @@ def check_output(
     if errors:
         summary += ["**Files that could not be reviewed** (the check fails closed):", ""]
         summary += [f"- `{e.path}`{f' line {e.line}' if e.line else ''}: {e.message}" for e in errors] + [""]
+    if policy_problems:
+        summary += ["**Policy settings refused** (the organisation policy allows a repository only to tighten it; "
+                    "the review used the organisation's values, and the check fails until the file is fixed):", ""]
+        summary += [f"- {_code(p.source)}{f' line {p.line}' if p.line else ''}: {p.message}" for p in policy_problems]
+        summary += [""]
     if incomplete:
         summary += ["**Not reviewed** (the check fails closed):", ""]
         summary += [f"- {reason}" for reason in incomplete] + [""]
@@ -179,7 +200,8 @@ def check_output(
         state = " (suppressed)" if f.suppressed else ""
         details.append(f"- **{f.rule_id}** [{f.severity.value}]{state} `{f.path}:{f.line}` {f.resource or ''}: {f.message}"
                        + (f" (value: {f.provenance})" if f.provenance else ""))
-    annotations = [error_annotation(e) for e in errors]
+    annotations = [policy_annotation(p) for p in policy_problems if p.source == POLICY_PATH]
+    annotations += [error_annotation(e) for e in errors]
     annotations += [annotation(f, bool(blocks.get(f.fingerprint))) for f in findings]
     if len(annotations) > MAX_ANNOTATIONS:
         summary.append(f"Only the first {MAX_ANNOTATIONS} of {len(annotations)} annotations are shown.")
