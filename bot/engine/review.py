@@ -291,8 +291,8 @@ class Engine:
     def _scope_notes(self) -> list[str]:
         if self.frameworks is None:
             return []
-        return [f"Only rules mapping to {', '.join(sorted(self.frameworks))} were evaluated (`frameworks` in the "
-                f"policy): {len(self.rule_set.rules) - len(self._out_of_scope)} of {len(self.rule_set.rules)} rules."]
+        return [(f"Only rules mapping to {', '.join(sorted(self.frameworks))} were evaluated (`frameworks` in the "
+                f"policy): {len(self.rule_set.rules) - len(self._out_of_scope)} of {len(self.rule_set.rules)} rules.")]
 
     def _rule_frameworks(self, rule: Rule) -> frozenset[str]:
         """The frameworks a rule serves here: those it maps to, of those in force."""

@@ -174,8 +174,8 @@ def check_output(
         summary += ["**Files that could not be reviewed** (the check fails closed):", ""]
         summary += [f"- `{e.path}`{f' line {e.line}' if e.line else ''}: {e.message}" for e in errors] + [""]
     if policy_problems:
-        summary += ["**Policy settings refused** (the organisation policy allows a repository only to tighten it; "
-                    "the review used the organisation's values, and the check fails until the file is fixed):", ""]
+        summary += [("**Policy settings refused** (the organisation policy allows a repository only to tighten it; "
+                    "the review used the organisation's values, and the check fails until the file is fixed):"), ""]
         summary += [f"- {_code(p.source)}{f' line {p.line}' if p.line else ''}: {p.message}" for p in policy_problems]
         summary += [""]
     if incomplete:

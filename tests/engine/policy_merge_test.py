@@ -38,16 +38,16 @@ LOOSENING = [
      (4, "rules.disable: CB-AWS-001 is required by the organisation policy"),
      lambda p: p.disabled_rules == {"CB-AWS-017"}),
     ("rules:\n  modes: {CB-AWS-017: comment}\n", "rules:\n  modes:\n    CB-AWS-017: monitor\n",
-     (3, "rules.modes: CB-AWS-017 cannot be monitor: the organisation policy sets it to comment "
-         "(a repository may only go monitor → comment → block)"),
+     (3, ("rules.modes: CB-AWS-017 cannot be monitor: the organisation policy sets it to comment "
+         "(a repository may only go monitor → comment → block)")),
      lambda p: p.mode_for("CB-AWS-017") == "comment"),
     ("fail_on: low\n", "rules:\n  modes: {CB-AWS-001: comment}\n",
-     (2, "rules.modes: CB-AWS-001 cannot be comment: the organisation policy sets it to block "
-         "(a repository may only go monitor → comment → block)"),
+     (2, ("rules.modes: CB-AWS-001 cannot be comment: the organisation policy sets it to block "
+         "(a repository may only go monitor → comment → block)")),
      lambda p: p.mode_for("CB-AWS-001") == "block" and p.blocks(finding())),
     ("paths:\n  ignore: [examples/**]\n", "paths:\n  ignore:\n    - examples/old/**\n    - legacy/**\n",
-     (4, "paths.ignore: 'legacy/**' is not ignored by the organisation policy; a repository may not ignore more "
-         "than it does"),
+     (4, ("paths.ignore: 'legacy/**' is not ignored by the organisation policy; a repository may not ignore more "
+         "than it does")),
      lambda p: p.ignore_paths == ("examples/**",) and not p.ignores("legacy/a.tf")),
     ("fail_on: low\n", "regressions: notice\n",
      (1, "regressions: notice would let weakened controls pass where the organisation policy blocks them"),
@@ -62,19 +62,19 @@ LOOSENING = [
      (2, "secrets.show_prefix: the organisation policy masks found secrets whole"),
      lambda p: not p.show_secret_prefix),
     ("fail_on: low\n", "suppressions:\n  - rule: CB-AWS-001\n    reason: accepted\n",
-     (2, "suppressions: CB-AWS-001 is not suppressed: the organisation policy does not allow repository exceptions "
-         "(exceptions.allow_repository: true in its policy would)"),
+     (2, ("suppressions: CB-AWS-001 is not suppressed: the organisation policy does not allow repository exceptions "
+         "(exceptions.allow_repository: true in its policy would)")),
      lambda p: p.suppressions == () and p.suppression_for(finding()) is None),
     ("exceptions: {allow_repository: false}\n", "exceptions:\n  allow_repository: true\n",
      (1, "exceptions: these settings are the organisation policy's; a repository cannot change them"),
      lambda p: not p.allows_repository_exceptions),
     ("fail_on: low\n", "frameworks: [hipaa]\n",
-     (1, "frameworks: the organisation policy evaluates every rule here; a repository may add frameworks to the "
-         "organisation's, not limit them"),
+     (1, ("frameworks: the organisation policy evaluates every rule here; a repository may add frameworks to the "
+         "organisation's, not limit them")),
      lambda p: p.active_frameworks is None),
     ("fail_on: low\n", "data_classification:\n  tag: data-classification\n  frameworks: {hipaa: [phi]}\n",
-     (1, "data_classification: the organisation policy blocks findings on every resource; a repository cannot make "
-         "some of them notices"),
+     (1, ("data_classification: the organisation policy blocks findings on every resource; a repository cannot make "
+         "some of them notices")),
      lambda p: p.data_classification is None),
     ("data_classification: {tag: data-classification, frameworks: {hipaa: [phi]}}\n",
      "data_classification:\n  tag: sensitivity\n  frameworks: {hipaa: [phi]}\n",
@@ -82,8 +82,8 @@ LOOSENING = [
      lambda p: p.data_classification is not None and p.data_classification.tag == "data-classification"),
     ("data_classification: {tag: data-classification, frameworks: {hipaa: [phi]}}\n",
      "data_classification:\n  tag: data-classification\n  frameworks:\n    hipaa: [phi]\n    pci-dss: [pci]\n",
-     (5, "data_classification.frameworks: the organisation policy blocks pci-dss findings on every resource; a "
-         "repository cannot limit them to some"),
+     (5, ("data_classification.frameworks: the organisation policy blocks pci-dss findings on every resource; a "
+         "repository cannot limit them to some")),
      lambda p: p.data_classification is not None and set(p.data_classification.frameworks) == {"hipaa"}),
 ]
 
@@ -147,16 +147,16 @@ def test_repository_suppressions_apply_where_the_organisation_allows_them() -> N
 
 def test_frameworks_may_be_added_to_the_organisations_never_limited() -> None:
     added = merged("frameworks: [soc2]\n", "frameworks: [hipaa]\n")
-    assert added.problems == () and added.policy.active_frameworks == {"soc2", "hipaa"}
+    assert added.problems == () and added.policy.active_frameworks == frozenset({"soc2", "hipaa"})
     inherited = merged("frameworks: [soc2, {name: hipaa, when: {topics: [phi]}}]\n", "extends: org\n",
                        RepositoryFacts.of(["phi", "payments"]))
-    assert inherited.policy.active_frameworks == {"soc2", "hipaa"}
+    assert inherited.policy.active_frameworks == frozenset({"soc2", "hipaa"})
     # The organisation reviews every rule of this repository (its one framework is for phi repositories).
     limiting = merged("frameworks: [{name: hipaa, when: {topics: [phi]}}]\n", "frameworks: [pci-dss]\n")
     assert [p.line for p in limiting.problems] == [1] and limiting.policy.active_frameworks is None
     scoped = merged("frameworks: [{name: hipaa, when: {topics: [phi]}}]\n", "frameworks: [pci-dss]\n",
                     RepositoryFacts.of(["phi"]))
-    assert scoped.problems == () and scoped.policy.active_frameworks == {"hipaa", "pci-dss"}
+    assert scoped.problems == () and scoped.policy.active_frameworks == frozenset({"hipaa", "pci-dss"})
 
 
 def test_data_classification_may_add_classes_under_the_organisations_tag() -> None:
@@ -180,8 +180,8 @@ def test_without_a_repository_policy_the_organisation_applies_alone() -> None:
     resolved = resolve_policy(None, org("fail_on: high\n"), RepositoryFacts.of(["x"]))
     assert resolved.problems == () and resolved.policy.fail_on is Severity.HIGH
     assert resolved.policy.facts.topics == {"x"}
-    assert resolved.notes == (f"The organisation policy ({ORG_SOURCE}) applies; this repository has no policy of "
-                              "its own.",)
+    assert resolved.notes == ((f"The organisation policy ({ORG_SOURCE}) applies; this repository has no policy of "
+                              "its own."),)
 
 
 def test_an_organisation_policy_cannot_extend_and_its_problem_names_its_own_file() -> None:

@@ -10,9 +10,9 @@ They read git and state, apply GitHub's rules (`rules.py`) and build bodies (`pa
 from __future__ import annotations
 
 import math
-import zlib
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode

@@ -89,5 +89,5 @@ def test_monitor_findings_are_never_commented_and_comment_findings_are() -> None
     plan = plan_review([monitored, commented, finding(6)], {"main.tf": DIFF}, [thread(monitored)], 30)
     assert [f.rule_id for f, _ in plan.comments] == ["CB-AWS-003", "CB-AWS-001"]
     assert plan.monitor_only == 1 and plan.resolve_thread_ids == []  # still found: its old thread stays open
-    body = dict((f.rule_id, c.body) for f, c in plan.comments)["CB-AWS-003"]
+    body = {f.rule_id: c.body for f, c in plan.comments}["CB-AWS-003"]
     assert "**Not blocking:** the policy sets this rule to `comment` (shown, never blocking)" in body
