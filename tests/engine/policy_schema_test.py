@@ -49,8 +49,8 @@ def test_exceptions_take_exactly_the_agreed_settings_and_are_kept_raw() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("exceptions:\n  approvers: [security]\n", "line 2: 'exceptions.approvers[0]' must be a team written org/team, "
-                                              "not 'security'"),
+    ("exceptions:\n  approvers: [security]\n", ("line 2: 'exceptions.approvers[0]' must be a team written org/team, "
+                                              "not 'security'")),
     ("exceptions:\n  max_days: 0\n", "'exceptions.max_days' must be a whole number of days, at least 1, not 0"),
     ("exceptions:\n  max_days: 1.5\n", "'exceptions.max_days' must be a whole number of days, at least 1, not 1.5"),
     ("exceptions:\n  migrate: [snyk]\n", "'exceptions.migrate[0]' must be one of checkov, tfsec, trivy, not 'snyk'"),
