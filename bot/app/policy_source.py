@@ -22,7 +22,7 @@ from bot.app.review_key import NO_POLICY
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, PolicyProblem, RepositoryFacts, parse_policy
 from bot.engine.policy_merge import ResolvedPolicy, org_policy_source, resolve_policy
 from bot.github.client import InstallationClient
-from bot.github.org_config import org_config_file, org_config_head
+from bot.github.org_config import ORG_CONFIG_REPOSITORY, org_config_file, org_config_head
 from bot.github.records import FileAtRef
 
 CACHE_ENTRIES = 512  # parsed files (a few KiB each): repositories and organisations served recently
@@ -90,7 +90,8 @@ class PolicySource:
         head = await gh.get_branch_head(owner, repo, default_branch)
         mine = await self._file(f"{owner}/{repo}", head or default_branch, POLICY_PATH, cache=head is not None,
                                 read=lambda: gh.get_file(owner, repo, POLICY_PATH, head or default_branch))
-        org_head = await org_config_head(gh, owner)
+        # The `.github` repository's own policy is the organisation's: it is not beneath itself.
+        org_head = None if repo.lower() == ORG_CONFIG_REPOSITORY else await org_config_head(gh, owner)
         org: PolicyFile | None = None
         if org_head is not None:
             org = await self._file(org_head.full_name, org_head.sha, org_policy_source(owner),

@@ -62,3 +62,11 @@ def test_topics_are_read_only_when_a_policy_asks(fake_github: FakeGitHub) -> Non
     assert asked.policy.active_frameworks == frozenset({"hipaa"}) and asked.policy.facts.topics == {"phi"}
     assert fake_github.count("GET", r"/repos/src-facts/asks$") == 1
     assert fake_github.count("GET", r"/properties/values$") == 0
+
+
+def test_the_github_repository_is_reviewed_under_its_own_policy_alone(fake_github: FakeGitHub) -> None:
+    """Its policy is the organisation's: merged with itself, `exceptions` would be refused."""
+    fake_github.create_repo("src-org", ".github", files={POLICY: "fail_on: high\nexceptions: {allow_repository: true}\n"})
+    loaded = load(fake_github, PolicySource(), "src-org", ".github")
+    assert loaded.problems == () and loaded.resolved.problems == () and loaded.resolved.notes == ()
+    assert loaded.policy.allows_repository_exceptions
