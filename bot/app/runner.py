@@ -8,9 +8,9 @@
 
 Idempotence in two sentences: the queue drops a delivery id it has seen; a review is keyed by
 (repository, PR, head, base branch, policy blobs and the facts they were resolved with, engine
-version) and its check run is found
-again on GitHub by that key, so a job whose review is done does nothing and a job that died is
-finished by the next, while posting is planned from the comments already on GitHub. With Redis
+version) and its check run is found again on GitHub by that key, so a job whose review is done
+does nothing and a job that died is finished by the next, while posting is planned from the
+comments already on GitHub. With Redis
 the per-PR lease spans processes, so two servers never review one head at once.
 """
 
