@@ -1,10 +1,12 @@
 """What makes two reviews the same review, and how its check run is found again on GitHub.
 
-A review is keyed by (repository, pull request, head SHA, base branch, policy blob, engine
-version): the same key means the same inputs, so the same verdict. The key travels as the check
-run's `external_id`; a job first looks at the latest check run of this App with the check's name
-on the head, and when that run carries its key the review is done (completed) or is resumed (a
-job that died left it in progress), instead of being created twice. No process memory decides
+A review is keyed by (repository, pull request, head SHA, base branch, policy, engine version),
+where the policy is named by its blob (or, beneath an organisation policy or under repository
+facts, by a digest of both blobs and the facts: `bot.app.policy_source`): the same key means the
+same inputs, so the same verdict. The key travels as the check run's `external_id`; a job first
+looks at the latest check run of this App with the check's name on the head, and when that run
+carries its key the review is done (completed) or is resumed (a job that died left it in
+progress), instead of being created twice. No process memory decides
 whether a pull request is reviewed: GitHub does.
 
 Two more things make a different review of the same inputs: a draft's placeholder (`mode`

@@ -1,14 +1,17 @@
 """The review job: one pull request head in, one review and one completed check run out.
 
-    lease (one job per pull request) → the pull request now and the policy (default branch)
-    → the organisation's custom rules (its `.github` repository's default branch) → review key → check run found again, or created → files changed at this head
+    lease (one job per pull request) → the pull request now and the policy in force (the
+    repository's and its organisation's, from default branches: `bot.app.policy_source`)
+    → the organisation's custom rules (its `.github` repository's default branch) → review key
+    → check run found again, or created → files changed at this head
     → engine (reads the head through GitHubTree) → review planned from the threads on GitHub
     → check run completed
 
 Idempotence in two sentences: the queue drops a delivery id it has seen; a review is keyed by
-(repository, PR, head, base branch, policy blob, engine version) and its check run is found
-again on GitHub by that key, so a job whose review is done does nothing and a job that died is
-finished by the next, while posting is planned from the comments already on GitHub. With Redis
+(repository, PR, head, base branch, policy blobs and the facts they were resolved with, engine
+version) and its check run is found again on GitHub by that key, so a job whose review is done
+does nothing and a job that died is finished by the next, while posting is planned from the
+comments already on GitHub. With Redis
 the per-PR lease spans processes, so two servers never review one head at once.
 """
 
@@ -28,10 +31,11 @@ from bot.app.evidence_store import REVIEW, EvidenceStore, EvidenceStoreError, op
 from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
-from bot.app.review_key import NO_POLICY, ReviewKey
+from bot.app.policy_source import PolicySource as PolicyFiles
+from bot.app.review_key import ReviewKey
 from bot.engine.diff import FileDiff
 from bot.engine.model import FileError, NotReviewed
-from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
+from bot.engine.policy import POLICY_PATH, Policy, PolicyProblem
 from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
 from bot.github.blobs import BlobCache
@@ -61,12 +65,14 @@ def _now() -> str:
 class JobRecord:
     """What the job knows beside the engine's frozen `Review`: its own errors (unreadable
     patches), notes, what it could not review at all (which fails the check), and entries it
-    adds to the engine's not-reviewed list (shown the same way; failing only by policy)."""
+    adds to the engine's not-reviewed list (shown the same way; failing only by policy), and the
+    settings of the repository's policy its organisation's refused (each fails the check)."""
 
     errors: list[FileError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     not_reviewed: list[NotReviewed] = field(default_factory=list)
+    policy_problems: list[PolicyProblem] = field(default_factory=list)  # refused settings: the check fails
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,8 @@ class Reviewed:
 
 
 class ReviewRunner:
-    """Runs review jobs for one App; owns what outlives a job (verified blob cache, leases)."""
+    """Runs review jobs for one App; owns what outlives a job (verified blob cache, parsed policy
+    files by commit, leases)."""
 
     def __init__(self, app: GitHubApp, check_name: str, rule_set: RuleSet | None = None,
                  leases: Leases | None = None, evidence: EvidenceStore | None = None) -> None:
@@ -91,6 +98,7 @@ class ReviewRunner:
         self.blobs = BlobCache()
         self.org_rules = OrgRulesCache()
         self.evidence = evidence  # where each completed check run's evidence record is appended
+        self.policies = PolicyFiles()
 
     async def aclose(self) -> None:
         await self.leases.aclose()
@@ -125,27 +133,26 @@ class ReviewRunner:
     async def _review(self, ctx: JobContext) -> None:
         job, gh = ctx.job, ctx.gh
         pull = await gh.get_pull(job.owner, job.repo, job.pull_number)
-        policy_file = await gh.get_file(job.owner, job.repo, POLICY_PATH, job.default_branch)
-        problem: str | None = None
-        try:
-            policy = parse_policy(policy_file.text if policy_file else None)
-        except PolicyError as exc:
-            policy, problem = Policy(), str(exc)
-        draft = pull.draft and not policy.review_drafts and problem is None
+        loaded = await self.policies.load(gh, job.owner, job.repo, job.default_branch)
+        policy = loaded.policy
+        draft = pull.draft and not policy.review_drafts and not loaded.problems
         org_rules = await self.org_rules.load(gh, job.owner)
         rule_set = with_custom_rules(self.rule_set, org_rules.rules.rules)
         digest = rule_set.digest + (f".{org_rules.rules.digest}" if org_rules.rules.digest else "")
-        key = ReviewKey(job.full_name, job.pull_number, job.head_sha, pull.base_ref,
-                        policy_file.oid if policy_file else NO_POLICY, digest,
+        key = ReviewKey(job.full_name, job.pull_number, job.head_sha, pull.base_ref, loaded.key, digest,
                         mode="draft" if draft else "review", rerun=job.delivery_id if job.is_rerun else "")
         ctx.base_sha, ctx.policy, ctx.review_key = pull.base_sha, policy, key.external_id
-        ctx.policy_source = PolicySource(POLICY_PATH, policy_file.oid if policy_file else None)
+        ctx.policy_source = PolicySource(POLICY_PATH, loaded.file_oid)
         if not await self._claim_check_run(ctx, key):
             log.info("already reviewed (%s): nothing to do", key)
             return
-        if problem is not None:
+        if loaded.problems:
+            listed = "\n".join(f"- {problem}" for problem in loaded.problems)
             await self._complete(ctx, "failure", "Invalid compliance policy",
-                                 f"The policy on `{job.default_branch}` could not be read: {problem}")
+                                 f"The compliance policy (on the default branch `{job.default_branch}`, and the "
+                                 f"organisation's where there is one) could not be read, so nothing was reviewed:\n\n"
+                                 f"{listed}\n\nFix the file on its default branch; the check runs again on the next "
+                                 "push or re-run.")
             return
         if draft:
             await self._complete(ctx, "neutral", "Draft pull request: not reviewed yet",
@@ -153,7 +160,8 @@ class ReviewRunner:
                                  f"`{POLICY_PATH}` to review them earlier).")
             return
         reviewed = await self._run_engine(ctx, pull, policy, rule_set)
-        record = JobRecord(errors=list(reviewed.diff_errors))
+        record = JobRecord(errors=list(reviewed.diff_errors), notes=list(loaded.resolved.notes),
+                           policy_problems=list(loaded.resolved.problems))
         changes = reviewed.changes
         if changes.truncated:
             record.incomplete.append(
@@ -226,11 +234,11 @@ class ReviewRunner:
         errors = [*record.errors, *review.errors]
         not_reviewed = [*review.not_reviewed, *record.not_reviewed]
         refused = org_rules.errors  # a custom rule that is not what it says fails the check, never skipped
-        conclusion = ("failure" if record.incomplete or refused
+        conclusion = ("failure" if record.incomplete or refused or record.policy_problems
                       else conclusion_of(review.findings, errors, policy, not_reviewed))
         output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
                               record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
-                              refused, org_rules.repository)
+                              refused, org_rules.repository, record.policy_problems)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations,
                              review, errors, not_reviewed)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),

@@ -1,7 +1,8 @@
 """`compliance-bot`: the same engine as the App, run on a local git change or tree.
 
 Exit codes: 0 nothing blocking, 1 blocking findings or errors (fail closed), or files not reviewed
-of a kind the policy fails (`not_reviewed.fail`), 2 usage error.
+of a kind the policy fails (`not_reviewed.fail`), 2 usage error (and, for `policy validate`, a
+policy with errors).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from bot.cli.local import FsTree
 from bot.cli.local_evidence import committed_policy, file_policy, local_evidence, origin_repository
 from bot.engine.diff import DiffError, FileDiff
 from bot.engine.model import Severity
-from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
+from bot.engine.policy import POLICY_PATH, Policy, PolicyError, PolicyProblem, decode_policy, parse_policy
+from bot.engine.policy_merge import resolve_policy
 from bot.engine.review import Engine, Review, RuleSet
 from bot.engine.rule import Rule
 from bot.report.evidence import PolicySource, Subject, git_blob_sha
@@ -73,19 +75,31 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="review a bundled example change and print what the App would post")
     add_evidence_parser(sub)
+
+    policy = sub.add_parser("policy", help="work with policy files (.github/compliance.yml)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    validate = policy_sub.add_parser("validate", help="check a policy file: each error with file:line, exit 2 on any")
+    validate.add_argument("file", type=Path, help="the repository's policy file")
+    validate.add_argument("--org", type=Path, default=None,
+                          help="the organisation's policy file (its .github repository's .github/compliance.yml): "
+                               "also check that FILE only tightens it")
     return parser
+
+
+def _read_policy_text(path: Path) -> str:
+    """The file's text; PolicyError (naming it) when it is not UTF-8, UsageError when unreadable."""
+    try:
+        return decode_policy(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise UsageError(f"cannot read policy file {path}: {exc.strerror}") from None
 
 
 def _load_policy(path: Path | None, fallback_text: str | None, fail_on: str | None) -> Policy:
     try:
         if path is not None:
-            try:
-                text: str | None = decode_policy(path.read_bytes())
-            except OSError as exc:
-                raise UsageError(f"cannot read policy file {path}: {exc.strerror}") from None
+            policy = parse_policy(_read_policy_text(path), str(path))
         else:
-            text = fallback_text
-        policy = parse_policy(text)
+            policy = parse_policy(fallback_text)
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
     if fail_on is not None:
@@ -319,8 +333,46 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _parsed(path: Path) -> tuple[Policy | None, tuple[PolicyProblem, ...]]:
+    try:
+        return parse_policy(_read_policy_text(path), str(path)), ()
+    except PolicyError as exc:
+        return None, exc.problems
+
+
+def _unknown_rules(policy: Policy, known: frozenset[str]) -> list[str]:
+    """Rule ids the policy names that no rule has (a typo leaves the rule as it was)."""
+    named = [(rule, policy.line_of("rules.disable", rule)) for rule in sorted(policy.disabled_rules)]
+    named += [(rule, policy.line_of(f"rules.modes.{rule}")) for rule in sorted(policy.rule_modes)]
+    named += [(s.rule, s.line) for s in policy.suppressions if s.rule != "*"]
+    return [f"{policy.source}:{line or 1}: warning: no rule is called {rule}" for rule, line in named if rule not in known]
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    """`policy validate FILE [--org FILE]`: every problem as `file:line: message`, exit 2 on any."""
+    from rules.registry import all_rules
+
+    repo, problems = _parsed(args.file)
+    org: Policy | None = None
+    if args.org is not None:
+        org, org_problems = _parsed(args.org)
+        problems += org_problems
+    if not problems and args.org is not None:
+        problems = resolve_policy(repo, org, None, str(args.org)).problems
+    for problem in problems:
+        print(f"{problem.source}:{problem.line or 1}: {problem.message}")
+    if problems:
+        return EXIT_USAGE
+    known = frozenset(i for r in all_rules() for i in (r.id, *r.aliases))
+    for warning in [*_unknown_rules(repo or Policy(), known), *(_unknown_rules(org, known) if org else [])]:
+        print(warning)
+    beneath = f" (beneath {args.org})" if args.org is not None else ""
+    print(f"{args.file}: valid{beneath}")
+    return EXIT_OK
+
+
 COMMANDS = {"check": _cmd_check, "scan": _cmd_scan, "rules": _cmd_rules, "serve": _cmd_serve, "demo": _cmd_demo,
-            "evidence": run_evidence}
+            "evidence": run_evidence, "policy": _cmd_policy}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

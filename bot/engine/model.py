@@ -315,6 +315,10 @@ class Finding:
     resource_span: tuple[int, int] | None = None  # the resource's lines, for placing a comment near it
     provenance: str | None = None  # where the offending value came from, when not written on its line
     regression: bool = False  # weakened against the base rather than below a minimum (`Rule.regression`)
+    # How the policy treats it: "block" (per fail_on), "comment" (inline, never blocks) or "monitor"
+    # (annotation only); `mode_reason` says why when it is not the rule's own mode (data classification).
+    mode: str = "block"
+    mode_reason: str | None = None
 
     @property
     def fingerprint(self) -> str:

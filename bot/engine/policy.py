@@ -6,6 +6,7 @@ the default branch only. Every field has a safe default: with no file, every fin
     fail_on: high            # critical | high | medium | low (default low: everything blocks)
     rules:
       disable: [CB-AWS-017]
+      modes: {CB-AWS-020: monitor, CB-K8S-011: comment}   # block (default) | comment | monitor
     paths:
       ignore: ["examples/**"]
     comments:
@@ -28,6 +29,13 @@ the default branch only. Every field has a safe default: with no file, every fin
       fail: critical         # a control this severe fails when its value is not known before apply
     secrets:
       show_prefix: true      # show a secret's first characters (`Tr0****`); default: `****` only
+    extends: org             # the organisation's policy (its `.github` repository) applies beneath
+    frameworks: [soc2, {name: hipaa, when: {topics: [phi]}}]   # only rules mapping to these
+    data_classification:     # HIPAA-only findings block only on resources tagged phi
+      tag: data-classification
+      frameworks: {hipaa: [phi]}
+    exceptions:              # approved exceptions (read by their own module; see exceptions_settings)
+      allow_repository: true # organisation policy only: repositories may list suppressions
 
 `not_reviewed.fail`: what the engine lists as not reviewed (a Helm template, a Bicep file, a
 binary file...; the kinds are `bot.engine.coverage.KINDS`) is shown in every report but passes by
@@ -35,37 +43,67 @@ default, since the change may be fine; a strict organisation names the kinds tha
 check instead (`all`: every kind). An unknown kind is an error, so a typo never makes a strict
 policy lenient.
 
+Every setting is checked against `policy.schema.json` (shipped beside this module): an unknown
+setting is an error (`fail-on` is not `fail_on`), and every error names the file, the line and
+the wrong value. How an organisation policy and a repository's combine is `policy_merge`'s job:
+a repository may only tighten.
+
+`rules.modes`: `monitor` shows a rule's findings as check-run annotations only (never blocking,
+no inline comment), `comment` comments inline but never blocks, `block` blocks per `fail_on`.
+
+`frameworks`: only rules mapping to at least one listed framework are evaluated; an entry with
+`when` counts only for repositories with one of its topics (`topics: [phi]`, any of them) and
+one of its values of every custom property it names (`properties: {compliance-scope: pci}`).
+When no entry applies, every rule is evaluated. `data_classification`: a finding of a rule whose
+frameworks (those in force here) are all listed blocks only on a resource whose `tag` (Terraform
+`tags`/`labels`, CloudFormation `Tags`, Kubernetes `metadata.labels`) holds one of that
+framework's classes; elsewhere it is a notice (as `monitor`).
+
 `secrets.show_prefix`: a secret a rule found is shown as `****` wherever the finding is shown
 (comments, annotations, logs, JSON, SARIF); with `true`, its first characters come first (at
 most 4, and at most a quarter of it), which helps tell two secrets apart and costs some of the
 secret's strength.
 """
-
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from bot.engine import limits
-from bot.engine.coverage import KINDS
 from bot.engine.model import Finding, NotReviewed, Severity
+from bot.engine.policy_schema import schema_problems, setting_name
+from bot.engine.policy_yaml import LoadedYaml, YamlProblem, decode, load
 
 POLICY_PATH = ".github/compliance.yml"
 DEFAULT_MAX_COMMENTS = 30
-MAX_POLICY_DEPTH = limits.POLICY_DEPTH  # a policy is a few levels deep; more is an attack or a mistake
-MAX_POLICY_BYTES = limits.POLICY_BYTES
-MAX_POLICY_NODES = limits.POLICY_NODES  # values after alias expansion; a real policy has a few hundred
 ALL_KINDS = "all"
 REGRESSION_MODES = ("block", "notice")
+MONITOR, COMMENT, BLOCK = "monitor", "comment", "block"
+MODES = (MONITOR, COMMENT, BLOCK)  # loosest first: a repository may only move right
+_LOWERCASE = (("fail_on",), ("unknown", "fail"), ("not_reviewed", "fail"))  # written in any case
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    """One thing wrong with a policy file: which file (as a person finds it), which line."""
+
+    source: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: line {self.line}: {self.message}" if self.line else f"{self.source}: {self.message}"
 
 
 class PolicyError(ValueError):
-    """The policy file is invalid; the message names the field (and line where known)."""
+    """The policy file is invalid; each problem names the file, the line and the setting."""
+
+    def __init__(self, problems: list[PolicyProblem] | tuple[PolicyProblem, ...]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 @dataclass(frozen=True)
@@ -75,6 +113,7 @@ class Suppression:
     path: str | None = None
     resource: str | None = None
     expires: dt.date | None = None
+    line: int | None = field(default=None, compare=False)
 
     def matches(self, finding: Finding, today: dt.date, aliases: tuple[str, ...] = ()) -> bool:
         """`aliases`: earlier ids of the finding's rule, which a suppression may still name."""
@@ -85,6 +124,56 @@ class Suppression:
         if self.path is not None and not path_matches(finding.path, self.path):
             return False
         return self.resource is None or self.resource == finding.resource
+
+
+@dataclass(frozen=True)
+class RepositoryFacts:
+    """What GitHub says about the repository under review that a policy may be conditioned on:
+    its topics and its custom property values (names and values compared in lower case). The
+    App fetches them; the engine only reads them."""
+
+    topics: frozenset[str] = frozenset()
+    properties: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @staticmethod
+    def of(topics: Any = (), properties: Mapping[str, Any] | None = None) -> RepositoryFacts:
+        """From GitHub's shapes: a list of topics, and property name -> text, list of text or null."""
+        values: dict[str, frozenset[str]] = {}
+        for name, value in (properties or {}).items():
+            items = value if isinstance(value, (list, tuple)) else ([] if value is None else [value])
+            values[str(name).lower()] = frozenset(str(v).lower() for v in items)
+        return RepositoryFacts(frozenset(str(t).lower() for t in topics), values)
+
+    def digest(self) -> str:
+        """Names these facts in a review's key: new topics may mean another policy in force."""
+        text = "\x00".join([*sorted(self.topics), "\x01",
+                            *(f"{k}={','.join(sorted(v))}" for k, v in sorted(self.properties.items()))])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class FrameworkScope:
+    """One entry of `frameworks`: a framework, with the repositories it is for (`when`)."""
+
+    name: str
+    topics: frozenset[str] = frozenset()  # any of them
+    properties: Mapping[str, frozenset[str]] = field(default_factory=dict)  # each property: any value
+    line: int | None = field(default=None, compare=False)
+
+    def applies(self, facts: RepositoryFacts) -> bool:
+        if self.topics and not self.topics & facts.topics:
+            return False
+        return all(values & facts.properties.get(name, frozenset()) for name, values in self.properties.items())
+
+
+@dataclass(frozen=True)
+class DataClassification:
+    """`data_classification`: the tag naming a resource's data class, and the classes each
+    framework is about (`hipaa: [phi]`), in lower case."""
+
+    tag: str
+    frameworks: Mapping[str, frozenset[str]]
+    line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -100,6 +189,15 @@ class Policy:
     fail_unknown: Severity | None = None  # controls at least this severe fail when their value is unknown
     regressions: str = "block"  # one of REGRESSION_MODES
     show_secret_prefix: bool = False  # `secrets.show_prefix`
+    extends: str | None = None  # `extends: org`
+    rule_modes: Mapping[str, str] = field(default_factory=dict)  # rule id -> one of MODES
+    frameworks: tuple[FrameworkScope, ...] = ()
+    data_classification: DataClassification | None = None
+    exceptions_settings: Mapping[str, Any] = field(default_factory=dict)  # `exceptions`, as validated
+    facts: RepositoryFacts = field(default_factory=RepositoryFacts)
+    # Where each setting is written (`rules.disable[0]` -> 3) and in which file: for messages only.
+    source: str = field(default=POLICY_PATH, compare=False)
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
@@ -111,9 +209,18 @@ class Policy:
         return next((s for s in self.suppressions if s.matches(finding, today, aliases)), None)
 
     def blocks(self, finding: Finding) -> bool:
+        if finding.mode != BLOCK:  # `comment` or `monitor`, by `rules.modes` or data classification
+            return False
         if finding.regression and self.regressions == "notice":
             return False
         return not finding.suppressed and finding.severity.at_least(self.fail_on)
+
+    def mode_for(self, rule_id: str, aliases: tuple[str, ...] = ()) -> str:
+        """The rule's mode (`rules.modes`), named by its id or an earlier id; `block` by default."""
+        for name in (rule_id, *aliases):
+            if name in self.rule_modes:
+                return self.rule_modes[name]
+        return BLOCK
 
     def fails_unknown(self, severity: Severity) -> bool:
         """Whether a control of this severity fails when its value cannot be known (`unknown.fail`)."""
@@ -122,6 +229,36 @@ class Policy:
     def fails_for(self, entry: NotReviewed) -> bool:
         """Whether this not-reviewed entry fails the check (`not_reviewed.fail`); default never."""
         return ALL_KINDS in self.fail_not_reviewed or entry.what in self.fail_not_reviewed
+
+    @property
+    def active_frameworks(self) -> frozenset[str] | None:
+        """The frameworks whose rules are evaluated for this repository; None: every rule."""
+        names = frozenset(scope.name for scope in self.frameworks if scope.applies(self.facts))
+        return names or None
+
+    @property
+    def needs_topics(self) -> bool:
+        return any(scope.topics for scope in self.frameworks)
+
+    @property
+    def needs_properties(self) -> bool:
+        return any(scope.properties for scope in self.frameworks)
+
+    @property
+    def allows_repository_exceptions(self) -> bool:
+        """`exceptions.allow_repository` (in an organisation policy): repositories may suppress."""
+        return self.exceptions_settings.get("allow_repository") is True
+
+    def sets(self, setting: str) -> bool:
+        """Whether the file writes this setting (`fail_on`, `secrets.show_prefix`) itself."""
+        return setting in self.lines
+
+    def line_of(self, setting: str, item: str | None = None) -> int | None:
+        """The line of a setting, or of one item of a list setting by its value
+        (`line_of("rules.disable", "CB-AWS-001")`); else the nearest setting above it."""
+        names = [f"{setting}={item}"] if item is not None else []
+        names += [setting, setting.split(".")[0]]
+        return next((self.lines[name] for name in names if name in self.lines), None)
 
 
 def path_matches(path: str, pattern: str) -> bool:
@@ -133,222 +270,121 @@ def path_matches(path: str, pattern: str) -> bool:
     return pattern.endswith("/**") and (path + "/").startswith(pattern[:-2])
 
 
-def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise PolicyError(f"{POLICY_PATH}: '{where}' must be a {names}")
-    return value
-
-
-def _str_list(value: Any, where: str) -> tuple[str, ...]:
-    items = _expect(value, list, where)
-    return tuple(str(_expect(item, (str, int), where)) for item in items)
-
-
-def _severity(value: Any) -> Severity:
-    try:
-        return Severity(str(value).lower())
-    except ValueError:
-        raise PolicyError(f"{POLICY_PATH}: 'fail_on' must be one of critical, high, medium, low") from None
-
-
-def _suppression(item: Any, index: int) -> Suppression:
-    where = f"suppressions[{index}]"
-    _expect(item, dict, where)
-    if not item.get("rule"):
-        raise PolicyError(f"{POLICY_PATH}: '{where}.rule' is required")
-    reason = str(item.get("reason") or "").strip()
-    if not reason:
-        raise PolicyError(f"{POLICY_PATH}: '{where}.reason' is required (say why the risk is accepted)")
-    expires = item.get("expires")
-    if isinstance(expires, dt.datetime):  # YAML reads `2099-01-31 10:00:00` as a timestamp: a day is meant
-        raise PolicyError(f"{POLICY_PATH}: '{where}.expires' must be a date like 2027-01-31 (a day, no time)")
-    if expires is not None and not isinstance(expires, dt.date):
-        try:
-            expires = dt.date.fromisoformat(str(expires))
-        except ValueError:
-            raise PolicyError(f"{POLICY_PATH}: '{where}.expires' must be a date like 2027-01-31") from None
-    return Suppression(
-        rule=str(item["rule"]),
-        reason=reason,
-        path=str(item["path"]) if item.get("path") else None,
-        resource=str(item["resource"]) if item.get("resource") else None,
-        expires=expires,
-    )
-
-
-def _not_reviewed_fail(value: Any) -> frozenset[str]:
-    section = _expect(value or {}, dict, "not_reviewed")
-    unknown = sorted(str(key) for key in section if key != "fail")
-    if unknown:
-        raise PolicyError(f"{POLICY_PATH}: 'not_reviewed.{unknown[0]}' is not a setting (the one setting is 'fail')")
-    fail = section.get("fail")
-    if fail is None:
-        return frozenset()
-    if isinstance(fail, str) and fail.strip().lower() == ALL_KINDS:
-        return frozenset({ALL_KINDS})
-    if not isinstance(fail, list):
-        raise PolicyError(f"{POLICY_PATH}: 'not_reviewed.fail' must be 'all' or a list of kinds")
-    kinds = [str(_expect(item, str, "not_reviewed.fail")).strip().lower() for item in fail]
-    for kind in kinds:
-        if kind not in KINDS and kind != ALL_KINDS:
-            raise PolicyError(f"{POLICY_PATH}: 'not_reviewed.fail' names an unknown kind '{kind}' "
-                              f"(known: {', '.join(sorted(KINDS))}, or all)")
-    return frozenset(kinds)
-
-
-def decode_policy(data: bytes) -> str:
+def decode_policy(data: bytes, source: str = POLICY_PATH) -> str:
     """The policy file's text. A file that is not UTF-8 is an error, never a garbled policy whose
     settings silently differ from what its author wrote."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"{POLICY_PATH}: not UTF-8 text (byte {exc.start + 1})") from None
+        return decode(data)
+    except YamlProblem as exc:
+        raise PolicyError([PolicyProblem(source, exc.line, exc.message)]) from None
 
 
-def _check_shape(text: str) -> None:
-    """Refuse nesting deeper than any policy needs, and more values than any policy needs once
-    aliases are expanded, before building it: the YAML composer recurses per level (10,000
-    brackets would end in a RecursionError), and a policy's values are turned into text (an alias
-    bomb of a billion items as `fail_on` would take minutes and gigabytes). The event stream read
-    here is produced without recursion, and an alias is counted at the size of what it names."""
-    depth = nodes = 0
-    open_nodes: list[tuple[str | None, int]] = []  # anchor and node count where each collection starts
-    sizes: dict[str, int] = {}  # anchor -> values it stands for
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            nodes += sizes.get(event.anchor or "", 1)
-        elif isinstance(event, yaml.ScalarEvent):
-            nodes += 1
-            if event.anchor:
-                sizes[event.anchor] = 1
-        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            nodes += 1
-            open_nodes.append((event.anchor, nodes))
-            if depth > MAX_POLICY_DEPTH:
-                raise PolicyError(f"{POLICY_PATH}: line {_line_of(event)}: nested deeper than {MAX_POLICY_DEPTH} levels")
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-            anchor, start = open_nodes.pop()
-            if anchor:
-                sizes[anchor] = nodes - start + 1
-        if nodes > MAX_POLICY_NODES:
-            raise PolicyError(f"{POLICY_PATH}: line {_line_of(event)}: more than {MAX_POLICY_NODES} values "
-                              "once aliases are expanded")
-
-
-def _impossible_date_line(text: str) -> int | None:
-    """The line of the first plain value YAML reads as a date or time that does not exist."""
-    constructor = yaml.constructor.SafeConstructor()
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.ScalarEvent) and event.implicit[0] \
-                and constructor.timestamp_regexp.match(event.value):
-            try:
-                constructor.construct_yaml_timestamp(yaml.ScalarNode("tag:yaml.org,2002:timestamp", event.value))
-            except (ValueError, OverflowError):
-                return _line_of(event)
-    return None
-
-
-def _line_of(event: yaml.Event) -> int:
-    return event.start_mark.line + 1 if event.start_mark is not None else 0
-
-
-def parse_policy(text: str | None) -> Policy:
-    """Parse the policy file; None or an empty file gives the default policy."""
+def parse_policy(text: str | None, source: str = POLICY_PATH) -> Policy:
+    """Parse the policy file; None or an empty file gives the default policy. `source` names the
+    file in messages (an organisation's: `octo-org/.github/.github/compliance.yml`)."""
     if text is None or not text.strip():
-        return Policy()
-    if len(text) > MAX_POLICY_BYTES:
-        raise PolicyError(f"{POLICY_PATH}: larger than {MAX_POLICY_BYTES // 1024} KiB")
-    if "\ufffd" in text:  # what a reader that replaces undecodable bytes leaves behind
-        bad_line = text.count("\n", 0, text.index("\ufffd")) + 1
-        raise PolicyError(f"{POLICY_PATH}: line {bad_line}: not UTF-8 text")
+        return Policy(source=source)
     try:
-        _check_shape(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise PolicyError(f"{POLICY_PATH}:{line}: not valid YAML") from None
-    except PolicyError:
-        raise
-    except (ValueError, OverflowError) as exc:  # `expires: 2027-01-51`: YAML's date reader raises these
-        bad = _impossible_date_line(text)
-        where = f" line {bad}:" if bad else ""
-        raise PolicyError(f"{POLICY_PATH}:{where} not a date that exists ({exc})") from None
-    if data is None:
-        return Policy()
-    _expect(data, dict, "top level")
-    rules = _expect(data.get("rules") or {}, dict, "rules")
-    paths = _expect(data.get("paths") or {}, dict, "paths")
-    comments = _expect(data.get("comments") or {}, dict, "comments")
-    max_comments = comments.get("max", DEFAULT_MAX_COMMENTS)
-    if not isinstance(max_comments, int) or isinstance(max_comments, bool) or not 0 <= max_comments <= 100:
-        raise PolicyError(f"{POLICY_PATH}: 'comments.max' must be a whole number from 0 to 100")
-    drafts = data.get("drafts", False)
-    if not isinstance(drafts, bool):
-        raise PolicyError(f"{POLICY_PATH}: 'drafts' must be true or false")
-    suppressions = _expect(data.get("suppressions") or [], list, "suppressions")
-    terraform = _expect(data.get("terraform") or {}, dict, "terraform")
-    regressions = data.get("regressions", "block")
-    if regressions not in REGRESSION_MODES:
-        raise PolicyError(f"{POLICY_PATH}: 'regressions' must be one of {', '.join(REGRESSION_MODES)}")
+        loaded = load(text)
+    except YamlProblem as exc:
+        raise PolicyError([PolicyProblem(source, exc.line, exc.message)]) from None
+    if loaded.data is None:
+        return Policy(source=source)
+    data = _lowercased(loaded.data)
+    problems = schema_problems(LoadedYaml(data, loaded.lines))
+    if problems:
+        raise PolicyError([PolicyProblem(source, p.line, p.message) for p in problems])
+    lines = {setting_name(path): line for path, line in loaded.lines.items() if path}
+    for setting in (("rules", "disable"), ("paths", "ignore")):  # items found again by value
+        for index, item in enumerate(((data.get(setting[0]) or {}).get(setting[1])) or ()):
+            line = loaded.lines.get((*setting, index))
+            if line is not None:
+                lines.setdefault(f"{setting_name(setting)}={item}", line)
+    return _policy(data, source, lines)
+
+
+def _lowercased(data: Any) -> Any:
+    """Severities and kinds may be written in any case (`fail_on: HIGH`, `Helm Template`)."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for path in _LOWERCASE:
+        holder: Any = data
+        for key in path[:-1]:
+            inner = holder.get(key) if isinstance(holder, dict) else None
+            if not isinstance(inner, dict):
+                break
+            holder[key] = holder = dict(inner)
+        else:
+            value = holder.get(path[-1])
+            if isinstance(value, str):
+                holder[path[-1]] = value.strip().lower()
+            elif isinstance(value, list):
+                holder[path[-1]] = [v.strip().lower() if isinstance(v, str) else v for v in value]
+    return data
+
+
+def _policy(data: Mapping[str, Any], source: str, lines: Mapping[str, int]) -> Policy:
+    """Build the policy from data the schema accepted: no check is left to do here."""
+    rules = data.get("rules") or {}
+    unknown = (data.get("unknown") or {}).get("fail")
+    fail = (data.get("not_reviewed") or {}).get("fail")
     return Policy(
-        fail_on=_severity(data.get("fail_on", "low")),
-        disabled_rules=frozenset(_str_list(rules.get("disable") or [], "rules.disable")),
-        ignore_paths=_str_list(paths.get("ignore") or [], "paths.ignore"),
-        max_comments=max_comments,
-        review_drafts=drafts,
-        suppressions=tuple(_suppression(item, i) for i, item in enumerate(suppressions)),
-        var_files=_var_files(terraform.get("var_files") or {}),
-        fail_not_reviewed=_not_reviewed_fail(data.get("not_reviewed")),
-        fail_unknown=_unknown_fail(data.get("unknown")),
-        regressions=regressions,
-        show_secret_prefix=_show_secret_prefix(data.get("secrets")),
+        fail_on=Severity(data.get("fail_on", "low")),
+        disabled_rules=frozenset(rules.get("disable") or ()),
+        ignore_paths=tuple((data.get("paths") or {}).get("ignore") or ()),
+        max_comments=int((data.get("comments") or {}).get("max", DEFAULT_MAX_COMMENTS)),
+        review_drafts=bool(data.get("drafts", False)),
+        suppressions=tuple(_suppression(item, lines.get(f"suppressions[{i}]"))
+                           for i, item in enumerate(data.get("suppressions") or ())),
+        var_files=_var_files((data.get("terraform") or {}).get("var_files") or {}),
+        fail_not_reviewed=frozenset([ALL_KINDS] if fail == ALL_KINDS else fail or ()),
+        fail_unknown=Severity(unknown) if unknown else None,
+        regressions=data.get("regressions", "block"),
+        show_secret_prefix=bool((data.get("secrets") or {}).get("show_prefix", False)),
+        extends=data.get("extends"),
+        rule_modes=dict(rules.get("modes") or {}),
+        frameworks=tuple(_scope(item, lines.get(f"frameworks[{i}]")) for i, item in enumerate(data.get("frameworks") or ())),
+        data_classification=_classification(data.get("data_classification"), lines.get("data_classification")),
+        exceptions_settings=dict(data.get("exceptions") or {}),
+        source=source,
+        lines=lines,
     )
 
 
-def _show_secret_prefix(value: Any) -> bool:
-    """`secrets: {show_prefix: true}`: found secrets are shown with their first characters."""
-    if value is None:
-        return False
-    section = _expect(value, dict, "secrets")
-    unexpected = sorted(str(key) for key in section if key != "show_prefix")
-    if unexpected:
-        raise PolicyError(f"{POLICY_PATH}: 'secrets.{unexpected[0]}' is not a setting "
-                          "(the setting is 'secrets.show_prefix')")
-    shown = section.get("show_prefix", False)
-    if not isinstance(shown, bool):
-        raise PolicyError(f"{POLICY_PATH}: 'secrets.show_prefix' must be true or false")
-    return shown
+def _suppression(item: Mapping[str, Any], line: int | None) -> Suppression:
+    expires = item.get("expires")
+    return Suppression(
+        rule=item["rule"],
+        reason=item["reason"].strip(),
+        path=item.get("path") or None,
+        resource=item.get("resource") or None,
+        expires=dt.date.fromisoformat(expires) if expires else None,
+        line=line,
+    )
 
 
-def _unknown_fail(value: Any) -> Severity | None:
-    """`unknown: {fail: critical}`: a control of at least that severity whose value cannot be known
-    before apply (a variable without a default, a resource attribute) fails the check, with where
-    the value came from; by default such a control is not reported."""
+def _scope(item: str | Mapping[str, Any], line: int | None) -> FrameworkScope:
+    if isinstance(item, str):
+        return FrameworkScope(item, line=line)
+    when = item.get("when") or {}
+    properties = {str(name).lower(): frozenset(v.lower() for v in ([value] if isinstance(value, str) else value))
+                  for name, value in (when.get("properties") or {}).items()}
+    return FrameworkScope(item["name"], frozenset(t.lower() for t in when.get("topics") or ()), properties, line)
+
+
+def _classification(value: Mapping[str, Any] | None, line: int | None) -> DataClassification | None:
     if value is None:
         return None
-    section = _expect(value, dict, "unknown")
-    unexpected = sorted(str(key) for key in section if key != "fail")  # keys may be numbers or null
-    if unexpected:
-        raise PolicyError(f"{POLICY_PATH}: 'unknown.{unexpected[0]}' is not a setting (the setting is 'unknown.fail')")
-    level = section.get("fail")
-    if level is None:
-        return None
-    try:
-        return Severity(str(level).lower())
-    except ValueError:
-        raise PolicyError(f"{POLICY_PATH}: 'unknown.fail' must be one of critical, high, medium, low") from None
+    return DataClassification(value["tag"], {name: frozenset(c.lower() for c in classes)
+                                             for name, classes in value["frameworks"].items()}, line)
 
 
-def _var_files(value: Any) -> dict[str, tuple[str, ...]]:
+def _var_files(mapping: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
     """`terraform.var_files`: root module directory ("." for the repository's root) -> the variable
     files Terraform is run with there (as `-var-file`), loaded after the automatic ones, in order."""
-    mapping = _expect(value, dict, "terraform.var_files")
     result: dict[str, tuple[str, ...]] = {}
     for directory, files in mapping.items():
         key = str(directory).strip().strip("/")
-        result["" if key in (".", "") else key] = _str_list(files, f"terraform.var_files.{directory}")
+        result["" if key in (".", "") else key] = tuple(files)
     return result

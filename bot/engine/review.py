@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.engine import coverage, limits
 from bot.engine.budget import BudgetedTree, FileClock, ReadBudget
+from bot.engine.classification import notice_reason
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.landing import Landing, landing
@@ -44,7 +45,7 @@ from bot.engine.parsers import (
     parse_terraform,
 )
 from bot.engine.parsers.terraform.stack import needed_directories
-from bot.engine.policy import Policy
+from bot.engine.policy import MONITOR, Policy
 from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
 from bot.engine.tree import (
@@ -309,6 +310,20 @@ class Engine:
         self.rule_set = rule_set
         self.policy = policy or Policy()
         self.today = today
+        self.frameworks = self.policy.active_frameworks  # None: every rule is evaluated
+        self._out_of_scope = frozenset() if self.frameworks is None else frozenset(
+            r.id for r in rule_set.rules if self.frameworks.isdisjoint(rule_set.controls.get(r.id, {})))
+
+    def _scope_notes(self) -> list[str]:
+        if self.frameworks is None:
+            return []
+        return [(f"Only rules mapping to {', '.join(sorted(self.frameworks))} were evaluated (`frameworks` in the "
+                f"policy): {len(self.rule_set.rules) - len(self._out_of_scope)} of {len(self.rule_set.rules)} rules.")]
+
+    def _rule_frameworks(self, rule: Rule) -> frozenset[str]:
+        """The frameworks a rule serves here: those it maps to, of those in force."""
+        mapped = frozenset(self.rule_set.controls.get(rule.id, {}))
+        return mapped if self.frameworks is None else mapped & self.frameworks
 
     def review_change(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None = None) -> Review:
         """Review only what `diffs` touched, asking `head` (and `base`) for the context it needs,
@@ -320,7 +335,7 @@ class Engine:
         started = time.perf_counter()
         clock = FileClock()
         errors: list[FileError] = []
-        notes: list[str] = []
+        notes: list[str] = self._scope_notes()
         diffs = [d for d in diffs if not self.policy.ignores(d.path)]
         plan = plan_reads(diffs, self.policy)
         terraform: list[str] = []
@@ -444,6 +459,8 @@ class Engine:
                 continue  # this file has had its time: an error says so, the other files go on
             started = clock.now()
             for rule in self.rule_set.for_resource(resource, self.policy.disabled_rules):
+                if rule.id in self._out_of_scope:
+                    continue
                 applied.add(rule.id)
                 try:
                     violations = list(rule.check(resource, context))
@@ -490,7 +507,11 @@ class Engine:
             resource_span=None if text else where.span,
             provenance=where.provenance,
             regression=rule.regression,
+            mode=self.policy.mode_for(rule.id, rule.aliases),
         )
+        reason = notice_reason(resource, self._rule_frameworks(rule), self.policy.data_classification)
+        if reason is not None:
+            finding = replace(finding, mode=MONITOR, mode_reason=reason)
         suppression = self.policy.suppression_for(finding, self.today, rule.aliases)
         if suppression is not None:
             finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.engine.model import FileError, Finding, NotReviewed
+from bot.engine.policy import POLICY_PATH, PolicyProblem
 from bot.github.review import ReviewPlan
 from bot.report.evidence_block import evidence_block
 from bot.report.text import controls_line
@@ -30,10 +31,12 @@ MAX_ENTRY_PART = 300  # characters of one path or reason in a bullet
 
 
 def annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
-    level = "notice" if finding.suppressed else ("failure" if blocks else "warning")
+    level = "notice" if finding.suppressed or finding.mode == "monitor" else ("failure" if blocks else "warning")
     message = finding.message
     if finding.suppressed:
         message = f"{message}\n(suppressed by policy: {finding.suppression_reason})"
+    elif finding.mode != "block":
+        message = f"{message}\n(not blocking: {finding.mode_reason or f'the policy sets this rule to {finding.mode}'})"
     controls = controls_line(finding.controls)
     details = f"How to fix: {finding.remediation}" + (f"\nControls: {controls}" if controls else "")
     if finding.provenance:
@@ -71,6 +74,18 @@ def refused_rule_annotation(error: FileError, repository: str) -> dict[str, Any]
         "annotation_level": "failure",
         "title": "Custom rule refused",
         "message": f"{repository}: {where}: {error.message}"[:MAX_ANNOTATION_MESSAGE],
+    }
+
+
+def policy_annotation(problem: PolicyProblem) -> dict[str, Any]:
+    """A refused setting of the repository's own policy file, on its line."""
+    return {
+        "path": POLICY_PATH,
+        "start_line": problem.line or 1,
+        "end_line": problem.line or 1,
+        "annotation_level": "failure",
+        "title": "Policy setting refused",
+        "message": problem.message[:MAX_ANNOTATION_MESSAGE],
     }
 
 
@@ -144,6 +159,7 @@ def check_output(
     failing: Collection[NotReviewed] = (),
     refused_rules: Sequence[FileError] = (),
     rules_repository: str = "",
+    policy_problems: Sequence[PolicyProblem] = (),
 ) -> CheckOutput:
     """Title, summary (table by rule and control), details text and annotations of the check run.
 
@@ -153,16 +169,19 @@ def check_output(
     it is in `failing` (the kinds the policy's `not_reviewed.fail` names), which the summary
     shows apart, saying that the policy fails the check for them. `refused_rules`: the custom rule
     files of `rules_repository` (the organisation's `.github`) that did not validate or whose
-    examples failed: each is a failing annotation and a summary line, and the check fails."""
+    examples failed: each is a failing annotation and a summary line, and the check fails.
+    `policy_problems`: settings of the repository's policy that would loosen its organisation's
+    (refused, each on its line)."""
     blocking = [f for f in findings if blocks.get(f.fingerprint)]
     suppressed = [f for f in findings if f.suppressed]
     failing_entries = [n for n in not_reviewed if n in failing]
     listed_entries = [n for n in not_reviewed if n not in failing]
     if conclusion == "success" and not findings:
         title = "No compliance issues"
-    elif blocking or errors or incomplete or failing_entries or refused_rules:
+    elif blocking or errors or incomplete or failing_entries or refused_rules or policy_problems:
         title = f"{len(blocking)} blocking finding(s)" + (f", {len(errors)} error(s)" if errors else "")
         title += f", {len(refused_rules)} custom rule error(s)" if refused_rules else ""
+        title += f", {len(policy_problems)} policy setting(s) refused" if policy_problems else ""
         title += ", not everything reviewed" if incomplete else ""
     else:
         title = f"{len(findings)} finding(s), none blocking"
@@ -186,6 +205,11 @@ def check_output(
         summary += [(f"**Custom rules refused** (in {_code(rules_repository)}; the check fails until they are fixed, "
                     "every other rule ran):"), ""]
         summary += [f"- {_code(f'{e.path}:{e.line or 1}')}: {e.message}" for e in refused_rules] + [""]
+    if policy_problems:
+        summary += [("**Policy settings refused** (the organisation policy allows a repository only to tighten it; "
+                    "the review used the organisation's values, and the check fails until the file is fixed):"), ""]
+        summary += [f"- {_code(p.source)}{f' line {p.line}' if p.line else ''}: {p.message}" for p in policy_problems]
+        summary += [""]
     if incomplete:
         summary += ["**Not reviewed** (the check fails closed):", ""]
         summary += [f"- {reason}" for reason in incomplete] + [""]
@@ -198,7 +222,9 @@ def check_output(
         summary.append(
             f"Inline comments: {len(plan.comments)} new, {plan.already_commented} already posted, "
             f"{len(plan.resolve_thread_ids)} thread(s) resolved as fixed, {plan.outside_diff} outside the diff, "
-            f"{plan.over_cap} over the comment cap (all are annotations below)."
+            f"{plan.over_cap} over the comment cap"
+            + (f", {plan.monitor_only} of rules in monitor mode, never commented" if plan.monitor_only else "")
+            + " (all are annotations below)."
         )
     summary += [f"- {note}" for note in notes]
     details = []
@@ -207,6 +233,7 @@ def check_output(
         details.append(f"- **{f.rule_id}** [{f.severity.value}]{state} `{f.path}:{f.line}` {f.resource or ''}: {f.message}"
                        + (f" (value: {f.provenance})" if f.provenance else ""))
     annotations = [refused_rule_annotation(e, rules_repository) for e in refused_rules]
+    annotations += [policy_annotation(p) for p in policy_problems if p.source == POLICY_PATH]
     annotations += [error_annotation(e) for e in errors]
     annotations += [annotation(f, bool(blocks.get(f.fingerprint))) for f in findings]
     if len(annotations) > MAX_ANNOTATIONS:

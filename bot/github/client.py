@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub
@@ -30,6 +31,7 @@ from bot.github.records import (
     MergedPull,
     PullFile,
     PullRequestInfo,
+    RepositoryInfo,
     ReviewComment,
     ReviewThread,
     TreeEntry,
@@ -160,6 +162,40 @@ class InstallationClient:
             return await self._gh.async_graphql(query, dict(variables))
         except (GitHubException, httpx.HTTPError) as exc:
             raise _error(exc, what) from None
+
+    async def _rest_or_none(self, url: str, what: str, absent: Collection[int] = (404,), **kwargs: Any) -> Any:
+        """A GET whose `absent` statuses mean "nothing there" (None), not a failure."""
+        try:
+            response = await self._gh.arequest("GET", url, headers=API_HEADERS, **kwargs)
+        except RequestFailed as exc:
+            if exc.response.status_code in absent:
+                return None
+            raise _error(exc, what) from None
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
+        return response.json() if response.content else None
+
+    async def get_repository(self, owner: str, repo: str) -> RepositoryInfo | None:
+        """The repository's default branch and topics; None when it does not exist for this
+        installation (GitHub answers 404 for a repository the App is not installed on)."""
+        data = await self._rest_or_none(f"/repos/{owner}/{repo}", f"read repository {owner}/{repo}")
+        if not isinstance(data, dict):
+            return None
+        return RepositoryInfo(str(data["default_branch"]), tuple(str(t) for t in data.get("topics") or ()))
+
+    async def get_branch_head(self, owner: str, repo: str, branch: str) -> str | None:
+        """The commit a branch points at now; None when there is no such branch (404) or the
+        repository is empty (409)."""
+        data = await self._rest_or_none(f"/repos/{owner}/{repo}/git/ref/heads/{quote(branch, safe='/')}",
+                                        f"read branch {branch} of {owner}/{repo}", absent=(404, 409))
+        return str(data["object"]["sha"]) if isinstance(data, dict) else None
+
+    async def get_custom_properties(self, owner: str, repo: str) -> dict[str, str | list[str] | None]:
+        """The repository's custom property values (set by its organisation): name -> text, list
+        of text or null. Nothing for a repository without any (or a personal account's: 404)."""
+        data = await self._rest_or_none(f"/repos/{owner}/{repo}/properties/values",
+                                        f"read custom properties of {owner}/{repo}")
+        return {str(item["property_name"]): item.get("value") for item in data or () if isinstance(item, dict)}
 
     async def get_file(self, owner: str, repo: str, path: str, ref: str) -> FileAtRef | None:
         """A file's text and blob id at `ref`; None when it does not exist there."""

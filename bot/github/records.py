@@ -31,6 +31,14 @@ class MergedPull:
 
 
 @dataclass(frozen=True)
+class RepositoryInfo:
+    """What the App reads of a repository itself: its default branch and its topics."""
+
+    default_branch: str
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FileAtRef:
     """A file's text at a ref and its blob id (the policy file: the id keys the review)."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.engine.diff import FileDiff
 from bot.engine.model import Finding
+from bot.engine.policy import MONITOR
 from bot.github.records import ReviewComment, ReviewThread
 from bot.report.placement import placement
 from bot.report.text import comment_body
@@ -42,6 +43,7 @@ class ReviewPlan:
     already_commented: int = 0
     outside_diff: int = 0
     over_cap: int = 0
+    monitor_only: int = 0  # findings of `monitor` mode: annotations, never comments
 
 
 def _body(finding: Finding, with_suggestion: bool) -> str:
@@ -72,6 +74,9 @@ def plan_review(
     posted: set[str] = set(commented)
     ordered = sorted((f for f in findings if not f.suppressed), key=lambda f: (-f.severity.rank, f.path, f.line))
     for finding in ordered:
+        if finding.mode == MONITOR:
+            plan.monitor_only += 1
+            continue
         if finding.fingerprint in posted:
             if finding.fingerprint in commented:
                 plan.already_commented += 1

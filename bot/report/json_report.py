@@ -35,6 +35,8 @@ def finding_json(finding: Finding, policy: Policy) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "provenance": finding.provenance,
         "blocking": policy.blocks(finding),
+        "mode": finding.mode,
+        "mode_reason": finding.mode_reason,
     }
 
 

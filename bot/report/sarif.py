@@ -53,7 +53,7 @@ def review_sarif(review: Review, rules: Sequence[Rule], policy: Policy | None = 
     for finding in review.findings:
         result: dict[str, Any] = {
             "ruleId": finding.rule_id,
-            "level": SARIF_LEVELS[finding.severity.value],
+            "level": SARIF_LEVELS[finding.severity.value] if finding.mode == "block" else "note",
             "message": {"text": comment_body(finding, with_suggestion=False)},
             "locations": [
                 {

@@ -54,9 +54,15 @@ def comment_body(finding: Finding, with_suggestion: bool = True) -> str:
         lines.append(f"**Controls:** {controls}")
     if finding.suppressed:
         lines.append(f"**Suppressed by policy:** {finding.suppression_reason}")
+    if finding.mode != "block":
+        lines.append(f"**Not blocking:** {finding.mode_reason or _MODE_WORDS.get(finding.mode, finding.mode)}")
     if with_suggestion and finding.suggestion is not None:
         lines.extend(["", suggestion_block(finding.suggestion)])
     return "\n".join(lines)
+
+
+_MODE_WORDS = {"comment": "the policy sets this rule to `comment` (shown, never blocking)",
+               "monitor": "the policy sets this rule to `monitor` (annotations only, never blocking)"}
 
 
 def not_reviewed_line(entry: NotReviewed, fails: bool = False) -> str:
@@ -74,7 +80,8 @@ def text_report(findings: Sequence[Finding], errors: Sequence[tuple[str, int | N
     out: list[str] = []
     for finding in findings:
         where = f"{finding.path}:{finding.line}"
-        out.append(f"{where}  {finding.rule_id} [{finding.severity.value}]" + (" (suppressed)" if finding.suppressed else ""))
+        state = " (suppressed)" if finding.suppressed else (f" ({finding.mode})" if finding.mode != "block" else "")
+        out.append(f"{where}  {finding.rule_id} [{finding.severity.value}]{state}")
         out.extend(f"    {line}" if line else "" for line in comment_body(finding).splitlines())
         out.append("")
     for path, line, message in errors:

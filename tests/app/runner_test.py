@@ -130,11 +130,16 @@ def test_file_without_a_patch_is_read_whole(fake_github: FakeGitHub) -> None:
 
 
 def test_invalid_policy_fails_closed_with_a_clear_message(fake_github: FakeGitHub) -> None:
-    repo, number = pr(fake_github, "badpolicy", {".github/compliance.yml": "fail_on: sometimes\n"},
+    repo, number = pr(fake_github, "badpolicy", {".github/compliance.yml": "drafts: true\nfail-on: high\n"
+                                                                          "comments: {max: lots}\n"},
                       {"main.tf": UNENCRYPTED.format(i=1)})
     run = review(fake_github, repo, number)
     assert run["conclusion"] == "failure" and run["title"] == "Invalid compliance policy"
-    assert "'fail_on' must be one of" in run["summary"]
+    assert "- .github/compliance.yml: line 2: 'fail-on' is not a setting; did you mean 'fail_on'?\n" \
+           "- .github/compliance.yml: line 3: 'comments.max' must be a whole number from 0 to 100, not 'lots'\n" \
+           in run["summary"]
+    assert "Traceback" not in run["summary"]
+    assert fake_github.reviews(repo, number) == []  # nothing reviewed under a policy that cannot be read
 
 
 def test_broken_file_is_an_error_annotation(fake_github: FakeGitHub) -> None:
@@ -145,8 +150,10 @@ def test_broken_file_is_an_error_annotation(fake_github: FakeGitHub) -> None:
         ("main.tf", "failure", "File could not be reviewed")]
 
 
-# One request of each review lists the organisation's custom rules (`<owner>/.github`; a 404 here).
-@pytest.mark.parametrize(("files", "most_calls"), [(3, 13), (100, 15)])
+# One request of each review lists the organisation's custom rules (`<owner>/.github`; a 404 here),
+# and the policy costs 3: the default branch's head, the organisation's `.github` repository
+# (none here: 404), the policy file at that head (cached per head for later jobs).
+@pytest.mark.parametrize(("files", "most_calls"), [(3, 15), (100, 17)])
 def test_api_calls_per_review_stay_flat(fake_github: FakeGitHub, files: int, most_calls: int) -> None:
     head = {f"mod{i % 10}/f{i}.tf": UNENCRYPTED.format(i=i) for i in range(files)}
     repo, number = pr(fake_github, f"calls{files}", {"README.md": "x\n"}, head)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import server
-from bot.engine import limits, policy
+from bot.engine import limits, policy_yaml
 from bot.engine.budget import BudgetedTree, FileClock, ReadBudget
 from bot.engine.diff import whole_file_added
 from bot.engine.model import ENGINE_BUG, Resource, Severity, Violation, failure_reason
@@ -29,7 +29,7 @@ def test_every_module_takes_its_bound_from_the_one_table() -> None:
     assert (MAX_NESTING, MAX_TERRAFORM_FILES) == (limits.HCL_DEPTH, limits.TERRAFORM_FILES)
     assert (loader.MAX_NODES, loader.MAX_ALIAS_EXPANSION, loader.MAX_DEPTH) == (
         limits.YAML_NODES, limits.YAML_ALIAS_EXPANSION, limits.YAML_DEPTH)
-    assert (policy.MAX_POLICY_BYTES, policy.MAX_POLICY_DEPTH, policy.MAX_POLICY_NODES) == (
+    assert (policy_yaml.MAX_POLICY_BYTES, policy_yaml.MAX_POLICY_DEPTH, policy_yaml.MAX_POLICY_NODES) == (
         limits.POLICY_BYTES, limits.POLICY_DEPTH, limits.POLICY_NODES)
     assert (server.MAX_BODY_BYTES, server.MAX_JSON_DEPTH, server.MAX_HEADERS) == (
         limits.WEBHOOK_BODY_BYTES, limits.WEBHOOK_JSON_DEPTH, limits.WEBHOOK_HEADERS)

@@ -19,13 +19,13 @@ def test_the_policy_may_show_a_prefix() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("secrets: true\n", "'secrets' must be a dict"),
-    ("secrets: [show_prefix]\n", "'secrets' must be a dict"),
-    ("secrets:\n  show_prefix: yes please\n", "'secrets.show_prefix' must be true or false"),
-    ("secrets:\n  show_prefix: 1\n", "'secrets.show_prefix' must be true or false"),
-    ("secrets:\n  show_prefix: 'true'\n", "'secrets.show_prefix' must be true or false"),
-    ("secrets:\n  show-prefix: true\n", "'secrets.show-prefix' is not a setting (the setting is 'secrets.show_prefix')"),
-    ("secrets:\n  3: true\n", "'secrets.3' is not a setting"),
+    ("secrets: true\n", "line 1: 'secrets' must be a mapping with show_prefix, not true"),
+    ("secrets: [show_prefix]\n", "line 1: 'secrets' must be a mapping with show_prefix, not a list"),
+    ("secrets:\n  show_prefix: yes please\n", "line 2: 'secrets.show_prefix' must be true or false, not 'yes please'"),
+    ("secrets:\n  show_prefix: 1\n", "'secrets.show_prefix' must be true or false, not 1"),
+    ("secrets:\n  show_prefix: 'true'\n", "'secrets.show_prefix' must be true or false, not 'true'"),
+    ("secrets:\n  show-prefix: true\n", "line 2: 'secrets.show-prefix' is not a setting; did you mean 'secrets.show_prefix'?"),
+    ("secrets:\n  3: true\n", "'secrets.3' is not a setting (the settings of 'secrets' are: show_prefix)"),
 ])
 def test_bad_values_are_errors_naming_the_setting(text: str, message: str) -> None:
     with pytest.raises(PolicyError) as raised:

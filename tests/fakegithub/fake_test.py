@@ -214,6 +214,28 @@ def test_contents_trees_and_blobs(repo: Repository, gh: httpx.Client) -> None:
     assert cmp["status"] == "ahead" and cmp["ahead_by"] == 1 and {f["filename"] for f in cmp["files"]} == {"main.tf", "new.tf"}
 
 
+def test_refs_topics_and_custom_properties(fake_github: FakeGitHub, repo: Repository, gh: httpx.Client) -> None:
+    feature = repo.commit("feature/x", {"new.tf": TF}, "branch with a slash")
+    ref = gh.get("/repos/octo-org/infra/git/ref/heads/feature/x")
+    assert ref.status_code == 200 and ref.json()["ref"] == "refs/heads/feature/x"
+    assert ref.json()["object"] == {"sha": feature, "type": "commit",
+                                    "url": f"{fake_github.url}/repos/octo-org/infra/git/commits/{feature}"}
+    assert gh.get("/repos/octo-org/infra/git/ref/heads/main").json()["object"]["sha"] == repo.branch_sha("main")
+    assert gh.get("/repos/octo-org/infra/git/ref/heads/feature").status_code == 404  # exact names only
+    assert gh.get("/repos/octo-org/infra/git/ref/main").status_code == 404  # heads/ or tags/ is required
+    assert gh.get("/repos/octo-org/infra").json()["topics"] == []
+    repo.set_topics(["phi", "payments"])
+    assert gh.get("/repos/octo-org/infra").json()["topics"] == ["phi", "payments"]
+    with pytest.raises(ValueError):
+        repo.set_topics(["PHI"])
+    assert gh.get("/repos/octo-org/infra/properties/values").json() == []
+    repo.set_custom_properties({"scope": "pci", "teams": ["a", "b"]})
+    repo.set_custom_properties({"teams": None, "tier": "1"})
+    assert gh.get("/repos/octo-org/infra/properties/values").json() == [
+        {"property_name": "scope", "value": "pci"}, {"property_name": "tier", "value": "1"}]
+    assert fake_github.fatal_violations() == []
+
+
 # -- reviews --------------------------------------------------------------------------------------
 
 

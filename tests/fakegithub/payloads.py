@@ -182,7 +182,7 @@ class Payloads:
             default_branch=repo.default_branch,
             open_issues_count=sum(1 for p in repo.pulls.values() if p.state == "open"),
             open_issues=sum(1 for p in repo.pulls.values() if p.state == "open"),
-            topics=[],
+            topics=list(repo.topics),
             license=None,
             pushed_at=iso(pushed.committer_time) if pushed else repo.created_at,
             created_at=repo.created_at,

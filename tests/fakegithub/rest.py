@@ -12,15 +12,16 @@ from __future__ import annotations
 import math
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from . import rules
 from .auth import TOKEN_LIFETIME, new_installation_token
 from .messages import Request, Response, error, not_found
 from .payloads import latest_by_name
-from .state import CheckRun, PullRequest, Repository, Token, iso
+from .state import CheckRun, PullRequest, Repository, Token, iso, node_id
 
 if TYPE_CHECKING:
     from .fake import FakeGitHub
@@ -49,6 +50,8 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "checks/list-for-ref": ("checks", "read"),
     "checks/list-suites-for-ref": ("checks", "read"),
     "repos/get-content": ("contents", "read"),
+    "git/get-ref": ("contents", "read"),
+    "repos/custom-properties-for-repos-get-repository-values": ("metadata", "read"),
     "git/get-blob": ("contents", "read"),
     "git/get-tree": ("contents", "read"),
     "repos/compare-commits-with-basehead": ("contents", "read"),
@@ -351,6 +354,33 @@ def get_content(fake: FakeGitHub, req: Request) -> Response:
         body["entries"] = entries
         return Response(200, body, media_type="application/vnd.github.object")
     return Response(200, entries)
+
+
+@handler("git/get-ref")
+def get_ref(fake: FakeGitHub, req: Request) -> Response:
+    """`heads/<branch>` or `tags/<tag>` exactly (no partial match: that is the list-refs operation).
+    Every repository of the fake has a commit, so GitHub's 409 for an empty one never arises."""
+    repo = _repo(fake, req)
+    docs = "https://docs.github.com/rest/git/refs#get-a-reference"
+    ref = req.params["ref"]
+    if not ref.startswith(("heads/", "tags/")):
+        return error(404, "Not Found", docs)
+    sha = repo.git.resolve_commit(f"refs/{ref}")
+    if sha is None:
+        return error(404, "Not Found", docs)
+    api_repo = f"{fake.url}/repos/{repo.full_name}"
+    return Response(200, {
+        "ref": f"refs/{ref}",
+        "node_id": node_id("REF", repo.id, zlib.crc32(ref.encode())),
+        "url": f"{api_repo}/git/refs/{quote(ref)}",
+        "object": {"sha": sha, "type": "commit", "url": f"{api_repo}/git/commits/{sha}"},
+    })
+
+
+@handler("repos/custom-properties-for-repos-get-repository-values")
+def custom_property_values(fake: FakeGitHub, req: Request) -> Response:
+    repo = _repo(fake, req)
+    return Response(200, [{"property_name": name, "value": value} for name, value in sorted(repo.custom_properties.items())])
 
 
 @handler("git/get-blob")

@@ -257,6 +257,8 @@ class Repository:
         self.threads: dict[str, ReviewThread] = {}
         self.check_runs: dict[int, CheckRun] = {}
         self.check_suites: dict[int, CheckSuite] = {}
+        self.topics: list[str] = []
+        self.custom_properties: dict[str, str | list[str] | None] = {}  # set by the owning organisation
         self._next_number = 1
 
     @property
@@ -276,6 +278,24 @@ class Repository:
                 if pr.state == "open" and branch in (pr.head_ref, pr.base_ref):
                     pr.updated_at = iso()
             return sha
+
+    def set_topics(self, topics: list[str]) -> None:
+        """Replace the repository's topics (GitHub keeps them lower case, at most 20)."""
+        with self.world.lock:
+            if len(topics) > 20 or any(t != t.lower() or not t for t in topics):
+                raise ValueError("GitHub takes at most 20 topics, each lower case")
+            self.topics = list(topics)
+
+    def set_custom_properties(self, values: dict[str, str | list[str] | None]) -> None:
+        """Set custom property values, as an organisation owner would (`null` unsets one)."""
+        with self.world.lock:
+            if self.owner.type != "Organization":
+                raise ValueError("custom properties belong to organisation repositories")
+            for name, value in values.items():
+                if value is None:
+                    self.custom_properties.pop(name, None)
+                else:
+                    self.custom_properties[name] = value
 
     def branch_sha(self, branch: str) -> str:
         """The tip of a branch (KeyError if it does not exist)."""

@@ -12,13 +12,15 @@ from hypothesis import strategies as st
 
 from bot.engine.coverage import KINDS
 from bot.engine.model import Finding, NotReviewed, Severity
-from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
+from bot.engine.policy import POLICY_PATH, Policy, PolicyError, RepositoryFacts, decode_policy, parse_policy
+from bot.engine.policy_merge import resolve_policy
 from tests.fuzz.seeds import fuzz, mutants
 
 FULL = """\
 fail_on: high            # critical | high | medium | low
 rules:
   disable: [CB-AWS-017]
+  modes: {CB-AWS-020: monitor, CB-K8S-011: comment}
 paths:
   ignore: ["examples/**", "**/*.md", "docs/**"]
 comments:
@@ -41,9 +43,18 @@ not_reviewed:
   fail: [helm template, remote module]
 unknown:
   fail: critical
+extends: org
+frameworks: [soc2, {name: hipaa, when: {topics: [phi]}}, {name: pci-dss, when: {properties: {compliance-scope: pci}}}]
+data_classification:
+  tag: data-classification
+  frameworks: {hipaa: [phi, ephi]}
+exceptions:
+  approvers: [octo-org/security]
+  max_days: 90
+  allow_repository: true
 """
 ANCHORED = """\
-common: &why "tracked in OPS-1"
+x-common: &why "tracked in OPS-1"
 suppressions:
   - {rule: CB-AWS-001, reason: *why}
   - {rule: CB-AWS-002, reason: *why, expires: "2030-02-28"}
@@ -61,10 +72,14 @@ def _bomb(levels: int, width: int = 10, where: str = "fail_on") -> str:
 
 KEYS = st.sampled_from(["fail_on", "rules", "disable", "paths", "ignore", "comments", "max", "drafts",
                         "terraform", "var_files", "regressions", "suppressions", "rule", "path", "resource",
-                        "reason", "expires", "not_reviewed", "fail", "unknown", "all", "."])
+                        "reason", "expires", "not_reviewed", "fail", "unknown", "all", ".", "extends", "modes",
+                        "frameworks", "name", "when", "topics", "properties", "data_classification", "tag",
+                        "exceptions", "allow_repository", "approvers", "max_days", "x-anchor"])
 SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2, 2**70), st.floats(allow_nan=True), st.text(max_size=12),
                    st.dates(), st.datetimes(), st.sampled_from(["critical", "high", "low", "all", "CB-AWS-001",
-                                                                "**", "2027-01-31", "notice", "block", *KINDS]))
+                                                                "**", "2027-01-31", "notice", "block", *KINDS,
+                                                                "org", "monitor", "comment", "hipaa", "pci-dss",
+                                                                "phi", "octo-org/security"]))
 VALUES = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                       st.dictionaries(st.one_of(KEYS, SCALAR), inner, max_size=4)),
                       max_leaves=20)
@@ -85,6 +100,12 @@ def _use(policy: Policy) -> None:
     for kind in sorted(KINDS):
         policy.fails_for(NotReviewed("a.yaml", None, kind, "why"))
     assert 0 <= policy.max_comments <= 100
+    policy.mode_for("CB-AWS-001", ("CB-OLD-1",))
+    facts = RepositoryFacts.of(["phi"], {"compliance-scope": ["pci"], "tier": None})
+    for org, repo in ((policy, policy), (policy, Policy()), (Policy(), policy)):  # a merge never raises either
+        resolved = resolve_policy(repo, org, facts)
+        assert all(p.message and p.source for p in resolved.problems)
+        assert resolved.policy.active_frameworks is None or resolved.policy.active_frameworks
 
 
 def _load(text: str) -> None:

@@ -104,3 +104,18 @@ def test_refused_custom_rules_are_failing_annotations_and_a_summary_section() ->
         ("- `.github/compliance/rules/tags.yml:12`: tests.flag[0] (main.tf) must be flagged on line 3, but the rule "
         "flagged nothing")]
     assert "Custom rules refused" not in check_output([warning], [], [], {}, None, "success").summary
+
+
+def test_modes_set_the_annotation_level_and_say_why_nothing_blocks() -> None:
+    from bot.github.review import ReviewPlan
+
+    monitored = replace(finding(4, rule="CB-AWS-002"), mode="monitor", mode_reason="hipaa findings block only on "
+                        "resources tagged data-classification=phi; this one has no such tag")
+    commented = replace(finding(5, rule="CB-AWS-003"), mode="comment")
+    out = check_output([monitored, commented], [], [], {}, ReviewPlan(monitor_only=1), "success")
+    levels = {a["title"].split(":")[0]: (a["annotation_level"], a["message"]) for a in out.annotations}
+    assert levels["CB-AWS-002"] == ("notice", ("not encrypted\n(not blocking: hipaa findings block only on resources "
+                                              "tagged data-classification=phi; this one has no such tag)"))
+    assert levels["CB-AWS-003"] == ("warning", "not encrypted\n(not blocking: the policy sets this rule to comment)")
+    assert out.title == "2 finding(s), none blocking"
+    assert "1 of rules in monitor mode, never commented" in out.summary

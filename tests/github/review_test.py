@@ -81,3 +81,13 @@ def test_cap_keeps_the_most_severe() -> None:
                 finding(6, resource="med", severity=Severity.MEDIUM)]
     plan = plan_review(findings, {"main.tf": DIFF}, [], 2)
     assert [f.resource for f, _ in plan.comments] == ["crit", "med"] and plan.over_cap == 1
+
+
+def test_monitor_findings_are_never_commented_and_comment_findings_are() -> None:
+    monitored = replace(finding(4, rule="CB-AWS-002"), mode="monitor")
+    commented = replace(finding(5, rule="CB-AWS-003"), mode="comment")
+    plan = plan_review([monitored, commented, finding(6)], {"main.tf": DIFF}, [thread(monitored)], 30)
+    assert [f.rule_id for f, _ in plan.comments] == ["CB-AWS-003", "CB-AWS-001"]
+    assert plan.monitor_only == 1 and plan.resolve_thread_ids == []  # still found: its old thread stays open
+    body = {f.rule_id: c.body for f, c in plan.comments}["CB-AWS-003"]
+    assert "**Not blocking:** the policy sets this rule to `comment` (shown, never blocking)" in body
