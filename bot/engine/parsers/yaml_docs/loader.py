@@ -152,9 +152,8 @@ class _Converter:
             key = self._key_text(key_node)
             if template is None or key not in own:
                 own[key] = value
-                seen[key] = 1
                 continue
-            seen[key] += 1  # template branches both writing it: one rendering per occurrence
+            seen[key] = seen.get(key, 1) + 1  # template branches both writing it: one rendering per occurrence
             if seen[key] > MAX_TEMPLATE_VARIANTS:
                 raise TooBig(f"the template writes `{key}` more than {MAX_TEMPLATE_VARIANTS} times in one mapping "
                              f"(line {key_node.start_mark.line + 1}): too many renderings to review")
@@ -165,7 +164,7 @@ class _Converter:
         start, end = self._collection_lines(node, children)
         if node.value:
             start = min(start, node.value[0][0].start_mark.line + 1)
-        return Node(body, start, end, hidden=hidden)
+        return Node(body, start, end) if hidden is None else Node(body, start, end, hidden=hidden)
 
     def _scalar_lines(self, node: ScalarNode) -> tuple[int, int]:
         start = node.start_mark.line + 1

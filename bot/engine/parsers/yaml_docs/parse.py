@@ -48,9 +48,14 @@ _RENDERED = "with its template marks read as unknown values"
 def is_template_text(path: str, text: str) -> bool:
     """Whether `path` is read as template text from the start: marks under `templates/`, or marks
     that shape its YAML (not on a workflow path, where `${{ }}` and `{{` are the workflow's own)."""
-    if is_workflow_path(path) or TEMPLATE_MARK.search(text) is None:
+    if is_workflow_path(path) or not _marked(text):
         return False
     return in_chart_templates(path) or shapes_yaml(text)
+
+
+def _marked(text: str) -> bool:
+    """A template mark in `text` (a plain search for the braces first: most YAML has none)."""
+    return ("{{" in text or "{%" in text or "{#" in text) and TEMPLATE_MARK.search(text) is not None
 
 
 def parse_yaml(path: str, text: str) -> ParsedFile:
@@ -58,7 +63,7 @@ def parse_yaml(path: str, text: str) -> ParsedFile:
     if is_template_text(path, text):
         return _parse_template(path, text)
     parsed = _guarded(path, text, None)
-    if parsed.errors and not is_workflow_path(path) and TEMPLATE_MARK.search(text) is not None:
+    if parsed.errors and not is_workflow_path(path) and _marked(text):
         return _parse_template(path, text)  # not YAML as written: it may be once its marks are read
     return parsed
 
@@ -118,20 +123,25 @@ def _parse(path: str, text: str, template: Rendered | None) -> ParsedFile:
     if looks_like_cloudformation_json(source):
         source = source.replace("\t", " ")  # JSON forbids raw tabs in strings; YAML forbids them as indentation
     source = yaml_safe_breaks(source)
-    lines = git_lines(yaml_safe_breaks(text)) if template is not None else git_lines(source)  # as written
-    documents, key_lines = compose(source, git_lines(source), template)
+    read = git_lines(source)
+    lines = git_lines(yaml_safe_breaks(text)) if template is not None else read  # resources quote the text as written
+    documents, key_lines = compose(source, read, template)
     is_workflow = is_workflow_path(path)
     resources: list[Resource] = []
     used: set[str] = set()
     for index, renderings in enumerate(documents, start=1):
-        before = set(used)
+        first: dict[str, str] = {}  # the first rendering's addresses, as written -> as given
         for variant, document in enumerate(renderings):
-            taken = used if variant == 0 else set(before)  # every rendering of a document: the same address
             if is_workflow:
                 found = list(workflow_resources(path, document, lines))
             elif is_cloudformation(document):
                 found = list(cloudformation_resources(path, document, lines, key_lines))
-            else:
-                found = list(kubernetes_resources(path, document, index, lines, taken))
+            elif variant == 0:
+                found = list(kubernetes_resources(path, document, index, lines, used))
+                first = {r.address.removesuffix(f"@{index}"): r.address for r in found}
+            else:  # every rendering of a document is addressed as the first one is
+                found = [replace(r, address=first.get(r.address) or (f"{r.address}@{index}" if r.address in used
+                                                                     else r.address))
+                         for r in kubernetes_resources(path, document, index, lines, set())]
             resources.extend(replace(r, variant=variant) if variant else r for r in found)
     return ParsedFile(path=path, resources=tuple(resources), templated=template is not None)

@@ -30,8 +30,8 @@ def test_other_yaml_has_no_resources_and_no_error(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "types"),
     [
-        ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n"
-         "    {{- include \"labels\" . | nindent 4 }}\n", ["ConfigMap"]),
+        (("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n"
+         "    {{- include \"labels\" . | nindent 4 }}\n"), ["ConfigMap"]),
         ("{{- if .Values.enabled }}\napiVersion: v1\nkind: Service\n{{- end }}\n", ["Service"]),
         ("{% for x in items %}\n- name: {{ x }}\n{% endfor %}\n", []),
         ("{{ if .x }}\nkind: [\n{{ end }}\n", []),  # not YAML even so: a chart's template, left to Helm
