@@ -115,3 +115,35 @@ rules:
 
 def test_resource_names_a_template_writes_may_narrow_a_secret_read() -> None:
     assert verdicts("CB-K8S-020", ROLE)[0] == [18]  # only the last rule, written whole, reads every Secret
+
+
+STACK = """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Logs:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: {{ bucket_name }}
+      {{ extra_properties }}
+  Db:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      {% include 'db.yaml' %}
+      PubliclyAccessible: true
+  Vol:
+    Type: AWS::EC2::Volume
+    Properties:
+      Size: 10
+"""
+
+
+def test_a_jinja_cloudformation_stack_is_judged_on_what_is_written() -> None:
+    """The bucket's and the database's properties are open to template output: nothing is
+    reported missing there (the interpreter's reads and the Python checks alike); the literal
+    `PubliclyAccessible: true` is a finding, and the volume, written whole, lacks encryption."""
+    parsed = parse_yaml("stacks/app.yaml", textwrap.dedent(STACK).lstrip("\n"))
+    assert parsed.errors == () and parsed.templated
+    context = FileContext(parsed.resources)
+    found = {(rule.id, v.line) for r in parsed.resources for rule in RULES.values() if rule.applies_to(r)
+             for v in rule.check(r, context) if not v.undecided}
+    assert found == {("CB-AWS-003", 12), ("CB-AWS-001", 13)}
