@@ -5,7 +5,8 @@ in rules/spec/functions.py (the metadata lives in the specs).
 Every check reads the pod spec wherever the workload kind keeps it (Pod `spec`, controllers'
 `spec.template.spec`, CronJob `spec.jobTemplate.spec.template.spec`) and every container list
 (containers, initContainers, ephemeralContainers). Only explicit bad values are reported; a
-missing hardening field is left to admission policy (Pod Security Standards).
+missing hardening field is left to admission policy (Pod Security Standards). In templated YAML, a
+value that template output may override (`Node.unseen`) decides nothing.
 """
 
 from __future__ import annotations
@@ -39,14 +40,22 @@ def _name(container: Node) -> str:
 def _root_violation(resource: Resource, container: Node, spec: Node) -> Violation | None:
     """Effective runAsUser 0, or runAsNonRoot: false without a non-root uid; container wins."""
     name = _name(container)
-    user = container.get("securityContext", "runAsUser") or spec.get("securityContext", "runAsUser")
+    own_user = container.get("securityContext", "runAsUser")
+    if own_user is None and container.unseen("securityContext", "runAsUser"):
+        return None  # template output may set the container's own user, which wins over the pod's
+    user = own_user or spec.get("securityContext", "runAsUser")
     if user is not None:
         uid = as_int(user)
         if uid == 0:
             return Violation(message=f"Container `{name}` runs as root (runAsUser: 0).",
                              line=user.line, end_line=user.end_line, key=f"{user.line}")
         return None  # a non-root uid, or an unknown one: cannot tell
-    non_root = container.get("securityContext", "runAsNonRoot") or spec.get("securityContext", "runAsNonRoot")
+    if spec.unseen("securityContext", "runAsUser"):
+        return None  # template output may set a non-root pod user
+    own_non_root = container.get("securityContext", "runAsNonRoot")
+    if own_non_root is None and container.unseen("securityContext", "runAsNonRoot"):
+        return None
+    non_root = own_non_root or spec.get("securityContext", "runAsNonRoot")
     if non_root is not None and truthy(non_root) is False:
         return Violation(
             message=f"Container `{name}` may run as root: runAsNonRoot is false and no runAsUser is set.",

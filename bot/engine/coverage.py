@@ -10,7 +10,7 @@ Pure: a path, and the text when the engine read it, in; a `NotReviewed` or None 
 
 | what | detected by |
 | --- | --- |
-| helm template | YAML with Go-template syntax where YAML structure goes (a `{{` that opens a node, or text that only parses once rendered), or any template mark under a `templates/` folder; `.tpl` under `templates/`; `*.yaml.gotmpl` and the like |
+| helm template | YAML with Go-template syntax where YAML structure goes (a `{{` that opens a node, or text that only parses once rendered), or any template mark under a `templates/` folder: *reviewed as written* (see below) and listed all the same; not reviewed at all when not even that reads as YAML (under `templates/`; elsewhere that is an error); `.tpl` under `templates/`; `*.yaml.gotmpl` and the like |
 | jinja template | the same with Jinja syntax (`{% %}`, `{# #}`, or `{{ name }}` without Go's `.`/`$`); `*.yaml.j2` and the like |
 | helm chart, helm values | `Chart.yaml`; a `values*.yaml` beside a `Chart.yaml` (the engine reads that path in the same batch) |
 | kustomize, kustomize patch | `kustomization.yaml`/`.yml`/`Kustomization`; the patches a changed kustomization names, and JSON-patch lists |
@@ -22,6 +22,13 @@ Pure: a path, and the text when the engine read it, in; a `NotReviewed` or None 
 | binary file | set by the engine: binary content (a NUL byte in its first 8 KiB, and not mostly printable text), scanned only for credentials of a recognisable format; or no patch and no readable text |
 | symlink, submodule | set by the engine from the tree: a link is not followed (its target is reviewed where it lives), a submodule is another repository |
 | remote module | set by callers that find module calls with registry or git sources |
+
+*Reviewed as written*: the parser reads template text without running it
+(`bot.engine.parsers.yaml_docs.templated`): literal values are judged (a literal `privileged:
+true` beside the marks is a finding), values a template fills in are unknown, and mappings that
+template output (`include`, `toYaml`) adds to may hold keys nobody sees, so no rule reports them
+absent. The entry's reason says so and points to `helm template`: only the rendered manifests show
+everything, and a policy that fails `helm template` still fails.
 
 Markers only inside quoted or block strings (Prometheus' `{{ $labels.x }}`, Argo's
 `{{inputs.parameters.x}}`) outside a `templates/` folder are text, not templating: the file is
@@ -37,11 +44,11 @@ from collections.abc import Collection
 from typing import Any
 
 import yaml
-from yaml.tokens import FlowMappingStartToken, ScalarToken
 
 from bot.engine.model import NotReviewed
 from bot.engine.parsers import JSON, MAX_PARSE_BYTES, YAML, claims_json, classify
 from bot.engine.parsers.yaml_docs import TEMPLATE_MARK
+from bot.engine.parsers.yaml_docs.templated import in_chart_templates, shapes_yaml
 from bot.engine.parsers.yaml_docs.workflows import is_workflow_path
 
 HELM_TEMPLATE = "helm template"
@@ -102,6 +109,15 @@ _REASONS: dict[str, str] = {
     KUBERNETES_JSON: "Kubernetes manifests in JSON are not parsed: their containers are not checked",
 }
 
+# Template text the parser read with its template values unknown (`ParsedFile.templated`).
+_AS_WRITTEN: dict[str, str] = {
+    HELM_TEMPLATE: "Go template (Helm): reviewed as written with template values unknown (what `include`, "
+                   "`toYaml` and other template output adds is not seen); render it with `helm template` and "
+                   "scan the output for a full review",
+    JINJA_TEMPLATE: "Jinja template: reviewed as written with template values unknown (what `include` and other "
+                    "template output adds is not seen); render it and scan the output for a full review",
+}
+
 # Suffixes of file names (lower case) in the order they are tried: longer suffixes first.
 _SUFFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
     ((".pkr.hcl", ".pkr.json", ".pkrvars.hcl"), PACKER),
@@ -138,12 +154,18 @@ def binary_file(path: str, reason: str = BINARY_REASON) -> NotReviewed:
     return NotReviewed(path, None, BINARY, reason)
 
 
-def detect(path: str, text: str | None, chart_dirs: Collection[str] = ()) -> NotReviewed | None:
+def detect(path: str, text: str | None, chart_dirs: Collection[str] = (), templated: bool = False
+           ) -> NotReviewed | None:
     """Why `path` is not reviewed, from its name and, when the engine read it, its text; None when
     the engine reviews it (a parsed format, or a file the secrets rules read whole).
 
-    `chart_dirs`: folders known to hold a `Chart.yaml`, so a values file there is a chart's."""
+    `chart_dirs`: folders known to hold a `Chart.yaml`, so a values file there is a chart's.
+    `templated`: the parser read it as template text with its values unknown (`ParsedFile.templated`):
+    listed as reviewed only as written."""
     what = _by_name(path, chart_dirs)
+    if what is None and templated and text is not None:
+        kind = _dialect(path, text)
+        return entry(path, kind, _AS_WRITTEN[kind])
     if what is None and text is not None and len(text) <= MAX_PARSE_BYTES:
         what = _by_text(path, text)
     if what is None:
@@ -201,7 +223,7 @@ def _by_name(path: str, chart_dirs: Collection[str]) -> str | None:
         return COMPOSE
     if _JINJA_FILE.search(lower):
         return JINJA_TEMPLATE
-    if _GO_TEMPLATE_FILE.search(lower) or (lower.endswith(".tpl") and _under_templates(path)):
+    if _GO_TEMPLATE_FILE.search(lower) or (lower.endswith(".tpl") and in_chart_templates(path)):
         return HELM_TEMPLATE
     if name == "Chart.yaml":
         return HELM_CHART
@@ -227,36 +249,19 @@ def _by_text(path: str, text: str) -> str | None:
     return None
 
 
-def _under_templates(path: str) -> bool:
-    return "templates" in path.split("/")[:-1]
-
-
 def _template_kind(path: str, text: str) -> str | None:
     """helm/jinja template when template syntax shapes the YAML (or sits under `templates/`)."""
-    marks = [m.start() for m in TEMPLATE_MARK.finditer(text)]
-    if not marks:
+    if TEMPLATE_MARK.search(text) is None:
         return None
-    in_chart = _under_templates(path)
-    if not in_chart and not _shapes_yaml(text, marks):
+    if not in_chart_templates(path) and not shapes_yaml(text):
         return None  # markers only inside strings: text the YAML carries, reviewed as written
+    return _dialect(path, text)
+
+
+def _dialect(path: str, text: str) -> str:
     if _JINJA_ONLY.search(text):
         return JINJA_TEMPLATE
-    return HELM_TEMPLATE if in_chart or _GO_ACTION.search(text) else JINJA_TEMPLATE
-
-
-def _shapes_yaml(text: str, marks: list[int]) -> bool:
-    """True when a mark opens a YAML node (`key: {{ .x }}` reads as a flow mapping) or the text
-    only scans as YAML once rendered; False when every mark sits inside a string value."""
-    wanted = set(marks)
-    try:
-        for token in yaml.scan(text, Loader=_ScanLoader):
-            start = token.start_mark.index
-            if start in wanted and (isinstance(token, FlowMappingStartToken)
-                                    or (isinstance(token, ScalarToken) and not token.style)):
-                return True
-    except (yaml.YAMLError, ValueError, TypeError):
-        return True
-    return False
+    return HELM_TEMPLATE if in_chart_templates(path) or _GO_ACTION.search(text) else JINJA_TEMPLATE
 
 
 def _load_json(text: str) -> Any:

@@ -91,12 +91,18 @@ class Node:
     `value` is a scalar, a `dict[str, Node]` (mapping / HCL block) or a `list[Node]`
     (sequence / repeated HCL blocks). Keeping a line on every value lets a finding land on
     the exact offending line.
+
+    `hidden`: set on a mapping of templated YAML where the template emits YAML nobody can read
+    (`{{ include "x" . | nindent 4 }}`, `{{ toYaml .Values.x }}`): the expression that emits it.
+    Such a mapping may hold keys it does not show, so a missing key there is not known to be
+    absent (`unseen`); what it does show is as written.
     """
 
     value: Any
     line: int
     end_line: int
     origin: Origin | None = None  # set when the value came through a variable, a module input...
+    hidden: Unknown | None = None  # a mapping a template adds keys to that nobody sees (`unseen`)
 
     def get(self, *keys: str | int) -> Node | None:
         """Walk mappings by key and lists by index; None where any step is missing."""
@@ -138,6 +144,22 @@ class Node:
     @property
     def is_unknown(self) -> bool:
         return isinstance(self.value, Unknown)
+
+    def unseen(self, *keys: str) -> bool:
+        """True when the value at `keys` is not known: a step on the way is `Unknown`, or is missing
+        from a mapping a template adds hidden keys to. A value that is written, or missing from a
+        mapping known whole, is seen (False)."""
+        node: Node = self
+        for key in keys:
+            if isinstance(node.value, Unknown):
+                return True
+            if not isinstance(node.value, dict):
+                return False
+            child = node.value.get(key)
+            if child is None:
+                return node.hidden is not None
+            node = child
+        return isinstance(node.value, Unknown)
 
 
 @dataclass(frozen=True)
@@ -182,6 +204,7 @@ class Resource:
     references: frozenset[str] = frozenset()
     lines: tuple[str, ...] = ()  # the resource's own source lines, line..end_line
     calls: tuple[CallSite, ...] = ()  # the module calls that instantiated it, outermost first
+    variant: int = 0  # which rendering of templated YAML whose branches write a key twice (0: the first)
 
     @property
     def exists(self) -> bool:
@@ -211,8 +234,10 @@ class Resource:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """Tells resources apart across files and module instances (one file, many instances)."""
-        return (self.path, self.instance, self.address)
+        """Tells resources apart across files, module instances (one file, many instances) and
+        renderings of one templated manifest (their findings still merge: one address)."""
+        instance = f"{self.instance}~{self.variant}" if self.variant else self.instance
+        return (self.path, instance, self.address)
 
     def text_at(self, line: int) -> str | None:
         """The source text of one line of this resource, for building suggestions."""
@@ -252,6 +277,7 @@ class ParsedFile:
     path: str
     resources: tuple[Resource, ...] = ()
     errors: tuple[FileError, ...] = ()
+    templated: bool = False  # read through the template renderer: reviewed as written, template values unknown
 
 
 SECRET_SLOT = "{secret}"

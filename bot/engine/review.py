@@ -395,8 +395,9 @@ class Engine:
                             resources_checked=len(selected) + files_with_text, seconds=time.perf_counter() - started)
         unfollowed = (n for n in not_reviewed if (n.path, n.line) in selected_calls)  # remote modules the change reaches
         others = (d for d in changed_head.values() if d.path not in links)
-        listed = tuple(sorted((*_not_reviewed(others, scanned, chart_dirs, errors), *unfollowed, *links.values()),
-                              key=_entry_order))
+        templated = {path for path, result in parsed.items() if result.templated}
+        listed = tuple(sorted((*_not_reviewed(others, scanned, chart_dirs, errors, templated), *unfollowed,
+                               *links.values()), key=_entry_order))
         applied: set[str] = set()
         findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions,
                                    clock, applied)
@@ -527,11 +528,13 @@ def _merged(first: Finding, other: Finding) -> Finding:
 
 
 def _not_reviewed(changed: Iterable[FileDiff], head_text: Mapping[str, str],
-                  chart_dirs: Collection[str], errors: Sequence[FileError]) -> tuple[NotReviewed, ...]:
+                  chart_dirs: Collection[str], errors: Sequence[FileError],
+                  templated: Collection[str] = ()) -> tuple[NotReviewed, ...]:
     """One entry per changed file the engine could not judge. A file with an error is left out:
     the error already fails the review, louder than a listing. Binary content is listed (only
     credentials of a recognisable format were looked for there); text with a NUL byte is not (it
-    was scanned as any text file is)."""
+    was scanned as any text file is). Template text read with its values unknown (`templated`) is
+    listed as reviewed only as written."""
     failed = {e.path for e in errors}
     changed = [d for d in changed if d.path not in failed]
     found: dict[str, NotReviewed] = {}
@@ -545,7 +548,7 @@ def _not_reviewed(changed: Iterable[FileDiff], head_text: Mapping[str, str],
         if text is None and not diff.complete:  # read was asked for, nothing came back
             found[diff.path] = coverage.binary_file(diff.path, coverage.UNREAD_REASON)
             continue
-        listed = coverage.detect(diff.path, text, chart_dirs)
+        listed = coverage.detect(diff.path, text, chart_dirs, diff.path in templated)
         if listed is not None:
             found[diff.path] = listed
             if listed.what == coverage.KUSTOMIZE and text is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.engine.model import Node, Resource, Violation
+from bot.engine.model import Node, Resource, Unknown, Violation
 from bot.engine.rule import RuleContext
 
 _RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -35,7 +35,14 @@ def _rules(resource: Resource) -> Iterator[tuple[int, Node]]:
 
 
 def _named_objects_only(rule: Node) -> bool:
-    return bool(_strings(rule.get("resourceNames")))
+    """`resourceNames` narrows the rule, or may (a templated value, or template output nobody sees)."""
+    names = rule.get("resourceNames")
+    return bool(_strings(names)) or rule.unseen("resourceNames") or (names is not None and _opaque(names))
+
+
+def _opaque(node: Node) -> bool:
+    """Templated YAML whose items a template writes: an open mapping, or a list with an unknown item."""
+    return node.hidden is not None or any(isinstance(item.value, Unknown) for item in node.children())
 
 
 def _holds(rule: Node, key: str, wanted: Iterable[str]) -> bool:

@@ -62,6 +62,11 @@ def check_token_automount(resource: Resource, ctx: RuleContext) -> Iterable[Viol
     for spec in pod_specs(resource):
         if spec.get("automountServiceAccountToken") is not None:
             continue
+        if spec.unseen("automountServiceAccountToken"):  # template output may set it
+            yield Violation(message="Cannot tell whether the pod mounts its API token: template output nobody "
+                            "sees may set automountServiceAccountToken.", line=spec.line, end_line=spec.line,
+                            key="unseen", undecided=True)
+            continue
         named = spec.get("serviceAccountName") or spec.get("serviceAccount")
         account = _text(named)
         if named is not None and account is None:

@@ -126,6 +126,8 @@ def _unknown(base: str, read: Read, resource: Resource) -> Violation:
         what = f"`{read.key} = {read.node.plain()}` is not known before apply"
     elif read.node is not None and isinstance(read.node.value, Unknown):
         what = f"`{read.key}` is not known before apply (it is read through `{read.node.value}`)"
+    elif read.node is not None and read.node.hidden is not None:
+        what = f"`{read.key}` is not written, but template output (`{read.node.hidden}`) may set it"
     else:
         what = f"`{read.key}` is not known before apply (a `dynamic` block generates it)"
     return Violation(message=f"Cannot tell: {what}; if it is not what the control asks: {base}.", line=line,

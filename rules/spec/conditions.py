@@ -609,10 +609,41 @@ def _note(scope: Scope, key: str, note: str, unknown: bool = False) -> Read:
 def _python(condition: Python, scope: Scope) -> Outcome:
     check = scope.functions[condition.name]
     found: Iterable[Violation] = check(scope.resource, scope.context)
-    violations = list(found)
+    violations = _unseen_undecided(list(found), scope.resource)
     decided = [v for v in violations if not v.undecided]
     if decided:
         return Outcome(State.FAILS, tuple(decided))
     if violations:
         return Outcome(State.UNKNOWN, tuple(violations))
     return Outcome(State.HOLDS)
+
+
+def _unseen_undecided(violations: list[Violation], resource: Resource) -> list[Violation]:
+    """In templated YAML whose template output may add keys nobody sees (`Node.hidden`), a Python
+    check's verdict that does not land on a value written literally may be about a key that
+    output sets (`LoggingConfiguration is not set`): it is undecided, as the interpreter's own
+    reads of such a key are. A verdict on a written value (`PubliclyAccessible: true`) stands.
+    CloudFormation only: the Kubernetes checks ask `Node.unseen` themselves."""
+    if resource.source != "cloudformation" or not violations or all(v.undecided for v in violations):
+        return violations
+    hidden, written = _template_shape(resource.body)
+    if not hidden:
+        return violations
+    return [v if v.undecided or v.line in written else replace(v, undecided=True) for v in violations]
+
+
+def _template_shape(body: Node) -> tuple[bool, set[int]]:
+    """Whether a mapping of `body` is open to template output, and the lines of its literal values."""
+    hidden = False
+    written: set[int] = set()
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        hidden = hidden or node.hidden is not None
+        if isinstance(node.value, dict):
+            stack.extend(node.value.values())
+        elif isinstance(node.value, list):
+            stack.extend(node.value)
+        elif not isinstance(node.value, Unknown):
+            written.update(range(node.line, node.end_line + 1))
+    return hidden, written

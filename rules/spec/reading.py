@@ -4,7 +4,9 @@ the line a finding about it lands on.
 A path through a list of blocks reads each block (one `Read` per block); a Terraform
 `dynamic "x"` block whose `for_each` is known generates its `content` (read beside the blocks
 written out), one whose `for_each` is not known generates `x` blocks nobody can see, so a path
-through it is unknown, never absent; a step into a value not known before apply is unknown.
+through it is unknown, never absent; a step into a value not known before apply is unknown, and
+so is a key missing from a mapping of templated YAML that template output adds keys to
+(`Node.hidden`): nobody can tell it is absent.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ class Read:
 
     - `key`: the path read, with list items named (`ingress[1].cidr_blocks`): the violation's key.
     - `node`: the value's node; None when absent. For an unknown read: the node not known (the
-      value itself, a step on the way, or the `dynamic` block that generates the path's blocks).
+      value itself, a step on the way, the `dynamic` block that generates the path's blocks, or
+      the open mapping, `hidden`, the value may hide in).
     - `block`: the innermost existing block that holds the value or should (None: the scope's own
       anchor, i.e. the `for_each` item or else the resource).
     - `name`: the last path step (the attribute a fix edits or adds).
@@ -151,6 +154,9 @@ class Reader:
                     return
                 if blocks:
                     child = Node(blocks, min(b.line for b in blocks), max(b.end_line for b in blocks))
+        if child is None and node.hidden is not None:  # template output nobody sees may hold it
+            found.append(read([*parts, *rest], node, len(path) - i, unknown=True))
+            return
         if child is None:
             found.append(read([*parts, *rest], None, len(path) - i, absent=True))
             return
@@ -177,8 +183,8 @@ def landing(read: Read, resource: Resource) -> int:
 
 def key_line(resource: Resource, line: int, key: str) -> int:
     """The line of `key:` that opens the YAML value starting at `line`: that line itself (a flow
-    value) or one above it across blank and comment lines only; `line` when there is none (HCL,
-    whose blocks start on their own header line)."""
+    value) or one above it across blank, comment and template-action lines only; `line` when
+    there is none (HCL, whose blocks start on their own header line)."""
     if resource.source == "terraform":
         return line
     pattern = re.compile(r"\s*(?:-\s+)?[\"']?" + re.escape(key) + r"[\"']?\s*:")
@@ -189,6 +195,13 @@ def key_line(resource: Resource, line: int, key: str) -> int:
         if pattern.match(text):
             return number
         stripped = text.strip()
-        if number != line and stripped and not stripped.startswith("#"):
+        if number != line and stripped and not stripped.startswith("#") and not _template_only(stripped):
             break
     return line
+
+
+def _template_only(stripped: str) -> bool:
+    """A line of templated YAML holding only a template action (`{{- if .x }}`), which renders as
+    no line at all: a key above it still opens the value below it."""
+    return any(stripped.startswith(opener) and stripped.endswith(closer)
+               for opener, closer in (("{{", "}}"), ("{%", "%}"), ("{#", "#}")))

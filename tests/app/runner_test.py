@@ -226,20 +226,14 @@ def test_listing_cut_at_githubs_file_limit_fails_closed(fake_github: FakeGitHub,
 
 
 HELM_TEMPLATE = """\
-apiVersion: apps/v1
-kind: Deployment
+apiVersion: v1
+kind: ConfigMap
 metadata:
   name: {{ include "app.fullname" . }}
   labels:
     {{- include "app.labels" . | nindent 4 }}
-spec:
-  template:
-    spec:
-      containers:
-        - name: app
-          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
-          securityContext:
-            privileged: true
+data:
+  image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
 """
 NOT_REVIEWED_HEAD: dict[str, str | bytes | None] = {
     "charts/app/templates/deployment.yaml": HELM_TEMPLATE, "infra/main.bicep": "param location string\n",

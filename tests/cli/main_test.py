@@ -13,6 +13,7 @@ from bot.cli.main import main
 from bot.report.json_report import report_schema
 
 SCHEMA = report_schema()
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 OLD_VOLUME = """\
 resource "aws_ebs_volume" "old" {
@@ -204,17 +205,13 @@ def test_demo_prints_the_review(capsys: pytest.CaptureFixture[str]) -> None:
 
 HELM_TEMPLATE = """\
 apiVersion: v1
-kind: Pod
+kind: ConfigMap
 metadata:
   name: {{ .Release.Name }}
   labels:
     {{- include "app.labels" . | nindent 4 }}
-spec:
-  containers:
-    - name: app
-      image: nginx
-      securityContext:
-        privileged: true
+data:
+  mode: {{ .Values.mode | quote }}
 """
 
 
@@ -257,6 +254,27 @@ def test_the_policy_switch_makes_the_check_fail(tmp_path: Path, capsys: pytest.C
     assert code == 1
     assert "(helm template): Go template (Helm)" in out and "[fails the check: not_reviewed.fail in the policy]" in out
     assert out.splitlines()[-1] == "0 finding(s), 0 unsuppressed, 0 error(s), 2 not reviewed: failure"
+
+
+def test_scan_finds_a_literal_privileged_container_in_a_helm_chart(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A chart template is judged as written: the literal `privileged: true` in one branch of an
+    if/else is a finding on its line; the file is still listed as a template only Helm renders."""
+    chart = FIXTURES / "helm" / "web"
+    for source in chart.rglob("*"):
+        if source.is_file():
+            target = tmp_path / "web" / source.relative_to(chart)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(source.read_text())
+    code, out, _ = run(capsys, "scan", str(tmp_path), "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    assert code == 1 and report["errors"] == []
+    privileged = [f for f in report["findings"] if f["rule_id"] == "CB-K8S-001"]
+    assert [(f["path"], f["line"]) for f in privileged] == [("web/templates/deployment.yaml", 31)]
+    listed = {n["path"]: n for n in report["not_reviewed"]}
+    assert listed["web/templates/deployment.yaml"]["what"] == "helm template"
+    assert "reviewed as written" in listed["web/templates/deployment.yaml"]["reason"]
 
 
 def test_scan_lists_binary_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -200,17 +200,40 @@ def review_of(files: dict[str, str], extra: dict[str, str] | None = None) -> Rev
     return engine.review_change(diffs, MemoryTree({**files, **(extra or {})}))
 
 
-def test_a_helm_template_with_a_privileged_container_is_listed_not_passed_silently() -> None:
+def test_a_helm_template_with_a_privileged_container_is_judged_as_written_and_still_listed() -> None:
+    """The literal `privileged: true` beside the template marks is a finding; the template's own
+    values (the image) are unknown, so nothing is said about them; the file stays listed."""
     review = review_of({"charts/app/templates/deployment.yaml": HELM_TEMPLATE, "k8s/pod.yaml": POD,
                         "infra/main.bicep": "param location string\n", "app/main.py": "x = 1\n"})
-    assert review.errors == () and review.findings == ()
-    assert [(n.path, n.what) for n in review.not_reviewed] == [
-        ("charts/app/templates/deployment.yaml", "helm template"), ("infra/main.bicep", "bicep")]
-    assert review.conclusion(parse_policy(None)) == "success"  # listed, not failing, by default
+    assert review.errors == ()
+    found = {(f.rule_id, f.line) for f in review.findings}
+    assert ("CB-K8S-001", 14) in found
+    assert all(f.path == "charts/app/templates/deployment.yaml" for f in review.findings)
+    assert not {"CB-K8S-015", "CB-K8S-016"} & {f.rule_id for f in review.findings}  # the image is a template value
+    listed = {n.path: n for n in review.not_reviewed}
+    assert sorted(listed) == ["charts/app/templates/deployment.yaml", "infra/main.bicep"]
+    helm = listed["charts/app/templates/deployment.yaml"]
+    assert helm.what == "helm template" and "reviewed as written with template values unknown" in helm.reason
+    assert "helm template" in helm.reason
+    assert review.conclusion(parse_policy(None)) == "failure"  # the finding blocks
+
+
+HELM_CLEAN = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "app.fullname" . }}
+  labels:
+    {{- include "app.labels" . | nindent 4 }}
+data:
+  mode: {{ .Values.mode | quote }}
+"""
 
 
 def test_the_policy_switch_makes_listed_kinds_fail() -> None:
-    files = {"charts/app/templates/deployment.yaml": HELM_TEMPLATE}
+    files = {"charts/app/templates/configmap.yaml": HELM_CLEAN}
+    assert review_of(files).findings == ()
+    assert review_of(files).conclusion(parse_policy(None)) == "success"  # listed, not failing, by default
     assert review_of(files).conclusion(parse_policy("not_reviewed:\n  fail: [helm template]\n")) == "failure"
     assert review_of(files).conclusion(parse_policy("not_reviewed:\n  fail: all\n")) == "failure"
     assert review_of(files).conclusion(parse_policy("not_reviewed:\n  fail: [bicep]\n")) == "success"

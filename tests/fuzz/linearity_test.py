@@ -140,6 +140,38 @@ def _cfn_yaml(n: int) -> str:
     return f'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n{body}'
 
 
+def _chart_containers(n: int) -> str:
+    """A chart template with n containers, each with template values, output and both branches."""
+    containers = "".join(
+        f"        - name: c{i}\n          image: \"{{{{ .Values.repo }}}}:{{{{ .Values.tag{i} }}}}\"\n"
+        f"          securityContext:\n            {{{{- if .Values.debug }}}}\n            privileged: true\n"
+        f"            {{{{- else }}}}\n            privileged: false\n            {{{{- end }}}}\n"
+        f"          resources:\n            {{{{- toYaml .Values.resources | nindent 12 }}}}\n"
+        f"        {{{{- with .Values.sidecars }}}}\n        {{{{- toYaml . | nindent 8 }}}}\n        {{{{- end }}}}\n"
+        for i in range(n))
+    return ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"app.fullname\" . }}\n"
+            "  labels:\n    {{- include \"app.labels\" . | nindent 4 }}\nspec:\n  template:\n    spec:\n"
+            f"      containers:\n{containers}")
+
+
+def _chart_long_line(n: int) -> str:
+    """One value made of many actions (and `else`s), then one key per waiting emitting line."""
+    value = "".join(f"{{{{ if .a{i} }}}}x{i}{{{{ else }}}}y{{{{ end }}}}-{{{{ .b{i} }}}}" for i in range(n * 50))
+    waiting = "".join(f"  k{i}:\n{{{{ toYaml .v{i} | indent 4 }}}}\n" for i in range(n * 10))
+    return f"apiVersion: v1\nkind: ConfigMap\ndata:\n  joined: \"{value}\"\n{waiting}"
+
+
+def _chart_unclosed(n: int) -> str:
+    """Many documents, the last with an action that never closes (an error, found in one pass)."""
+    return _pods(n) + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name\n"
+
+
+def _template_error(text: str) -> object:
+    parsed = parse_yaml("deploy/pods.yaml", text)
+    assert parsed.errors and "never closed" in parsed.errors[0].message, parsed.errors
+    return parsed
+
+
 def _workflow(n: int) -> str:
     steps = "".join(f"      - name: step {i}\n        run: echo {i}\n        env:\n          X: ${{{{ github.sha }}}}\n"
                     for i in range(n))
@@ -230,6 +262,11 @@ SHAPES = [
     Shape("kubernetes: many keys", 500, _config_map, _yaml("k8s.yaml")),
     Shape("kubernetes: long scalar", 20, _long_scalar, _yaml("k8s.yaml")),
     Shape("cloudformation yaml: many resources", 40, _cfn_yaml, _yaml("template.yaml")),
+    Shape("helm template: many containers, branches and output", 20, _chart_containers,
+          _yaml("charts/app/templates/deployment.yaml")),
+    Shape("helm template: a long templated value, many waiting lines", 10, _chart_long_line,
+          _yaml("charts/app/templates/configmap.yaml")),
+    Shape("helm template: an unclosed action after many documents", 40, _chart_unclosed, _template_error),
     Shape("cloudformation json: minified on one line", 40, lambda n: json.dumps(_cfn_resources(n)),
           lambda text: parse_one("template.json", text)),
     Shape("workflow: many steps", 100, _workflow, _yaml(".github/workflows/ci.yml")),

@@ -99,7 +99,8 @@ def test_rule_flags_exactly_the_marked_lines(rule_id: str) -> None:
     directory = FIXTURES / rule_id
     expected = expected_lines(directory, rule_id)
     assert expected, f"{rule_id} has no marked line"
-    found = {(path, violation.line) for path, violation in run_rule(RULES[rule_id], directory)}
+    found = {(path, violation.line) for path, violation in run_rule(RULES[rule_id], directory)
+             if not violation.undecided}  # an undecided verdict is no finding (a policy may fail it)
     assert found == expected
 
 

@@ -24,6 +24,8 @@ The modules, each importing only those after it in this list:
 
 - `parse`: one file -> `ParsedFile`; errors, template detection, classification (`parse_yaml`).
 - `loader`: PyYAML composition -> `Node` trees with lines, bounded in depth and size.
+- `templated`: Helm/Jinja template text -> YAML with placeholders for what templates fill in,
+  without running anything (a best-effort review of what is written literally).
 - `cloudformation`, `kubernetes`, `workflows`: each format's resources from `Node`s (and, for
   CloudFormation, the short-form tags the loader applies and the JSON sniff).
 """
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 from bot.engine.parsers.yaml_docs.cloudformation import looks_like_cloudformation_json
 from bot.engine.parsers.yaml_docs.loader import MAX_DEPTH, MAX_NODES
-from bot.engine.parsers.yaml_docs.parse import TEMPLATE_MARK, parse_yaml
+from bot.engine.parsers.yaml_docs.parse import TEMPLATE_MARK, is_template_text, parse_yaml
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "TEMPLATE_MARK", "looks_like_cloudformation_json", "parse_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "TEMPLATE_MARK", "is_template_text", "looks_like_cloudformation_json",
+           "parse_yaml"]

@@ -116,7 +116,8 @@ def _resolve(node: Node, defaults: dict[str, Node]) -> Node:
             return Node(defaults[argument.value].value, node.line, node.end_line)
         return Node(Unknown(_describe(name, argument)), node.line, node.end_line)
     if isinstance(node.value, dict):
-        return Node({k: _resolve(v, defaults) for k, v in node.value.items()}, node.line, node.end_line)
+        return Node({k: _resolve(v, defaults) for k, v in node.value.items()}, node.line, node.end_line,
+                    hidden=node.hidden)  # templated YAML: what template output may add stays unseen
     if isinstance(node.value, list):
         return Node([_resolve(v, defaults) for v in node.value], node.line, node.end_line)
     return node

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bot.engine.model import Node, Resource
+from bot.engine.model import Node, Resource, Unknown
 
 __all__ = ["kubernetes_resources"]
 
@@ -17,7 +17,8 @@ def kubernetes_resources(
 ) -> Iterator[Resource]:
     """The manifest in one document (one per item of a `kind: *List`).
 
-    Addressed `Kind/name`; without a name, by the document's number; `used` holds the addresses
+    Addressed `Kind/name` (a templated name as written: `Deployment/{{ include "app.fullname" . }}`);
+    without a name, by the document's number; `used` holds the addresses
     already taken in the file, so a repeated one gets `@<document number>`.
     """
     kind = document.get("kind")
@@ -29,7 +30,7 @@ def kubernetes_resources(
             yield from kubernetes_resources(path, item, index, lines, used)
         return
     name = document.get("metadata", "name")
-    label = name.value if name is not None and isinstance(name.value, (str, int)) else f"<document {index}>"
+    label = name.value if name is not None and isinstance(name.value, (str, int, Unknown)) else f"<document {index}>"
     address = f"{kind.value}/{label}"
     if address in used:
         address = f"{address}@{index}"
