@@ -26,6 +26,11 @@ FILE_BYTES = 5 * MIB
 larger one is an error (CRD bundles, the largest real manifests, fit). Other files are scanned."""
 SCAN_BYTES = 16 * MIB
 """The most of any one file read at all; larger is not even scanned for secrets: an error."""
+HCL_FILE_BYTES = 2 * MIB
+"""A Terraform file in HCL syntax (`.tf`, `.tfvars`): python-hcl2 holds 100 to 190 bytes per byte
+of input at its peak (a 4 MB `.tf` peaked at 742 MB), so 2 MiB keeps one parse near 400 MB. The
+largest real modules are a few hundred KB; `.tf.json` (generated, often larger) has its own reader
+and the general limit."""
 FILE_LINES = 1_000_000
 """Lines of one file read (parsed or scanned). A 16 MiB text has about 400,000 lines of 40
 characters; a million lines of a few characters each is a file built to cost time per line."""
@@ -103,6 +108,7 @@ def described() -> tuple[Bound, ...]:
     mib = _mib
     return (
         Bound("infrastructure file", mib(FILE_BYTES), "error naming the file; still scanned for secrets"),
+        Bound("Terraform file in HCL syntax", mib(HCL_FILE_BYTES), "error naming the file; still scanned for secrets"),
         Bound("any file read", mib(SCAN_BYTES), "error naming the file (not even scanned)"),
         Bound("lines of one file", f"{FILE_LINES:,}", "error naming the file"),
         Bound("work on one file", f"{FILE_SECONDS:g} s of CPU", "error naming the file; the rest is reviewed"),

@@ -142,3 +142,12 @@ def test_security_md_shows_the_bounds_as_they_are() -> None:
     text = (Path(__file__).resolve().parents[2] / "SECURITY.md").read_text(encoding="utf-8")
     for bound in limits.described():
         assert f"| {bound.name} | {bound.value} | {bound.past_it} |" in text, bound
+
+
+def test_hcl_syntax_has_its_own_bound_for_python_hcl2s_memory_and_tf_json_the_general_one() -> None:
+    pad = "x" * limits.HCL_FILE_BYTES
+    hcl = parse_terraform({"main.tf": f'locals {{\n  pad = "{pad}"\n}}\n'})["main.tf"]
+    [error] = hcl.errors
+    assert error.message.endswith(f"the limit is {limits.HCL_FILE_BYTES:,})")
+    as_json = parse_terraform({"main.tf.json": f'{{"locals": {{"pad": "{pad}"}}}}'})["main.tf.json"]
+    assert not as_json.errors

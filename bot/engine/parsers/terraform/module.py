@@ -27,10 +27,11 @@ from bot.engine.parsers.terraform.outline import Block, outline_file
 from bot.engine.parsers.terraform.references import references_of
 from bot.engine.parsers.terraform.values import MISSING, Bound, Scope
 
-__all__ = ["MAX_FILE_CHARS", "SOURCE", "LoadedFile", "LoadedModule", "ModuleCall", "load_file", "parse_module"]
+__all__ = ["MAX_FILE_CHARS", "MAX_HCL_CHARS", "SOURCE", "LoadedFile", "LoadedModule", "ModuleCall", "load_file", "parse_module"]
 
 SOURCE = "terraform"
 MAX_FILE_CHARS = limits.FILE_BYTES  # as every infrastructure file (a .tf past it never reaches here from a review)
+MAX_HCL_CHARS = limits.HCL_FILE_BYTES  # HCL syntax: python-hcl2's memory is what this bounds
 
 
 # The top-level blocks that become resources, and how many labels each has.
@@ -80,8 +81,9 @@ def _read_hcl(path: str, text: str) -> tuple[dict[str, Any], Block] | FileError:
 def load_file(path: str, text: str) -> LoadedFile | FileError:
     """Read one file, by its syntax, into values and outline; every failure becomes a FileError
     with the best line we know."""
-    if len(text) > MAX_FILE_CHARS:
-        return FileError(path, None, f"file too large to parse ({len(text):,} characters; the limit is {MAX_FILE_CHARS:,})")
+    limit = MAX_FILE_CHARS if is_terraform_json(path) else MAX_HCL_CHARS
+    if len(text) > limit:
+        return FileError(path, None, f"file too large to parse ({len(text):,} characters; the limit is {limit:,})")
     text = text.replace("\r\n", "\n")  # the hcl2 grammar rejects CRLF; Terraform does not
     read = read_json_syntax if is_terraform_json(path) else _read_hcl
     outcome = read(path, text)
