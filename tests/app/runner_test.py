@@ -463,3 +463,17 @@ def test_nothing_the_pull_request_author_writes_outside_the_default_branch_chang
     repo.add_review_comment(number, "main.tf", 3, "@compliance-bot suppress CB-AWS-001: accepted risk")
     run = review(fake_github, repo, number)
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
+
+
+def test_a_job_completes_only_the_check_run_of_its_own_head(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "own-head", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    first_head = repo.branch_sha("feature")
+    old_job = job_for(fake_github, repo, number)
+    repo.push(number, {"main.tf": UNENCRYPTED.format(i=1).replace("false", "true")}, "encrypt")
+    new_job = job_for(fake_github, repo, number, "pull_request.synchronize")
+    app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+    runner = ReviewRunner(app, "compliance")
+    asyncio.run(runner(new_job))
+    asyncio.run(runner(old_job))  # the older head's job runs last, as a slow queue would have it
+    runs = {r["head_sha"]: (r["status"], r["conclusion"]) for r in fake_github.check_runs(repo)}
+    assert runs == {new_job.head_sha: ("completed", "success"), first_head: ("completed", "failure")}
