@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -397,3 +399,13 @@ def test_scan_names_the_size_of_a_file_past_the_limit(tmp_path: Path, capsys: py
     assert [(e["path"], e["message"]) for e in json.loads(out)["errors"]] == [
         ("huge.tf", "file could not be read: too large (16.8 MB; the limit is 16 MiB)"),
         ("big.tf", "file too large to review (5.0 MiB, limit 5 MiB)")]
+
+
+def test_scan_reports_a_secret_in_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.env")  # git and the file system keep names as bytes; Python escapes the byte
+    (tmp_path / name).write_text("AWS_ACCESS_KEY_ID=AKIAIOSFODNN7ABCDEFG\n")
+    for output in ("text", "json", "sarif"):
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "scan", str(tmp_path), "--format", output],
+                              capture_output=True, timeout=120, check=False)
+        assert done.returncode == 1, done.stderr[-2000:]  # was a UnicodeEncodeError traceback, nothing reported
+        assert b"Traceback" not in done.stderr and b"CB-SECRET-001" in done.stdout
