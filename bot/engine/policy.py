@@ -22,6 +22,14 @@ the default branch only. Every field has a safe default: with no file, every fin
         resource: aws_ebs_volume.old   # optional
         reason: "Migration tracked in OPS-12"   # required
         expires: 2027-01-31      # optional; an expired suppression no longer applies
+        ticket: OPS-12           # optional; required with exceptions.require_ticket
+    exceptions:                  # who may grant exceptions, and what one must say (bot/engine/exceptions.py)
+      approvers: [octo-org/security]   # none (the default): inline exceptions are never honoured
+      require_expiry: true
+      max_days: 90
+      require_ticket: true
+      ticket_pattern: "[A-Z]+-[0-9]+"
+      migrate: [checkov, tfsec, trivy]
     not_reviewed:
       fail: [helm template, remote module]   # or `fail: all`; default: listed, never failing
     unknown:
@@ -34,6 +42,16 @@ binary file...; the kinds are `bot.engine.coverage.KINDS`) is shown in every rep
 default, since the change may be fine; a strict organisation names the kinds that must fail the
 check instead (`all`: every kind). An unknown kind is an error, so a typo never makes a strict
 policy lenient.
+
+`exceptions`: an exception is a policy suppression, or an inline comment on or above the
+offending line (`# compliance:ignore CB-AWS-001 reason="..." until=2026-09-30 ticket=OPS-12`, in
+any comment syntax). One that a pull request adds counts only once a member of an `approvers`
+team approved that pull request at its head; with no approvers, inline exceptions are never
+honoured. An incomplete one (no reason, a bad or past date, too far ahead, no ticket where
+required), one naming no rule, and one matching nothing are findings (`CB-EXC-*`) that block.
+`migrate` honours Checkov's, tfsec's and Trivy's ignore comments for our equivalent rules, under
+the same rules. The section is validated by `ExceptionSettings.from_mapping` and kept raw on the
+policy as `exceptions_settings`; `allow_repository` is read by the organisation policy merge.
 
 `secrets.show_prefix`: a secret a rule found is shown as `****` wherever the finding is shown
 (comments, annotations, logs, JSON, SARIF); with `true`, its first characters come first (at
@@ -52,6 +70,7 @@ from typing import Any
 import yaml
 
 from bot.engine.coverage import KINDS
+from bot.engine.exceptions import ExceptionSettings, ExceptionSettingsError
 from bot.engine.model import Finding, NotReviewed, Severity
 
 POLICY_PATH = ".github/compliance.yml"
@@ -74,6 +93,7 @@ class Suppression:
     path: str | None = None
     resource: str | None = None
     expires: dt.date | None = None
+    ticket: str | None = None
 
     def matches(self, finding: Finding, today: dt.date, aliases: tuple[str, ...] = ()) -> bool:
         """`aliases`: earlier ids of the finding's rule, which a suppression may still name."""
@@ -99,6 +119,7 @@ class Policy:
     fail_unknown: Severity | None = None  # controls at least this severe fail when their value is unknown
     regressions: str = "block"  # one of REGRESSION_MODES
     show_secret_prefix: bool = False  # `secrets.show_prefix`
+    exceptions_settings: Mapping[str, Any] = field(default_factory=dict)  # `exceptions:`, validated, as written
 
     def ignores(self, path: str) -> bool:
         return any(path_matches(path, pattern) for pattern in self.ignore_paths)
@@ -173,6 +194,7 @@ def _suppression(item: Any, index: int) -> Suppression:
         path=str(item["path"]) if item.get("path") else None,
         resource=str(item["resource"]) if item.get("resource") else None,
         expires=expires,
+        ticket=str(item["ticket"]).strip() if item.get("ticket") is not None else None,
     )
 
 
@@ -305,7 +327,17 @@ def parse_policy(text: str | None) -> Policy:
         fail_unknown=_unknown_fail(data.get("unknown")),
         regressions=regressions,
         show_secret_prefix=_show_secret_prefix(data.get("secrets")),
+        exceptions_settings=_exceptions(data.get("exceptions")),
     )
+
+
+def _exceptions(value: Any) -> dict[str, Any]:
+    """`exceptions:`, checked by its own module and kept as written (see bot/engine/exceptions.py)."""
+    try:
+        ExceptionSettings.from_mapping(value)
+    except ExceptionSettingsError as exc:
+        raise PolicyError(f"{POLICY_PATH}: {exc}") from None
+    return dict(value or {})
 
 
 def _show_secret_prefix(value: Any) -> bool:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from bot.engine import coverage
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
+from bot.engine.exceptions import Approval, ExceptionRecord, ExceptionSettings, ForeignIds
+from bot.engine.governance import RuleIndex, govern, suppression_problems
 from bot.engine.landing import Landing, landing
 from bot.engine.model import (
     SECRET_SLOT,
@@ -43,7 +45,7 @@ from bot.engine.parsers import (
     parse_terraform,
 )
 from bot.engine.parsers.terraform.stack import needed_directories
-from bot.engine.policy import Policy
+from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
 from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
 from bot.engine.tree import (
@@ -102,24 +104,31 @@ class Review:
     caller adds (its own errors, notes and not-reviewed entries) travels in the caller's own record.
 
     `not_reviewed`: changed files (or parts, with a line) the engine could not judge, each shown
-    by every reporter; they fail the review only where the policy says so."""
+    by every reporter; they fail the review only where the policy says so.
+    `exceptions`: what became of each exception the review met (`bot.engine.governance`)."""
 
     findings: tuple[Finding, ...] = ()
     errors: tuple[FileError, ...] = ()
     notes: tuple[str, ...] = ()
     stats: ReviewStats = field(default_factory=ReviewStats)
     not_reviewed: tuple[NotReviewed, ...] = ()
+    exceptions: tuple[ExceptionRecord, ...] = ()
 
     def conclusion(self, policy: Policy) -> str:
         return conclusion_of(self.findings, self.errors, policy, self.not_reviewed)
 
 
 class RuleSet:
-    """Rules indexed by source, with their regulation controls attached."""
+    """Rules indexed by source, with their regulation controls attached.
 
-    def __init__(self, rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> None:
+    `migrations`: tool ("tfsec", "trivy") -> that tool's check id -> our equivalent rules, for the
+    policy's `exceptions.migrate`; Checkov's ids come from the rules' own `peers`."""
+
+    def __init__(self, rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]],
+                 migrations: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> None:
         self.rules = tuple(rules)
         self.controls = controls
+        self.foreign = _foreign_ids(self.rules, migrations or {})
         self._by_source: dict[str, list[Rule]] = defaultdict(list)
         for rule in self.rules:
             for source in rule.sources:
@@ -130,6 +139,17 @@ class RuleSet:
         """The rules judging `resource`, but those `disabled` names (by id or by an earlier id)."""
         return (r for r in self._by_source.get(resource.source, ())
                 if r.id not in disabled and disabled.isdisjoint(r.aliases) and r.applies_to(resource))
+
+
+def _foreign_ids(rules: Sequence[Rule], migrations: Mapping[str, Mapping[str, Sequence[str]]]) -> ForeignIds:
+    by_tool: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for rule in rules:
+        for check in rule.peers.get("checkov", ()):
+            by_tool["checkov"][check.upper()] = (*by_tool["checkov"].get(check.upper(), ()), rule.id)
+    for tool, table in migrations.items():
+        for check, rule_ids in table.items():
+            by_tool[tool][check.upper()] = tuple(rule_ids)
+    return ForeignIds({tool: dict(table) for tool, table in by_tool.items()})
 
 
 def _digest(rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> str:
@@ -279,16 +299,32 @@ def _groups(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
 class Engine:
     """Runs a rule set under a policy; one instance can review many changes."""
 
-    def __init__(self, rule_set: RuleSet, policy: Policy | None = None, today: dt.date | None = None) -> None:
+    def __init__(self, rule_set: RuleSet, policy: Policy | None = None, today: dt.date | None = None,
+                 approvals: Sequence[Approval] = ()) -> None:
+        """`approvals`: approving reviews of the pull request at its head by members of the policy's
+        approver teams (the App fetches them); they make the exceptions the change adds count."""
         self.rule_set = rule_set
         self.policy = policy or Policy()
         self.today = today
+        self.approvals = tuple(approvals)
+        self.exception_settings = ExceptionSettings.from_mapping(self.policy.exceptions_settings)
+        self._rule_index = RuleIndex.of(rule_set.rules, rule_set.foreign)
+        day = today or dt.date.today()
+        self._refused = suppression_problems(self.policy, self.exception_settings, self._rule_index, day)
+        refused = {p.index for p in self._refused}
+        # The suppressions in force: those the `exceptions:` rules refuse suppress nothing.
+        self._suppressing = replace(self.policy, suppressions=tuple(
+            s for i, s in enumerate(self.policy.suppressions) if i not in refused))
 
     def review_change(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None = None) -> Review:
         """Review only what `diffs` touched, asking `head` (and `base`) for the context it needs."""
+        return self._review_change(diffs, head, base, whole_tree=False)
+
+    def _review_change(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None, whole_tree: bool) -> Review:
         started = time.perf_counter()
         errors: list[FileError] = []
         notes: list[str] = []
+        policy_diff = next((d for d in diffs if POLICY_PATH in (d.path, d.base_path)), None)
         diffs = [d for d in diffs if not self.policy.ignores(d.path)]
         plan = plan_reads(diffs, self.policy)
         terraform: list[str] = []
@@ -351,7 +387,13 @@ class Engine:
         listed = tuple(sorted((*_not_reviewed(others, scanned, chart_dirs, errors), *unfollowed, *links.values()),
                               key=_entry_order))
         findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions)
-        return Review(tuple(findings), tuple(errors), tuple(notes), stats, listed)
+        with_markers = {*changed_head, *(f.path for f in findings)}
+        marked = {p: t for p in with_markers if (t := scanned.get(p, head_text.get(p))) is not None
+                  and _text_type(t) == "text"}
+        governed = govern(findings, marked, changed_head, self.policy, self.exception_settings, self._rule_index,
+                          self.approvals, self.today or dt.date.today(), self._refused, whole_tree,
+                          None if whole_tree or policy_diff is None else _policy_change(policy_diff, head, base))
+        return Review(governed.findings, tuple(errors), (*notes, *governed.notes), stats, listed, governed.records)
 
     def _terraform_paths(self, plan: ReadPlan, head: Tree) -> tuple[list[str], list[str]]:
         """Every Terraform file of the repository (a changed module's callers and the modules it
@@ -391,7 +433,7 @@ class Engine:
                 diffs.append(whole_file_added(path, text))
             else:
                 diffs.append(FileDiff(path=path, old_path=None, status=FileStatus.ADDED, complete=False))
-        review = self.review_change(diffs, MemoryTree(texts), None)
+        review = self._review_change(diffs, MemoryTree(texts), None, whole_tree=True)
         return replace(review, errors=(*unread, *review.errors),
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
@@ -448,10 +490,31 @@ class Engine:
             provenance=where.provenance,
             regression=rule.regression,
         )
-        suppression = self.policy.suppression_for(finding, self.today, rule.aliases)
+        suppression = self._suppressing.suppression_for(finding, self.today, rule.aliases)
         if suppression is not None:
             finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)
         return finding
+
+
+def _policy_change(diff: FileDiff, head: Tree, base: Tree | None) -> int | None:
+    """When the change edits the policy's `suppressions` or `exceptions` (whatever `paths.ignore`
+    says): the first line it adds to the policy file (0 if none can be named); None when it
+    leaves them as they were. A policy that does not parse on either side counts as changed."""
+    after = head.read_many([POLICY_PATH]).get(POLICY_PATH) if diff.exists_at_head and diff.path == POLICY_PATH else None
+    before = None
+    if diff.base_path is not None and base is not None:
+        before = base.read_many([diff.base_path]).get(diff.base_path)
+    if _exception_sections(after) == _exception_sections(before):
+        return None
+    return min(diff.added_lines, default=0) if diff.path == POLICY_PATH else 0
+
+
+def _exception_sections(text: str | None) -> object:
+    try:
+        policy = parse_policy(text)
+    except PolicyError:
+        return object()  # equal to nothing: an unreadable side is a change
+    return policy.suppressions, policy.exceptions_settings
 
 
 def _merged(first: Finding, other: Finding) -> Finding:
