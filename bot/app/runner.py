@@ -1,14 +1,16 @@
 """The review job: one pull request head in, one review and one completed check run out.
 
     lease (one job per pull request) → the pull request now and the policy (default branch)
-    → review key → check run found again, or created → files changed at this head
+    → approvals at the head by approver teams (when the policy names any) → review key
+    → check run found again, or created → files changed at this head
     → engine (reads the head through GitHubTree) → review planned from the threads on GitHub
     → check run completed
 
 Idempotence in two sentences: the queue drops a delivery id it has seen; a review is keyed by
 (repository, PR, head, base branch, policy blob, engine version) and its check run is found
 again on GitHub by that key, so a job whose review is done does nothing and a job that died is
-finished by the next, while posting is planned from the comments already on GitHub. With Redis
+finished by the next (an approval or a dismissal by an approver team member changes the key, so
+it is reviewed again), while posting is planned from the comments already on GitHub. With Redis
 the per-PR lease spans processes, so two servers never review one head at once.
 """
 
@@ -27,10 +29,12 @@ from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
 from bot.app.review_key import NO_POLICY, ReviewKey
 from bot.engine.diff import FileDiff
+from bot.engine.exceptions import Approval, ExceptionSettings
 from bot.engine.model import FileError, NotReviewed
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, parse_policy
 from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
+from bot.github.approvals import approvals_at_head
 from bot.github.blobs import BlobCache
 from bot.github.checks import batches, check_output
 from bot.github.client import GitHubApp, GitHubError
@@ -123,9 +127,14 @@ class ReviewRunner:
         except PolicyError as exc:
             policy, problem = Policy(), str(exc)
         draft = pull.draft and not policy.review_drafts and problem is None
+        approvals: tuple[Approval, ...] = ()
+        if problem is None and not draft:  # the approvals a review depends on are part of its key
+            teams = ExceptionSettings.from_mapping(policy.exceptions_settings).approvers
+            approvals = await approvals_at_head(gh, job.owner, job.repo, job.pull_number, job.head_sha, teams)
         key = ReviewKey(job.full_name, job.pull_number, job.head_sha, pull.base_ref,
                         policy_file.oid if policy_file else NO_POLICY, self.rule_set.digest,
-                        mode="draft" if draft else "review", rerun=job.delivery_id if job.is_rerun else "")
+                        mode="draft" if draft else "review", rerun=job.delivery_id if job.is_rerun else "",
+                        approvals=",".join(f"{a.login.lower()}:{a.review_id}" for a in approvals))
         if not await self._claim_check_run(ctx, key):
             log.info("already reviewed (%s): nothing to do", key)
             return
@@ -138,7 +147,7 @@ class ReviewRunner:
                                  "Drafts are reviewed when marked ready for review (set `drafts: true` in "
                                  f"`{POLICY_PATH}` to review them earlier).")
             return
-        reviewed = await self._run_engine(ctx, pull, policy)
+        reviewed = await self._run_engine(ctx, pull, policy, approvals)
         record = JobRecord(errors=list(reviewed.diff_errors))
         changes = reviewed.changes
         if changes.truncated:
@@ -176,12 +185,13 @@ class ReviewRunner:
         })
         return True
 
-    async def _run_engine(self, ctx: JobContext, pull: PullRequestInfo, policy: Policy) -> Reviewed:
+    async def _run_engine(self, ctx: JobContext, pull: PullRequestInfo, policy: Policy,
+                          approvals: tuple[Approval, ...] = ()) -> Reviewed:
         """Run the engine on the head's changes; a listing found stale is replaced by a comparison
         anchored at this head, and the review starts over on it."""
         job = ctx.job
         changes = await changes_at_head(ctx.gh, job.owner, job.repo, pull, job.head_sha)
-        engine = Engine(self.rule_set, policy)
+        engine = Engine(self.rule_set, policy, approvals=approvals)
         while True:
             diffs, diff_errors = diffs_of(changes.files)
             tree = GitHubTree(ctx.gh, job.owner, job.repo, job.head_sha, listed=listed_blobs(changes.files),
@@ -208,7 +218,8 @@ class ReviewRunner:
         conclusion = ("failure" if record.incomplete
                       else conclusion_of(review.findings, errors, policy, not_reviewed))
         output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
-                              record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)})
+                              record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
+                              review.exceptions)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)

@@ -11,13 +11,16 @@ list of unreadable files would push real findings out of view.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.engine.exceptions import ExceptionRecord
 from bot.engine.model import FileError, Finding, NotReviewed
 from bot.github.review import ReviewPlan
+from bot.report.exceptions import exceptions_section
 from bot.report.text import controls_line
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
@@ -32,7 +35,7 @@ def annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
     level = "notice" if finding.suppressed else ("failure" if blocks else "warning")
     message = finding.message
     if finding.suppressed:
-        message = f"{message}\n(suppressed by policy: {finding.suppression_reason})"
+        message = f"{message}\n(suppressed: {finding.suppression_reason})"
     controls = controls_line(finding.controls)
     details = f"How to fix: {finding.remediation}" + (f"\nControls: {controls}" if controls else "")
     if finding.provenance:
@@ -120,6 +123,8 @@ def check_output(
     incomplete: Sequence[str] = (),
     not_reviewed: Sequence[NotReviewed] = (),
     failing: Collection[NotReviewed] = (),
+    exceptions: Sequence[ExceptionRecord] = (),
+    today: dt.date | None = None,
 ) -> CheckOutput:
     """Title, summary (table by rule and control), details text and annotations of the check run.
 
@@ -127,7 +132,8 @@ def check_output(
     conclusion is then failure, and the summary says why, since no annotation can point there.
     `not_reviewed` lists what the engine (or the job) could not judge: shown, and passing unless
     it is in `failing` (the kinds the policy's `not_reviewed.fail` names), which the summary
-    shows apart, saying that the policy fails the check for them."""
+    shows apart, saying that the policy fails the check for them. `exceptions`: what became of
+    each exception (who approved it), with a warning for those expiring within 14 days."""
     blocking = [f for f in findings if blocks.get(f.fingerprint)]
     suppressed = [f for f in findings if f.suppressed]
     failing_entries = [n for n in not_reviewed if n in failing]
@@ -161,8 +167,10 @@ def check_output(
     summary += not_reviewed_lines(failing_entries, "**Not reviewed, and the policy fails the check for these** "
                                                    "(`not_reviewed.fail` in the policy on the default branch):")
     summary += not_reviewed_lines(listed_entries, "**Not reviewed** (listed; the check does not fail for these):")
+    summary += exceptions_section(exceptions, today or dt.date.today())
     if suppressed:
-        summary.append(f"{len(suppressed)} finding(s) suppressed by the policy on the default branch.")
+        summary.append(f"{len(suppressed)} finding(s) suppressed (by the policy on the default branch, or by an "
+                       "approved exception).")
     if plan is not None:
         summary.append(
             f"Inline comments: {len(plan.comments)} new, {plan.already_commented} already posted, "
