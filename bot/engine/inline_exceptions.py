@@ -21,10 +21,13 @@ from dataclasses import dataclass, replace
 COMPLIANCE, CHECKOV, TFSEC, TRIVY = "compliance", "checkov", "tfsec", "trivy"
 MAX_MARKERS_PER_FILE = 1000  # past it, the rest of a file's markers are not honoured (a note says so)
 _NEXT_CODE_LINES = 50  # how far below a comment-only marker the line it applies to is looked for
-_KEYWORDS = re.compile(r"(compliance:ignore|checkov:skip|tfsec:ignore|trivy:ignore)\b", re.IGNORECASE)
+_KEYWORDS = re.compile(r"(compliance:ignore|checkov:skip|tfsec:ignore|trivy:ignore)\b")  # as the tools write them
+_KEYWORD_TEXTS = ("compliance:ignore", "checkov:skip", "tfsec:ignore", "trivy:ignore")
 _OPENERS = ("<!--", "/*", "//", "--", "#")
 _QUOTES = "\"'`"
 _TOKEN_START = " \t=:([{,;"  # a quote opens a string literal only where a value can start
+_OUTSIDE = re.compile(r"[\"'`#/<-]")  # what can start a string or a comment
+_INSIDE = {quote: re.compile(rf"[\\{quote}]") for quote in _QUOTES}  # what can end a string
 _KEY_VALUE = re.compile(r'\s*(?P<key>[A-Za-z_]+)=(?:"(?P<dq>(?:[^"\\]|\\.)*)"|\'(?P<sq>[^\']*)\'|(?P<bare>[^\s"\']+))')
 _TRAILING_KEYS = re.compile(r"(?:^|\s)(?P<key>until|ticket)=(?P<value>\S+)")
 _FOREIGN_ID = re.compile(r"[A-Za-z0-9_.-]+")
@@ -62,15 +65,18 @@ def comment_start(text: str) -> int | None:
     quote: str | None = None
     index = 0
     while index < len(text):
-        char = text[index]
+        found = (_INSIDE[quote] if quote is not None else _OUTSIDE).search(text, index)
+        if found is None:
+            return None
+        index, char = found.start(), found.group()
         if quote is not None:
             if char == "\\":
                 index += 2
                 continue
-            if char == quote:
-                quote = None
-        elif char in _QUOTES and (index == 0 or text[index - 1] in _TOKEN_START):
-            quote = char
+            quote = None
+        elif char in _QUOTES:
+            if index == 0 or text[index - 1] in _TOKEN_START:
+                quote = char
         elif _opener_at(text, index):
             return index
         index += 1
@@ -96,11 +102,16 @@ def _marker_starts(comment: str) -> list[tuple[str, int, int]]:
     tfsec:ignore:b`). A body ends where the next marker starts."""
     found: list[re.Match[str]] = []
     for match in _KEYWORDS.finditer(comment):
-        before = comment[: match.start()].rstrip(" \t")
-        chained = (found and _is_foreign_ignore(found[-1]) and _is_foreign_ignore(match)
-                   and not comment[found[-1].end() : match.start()].strip().count(" "))
-        if before.endswith(_OPENERS) or chained:
+        start = match.start()
+        while start > 0 and comment[start - 1] in " \t":
+            start -= 1
+        after_opener = any(comment.endswith(opener, 0, start) for opener in _OPENERS)
+        chained = bool(found) and _is_foreign_ignore(found[-1]) and _is_foreign_ignore(match) \
+            and " " not in comment[found[-1].end() : match.start()].strip()
+        if after_opener or chained:
             found.append(match)
+    if not found:
+        return []
     ends = [m.start() for m in found[1:]] + [len(comment)]
     return [(m.group(1).split(":", 1)[0].lower(), m.end(), end) for m, end in zip(found, ends, strict=True)]
 
@@ -112,11 +123,12 @@ def _is_foreign_ignore(match: re.Match[str]) -> bool:
 def parse_markers(path: str, text: str, tools: frozenset[str] = frozenset({COMPLIANCE})) -> tuple[list[Marker], bool]:
     """The markers of one file of the given `tools` ("compliance" and any migrated ones), and
     whether there were more than MAX_MARKERS_PER_FILE (the rest are left out)."""
-    if not _KEYWORDS.search(text):
+    if not any(keyword in text for keyword in _KEYWORD_TEXTS):  # most files: a few fast scans
         return [], False
     starts = _line_starts(text)
     markers: list[Marker] = []
     seen_lines: set[int] = set()
+    has_code: dict[int, bool] = {}  # line -> whether it holds code, each line read once
     for keyword in _KEYWORDS.finditer(text):
         number = bisect.bisect_right(starts, keyword.start())
         if number in seen_lines:
@@ -134,7 +146,7 @@ def parse_markers(path: str, text: str, tools: frozenset[str] = frozenset({COMPL
             if len(markers) >= MAX_MARKERS_PER_FILE:
                 return markers, True
             body = _strip_closers(comment[start:end])
-            target = number if line[:opener].strip() else _next_code_line(text, starts, number)
+            target = number if line[:opener].strip() else _next_code_line(text, starts, number, has_code)
             markers.append(_marker(path, number, target, tool, body))
         markers[first:] = _shared_reason(markers[first:])
     return markers, False
@@ -205,7 +217,7 @@ def _tfsec_or_trivy(path: str, line: int, target: int, tool: str, body: str) -> 
     if expiry is not None:
         until = expiry.group("date")
         rest = rest[expiry.end():]
-    rest = re.sub(r"^(?::\S*)+", "", rest)  # other suffixes ([ws:...], :ws:...) scope the tool's own runs
+    rest = re.sub(r"^:\S*", "", rest)  # other suffixes ([ws:...], :ws:...) scope the tool's own runs
     reason, later_until, ticket = _trailing_keys(rest)
     return Marker(path, line, target, tool, check, reason, until or later_until, ticket)
 
@@ -241,13 +253,15 @@ def _line(text: str, starts: list[int], number: int) -> str:
     return text[start:end].removesuffix("\r")
 
 
-def _next_code_line(text: str, starts: list[int], number: int) -> int:
+def _next_code_line(text: str, starts: list[int], number: int, has_code: dict[int, bool]) -> int:
     """The first line below `number` holding something other than blanks and comments; the
-    marker's own line when there is none within _NEXT_CODE_LINES."""
+    marker's own line when there is none within _NEXT_CODE_LINES. `has_code` remembers each line
+    read, so markers stacked above one line do not read the lines below them again and again."""
     for candidate in range(number + 1, min(len(starts), number + _NEXT_CODE_LINES) + 1):
-        line = _line(text, starts, candidate)
-        opener = comment_start(line)
-        code = line[:opener] if opener is not None else line
-        if code.strip():
+        if candidate not in has_code:
+            line = _line(text, starts, candidate)
+            opener = comment_start(line)
+            has_code[candidate] = bool((line[:opener] if opener is not None else line).strip())
+        if has_code[candidate]:
             return candidate
     return number
