@@ -195,8 +195,12 @@ class MigrationError(ValueError):
 def migration_table() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     """tool -> tfsec/Trivy check id (AVD id and long ids, upper-case) -> our rules, from
     rules/migrations/tfsec-trivy.yml, for the policy's `exceptions.migrate`."""
+    return parse_migrations((resources.files("rules") / "migrations" / MIGRATIONS_FILE).read_text(encoding="utf-8"))
+
+
+def parse_migrations(text: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     where = f"rules/migrations/{MIGRATIONS_FILE}"
-    data = yaml.safe_load((resources.files("rules") / "migrations" / MIGRATIONS_FILE).read_text(encoding="utf-8"))
+    data = yaml.safe_load(text)
     checks = data.get("checks") if isinstance(data, dict) else None
     if not isinstance(checks, list):
         raise MigrationError(f"{where}: expected a 'checks' list")

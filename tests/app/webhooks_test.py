@@ -186,8 +186,10 @@ def test_a_deciding_review_reviews_the_pull_request_again(state: str) -> None:
     payload = load("pull_request_review.submitted.json")
     payload["review"]["state"] = state
     jsonschema.validate(payload, schema)
-    assert route("pull_request_review", "d", payload) == ReviewJob(
-        delivery_id="d", **{**HELLO, "trigger": "pull_request_review.submitted"})
+    job = route("pull_request_review", "d", payload)
+    assert isinstance(job, ReviewJob)
+    assert (job.trigger, job.pull_number, job.head_sha, job.base_ref) == (
+        "pull_request_review.submitted", HELLO["pull_number"], HELLO["head_sha"], HELLO["base_ref"])
 
 
 def test_a_review_edit_is_ignored() -> None:

@@ -48,7 +48,7 @@ def review_event(fake: FakeGitHub, app: App, repo: Repository, number: int, acti
     return headers["X-GitHub-Delivery"]
 
 
-def annotations(run: dict[str, Any]) -> set[tuple[str, int, str, str]]:
+def annotated(run: dict[str, Any]) -> set[tuple[str, int, str, str]]:
     return {(a["path"], a["start_line"], a["title"].split(":", 1)[0], a["annotation_level"]) for a in run["annotations"]}
 
 
@@ -59,7 +59,7 @@ def test_an_inline_exception_counts_once_a_security_team_member_approves(fake: F
     app.deliver(*fake.webhook("pull_request.opened", repo, number))
     run = completed_run(fake, repo, sha)
     assert run["conclusion"] == "failure"
-    assert annotations(run) == {("infra/main.tf", EXCEPTION_LINE, "CB-AWS-001", "failure"),
+    assert annotated(run) == {("infra/main.tf", EXCEPTION_LINE, "CB-AWS-001", "failure"),
                                 ("infra/main.tf", EXCEPTION_LINE, "CB-EXC-001", "failure")}
     needs = next(a for a in run["annotations"] if a["title"].startswith("CB-EXC-001"))
     assert f"@{ORG}/security" in needs["message"] and "scratch data only" in needs["message"]
@@ -71,7 +71,7 @@ def test_an_inline_exception_counts_once_a_security_team_member_approves(fake: F
     review_event(fake, app, repo, number, "submitted", approval.id)
     run = completed_run(fake, repo, sha, count=2)
     assert run["conclusion"] == "success"
-    assert annotations(run) == {("infra/main.tf", EXCEPTION_LINE, "CB-AWS-001", "notice")}
+    assert annotated(run) == {("infra/main.tf", EXCEPTION_LINE, "CB-AWS-001", "notice")}
     assert f"approved by sec-alice ({ORG}/security)" in run["summary"]
     assert f"approved at {approval.submitted_at}" in run["summary"]
     # The threads of the exception's request and of the suppressed finding are resolved.
@@ -92,7 +92,7 @@ def test_a_non_members_approval_does_not_count(fake: FakeGitHub, app: App) -> No
     assert fake.count("GET", rf"/orgs/{ORG}/teams/security/memberships/mallory$", status=404) == 1
     (run,) = completed_runs(fake, repo, sha)
     assert run["conclusion"] == "failure"
-    assert ("infra/main.tf", EXCEPTION_LINE, "CB-EXC-001", "failure") in annotations(run)
+    assert ("infra/main.tf", EXCEPTION_LINE, "CB-EXC-001", "failure") in annotated(run)
 
 
 def test_a_push_after_the_approval_needs_a_new_one(fake: FakeGitHub, app: App) -> None:
@@ -109,7 +109,7 @@ def test_a_push_after_the_approval_needs_a_new_one(fake: FakeGitHub, app: App) -
     app.deliver(*fake.webhook("pull_request.synchronize", repo, number))
     run = completed_run(fake, repo, second)
     assert run["conclusion"] == "failure"
-    assert ("infra/main.tf", EXCEPTION_LINE, "CB-EXC-001", "failure") in annotations(run)
+    assert ("infra/main.tf", EXCEPTION_LINE, "CB-EXC-001", "failure") in annotated(run)
 
     again = repo.submit_review(number, "sec-alice")
     review_event(fake, app, repo, number, "submitted", again.id)
@@ -130,7 +130,7 @@ def test_dismissing_the_approval_fails_the_check_again(fake: FakeGitHub, app: Ap
     review_event(fake, app, repo, number, "dismissed", approval.id)
     run = completed_run(fake, repo, sha, count=3)
     assert run["conclusion"] == "failure"
-    assert ("infra/main.tf", EXCEPTION_LINE, "CB-EXC-001", "failure") in annotations(run)
+    assert ("infra/main.tf", EXCEPTION_LINE, "CB-EXC-001", "failure") in annotated(run)
     assert "approved by" not in run["summary"]
 
 
@@ -149,7 +149,7 @@ def test_an_expired_exception_brings_its_finding_back(fake: FakeGitHub, app: App
     app.deliver(*fake.webhook("pull_request.opened", repo, number))
     run = completed_run(fake, repo, sha)
     assert run["conclusion"] == "failure"
-    assert annotations(run) == {("infra/main.tf", EXCEPTION_LINE, "CB-AWS-001", "failure"),
+    assert annotated(run) == {("infra/main.tf", EXCEPTION_LINE, "CB-AWS-001", "failure"),
                                 ("infra/logs.tf", 4, "CB-AWS-001", "failure")}
     assert f"expired on {past}; its finding is back" in run["summary"]
     assert f"expired on {past}: 1 finding(s) it suppressed are back" in run["summary"]

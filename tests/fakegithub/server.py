@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,7 @@ class RecordedRequest:
     installation_id: int | None = None
 
 
-def _not_found_for(operation: dict[str, Any]) -> Response:
+def _not_found_for(operation: Mapping[str, Any]) -> Response:
     """GitHub's 404, with a body unless the operation's description gives its 404 none (team
     memberships: "if user has no team membership")."""
     declared = (operation.get("responses") or {}).get("404")
