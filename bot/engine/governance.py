@@ -144,6 +144,23 @@ class _Review:
     raised: list[Finding] = field(default_factory=list)
     records: list[ExceptionRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    _by_line: dict[tuple[str, str, int], list[int]] = field(default_factory=dict)
+    _in_resources: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Findings indexed by (path, rule): those of a resource to be walked, the others (a line of
+        text: a secret) by line, so a file of many secrets and many markers is no quadratic walk."""
+        for i, found in enumerate(self.findings):
+            if found.resource_span is not None:
+                self._in_resources.setdefault((found.path, found.rule_id), []).append(i)
+            else:
+                for line in range(found.line, min(found.end_line, found.line + 50) + 1):
+                    self._by_line.setdefault((found.path, found.rule_id, line), []).append(i)
+
+    def candidates(self, path: str, rule: str, marker: Marker) -> set[int]:
+        """The findings a marker may cover (the caller checks `_covers`)."""
+        near = {i for line in {marker.line, marker.target} for i in self._by_line.get((path, rule, line), ())}
+        return near | set(self._in_resources.get((path, rule), ()))
 
     def raise_finding(self, rule_id: str, path: str, line: int, message: str, resource: str | None,
                       key: str) -> None:
@@ -208,7 +225,8 @@ def _apply_marker(state: _Review, marker: Marker, index: RuleIndex, added: bool)
     rules = index.resolve(marker.tool, marker.written)
     if marker.tool != COMPLIANCE and not rules:
         return  # another tool's check we have no equivalent of: that tool's business
-    covered = [i for i, f in enumerate(state.findings) if f.rule_id in rules and _covers(marker, f)]
+    covered = sorted(i for rule in rules for i in state.candidates(marker.path, rule, marker)
+                     if _covers(marker, state.findings[i]))
     if marker.tool != COMPLIANCE and not covered:
         return  # the other tool may need it; it changes nothing of ours
     expires, problems = _marker_problems(marker, rules, state.settings, state.today)
