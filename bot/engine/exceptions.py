@@ -288,7 +288,6 @@ EXCEPTION_RULES: tuple[Rule, ...] = (
         "An exception that suppresses nothing is noise that outlives its reason, or is in the wrong place.",
         "Put the comment on the offending line or on the line above it (or inside the resource), or remove it."),
 )
-EXCEPTION_RULE_IDS = frozenset(rule.id for rule in EXCEPTION_RULES)
 
 
 def exception_rule(rule_id: str) -> Rule:

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 from bot.engine.diff import FileDiff
 from bot.engine.exceptions import (
     ACTIVE,
-    EXCEPTION_RULE_IDS,
     EXPIRED,
     EXPIRY_RULE,
     EXPIRY_WARNING_DAYS,
@@ -382,7 +381,3 @@ def _policy_change(state: _Review, line: int) -> None:
     approval = state.approvals[0]
     state.records.append(replace(record, approver=approval.login, approved_at=approval.approved_at,
                                  detail=f"approved by {approval.login} ({approval.team})"))
-
-
-def is_exception_finding(finding: Finding) -> bool:
-    return finding.rule_id in EXCEPTION_RULE_IDS

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import jsonschema
 import pytest
 
 from bot.engine.exceptions import (
+    EXCEPTION_RULES,
     EXPIRED,
     HONOURED,
     IGNORED,
     INVALID,
     NEEDS_APPROVAL,
+    SOURCES,
+    STATUSES,
     UNUSED,
     Approval,
     ExceptionRecord,
@@ -278,3 +282,11 @@ def test_the_json_report_and_sarif_carry_exceptions_and_their_rules() -> None:
         "sec-alice", "2026-06-01T09:30:00Z")
     sarif = review_sarif(pending, RULES.rules, policy)
     assert "CB-EXC-001" in {d["id"] for d in sarif["runs"][0]["tool"]["driver"]["rules"]}
+
+
+def test_the_report_schema_names_every_source_and_status_and_the_rules_are_documented() -> None:
+    exception = report_schema()["$defs"]["exception"]["properties"]
+    assert tuple(exception["source"]["enum"]) == SOURCES and tuple(exception["status"]["enum"]) == STATUSES
+    assert [rule.id for rule in EXCEPTION_RULES] == [f"CB-EXC-00{i}" for i in range(1, 7)]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert all(rule.id in readme for rule in EXCEPTION_RULES)

@@ -11,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.engine.coverage import KINDS
+from bot.engine.exceptions import ExceptionSettings
 from bot.engine.model import Finding, NotReviewed, Severity
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, decode_policy, parse_policy
 from tests.fuzz.seeds import fuzz, mutants
@@ -41,6 +42,13 @@ not_reviewed:
   fail: [helm template, remote module]
 unknown:
   fail: critical
+exceptions:
+  approvers: [octo-org/security]
+  require_expiry: true
+  max_days: 90
+  require_ticket: true
+  ticket_pattern: "[A-Z]+-[0-9]+"
+  migrate: [checkov, tfsec, trivy]
 """
 ANCHORED = """\
 common: &why "tracked in OPS-1"
@@ -61,7 +69,9 @@ def _bomb(levels: int, width: int = 10, where: str = "fail_on") -> str:
 
 KEYS = st.sampled_from(["fail_on", "rules", "disable", "paths", "ignore", "comments", "max", "drafts",
                         "terraform", "var_files", "regressions", "suppressions", "rule", "path", "resource",
-                        "reason", "expires", "not_reviewed", "fail", "unknown", "all", "."])
+                        "reason", "expires", "not_reviewed", "fail", "unknown", "all", ".", "ticket",
+                        "exceptions", "approvers", "require_expiry", "max_days", "require_ticket", "ticket_pattern",
+                        "migrate", "allow_repository"])
 SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2, 2**70), st.floats(allow_nan=True), st.text(max_size=12),
                    st.dates(), st.datetimes(), st.sampled_from(["critical", "high", "low", "all", "CB-AWS-001",
                                                                 "**", "2027-01-31", "notice", "block", *KINDS]))
@@ -85,6 +95,9 @@ def _use(policy: Policy) -> None:
     for kind in sorted(KINDS):
         policy.fails_for(NotReviewed("a.yaml", None, kind, "why"))
     assert 0 <= policy.max_comments <= 100
+    settings = ExceptionSettings.from_mapping(policy.exceptions_settings)  # validated when the policy loaded
+    settings.ticket_problem("OPS-12")
+    settings.expiry_problem(dt.date(2030, 1, 1), dt.date(2028, 1, 1))
 
 
 def _load(text: str) -> None:
