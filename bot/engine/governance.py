@@ -17,6 +17,9 @@ or Trivy one), in order:
 5. Otherwise it suppresses the findings of its rule on its line, the line below it (when the
    comment has a line of its own), or anywhere in the resource that holds it.
 
+An exception already in the repository that covers none of the review's findings is left alone:
+it is not this change's business.
+
 Policy suppressions are checked the same way (naming a known rule, expiry and ticket rules); one
 that fails is not honoured and is a finding on the policy file. A change of the policy's
 `suppressions` or `exceptions` in the pull request needs an approval too, when the policy names
@@ -226,8 +229,8 @@ def _apply_marker(state: _Review, marker: Marker, index: RuleIndex, added: bool)
         return  # another tool's check we have no equivalent of: that tool's business
     covered = sorted(i for rule in rules for i in state.candidates(marker.path, rule, marker)
                      if _covers(marker, state.findings[i]))
-    if marker.tool != COMPLIANCE and not covered:
-        return  # the other tool may need it; it changes nothing of ours
+    if not covered and (marker.tool != COMPLIANCE or not added):
+        return  # it changes nothing in this review (another tool's may still need it)
     expires, problems = _marker_problems(marker, rules, state.settings, state.today)
     if added and rules and not covered:
         unused = f"it matches no {rules[0]} finding on line {marker.target} or in the resource it is written in"

@@ -122,6 +122,12 @@ def test_an_exception_already_in_the_repository_counts_without_a_new_approval() 
     assert (record(result).status, record(result).added, record(result).approver) == (HONOURED, False, None)
 
 
+def test_an_exception_already_there_that_covers_nothing_in_this_change_is_not_mentioned() -> None:
+    merged = volume() + '# compliance:ignore CB-AWS-002 reason="old database"\n'
+    result = review({"main.tf": merged.replace("size = 10", "size = 20")}, base={"main.tf": merged}, policy="")
+    assert result.exceptions == () and not any("exception" in note for note in result.notes)
+
+
 def test_editing_an_exception_needs_a_new_approval() -> None:
     merged = volume(f"# {MARK}")
     result = review({"main.tf": merged.replace("until=2026-08-01", "until=2026-08-30")}, base={"main.tf": merged})
