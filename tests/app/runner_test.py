@@ -162,6 +162,29 @@ def test_api_calls_per_review_stay_flat(fake_github: FakeGitHub, files: int, mos
     assert fake_github.count() <= most_calls, [f"{r.method} {r.path}" for r in fake_github.requests]
 
 
+def test_approver_teams_cost_the_reviews_and_one_membership_check_per_standing_approval(
+    fake_github: FakeGitHub,
+) -> None:
+    policy = ".github/compliance.yml"
+    plain, plain_number = pr(fake_github, "no-approvers", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    repo, number = pr(fake_github, "approvers", {"README.md": "x\n", policy: "exceptions:\n  approvers: [octo-org/sec, "
+                                                                            "octo-org/leads]\n"},
+                      {"main.tf": UNENCRYPTED.format(i=1)})
+    fake_github.set_team_members("octo-org", "leads", {"lead-bob": "member"})
+    repo.submit_review(number, "lead-bob")
+    fake_github.reset_requests()
+    review(fake_github, plain, plain_number)
+    baseline = fake_github.count()
+    fake_github.reset_requests()
+    review(fake_github, repo, number)
+    extra = [f"{r.method} {r.path}" for r in fake_github.requests if "/reviews" in r.path and r.method == "GET"
+             or "/memberships/" in r.path]
+    assert extra == [f"GET /repos/octo-org/approvers/pulls/{number}/reviews",
+                     "GET /orgs/octo-org/teams/sec/memberships/lead-bob",  # 404: not this team
+                     "GET /orgs/octo-org/teams/leads/memberships/lead-bob"]
+    assert fake_github.count() == baseline + len(extra)
+
+
 def test_a_modules_unchanged_files_come_from_one_listing_of_the_head(fake_github: FakeGitHub) -> None:
     repo, number = pr(fake_github, "listing", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
                       {"m/main.tf": 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n'

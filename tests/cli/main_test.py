@@ -409,3 +409,28 @@ def test_scan_reports_a_secret_in_a_file_whose_name_is_not_utf8(tmp_path: Path) 
                               capture_output=True, timeout=120, check=False)
         assert done.returncode == 1, done.stderr[-2000:]  # was a UnicodeEncodeError traceback, nothing reported
         assert b"Traceback" not in done.stderr and b"CB-SECRET-001" in done.stdout
+
+
+def test_check_never_honours_an_exception_the_change_adds_and_scan_honours_the_trees(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Locally nobody can approve: an exception the change adds blocks (CB-EXC-001) and its finding
+    stays; a scan takes the tree's exceptions as already approved."""
+    policy = "exceptions:\n  approvers: [octo-org/security]\n"
+    excepted = NEW_VOLUME.replace("encrypted         = false",
+                                  'encrypted         = false  # compliance:ignore CB-AWS-001 reason="scratch disk"')
+    repo = make_repo(tmp_path, {".github/compliance.yml": policy, "infra/main.tf": OLD_VOLUME},
+                     {"infra/main.tf": OLD_VOLUME + excepted})
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    assert code == 1 and [(f["rule_id"], f["line"], f["blocking"]) for f in report["findings"]] == [
+        ("CB-AWS-001", 10, True), ("CB-EXC-001", 10, True)]
+    assert [(e["status"], e["line"], e["reason"]) for e in report["exceptions"]] == [("needs_approval", 10, "scratch disk")]
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1")
+    assert code == 1 and "exception: infra/main.tf:10 CB-AWS-001 (inline, needs approval): scratch disk" in out
+    code, out, _ = run(capsys, "scan", str(repo / "infra"), "--policy", str(repo / ".github/compliance.yml"),
+                       "--format", "json")
+    scanned = json.loads(out)
+    assert [(f["line"], f["suppressed"]) for f in scanned["findings"]] == [(4, False), (10, True)]
+    assert scanned["exceptions"][0]["status"] == "honoured"
