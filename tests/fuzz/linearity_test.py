@@ -353,10 +353,10 @@ def steady_allocator() -> None:
         mallopt(_M_TRIM_THRESHOLD, 1 << 30)
 
 
-def measure_all() -> dict[str, list[float]]:
-    """Every shape's work at 1x, 4x and 16x, in this process."""
+def measure_all(names: list[str] | None = None) -> dict[str, list[float]]:
+    """Every shape's work (or the named ones') at 1x, 4x and 16x, in this process."""
     steady_allocator()
-    return {shape.name: works(shape) for shape in SHAPES}
+    return {shape.name: works(shape) for shape in SHAPES if names is None or shape.name in names}
 
 
 @pytest.fixture(scope="module")
@@ -364,7 +364,11 @@ def measured() -> dict[str, list[float]]:
     """The measurements, made in a fresh interpreter: after a few thousand tests, this process's
     heap (caches, fixtures, hypothesis' data) makes large inputs dearer per byte than small ones,
     which is the test suite's cost, not the parser's."""
-    done = subprocess.run([sys.executable, "-m", "tests.fuzz.linearity_test"], cwd=ROOT, capture_output=True,
+    return _measured_apart()
+
+
+def _measured_apart(*names: str) -> dict[str, list[float]]:
+    done = subprocess.run([sys.executable, "-m", "tests.fuzz.linearity_test", *names], cwd=ROOT, capture_output=True,
                           text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, list[float]] = json.loads(done.stdout)
@@ -375,6 +379,12 @@ def measured() -> dict[str, list[float]]:
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: shape.name)
 def test_work_grows_linearly(shape: Shape, measured: dict[str, list[float]]) -> None:
     one, four, sixteen = measured[shape.name]
+    if sixteen / one > MAX_RATIO:
+        # Measured again, apart: the least of more runs is a better estimate of the work, and a
+        # burst of another process on a shared machine lands on one size more than on the others.
+        # Quadratic work stays near 256x however often it is measured.
+        again = _measured_apart(shape.name)[shape.name]
+        one, four, sixteen = (min(a, b) for a, b in zip((one, four, sixteen), again, strict=True))
     assert one >= 0.0003, f"{shape.name}: 1x is {one * 1000:.2f} ms, too small to tell fixed cost from growth"
     ratio = sixteen / one
     assert ratio <= MAX_RATIO, (f"{shape.name}: 16x input took {ratio:.1f}x the work of 1x "
@@ -382,4 +392,4 @@ def test_work_grows_linearly(shape: Shape, measured: dict[str, list[float]]) -> 
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure_all()))
+    print(json.dumps(measure_all(sys.argv[1:] or None)))

@@ -35,8 +35,18 @@ def works(make: Callable[[int], T], run: Callable[[T], object], base: int, repea
     return [max(value, 1e-6) for value in best]
 
 
+SECOND_LOOK_REPEATS = 10
+
+
 def assert_linear(name: str, make: Callable[[int], T], run: Callable[[T], object], base: int) -> None:
+    """A ratio past the bound is measured again with more repetitions before it fails: the least
+    of more runs is a better estimate of the work, and another process's burst on a shared
+    machine lands on one size more than on the others. Quadratic work stays near 256x however
+    often it is measured."""
     one, four, sixteen = works(make, run, base)
+    if sixteen / one > MAX_RATIO:
+        again = works(make, run, base, repeats=SECOND_LOOK_REPEATS)
+        one, four, sixteen = (min(a, b) for a, b in zip((one, four, sixteen), again, strict=True))
     assert one >= 0.0005, f"{name}: 1x is {one * 1000:.2f} ms, too small to tell fixed cost from growth"
     assert sixteen / one <= MAX_RATIO, (f"{name}: 16x input took {sixteen / one:.1f}x the work of 1x "
                                         f"(4x took {four / one:.1f}x; 1x {one * 1000:.1f} ms)")
