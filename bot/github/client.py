@@ -58,10 +58,13 @@ BLOB_FIELDS = "__typename ... on Blob { oid byteSize isBinary isTruncated text }
 class GitHubError(RuntimeError):
     """A GitHub call failed for good (after retries); `status` is the HTTP status if any."""
 
-    def __init__(self, message: str, status: int | None = None, rate_limited: bool = False) -> None:
+    def __init__(self, message: str, status: int | None = None, rate_limited: bool = False, *,
+                 retry_after: float | None = None, unreachable: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.rate_limited = rate_limited
+        self.retry_after = retry_after  # seconds GitHub asked us to wait (retry-after / x-ratelimit-reset)
+        self.unreachable = unreachable  # "<host>: <reason>" when no answer came at all
 
     @property
     def graphql_unavailable(self) -> bool:
@@ -118,11 +121,37 @@ def _error(exc: Exception, what: str) -> GitHubError:
         except ValueError:  # an HTML error page from a proxy
             body = None
         message = str(body.get("message", "")) if isinstance(body, dict) else ""
-        return GitHubError(f"{what}: HTTP {status} {message}".strip(), status, isinstance(exc, RateLimitExceeded))
+        limited = isinstance(exc, RateLimitExceeded)
+        wait = exc.retry_after.total_seconds() if isinstance(exc, RateLimitExceeded) else None
+        return GitHubError(f"{what}: HTTP {status} {message}".strip(), status, limited, retry_after=wait)
     if isinstance(exc, GraphQLFailed):
         first = exc.response.errors[0].message if exc.response.errors else str(exc)
         return GitHubError(f"{what}: GraphQL error: {first}", GRAPHQL_ERROR_STATUS)
-    return GitHubError(f"{what}: {_cause(exc)}")
+    return GitHubError(f"{what}: {_cause(exc)}", unreachable=_unreachable(exc))
+
+
+def _unreachable(exc: Exception) -> str:
+    """`<host>: <reason in words>` for a request that got no answer ("api.github.com: connection
+    refused"), for the check run's cause; "" when the host is not known."""
+    origin = getattr(exc, "exc", None) or exc.__cause__ or exc
+    if not isinstance(origin, httpx.RequestError):
+        return ""
+    try:
+        host = origin.request.url.host
+    except RuntimeError:
+        return ""
+    text = str(origin).lower()
+    if isinstance(origin, httpx.TimeoutException):
+        reason = "no answer in time"
+    elif "refused" in text:
+        reason = "connection refused"
+    elif "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        reason = "host name not found"
+    elif "reset" in text:
+        reason = "connection reset"
+    else:
+        reason = "the connection failed"
+    return f"{host}: {reason}"
 
 
 def _cause(exc: Exception) -> str:

@@ -434,22 +434,26 @@ async def test_only_post_on_webhook(settings: Settings) -> None:
 # -- health, lifespan, logging --------------------------------------------------------------------
 
 
-async def test_healthz(settings: Settings) -> None:
+async def test_healthz_and_readyz(settings: Settings) -> None:
     async with started(settings, Recorder()) as (_running, client):
-        response = await client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "queue": "ok", "worker": "running"}
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "queue": "ok", "workers": 1}
 
 
-async def test_healthz_reports_an_unreachable_queue(settings: Settings) -> None:
+async def test_an_unreachable_queue_is_not_ready_but_alive(settings: Settings) -> None:
     queue = RedisStreamQueue.from_url("redis://127.0.0.1:1/0", stream="unused", group="unused")
     try:
         async with started(settings, Recorder(), queue) as (_running, client):
-            response = await client.get("/healthz")
+            health = await client.get("/healthz")
+            ready = await client.get("/readyz")
     finally:
         await queue.close()
-    assert response.status_code == 503
-    assert response.json()["queue"] == "unreachable"
+    assert health.status_code == 200  # liveness: a probe must not restart the pod for Redis
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "queue": "unreachable", "workers": 0}
 
 
 async def test_queue_outage_answers_503(settings: Settings) -> None:
