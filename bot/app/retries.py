@@ -130,7 +130,7 @@ class LocalRetries:
     @property
     def waiting(self) -> int:
         """Retries scheduled and not yet queued."""
-        return len(self._timers)
+        return len(self._timers) + len(self._tasks)
 
     async def schedule(self, job: ReviewJob, delay: float) -> None:
         loop = asyncio.get_running_loop()

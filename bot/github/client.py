@@ -45,6 +45,7 @@ FILES_PER_PAGE = 100
 PULLS_PER_PAGE = 100
 BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node limits
 THREADS_PER_PAGE = 100
+MIN_RETRY_WAIT = timedelta(seconds=1)
 MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
 MAX_BLOB_BYTES = MAX_SCAN_BYTES  # larger blobs are not read: the engine says so, failing the review
 # The REST shapes this code reads are those of API version 2022-11-28 (shared/github/openapi-subset.json).
@@ -93,7 +94,8 @@ class RetryDecision:
         if retry_count >= self.max_retry:
             return RetryOption(False)
         if isinstance(exc, RateLimitExceeded):
-            wait = exc.retry_after
+            # githubkit sleeps 60 s for a zero wait (a reset already past): wait one second instead.
+            wait = max(exc.retry_after, MIN_RETRY_WAIT)
             return RetryOption(wait <= MAX_RETRY_WAIT, wait)
         if _ambiguous_to_repeat(exc):
             return RetryOption(False)
@@ -140,10 +142,11 @@ def _unreachable(exc: Exception) -> str:
         host = origin.request.url.host
     except RuntimeError:
         return ""
-    text = str(origin).lower()
+    text = " ".join(str(e).lower() for e in _chain(origin))
+    refused = any(isinstance(e, ConnectionRefusedError) for e in _chain(origin))
     if isinstance(origin, httpx.TimeoutException):
         reason = "no answer in time"
-    elif "refused" in text:
+    elif refused or "refused" in text:
         reason = "connection refused"
     elif "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
         reason = "host name not found"
@@ -152,6 +155,16 @@ def _unreachable(exc: Exception) -> str:
     else:
         reason = "the connection failed"
     return f"{host}: {reason}"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it was raised from, outermost first (bounded: a chain may loop)."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found and len(found) < 10:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
 
 
 def _cause(exc: Exception) -> str:
