@@ -1,0 +1,47 @@
+"""Scale-out against a real Redis: two `compliance-bot serve` processes share one queue. Twenty
+pushes to one pull request in quick succession cost at most two full reviews, the last one on the
+last head, and every check run that was created is completed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.e2e.serving import completed_run, serve, wait_for
+from tests.fakegithub import FakeGitHub
+
+UNENCRYPTED = 'resource "aws_ebs_volume" "v{i}" {{\n  availability_zone = "eu-west-1a"\n  size = 1\n  encrypted = false\n}}\n'
+PUSHES = 20
+
+
+def test_twenty_pushes_across_two_servers_cost_at_most_two_reviews(
+        fake: FakeGitHub, redis_url: str, redis_names: dict[str, str], tmp_path: Path) -> None:
+    repo = fake.create_repo("octo-org", "pushes", files={"README.md": "x\n"})
+    repo.commit("feature", {"main.tf": UNENCRYPTED.format(i=0)}, "change")
+    number = repo.open_pull_request(head="feature")
+    env = {"REDIS_URL": redis_url, "REDIS_NAMESPACE": redis_names["prefix"], "WORKER_CONCURRENCY": "2"}
+    logs = [tmp_path / "one.log", tmp_path / "two.log"]
+    with serve(fake, logs[0], env) as one, serve(fake, logs[1], env) as two:
+        delivered = []
+        for i in range(1, PUSHES + 1):
+            repo.push(number, {"main.tf": UNENCRYPTED.format(i=i)})
+            headers, body = fake.webhook("pull_request.synchronize", repo, number)
+            assert (one if i % 2 else two).deliver(headers, body).status_code == 202
+            delivered.append(headers["X-GitHub-Delivery"])
+        last = repo.branch_sha("feature")
+        run = completed_run(fake, repo, last)
+
+        def finished() -> bool:
+            text = "".join(log.read_text(errors="replace") for log in logs)
+            done = set(re.findall(r"delivery=(\S+) review (?:done|failed)", text))
+            return done >= set(delivered)
+
+        wait_for(finished, 60, "every delivery's job to finish")
+    assert run["conclusion"] == "failure" and "CB-AWS-001" in str(run["annotations"])
+    runs = fake.check_runs(repo)
+    assert [r for r in runs if r["status"] != "completed"] == []
+    full = [r for r in runs if r["conclusion"] != "neutral"]
+    assert 1 <= len(full) <= 2 and full[-1]["head_sha"] == last
+    assert all(r["title"].startswith("Superseded by ") for r in runs if r["conclusion"] == "neutral")
+    assert len({r["head_sha"] for r in runs}) == len(runs)  # never two runs for one head
+    assert len(fake.reviews(repo, number)) <= 2
