@@ -23,6 +23,8 @@ from typing import Any
 from bot.app.heads import Heads, LocalHeads, RedisHeads
 from bot.app.job_queue import JobQueue, RedisStreamQueue
 from bot.app.retries import LocalRetries, RedisRetries, RetryMover, RetryPolicy, retries_for
+from bot.app.sweeper import Sweeper
+from bot.github.client import GitHubApp
 
 __all__ = ["HEARTBEAT_SECONDS", "HEARTBEAT_TTL", "Attached", "attach", "live_workers"]
 
@@ -42,11 +44,14 @@ class Attached:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _mover: RetryMover | None = None
+    _sweeper: Sweeper | None = None
 
     async def close(self) -> None:
         self._stop.set()
         if self._mover is not None:
             await self._mover.stop()
+        if self._sweeper is not None:
+            await self._sweeper.stop()
         for task in self._tasks:
             await task
         if isinstance(self.retries, LocalRetries):
@@ -55,9 +60,10 @@ class Attached:
 
 def attach(handler: Any, queue: JobQueue, worker: Any | None = None, *,
            policy: RetryPolicy | None = None, mover_interval: float = 0.5,
-           heartbeat: float = HEARTBEAT_SECONDS) -> Attached:
+           heartbeat: float = HEARTBEAT_SECONDS, sweep_interval: float | None = None) -> Attached:
     """Wire retries and heads into `handler` (a `ReviewRunner`; other handlers are left alone)
-    and start the background tasks. `worker`: this process's `Worker`, whose liveness is beaten."""
+    and start the background tasks. `worker`: this process's `Worker`, whose liveness is beaten.
+    `sweep_interval`: seconds between sweeps for failed deliveries (Redis only; None: no sweeper)."""
     heads: Heads = (RedisHeads(queue.redis, f"{queue.stream}:head:") if isinstance(queue, RedisStreamQueue)
                     else LocalHeads())
     retries = retries_for(queue, policy)
@@ -69,6 +75,11 @@ def attach(handler: Any, queue: JobQueue, worker: Any | None = None, *,
     if isinstance(retries, RedisRetries):
         attached._mover = RetryMover(retries, mover_interval)
         attached._mover.start()
+    app = getattr(handler, "app", None)
+    if isinstance(queue, RedisStreamQueue) and isinstance(app, GitHubApp) and sweep_interval:
+        attached._sweeper = Sweeper(app, queue.redis, stream=queue.stream, dedup_prefix=queue.dedup_prefix,
+                                    interval=sweep_interval)
+        attached._sweeper.start()
     if isinstance(queue, RedisStreamQueue) and worker is not None:
         attached._tasks.append(asyncio.create_task(_beat(queue, worker, attached._stop, heartbeat),
                                                    name="worker-heartbeat"))

@@ -87,7 +87,7 @@ def create_app(
         where = settings.redis_url_redacted if owned and settings.redis_url else repr(job_queue)
         worker = Worker(job_queue, handler, settings.worker_concurrency, stop_timeout=shutdown_timeout)
         await worker.start()
-        attached = attach(handler, job_queue, worker)
+        attached = attach(handler, job_queue, worker, sweep_interval=settings.sweep_interval)
         log.info("compliance bot ready: app id %s, queue %s, check %r",
                  settings.app_id, where, settings.check_name)
         if not await job_queue.ping():

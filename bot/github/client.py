@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub
@@ -28,6 +28,7 @@ from bot.github.records import (
     CheckRunInfo,
     DirectoryEntry,
     FileAtRef,
+    HookDelivery,
     MergedPull,
     PullFile,
     PullRequestInfo,
@@ -155,6 +156,16 @@ def _unreachable(exc: Exception) -> str:
     else:
         reason = "the connection failed"
     return f"{host}: {reason}"
+
+
+def _next_cursor(link: str) -> str | None:
+    """The `cursor` of the Link header's rel="next" URL (cursor pagination), if any."""
+    for part in link.split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            cursor = parse_qs(urlsplit(url.strip().strip("<>")).query).get("cursor")
+            return cursor[0] if cursor else None
+    return None
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -563,6 +574,43 @@ class GitHubApp:
         except (GitHubException, httpx.HTTPError) as exc:
             raise _error(exc, what) from None
         return int(response.json()["id"])
+
+    async def failed_deliveries(self, since: str, max_pages: int = 50) -> list[HookDelivery]:
+        """The App's webhook deliveries GitHub could not deliver (status failure) from `since`
+        (ISO 8601, UTC) on, newest first; cursor pages followed through the Link header, and
+        stopped at the first delivery older than `since` (GitHub lists newest first)."""
+        what = "list the App's failed webhook deliveries"
+        found: list[HookDelivery] = []
+        params: dict[str, Any] = {"per_page": 100, "status": "failure"}
+        try:
+            async with self._client(AppAuthStrategy(str(self._app_id), self._private_key)) as github:
+                for _ in range(max_pages):
+                    response = await github.arequest("GET", "/app/hook/deliveries", params=params,
+                                                     headers=API_HEADERS)
+                    older = False
+                    for item in response.json():
+                        if str(item["delivered_at"]) < since:
+                            older = True
+                            break
+                        found.append(HookDelivery(int(item["id"]), str(item["guid"]), str(item["delivered_at"]),
+                                                  int(item["status_code"]), bool(item["redelivery"]),
+                                                  str(item["event"])))
+                    cursor = _next_cursor(response.headers.get("link", ""))
+                    if older or cursor is None:
+                        break
+                    params = {**params, "cursor": cursor}
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
+        return found
+
+    async def redeliver(self, delivery_id: int) -> None:
+        """Ask GitHub to deliver webhook delivery `delivery_id` again (it answers 202 at once)."""
+        what = f"redeliver webhook delivery {delivery_id}"
+        try:
+            async with self._client(AppAuthStrategy(str(self._app_id), self._private_key)) as github:
+                await github.arequest("POST", f"/app/hook/deliveries/{delivery_id}/attempts", headers=API_HEADERS)
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
 
     @asynccontextmanager
     async def installation(self, installation_id: int) -> AsyncIterator[InstallationClient]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.app.redis_fixtures import RedisServer
 from tests.e2e.serving import completed_run, serve, wait_for
 from tests.fakegithub import FakeGitHub
 
@@ -45,3 +46,36 @@ def test_twenty_pushes_across_two_servers_cost_at_most_two_reviews(
     assert all(r["title"].startswith("Superseded by ") for r in runs if r["conclusion"] == "neutral")
     assert len({r["head_sha"] for r in runs}) == len(runs)  # never two runs for one head
     assert len(fake.reviews(repo, number)) <= 2
+
+
+def test_deliveries_refused_while_redis_is_down_are_redelivered_by_the_sweeper(
+        fake: FakeGitHub, redis_server: RedisServer, tmp_path: Path) -> None:
+    pulls = []
+    for name in ("outage-a", "outage-b"):
+        repo = fake.create_repo("octo-org", name, files={"README.md": "x\n"})
+        repo.commit("feature", {"main.tf": UNENCRYPTED.format(i=1)}, "change")
+        pulls.append((repo, repo.open_pull_request(head="feature")))
+    env = {"REDIS_URL": redis_server.url, "SWEEP_INTERVAL": "0.5"}
+    previous_url = fake.webhook_url
+    try:
+        with serve(fake, tmp_path / "server.log", env) as app:
+            fake.webhook_url = f"{app.url}/webhook"
+            redis_server.kill()
+            refused = []
+            for repo, number in pulls:
+                headers, body = fake.webhook("pull_request.opened", repo, number)
+                answer = app.deliver(headers, body)
+                assert answer.status_code == 503
+                fake.answered(headers, answer.status_code)
+                refused.append(headers["X-GitHub-Delivery"])
+            assert fake.check_runs(pulls[0][0]) == []
+            redis_server.start()
+            runs = [completed_run(fake, repo, repo.branch_sha("feature")) for repo, _ in pulls]
+    finally:
+        fake.webhook_url = previous_url
+    assert [r["conclusion"] for r in runs] == ["failure", "failure"]
+    redelivered = [d for d in fake.world.deliveries if d.redelivery and d.guid in refused]
+    assert sorted(d.guid for d in redelivered) == sorted(refused)  # each asked for once
+    assert {d.status_code for d in redelivered} == {202}
+    for repo, number in pulls:
+        assert len(fake.check_runs(repo)) == 1 and len(fake.reviews(repo, number)) == 1

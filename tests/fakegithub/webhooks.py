@@ -334,7 +334,8 @@ class WebhookBuilder:
                 payload[key] = listed
 
 
-def record_delivery(fake: FakeGitHub, headers: dict[str, str], payload: dict[str, Any], repo: Repository | None) -> Delivery:
+def record_delivery(fake: FakeGitHub, headers: dict[str, str], payload: dict[str, Any], repo: Repository | None,
+                    body: bytes = b"") -> Delivery:
     delivery = Delivery(
         id=fake.world.ids.next("delivery"),
         guid=headers["X-GitHub-Delivery"],
@@ -345,6 +346,7 @@ def record_delivery(fake: FakeGitHub, headers: dict[str, str], payload: dict[str
         delivered_at=iso(),
         headers=dict(headers),
         payload=payload,
+        body=body,
     )
     fake.world.deliveries.append(delivery)
     return delivery
