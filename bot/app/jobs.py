@@ -49,6 +49,12 @@ class ReviewJob:
         return self.trigger in RERUN_TRIGGERS
 
     @property
+    def is_merge_group(self) -> bool:
+        """A merge queue's group (`pull_number` 0): the change from `base_sha` to `head_sha` is
+        reviewed for the required check on the group's head; no pull request to comment on."""
+        return self.trigger.startswith("merge_group.")
+
+    @property
     def pull_request_key(self) -> str:
         """Names the pull request across processes (the lease key): `<installation>/<owner>/<repo>#<n>`."""
         return f"{self.installation_id}/{self.owner.lower()}/{self.repo.lower()}#{self.pull_number}"

@@ -160,7 +160,8 @@ class ReviewRunner:
 
     async def _review(self, ctx: JobContext) -> None:
         job, gh = ctx.job, ctx.gh
-        pull = await gh.get_pull(job.owner, job.repo, job.pull_number)
+        pull = (PullRequestInfo(0, "open", False, job.head_sha, job.base_ref, job.base_sha) if job.is_merge_group
+                else await gh.get_pull(job.owner, job.repo, job.pull_number))
         newer = await self._superseded_by(ctx, pull.head_sha)
         if newer:
             await self._complete_superseded(ctx, newer)
@@ -199,7 +200,11 @@ class ReviewRunner:
             record.incomplete.append(
                 f"GitHub lists at most {changes.limit:,} changed files here; files beyond that were not "
                 "reviewed. Split the change to review it all.")
-        if not changes.current:
+        if job.is_merge_group:
+            record.notes.append(f"This check reviews the merge queue's group: the changes from `{job.base_sha[:12]}` "
+                                f"(`{job.base_ref}`) to `{job.head_sha[:12]}`. Inline comments stay on the pull "
+                                "requests' own reviews.")
+        elif not changes.current:
             record.notes.append("The pull request moved on to a newer head while this one waited; this check "
                                 "covers this commit, inline comments are left to the newer head's review.")
         if any(f.path == POLICY_PATH for f in changes.files):
@@ -239,7 +244,8 @@ class ReviewRunner:
         """Run the engine on the head's changes; a listing found stale is replaced by a comparison
         anchored at this head, and the review starts over on it."""
         job = ctx.job
-        changes = await changes_at_head(ctx.gh, job.owner, job.repo, pull, job.head_sha)
+        changes = (await compared(ctx.gh, job.owner, job.repo, job.base_sha, job.head_sha) if job.is_merge_group
+                   else await changes_at_head(ctx.gh, job.owner, job.repo, pull, job.head_sha))
         engine = Engine(rule_set, policy)
         while True:
             diffs, diff_errors = diffs_of(changes.files)
@@ -284,7 +290,7 @@ class ReviewRunner:
         """The newer head that supersedes this job's, or "". Both the shared record and GitHub must
         say so: deliveries may arrive out of order, and a head GitHub still names is reviewed."""
         job = ctx.job
-        if self.heads is None or job.is_rerun:
+        if self.heads is None or job.is_rerun or job.is_merge_group:
             return ""
         try:
             latest = await self.heads.latest(job)

@@ -12,6 +12,9 @@ Routing table:
     check_suite           requested, rerequested -> job for check_suite.pull_requests[0]
     check_run             rerequested, requested_action -> job for check_run.pull_requests[0],
                           with check_run_id
+    merge_group           checks_requested -> job for the group's head (pull_number 0): the
+                          change from merge_group.base_sha to head_sha, so a merge queue can
+                          require the check
     installation, installation_repositories -> ignored (logged)
     ping                  -> None
     anything else         -> ignored
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 PULL_REQUEST_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 CHECK_SUITE_ACTIONS = frozenset({"requested", "rerequested"})
 CHECK_RUN_ACTIONS = frozenset({"rerequested", "requested_action"})
+MERGE_GROUP_ACTIONS = frozenset({"checks_requested"})
 
 _SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # SHA-1, or SHA-256 object format
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -110,6 +114,8 @@ def route(event: str, delivery_id: str, payload: dict[str, Any]) -> ReviewJob | 
         return _check_suite(trigger, delivery_id, payload)
     if event == "check_run":
         return _check_run(trigger, delivery_id, payload)
+    if event == "merge_group":
+        return _merge_group(trigger, delivery_id, payload)
     if event in ("installation", "installation_repositories"):
         installation = payload.get("installation")
         account = _try(installation, "account", "login")
@@ -198,6 +204,25 @@ def _check_run(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> Re
         pr,
         head_sha=_sha(run, "head_sha", where="check_run"),
         check_run_id=_int(run, "id", where="check_run"),
+    )
+
+
+def _merge_group(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> ReviewJob | Ignored:
+    action = _str(payload, "action")
+    if action not in MERGE_GROUP_ACTIONS:
+        return Ignored(f"{trigger}: action not reviewed")  # destroyed: nothing left to check
+    group = _obj(payload, "merge_group")
+    return ReviewJob(
+        delivery_id=delivery_id,
+        trigger=trigger,
+        installation_id=_installation_id(payload),
+        owner=_name(payload, "repository", "owner", "login"),
+        repo=_name(payload, "repository", "name"),
+        pull_number=0,
+        head_sha=_sha(group, "head_sha", where="merge_group"),
+        base_sha=_sha(group, "base_sha", where="merge_group"),
+        base_ref=_str(group, "base_ref", where="merge_group").removeprefix("refs/heads/"),
+        default_branch=_str(payload, "repository", "default_branch"),
     )
 
 

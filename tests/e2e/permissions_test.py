@@ -35,8 +35,9 @@ def run_review(fake: FakeGitHub, name: str, permissions: dict[str, str]) -> None
 def test_manifest_shape() -> None:
     assert MANIFEST["name"] and MANIFEST["description"] and MANIFEST["url"]
     assert MANIFEST["hook_attributes"]["url"].endswith("/webhook")
-    assert set(MANIFEST["default_events"]) == {"pull_request", "check_suite", "check_run"}
-    assert PERMISSIONS == {"checks": "write", "contents": "read", "metadata": "read", "pull_requests": "write"}
+    assert set(MANIFEST["default_events"]) == {"pull_request", "check_suite", "check_run", "merge_group"}
+    assert PERMISSIONS == {"checks": "write", "contents": "read", "metadata": "read", "pull_requests": "write",
+                           "merge_queues": "read"}
 
 
 def test_review_succeeds_with_the_manifest_permissions(fake_github: FakeGitHub) -> None:
