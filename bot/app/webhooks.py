@@ -212,6 +212,9 @@ def _merge_group(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> 
     if action not in MERGE_GROUP_ACTIONS:
         return Ignored(f"{trigger}: action not reviewed")  # destroyed: nothing left to check
     group = _obj(payload, "merge_group")
+    base_ref = _str(group, "base_ref", where="merge_group").removeprefix("refs/heads/")
+    if not base_ref:
+        raise BadPayload("merge_group.base_ref names no branch")
     return ReviewJob(
         delivery_id=delivery_id,
         trigger=trigger,
@@ -221,7 +224,7 @@ def _merge_group(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> 
         pull_number=0,
         head_sha=_sha(group, "head_sha", where="merge_group"),
         base_sha=_sha(group, "base_sha", where="merge_group"),
-        base_ref=_str(group, "base_ref", where="merge_group").removeprefix("refs/heads/"),
+        base_ref=base_ref,
         default_branch=_str(payload, "repository", "default_branch"),
     )
 

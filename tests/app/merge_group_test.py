@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from bot.app.jobs import ReviewJob
 from bot.app.runner import ReviewRunner
-from bot.app.webhooks import Ignored, route
+from bot.app.webhooks import BadPayload, Ignored, route
 from bot.github.client import GitHubApp
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub.descriptions import webhook_example
@@ -48,3 +50,8 @@ def test_merge_group_routing() -> None:
     assert job.base_ref == "main"
     assert route("merge_group", "d-mg2", {**payload, "action": "destroyed"}) == \
         Ignored("merge_group.destroyed: action not reviewed")
+    bent = {**payload, "merge_group": {**payload["merge_group"], "base_ref": "refs/heads/"}}
+    with pytest.raises(BadPayload, match="merge_group.base_ref names no branch"):
+        route("merge_group", "d-mg3", bent)
+    with pytest.raises(BadPayload, match="merge_group.head_sha"):
+        route("merge_group", "d-mg4", {**payload, "merge_group": {**payload["merge_group"], "head_sha": "main"}})
