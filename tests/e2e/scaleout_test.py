@@ -79,3 +79,22 @@ def test_deliveries_refused_while_redis_is_down_are_redelivered_by_the_sweeper(
     assert {d.status_code for d in redelivered} == {202}
     for repo, number in pulls:
         assert len(fake.check_runs(repo)) == 1 and len(fake.reviews(repo, number)) == 1
+
+
+def test_a_github_outage_on_the_check_run_is_retried_through_redis(
+        fake: FakeGitHub, redis_url: str, redis_names: dict[str, str], tmp_path: Path) -> None:
+    repo = fake.create_repo("octo-org", "retried", files={"README.md": "x\n"})
+    repo.commit("feature", {"main.tf": UNENCRYPTED.format(i=1)}, "change")
+    number = repo.open_pull_request(head="feature")
+    # More 502s than the HTTP client's own retries of one request: only a job-level retry gets past.
+    fake.inject("PATCH", r"/repos/octo-org/retried/check-runs/\d+$", status=502, times=8)
+    env = {"REDIS_URL": redis_url, "REDIS_NAMESPACE": redis_names["prefix"]}
+    log = tmp_path / "server.log"
+    with serve(fake, log, env) as app:
+        assert app.deliver(*fake.webhook("pull_request.opened", repo, number)).status_code == 202
+        run = completed_run(fake, repo, repo.branch_sha("feature"))
+    assert run["conclusion"] == "failure" and "CB-AWS-001" in str(run["annotations"])
+    assert len(fake.check_runs(repo)) == 1 and fake.count("POST", r"/repos/octo-org/retried/check-runs$") == 1
+    assert len(fake.reviews(repo, number)) == 1
+    text = log.read_text()
+    assert "retry 1 of 5 in " in text and "retry mover: 1 due retr(ies) queued again" in text
