@@ -5,7 +5,9 @@ as failed, but never redelivers it by itself. So, every `interval` seconds, one 
 leader: whoever holds the Redis lock `<stream>:sweeper:lock`, taken with `SET NX PX` and a TTL so
 a dead leader's lock expires) lists the App's failed deliveries since its last sweep
 (`GET /app/hook/deliveries?status=failure`, App JWT, cursor pages) and asks GitHub to redeliver
-(`POST /app/hook/deliveries/{id}/attempts`) each one whose GUID was never queued: the queue's
+(`POST /app/hook/deliveries/{id}/attempts`) each one whose GUID was never queued (answered 5xx or
+not at all: a 4xx, such as a bad signature, would fail again; and at most `MAX_REDELIVERIES`
+times): the queue's
 de-duplication key `<dedup prefix><guid>` is set when a delivery is queued, so a GUID without one
 was never processed. A redelivery asked for is remembered for a while
 (`<stream>:sweeper:asked:<guid>`) so overlapping sweeps ask once; a redelivery that fails again is
@@ -19,6 +21,7 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
+from collections import Counter
 from typing import Any
 
 from bot.github.client import GitHubApp, GitHubError
@@ -28,6 +31,7 @@ __all__ = ["LOOKBACK", "Sweeper"]
 log = logging.getLogger(__name__)
 
 LOOKBACK = dt.timedelta(hours=72)  # GitHub keeps (and redelivers) deliveries for three days
+MAX_REDELIVERIES = 3  # a GUID redelivered this often and failing still is left to an operator
 
 # Release the lock only if it is still ours (it may have expired and been taken over).
 _RELEASE = """
@@ -74,9 +78,14 @@ class Sweeper:
             oldest = (started - self.lookback).strftime("%Y-%m-%dT%H:%M:%SZ")
             since = max(str(stored), oldest) if stored else oldest
             failed = await self.app.failed_deliveries(since)
+            redelivered = Counter(d.guid for d in failed if d.redelivery)
             asked: list[str] = []
             for delivery in reversed(failed):  # oldest first: redelivered in the order they came
-                if delivery.guid in asked:
+                if delivery.guid in asked or 400 <= delivery.status_code < 500:
+                    continue  # a 4xx (a bad signature, a bad payload) fails the same way every time
+                if redelivered[delivery.guid] >= MAX_REDELIVERIES:
+                    log.error("sweeper: delivery %s failed %d redeliveries; not asking again",
+                              delivery.guid, redelivered[delivery.guid])
                     continue
                 if await self.redis.exists(self.dedup_prefix + delivery.guid):
                     continue  # queued by an earlier attempt (or by another server): processed

@@ -3,6 +3,7 @@ queued are redelivered once, processed ones are not, pages are followed, one lea
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -32,6 +33,8 @@ async def test_failed_deliveries_never_queued_are_redelivered_once(fake_github: 
         guids.append(headers["X-GitHub-Delivery"])
     fine, _ = fake_github.webhook("pull_request.synchronize", repo, number)
     fake_github.answered(fine, 202)
+    unsigned, _ = fake_github.webhook("pull_request.synchronize", repo, number)
+    fake_github.answered(unsigned, 401)  # would fail the same way again
     client: Any = aioredis.from_url(redis_url, decode_responses=True)
     dedup = f"{redis_names['stream']}:delivery:"
     try:
@@ -50,5 +53,26 @@ async def test_failed_deliveries_never_queued_are_redelivered_once(fake_github: 
         await client.set(sweeper.lock_key, "someone-else", px=10_000)
         assert await sweeper.sweep() is None  # another process leads
         assert await client.get(sweeper.lock_key) == "someone-else"  # and its lock is left alone
+    finally:
+        await client.aclose()
+
+
+async def test_a_guid_that_keeps_failing_is_asked_for_a_bounded_number_of_times(
+        fake_github: FakeGitHub, redis_url: str, redis_names: dict[str, str]) -> None:
+    repo = fake_github.create_repo("octo-org", "stubborn", files={"README.md": "x\n"})
+    repo.commit("feature", {"a.txt": "a\n"}, "change")
+    number = repo.open_pull_request(head="feature")
+    headers, _ = fake_github.webhook("pull_request.synchronize", repo, number)
+    fake_github.answered(headers, 503)
+    original = fake_github.world.deliveries[-1]
+    for _ in range(3):  # three redeliveries GitHub made, each answered 503 again
+        fake_github.world.deliveries.append(dataclasses.replace(original, id=fake_github.world.ids.next("delivery"),
+                                                                redelivery=True))
+    client: Any = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+        sweeper = Sweeper(app, client, stream=redis_names["stream"], dedup_prefix=f"{redis_names['stream']}:d:")
+        assert await sweeper.sweep() == []
+        assert fake_github.redelivery_requests == []
     finally:
         await client.aclose()
