@@ -186,6 +186,17 @@ class InProcessQueue:
             self._ready.notify()
         return True
 
+    async def requeue(self, job: ReviewJob) -> None:
+        """Queue `job` again past the de-duplication (its delivery id was seen): a retry that
+        `bot.app.retries` re-scheduled. Dropped, with a log line, once the queue is closed."""
+        if self._closed:
+            log.warning("delivery=%s retry dropped: the queue is closed", job.delivery_id)
+            return
+        n = next(self._counter)
+        async with self._ready:
+            self._items.append(Delivery(id=str(n), job=job, order=(n, 0)))
+            self._ready.notify()
+
     async def get(self) -> Delivery:
         async with self._ready:
             await self._ready.wait_for(lambda: self._closed or bool(self._items))

@@ -20,6 +20,7 @@ class ReviewJob:
     - `delivery_id`: the X-GitHub-Delivery header; the queue drops a delivery id it has seen.
     - `trigger`: "<event>.<action>" that caused it, e.g. "pull_request.synchronize".
     - `check_run_id`: set when GitHub asked to re-run an existing check run.
+    - `retry`: how many times a transient failure re-scheduled this job (`bot.app.retries`).
     - `is_draft`: what the webhook said; the job reads the pull request's state from GitHub anyway
       (check_* payloads carry no draft flag, and a PR may change between delivery and review).
     """
@@ -36,6 +37,7 @@ class ReviewJob:
     default_branch: str
     is_draft: bool = False
     check_run_id: int | None = None
+    retry: int = 0
 
     @property
     def full_name(self) -> str:
@@ -45,6 +47,12 @@ class ReviewJob:
     def is_rerun(self) -> bool:
         """Someone asked GitHub to re-run the check: a new check run, whatever ran before."""
         return self.trigger in RERUN_TRIGGERS
+
+    @property
+    def is_merge_group(self) -> bool:
+        """A merge queue's group (`pull_number` 0): the change from `base_sha` to `head_sha` is
+        reviewed for the required check on the group's head; no pull request to comment on."""
+        return self.trigger.startswith("merge_group.")
 
     @property
     def pull_request_key(self) -> str:

@@ -30,10 +30,12 @@ from bot import __version__
 from bot.app.context import JobContext
 from bot.app.custom_rules import OrgRules, OrgRulesCache
 from bot.app.evidence_store import REVIEW, EvidenceStore, EvidenceStoreError, open_store
+from bot.app.heads import Heads
 from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
 from bot.app.policy_source import PolicySource as PolicyFiles
+from bot.app.retries import RetryScheduler, cause_in_words, next_attempt
 from bot.app.review_key import ReviewKey
 from bot.engine.diff import FileDiff
 from bot.engine.exceptions import Approval, ExceptionSettings
@@ -103,6 +105,11 @@ class ReviewRunner:
         self.org_rules = OrgRulesCache()
         self.evidence = evidence  # where each completed check run's evidence record is appended
         self.policies = PolicyFiles()
+        # Where a transient failure sends the job to be tried later (`bot.app.retries`); None: a
+        # few attempts in this call, then the check fails (a runner used on its own, as in tests).
+        self.retries: RetryScheduler | None = None
+        # The latest head per pull request (`bot.app.heads`): a job for an older head stops early.
+        self.heads: Heads | None = None
 
     async def aclose(self) -> None:
         await self.leases.aclose()
@@ -115,7 +122,8 @@ class ReviewRunner:
                 await self._attempts(JobContext(job, gh, lease))
 
     async def _attempts(self, ctx: JobContext) -> None:
-        for attempt in range(1, ATTEMPTS + 1):
+        attempts = 1 if self.retries is not None else ATTEMPTS
+        for attempt in range(1, attempts + 1):
             try:
                 await self._review(ctx)
                 return
@@ -123,10 +131,15 @@ class ReviewRunner:
                 log.error("stopped: the lease expired; whoever holds it now finishes the check run")
                 raise
             except GitHubError as exc:
-                log.warning("attempt %d failed: %s", attempt, exc)
-                if not exc.transient or attempt == ATTEMPTS:
-                    await self._fail_check(ctx, str(exc))
-                    raise JobFailed(str(exc)) from exc
+                log.warning("attempt %d failed: %s", ctx.job.retry + attempt, exc)
+                if exc.transient and await self._retry_later(ctx.job, exc):
+                    return
+                if not exc.transient or attempt == attempts:
+                    cause = cause_in_words(exc) if exc.transient else str(exc)
+                    await self._fail_check(ctx, cause)
+                    if exc.transient and self.retries is not None:
+                        await self.retries.dead_letter(ctx.job, cause)
+                    raise JobFailed(cause) from exc
                 await asyncio.sleep(ATTEMPT_BACKOFF_SECONDS * attempt)
             except Exception:
                 # A bug must not leave the required check "in progress" forever: fail it closed.
@@ -134,9 +147,29 @@ class ReviewRunner:
                 await self._fail_check(ctx, "internal error in Compliance Bot: the review could not finish (the App's log has the details; please report it)")
                 raise
 
+    async def _retry_later(self, job: ReviewJob, exc: GitHubError) -> bool:
+        """Re-schedule `job` after a transient failure; False when no attempt is left (or no
+        scheduler). The check run stays as it is: the retry finds it again by its external id."""
+        if self.retries is None or not self.retries.policy.allows(job):
+            return False
+        retry = next_attempt(job)
+        delay = self.retries.policy.delay(retry.retry, exc)
+        try:
+            await self.retries.schedule(retry, delay)
+        except Exception as scheduling:  # noqa: BLE001 - Redis away too: fail the check now instead
+            log.error("could not schedule retry %d (%s: %s)", retry.retry, type(scheduling).__name__, scheduling)
+            return False
+        log.warning("retry %d of %d in %.0fs: %s", retry.retry, self.retries.policy.attempts - 1, delay, exc)
+        return True
+
     async def _review(self, ctx: JobContext) -> None:
         job, gh = ctx.job, ctx.gh
-        pull = await gh.get_pull(job.owner, job.repo, job.pull_number)
+        pull = (PullRequestInfo(0, "open", False, job.head_sha, job.base_ref, job.base_sha) if job.is_merge_group
+                else await gh.get_pull(job.owner, job.repo, job.pull_number))
+        newer = await self._superseded_by(ctx, pull.head_sha)
+        if newer:
+            await self._complete_superseded(ctx, newer)
+            return
         loaded = await self.policies.load(gh, job.owner, job.repo, job.default_branch)
         policy = loaded.policy
         draft = pull.draft and not policy.review_drafts and not loaded.problems
@@ -176,7 +209,11 @@ class ReviewRunner:
             record.incomplete.append(
                 f"GitHub lists at most {changes.limit:,} changed files here; files beyond that were not "
                 "reviewed. Split the change to review it all.")
-        if not changes.current:
+        if job.is_merge_group:
+            record.notes.append(f"This check reviews the merge queue's group: the changes from `{job.base_sha[:12]}` "
+                                f"(`{job.base_ref}`) to `{job.head_sha[:12]}`. Inline comments stay on the pull "
+                                "requests' own reviews.")
+        elif not changes.current:
             record.notes.append("The pull request moved on to a newer head while this one waited; this check "
                                 "covers this commit, inline comments are left to the newer head's review.")
         if any(f.path == POLICY_PATH for f in changes.files):
@@ -217,7 +254,8 @@ class ReviewRunner:
         """Run the engine on the head's changes; a listing found stale is replaced by a comparison
         anchored at this head, and the review starts over on it."""
         job = ctx.job
-        changes = await changes_at_head(ctx.gh, job.owner, job.repo, pull, job.head_sha)
+        changes = (await compared(ctx.gh, job.owner, job.repo, job.base_sha, job.head_sha) if job.is_merge_group
+                   else await changes_at_head(ctx.gh, job.owner, job.repo, pull, job.head_sha))
         engine = Engine(rule_set, policy, approvals=approvals)
         while True:
             diffs, diff_errors = diffs_of(changes.files)
@@ -235,6 +273,10 @@ class ReviewRunner:
 
     async def _report(self, ctx: JobContext, reviewed: Reviewed, record: JobRecord, policy: Policy,
                       org_rules: OrgRules) -> None:
+        newer = await self._superseded_by(ctx)
+        if newer:  # checked again before posting: the head moved on while the engine ran
+            await self._finish(ctx, "neutral", f"Superseded by {newer[:12]}", _superseded_summary(newer))
+            return
         review = reviewed.review
         blocks = {f.fingerprint: policy.blocks(f) for f in review.findings}
         plan: ReviewPlan | None = None
@@ -253,6 +295,38 @@ class ReviewRunner:
                              review, errors, not_reviewed)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)
+
+    async def _superseded_by(self, ctx: JobContext, github_head: str | None = None) -> str:
+        """The newer head that supersedes this job's, or "". Both the shared record and GitHub must
+        say so: deliveries may arrive out of order, and a head GitHub still names is reviewed."""
+        job = ctx.job
+        if self.heads is None or job.is_rerun or job.is_merge_group:
+            return ""
+        try:
+            latest = await self.heads.latest(job)
+        except Exception as exc:  # noqa: BLE001 - without the record, review as if it were latest
+            log.warning("latest head unknown (%s); reviewing this one", type(exc).__name__)
+            return ""
+        if latest is None or latest == job.head_sha:
+            return ""
+        if github_head is None:
+            github_head = (await ctx.gh.get_pull(job.owner, job.repo, job.pull_number)).head_sha
+        return github_head if github_head != job.head_sha else ""
+
+    async def _complete_superseded(self, ctx: JobContext, newer: str) -> None:
+        """Stop before any work: complete this head's unfinished check runs `neutral` (an earlier
+        attempt's, or a re-run's), create none."""
+        job = ctx.job
+        log.info("superseded by %s: not reviewed", newer[:12])
+        for run in await ctx.gh.list_check_runs(job.owner, job.repo, job.head_sha, self.check_name):
+            if run.status != "completed":
+                ctx.check_run_id = run.id
+                await self._finish(ctx, "neutral", f"Superseded by {newer[:12]}", _superseded_summary(newer))
+
+    async def _finish(self, ctx: JobContext, conclusion: str, title: str, summary: str) -> None:
+        """Complete the claimed check run with no review in it."""
+        if ctx.check_run_id is not None:
+            await self._complete(ctx, conclusion, title, summary)
 
     async def _resolve_fixed(self, ctx: JobContext, plan: ReviewPlan, record: JobRecord) -> None:
         unresolved = 0
@@ -367,6 +441,11 @@ class ReviewRunner:
         if record is not None:
             log.info("check run %d is complete but its evidence record was not stored: storing it", run.id)
             await self._store(record)
+
+
+def _superseded_summary(newer: str) -> str:
+    return (f"Superseded by {newer}: the pull request moved on to a newer head before this one was reviewed; "
+            "that head's check is the one that counts.")
 
 
 def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:

@@ -4,7 +4,10 @@
                     job and answer 202 at once (the review runs in the worker, never in the request);
                     a merge is appended to the evidence store (202), or 503 when the store
                     cannot take it, so GitHub lists the delivery as failed and it can be redelivered
-    GET  /healthz   200 {"status": "ok", "queue": "ok"}; 503 when the queue is unreachable
+    GET  /healthz   liveness only: 200 {"status": "ok"} while the process answers (never fails
+                    because Redis is down, so a liveness probe does not restart every pod)
+    GET  /readyz    readiness: 200 when the queue is reachable and a worker is alive (this
+                    process's, or with Redis any process's heartbeat); 503 saying which is not
 
 The lifespan builds the queue (in-process unless REDIS_URL is set, or the one passed in) and a
 `Worker` running the handler, and hands them to the endpoints as `request.state.queue`,
@@ -31,8 +34,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.app.evidence_store import MERGE, EvidenceStore, EvidenceStoreError
+from bot.app.heads import records_head
 from bot.app.job_queue import InProcessQueue, JobQueue, QueueClosed, QueueFull, RedisStreamQueue
 from bot.app.jobs import ReviewJob
+from bot.app.scaleout import attach, live_workers
 from bot.app.settings import Settings
 from bot.app.webhooks import BadPayload, Ignored, Merged, route, verify_signature
 from bot.app.worker import Worker
@@ -82,15 +87,17 @@ def create_app(
         where = settings.redis_url_redacted if owned and settings.redis_url else repr(job_queue)
         worker = Worker(job_queue, handler, settings.worker_concurrency, stop_timeout=shutdown_timeout)
         await worker.start()
+        attached = attach(handler, job_queue, worker, sweep_interval=settings.sweep_interval)
         log.info("compliance bot ready: app id %s, queue %s, check %r",
                  settings.app_id, where, settings.check_name)
         if not await job_queue.ping():
             log.error("queue %s is not reachable: webhooks get 503 until it is", where)
         try:
             yield {"settings": settings, "queue": job_queue, "worker": worker, "max_body_bytes": max_body_bytes,
-                   "body_read_seconds": body_read_seconds, "evidence": evidence}
+                   "body_read_seconds": body_read_seconds, "evidence": evidence, "attached": attached}
         finally:
             await worker.stop(shutdown_timeout)
+            await attached.close()
             if owned:
                 await job_queue.close()
             close = getattr(handler, "aclose", None)
@@ -101,6 +108,7 @@ def create_app(
         routes=[
             Route("/webhook", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
         ],
         middleware=[Middleware(HeaderLimits)],
         lifespan=lifespan,
@@ -129,18 +137,34 @@ class HeaderLimits:
 
 
 async def healthz(request: Request) -> Response:
+    """Liveness: the process answers. Nothing outside it is asked."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the queue answers and some worker is alive to run what it queues."""
     queue: JobQueue = request.state.queue
     worker: Worker = request.state.worker
     try:
         reachable = await asyncio.wait_for(queue.ping(), 2.0)
     except Exception:  # noqa: BLE001
         reachable = False
+    workers = 0
+    if isinstance(queue, RedisStreamQueue):
+        if reachable:
+            try:
+                workers = await asyncio.wait_for(live_workers(queue), 2.0)
+            except Exception:  # noqa: BLE001
+                reachable = False
+    elif reachable and worker.started and not worker.stopping:
+        workers = 1
+    ready = reachable and workers > 0
     body = {
-        "status": "ok" if reachable else "unavailable",
+        "status": "ready" if ready else "unavailable",
         "queue": "ok" if reachable else "unreachable",
-        "worker": "running" if worker.started else "stopped",
+        "workers": workers,
     }
-    return JSONResponse(body, status_code=200 if reachable else 503)
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 async def webhook(request: Request) -> Response:
@@ -204,6 +228,8 @@ async def webhook(request: Request) -> Response:
         return await _record_merge(request.state.evidence, outcome, note)
     queue: JobQueue = request.state.queue
     try:
+        if records_head(outcome):
+            await request.state.attached.heads.record(outcome)
         queued = await queue.put(outcome)
     except QueueFull as exc:
         log.error("delivery=%s cannot be queued: %s", delivery_id, exc)

@@ -13,6 +13,8 @@
     CHECK_NAME          name of the check run the bot reports (default "compliance")
     WORKER_CONCURRENCY  review jobs run at the same time per process (default 4)
     HTTP_TIMEOUT        seconds per GitHub API request (default 10)
+    SWEEP_INTERVAL      seconds between sweeps for failed deliveries to redeliver (Redis only;
+                        default 60; `bot.app.sweeper`)
     DATABASE_URL, DATABASE_SCHEMA, DATA_DIR, EVIDENCE_DB
                         where evidence records are kept (`bot.app.store_settings`; default: a
                         SQLite file under DATA_DIR)
@@ -100,6 +102,9 @@ class Settings(StoreSettings):
     )
     http_timeout: float = Field(
         default=10.0, validation_alias="HTTP_TIMEOUT", gt=0, le=600
+    )
+    sweep_interval: float = Field(
+        default=60.0, validation_alias="SWEEP_INTERVAL", gt=0, le=86400
     )
 
     _key_source: str = PrivateAttr(default="PRIVATE_KEY")

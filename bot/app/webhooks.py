@@ -15,6 +15,9 @@ Routing table:
     pull_request_review   submitted (approved or changes requested), dismissed -> job for the
                           pull request: an approver team member's approval makes its exceptions
                           count, and losing it makes them stop counting; a comment changes nothing
+    merge_group           checks_requested -> job for the group's head (pull_number 0): the
+                          change from merge_group.base_sha to head_sha, so a merge queue can
+                          require the check
     installation, installation_repositories -> ignored (logged)
     ping                  -> None
     anything else         -> ignored
@@ -41,6 +44,7 @@ CHECK_SUITE_ACTIONS = frozenset({"requested", "rerequested"})
 CHECK_RUN_ACTIONS = frozenset({"rerequested", "requested_action"})
 REVIEW_ACTIONS = frozenset({"submitted", "dismissed"})
 DECIDING_REVIEW_STATES = frozenset({"approved", "changes_requested", "dismissed"})
+MERGE_GROUP_ACTIONS = frozenset({"checks_requested"})
 
 _SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # SHA-1, or SHA-256 object format
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -117,6 +121,8 @@ def route(event: str, delivery_id: str, payload: dict[str, Any]) -> ReviewJob | 
         return _check_run(trigger, delivery_id, payload)
     if event == "pull_request_review":
         return _pull_request_review(trigger, delivery_id, payload)
+    if event == "merge_group":
+        return _merge_group(trigger, delivery_id, payload)
     if event in ("installation", "installation_repositories"):
         installation = payload.get("installation")
         account = _try(installation, "account", "login")
@@ -231,6 +237,28 @@ def _check_run(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> Re
         pr,
         head_sha=_sha(run, "head_sha", where="check_run"),
         check_run_id=_int(run, "id", where="check_run"),
+    )
+
+
+def _merge_group(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> ReviewJob | Ignored:
+    action = _str(payload, "action")
+    if action not in MERGE_GROUP_ACTIONS:
+        return Ignored(f"{trigger}: action not reviewed")  # destroyed: nothing left to check
+    group = _obj(payload, "merge_group")
+    base_ref = _str(group, "base_ref", where="merge_group").removeprefix("refs/heads/")
+    if not base_ref:
+        raise BadPayload("merge_group.base_ref names no branch")
+    return ReviewJob(
+        delivery_id=delivery_id,
+        trigger=trigger,
+        installation_id=_installation_id(payload),
+        owner=_name(payload, "repository", "owner", "login"),
+        repo=_name(payload, "repository", "name"),
+        pull_number=0,
+        head_sha=_sha(group, "head_sha", where="merge_group"),
+        base_sha=_sha(group, "base_sha", where="merge_group"),
+        base_ref=base_ref,
+        default_branch=_str(payload, "repository", "default_branch"),
     )
 
 

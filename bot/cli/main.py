@@ -20,6 +20,7 @@ from bot.cli.custom_rules import RulesFolderError, as_file_errors, load_rules_fo
 from bot.cli.errors import UsageError
 from bot.cli.evidence import add_evidence_parser, run_evidence
 from bot.cli.git import GitError, GitTree, changed_files, run_git
+from bot.cli.jobs import add_jobs_parser, run_jobs
 from bot.cli.local import FsTree
 from bot.cli.local_evidence import committed_policy, file_policy, local_evidence, origin_repository
 from bot.engine.diff import DiffError, FileDiff
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="review a bundled example change and print what the App would post")
     add_evidence_parser(sub)
+    add_jobs_parser(sub)
 
     policy = sub.add_parser("policy", help="work with policy files (.github/compliance.yml)")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
@@ -372,7 +374,8 @@ def _cmd_policy(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"check": _cmd_check, "scan": _cmd_scan, "rules": _cmd_rules, "serve": _cmd_serve, "demo": _cmd_demo,
-            "evidence": run_evidence, "policy": _cmd_policy}
+            "evidence": run_evidence, "policy": _cmd_policy,
+            "jobs": run_jobs}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub
@@ -28,6 +28,7 @@ from bot.github.records import (
     CheckRunInfo,
     DirectoryEntry,
     FileAtRef,
+    HookDelivery,
     MergedPull,
     PullFile,
     PullRequestInfo,
@@ -48,6 +49,7 @@ BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node lim
 THREADS_PER_PAGE = 100
 REVIEWS_PER_PAGE = 100
 MAX_REVIEW_PAGES = 30  # 3,000 reviews: more on one pull request is not a review, it is a loop
+MIN_RETRY_WAIT = timedelta(seconds=1)
 MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
 MAX_BLOB_BYTES = MAX_SCAN_BYTES  # larger blobs are not read: the engine says so, failing the review
 # The REST shapes this code reads are those of API version 2022-11-28 (shared/github/openapi-subset.json).
@@ -61,10 +63,13 @@ BLOB_FIELDS = "__typename ... on Blob { oid byteSize isBinary isTruncated text }
 class GitHubError(RuntimeError):
     """A GitHub call failed for good (after retries); `status` is the HTTP status if any."""
 
-    def __init__(self, message: str, status: int | None = None, rate_limited: bool = False) -> None:
+    def __init__(self, message: str, status: int | None = None, rate_limited: bool = False, *,
+                 retry_after: float | None = None, unreachable: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.rate_limited = rate_limited
+        self.retry_after = retry_after  # seconds GitHub asked us to wait (retry-after / x-ratelimit-reset)
+        self.unreachable = unreachable  # "<host>: <reason>" when no answer came at all
 
     @property
     def graphql_unavailable(self) -> bool:
@@ -93,7 +98,8 @@ class RetryDecision:
         if retry_count >= self.max_retry:
             return RetryOption(False)
         if isinstance(exc, RateLimitExceeded):
-            wait = exc.retry_after
+            # githubkit sleeps 60 s for a zero wait (a reset already past): wait one second instead.
+            wait = max(exc.retry_after, MIN_RETRY_WAIT)
             return RetryOption(wait <= MAX_RETRY_WAIT, wait)
         if _ambiguous_to_repeat(exc):
             return RetryOption(False)
@@ -121,11 +127,58 @@ def _error(exc: Exception, what: str) -> GitHubError:
         except ValueError:  # an HTML error page from a proxy
             body = None
         message = str(body.get("message", "")) if isinstance(body, dict) else ""
-        return GitHubError(f"{what}: HTTP {status} {message}".strip(), status, isinstance(exc, RateLimitExceeded))
+        limited = isinstance(exc, RateLimitExceeded)
+        wait = exc.retry_after.total_seconds() if isinstance(exc, RateLimitExceeded) else None
+        return GitHubError(f"{what}: HTTP {status} {message}".strip(), status, limited, retry_after=wait)
     if isinstance(exc, GraphQLFailed):
         first = exc.response.errors[0].message if exc.response.errors else str(exc)
         return GitHubError(f"{what}: GraphQL error: {first}", GRAPHQL_ERROR_STATUS)
-    return GitHubError(f"{what}: {_cause(exc)}")
+    return GitHubError(f"{what}: {_cause(exc)}", unreachable=_unreachable(exc))
+
+
+def _unreachable(exc: Exception) -> str:
+    """`<host>: <reason in words>` for a request that got no answer ("api.github.com: connection
+    refused"), for the check run's cause; "" when the host is not known."""
+    origin = getattr(exc, "exc", None) or exc.__cause__ or exc
+    if not isinstance(origin, httpx.RequestError):
+        return ""
+    try:
+        host = origin.request.url.host
+    except RuntimeError:
+        return ""
+    text = " ".join(str(e).lower() for e in _chain(origin))
+    refused = any(isinstance(e, ConnectionRefusedError) for e in _chain(origin))
+    if isinstance(origin, httpx.TimeoutException):
+        reason = "no answer in time"
+    elif refused or "refused" in text:
+        reason = "connection refused"
+    elif "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        reason = "host name not found"
+    elif "reset" in text:
+        reason = "connection reset"
+    else:
+        reason = "the connection failed"
+    return f"{host}: {reason}"
+
+
+def _next_cursor(link: str) -> str | None:
+    """The `cursor` of the Link header's rel="next" URL (cursor pagination), if any."""
+    for part in link.split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            cursor = parse_qs(urlsplit(url.strip().strip("<>")).query).get("cursor")
+            return cursor[0] if cursor else None
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it was raised from, outermost first (bounded: a chain may loop)."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found and len(found) < 10:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
 
 
 def _cause(exc: Exception) -> str:
@@ -558,6 +611,43 @@ class GitHubApp:
         except (GitHubException, httpx.HTTPError) as exc:
             raise _error(exc, what) from None
         return int(response.json()["id"])
+
+    async def failed_deliveries(self, since: str, max_pages: int = 50) -> list[HookDelivery]:
+        """The App's webhook deliveries GitHub could not deliver (status failure) from `since`
+        (ISO 8601, UTC) on, newest first; cursor pages followed through the Link header, and
+        stopped at the first delivery older than `since` (GitHub lists newest first)."""
+        what = "list the App's failed webhook deliveries"
+        found: list[HookDelivery] = []
+        params: dict[str, Any] = {"per_page": 100, "status": "failure"}
+        try:
+            async with self._client(AppAuthStrategy(str(self._app_id), self._private_key)) as github:
+                for _ in range(max_pages):
+                    response = await github.arequest("GET", "/app/hook/deliveries", params=params,
+                                                     headers=API_HEADERS)
+                    older = False
+                    for item in response.json():
+                        if str(item["delivered_at"]) < since:
+                            older = True
+                            break
+                        found.append(HookDelivery(int(item["id"]), str(item["guid"]), str(item["delivered_at"]),
+                                                  int(item["status_code"]), bool(item["redelivery"]),
+                                                  str(item["event"])))
+                    cursor = _next_cursor(response.headers.get("link", ""))
+                    if older or cursor is None:
+                        break
+                    params = {**params, "cursor": cursor}
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
+        return found
+
+    async def redeliver(self, delivery_id: int) -> None:
+        """Ask GitHub to deliver webhook delivery `delivery_id` again (it answers 202 at once)."""
+        what = f"redeliver webhook delivery {delivery_id}"
+        try:
+            async with self._client(AppAuthStrategy(str(self._app_id), self._private_key)) as github:
+                await github.arequest("POST", f"/app/hook/deliveries/{delivery_id}/attempts", headers=API_HEADERS)
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
 
     @asynccontextmanager
     async def installation(self, installation_id: int) -> AsyncIterator[InstallationClient]:

@@ -81,6 +81,18 @@ class CheckRunInfo:
 
 
 @dataclass(frozen=True)
+class HookDelivery:
+    """One delivery of the App's webhook, as `GET /app/hook/deliveries` lists it."""
+
+    id: int
+    guid: str
+    delivered_at: str
+    status_code: int
+    redelivery: bool
+    event: str
+
+
+@dataclass(frozen=True)
 class PullFile:
     """One entry of the PR files API."""
 

@@ -30,10 +30,13 @@ from bot.app import logs, serve
 from bot.app.evidence_store import EvidenceStore, EvidenceStoreError, SqliteEvidenceStore
 from bot.app.job_queue import InProcessQueue, JobQueue, RedisStreamQueue
 from bot.app.jobs import ReviewJob
+from bot.app.scaleout import HEARTBEAT_TTL, live_workers
 from bot.app.server import MAX_BODY_BYTES, build_queue, create_app
 from bot.app.settings import Settings, load_settings
 from bot.app.webhooks import Ignored, route, signature_for
 from bot.report.evidence_chain import StoredEntry
+from tests.app.redis_fixtures import RedisServer
+from tests.app.redis_fixtures import eventually as eventually_async
 from tests.fakegithub import descriptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -434,22 +437,26 @@ async def test_only_post_on_webhook(settings: Settings) -> None:
 # -- health, lifespan, logging --------------------------------------------------------------------
 
 
-async def test_healthz(settings: Settings) -> None:
+async def test_healthz_and_readyz(settings: Settings) -> None:
     async with started(settings, Recorder()) as (_running, client):
-        response = await client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "queue": "ok", "worker": "running"}
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "queue": "ok", "workers": 1}
 
 
-async def test_healthz_reports_an_unreachable_queue(settings: Settings) -> None:
+async def test_an_unreachable_queue_is_not_ready_but_alive(settings: Settings) -> None:
     queue = RedisStreamQueue.from_url("redis://127.0.0.1:1/0", stream="unused", group="unused")
     try:
         async with started(settings, Recorder(), queue) as (_running, client):
-            response = await client.get("/healthz")
+            health = await client.get("/healthz")
+            ready = await client.get("/readyz")
     finally:
         await queue.close()
-    assert response.status_code == 503
-    assert response.json()["queue"] == "unreachable"
+    assert health.status_code == 200  # liveness: a probe must not restart the pod for Redis
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "queue": "unreachable", "workers": 0}
 
 
 async def test_queue_outage_answers_503(settings: Settings) -> None:
@@ -858,3 +865,47 @@ def test_serve_stops_with_one_line_when_the_evidence_store_cannot_be_opened(pem:
     assert last.startswith("compliance-bot: cannot open the evidence store PostgreSQL "
                            "postgresql://auditor:***@127.0.0.1:1/evidence (schema public):")
     assert "hunter2" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+async def test_readiness_follows_redis_and_worker_heartbeats_while_liveness_holds(
+        settings: Settings, redis_server: RedisServer) -> None:
+    queue = RedisStreamQueue.from_url(redis_server.url, stream="jobs", group="g", block=0.05)
+    body = (WEBHOOKS / "pull_request.opened.json").read_bytes()
+    try:
+        async with started(settings, Recorder(), queue) as (_running, client):
+            async def ready() -> bool:
+                return (await client.get("/readyz")).status_code == 200
+
+            await eventually_async(ready, what="ready once this process's worker has beaten")
+            assert (await client.get("/readyz")).json() == {"status": "ready", "queue": "ok", "workers": 1}
+            redis_server.kill()
+            down = await client.get("/readyz")
+            assert down.status_code == 503 and down.json()["queue"] == "unreachable"
+            assert (await client.get("/healthz")).status_code == 200  # liveness never asks Redis
+            refused = await client.post("/webhook", content=body,
+                                        headers=delivery_headers("pull_request", body, delivery="d-down"))
+            assert refused.status_code == 503 and refused.json() == {"error": "queue unavailable"}
+            redis_server.start()
+            await eventually_async(ready, what="ready again once Redis is back and the heartbeat is written")
+    finally:
+        await queue.close()
+
+
+async def test_only_recent_heartbeats_count_and_a_clean_stop_removes_its_own(
+        settings: Settings, redis_url: str, redis_names: dict[str, str]) -> None:
+    queue = RedisStreamQueue.from_url(redis_url, stream=redis_names["stream"], group=redis_names["group"], block=0.05)
+    key = f"{redis_names['stream']}:workers"
+    try:
+        assert await live_workers(queue) == 0
+        await queue.redis.zadd(key, {"long-gone": time.time() - 10 * HEARTBEAT_TTL})
+        assert await live_workers(queue) == 0  # a worker not heard of for three beats is dead
+        async with started(settings, Recorder(), queue) as (_running, client):
+            async def ready() -> bool:
+                return (await client.get("/readyz")).status_code == 200
+
+            await eventually_async(ready, what="ready once the worker has beaten")
+            assert queue.consumer in await queue.redis.zrange(key, 0, -1)
+        assert await queue.redis.zrange(key, 0, -1) == []  # ours removed at stop, the stale one pruned by a beat
+        assert await live_workers(queue) == 0
+    finally:
+        await queue.close()

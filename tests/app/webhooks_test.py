@@ -50,6 +50,11 @@ ROUTING_TABLE: dict[str, dict[str, Any] | Ignored | None] = {
     "pull_request_review.submitted.with-organization.json":
         Ignored("pull_request_review.submitted: a commented review approves nothing"),
     "pull_request_review.dismissed.json": {**HELLO, "trigger": "pull_request_review.dismissed"},
+    "merge_group.checks_requested.json": {
+        "trigger": "merge_group.checks_requested", "installation_id": 1, "owner": "octo-org", "repo": "octo-repo",
+        "pull_number": 0, "head_sha": "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d",
+        "base_sha": "380387fbc80638b734a49e1be1c4dfec1c01b33c", "base_ref": "main", "default_branch": "main",
+    },
 }
 
 

@@ -43,9 +43,10 @@ def run_review(fake: FakeGitHub, name: str, permissions: dict[str, str]) -> None
 def test_manifest_shape() -> None:
     assert MANIFEST["name"] and MANIFEST["description"] and MANIFEST["url"]
     assert MANIFEST["hook_attributes"]["url"].endswith("/webhook")
-    assert set(MANIFEST["default_events"]) == {"pull_request", "pull_request_review", "check_suite", "check_run"}
+    assert set(MANIFEST["default_events"]) == {"pull_request", "pull_request_review", "check_suite", "check_run",
+                                                "merge_group"}
     assert PERMISSIONS == {"checks": "write", "contents": "read", "members": "read", "metadata": "read",
-                           "pull_requests": "write"}
+                           "pull_requests": "write", "merge_queues": "read"}
 
 
 def test_review_succeeds_with_the_manifest_permissions(fake_github: FakeGitHub) -> None:
@@ -57,7 +58,12 @@ def test_review_succeeds_with_the_manifest_permissions(fake_github: FakeGitHub) 
     assert "approved by alice (perm-org-full/security)" in run["summary"]
 
 
-@pytest.mark.parametrize("permission", sorted(p for p in PERMISSIONS if p != "metadata"))
+# Permissions no API call of a review uses: metadata (mandatory for every App) and merge_queues
+# (GitHub's condition for subscribing to the merge_group event; the group's check run needs checks).
+SUBSCRIPTION_ONLY = {"metadata", "merge_queues"}
+
+
+@pytest.mark.parametrize("permission", sorted(p for p in PERMISSIONS if p not in SUBSCRIPTION_ONLY))
 def test_each_permission_is_needed(fake_github: FakeGitHub, permission: str) -> None:
     reduced = {k: v for k, v in PERMISSIONS.items() if k != permission}
     with pytest.raises(JobFailed) as failed:  # reported on the check run where it could be, then ended

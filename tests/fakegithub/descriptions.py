@@ -165,6 +165,10 @@ EXAMPLES = (
     Example("pull_request_review.dismissed.json", "pull_request_review",
             "ed14a60b58ac9a4c2e6308fb64a000bb1df9baf9735b706ce77f504d62658063",
             "pull_request_review/dismissed.payload.json"),
+    # A merge queue asks for checks on its group's head (tests point merge_group at the fake's commits).
+    Example("merge_group.checks_requested.json", "merge_group",
+            "dcf8781b7d13589c3307605499fd25c26f4d8358e805a46f5a475a4759d404dc",
+            "merge_group/checks_requested.payload.json"),
 )
 # Schemas written beside the payloads: one per example, plus the `edited` actions that have no
 # example (tests build those payloads and validate them).

@@ -463,8 +463,19 @@ class FakeGitHub:
                 overrides=overrides,
                 review_id=review_id,
             )
-            record_delivery(self, headers, payload, repo)
+            record_delivery(self, headers, payload, repo, body)
             return headers, body
+
+    def answered(self, headers: Mapping[str, str], status: int) -> None:
+        """Record what the App answered to the delivery `headers` name (GitHub lists a delivery
+        answered 4xx/5xx as failed, and the App may ask for it again)."""
+        guid = headers["X-GitHub-Delivery"]
+        with self.lock:
+            for delivery in reversed(self.world.deliveries):
+                if delivery.guid == guid:
+                    delivery.status_code = status
+                    return
+        raise KeyError(f"no delivery {guid}")
 
     def app_env(self) -> dict[str, str]:
         """Environment for running the app against this fake (names as in bot/settings.py)."""

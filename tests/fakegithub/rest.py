@@ -9,13 +9,17 @@ They read git and state, apply GitHub's rules (`rules.py`) and build bodies (`pa
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import threading
 import time
 import uuid
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
+
+import httpx
 
 from . import rules
 from .auth import TOKEN_LIFETIME, new_installation_token
@@ -262,10 +266,25 @@ def get_delivery(fake: FakeGitHub, req: Request) -> Response:
 
 @handler("apps/redeliver-webhook-delivery")
 def redeliver(fake: FakeGitHub, req: Request) -> Response:
-    if not any(d.id == req.int_param("delivery_id") for d in fake.world.deliveries):
+    original = next((d for d in fake.world.deliveries if d.id == req.int_param("delivery_id")), None)
+    if original is None:
         return not_found()
-    fake.redelivery_requests.append(req.int_param("delivery_id"))
+    fake.redelivery_requests.append(original.id)
+    if original.body and fake.webhook_url.startswith("http://127.0.0.1:"):
+        # GitHub answers 202 at once and delivers afterwards, as a new delivery with the same GUID.
+        threading.Thread(target=_redeliver, args=(fake, original), name=f"redeliver-{original.id}",
+                         daemon=True).start()
     return Response(202, {})
+
+
+def _redeliver(fake: FakeGitHub, original: Any) -> None:
+    try:
+        status = httpx.post(fake.webhook_url, headers=original.headers, content=original.body, timeout=10).status_code
+    except httpx.HTTPError:
+        status = 502  # GitHub's "Invalid HTTP Response" when nothing answers
+    with fake.lock:
+        fake.world.deliveries.append(dataclasses.replace(
+            original, id=fake.world.ids.next("delivery"), delivered_at=iso(), redelivery=True, status_code=status))
 
 
 # -- misc ---------------------------------------------------------------------------------------

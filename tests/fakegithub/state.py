@@ -226,7 +226,8 @@ class Delivery:
     headers: dict[str, str]
     payload: dict[str, Any]
     redelivery: bool = False
-    status_code: int = 200
+    status_code: int = 200  # what the App answered (`FakeGitHub.answered`); 200 until told
+    body: bytes = b""  # the signed bytes, so a redelivery is byte-identical
 
 
 class Repository:

@@ -32,6 +32,13 @@ FALLBACKS: dict[str, tuple[str, dict[str, Any]]] = {
     "pull_request_review.edited": ("pull_request_review.submitted", {"changes": {}}),
 }
 
+# Examples older than fields the schema now requires: those fields are added (as GitHub sends them
+# today) before the fake's values are filled in.
+FILL_IN: dict[str, dict[str, Any]] = {
+    "merge_group.checks_requested": {"repository": {"is_template": False, "web_commit_signoff_required": False,
+                                                    "topics": [], "visibility": "private", "custom_properties": {}}},
+}
+
 
 @cache
 def _example(name: str) -> dict[str, Any]:
@@ -221,6 +228,10 @@ class WebhookBuilder:
         if action is not None and "action" in payload:
             payload["action"] = action
         _deep_merge(payload, extra)
+        for key, fields in FILL_IN.get(name, {}).items():
+            if isinstance(payload.get(key), dict):
+                for field, value in fields.items():
+                    payload[key].setdefault(field, copy.deepcopy(value))
 
         if repo is not None:
             old = payload.get("repository", {}).get("full_name")
@@ -351,7 +362,8 @@ class WebhookBuilder:
                 payload[key] = listed
 
 
-def record_delivery(fake: FakeGitHub, headers: dict[str, str], payload: dict[str, Any], repo: Repository | None) -> Delivery:
+def record_delivery(fake: FakeGitHub, headers: dict[str, str], payload: dict[str, Any], repo: Repository | None,
+                    body: bytes = b"") -> Delivery:
     delivery = Delivery(
         id=fake.world.ids.next("delivery"),
         guid=headers["X-GitHub-Delivery"],
@@ -362,6 +374,7 @@ def record_delivery(fake: FakeGitHub, headers: dict[str, str], payload: dict[str
         delivered_at=iso(),
         headers=dict(headers),
         payload=payload,
+        body=body,
     )
     fake.world.deliveries.append(delivery)
     return delivery

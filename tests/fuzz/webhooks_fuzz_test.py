@@ -36,7 +36,7 @@ EVENTS = sorted({name.split(".", 1)[0] for name in PAYLOADS}) + ["", "PULL_REQUE
 # The fields routing reads: most mutations go there, the rest anywhere in the payload.
 ROUTED = frozenset({"action", "installation", "id", "pull_request", "number", "head", "base", "sha", "ref",
                     "repository", "owner", "login", "name", "default_branch", "draft", "changes", "check_suite",
-                    "check_run", "pull_requests", "head_sha"})
+                    "check_run", "pull_requests", "head_sha", "merge_group", "base_sha", "base_ref"})
 SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 ODD_SCALARS = st.sampled_from([0, -1, 2**63 - 1, 2**63, 10**30, -(10**30), 1.5, float("inf"), True, False, None,
@@ -84,8 +84,11 @@ def bent(draw: st.DrawFn) -> tuple[str, Any]:
 
 
 def _check_job(job: ReviewJob) -> None:
-    for number in (job.installation_id, job.pull_number, *([job.check_run_id] if job.check_run_id else [])):
+    numbers = (job.installation_id, *([] if job.is_merge_group else [job.pull_number]),
+               *([job.check_run_id] if job.check_run_id else []))
+    for number in numbers:
         assert isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 2**63 - 1
+    assert job.pull_number != 0 or job.is_merge_group  # a merge group's job names no pull request
     assert SHA.match(job.head_sha) and SHA.match(job.base_sha)
     assert NAME.match(job.owner) and NAME.match(job.repo)
     assert isinstance(job.base_ref, str) and job.base_ref and isinstance(job.default_branch, str) and job.default_branch
