@@ -146,19 +146,7 @@ def _pull_request(trigger: str, delivery_id: str, payload: Mapping[str, Any]) ->
     elif action not in PULL_REQUEST_ACTIONS:
         return Ignored(f"{trigger}: action not reviewed")
     pr = _obj(payload, "pull_request")
-    return ReviewJob(
-        delivery_id=delivery_id,
-        trigger=trigger,
-        installation_id=_installation_id(payload),
-        owner=_name(payload, "repository", "owner", "login"),
-        repo=_name(payload, "repository", "name"),
-        pull_number=_int(pr, "number", where="pull_request"),
-        head_sha=_sha(pr, "head", "sha", where="pull_request"),
-        base_sha=_sha(pr, "base", "sha", where="pull_request"),
-        base_ref=_str(pr, "base", "ref", where="pull_request"),
-        default_branch=_str(payload, "repository", "default_branch"),
-        is_draft=_bool(pr, "draft", where="pull_request", default=False),
-    )
+    return _pull_request_job(trigger, delivery_id, payload, pr)
 
 
 def _closed(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> Ignored | Merged:
@@ -195,6 +183,11 @@ def _pull_request_review(trigger: str, delivery_id: str, payload: Mapping[str, A
     if action == "submitted" and state not in DECIDING_REVIEW_STATES:
         return Ignored(f"{trigger}: a {state} review approves nothing")
     pr = _obj(payload, "pull_request")
+    return _pull_request_job(trigger, delivery_id, payload, pr)
+
+
+def _pull_request_job(trigger: str, delivery_id: str, payload: Mapping[str, Any], pr: Mapping[str, Any]) -> ReviewJob:
+    """The job for a pull request event (opened, pushed, reviewed...): its head as the payload names it."""
     return ReviewJob(
         delivery_id=delivery_id,
         trigger=trigger,
