@@ -213,9 +213,9 @@ class Settings(StoreSettings):
         return redact_url(self.redis_url) if self.redis_url else None
 
 
-class _FromMapping(Settings):
-    """Settings made from exactly the mapping `load_settings` is given: with `env` passed in, a
-    variable that happens to be in os.environ (a REDIS_URL, say) must not creep in beside it."""
+class _OnlyGiven(BaseSettings):
+    """Settings made from exactly the mapping a loader is given: with `env` passed in, a variable
+    that happens to be in os.environ (a REDIS_URL, say) must not creep in beside it."""
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -223,6 +223,10 @@ class _FromMapping(Settings):
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
+
+
+class _FromMapping(_OnlyGiven, Settings):
+    """The App's settings from exactly the mapping `load_settings` is given."""
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -243,15 +247,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     raise SettingsError("; ".join(messages) or "invalid settings")
 
 
-class _StoreFromMapping(StoreSettings):
-    """StoreSettings made from exactly the mapping given (see `_FromMapping`)."""
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+class _StoreFromMapping(_OnlyGiven, StoreSettings):
+    """StoreSettings made from exactly the mapping given (see `_OnlyGiven`)."""
 
 
 def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
