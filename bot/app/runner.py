@@ -27,6 +27,7 @@ from typing import Any
 from bot import __version__
 from bot.app.context import JobContext
 from bot.app.custom_rules import OrgRules, OrgRulesCache
+from bot.app.engine_process import EnginePool, EngineWork, OverBudget, shared_pool
 from bot.app.evidence_store import REVIEW, EvidenceStore, EvidenceStoreError, open_store
 from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
@@ -90,10 +91,15 @@ class ReviewRunner:
     files by commit, leases)."""
 
     def __init__(self, app: GitHubApp, check_name: str, rule_set: RuleSet | None = None,
-                 leases: Leases | None = None, evidence: EvidenceStore | None = None) -> None:
+                 leases: Leases | None = None, evidence: EvidenceStore | None = None,
+                 engines: EnginePool | None = None) -> None:
         self.app = app
         self.check_name = check_name
+        # A rule set given here cannot cross to an engine process (compiled rules do not pickle):
+        # the engine then runs in a thread, without a budget. The App never does that.
+        self.in_thread = rule_set is not None
         self.rule_set = rule_set or default_rule_set()
+        self.engines = engines or shared_pool()
         self.leases = leases or LocalLeases()
         self.blobs = BlobCache()
         self.org_rules = OrgRulesCache()
@@ -102,6 +108,8 @@ class ReviewRunner:
 
     async def aclose(self) -> None:
         await self.leases.aclose()
+        if self.engines is not shared_pool():
+            await self.engines.aclose()
 
     async def __call__(self, job: ReviewJob) -> None:
         """Review `job`'s head once: retry passing GitHub failures, fail the check closed otherwise."""
@@ -159,7 +167,14 @@ class ReviewRunner:
                                  "Drafts are reviewed when marked ready for review (set `drafts: true` in "
                                  f"`{POLICY_PATH}` to review them earlier).")
             return
-        reviewed = await self._run_engine(ctx, pull, policy, rule_set)
+        try:
+            reviewed = await self._run_engine(ctx, pull, policy, rule_set, org_rules)
+        except OverBudget as exc:
+            await self._complete(ctx, "failure", f"Review exceeded its {exc.what} budget",
+                                 f"The {exc}, so it was stopped and the check fails "
+                                 "closed. Split the change, or exclude generated files with `paths.ignore` in "
+                                 f"`{POLICY_PATH}`.")
+            return
         record = JobRecord(errors=list(reviewed.diff_errors), notes=list(loaded.resolved.notes),
                            policy_problems=list(loaded.resolved.problems))
         changes = reviewed.changes
@@ -203,18 +218,24 @@ class ReviewRunner:
         })
         return True
 
-    async def _run_engine(self, ctx: JobContext, pull: PullRequestInfo, policy: Policy, rule_set: RuleSet) -> Reviewed:
-        """Run the engine on the head's changes; a listing found stale is replaced by a comparison
-        anchored at this head, and the review starts over on it."""
+    async def _run_engine(self, ctx: JobContext, pull: PullRequestInfo, policy: Policy, rule_set: RuleSet,
+                          org_rules: OrgRules) -> Reviewed:
+        """Run the engine on the head's changes (in an engine process, under its budget); a listing
+        found stale is replaced by a comparison anchored at this head, and the review starts over on it."""
         job = ctx.job
         changes = await changes_at_head(ctx.gh, job.owner, job.repo, pull, job.head_sha)
-        engine = Engine(rule_set, policy)
         while True:
             diffs, diff_errors = diffs_of(changes.files)
             tree = GitHubTree(ctx.gh, job.owner, job.repo, job.head_sha, listed=listed_blobs(changes.files),
                               cache=self.blobs, loop=asyncio.get_running_loop())
             try:
-                review = await asyncio.to_thread(engine.review_change, diffs, tree, PatchedBase(tree, diffs))
+                if self.in_thread:
+                    engine = Engine(rule_set, policy)
+                    review = await asyncio.to_thread(engine.review_change, diffs, tree, PatchedBase(tree, diffs))
+                else:
+                    work = EngineWork(tuple(diffs), policy, org_rules.texts if org_rules.rules.rules else {},
+                                      org_rules.rules.digest)
+                    review = await self.engines.review(work, tree)
             except StaleListing as exc:
                 if not changes.current:
                     raise
@@ -363,6 +384,8 @@ def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:
     """The job handler the server's worker calls, built once per process from the settings."""
     app = GitHubApp(settings.app_id, settings.private_key.get_secret_value(), settings.github_api_url,
                     settings.http_timeout)
-    leases: Leases = (RedisLeases.from_url(settings.redis_url, prefix=f"{settings.redis_namespace}:lease:")
+    leases: Leases = (RedisLeases.from_url(settings.redis_url, prefix=f"{settings.redis_namespace}:lease:",
+                                           ttl=settings.claim_idle)
                       if settings.redis_url else LocalLeases())
-    return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings))
+    engines = EnginePool(settings.worker_concurrency, settings.review_seconds, settings.review_memory_mb)
+    return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings), engines=engines)

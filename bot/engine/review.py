@@ -14,7 +14,7 @@ import posixpath
 import re
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.engine import coverage, limits
@@ -255,6 +255,8 @@ def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | N
             {p: t for p, t in terraform.items() if module_dir(p) in needed or p in named}, var_files)
     for path, text in contents.items():
         if classify(path) in (YAML, JSON, DOCKERFILE):
+            if clock is not None:
+                clock.begin(path)
             started = FileClock.now()
             parsed[path] = parse_one(path, text)
             if clock is not None:
@@ -306,8 +308,10 @@ def _groups(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
 class Engine:
     """Runs a rule set under a policy; one instance can review many changes."""
 
-    def __init__(self, rule_set: RuleSet, policy: Policy | None = None, today: dt.date | None = None) -> None:
+    def __init__(self, rule_set: RuleSet, policy: Policy | None = None, today: dt.date | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:
         self.rule_set = rule_set
+        self.progress = progress  # told the path of each file the review starts working on
         self.policy = policy or Policy()
         self.today = today
         self.frameworks = self.policy.active_frameworks  # None: every rule is evaluated
@@ -333,7 +337,7 @@ class Engine:
 
     def _review(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None) -> Review:
         started = time.perf_counter()
-        clock = FileClock()
+        clock = FileClock(on_file=self.progress)
         errors: list[FileError] = []
         notes: list[str] = self._scope_notes()
         diffs = [d for d in diffs if not self.policy.ignores(d.path)]

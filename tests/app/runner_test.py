@@ -205,10 +205,10 @@ def test_check_suite_requested_right_after_opened_does_not_review_twice(fake_git
 def test_an_unexpected_error_fails_the_check_closed(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
     repo, number = pr(fake_github, "crash", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
 
-    def broken(*args: object, **kwargs: object) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("engine bug")
 
-    monkeypatch.setattr("bot.app.runner.Engine.review_change", broken)
+    monkeypatch.setattr("bot.app.runner.EnginePool.review", broken)
     with pytest.raises(KeyError):
         review(fake_github, repo, number)
     (run,) = fake_github.check_runs(repo)
