@@ -212,6 +212,7 @@ class EnginePool:
                 sizes = {p: s for p in paths if (s := tree.size_of(p)) is not None}
                 conn.send(("listing", paths, complete, sizes))
             elif kind == "read":
+                talk.path = talk.path or (message[1][0] if message[1] else None)  # killed while reading: that file
                 texts = self._on_loop(tree.aread_many(message[1]), loop, deadline, child, talk)
                 reasons = {p: r for p, t in texts.items() if t is None and (r := tree.unread_reason(p))}
                 conn.send(("texts", texts, reasons))
