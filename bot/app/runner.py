@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 ATTEMPT_BACKOFF_SECONDS = 2.0
+REQUEUE_SECONDS = 4.0  # within the worker's wait for a cancelled job (cancel_timeout, 5 s)
 
 
 def _now() -> str:
@@ -125,6 +126,9 @@ class ReviewRunner:
                 return
             except LeaseLost:
                 log.error("stopped: the lease expired; whoever holds it now finishes the check run")
+                raise
+            except asyncio.CancelledError:
+                await self._requeue_check(ctx)  # the worker hands the job back; the next one resumes this run
                 raise
             except GitHubError as exc:
                 log.warning("attempt %d failed: %s", attempt, exc)
@@ -306,6 +310,25 @@ class ReviewRunner:
                 log.warning("posting the review failed (%s); re-reading threads", exc)
                 await asyncio.sleep(ATTEMPT_BACKOFF_SECONDS * attempt / 2)
         raise AssertionError("unreachable")
+
+    async def _requeue_check(self, ctx: JobContext) -> None:
+        """The job was stopped (shutdown) before it finished: its check run goes back to `queued`,
+        never left "in progress"; the worker that takes the job over finds it by its key and completes it."""
+        if ctx.check_run_id is None:
+            return
+        job = ctx.job
+        try:
+            async with asyncio.timeout(REQUEUE_SECONDS):
+                await ctx.gh.update_check_run(job.owner, job.repo, ctx.check_run_id, {
+                    "status": "queued",
+                    "output": {"title": "Interrupted; re-queued",
+                               "summary": "The review was interrupted (a worker stopped) and is queued again: "
+                                          "another worker finishes it."},
+                })
+            log.info("check run %d set back to queued: the job is handed back", ctx.check_run_id)
+        except (GitHubError, TimeoutError) as exc:
+            log.error("could not set check run %d back to queued (%s); the next job completes it",
+                      ctx.check_run_id, exc)
 
     async def _fail_check(self, ctx: JobContext, why: str) -> None:
         if ctx.check_run_id is None:

@@ -158,11 +158,22 @@ class Worker:
             _done, beating = await asyncio.wait({self._heartbeat_task}, timeout=self.cancel_timeout)
             if beating:
                 await self._cancel(beating, "heartbeat")
-        if self._held:
-            log.warning("worker stop: %d delivery(ies) left unacked for redelivery", len(self._held))
+        await self._hand_back()
         self._tasks = []
         self._heartbeat_task = None
         log.info("worker stopped: %d job(s) processed, %d failed", self.processed, self.failed)
+
+    async def _hand_back(self) -> None:
+        """Deliveries still held after stopping go back to the queue, unacked, for another consumer
+        to take at once (not after a takeover's wait)."""
+        for delivery in list(self._held.values()):
+            try:
+                async with asyncio.timeout(self.cancel_timeout):
+                    await self.queue.release(delivery)
+            except Exception as exc:  # noqa: BLE001 - still unacked: a takeover finds it after claim_idle
+                log.warning("delivery=%s could not be handed back (%s); it is taken over once idle",
+                            delivery.job.delivery_id, type(exc).__name__)
+            self._held.pop(delivery.id, None)
 
     async def _cancel(self, tasks: set[asyncio.Task[None]], what: str) -> None:
         """Cancel `tasks` and wait for them, at most `cancel_timeout` s; log the ones left behind."""
