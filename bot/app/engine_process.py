@@ -26,13 +26,12 @@ import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bot.app.engine_child import EngineWork, child_main
 from bot.engine.review import Review
-from bot.github.tree import GitHubTree
 
 __all__ = ["EngineCrashed", "EnginePool", "EngineWork", "OverBudget", "shared_pool"]
 
@@ -41,6 +40,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 START_SECONDS = 120.0  # a new process imports the engine and loads the rules (about a second)
+
+
+class HeadReader(Protocol):
+    """What the pool asks of the head on the event loop: `bot.github.tree.GitHubTree`'s a* methods."""
+
+    async def alist_all(self) -> tuple[list[str], bool]: ...
+
+    async def aread_many(self, paths: Collection[str]) -> dict[str, str | None]: ...
+
+    def size_of(self, path: str) -> int | None: ...
+
+    def unread_reason(self, path: str) -> str | None: ...
 
 
 class OverBudget(Exception):
@@ -57,12 +68,16 @@ class EngineCrashed(RuntimeError):
     """The engine process failed without a verdict (a bug, or it died); logged in full, never shown."""
 
 
+_live: dict[int, Any] = {}  # pid -> process, of every engine process started here and not yet reaped
+
+
 @dataclass
 class _Child:
     process: Any  # multiprocessing.context.SpawnProcess
     conn: Any  # multiprocessing.connection.Connection
 
     def kill(self) -> None:
+        _live.pop(self.process.pid, None)
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
@@ -117,7 +132,7 @@ class EnginePool:
     def __repr__(self) -> str:
         return f"EnginePool(size={self.size}, seconds={self.seconds:g}, memory_mb={self.memory_mb})"
 
-    async def review(self, work: EngineWork, tree: GitHubTree) -> Review:
+    async def review(self, work: EngineWork, tree: HeadReader) -> Review:
         """The engine's review of `work`, its files read through `tree` on this event loop."""
         if self._closed:
             raise EngineCrashed("the engine pool is closed")
@@ -147,9 +162,14 @@ class EnginePool:
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
 
+    @staticmethod
+    def live_pids() -> list[int]:
+        """The engine processes of this process still alive (for tests and diagnostics)."""
+        return sorted(pid for pid, process in list(_live.items()) if process.is_alive())
+
     # -- in the pool's thread -------------------------------------------------------------------------
 
-    def _converse(self, talk: _Conversation, work: EngineWork, tree: GitHubTree,
+    def _converse(self, talk: _Conversation, work: EngineWork, tree: HeadReader,
                   loop: asyncio.AbstractEventLoop) -> Review:
         child = self._idle.get(timeout=START_SECONDS)
         keep = False
@@ -178,6 +198,8 @@ class EnginePool:
         process.start()
         child_end.close()
         child = _Child(process, parent)
+        if process.pid is not None:
+            _live[process.pid] = process
         try:
             if not parent.poll(START_SECONDS):
                 raise EngineCrashed(f"the engine process did not start within {START_SECONDS:g} s")
@@ -194,7 +216,7 @@ class EnginePool:
         log.info("engine process %d started (memory budget %d MB)", process.pid, self.memory_mb)
         return child
 
-    def _answer(self, talk: _Conversation, child: _Child, tree: GitHubTree, loop: asyncio.AbstractEventLoop,
+    def _answer(self, talk: _Conversation, child: _Child, tree: HeadReader, loop: asyncio.AbstractEventLoop,
                 deadline: float) -> Review:
         conn = child.conn
         while True:
