@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 ATTEMPT_BACKOFF_SECONDS = 2.0
+INTERRUPTED_TITLE = "Interrupted; re-queued"
 REQUEUE_SECONDS = 4.0  # within the worker's wait for a cancelled job (cancel_timeout, 5 s)
 
 
@@ -93,8 +94,9 @@ class ReviewRunner:
 
     def __init__(self, app: GitHubApp, check_name: str, rule_set: RuleSet | None = None,
                  leases: Leases | None = None, evidence: EvidenceStore | None = None,
-                 engines: EnginePool | None = None) -> None:
+                 engines: EnginePool | None = None, hands_back: bool = False) -> None:
         self.app = app
+        self.hands_back = hands_back  # a stopped job goes back to a shared queue (Redis) for another worker
         self.check_name = check_name
         # A rule set given here cannot cross to an engine process (compiled rules do not pickle):
         # the engine then runs in a thread, without a budget. The App never does that.
@@ -312,22 +314,34 @@ class ReviewRunner:
         raise AssertionError("unreachable")
 
     async def _requeue_check(self, ctx: JobContext) -> None:
-        """The job was stopped (shutdown) before it finished: its check run goes back to `queued`,
-        never left "in progress"; the worker that takes the job over finds it by its key and completes it."""
+        """The job was stopped (shutdown) before it finished; its check run is never left "in progress".
+
+        With Redis the worker hands the job back: the run goes back to `queued`, and the worker
+        that takes the job finds it by its key and completes it. In one process nobody takes it:
+        the run is completed `neutral` and loses the review's key, so the next delivery for this
+        head (a re-run, a redelivery) reviews it in a new run instead of taking it for done."""
         if ctx.check_run_id is None:
             return
         job = ctx.job
+        update: dict[str, Any] = {
+            "status": "queued",
+            "output": {"title": INTERRUPTED_TITLE,
+                       "summary": "The review was interrupted (a worker stopped) and is queued again: another "
+                                  "worker finishes it."},
+        } if self.hands_back else {
+            "status": "completed", "conclusion": "neutral", "completed_at": _now(),
+            "external_id": f"{ctx.review_key or ''}:interrupted",
+            "output": {"title": "Interrupted: not reviewed",
+                       "summary": "Compliance Bot stopped before this review finished. Re-run the check from the "
+                                  "Checks tab (or push) to review this head."},
+        }
         try:
             async with asyncio.timeout(REQUEUE_SECONDS):
-                await ctx.gh.update_check_run(job.owner, job.repo, ctx.check_run_id, {
-                    "status": "queued",
-                    "output": {"title": "Interrupted; re-queued",
-                               "summary": "The review was interrupted (a worker stopped) and is queued again: "
-                                          "another worker finishes it."},
-                })
-            log.info("check run %d set back to queued: the job is handed back", ctx.check_run_id)
+                await ctx.gh.update_check_run(job.owner, job.repo, ctx.check_run_id, update)
+            log.info("check run %d %s: the job was stopped", ctx.check_run_id,
+                     "set back to queued" if self.hands_back else "completed neutral")
         except (GitHubError, TimeoutError) as exc:
-            log.error("could not set check run %d back to queued (%s); the next job completes it",
+            log.error("could not update check run %d of the stopped job (%s); the next job completes it",
                       ctx.check_run_id, exc)
 
     async def _fail_check(self, ctx: JobContext, why: str) -> None:
@@ -411,4 +425,5 @@ def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:
                                            ttl=settings.claim_idle)
                       if settings.redis_url else LocalLeases())
     engines = EnginePool(settings.worker_concurrency, settings.review_seconds, settings.review_memory_mb)
-    return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings), engines=engines)
+    return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings), engines=engines,
+                        hands_back=bool(settings.redis_url))

@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -463,3 +464,46 @@ def test_nothing_the_pull_request_author_writes_outside_the_default_branch_chang
     repo.add_review_comment(number, "main.tf", 3, "@compliance-bot suppress CB-AWS-001: accepted risk")
     run = review(fake_github, repo, number)
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
+
+
+@pytest.mark.parametrize("hands_back", [False, True])
+def test_a_job_stopped_mid_review_never_leaves_its_check_run_in_progress(fake_github: FakeGitHub,
+                                                                        hands_back: bool) -> None:
+    """Stopped by a shutdown: with a shared queue (Redis) the run goes back to `queued` for the
+    worker that takes the job; in one process it is completed neutral without the review's key,
+    so the next delivery of the head reviews it in a new run."""
+    repo, number = pr(fake_github, f"stopped-{hands_back}", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    entered, released = threading.Event(), threading.Event()
+
+    def hold_the_listing(operation_id: str | None, response: Response) -> None:
+        if operation_id == "pulls/list-files" and not entered.is_set():
+            entered.set()
+            released.wait(30)
+
+    app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+    runner = ReviewRunner(app, "compliance", hands_back=hands_back)
+
+    async def stop_mid_review() -> None:
+        task = asyncio.create_task(runner(job_for(fake_github, repo, number)))
+        assert await asyncio.to_thread(entered.wait, 30)
+        task.cancel()
+        released.set()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 30)
+
+    fake_github.response_hook = hold_the_listing
+    try:
+        asyncio.run(stop_mid_review())
+    finally:
+        released.set()
+        fake_github.response_hook = None
+    (run,) = fake_github.check_runs(repo)
+    if hands_back:
+        assert run["status"] == "queued" and run["title"] == "Interrupted; re-queued"
+    else:
+        assert run["status"] == "completed" and run["conclusion"] == "neutral"
+        assert run["external_id"].endswith(":interrupted")
+    asyncio.run(runner(job_for(fake_github, repo, number)))  # the job again (taken over, or redelivered)
+    runs = fake_github.check_runs(repo)
+    assert [r["status"] for r in runs] == ["completed"] * (1 if hands_back else 2)
+    assert runs[-1]["conclusion"] == "failure" and len(fake_github.reviews(repo, number)) == 1
