@@ -4,6 +4,7 @@ one file, the CPU time of one file."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -161,4 +162,4 @@ def test_the_engine_says_which_file_it_works_on() -> None:
     Engine(default_rule_set(), progress=seen.append).review_change(
         [whole_file_added(p, t) for p, t in files.items()], MemoryTree(files))
     assert set(seen) == set(files)
-    assert all(a != b for a, b in zip(seen, seen[1:], strict=False))  # told when work moves, not per unit
+    assert all(a != b for a, b in itertools.pairwise(seen))  # told when work moves, not per unit
