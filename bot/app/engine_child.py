@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import resource
+import signal
 import traceback
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -101,7 +102,9 @@ class _RuleSets:
 
 
 def child_main(conn: Any, memory_mb: int) -> None:
-    """The child's whole life: cap its memory, load the rules, review until the pipe closes."""
+    """The child's whole life: cap its memory, load the rules, review until the pipe closes.
+    Ctrl-C reaches the whole process group: the parent decides when a review ends, not the terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -18,6 +18,7 @@ the per-PR lease spans processes, so two servers never review one head at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +35,7 @@ from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
 from bot.app.policy_source import PolicySource as PolicyFiles
 from bot.app.review_key import ReviewKey
+from bot.app.worker import stopped_by_shutdown
 from bot.engine.diff import FileDiff
 from bot.engine.model import FileError, NotReviewed
 from bot.engine.policy import POLICY_PATH, Policy, PolicyProblem
@@ -130,7 +132,13 @@ class ReviewRunner:
                 log.error("stopped: the lease expired; whoever holds it now finishes the check run")
                 raise
             except asyncio.CancelledError:
-                await self._requeue_check(ctx)  # the worker hands the job back; the next one resumes this run
+                if stopped_by_shutdown():
+                    await self._requeue_check(ctx)  # the worker hands the job back; the next one resumes this run
+                else:  # its time-out, or its caller went away: nobody runs it again
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(REQUEUE_SECONDS):
+                            await self._fail_check(ctx, "the review was stopped before it finished (it took longer "
+                                                        "than the worker allows for one job)")
                 raise
             except GitHubError as exc:
                 log.warning("attempt %d failed: %s", attempt, exc)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections import deque
@@ -40,13 +41,30 @@ from typing import Any, Self
 from bot.app.job_queue import Delivery, JobQueue, QueueClosed
 from bot.app.jobs import JobFailed, ReviewJob
 
-__all__ = ["Handler", "Worker"]
+__all__ = ["Handler", "Worker", "stopped_by_shutdown"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[ReviewJob], Awaitable[None]]
 
 PullRequestKey = tuple[int, str, str, int]
+
+
+class _Shutdown:
+    """Set on a running job before `stop()` cancels it: the handler then knows the cancellation is
+    a shutdown (hand the job back) and not its time-out (fail it)."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+
+_JOB_SHUTDOWN: contextvars.ContextVar[_Shutdown | None] = contextvars.ContextVar("job_shutdown", default=None)
+
+
+def stopped_by_shutdown() -> bool:
+    """In a job being cancelled: whether its worker is shutting down (the job goes back to the queue)."""
+    flag = _JOB_SHUTDOWN.get()
+    return flag is not None and flag.stopping
 
 
 def pr_key(job: ReviewJob) -> PullRequestKey:
@@ -97,6 +115,7 @@ class Worker:
         self._lanes: dict[PullRequestKey, _Lane] = {}
         self._held: dict[str, Delivery] = {}  # handed out by the queue, not yet acked
         self._running: dict[str, Delivery] = {}
+        self._shutdown_flags: dict[str, _Shutdown] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Event | None = None
@@ -146,6 +165,8 @@ class Worker:
         tasks = list(self._tasks)
         _done, pending = await asyncio.wait(tasks, timeout=timeout)
         if pending:
+            for flag in self._shutdown_flags.values():
+                flag.stopping = True
             log.warning(
                 "worker stop: %d job(s) still running after %.1fs, cancelling: %s",
                 len(self._running), timeout,
@@ -259,6 +280,8 @@ class Worker:
         log.info("delivery=%s review started: %s (%s, attempt %d)",
                  job.delivery_id, _describe(job), job.trigger, delivery.attempt)
         deadline = asyncio.timeout(self.job_timeout)
+        flag = self._shutdown_flags[delivery.id] = _Shutdown()
+        token = _JOB_SHUTDOWN.set(flag)
         try:
             async with deadline:
                 await self.handler(job)
@@ -283,6 +306,8 @@ class Worker:
                      job.delivery_id, time.monotonic() - started, _describe(job))
         finally:
             self._running.pop(delivery.id, None)
+            self._shutdown_flags.pop(delivery.id, None)
+            _JOB_SHUTDOWN.reset(token)
         await self._ack(delivery)
 
     async def _ack(self, delivery: Delivery) -> None:
