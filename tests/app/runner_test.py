@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.app.jobs import ReviewJob
-from bot.app.logs import RedactingFormatter
 from bot.app.engine_process import EnginePool
 from bot.app.job_queue import InProcessQueue
+from bot.app.jobs import ReviewJob
+from bot.app.logs import RedactingFormatter
 from bot.app.runner import ReviewRunner
 from bot.app.webhooks import route
 from bot.app.worker import Worker
