@@ -68,16 +68,14 @@ class EngineCrashed(RuntimeError):
     """The engine process failed without a verdict (a bug, or it died); logged in full, never shown."""
 
 
-_live: dict[int, Any] = {}  # pid -> process, of every engine process started here and not yet reaped
-
-
 @dataclass
 class _Child:
     process: Any  # multiprocessing.context.SpawnProcess
     conn: Any  # multiprocessing.connection.Connection
+    live: dict[int, Any]  # its pool's processes by pid, not yet killed
 
     def kill(self) -> None:
-        _live.pop(self.process.pid, None)
+        self.live.pop(self.process.pid, None)
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
@@ -127,6 +125,7 @@ class EnginePool:
             self._idle.put(None)  # a slot whose process starts when first needed
         self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="engine")
         self._closed = False
+        self._live: dict[int, Any] = {}
         self.killed: list[int] = []  # pids of processes killed at a budget (for logs and tests)
 
     def __repr__(self) -> str:
@@ -162,10 +161,9 @@ class EnginePool:
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
 
-    @staticmethod
-    def live_pids() -> list[int]:
-        """The engine processes of this process still alive (for tests and diagnostics)."""
-        return sorted(pid for pid, process in list(_live.items()) if process.is_alive())
+    def live_pids(self) -> list[int]:
+        """This pool's engine processes still alive (for tests and diagnostics)."""
+        return sorted(pid for pid, process in list(self._live.items()) if process.is_alive())
 
     # -- in the pool's thread -------------------------------------------------------------------------
 
@@ -197,9 +195,9 @@ class EnginePool:
                                         name="compliance-engine", daemon=True)
         process.start()
         child_end.close()
-        child = _Child(process, parent)
+        child = _Child(process, parent, self._live)
         if process.pid is not None:
-            _live[process.pid] = process
+            self._live[process.pid] = process
         try:
             if not parent.poll(START_SECONDS):
                 raise EngineCrashed(f"the engine process did not start within {START_SECONDS:g} s")

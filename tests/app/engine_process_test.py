@@ -92,7 +92,7 @@ async def test_a_review_in_an_engine_process_is_the_review_in_this_one(pool: Eng
     assert review.findings == expected.findings and review.errors == expected.errors
     assert {f.path for f in review.findings} == {"main.tf", "k8s/deploy.yaml", "notes.bin"}
     again = await asyncio.wait_for(pool.review(work(files), Head(files)), 120)  # the same process, reused
-    assert again.findings == expected.findings and len(EnginePool.live_pids()) == 1
+    assert again.findings == expected.findings and len(pool.live_pids()) == 1
 
 
 async def test_a_review_past_its_time_budget_is_killed_and_names_its_file() -> None:
@@ -102,7 +102,7 @@ async def test_a_review_past_its_time_budget_is_killed_and_names_its_file() -> N
         with pytest.raises(OverBudget) as caught:
             await asyncio.wait_for(pool.review(work(files), Head(files)), 120)
         assert str(caught.value) == "review exceeded its time budget (2 s): k8s/big.yaml"
-        assert pool.killed and pool.killed[0] not in EnginePool.live_pids()
+        assert pool.killed and pool.killed[0] not in pool.live_pids()
         small: dict[str, str | None] = {"main.tf": UNENCRYPTED.format(i=1)}
         review = await asyncio.wait_for(pool.review(work(small), Head(small)), 120)  # a fresh process
         assert [f.path for f in review.findings] == ["main.tf"]
@@ -119,7 +119,7 @@ async def test_a_review_past_its_memory_cap_is_stopped_and_names_its_file() -> N
             await asyncio.wait_for(pool.review(work(files), Head(files)), 120)
         assert caught.value.what == "memory" and str(caught.value).startswith(
             "review exceeded its memory budget (256 MB): dumps/")
-        assert not EnginePool.live_pids()
+        assert not pool.live_pids()
     finally:
         pool.close()
 
@@ -129,11 +129,11 @@ async def test_a_stopped_job_leaves_no_engine_process_running(pool: EnginePool) 
     head = Head(files)
     task = asyncio.create_task(pool.review(work(files), head))
     await asyncio.wait_for(head.reading.wait(), 120)
-    (pid,) = EnginePool.live_pids()
+    (pid,) = pool.live_pids()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await eventually(lambda: pid not in EnginePool.live_pids(), what="the engine process to be killed", timeout=30)
+    await eventually(lambda: pid not in pool.live_pids(), what="the engine process to be killed", timeout=30)
 
 
 async def test_a_failed_read_reaches_the_job_as_it_was_raised(pool: EnginePool) -> None:

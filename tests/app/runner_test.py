@@ -528,14 +528,13 @@ def test_a_job_past_the_workers_time_out_fails_its_check_and_leaves_no_engine_ru
 
     async def time_out() -> None:
         queue = InProcessQueue()
-        before = set(EnginePool.live_pids())
         async with Worker(queue, runner, 1, job_timeout=5) as worker:
             await queue.put(job_for(fake_github, repo, number))
-            (pid,) = await eventually(lambda: set(EnginePool.live_pids()) - before, what="the job's engine process",
+            (pid,) = await eventually(engines.live_pids, what="the job's engine process",
                                       timeout=60)
             await eventually(lambda: worker.failed == 1, what="the job to time out", timeout=60)
         assert queue.qsize() == 0  # failed, not handed back
-        await eventually(lambda: pid not in EnginePool.live_pids(), what="the engine process to be killed",
+        await eventually(lambda: pid not in engines.live_pids(), what="the engine process to be killed",
                          timeout=30)
 
     try:
