@@ -307,12 +307,16 @@ def test_a_check_run_left_in_progress_is_finished_by_the_next_job(fake_github: F
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     repo, number = pr(fake_github, "resume", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
 
+    class ProcessDied(BaseException):
+        """The process is gone mid-job (SIGKILL, a lost node): no code of the job runs any more. A
+        cancellation is no such death: a cancelled job completes or re-queues its run."""
+
     async def dies(*args: object) -> None:
-        raise asyncio.CancelledError  # the process stops mid-job: nothing completes the run
+        raise ProcessDied
 
     with monkeypatch.context() as patched:
         patched.setattr("bot.app.runner.ReviewRunner._report", dies)
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises(ProcessDied):
             review(fake_github, repo, number)
     (left,) = fake_github.check_runs(repo)
     assert left["status"] == "in_progress"
