@@ -185,9 +185,43 @@ def default_controls() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     return merged_controls(all_rules(), load_frameworks())
 
 
+MIGRATIONS_FILE = "tfsec-trivy.yml"
+MIGRATED_TOOLS = ("tfsec", "trivy")  # one table: each tool accepts both id forms in its comments
+
+
+class MigrationError(ValueError):
+    """The tfsec/Trivy id table is malformed: migrated exceptions cannot be trusted to mean our rules."""
+
+
+@lru_cache(maxsize=1)
+def migration_table() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    """tool -> tfsec/Trivy check id (AVD id and long ids, upper-case) -> our rules, from
+    rules/migrations/tfsec-trivy.yml, for the policy's `exceptions.migrate`."""
+    return parse_migrations((resources.files("rules") / "migrations" / MIGRATIONS_FILE).read_text(encoding="utf-8"))
+
+
+def parse_migrations(text: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    where = f"rules/migrations/{MIGRATIONS_FILE}"
+    data = yaml.safe_load(text)
+    checks = data.get("checks") if isinstance(data, dict) else None
+    if not isinstance(checks, list):
+        raise MigrationError(f"{where}: expected a 'checks' list")
+    table: dict[str, tuple[str, ...]] = {}
+    for number, entry in enumerate(checks):
+        if not (isinstance(entry, dict) and isinstance(entry.get("avd"), str) and isinstance(entry.get("ids"), list)
+                and isinstance(entry.get("rules"), list) and entry["rules"]):
+            raise MigrationError(f"{where}: checks[{number}] needs an 'avd' id, an 'ids' list and a 'rules' list")
+        for check in (entry["avd"], *entry["ids"]):
+            key = str(check).upper()
+            if key in table:
+                raise MigrationError(f"{where}: checks[{number}]: {check} is listed twice")
+            table[key] = tuple(str(rule) for rule in entry["rules"])
+    return {tool: table for tool in MIGRATED_TOOLS}
+
+
 def default_rule_set() -> RuleSet:
     """Every shipped rule with its regulation controls: what the App and the CLI hand the engine."""
-    return RuleSet(all_rules(), default_controls(), catalog_version())
+    return RuleSet(all_rules(), default_controls(), catalog_version(), migration_table())
 
 
 def with_custom_rules(rule_set: RuleSet, custom: Iterable[Rule]) -> RuleSet:
@@ -197,7 +231,7 @@ def with_custom_rules(rule_set: RuleSet, custom: Iterable[Rule]) -> RuleSet:
     if not custom:
         return rule_set
     return RuleSet([*rule_set.rules, *custom], {**rule_set.controls, **merged_controls(custom, ())},
-                   rule_set.version)
+                   rule_set.version, rule_set.migrations)
 
 
 CATALOG_SUFFIXES = (".yml", ".py")  # specs and framework files; the Python checks and the spec interpreter

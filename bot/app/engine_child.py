@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.engine.diff import FileDiff
+from bot.engine.exceptions import Approval
 from bot.engine.policy import Policy
 from bot.engine.review import Engine, Review, RuleSet
 from bot.engine.tree import PatchedBase
@@ -48,6 +49,7 @@ class EngineWork:
     policy: Policy
     custom_rules: Mapping[str, str | None] = field(default_factory=dict)
     custom_digest: str = ""
+    approvals: tuple[Approval, ...] = ()  # approving reviews at the head: they make exceptions count
 
 
 class _ParentTree:
@@ -131,7 +133,8 @@ def child_main(conn: Any, memory_mb: int) -> None:
 
 def _review(conn: Any, work: EngineWork, rule_sets: _RuleSets) -> Review:
     tree = _ParentTree(conn)
-    engine = Engine(rule_sets.for_work(work), work.policy, progress=lambda path: conn.send(("file", path)))
+    engine = Engine(rule_sets.for_work(work), work.policy, approvals=work.approvals,
+                    progress=lambda path: conn.send(("file", path)))
     return engine.review_change(list(work.diffs), tree, PatchedBase(tree, work.diffs))
 
 

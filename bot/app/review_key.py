@@ -9,6 +9,9 @@ carries its key the review is done (completed) or is resumed (a job that died le
 progress), instead of being created twice. No process memory decides
 whether a pull request is reviewed: GitHub does.
 
+The approvals of the pull request at its head by members of the policy's approver teams are
+inputs too (they make exceptions count): an approval, or its dismissal, is a new review.
+
 Two more things make a different review of the same inputs: a draft's placeholder (`mode`
 "draft": the full review runs when the pull request is ready) and an explicit re-run request
 (`rerun`: the delivery id, so each request gets a new check run, as GitHub's re-run expects).
@@ -35,6 +38,7 @@ class ReviewKey:
     rules_digest: str
     mode: str = "review"
     rerun: str = ""
+    approvals: str = ""  # the approvals by approver team members at the head (`login:review id`, ...)
 
     @property
     def engine_version(self) -> str:
@@ -44,11 +48,13 @@ class ReviewKey:
     def external_id(self) -> str:
         """`compliance-bot/v1:<40 hex>`: fits GitHub's external_id, reveals nothing of the inputs."""
         fields = (self.repository.lower(), str(self.pull_number), self.head_sha.lower(), self.base_ref,
-                  self.policy_sha, self.engine_version, self.mode, self.rerun)
+                  self.policy_sha, self.engine_version, self.mode, self.rerun,
+                  *((self.approvals,) if self.approvals else ()))  # keys without approvals stay as they were
         return KEY_PREFIX + hashlib.sha256("\x00".join(fields).encode("utf-8")).hexdigest()[:40]
 
     def __str__(self) -> str:
         extra = f" {self.mode}" if self.mode != "review" else ""
         extra += f" rerun {self.rerun}" if self.rerun else ""
+        extra += f" approved by {self.approvals}" if self.approvals else ""
         return (f"{self.repository}#{self.pull_number}@{self.head_sha[:12]} base {self.base_ref} "
                 f"policy {self.policy_sha[:12]} engine {self.engine_version}{extra}")

@@ -2,15 +2,17 @@
 
     lease (one job per pull request) → the pull request now and the policy in force (the
     repository's and its organisation's, from default branches: `bot.app.policy_source`)
-    → the organisation's custom rules (its `.github` repository's default branch) → review key
+    → the organisation's custom rules (its `.github` repository's default branch)
+    → approvals at the head by approver teams (when the policy names any) → review key
     → check run found again, or created → files changed at this head
     → engine (reads the head through GitHubTree) → review planned from the threads on GitHub
     → check run completed
 
 Idempotence in two sentences: the queue drops a delivery id it has seen; a review is keyed by
 (repository, PR, head, base branch, policy blobs and the facts they were resolved with, engine
-version) and its check run is found again on GitHub by that key, so a job whose review is done
-does nothing and a job that died is finished by the next, while posting is planned from the
+version, approvals) and its check run is found again on GitHub by that key, so a job whose review
+is done does nothing and a job that died is finished by the next (an approval or a dismissal by an
+approver team member changes the key, so it is reviewed again), while posting is planned from the
 comments already on GitHub. With Redis
 the per-PR lease spans processes, so two servers never review one head at once.
 """
@@ -37,10 +39,12 @@ from bot.app.policy_source import PolicySource as PolicyFiles
 from bot.app.review_key import ReviewKey
 from bot.app.worker import stopped_by_shutdown
 from bot.engine.diff import FileDiff
+from bot.engine.exceptions import Approval, ExceptionSettings
 from bot.engine.model import FileError, NotReviewed
 from bot.engine.policy import POLICY_PATH, Policy, PolicyProblem
 from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
+from bot.github.approvals import approvals_at_head
 from bot.github.blobs import BlobCache
 from bot.github.checks import batches, check_output, with_evidence
 from bot.github.client import GitHubApp, GitHubError
@@ -161,8 +165,13 @@ class ReviewRunner:
         org_rules = await self.org_rules.load(gh, job.owner)
         rule_set = with_custom_rules(self.rule_set, org_rules.rules.rules)
         digest = rule_set.digest + (f".{org_rules.rules.digest}" if org_rules.rules.digest else "")
+        approvals: tuple[Approval, ...] = ()
+        if not loaded.problems and not draft:  # the approvals a review depends on are part of its key
+            teams = ExceptionSettings.from_mapping(policy.exceptions_settings).approvers
+            approvals = await approvals_at_head(gh, job.owner, job.repo, job.pull_number, job.head_sha, teams)
         key = ReviewKey(job.full_name, job.pull_number, job.head_sha, pull.base_ref, loaded.key, digest,
-                        mode="draft" if draft else "review", rerun=job.delivery_id if job.is_rerun else "")
+                        mode="draft" if draft else "review", rerun=job.delivery_id if job.is_rerun else "",
+                        approvals=",".join(f"{a.login.lower()}:{a.review_id}" for a in approvals))
         ctx.base_sha, ctx.policy, ctx.review_key = pull.base_sha, policy, key.external_id
         ctx.policy_source = PolicySource(POLICY_PATH, loaded.file_oid)
         if not await self._claim_check_run(ctx, key):
@@ -182,7 +191,7 @@ class ReviewRunner:
                                  f"`{POLICY_PATH}` to review them earlier).")
             return
         try:
-            reviewed = await self._run_engine(ctx, pull, policy, rule_set, org_rules)
+            reviewed = await self._run_engine(ctx, pull, policy, rule_set, org_rules, approvals)
         except OverBudget as exc:
             await self._complete(ctx, "failure", f"Review exceeded its {exc.what} budget",
                                  f"The {exc}, so it was stopped and the check fails "
@@ -233,7 +242,7 @@ class ReviewRunner:
         return True
 
     async def _run_engine(self, ctx: JobContext, pull: PullRequestInfo, policy: Policy, rule_set: RuleSet,
-                          org_rules: OrgRules) -> Reviewed:
+                          org_rules: OrgRules, approvals: tuple[Approval, ...] = ()) -> Reviewed:
         """Run the engine on the head's changes (in an engine process, under its budget); a listing
         found stale is replaced by a comparison anchored at this head, and the review starts over on it."""
         job = ctx.job
@@ -244,11 +253,11 @@ class ReviewRunner:
                               cache=self.blobs, loop=asyncio.get_running_loop())
             try:
                 if self.in_thread:
-                    engine = Engine(rule_set, policy)
+                    engine = Engine(rule_set, policy, approvals=approvals)
                     review = await asyncio.to_thread(engine.review_change, diffs, tree, PatchedBase(tree, diffs))
                 else:
                     work = EngineWork(tuple(diffs), policy, org_rules.texts if org_rules.rules.rules else {},
-                                      org_rules.rules.digest)
+                                      org_rules.rules.digest, approvals)
                     review = await self.engines.review(work, tree)
             except StaleListing as exc:
                 if not changes.current:
@@ -273,7 +282,7 @@ class ReviewRunner:
                       else conclusion_of(review.findings, errors, policy, not_reviewed))
         output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
                               record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
-                              refused, org_rules.repository, record.policy_problems)
+                              refused, org_rules.repository, record.policy_problems, review.exceptions)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations,
                              review, errors, not_reviewed)
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),

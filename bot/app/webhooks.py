@@ -12,6 +12,9 @@ Routing table:
     check_suite           requested, rerequested -> job for check_suite.pull_requests[0]
     check_run             rerequested, requested_action -> job for check_run.pull_requests[0],
                           with check_run_id
+    pull_request_review   submitted (approved or changes requested), dismissed -> job for the
+                          pull request: an approver team member's approval makes its exceptions
+                          count, and losing it makes them stop counting; a comment changes nothing
     installation, installation_repositories -> ignored (logged)
     ping                  -> None
     anything else         -> ignored
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 PULL_REQUEST_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 CHECK_SUITE_ACTIONS = frozenset({"requested", "rerequested"})
 CHECK_RUN_ACTIONS = frozenset({"rerequested", "requested_action"})
+REVIEW_ACTIONS = frozenset({"submitted", "dismissed"})
+DECIDING_REVIEW_STATES = frozenset({"approved", "changes_requested", "dismissed"})
 
 _SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # SHA-1, or SHA-256 object format
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -110,6 +115,8 @@ def route(event: str, delivery_id: str, payload: dict[str, Any]) -> ReviewJob | 
         return _check_suite(trigger, delivery_id, payload)
     if event == "check_run":
         return _check_run(trigger, delivery_id, payload)
+    if event == "pull_request_review":
+        return _pull_request_review(trigger, delivery_id, payload)
     if event in ("installation", "installation_repositories"):
         installation = payload.get("installation")
         account = _try(installation, "account", "login")
@@ -169,6 +176,32 @@ def _closed(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> Ignor
 def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) and value else None
+
+
+def _pull_request_review(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> ReviewJob | Ignored:
+    """An approval (or a request for changes, or a dismissal) may change which exceptions count:
+    the pull request is reviewed again at the head the webhook names, and the job itself checks
+    who approved what, on which commit (the payload only says that something happened)."""
+    action = _str(payload, "action")
+    if action not in REVIEW_ACTIONS:
+        return Ignored(f"{trigger}: action not reviewed")
+    state = _str(payload, "review", "state").lower()
+    if action == "submitted" and state not in DECIDING_REVIEW_STATES:
+        return Ignored(f"{trigger}: a {state} review approves nothing")
+    pr = _obj(payload, "pull_request")
+    return ReviewJob(
+        delivery_id=delivery_id,
+        trigger=trigger,
+        installation_id=_installation_id(payload),
+        owner=_name(payload, "repository", "owner", "login"),
+        repo=_name(payload, "repository", "name"),
+        pull_number=_int(pr, "number", where="pull_request"),
+        head_sha=_sha(pr, "head", "sha", where="pull_request"),
+        base_sha=_sha(pr, "base", "sha", where="pull_request"),
+        base_ref=_str(pr, "base", "ref", where="pull_request"),
+        default_branch=_str(payload, "repository", "default_branch"),
+        is_draft=_bool(pr, "draft", where="pull_request", default=False),
+    )
 
 
 def _check_suite(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> ReviewJob | Ignored:

@@ -146,7 +146,7 @@ def _emit(review: Review, policy: Policy, output_format: str, engine: Engine,
         errors = [(e.path, e.line, e.message) for e in review.errors]
         failing = {n for n in review.not_reviewed if policy.fails_for(n)}
         print(text_report(review.findings, errors, review.conclusion(policy), review.notes, review.not_reviewed,
-                          failing))
+                          failing, review.exceptions, engine.today))
     return EXIT_BLOCKED if review.conclusion(policy) == "failure" else EXIT_OK
 
 

@@ -350,7 +350,7 @@ class Finding:
     def fingerprint(self) -> str:
         """Identity across pushes: rule, path, resource and key; never the line, which moves."""
         raw = "\x00".join((self.rule_id, self.path, self.resource or "", self.key or ""))
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # a name git keeps as bytes
 
 
 ENGINE_BUG = "the engine failed on this file, a bug in Compliance Bot (please report it); the file is not reviewed"

@@ -23,6 +23,14 @@ the default branch only. Every field has a safe default: with no file, every fin
         resource: aws_ebs_volume.old   # optional
         reason: "Migration tracked in OPS-12"   # required
         expires: 2027-01-31      # optional; an expired suppression no longer applies
+        ticket: OPS-12           # optional; required with exceptions.require_ticket
+    exceptions:                  # who may grant exceptions, and what one must say (bot/engine/exceptions.py)
+      approvers: [octo-org/security]   # none (the default): inline exceptions are never honoured
+      require_expiry: true
+      max_days: 90
+      require_ticket: true
+      ticket_pattern: "[A-Z]+-[0-9]+"
+      migrate: [checkov, tfsec, trivy]
     not_reviewed:
       fail: [helm template, remote module]   # or `fail: all`; default: listed, never failing
     unknown:
@@ -59,6 +67,16 @@ frameworks (those in force here) are all listed blocks only on a resource whose 
 `tags`/`labels`, CloudFormation `Tags`, Kubernetes `metadata.labels`) holds one of that
 framework's classes; elsewhere it is a notice (as `monitor`).
 
+`exceptions`: an exception is a policy suppression, or an inline comment on or above the
+offending line (`# compliance:ignore CB-AWS-001 reason="..." until=2026-09-30 ticket=OPS-12`, in
+any comment syntax). One that a pull request adds counts only once a member of an `approvers`
+team approved that pull request at its head; with no approvers, inline exceptions are never
+honoured. An incomplete one (no reason, a bad or past date, too far ahead, no ticket where
+required), one naming no rule, and one matching nothing are findings (`CB-EXC-*`) that block.
+`migrate` honours Checkov's, tfsec's and Trivy's ignore comments for our equivalent rules, under
+the same rules. The section is validated by `ExceptionSettings.from_mapping` and kept raw on the
+policy as `exceptions_settings`; `allow_repository` is read by the organisation policy merge.
+
 `secrets.show_prefix`: a secret a rule found is shown as `****` wherever the finding is shown
 (comments, annotations, logs, JSON, SARIF); with `true`, its first characters come first (at
 most 4, and at most a quarter of it), which helps tell two secrets apart and costs some of the
@@ -73,6 +91,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.engine.exceptions import ExceptionSettings, ExceptionSettingsError
 from bot.engine.model import Finding, NotReviewed, Severity
 from bot.engine.policy_schema import schema_problems, setting_name
 from bot.engine.policy_yaml import LoadedYaml, YamlProblem, decode, load
@@ -83,7 +102,8 @@ ALL_KINDS = "all"
 REGRESSION_MODES = ("block", "notice")
 MONITOR, COMMENT, BLOCK = "monitor", "comment", "block"
 MODES = (MONITOR, COMMENT, BLOCK)  # loosest first: a repository may only move right
-_LOWERCASE = (("fail_on",), ("unknown", "fail"), ("not_reviewed", "fail"))  # written in any case
+_LOWERCASE = (("fail_on",), ("unknown", "fail"), ("not_reviewed", "fail"),  # written in any case
+              ("exceptions", "migrate"))
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,7 @@ class Suppression:
     resource: str | None = None
     expires: dt.date | None = None
     line: int | None = field(default=None, compare=False)
+    ticket: str | None = None
 
     def matches(self, finding: Finding, today: dt.date, aliases: tuple[str, ...] = ()) -> bool:
         """`aliases`: earlier ids of the finding's rule, which a suppression may still name."""
@@ -346,7 +367,7 @@ def _policy(data: Mapping[str, Any], source: str, lines: Mapping[str, int]) -> P
         rule_modes=dict(rules.get("modes") or {}),
         frameworks=tuple(_scope(item, lines.get(f"frameworks[{i}]")) for i, item in enumerate(data.get("frameworks") or ())),
         data_classification=_classification(data.get("data_classification"), lines.get("data_classification")),
-        exceptions_settings=dict(data.get("exceptions") or {}),
+        exceptions_settings=_exceptions(data.get("exceptions"), source, lines.get("exceptions")),
         source=source,
         lines=lines,
     )
@@ -361,7 +382,18 @@ def _suppression(item: Mapping[str, Any], line: int | None) -> Suppression:
         resource=item.get("resource") or None,
         expires=dt.date.fromisoformat(expires) if expires else None,
         line=line,
+        ticket=str(item["ticket"]).strip() if item.get("ticket") is not None else None,
     )
+
+
+def _exceptions(value: Any, source: str, line: int | None) -> dict[str, Any]:
+    """`exceptions:`, checked beyond its shape by its own module (bot/engine/exceptions.py) and
+    kept as written."""
+    try:
+        ExceptionSettings.from_mapping(value)
+    except ExceptionSettingsError as exc:
+        raise PolicyError([PolicyProblem(source, line, str(exc))]) from None
+    return dict(value or {})
 
 
 def _scope(item: str | Mapping[str, Any], line: int | None) -> FrameworkScope:

@@ -22,6 +22,8 @@ from bot.engine.budget import BudgetedTree, FileClock, ReadBudget
 from bot.engine.classification import notice_reason
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
+from bot.engine.exceptions import Approval, ExceptionRecord, ExceptionSettings, ForeignIds
+from bot.engine.governance import RuleIndex, govern, suppression_problems
 from bot.engine.landing import Landing, landing
 from bot.engine.model import (
     SECRET_SLOT,
@@ -45,7 +47,7 @@ from bot.engine.parsers import (
     parse_terraform,
 )
 from bot.engine.parsers.terraform.stack import needed_directories
-from bot.engine.policy import MONITOR, Policy
+from bot.engine.policy import MONITOR, POLICY_PATH, Policy, PolicyError, parse_policy
 from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
 from bot.engine.tree import (
@@ -106,7 +108,8 @@ class Review:
     `not_reviewed`: changed files (or parts, with a line) the engine could not judge, each shown
     by every reporter; they fail the review only where the policy says so.
     `rules_applied`: the ids of the rules that judged at least one resource or line of the change,
-    sorted: what an evidence record lists as evaluated (a rule of another format never ran)."""
+    sorted: what an evidence record lists as evaluated (a rule of another format never ran).
+    `exceptions`: what became of each exception the review met (`bot.engine.governance`)."""
 
     findings: tuple[Finding, ...] = ()
     errors: tuple[FileError, ...] = ()
@@ -114,6 +117,7 @@ class Review:
     stats: ReviewStats = field(default_factory=ReviewStats)
     not_reviewed: tuple[NotReviewed, ...] = ()
     rules_applied: tuple[str, ...] = ()
+    exceptions: tuple[ExceptionRecord, ...] = ()
 
     def conclusion(self, policy: Policy) -> str:
         return conclusion_of(self.findings, self.errors, policy, self.not_reviewed)
@@ -121,12 +125,18 @@ class Review:
 
 class RuleSet:
     """Rules indexed by source and type, with their regulation controls attached: a resource
-    meets only the rules that judge its type (and those judging every type of its source)."""
+    meets only the rules that judge its type (and those judging every type of its source).
+
+    `migrations`: tool ("tfsec", "trivy") -> that tool's check id -> our equivalent rules, for the
+    policy's `exceptions.migrate`; Checkov's ids come from the rules' own `peers`."""
 
     def __init__(self, rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]],
-                 version: str | None = None) -> None:
+                 version: str | None = None, migrations: Mapping[str, Mapping[str, Sequence[str]]] | None = None
+                 ) -> None:
         self.rules = tuple(rules)
         self.controls = controls
+        self.migrations = migrations or {}
+        self.foreign = _foreign_ids(self.rules, self.migrations)
         self._any_type: dict[str, list[Rule]] = defaultdict(list)
         self._by_type: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         self._order = {id(rule): n for n, rule in enumerate(self.rules)}
@@ -151,6 +161,17 @@ class RuleSet:
             found.sort(key=lambda rule: self._order[id(rule)])
             self._cache[key] = tuple(r for r in found if r.id not in disabled and disabled.isdisjoint(r.aliases))
         return self._cache[key]
+
+
+def _foreign_ids(rules: Sequence[Rule], migrations: Mapping[str, Mapping[str, Sequence[str]]]) -> ForeignIds:
+    by_tool: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for rule in rules:
+        for check in rule.peers.get("checkov", ()):
+            by_tool["checkov"][check.upper()] = (*by_tool["checkov"].get(check.upper(), ()), rule.id)
+    for tool, table in migrations.items():
+        for check, rule_ids in table.items():
+            by_tool[tool][check.upper()] = tuple(rule_ids)
+    return ForeignIds({tool: dict(table) for tool, table in by_tool.items()})
 
 
 def _digest(rules: Sequence[Rule], controls: Mapping[str, Mapping[str, tuple[str, ...]]]) -> str:
@@ -309,11 +330,22 @@ class Engine:
     """Runs a rule set under a policy; one instance can review many changes."""
 
     def __init__(self, rule_set: RuleSet, policy: Policy | None = None, today: dt.date | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 approvals: Sequence[Approval] = (), progress: Callable[[str], None] | None = None) -> None:
+        """`approvals`: approving reviews of the pull request at its head by members of the policy's
+        approver teams (the App fetches them); they make the exceptions the change adds count."""
         self.rule_set = rule_set
         self.progress = progress  # told the path of each file the review starts working on
         self.policy = policy or Policy()
         self.today = today
+        self.approvals = tuple(approvals)
+        self.exception_settings = ExceptionSettings.from_mapping(self.policy.exceptions_settings)
+        self._rule_index = RuleIndex.of(rule_set.rules, rule_set.foreign)
+        day = today or dt.date.today()
+        self._refused = suppression_problems(self.policy, self.exception_settings, self._rule_index, day)
+        refused = {p.index for p in self._refused}
+        # The suppressions in force: those the `exceptions:` rules refuse suppress nothing.
+        self._suppressing = replace(self.policy, suppressions=tuple(
+            s for i, s in enumerate(self.policy.suppressions) if i not in refused))
         self.frameworks = self.policy.active_frameworks  # None: every rule is evaluated
         self._out_of_scope = frozenset() if self.frameworks is None else frozenset(
             r.id for r in rule_set.rules if self.frameworks.isdisjoint(rule_set.controls.get(r.id, {})))
@@ -333,13 +365,15 @@ class Engine:
         """Review only what `diffs` touched, asking `head` (and `base`) for the context it needs,
         within one review's byte budget (`limits.REVIEW_BYTES`, both sides together)."""
         budget = ReadBudget()
-        return self._review(diffs, BudgetedTree(head, budget), BudgetedTree(base, budget) if base else None)
+        return self._review(diffs, BudgetedTree(head, budget), BudgetedTree(base, budget) if base else None,
+                            whole_tree=False)
 
-    def _review(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None) -> Review:
+    def _review(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None, whole_tree: bool) -> Review:
         started = time.perf_counter()
         clock = FileClock(on_file=self.progress)
         errors: list[FileError] = []
         notes: list[str] = self._scope_notes()
+        policy_diff = next((d for d in diffs if POLICY_PATH in (d.path, d.base_path)), None)
         diffs = [d for d in diffs if not self.policy.ignores(d.path)]
         plan = plan_reads(diffs, self.policy)
         terraform: list[str] = []
@@ -406,7 +440,14 @@ class Engine:
         findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions,
                                    clock, applied)
         errors.extend(FileError(path, None, clock.message(path)) for path in clock.stopped_paths())
-        return Review(tuple(findings), tuple(errors), tuple(notes), stats, listed, tuple(sorted(applied)))
+        with_markers = {*changed_head, *(f.path for f in findings)}
+        marked = {p: t for p in with_markers if (t := scanned.get(p, head_text.get(p))) is not None
+                  and _text_type(t) == "text"}
+        governed = govern(findings, marked, changed_head, self.policy, self.exception_settings, self._rule_index,
+                          self.approvals, self.today or dt.date.today(), self._refused, whole_tree,
+                          None if whole_tree or policy_diff is None else _policy_change(policy_diff, head, base))
+        return Review(governed.findings, tuple(errors), (*notes, *governed.notes), stats, listed,
+                      rules_applied=tuple(sorted(applied)), exceptions=governed.records)
 
     def _terraform_paths(self, plan: ReadPlan, head: Tree) -> tuple[list[str], list[str]]:
         """Every Terraform file of the repository (a changed module's callers and the modules it
@@ -447,7 +488,7 @@ class Engine:
                 diffs.append(whole_file_added(path, text))
             else:
                 diffs.append(FileDiff(path=path, old_path=None, status=FileStatus.ADDED, complete=False))
-        review = self._review(diffs, MemoryTree(texts), None)  # already within the budget: read once
+        review = self._review(diffs, MemoryTree(texts), None, whole_tree=True)  # already within the budget
         return replace(review, errors=(*unread, *review.errors),
                        stats=replace(review.stats, seconds=time.perf_counter() - started))
 
@@ -517,10 +558,31 @@ class Engine:
         reason = notice_reason(resource, self._rule_frameworks(rule), self.policy.data_classification)
         if reason is not None:
             finding = replace(finding, mode=MONITOR, mode_reason=reason)
-        suppression = self.policy.suppression_for(finding, self.today, rule.aliases)
+        suppression = self._suppressing.suppression_for(finding, self.today, rule.aliases)
         if suppression is not None:
             finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)
         return finding
+
+
+def _policy_change(diff: FileDiff, head: Tree, base: Tree | None) -> int | None:
+    """When the change edits the policy's `suppressions` or `exceptions` (whatever `paths.ignore`
+    says): the first line it adds to the policy file (0 if none can be named); None when it
+    leaves them as they were. A policy that does not parse on either side counts as changed."""
+    after = head.read_many([POLICY_PATH]).get(POLICY_PATH) if diff.exists_at_head and diff.path == POLICY_PATH else None
+    before = None
+    if diff.base_path is not None and base is not None:
+        before = base.read_many([diff.base_path]).get(diff.base_path)
+    if _exception_sections(after) == _exception_sections(before):
+        return None
+    return min(diff.added_lines, default=0) if diff.path == POLICY_PATH else 0
+
+
+def _exception_sections(text: str | None) -> object:
+    try:
+        policy = parse_policy(text)
+    except PolicyError:
+        return object()  # equal to nothing: an unreadable side is a change
+    return policy.suppressions, policy.exceptions_settings
 
 
 def _merged(first: Finding, other: Finding) -> Finding:

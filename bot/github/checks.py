@@ -11,15 +11,18 @@ list of unreadable files would push real findings out of view.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.engine.exceptions import ExceptionRecord
 from bot.engine.model import FileError, Finding, NotReviewed
 from bot.engine.policy import POLICY_PATH, PolicyProblem
 from bot.github.review import ReviewPlan
 from bot.report.evidence_block import evidence_block
+from bot.report.exceptions import exceptions_section
 from bot.report.text import controls_line
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
@@ -34,7 +37,7 @@ def annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
     level = "notice" if finding.suppressed or finding.mode == "monitor" else ("failure" if blocks else "warning")
     message = finding.message
     if finding.suppressed:
-        message = f"{message}\n(suppressed by policy: {finding.suppression_reason})"
+        message = f"{message}\n(suppressed: {finding.suppression_reason})"
     elif finding.mode != "block":
         message = f"{message}\n(not blocking: {finding.mode_reason or f'the policy sets this rule to {finding.mode}'})"
     controls = controls_line(finding.controls)
@@ -160,6 +163,8 @@ def check_output(
     refused_rules: Sequence[FileError] = (),
     rules_repository: str = "",
     policy_problems: Sequence[PolicyProblem] = (),
+    exceptions: Sequence[ExceptionRecord] = (),
+    today: dt.date | None = None,
 ) -> CheckOutput:
     """Title, summary (table by rule and control), details text and annotations of the check run.
 
@@ -171,7 +176,9 @@ def check_output(
     files of `rules_repository` (the organisation's `.github`) that did not validate or whose
     examples failed: each is a failing annotation and a summary line, and the check fails.
     `policy_problems`: settings of the repository's policy that would loosen its organisation's
-    (refused, each on its line)."""
+    (refused, each on its line).
+    `exceptions`: what became of each exception (who approved it), with a warning for those
+    expiring within 14 days."""
     blocking = [f for f in findings if blocks.get(f.fingerprint)]
     suppressed = [f for f in findings if f.suppressed]
     failing_entries = [n for n in not_reviewed if n in failing]
@@ -216,8 +223,10 @@ def check_output(
     summary += not_reviewed_lines(failing_entries, "**Not reviewed, and the policy fails the check for these** "
                                                    "(`not_reviewed.fail` in the policy on the default branch):")
     summary += not_reviewed_lines(listed_entries, "**Not reviewed** (listed; the check does not fail for these):")
+    summary += exceptions_section(exceptions, today or dt.date.today())
     if suppressed:
-        summary.append(f"{len(suppressed)} finding(s) suppressed by the policy on the default branch.")
+        summary.append(f"{len(suppressed)} finding(s) suppressed (by the policy on the default branch, or by an "
+                       "approved exception).")
     if plan is not None:
         summary.append(
             f"Inline comments: {len(plan.comments)} new, {plan.already_commented} already posted, "

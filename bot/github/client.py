@@ -31,6 +31,7 @@ from bot.github.records import (
     MergedPull,
     PullFile,
     PullRequestInfo,
+    PullReview,
     RepositoryInfo,
     ReviewComment,
     ReviewThread,
@@ -45,6 +46,8 @@ FILES_PER_PAGE = 100
 PULLS_PER_PAGE = 100
 BLOBS_PER_QUERY = 50  # aliases per GraphQL query: well inside GitHub's node limits
 THREADS_PER_PAGE = 100
+REVIEWS_PER_PAGE = 100
+MAX_REVIEW_PAGES = 30  # 3,000 reviews: more on one pull request is not a review, it is a loop
 MAX_RETRY_WAIT = timedelta(seconds=90)  # a longer rate-limit wait fails the attempt instead of blocking
 MAX_BLOB_BYTES = MAX_SCAN_BYTES  # larger blobs are not read: the engine says so, failing the review
 # The REST shapes this code reads are those of API version 2022-11-28 (shared/github/openapi-subset.json).
@@ -275,6 +278,40 @@ class InstallationClient:
             if not batch or not has_next or (batch[-1].get("updated_at") or "") < since:
                 return merged
             page += 1
+
+    async def list_reviews(self, owner: str, repo: str, number: int) -> list[PullReview]:
+        """Every submitted review of a pull request, oldest first (GitHub's order), following pagination."""
+        reviews: list[PullReview] = []
+        page = 1
+        while True:
+            batch, has_next = await self._rest_with_next(
+                "GET", f"/repos/{owner}/{repo}/pulls/{number}/reviews", "list reviews",
+                params={"per_page": REVIEWS_PER_PAGE, "page": page})
+            for item in batch or []:
+                user = item.get("user") or {}
+                reviews.append(PullReview(id=int(item["id"]), login=str(user.get("login") or ""),
+                                          user_type=str(user.get("type") or ""), state=str(item.get("state") or ""),
+                                          commit_id=item.get("commit_id"), submitted_at=item.get("submitted_at")))
+            if not batch or not has_next or page >= MAX_REVIEW_PAGES:
+                return reviews
+            page += 1
+
+    async def team_membership(self, org: str, team_slug: str, username: str) -> str | None:
+        """The user's membership state in the team ("active", or "pending" for an invitation not yet
+        accepted); None when the user is no member (GitHub answers 404, as it does for a team the
+        App cannot see). Any other failure (403: no `members: read` permission) raises."""
+        what = f"check membership of team {org}/{team_slug}"
+        try:
+            response = await self._gh.arequest("GET", f"/orgs/{org}/teams/{team_slug}/memberships/{username}",
+                                               headers=API_HEADERS)
+        except RequestFailed as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise _error(exc, what) from None
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise _error(exc, what) from None
+        data = response.json()
+        return str(data.get("state") or "") if isinstance(data, dict) else None
 
     async def list_check_runs(self, owner: str, repo: str, ref: str, name: str) -> list[CheckRunInfo]:
         """The latest check run of this App named `name` on `ref` (GitHub's `filter=latest`), if any."""

@@ -39,6 +39,19 @@ class RepositoryInfo:
 
 
 @dataclass(frozen=True)
+class PullReview:
+    """A submitted review of a pull request: who, what state (APPROVED, CHANGES_REQUESTED,
+    COMMENTED, DISMISSED), on which commit, when."""
+
+    id: int
+    login: str
+    user_type: str  # "User", "Bot"...
+    state: str
+    commit_id: str | None
+    submitted_at: str | None
+
+
+@dataclass(frozen=True)
 class FileAtRef:
     """A file's text at a ref and its blob id (the policy file: the id keys the review)."""
 

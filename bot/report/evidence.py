@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.engine.exceptions import HONOURED, ExceptionRecord
 from bot.engine.model import FileError, Finding, NotReviewed
 from bot.engine.policy import Policy
 from bot.engine.review import Review, RuleSet
@@ -89,17 +90,26 @@ def _finding(finding: Finding, policy: Policy) -> dict[str, Any]:
             "blocking": policy.blocks(finding)}
 
 
-def _suppression(finding: Finding, policy: Policy, rule_set: RuleSet, today: dt.date) -> dict[str, Any]:
-    """The exception a suppressed finding was granted. The approver fields are part of the record
-    from its first version; the policy does not name an approver yet, so they are null."""
+def _suppression(finding: Finding, policy: Policy, rule_set: RuleSet, today: dt.date,
+                 granted_by: Mapping[str, ExceptionRecord]) -> dict[str, Any]:
+    """The exception a suppressed finding was granted: the engine's record of it (an approved
+    inline exception, a migrated comment or a policy suppression: reason, expiry, ticket, and who
+    approved it, when), else the policy suppression that matches it."""
+    record = granted_by.get(finding.fingerprint)
     aliases = next((r.aliases for r in rule_set.rules if r.id == finding.rule_id), ())
     granted = policy.suppression_for(finding, today, aliases)
+    scope: dict[str, Any] | None = {"rule": granted.rule, "path": granted.path, "resource": granted.resource} if granted else None
+    if record is not None and granted is None:  # written in the code (inline, a migrated comment): where
+        scope = {"source": record.source, "written": record.written, "path": record.path, "line": record.line}
+    expires = record.expires if record is not None else (granted.expires if granted else None)
     return {"kind": "suppression", "rule": finding.rule_id, "path": finding.path, "line": finding.line,
             "fingerprint": finding.fingerprint, "controls": _controls(finding.controls),
-            "reason": granted.reason if granted else finding.suppression_reason,
-            "expires": granted.expires.isoformat() if granted and granted.expires else None,
-            "scope": {"rule": granted.rule, "path": granted.path, "resource": granted.resource} if granted else None,
-            "ticket": None, "approver": None, "approved_at": None}
+            "reason": record.reason if record is not None else (granted.reason if granted else finding.suppression_reason),
+            "expires": expires.isoformat() if expires else None,
+            "scope": scope,
+            "ticket": record.ticket if record is not None else (granted.ticket if granted else None),
+            "approver": record.approver if record is not None else None,
+            "approved_at": record.approved_at if record is not None else None}
 
 
 def _disabled(rule_id: str, rule_set: RuleSet) -> dict[str, Any]:
@@ -129,7 +139,9 @@ def build_evidence(
     known = {r.id for r in rule_set.rules}
     disabled = sorted(r for r in policy.disabled_rules if r in known)
     today = recorded_at.astimezone(dt.UTC).date()
-    exceptions = [_suppression(f, policy, rule_set, today) for f in findings if f.suppressed]
+    granted_by = {fingerprint: record for record in (review.exceptions if review is not None else ())
+                  if record.status == HONOURED for fingerprint in record.findings}
+    exceptions = [_suppression(f, policy, rule_set, today, granted_by) for f in findings if f.suppressed]
     exceptions += [_disabled(rule_id, rule_set) for rule_id in disabled]
     return {
         "evidence_version": EVIDENCE_VERSION,

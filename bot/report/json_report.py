@@ -11,6 +11,7 @@ from typing import Any
 from bot.engine.model import Finding, NotReviewed
 from bot.engine.policy import Policy
 from bot.engine.review import Review
+from bot.report.exceptions import exception_json
 
 SCHEMA_FILE = "review-report.schema.json"
 
@@ -54,6 +55,7 @@ def review_json(review: Review, policy: Policy, evidence: dict[str, Any] | None 
         "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in review.errors],
         "notes": list(review.notes),
         "not_reviewed": [not_reviewed_json(n, policy) for n in review.not_reviewed],
+        "exceptions": [exception_json(e) for e in review.exceptions],
         "fail_on": policy.fail_on.value,
         "stats": {
             "files_changed": review.stats.files_changed,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import __version__
+from bot.engine.exceptions import EXCEPTION_RULES
 from bot.engine.model import NotReviewed
 from bot.engine.policy import Policy
 from bot.engine.review import Review
@@ -46,7 +47,7 @@ def review_sarif(review: Review, rules: Sequence[Rule], policy: Policy | None = 
             "properties": {"security-severity": {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}[
                 rule.severity.value], "tags": ["security", "compliance"]},
         }
-        for rule in rules
+        for rule in (*rules, *EXCEPTION_RULES)  # an exception's own findings are of the CB-EXC rules
         if rule.id in used
     ]
     results = []

@@ -4,9 +4,12 @@ so `compliance-bot check` shows exactly what the App will post.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 
+from bot.engine.exceptions import ExceptionRecord
 from bot.engine.model import Finding, NotReviewed
+from bot.report.exceptions import exception_line
 
 FRAMEWORK_LABELS: Mapping[str, str] = {
     "hipaa": "HIPAA",
@@ -53,7 +56,7 @@ def comment_body(finding: Finding, with_suggestion: bool = True) -> str:
     if controls:
         lines.append(f"**Controls:** {controls}")
     if finding.suppressed:
-        lines.append(f"**Suppressed by policy:** {finding.suppression_reason}")
+        lines.append(f"**Suppressed:** {finding.suppression_reason}")
     if finding.mode != "block":
         lines.append(f"**Not blocking:** {finding.mode_reason or _MODE_WORDS.get(finding.mode, finding.mode)}")
     if with_suggestion and finding.suggestion is not None:
@@ -74,9 +77,10 @@ def not_reviewed_line(entry: NotReviewed, fails: bool = False) -> str:
 
 def text_report(findings: Sequence[Finding], errors: Sequence[tuple[str, int | None, str]], conclusion: str,
                 notes: Sequence[str] = (), not_reviewed: Sequence[NotReviewed] = (),
-                failing: Collection[NotReviewed] = ()) -> str:
+                failing: Collection[NotReviewed] = (), exceptions: Sequence[ExceptionRecord] = (),
+                today: dt.date | None = None) -> str:
     """The CLI's human output: each finding as its comment would read, then errors, what was not
-    reviewed (so a passing verdict never hides it), notes and the verdict."""
+    reviewed (so a passing verdict never hides it), the exceptions met, notes and the verdict."""
     out: list[str] = []
     for finding in findings:
         where = f"{finding.path}:{finding.line}"
@@ -88,6 +92,7 @@ def text_report(findings: Sequence[Finding], errors: Sequence[tuple[str, int | N
         where = f"{path}:{line}" if line else path
         out.append(f"{where}  error: {message}")
     out.extend(not_reviewed_line(entry, entry in failing) for entry in not_reviewed)
+    out.extend(exception_line(record, today or dt.date.today()) for record in exceptions)
     for note in notes:
         out.append(f"note: {note}")
     blocking = sum(1 for f in findings if not f.suppressed)

@@ -27,8 +27,7 @@ from bot.app.evidence_store import (
     open_store,
 )
 from bot.app.settings import load_store_settings
-
-Raw = Callable[[str], None]  # runs SQL on the store's database, past the store
+from tests.app.evidence_raw import Raw, bypassing_triggers, postgres_raw, sqlite_raw
 
 
 def record(n: int, repository: str = "octo-org/infra") -> dict[str, Any]:
@@ -41,21 +40,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ev
     """(store, raw SQL runner, a function opening the same store again)."""
     if request.param == "sqlite":
         path = tmp_path / "data" / "evidence.sqlite3"
-
-        def raw_sqlite(statement: str) -> None:
-            with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-                conn.executescript(statement)
-
-        yield SqliteEvidenceStore(path), raw_sqlite, lambda: SqliteEvidenceStore(path)
+        yield SqliteEvidenceStore(path), sqlite_raw(path), lambda: SqliteEvidenceStore(path)
         return
     url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_schema")
-
-    def raw_postgres(statement: str) -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-            conn.execute(statement.encode())
-
-    yield PostgresEvidenceStore(url, schema), raw_postgres, lambda: PostgresEvidenceStore(url, schema)
+    yield PostgresEvidenceStore(url, schema), postgres_raw(url, schema), lambda: PostgresEvidenceStore(url, schema)
 
 
 def test_appends_chain_and_read_back_in_order(backend: tuple[EvidenceStore, Raw, Callable[[], EvidenceStore]]) -> None:
@@ -112,18 +100,11 @@ def test_the_database_refuses_updates_and_deletes(backend: tuple[EvidenceStore, 
     assert store.verify().intact and store.verify().count == 1
 
 
-def _bypassing_triggers(store: EvidenceStore, statement: str) -> str:
-    """What an owner of the database (a superuser) can still do: switch the triggers off."""
-    if isinstance(store, SqliteEvidenceStore):
-        return ("DROP TRIGGER evidence_records_no_update; DROP TRIGGER evidence_records_no_delete; " + statement)
-    return f"SET session_replication_role = replica; {statement}; SET session_replication_role = origin"
-
-
 def test_an_edit_past_the_triggers_is_named_by_verify(backend: tuple[EvidenceStore, Raw, Callable[[], EvidenceStore]]) -> None:
     store, raw, _ = backend
     for n in range(1, 6):
         store.append(REVIEW, record(n))
-    raw(_bypassing_triggers(store, "UPDATE evidence_records SET body = replace(body, 'success', 'failure') WHERE seq = 3"))
+    raw(bypassing_triggers(store, "UPDATE evidence_records SET body = replace(body, 'success', 'failure') WHERE seq = 3"))
     report = store.verify()
     assert not report.intact and report.broken_seq == 3 and report.count == 2
     assert report.problem == "record 3: was edited: its content no longer matches its hash"
@@ -133,7 +114,7 @@ def test_a_deleted_record_is_named_by_verify(backend: tuple[EvidenceStore, Raw, 
     store, raw, _ = backend
     for n in range(1, 6):
         store.append(REVIEW, record(n))
-    raw(_bypassing_triggers(store, "DELETE FROM evidence_records WHERE seq = 2"))
+    raw(bypassing_triggers(store, "DELETE FROM evidence_records WHERE seq = 2"))
     report = store.verify()
     assert report.broken_seq == 2 and (report.problem or "").startswith("record 2: record 2 is missing (deleted)")
 
@@ -144,7 +125,7 @@ def test_deleting_the_newest_record_is_named_against_an_anchor(
     for n in range(1, 6):
         store.append(REVIEW, record(n))
     anchor = store.verify()
-    raw(_bypassing_triggers(store, "DELETE FROM evidence_records WHERE seq = 5"))
+    raw(bypassing_triggers(store, "DELETE FROM evidence_records WHERE seq = 5"))
     assert store.verify().intact and store.verify().count == 4  # a shorter chain is intact on its own
     report = store.verify((anchor.count, anchor.head_hash))
     assert report.problem == "record 5: is missing (deleted); the chain ends at record 4"

@@ -3,6 +3,7 @@ nothing else does, and the id reveals none of them."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import fields, replace
 from typing import Any
 
@@ -33,3 +34,14 @@ def test_the_external_id_is_short_and_opaque() -> None:
     assert "infra" not in external_id.lower() and "main" not in external_id
     assert KEY.engine_version == f"{__version__}+5e6fe5d2bc07"
     assert str(KEY) == f"Octo-Org/Infra#7@{'a' * 12} base main policy {'b' * 12} engine {__version__}+5e6fe5d2bc07"
+
+
+def test_approvals_make_another_review_and_no_approvals_keep_the_key_it_had() -> None:
+    approved = replace(KEY, approvals="alice:2100000001")
+    assert approved.external_id != KEY.external_id
+    assert replace(KEY, approvals="alice:2100000001,bob:2100000002").external_id != approved.external_id
+    # A key without approvals is the one earlier versions made: their completed check runs still count.
+    legacy = (KEY.repository.lower(), str(KEY.pull_number), KEY.head_sha, KEY.base_ref, KEY.policy_sha,
+              KEY.engine_version, KEY.mode, KEY.rerun)
+    assert KEY.external_id == KEY_PREFIX + hashlib.sha256("\x00".join(legacy).encode()).hexdigest()[:40]
+    assert str(approved).endswith(" approved by alice:2100000001")

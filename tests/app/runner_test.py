@@ -167,6 +167,29 @@ def test_api_calls_per_review_stay_flat(fake_github: FakeGitHub, files: int, mos
     assert fake_github.count() <= most_calls, [f"{r.method} {r.path}" for r in fake_github.requests]
 
 
+def test_approver_teams_cost_the_reviews_and_one_membership_check_per_standing_approval(
+    fake_github: FakeGitHub,
+) -> None:
+    policy = ".github/compliance.yml"
+    plain, plain_number = pr(fake_github, "no-approvers", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    repo, number = pr(fake_github, "approvers", {"README.md": "x\n", policy: "exceptions:\n  approvers: [octo-org/sec, "
+                                                                            "octo-org/leads]\n"},
+                      {"main.tf": UNENCRYPTED.format(i=1)})
+    fake_github.set_team_members("octo-org", "leads", {"lead-bob": "member"})
+    repo.submit_review(number, "lead-bob")
+    fake_github.reset_requests()
+    review(fake_github, plain, plain_number)
+    baseline = fake_github.count()
+    fake_github.reset_requests()
+    review(fake_github, repo, number)
+    extra = [f"{r.method} {r.path}" for r in fake_github.requests if "/reviews" in r.path and r.method == "GET"
+             or "/memberships/" in r.path]
+    assert extra == [f"GET /repos/octo-org/approvers/pulls/{number}/reviews",
+                     "GET /orgs/octo-org/teams/sec/memberships/lead-bob",  # 404: not this team
+                     "GET /orgs/octo-org/teams/leads/memberships/lead-bob"]
+    assert fake_github.count() == baseline + len(extra)
+
+
 def test_a_modules_unchanged_files_come_from_one_listing_of_the_head(fake_github: FakeGitHub) -> None:
     repo, number = pr(fake_github, "listing", {"m/vars.tf": 'variable "enc" {\n  default = false\n}\n'},
                       {"m/main.tf": 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n'
@@ -548,3 +571,17 @@ def test_a_job_past_the_workers_time_out_fails_its_check_and_leaves_no_engine_ru
     (run,) = fake_github.check_runs(repo)
     assert run["status"] == "completed" and run["conclusion"] == "failure"
     assert "took longer than the worker allows" in run["summary"]
+
+
+def test_a_job_completes_only_the_check_run_of_its_own_head(fake_github: FakeGitHub) -> None:
+    repo, number = pr(fake_github, "own-head", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    first_head = repo.branch_sha("feature")
+    old_job = job_for(fake_github, repo, number)
+    repo.push(number, {"main.tf": UNENCRYPTED.format(i=1).replace("false", "true")}, "encrypt")
+    new_job = job_for(fake_github, repo, number, "pull_request.synchronize")
+    app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+    runner = ReviewRunner(app, "compliance")
+    asyncio.run(runner(new_job))
+    asyncio.run(runner(old_job))  # the older head's job runs last, as a slow queue would have it
+    runs = {r["head_sha"]: (r["status"], r["conclusion"]) for r in fake_github.check_runs(repo)}
+    assert runs == {new_job.head_sha: ("completed", "success"), first_head: ("completed", "failure")}

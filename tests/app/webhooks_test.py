@@ -45,10 +45,11 @@ ROUTING_TABLE: dict[str, dict[str, Any] | Ignored | None] = {
     "installation_repositories.added.json":
         Ignored("installation_repositories.added: installation changes need no review"),
     "ping.json": None,
-    "pull_request_review.submitted.json": Ignored("pull_request_review.submitted: event not handled"),
+    # GitHub's examples are comments (they approve nothing); a dismissal may take an approval away.
+    "pull_request_review.submitted.json": Ignored("pull_request_review.submitted: a commented review approves nothing"),
     "pull_request_review.submitted.with-organization.json":
-        Ignored("pull_request_review.submitted: event not handled"),
-    "pull_request_review.dismissed.json": Ignored("pull_request_review.dismissed: event not handled"),
+        Ignored("pull_request_review.submitted: a commented review approves nothing"),
+    "pull_request_review.dismissed.json": {**HELLO, "trigger": "pull_request_review.dismissed"},
 }
 
 
@@ -177,6 +178,37 @@ def test_check_run_rerequested_with_a_pull_request() -> None:
     assert (job.trigger, job.check_run_id, job.pull_number) == ("check_run.rerequested", 4, 26764)
     assert job.head_sha == payload["check_run"]["head_sha"]
     assert (job.owner, job.repo, job.installation_id) == ("github", "hello-world", 1)
+
+
+@pytest.mark.parametrize("state", ["approved", "changes_requested"])
+def test_a_deciding_review_reviews_the_pull_request_again(state: str) -> None:
+    schema = json.loads((WEBHOOKS / "schemas" / "pull_request_review.submitted.schema.json").read_text())
+    payload = load("pull_request_review.submitted.json")
+    payload["review"]["state"] = state
+    jsonschema.validate(payload, schema)
+    job = route("pull_request_review", "d", payload)
+    assert isinstance(job, ReviewJob)
+    assert (job.trigger, job.pull_number, job.head_sha, job.base_ref) == (
+        "pull_request_review.submitted", HELLO["pull_number"], HELLO["head_sha"], HELLO["base_ref"])
+
+
+def test_a_review_edit_is_ignored() -> None:
+    payload = load("pull_request_review.submitted.json")
+    payload["action"] = "edited"
+    assert route("pull_request_review", "d", payload) == Ignored("pull_request_review.edited: action not reviewed")
+
+
+@pytest.mark.parametrize(
+    ("removed", "message"),
+    [("review.state", "review.state is missing"), ("pull_request.head.sha", "pull_request.head.sha is missing"),
+     ("installation", "installation is missing (is this delivery for a GitHub App?)")],
+)
+def test_a_review_payload_without_what_routing_needs_is_a_bad_payload(removed: str, message: str) -> None:
+    payload = load("pull_request_review.submitted.json")
+    payload["review"]["state"] = "approved"
+    with pytest.raises(BadPayload) as caught:
+        route("pull_request_review", "d", _without(payload, removed))
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -397,3 +399,38 @@ def test_scan_names_the_size_of_a_file_past_the_limit(tmp_path: Path, capsys: py
     assert [(e["path"], e["message"]) for e in json.loads(out)["errors"]] == [
         ("huge.tf", "file could not be read: too large (16.8 MB; the limit is 16 MiB)"),
         ("big.tf", "file too large to review (5.0 MiB, limit 5 MiB)")]
+
+
+def test_scan_reports_a_secret_in_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.env")  # git and the file system keep names as bytes; Python escapes the byte
+    (tmp_path / name).write_text("AWS_ACCESS_KEY_ID=AKIAIOSFODNN7ABCDEFG\n")
+    for output in ("text", "json", "sarif"):
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "scan", str(tmp_path), "--format", output],
+                              capture_output=True, timeout=120, check=False)
+        assert done.returncode == 1, done.stderr[-2000:]  # was a UnicodeEncodeError traceback, nothing reported
+        assert b"Traceback" not in done.stderr and b"CB-SECRET-001" in done.stdout
+
+
+def test_check_never_honours_an_exception_the_change_adds_and_scan_honours_the_trees(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Locally nobody can approve: an exception the change adds blocks (CB-EXC-001) and its finding
+    stays; a scan takes the tree's exceptions as already approved."""
+    policy = "exceptions:\n  approvers: [octo-org/security]\n"
+    excepted = NEW_VOLUME.replace("encrypted         = false",
+                                  'encrypted         = false  # compliance:ignore CB-AWS-001 reason="scratch disk"')
+    repo = make_repo(tmp_path, {".github/compliance.yml": policy, "infra/main.tf": OLD_VOLUME},
+                     {"infra/main.tf": OLD_VOLUME + excepted})
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    assert code == 1 and [(f["rule_id"], f["line"], f["blocking"]) for f in report["findings"]] == [
+        ("CB-AWS-001", 10, True), ("CB-EXC-001", 10, True)]
+    assert [(e["status"], e["line"], e["reason"]) for e in report["exceptions"]] == [("needs_approval", 10, "scratch disk")]
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1")
+    assert code == 1 and "exception: infra/main.tf:10 CB-AWS-001 (inline, needs approval): scratch disk" in out
+    code, out, _ = run(capsys, "scan", str(repo / "infra"), "--policy", str(repo / ".github/compliance.yml"),
+                       "--format", "json")
+    scanned = json.loads(out)
+    assert [(f["line"], f["suppressed"]) for f in scanned["findings"]] == [(4, False), (10, True)]
+    assert scanned["exceptions"][0]["status"] == "honoured"

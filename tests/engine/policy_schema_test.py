@@ -51,8 +51,8 @@ def test_exceptions_take_exactly_the_agreed_settings_and_are_kept_raw() -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("exceptions:\n  approvers: [security]\n", ("line 2: 'exceptions.approvers[0]' must be a team written org/team, "
                                               "not 'security'")),
-    ("exceptions:\n  max_days: 0\n", "'exceptions.max_days' must be a whole number of days, at least 1, not 0"),
-    ("exceptions:\n  max_days: 1.5\n", "'exceptions.max_days' must be a whole number of days, at least 1, not 1.5"),
+    ("exceptions:\n  max_days: 0\n", "'exceptions.max_days' must be a whole number of days from 1 to 3650, not 0"),
+    ("exceptions:\n  max_days: 1.5\n", "'exceptions.max_days' must be a whole number of days from 1 to 3650, not 1.5"),
     ("exceptions:\n  migrate: [snyk]\n", "'exceptions.migrate[0]' must be one of checkov, tfsec, trivy, not 'snyk'"),
     ("exceptions:\n  ticket_pattern: 42\n", "'exceptions.ticket_pattern' must be a regular expression, as text, not 42"),
     ("exceptions:\n  approver: [a/b]\n", "'exceptions.approver' is not a setting; did you mean 'exceptions.approvers'?"),

@@ -443,13 +443,15 @@ class FakeGitHub:
         secret: str | None = None,
         check_run_id: int | None = None,
         overrides: Mapping[str, Any] | None = None,
+        review_id: int | None = None,
     ) -> tuple[dict[str, str], bytes]:
         """(headers, body) of a delivery built from GitHub's example `<event_action>.json` (see
         `descriptions.EXAMPLES`) for this repo/PR.
 
         `secret` defaults to `fake.webhook_secret`; pass "" for an unsigned delivery. The payload
         is checked against Octokit's webhook schema and GitHub's own x-webhooks schema (ValueError
-        if the result does not match either).
+        if the result does not match either). `review_id`: for `pull_request_review.*`, the review
+        (made with `repo.submit_review`) the delivery is about.
         """
         with self.lock:
             headers, body, payload = WebhookBuilder(self).build(
@@ -459,6 +461,7 @@ class FakeGitHub:
                 secret=self.webhook_secret if secret is None else secret,
                 check_run_id=check_run_id,
                 overrides=overrides,
+                review_id=review_id,
             )
             record_delivery(self, headers, payload, repo)
             return headers, body

@@ -562,6 +562,52 @@ def test_webhook_payload_points_at_the_fake_repo_and_is_signed(fake_github: Fake
     assert "X-Hub-Signature-256" not in unsigned
 
 
+def test_people_approve_and_dismiss_reviews_and_the_webhook_says_who(
+    fake_github: FakeGitHub, repo: Repository, gh: httpx.Client,
+) -> None:
+    number = open_pr(repo)
+    with pytest.raises(ValueError, match="Can not approve your own pull request"):
+        repo.submit_review(number, "octocat")  # the pull request's author
+    approval = repo.submit_review(number, "sec-alice")
+    listed = gh.get(f"/repos/octo-org/infra/pulls/{number}/reviews")
+    assert listed.status_code == 200
+    (review,) = listed.json()
+    assert (review["id"], review["user"]["login"], review["state"], review["commit_id"]) == (
+        approval.id, "sec-alice", "APPROVED", repo.branch_sha("feature"))
+    _, body = fake_github.webhook("pull_request_review.submitted", repo, number, review_id=approval.id)
+    payload = json.loads(body)  # checked against both webhook schemas
+    assert (payload["review"]["id"], payload["review"]["state"], payload["review"]["user"]["login"]) == (
+        approval.id, "approved", "sec-alice")
+    assert payload["sender"]["login"] == "sec-alice" and payload["review"]["commit_id"] == repo.branch_sha("feature")
+
+    repo.dismiss_review(number, approval.id)
+    assert [r["state"] for r in gh.get(f"/repos/octo-org/infra/pulls/{number}/reviews").json()] == ["DISMISSED"]
+    _, dismissed = fake_github.webhook("pull_request_review.dismissed", repo, number, review_id=approval.id)
+    assert json.loads(dismissed)["review"]["state"] == "dismissed"
+    with pytest.raises(ValueError, match="to dismiss"):
+        repo.dismiss_review(number, approval.id)
+    with pytest.raises(ValueError, match="no review"):
+        fake_github.webhook("pull_request_review.submitted", repo, number, review_id=1)
+
+
+def test_team_membership_is_answered_like_github(fake_github: FakeGitHub, repo: Repository, gh: httpx.Client) -> None:
+    fake_github.set_team_members("octo-org", "security", {"sec-alice": "member", "sec-bob": "maintainer"})
+    member = gh.get("/orgs/octo-org/teams/security/memberships/SEC-ALICE")
+    assert member.status_code == 200 and (member.json()["role"], member.json()["state"]) == ("member", "active")
+    assert gh.get("/orgs/octo-org/teams/security/memberships/sec-bob").json()["role"] == "maintainer"
+    stranger = gh.get("/orgs/octo-org/teams/security/memberships/mallory")
+    assert stranger.status_code == 404 and stranger.content == b""  # the description gives the 404 no body
+    assert gh.get("/orgs/octo-org/teams/nobody/memberships/sec-alice").status_code == 404
+    other_org = gh.get("/orgs/other-org/teams/security/memberships/sec-alice")  # an org the App is not installed on
+    assert other_org.status_code == 404 and other_org.content == b""
+    plain = fake_github.create_repo("no-members-org", "r", permissions={"metadata": "read", "pull_requests": "read"})
+    assert plain.installation_id is not None
+    with client(fake_github, fake_github.installation_token(plain.installation_id)) as c:
+        refused = c.get("/orgs/no-members-org/teams/security/memberships/sec-alice")
+        assert refused.status_code == 403 and refused.json()["message"] == "Resource not accessible by integration"
+    fake_github.assert_contract_ok(include_requests=True)
+
+
 def test_conditional_requests_get_304_like_github(repo: Repository, gh: httpx.Client) -> None:
     number = open_pr(repo)
     first = gh.get(f"/repos/octo-org/infra/pulls/{number}/files")

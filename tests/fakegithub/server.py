@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,15 @@ class RecordedRequest:
     response: Any = None
     injected: bool = False
     installation_id: int | None = None
+
+
+def _not_found_for(operation: Mapping[str, Any]) -> Response:
+    """GitHub's 404, with a body unless the operation's description gives its 404 none (team
+    memberships: "if user has no team membership")."""
+    declared = (operation.get("responses") or {}).get("404")
+    if isinstance(declared, dict) and "content" not in declared and "$ref" not in declared:
+        return Response(404)
+    return not_found()
 
 
 class Pipeline:
@@ -216,7 +226,7 @@ class Pipeline:
         if "org" in req.params:
             assert auth.installation is not None
             if auth.installation.account.login.lower() != req.params["org"].lower():
-                return not_found()
+                return _not_found_for(req.op.spec)
         needed = PERMISSIONS.get(op_id)
         if needed and not fake.token_has_permission(auth, *needed):
             return error(403, "Resource not accessible by integration", req.op.spec.get("externalDocs", {}).get("url", "https://docs.github.com/rest"))

@@ -390,6 +390,30 @@ class Repository:
                 raise ValueError(review.errors)  # noqa: TRY004 - GitHub rejected the comment: not a type error
             return self.comments[review.comment_ids[0]]
 
+    def submit_review(self, number: int, user: str, event: str = "APPROVE", body: str = "") -> Review:
+        """A person's review of PR `number` on its current head (APPROVE, REQUEST_CHANGES or COMMENT),
+        under GitHub's rules (no approving your own pull request); pair it with
+        `fake.webhook("pull_request_review.submitted", repo, number, review_id=review.id)`."""
+        with self.world.lock:
+            from .rules import create_review
+
+            review = create_review(self.world, self, self.pull(number), self.world.account(user, "User"),
+                                   event=event, body=body, commit_id=None, comments=[])
+            if not isinstance(review, Review):
+                raise ValueError(review.errors)  # noqa: TRY004 - GitHub rejected the review: not a type error
+            return review
+
+    def dismiss_review(self, number: int, review_id: int) -> Review:
+        """Dismiss a submitted approval or request for changes, as a repository admin does; GitHub
+        then lists it with state DISMISSED."""
+        with self.world.lock:
+            review = self.reviews.get(review_id)
+            if review is None or review.pull_number != number or review.state not in ("APPROVED", "CHANGES_REQUESTED"):
+                raise ValueError(f"no approval or request for changes {review_id} on #{number} to dismiss")
+            review.state = "DISMISSED"
+            self.pull(number).updated_at = iso()
+            return review
+
     # -- derived facts -------------------------------------------------------------------------------
 
     def head_sha(self, pr: PullRequest) -> str:

@@ -165,6 +165,20 @@ class WebhookBuilder:
         if action == "ready_for_review":
             target["draft"] = False
 
+    def _review(self, payload: dict[str, Any], target: dict[str, Any], repo: Repository, pr: PullRequest,
+                review_id: int) -> None:
+        """The payload's review as the fake recorded it: id, author (also the sender), state in the
+        webhook's lower case, the commit it was given on, when."""
+        found = repo.reviews.get(review_id)
+        if found is None or found.pull_number != pr.number:
+            raise ValueError(f"no review {review_id} on {repo.full_name}#{pr.number}")
+        html = f"https://github.com/{repo.full_name}/pull/{pr.number}#pullrequestreview-{found.id}"
+        _update_existing(target, {"id": found.id, "node_id": found.node_id, "body": found.body or None,
+                                  "state": found.state.lower(), "commit_id": found.commit_id,
+                                  "submitted_at": found.submitted_at, "html_url": html})
+        self._user(target.get("user"), found.user)
+        self._user(payload.get("sender"), found.user)
+
     def _app(self, target: dict[str, Any] | None) -> None:
         if isinstance(target, dict):
             built = self.fake.payloads.integration()
@@ -190,6 +204,7 @@ class WebhookBuilder:
         secret: str | None,
         check_run_id: int | None,
         overrides: Mapping[str, Any] | None,
+        review_id: int | None = None,
     ) -> tuple[dict[str, str], bytes, dict[str, Any]]:
         name = event_action
         extra: Mapping[str, Any] = {}
@@ -231,6 +246,8 @@ class WebhookBuilder:
             review = payload.get("review")
             if isinstance(review, dict) and pr is not None:
                 _update_existing(review, {"commit_id": head, "pull_request_url": f"{self.fake.url}/repos/{repo.full_name}/pulls/{pr.number}"})
+                if review_id is not None:
+                    self._review(payload, review, repo, pr, review_id)
         if isinstance(payload.get("hook"), dict):
             _update_existing(payload["hook"], {"app_id": self.fake.app_id})
         if event == "installation" or event == "installation_repositories":

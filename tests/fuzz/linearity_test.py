@@ -16,24 +16,29 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import datetime as dt
 import gc
 import json
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.engine.diff import parse_file_patch, parse_unified_diff, reconstruct_base
+from bot.engine.exceptions import ExceptionSettings, exception_rule
+from bot.engine.governance import RuleIndex, govern
+from bot.engine.inline_exceptions import parse_markers
+from bot.engine.model import Finding, Severity
 from bot.engine.parsers import parse_one, parse_terraform
 from bot.engine.parsers.dockerfile import parse_dockerfile
 from bot.engine.parsers.terraform.varfiles import load_variable_file
 from bot.engine.parsers.yaml_docs import parse_yaml
-from bot.engine.policy import parse_policy
+from bot.engine.policy import Policy, parse_policy
 from bot.engine.review import Engine
 from bot.engine.tree import MemoryTree
 from rules.registry import default_rule_set
@@ -249,6 +254,39 @@ def _unencrypted_volumes(n: int) -> str:
                    for i in range(n))
 
 
+def _marked(n: int) -> str:
+    """Code lines with trailing exceptions, comment lines with exceptions about the line below."""
+    return "".join(f'x{i} = 1  # compliance:ignore CB-SEC-001 reason="r {i}" until=2099-01-01 ticket=T-{i}\n'
+                   f"# compliance:ignore CB-SEC-001 reason='below {i}'\n# just a comment\ny{i} = 2\n"
+                   for i in range(n))
+
+
+def _secrets_and_markers(n: int) -> tuple[list[Finding], str]:
+    """Many findings on lines of one text file (a secret each), and an exception on every tenth."""
+    text = "".join(f"k{i} = v{i}" + ("  # compliance:ignore CB-SEC-001 reason=known\n" if i % 10 == 0 else "\n")
+                   for i in range(1, n * 10 + 1))
+    findings = [Finding("CB-SEC-001", "secret", Severity.HIGH, "s.env", i, i, None, "m", "r", key=str(i))
+                for i in range(1, n * 10 + 1)]
+    return findings, text
+
+
+def _markers(text: str) -> object:
+    markers, cut = parse_markers("main.tf", text)
+    assert not cut and len(markers) == text.count("compliance:ignore")  # under the per-file cap at 16x
+    return markers
+
+
+_SECRET_RULES = RuleIndex.of([replace(exception_rule("CB-EXC-006"), id="CB-SEC-001")])
+_APPROVERS = ExceptionSettings(approvers=("octo-org/security",))
+
+
+def _govern(case: tuple[list[Finding], str]) -> object:
+    findings, text = case
+    result = govern(findings, {"s.env": text}, {}, Policy(), _APPROVERS, _SECRET_RULES, (), dt.date(2026, 6, 1))
+    assert sum(f.suppressed for f in result.findings) == len(findings) // 10
+    return result
+
+
 SHAPES = [
     Shape("hcl: many resources", 15, _volumes, _hcl),
     Shape("hcl: locals reading locals", 40, _locals, _hcl),
@@ -280,6 +318,8 @@ SHAPES = [
     Shape("policy: many suppressions", 15, _policy, parse_policy),
     Shape("review: many resources in one module", 150, _unencrypted_volumes, _review("main.tf")),
     Shape("review: many manifests in one file", 15, _pods, _review("k8s.yaml")),
+    Shape("exceptions: many inline markers", 30, _marked, _markers),
+    Shape("exceptions: markers among many findings of one file", 30, _secrets_and_markers, _govern),
 ]
 
 

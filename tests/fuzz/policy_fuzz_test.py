@@ -11,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.engine.coverage import KINDS
+from bot.engine.exceptions import ExceptionSettings
 from bot.engine.model import Finding, NotReviewed, Severity
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, RepositoryFacts, decode_policy, parse_policy
 from bot.engine.policy_merge import resolve_policy
@@ -50,7 +51,11 @@ data_classification:
   frameworks: {hipaa: [phi, ephi]}
 exceptions:
   approvers: [octo-org/security]
+  require_expiry: true
   max_days: 90
+  require_ticket: true
+  ticket_pattern: "[A-Z]+-[0-9]+"
+  migrate: [checkov, tfsec, trivy]
   allow_repository: true
 """
 ANCHORED = """\
@@ -74,7 +79,8 @@ KEYS = st.sampled_from(["fail_on", "rules", "disable", "paths", "ignore", "comme
                         "terraform", "var_files", "regressions", "suppressions", "rule", "path", "resource",
                         "reason", "expires", "not_reviewed", "fail", "unknown", "all", ".", "extends", "modes",
                         "frameworks", "name", "when", "topics", "properties", "data_classification", "tag",
-                        "exceptions", "allow_repository", "approvers", "max_days", "x-anchor"])
+                        "ticket", "exceptions", "allow_repository", "approvers", "require_expiry", "max_days",
+                        "require_ticket", "ticket_pattern", "migrate", "x-anchor"])
 SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2, 2**70), st.floats(allow_nan=True), st.text(max_size=12),
                    st.dates(), st.datetimes(), st.sampled_from(["critical", "high", "low", "all", "CB-AWS-001",
                                                                 "**", "2027-01-31", "notice", "block", *KINDS,
@@ -106,6 +112,9 @@ def _use(policy: Policy) -> None:
         resolved = resolve_policy(repo, org, facts)
         assert all(p.message and p.source for p in resolved.problems)
         assert resolved.policy.active_frameworks is None or resolved.policy.active_frameworks
+    settings = ExceptionSettings.from_mapping(policy.exceptions_settings)  # validated when the policy loaded
+    settings.ticket_problem("OPS-12")
+    settings.expiry_problem(dt.date(2030, 1, 1), dt.date(2028, 1, 1))
 
 
 def _load(text: str) -> None:

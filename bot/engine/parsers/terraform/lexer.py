@@ -72,6 +72,12 @@ class Tokens:
     in_parens: list[tuple[int, int]] = field(default_factory=list)
 
 
+def _last_line(text: str, line: int, first: int) -> int:
+    """The line of a template left open at the end of the file: the file's last line, not the
+    one after its final line break (a line git does not count)."""
+    return max(first, line - 1) if text.endswith("\n") else line
+
+
 def _skip_string(text: str, pos: int, line: int) -> tuple[int, int]:
     """End position and line just after the quoted template starting at `pos` (after its quote).
 
@@ -79,13 +85,14 @@ def _skip_string(text: str, pos: int, line: int) -> tuple[int, int]:
     Lenient on broken input: hcl2 reports syntax errors, this only needs spans of valid text.
     """
     stack: list[int] = [0]  # 0 = inside string text; n > 0 = inside ${...} at brace depth n
+    first = line
     while stack:
         if len(stack) > MAX_NESTING:
             raise TooDeep(line)
         if stack[-1] == 0:
             m = _IN_STRING_RE.search(text, pos)
             if m is None:
-                return len(text), line
+                return len(text), _last_line(text, line, first)
             tok, pos = m.group(), m.end()
             if tok == '"':
                 stack.pop()
@@ -100,7 +107,7 @@ def _skip_string(text: str, pos: int, line: int) -> tuple[int, int]:
         else:
             m = _IN_TEMPLATE_EXPR_RE.search(text, pos)
             if m is None:
-                return len(text), line
+                return len(text), _last_line(text, line, first)
             tok, pos = m.group(), m.end()
             if tok == '"':
                 stack.append(0)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.engine.model import Unknown
+from bot.engine.parsers.terraform.lexer import tokenize
 from tests.engine.parsers.terraform.support import VOLUME, at, by_address, spans
 
 
@@ -88,3 +89,12 @@ def test_line_breaks_inside_parentheses_parse(address: str, value: Any, span: tu
     (parsed,) = resource.body.plain().values()
     assert (resource.line, resource.end_line) == span
     assert isinstance(parsed, Unknown) if value is Unknown else parsed == value
+
+
+def test_a_template_left_open_at_the_end_of_the_file_ends_on_its_last_line() -> None:
+    # Found by the fuzzer: `"%{` never closed ran to the end of the file and past its final line
+    # break, so the value's span named a line 4 in a file of 3.
+    text = 'region = "%{eu-west-1"\ncidrs = ["10.0.0.0/8"]\ntags = {a = 1}\n'
+    [_, _, string] = tokenize(text).toks
+    assert (string.line, string.end_line) == (1, 3)
+    assert tokenize('a = "%{x').toks[-1].end_line == 1
