@@ -4,7 +4,11 @@ their time budget, stopped at their memory cap, and never left running when the 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Collection, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +20,7 @@ from bot.engine.tree import BinaryText, MemoryTree
 from bot.github.tree import StaleListing
 from rules.registry import default_rule_set
 from tests.app.redis_fixtures import eventually
+from tests.e2e.serving import wait_for
 
 UNENCRYPTED = 'resource "aws_ebs_volume" "v{i}" {{\n  availability_zone = "eu-west-1a"\n  size = 10\n  encrypted = false\n}}\n'
 DEPLOYMENT = """\
@@ -149,3 +154,45 @@ async def test_a_closed_pool_refuses_work(pool: EnginePool) -> None:
     pool.close()
     with pytest.raises(EngineCrashed):
         await pool.review(work({}), Head({}))
+
+
+ORPHAN_SCRIPT = """
+import asyncio, sys
+from tests.app.engine_process_test import SLOW, Head, work
+from bot.app.engine_process import EnginePool
+
+async def main():
+    pool = EnginePool(1, seconds=600)
+    files = {"k8s/big.yaml": SLOW}
+    head = Head(files)
+    task = asyncio.create_task(pool.review(work(files), head))
+    await head.reading.wait()
+    print(pool.live_pids()[0], flush=True)
+    await task
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_an_engine_process_dies_with_a_worker_killed_mid_review(tmp_path: Path) -> None:
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN_SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+    finally:
+        parent.kill()  # SIGKILL: no clean-up of the parent runs
+        parent.wait(timeout=30)
+    # Within 3 s: left alone it would work on for about 10 s before finding its parent gone.
+    wait_for(lambda: "\nState:\tZ" in _status(pid), 3, "the engine process to die with its killed parent")
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "\nState:\tZ"
