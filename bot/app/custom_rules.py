@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.engine.model import FileError
 from bot.github.client import InstallationClient
@@ -27,6 +28,8 @@ class OrgRules:
 
     repository: str  # `<owner>/.github`
     rules: CustomRules
+    texts: Mapping[str, str | None] = field(default_factory=dict)  # what they were loaded from: the
+    # engine's process compiles them again (compiled rules do not cross a process boundary)
 
     @property
     def errors(self) -> list[FileError]:
@@ -38,7 +41,8 @@ class OrgRulesCache:
 
     def __init__(self, max_orgs: int = MAX_CACHED_ORGS) -> None:
         self._max = max_orgs
-        self._loaded: OrderedDict[str, tuple[tuple[tuple[str, str, str], ...], CustomRules]] = OrderedDict()
+        self._loaded: OrderedDict[str, tuple[tuple[tuple[str, str, str], ...], CustomRules,
+                                             Mapping[str, str | None]]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._loaded)
@@ -52,13 +56,13 @@ class OrgRulesCache:
         cached = self._loaded.get(org)
         if cached is not None and cached[0] == version:
             self._loaded.move_to_end(org)
-            return OrgRules(repository, cached[1])
+            return OrgRules(repository, cached[1], cached[2])
         wanted, refused = rule_files((e.path, e.kind, e.size) for e in listing)
         by_path = {e.path: e for e in listing}
         texts = await read_org_rule_files(gh, owner, [by_path[path] for path in wanted])
         loaded = await asyncio.to_thread(load_custom_rules, texts, None, refused)
-        self._loaded[org] = (version, loaded)
+        self._loaded[org] = (version, loaded, texts)
         self._loaded.move_to_end(org)
         while len(self._loaded) > self._max:
             self._loaded.popitem(last=False)
-        return OrgRules(repository, loaded)
+        return OrgRules(repository, loaded, texts)

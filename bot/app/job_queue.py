@@ -8,8 +8,10 @@
   `put` de-duplicates by X-GitHub-Delivery id (`SET NX EX`) and `XADD`s (`MAXLEN ~`) in one
   atomic script; `get` `XREADGROUP`s as this process's consumer; `ack` `XACK`s after the job
   finished; a delivery left pending by a dead consumer is taken over with `XAUTOCLAIM` once it has
-  been idle for `claim_idle` seconds. A live consumer keeps its long jobs from being taken over
-  by calling `touch` (the worker does it on a timer).
+  been idle for `claim_idle` seconds (3 heartbeats by default: seconds, not minutes). A live
+  consumer keeps its long jobs from being taken over by calling `touch` (the worker does it on a
+  timer); a stopping one hands a job back with `release` (idle as if long dead: taken at once);
+  consumers silent past `claim_idle` with nothing pending are removed from the group.
 
 A `Delivery` is one hand-out of a job: the job plus the queue's message id and attempt number.
 
@@ -56,6 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_HANDED_BACK_MS = 24 * 3600 * 1000  # idle time given to an entry handed back: past any claim_idle
 DEFAULT_DEDUP_TTL = 3 * 24 * 3600  # GitHub keeps deliveries (and lets you redeliver them) for 3 days
 
 
@@ -104,6 +107,10 @@ class JobQueue(Protocol):
 
     async def touch(self, delivery: Delivery) -> None:
         """`delivery` is still being worked on: keep other consumers from taking it over."""
+        ...
+
+    async def release(self, delivery: Delivery) -> None:
+        """`delivery` was stopped before it finished: hand it to another consumer at once, unacked."""
         ...
 
     async def ping(self) -> bool:
@@ -215,6 +222,16 @@ class InProcessQueue:
     async def touch(self, delivery: Delivery) -> None:
         return None
 
+    async def release(self, delivery: Delivery) -> None:
+        self._unacked.discard(delivery.id)
+        if self._closed:
+            log.warning("delivery=%s stopped with the process: the in-process queue cannot keep it",
+                        delivery.job.delivery_id)
+            return
+        async with self._ready:
+            self._items.appendleft(delivery)
+            self._ready.notify()
+
     async def ping(self) -> bool:
         return not self._closed
 
@@ -236,6 +253,22 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'job', ARGV[3], 'delivery', ARGV[4])
 end
 return false
+"""
+
+
+# Remove the consumers of a group idle past a threshold with nothing pending, in one step.
+# KEYS[1] = stream; ARGV = group, this consumer's name (kept), idle threshold in ms.
+_FORGET_DEAD_SCRIPT = """
+local removed = {}
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local fields = {}
+  for i = 1, #consumer, 2 do fields[consumer[i]] = consumer[i + 1] end
+  if fields['name'] ~= ARGV[2] and tonumber(fields['pending']) == 0 and tonumber(fields['idle']) > tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], fields['name'])
+    table.insert(removed, fields['name'])
+  end
+end
+return removed
 """
 
 
@@ -281,6 +314,7 @@ class RedisStreamQueue:
         self.dead_letter_stream = f"{stream}:dead"
         self._owns_client = owns_client
         self._put_script = redis.register_script(_PUT_SCRIPT)
+        self._forget_script = redis.register_script(_FORGET_DEAD_SCRIPT)
         self._group_ready = False
         self._next_claim = 0.0
         self._claim_cursor = "0-0"
@@ -358,6 +392,15 @@ class RedisStreamQueue:
         await self.redis.xclaim(
             self.stream, self.group, self.consumer, min_idle_time=0, message_ids=[delivery.id], justid=True
         )
+
+    async def release(self, delivery: Delivery) -> None:
+        # Still ours and unacked, but idle as if its consumer had died long ago: the next XAUTOCLAIM
+        # of any consumer takes it (JUSTID: not counted as another attempt).
+        await self.redis.xclaim(
+            self.stream, self.group, self.consumer, min_idle_time=0, message_ids=[delivery.id],
+            idle=int(self.claim_idle * 1000) + _HANDED_BACK_MS, justid=True,
+        )
+        log.info("delivery=%s queue entry %s handed back for another consumer", delivery.job.delivery_id, delivery.id)
 
     async def ping(self) -> bool:
         try:
@@ -512,9 +555,21 @@ class RedisStreamQueue:
                     return delivery
             if cursor == "0-0":
                 self._next_claim = time.monotonic() + self.claim_interval
+                await self._forget_dead_consumers()
                 return None
             if not claimed and not deleted:
                 return None
+
+    async def _forget_dead_consumers(self) -> None:
+        """Remove consumers silent for `claim_idle` with nothing pending (their entries were taken
+        over), atomically (a consumer reading meanwhile is never removed with an entry in hand): a
+        group does not collect the dead of every restart and crash for ever. A live consumer reads
+        at least every `block` seconds, far within `claim_idle`."""
+        removed = await self._forget_script(keys=[self.stream],
+                                            args=[self.group, self.consumer, int(self.claim_idle * 1000)])
+        for name in removed or []:
+            log.info("removed consumer %s from group %s: silent for %.0f s with nothing pending",
+                     _text(name), self.group, self.claim_idle)
 
     async def _attempt(self, entry_id: str) -> int:
         pending = await self.redis.xpending_range(self.stream, self.group, min=entry_id, max=entry_id, count=1)

@@ -20,6 +20,7 @@ the per-PR lease spans processes, so two servers never review one head at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,6 +30,7 @@ from typing import Any
 from bot import __version__
 from bot.app.context import JobContext
 from bot.app.custom_rules import OrgRules, OrgRulesCache
+from bot.app.engine_process import EnginePool, EngineWork, OverBudget, shared_pool
 from bot.app.evidence_store import REVIEW, EvidenceStore, EvidenceStoreError, open_store
 from bot.app.heads import Heads
 from bot.app.jobs import JobFailed, ReviewJob
@@ -37,6 +39,7 @@ from bot.app.logs import job_scope
 from bot.app.policy_source import PolicySource as PolicyFiles
 from bot.app.retries import RetryScheduler, cause_in_words, next_attempt
 from bot.app.review_key import ReviewKey
+from bot.app.worker import stopped_by_shutdown
 from bot.engine.diff import FileDiff
 from bot.engine.exceptions import Approval, ExceptionSettings
 from bot.engine.model import FileError, NotReviewed
@@ -61,6 +64,8 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 ATTEMPT_BACKOFF_SECONDS = 2.0
+INTERRUPTED_TITLE = "Interrupted; re-queued"
+REQUEUE_SECONDS = 4.0  # within the worker's wait for a cancelled job (cancel_timeout, 5 s)
 
 
 def _now() -> str:
@@ -96,10 +101,16 @@ class ReviewRunner:
     files by commit, leases)."""
 
     def __init__(self, app: GitHubApp, check_name: str, rule_set: RuleSet | None = None,
-                 leases: Leases | None = None, evidence: EvidenceStore | None = None) -> None:
+                 leases: Leases | None = None, evidence: EvidenceStore | None = None,
+                 engines: EnginePool | None = None, hands_back: bool = False) -> None:
         self.app = app
+        self.hands_back = hands_back  # a stopped job goes back to a shared queue (Redis) for another worker
         self.check_name = check_name
+        # A rule set given here cannot cross to an engine process (compiled rules do not pickle):
+        # the engine then runs in a thread, without a budget. The App never does that.
+        self.in_thread = rule_set is not None
         self.rule_set = rule_set or default_rule_set()
+        self.engines = engines or shared_pool()
         self.leases = leases or LocalLeases()
         self.blobs = BlobCache()
         self.org_rules = OrgRulesCache()
@@ -113,6 +124,8 @@ class ReviewRunner:
 
     async def aclose(self) -> None:
         await self.leases.aclose()
+        if self.engines is not shared_pool():
+            await self.engines.aclose()
 
     async def __call__(self, job: ReviewJob) -> None:
         """Review `job`'s head once: retry passing GitHub failures, fail the check closed otherwise."""
@@ -129,6 +142,15 @@ class ReviewRunner:
                 return
             except LeaseLost:
                 log.error("stopped: the lease expired; whoever holds it now finishes the check run")
+                raise
+            except asyncio.CancelledError:
+                if stopped_by_shutdown():
+                    await self._requeue_check(ctx)  # the worker hands the job back; the next one resumes this run
+                else:  # its time-out, or its caller went away: nobody runs it again
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(REQUEUE_SECONDS):
+                            await self._fail_check(ctx, "the review was stopped before it finished (it took longer "
+                                                        "than the worker allows for one job)")
                 raise
             except GitHubError as exc:
                 log.warning("attempt %d failed: %s", ctx.job.retry + attempt, exc)
@@ -201,7 +223,14 @@ class ReviewRunner:
                                  "Drafts are reviewed when marked ready for review (set `drafts: true` in "
                                  f"`{POLICY_PATH}` to review them earlier).")
             return
-        reviewed = await self._run_engine(ctx, pull, policy, rule_set, approvals)
+        try:
+            reviewed = await self._run_engine(ctx, pull, policy, rule_set, org_rules, approvals)
+        except OverBudget as exc:
+            await self._complete(ctx, "failure", f"Review exceeded its {exc.what} budget",
+                                 f"The {exc}, so it was stopped and the check fails "
+                                 "closed. Split the change, or exclude generated files with `paths.ignore` in "
+                                 f"`{POLICY_PATH}`.")
+            return
         record = JobRecord(errors=list(reviewed.diff_errors), notes=list(loaded.resolved.notes),
                            policy_problems=list(loaded.resolved.problems))
         changes = reviewed.changes
@@ -250,19 +279,24 @@ class ReviewRunner:
         return True
 
     async def _run_engine(self, ctx: JobContext, pull: PullRequestInfo, policy: Policy, rule_set: RuleSet,
-                          approvals: tuple[Approval, ...] = ()) -> Reviewed:
-        """Run the engine on the head's changes; a listing found stale is replaced by a comparison
-        anchored at this head, and the review starts over on it."""
+                          org_rules: OrgRules, approvals: tuple[Approval, ...] = ()) -> Reviewed:
+        """Run the engine on the head's changes (in an engine process, under its budget); a listing
+        found stale is replaced by a comparison anchored at this head, and the review starts over on it."""
         job = ctx.job
         changes = (await compared(ctx.gh, job.owner, job.repo, job.base_sha, job.head_sha) if job.is_merge_group
                    else await changes_at_head(ctx.gh, job.owner, job.repo, pull, job.head_sha))
-        engine = Engine(rule_set, policy, approvals=approvals)
         while True:
             diffs, diff_errors = diffs_of(changes.files)
             tree = GitHubTree(ctx.gh, job.owner, job.repo, job.head_sha, listed=listed_blobs(changes.files),
                               cache=self.blobs, loop=asyncio.get_running_loop())
             try:
-                review = await asyncio.to_thread(engine.review_change, diffs, tree, PatchedBase(tree, diffs))
+                if self.in_thread:
+                    engine = Engine(rule_set, policy, approvals=approvals)
+                    review = await asyncio.to_thread(engine.review_change, diffs, tree, PatchedBase(tree, diffs))
+                else:
+                    work = EngineWork(tuple(diffs), policy, org_rules.texts if org_rules.rules.rules else {},
+                                      org_rules.rules.digest, approvals)
+                    review = await self.engines.review(work, tree)
             except StaleListing as exc:
                 if not changes.current:
                     raise
@@ -370,6 +404,37 @@ class ReviewRunner:
                 await asyncio.sleep(ATTEMPT_BACKOFF_SECONDS * attempt / 2)
         raise AssertionError("unreachable")
 
+    async def _requeue_check(self, ctx: JobContext) -> None:
+        """The job was stopped (shutdown) before it finished; its check run is never left "in progress".
+
+        With Redis the worker hands the job back: the run goes back to `queued`, and the worker
+        that takes the job finds it by its key and completes it. In one process nobody takes it:
+        the run is completed `neutral` and loses the review's key, so the next delivery for this
+        head (a re-run, a redelivery) reviews it in a new run instead of taking it for done."""
+        if ctx.check_run_id is None:
+            return
+        job = ctx.job
+        update: dict[str, Any] = {
+            "status": "queued",
+            "output": {"title": INTERRUPTED_TITLE,
+                       "summary": "The review was interrupted (a worker stopped) and is queued again: another "
+                                  "worker finishes it."},
+        } if self.hands_back else {
+            "status": "completed", "conclusion": "neutral", "completed_at": _now(),
+            "external_id": f"{ctx.review_key or ''}:interrupted",
+            "output": {"title": "Interrupted: not reviewed",
+                       "summary": "Compliance Bot stopped before this review finished. Re-run the check from the "
+                                  "Checks tab (or push) to review this head."},
+        }
+        try:
+            async with asyncio.timeout(REQUEUE_SECONDS):
+                await ctx.gh.update_check_run(job.owner, job.repo, ctx.check_run_id, update)
+            log.info("check run %d %s: the job was stopped", ctx.check_run_id,
+                     "set back to queued" if self.hands_back else "completed neutral")
+        except (GitHubError, TimeoutError) as exc:
+            log.error("could not update check run %d of the stopped job (%s); the next job completes it",
+                      ctx.check_run_id, exc)
+
     async def _fail_check(self, ctx: JobContext, why: str) -> None:
         if ctx.check_run_id is None:
             return
@@ -452,6 +517,9 @@ def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:
     """The job handler the server's worker calls, built once per process from the settings."""
     app = GitHubApp(settings.app_id, settings.private_key.get_secret_value(), settings.github_api_url,
                     settings.http_timeout)
-    leases: Leases = (RedisLeases.from_url(settings.redis_url, prefix=f"{settings.redis_namespace}:lease:")
+    leases: Leases = (RedisLeases.from_url(settings.redis_url, prefix=f"{settings.redis_namespace}:lease:",
+                                           ttl=settings.claim_idle)
                       if settings.redis_url else LocalLeases())
-    return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings))
+    engines = EnginePool(settings.worker_concurrency, settings.review_seconds, settings.review_memory_mb)
+    return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings), engines=engines,
+                        hands_back=bool(settings.redis_url))

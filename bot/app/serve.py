@@ -1,6 +1,11 @@
-"""Run the webhook server: settings -> logging -> handler -> app -> uvicorn.
+"""Run the App's two roles: the webhook server and the review worker.
 
-    bot.app.serve.run("0.0.0.0", 3000, bot.app.runner.make_handler)
+    bot.app.serve.run("0.0.0.0", 3000, bot.app.runner.make_handler)          web (+ built-in worker)
+    bot.app.serve.run(..., worker=False)                                     web only (REDIS_URL)
+    bot.app.serve.run_worker(bot.app.runner.make_handler, concurrency=4)     worker only (REDIS_URL)
+
+Without REDIS_URL the server keeps its built-in worker (one process, the in-process queue);
+with it, web servers and workers scale apart, all on one Redis stream.
 
 `handler_factory(settings)` returns the coroutine function the worker calls with each `ReviewJob`;
 the caller chooses it, so tests (and other entry points) can pass a fake one.
@@ -8,15 +13,20 @@ the caller chooses it, so tests (and other entry points) can pass a fake one.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from bot.app.jobs import ReviewJob
 from bot.app.logs import configure_logging
 from bot.app.settings import Settings, SettingsError, load_settings
 
-__all__ = ["run"]
+__all__ = ["run", "run_worker"]
+
+log = logging.getLogger(__name__)
 
 HandlerFactory = Callable[[Settings], Callable[[ReviewJob], Awaitable[None]]]
 
@@ -28,19 +38,18 @@ def run(
     handler_factory: HandlerFactory,
     *,
     env: Mapping[str, str] | None = None,
+    worker: bool = True,
     **uvicorn_options: Any,
 ) -> None:
     """Load settings (exit 2 with one line on stderr if they are bad), set up logging, serve.
 
     `env` replaces os.environ (tests); `uvicorn_options` go to `uvicorn.run` (e.g. `proxy_headers`).
+    `worker=False`: web only (verify, enqueue, answer); needs REDIS_URL, where workers read.
     Returns when the server has shut down (SIGINT/SIGTERM; jobs in hand are drained first).
     """
-    try:
-        settings = load_settings(env)
-    except SettingsError as exc:
-        print(f"compliance-bot: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-    configure_logging(settings.log_level, secrets=[settings.webhook_secret.get_secret_value()])
+    settings = _settings(env)
+    if not worker and not settings.redis_url:
+        _exit("--no-worker needs REDIS_URL: without Redis the server's own worker is the only one")
 
     import uvicorn
 
@@ -53,7 +62,8 @@ def run(
     except EvidenceStoreError as exc:
         print(f"compliance-bot: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
-    app = create_app(settings, handler, evidence=evidence)
+    app = create_app(settings, handler, evidence=evidence, run_worker=worker,
+                     shutdown_timeout=settings.shutdown_grace)
     options: dict[str, Any] = {
         "log_config": None,  # our root handler (with redaction) formats uvicorn's records too
         "access_log": False,  # the server logs one richer line per delivery
@@ -70,3 +80,62 @@ def run(
     }
     options.update(uvicorn_options)
     uvicorn.run(app, host=host, port=port, **options)
+
+
+def run_worker(handler_factory: HandlerFactory, concurrency: int | None = None, *,
+               env: Mapping[str, str] | None = None) -> None:
+    """Review jobs from the Redis queue until SIGTERM/SIGINT, then stop taking jobs, let those in
+    hand finish within SHUTDOWN_GRACE and hand back the rest (exit 2 on bad settings)."""
+    settings = _settings(env)
+    if not settings.redis_url:
+        _exit("worker needs REDIS_URL: workers read the queue the web servers fill "
+              "(without Redis, `compliance-bot serve` reviews in its own process)")
+    from bot.app.evidence_store import EvidenceStoreError
+
+    try:
+        handler = handler_factory(settings)
+    except EvidenceStoreError as exc:
+        _exit(str(exc))
+    asyncio.run(_work(settings, handler, concurrency or settings.worker_concurrency))
+
+
+async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[None]], concurrency: int) -> None:
+    from bot.app.scaleout import attach
+    from bot.app.server import build_queue
+    from bot.app.worker import Worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    queue = build_queue(settings)
+    worker = Worker(queue, handler, concurrency, heartbeat=settings.worker_heartbeat,
+                    stop_timeout=settings.shutdown_grace)
+    await worker.start()
+    attached = attach(handler, queue, worker, sweep_interval=settings.sweep_interval)  # retries, heads, liveness
+    log.info("compliance bot worker ready: %d consumer(s) on %s, check %r", concurrency,
+             settings.redis_url_redacted, settings.check_name)
+    try:
+        await stop.wait()
+        log.info("stopping: no new jobs; jobs in hand get %.0f s to finish", settings.shutdown_grace)
+    finally:
+        await worker.stop(settings.shutdown_grace)
+        await attached.close()
+        await queue.close()
+        close = getattr(handler, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _settings(env: Mapping[str, str] | None) -> Settings:
+    try:
+        settings = load_settings(env)
+    except SettingsError as exc:
+        _exit(str(exc))
+    configure_logging(settings.log_level, secrets=[settings.webhook_secret.get_secret_value()])
+    return settings
+
+
+def _exit(message: str) -> NoReturn:
+    print(f"compliance-bot: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)

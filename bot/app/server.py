@@ -62,7 +62,8 @@ def build_queue(settings: Settings) -> JobQueue:
     """Redis Streams when REDIS_URL is set, else the in-process queue."""
     if settings.redis_url:
         namespace = settings.redis_namespace
-        return RedisStreamQueue.from_url(settings.redis_url, stream=f"{namespace}:jobs", group=namespace)
+        return RedisStreamQueue.from_url(settings.redis_url, stream=f"{namespace}:jobs", group=namespace,
+                                         claim_idle=settings.claim_idle)
     return InProcessQueue()
 
 
@@ -75,18 +76,22 @@ def create_app(
     shutdown_timeout: float = 25.0,
     body_read_seconds: float = BODY_READ_SECONDS,
     evidence: EvidenceStore | None = None,
+    run_worker: bool = True,
 ) -> Starlette:
     """The ASGI app. A `queue` passed in is used as is and left open at shutdown (its owner
     closes it); a queue built here from the settings is closed by the lifespan. `evidence`: where
-    merges are recorded (None: merges are not recorded)."""
+    merges are recorded (None: merges are not recorded). `run_worker=False`: web only, the
+    reviews run in `compliance-bot worker` processes on the same Redis."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         owned = queue is None
         job_queue = build_queue(settings) if queue is None else queue
         where = settings.redis_url_redacted if owned and settings.redis_url else repr(job_queue)
-        worker = Worker(job_queue, handler, settings.worker_concurrency, stop_timeout=shutdown_timeout)
-        await worker.start()
+        worker = Worker(job_queue, handler, settings.worker_concurrency, stop_timeout=shutdown_timeout,
+                        heartbeat=settings.worker_heartbeat)
+        if run_worker:
+            await worker.start()
         attached = attach(handler, job_queue, worker, sweep_interval=settings.sweep_interval)
         log.info("compliance bot ready: app id %s, queue %s, check %r",
                  settings.app_id, where, settings.check_name)

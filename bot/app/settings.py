@@ -15,6 +15,16 @@
     HTTP_TIMEOUT        seconds per GitHub API request (default 10)
     SWEEP_INTERVAL      seconds between sweeps for failed deliveries to redeliver (Redis only;
                         default 60; `bot.app.sweeper`)
+    REVIEW_SECONDS      the engine's hard time budget per review, in an engine process killed at the
+                        deadline (default 600)
+    REVIEW_MEMORY_MB    the address space each engine process may use (default 2048)
+    WORKER_HEARTBEAT    seconds between a worker's "still working" signals for the jobs it holds
+                        (default 10)
+    CLAIM_IDLE          seconds without a heartbeat after which another worker takes a job over and
+                        a dead worker is removed from the group; also the per-PR lease's lifetime
+                        (default 3 x WORKER_HEARTBEAT)
+    SHUTDOWN_GRACE      seconds a stopping worker (SIGTERM) lets its jobs finish before handing them
+                        back to the queue (default 25)
     DATABASE_URL, DATABASE_SCHEMA, DATA_DIR, EVIDENCE_DB
                         where evidence records are kept (`bot.app.store_settings`; default: a
                         SQLite file under DATA_DIR)
@@ -106,6 +116,11 @@ class Settings(StoreSettings):
     sweep_interval: float = Field(
         default=60.0, validation_alias="SWEEP_INTERVAL", gt=0, le=86400
     )
+    review_seconds: float = Field(default=600.0, validation_alias="REVIEW_SECONDS", gt=0, le=86_400)
+    review_memory_mb: int = Field(default=2048, validation_alias="REVIEW_MEMORY_MB", ge=256, le=1_048_576)
+    worker_heartbeat: float = Field(default=10.0, validation_alias="WORKER_HEARTBEAT", gt=0, le=3600)
+    claim_idle_seconds: float | None = Field(default=None, validation_alias="CLAIM_IDLE", gt=0, le=86_400)
+    shutdown_grace: float = Field(default=25.0, validation_alias="SHUTDOWN_GRACE", ge=0, le=3600)
 
     _key_source: str = PrivateAttr(default="PRIVATE_KEY")
 
@@ -206,6 +221,17 @@ class Settings(StoreSettings):
 
     def __str__(self) -> str:
         return self.__repr__()
+
+    @property
+    def claim_idle(self) -> float:
+        """CLAIM_IDLE, else three heartbeats: a live worker is never taken for dead by one late beat."""
+        return self.claim_idle_seconds if self.claim_idle_seconds is not None else 3 * self.worker_heartbeat
+
+    @model_validator(mode="after")
+    def _claim_after_heartbeats(self) -> Settings:
+        if self.claim_idle_seconds is not None and self.claim_idle_seconds <= self.worker_heartbeat:
+            raise ValueError("CLAIM_IDLE: must be longer than WORKER_HEARTBEAT (a live worker would lose its jobs)")
+        return self
 
     @property
     def redis_url_redacted(self) -> str | None:

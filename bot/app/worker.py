@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections import deque
@@ -40,13 +41,30 @@ from typing import Any, Self
 from bot.app.job_queue import Delivery, JobQueue, QueueClosed
 from bot.app.jobs import JobFailed, ReviewJob
 
-__all__ = ["Handler", "Worker"]
+__all__ = ["Handler", "Worker", "stopped_by_shutdown"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[ReviewJob], Awaitable[None]]
 
 PullRequestKey = tuple[int, str, str, int]
+
+
+class _Shutdown:
+    """Set on a running job before `stop()` cancels it: the handler then knows the cancellation is
+    a shutdown (hand the job back) and not its time-out (fail it)."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+
+_JOB_SHUTDOWN: contextvars.ContextVar[_Shutdown | None] = contextvars.ContextVar("job_shutdown", default=None)
+
+
+def stopped_by_shutdown() -> bool:
+    """In a job being cancelled: whether its worker is shutting down (the job goes back to the queue)."""
+    flag = _JOB_SHUTDOWN.get()
+    return flag is not None and flag.stopping
 
 
 def pr_key(job: ReviewJob) -> PullRequestKey:
@@ -97,6 +115,7 @@ class Worker:
         self._lanes: dict[PullRequestKey, _Lane] = {}
         self._held: dict[str, Delivery] = {}  # handed out by the queue, not yet acked
         self._running: dict[str, Delivery] = {}
+        self._shutdown_flags: dict[str, _Shutdown] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Event | None = None
@@ -146,6 +165,8 @@ class Worker:
         tasks = list(self._tasks)
         _done, pending = await asyncio.wait(tasks, timeout=timeout)
         if pending:
+            for flag in self._shutdown_flags.values():
+                flag.stopping = True
             log.warning(
                 "worker stop: %d job(s) still running after %.1fs, cancelling: %s",
                 len(self._running), timeout,
@@ -158,11 +179,22 @@ class Worker:
             _done, beating = await asyncio.wait({self._heartbeat_task}, timeout=self.cancel_timeout)
             if beating:
                 await self._cancel(beating, "heartbeat")
-        if self._held:
-            log.warning("worker stop: %d delivery(ies) left unacked for redelivery", len(self._held))
+        await self._hand_back()
         self._tasks = []
         self._heartbeat_task = None
         log.info("worker stopped: %d job(s) processed, %d failed", self.processed, self.failed)
+
+    async def _hand_back(self) -> None:
+        """Deliveries still held after stopping go back to the queue, unacked, for another consumer
+        to take at once (not after a takeover's wait)."""
+        for delivery in list(self._held.values()):
+            try:
+                async with asyncio.timeout(self.cancel_timeout):
+                    await self.queue.release(delivery)
+            except Exception as exc:  # noqa: BLE001 - still unacked: a takeover finds it after claim_idle
+                log.warning("delivery=%s could not be handed back (%s); it is taken over once idle",
+                            delivery.job.delivery_id, type(exc).__name__)
+            self._held.pop(delivery.id, None)
 
     async def _cancel(self, tasks: set[asyncio.Task[None]], what: str) -> None:
         """Cancel `tasks` and wait for them, at most `cancel_timeout` s; log the ones left behind."""
@@ -248,6 +280,8 @@ class Worker:
         log.info("delivery=%s review started: %s (%s, attempt %d)",
                  job.delivery_id, _describe(job), job.trigger, delivery.attempt)
         deadline = asyncio.timeout(self.job_timeout)
+        flag = self._shutdown_flags[delivery.id] = _Shutdown()
+        token = _JOB_SHUTDOWN.set(flag)
         try:
             async with deadline:
                 await self.handler(job)
@@ -272,6 +306,8 @@ class Worker:
                      job.delivery_id, time.monotonic() - started, _describe(job))
         finally:
             self._running.pop(delivery.id, None)
+            self._shutdown_flags.pop(delivery.id, None)
+            _JOB_SHUTDOWN.reset(token)
         await self._ack(delivery)
 
     async def _ack(self, delivery: Delivery) -> None:

@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the GitHub App webhook server")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--no-worker", action="store_true",
+                       help="web only: verify, queue and answer; `compliance-bot worker` processes review (needs REDIS_URL)")
+
+    worker = sub.add_parser("worker", help="review jobs from the Redis queue (REDIS_URL) until SIGTERM")
+    worker.add_argument("--concurrency", type=int, default=None, metavar="N",
+                        help="reviews at once (default WORKER_CONCURRENCY, 4)")
 
     sub.add_parser("demo", help="review a bundled example change and print what the App would post")
     add_evidence_parser(sub)
@@ -297,7 +303,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from bot.app.runner import make_handler
     from bot.app.serve import run
 
-    run(args.host, args.port, make_handler)
+    run(args.host, args.port, make_handler, worker=not args.no_worker)
+    return EXIT_OK
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from bot.app.runner import make_handler
+    from bot.app.serve import run_worker
+
+    if args.concurrency is not None and not 1 <= args.concurrency <= 256:
+        raise UsageError("--concurrency must be between 1 and 256")
+    run_worker(make_handler, args.concurrency)
     return EXIT_OK
 
 
@@ -373,9 +389,8 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": _cmd_check, "scan": _cmd_scan, "rules": _cmd_rules, "serve": _cmd_serve, "demo": _cmd_demo,
-            "evidence": run_evidence, "policy": _cmd_policy,
-            "jobs": run_jobs}
+COMMANDS = {"check": _cmd_check, "scan": _cmd_scan, "rules": _cmd_rules, "serve": _cmd_serve, "worker": _cmd_worker,
+            "demo": _cmd_demo, "evidence": run_evidence, "policy": _cmd_policy, "jobs": run_jobs}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

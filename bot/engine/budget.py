@@ -10,7 +10,7 @@ tree says why it gave no text, and the engine turns that into an error naming th
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from bot.engine import limits
 from bot.engine.tree import Tree, unread_reason
@@ -115,13 +115,23 @@ class FileClock:
     file's parse, the rules on one resource, a chunk of lines), each bounded by the parser limits,
     so a file is stopped within one unit past `limits.FILE_SECONDS`."""
 
-    def __init__(self, limit: float | None = None) -> None:
+    def __init__(self, limit: float | None = None, on_file: Callable[[str], None] | None = None) -> None:
         self.limit = limits.FILE_SECONDS if limit is None else limit
         self._spent: dict[str, float] = {}
         self.stopped: dict[str, float] = {}  # path -> seconds spent when its work was stopped
+        self._on_file = on_file  # told each time work moves to another file (who runs the engine names it)
+        self._current: str | None = None
+
+    def begin(self, path: str) -> None:
+        """Work on `path` starts (or goes on): whoever watches the review learns which file it is on."""
+        if path != self._current:
+            self._current = path
+            if self._on_file is not None:
+                self._on_file(path)
 
     def over(self, path: str) -> bool:
         """True once `path` has used its time; the first time, it is recorded as stopped."""
+        self.begin(path)
         spent = self._spent.get(path, 0.0)
         if spent > self.limit and path not in self.stopped:
             self.stopped[path] = spent

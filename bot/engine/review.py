@@ -14,7 +14,7 @@ import posixpath
 import re
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.engine import coverage, limits
@@ -276,6 +276,8 @@ def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | N
             {p: t for p, t in terraform.items() if module_dir(p) in needed or p in named}, var_files)
     for path, text in contents.items():
         if classify(path) in (YAML, JSON, DOCKERFILE):
+            if clock is not None:
+                clock.begin(path)
             started = FileClock.now()
             parsed[path] = parse_one(path, text)
             if clock is not None:
@@ -328,10 +330,11 @@ class Engine:
     """Runs a rule set under a policy; one instance can review many changes."""
 
     def __init__(self, rule_set: RuleSet, policy: Policy | None = None, today: dt.date | None = None,
-                 approvals: Sequence[Approval] = ()) -> None:
+                 approvals: Sequence[Approval] = (), progress: Callable[[str], None] | None = None) -> None:
         """`approvals`: approving reviews of the pull request at its head by members of the policy's
         approver teams (the App fetches them); they make the exceptions the change adds count."""
         self.rule_set = rule_set
+        self.progress = progress  # told the path of each file the review starts working on
         self.policy = policy or Policy()
         self.today = today
         self.approvals = tuple(approvals)
@@ -367,7 +370,7 @@ class Engine:
 
     def _review(self, diffs: Sequence[FileDiff], head: Tree, base: Tree | None, whole_tree: bool) -> Review:
         started = time.perf_counter()
-        clock = FileClock()
+        clock = FileClock(on_file=self.progress)
         errors: list[FileError] = []
         notes: list[str] = self._scope_notes()
         policy_diff = next((d for d in diffs if POLICY_PATH in (d.path, d.base_path)), None)

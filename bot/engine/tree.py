@@ -88,6 +88,10 @@ class BinaryText(str):
 
     looks_like_text: bool
 
+    def __reduce__(self) -> tuple[type[BinaryText], tuple[str, bool]]:
+        """Pickled with its flag, so a text crosses to the engine's process as what it is."""
+        return (BinaryText, (str(self), self.looks_like_text))
+
     def __new__(cls, text: str, looks_like_text: bool) -> Self:
         self = super().__new__(cls, text)
         self.looks_like_text = looks_like_text

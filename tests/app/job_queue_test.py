@@ -7,6 +7,7 @@ tests/app/redis_fixtures.py); the ones that restart Redis run their own server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -243,6 +244,42 @@ async def test_redis_touch_keeps_a_live_consumers_job(queues: Any) -> None:
     other: RedisStreamQueue = queues("other", claim_idle=0.3)  # no more touches: now it is taken over
     reclaimed = await asyncio.wait_for(other.get(), DEADLINE)
     assert reclaimed.id == held.id and reclaimed.attempt == 2
+
+
+async def test_redis_a_delivery_handed_back_is_taken_at_once_without_counting_an_attempt(queues: Any) -> None:
+    stopping: RedisStreamQueue = queues("stopping")
+    await stopping.put(job("d-1"))
+    held = await asyncio.wait_for(stopping.get(), DEADLINE)
+    await stopping.release(held)
+    other: RedisStreamQueue = queues("other", claim_idle=3600)  # would wait an hour for a dead consumer's
+    taken = await asyncio.wait_for(other.get(), DEADLINE)
+    assert taken.id == held.id and taken.attempt == 2  # handed out twice; the release itself is no attempt
+    (entry,) = await other.redis.xpending_range(other.stream, other.group, min=held.id, max=held.id, count=1)
+    assert entry["consumer"] == "other" and entry["times_delivered"] == 2
+
+
+async def test_redis_dead_consumers_are_removed_once_silent_with_nothing_pending(queues: Any) -> None:
+    dead: RedisStreamQueue = queues("dead")
+    await dead.put(job("d-1"))
+    await asyncio.wait_for(dead.get(), DEADLINE)
+    await dead.close()  # dies holding d-1
+    idle: RedisStreamQueue = queues("idle")  # a consumer that read nothing and went quiet, with nothing pending
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(idle.get(), 0.1)
+    await idle.close()
+    survivor: RedisStreamQueue = queues("survivor", claim_idle=0.3)
+    await asyncio.wait_for(survivor.get(), DEADLINE)  # d-1, taken over
+
+    async def names() -> set[str] | None:
+        found = {c["name"] for c in await survivor.redis.xinfo_consumers(survivor.stream, survivor.group)}
+        return found if found == {"survivor"} else None
+
+    async def survivor_reads() -> set[str] | None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(survivor.get(), 0.1)  # each round checks for the dead
+        return await names()
+
+    assert await eventually(survivor_reads, what="the dead consumers to be removed") == {"survivor"}
 
 
 async def test_redis_too_many_attempts_go_to_dead_letter(queues: Any) -> None:

@@ -8,17 +8,22 @@ import asyncio
 import io
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
+from bot.app.engine_process import EnginePool
+from bot.app.job_queue import InProcessQueue
 from bot.app.jobs import ReviewJob
 from bot.app.logs import RedactingFormatter
 from bot.app.runner import ReviewRunner
 from bot.app.webhooks import route
+from bot.app.worker import Worker
 from bot.github import files
 from bot.github.client import GitHubApp
+from tests.app.redis_fixtures import eventually
 from tests.fakegithub import FakeGitHub, Repository
 from tests.fakegithub.messages import Response
 
@@ -228,10 +233,10 @@ def test_check_suite_requested_right_after_opened_does_not_review_twice(fake_git
 def test_an_unexpected_error_fails_the_check_closed(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
     repo, number = pr(fake_github, "crash", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
 
-    def broken(*args: object, **kwargs: object) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("engine bug")
 
-    monkeypatch.setattr("bot.app.runner.Engine.review_change", broken)
+    monkeypatch.setattr("bot.app.runner.EnginePool.review", broken)
     with pytest.raises(KeyError):
         review(fake_github, repo, number)
     (run,) = fake_github.check_runs(repo)
@@ -325,12 +330,16 @@ def test_a_check_run_left_in_progress_is_finished_by_the_next_job(fake_github: F
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     repo, number = pr(fake_github, "resume", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
 
+    class ProcessDied(BaseException):
+        """The process is gone mid-job (SIGKILL, a lost node): no code of the job runs any more. A
+        cancellation is no such death: a cancelled job completes or re-queues its run."""
+
     async def dies(*args: object) -> None:
-        raise asyncio.CancelledError  # the process stops mid-job: nothing completes the run
+        raise ProcessDied
 
     with monkeypatch.context() as patched:
         patched.setattr("bot.app.runner.ReviewRunner._report", dies)
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises(ProcessDied):
             review(fake_github, repo, number)
     (left,) = fake_github.check_runs(repo)
     assert left["status"] == "in_progress"
@@ -486,6 +495,82 @@ def test_nothing_the_pull_request_author_writes_outside_the_default_branch_chang
     repo.add_review_comment(number, "main.tf", 3, "@compliance-bot suppress CB-AWS-001: accepted risk")
     run = review(fake_github, repo, number)
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
+
+
+@pytest.mark.parametrize("how", ["shutdown, shared queue", "shutdown, one process"])
+def test_a_job_stopped_mid_review_never_leaves_its_check_run_in_progress(fake_github: FakeGitHub, how: str) -> None:
+    """Stopped by a shutdown: with a shared queue (Redis) the run goes back to `queued` for the
+    worker that takes the job; in one process it is completed neutral without the review's key,
+    so the next delivery of the head reviews it in a new run."""
+    hands_back = how == "shutdown, shared queue"
+    repo, number = pr(fake_github, f"stopped-{len(how)}", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    entered, released = threading.Event(), threading.Event()
+
+    def hold_the_listing(operation_id: str | None, response: Response) -> None:
+        if operation_id == "pulls/list-files" and not entered.is_set():
+            entered.set()
+            released.wait(30)
+
+    app = GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0)
+    runner = ReviewRunner(app, "compliance", hands_back=hands_back)
+
+    async def stop_mid_review() -> int:
+        queue = InProcessQueue()
+        worker = Worker(queue, runner, 1, job_timeout=None)
+        await worker.start()
+        await queue.put(job_for(fake_github, repo, number))
+        assert await asyncio.to_thread(entered.wait, 30)
+        stopping = asyncio.create_task(worker.stop(0))
+        released.set()
+        await asyncio.wait_for(stopping, 30)
+        return queue.qsize()
+
+    fake_github.response_hook = hold_the_listing
+    try:
+        handed_back = asyncio.run(stop_mid_review())
+    finally:
+        released.set()
+        fake_github.response_hook = None
+    (run,) = fake_github.check_runs(repo)
+    if hands_back:
+        assert run["status"] == "queued" and run["title"] == "Interrupted; re-queued"
+    else:
+        assert run["status"] == "completed" and run["conclusion"] == "neutral"
+        assert run["external_id"].endswith(":interrupted")
+    assert handed_back == 1
+    asyncio.run(runner(job_for(fake_github, repo, number)))  # the job again (taken over, or redelivered)
+    runs = fake_github.check_runs(repo)
+    assert [r["status"] for r in runs] == ["completed"] * (1 if hands_back else 2)
+    assert runs[-1]["conclusion"] == "failure" and len(fake_github.reviews(repo, number)) == 1
+
+
+def test_a_job_past_the_workers_time_out_fails_its_check_and_leaves_no_engine_running(fake_github: FakeGitHub) -> None:
+    slow = "".join(f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\nspec:\n  containers:\n"
+                   f"    - name: c\n      image: x:1\n      securityContext:\n        privileged: true\n---\n"
+                   for i in range(8000))  # many seconds of engine work
+    repo, number = pr(fake_github, "timed-out", {"README.md": "x\n"}, {"k8s/pods.yaml": slow})
+    engines = EnginePool(1)
+    runner = ReviewRunner(GitHubApp(fake_github.app_id, fake_github.private_key_pem, fake_github.url, 10.0),
+                          "compliance", engines=engines)
+
+    async def time_out() -> None:
+        queue = InProcessQueue()
+        async with Worker(queue, runner, 1, job_timeout=5) as worker:
+            await queue.put(job_for(fake_github, repo, number))
+            (pid,) = await eventually(engines.live_pids, what="the job's engine process",
+                                      timeout=60)
+            await eventually(lambda: worker.failed == 1, what="the job to time out", timeout=60)
+        assert queue.qsize() == 0  # failed, not handed back
+        await eventually(lambda: pid not in engines.live_pids(), what="the engine process to be killed",
+                         timeout=30)
+
+    try:
+        asyncio.run(time_out())
+    finally:
+        engines.close()
+    (run,) = fake_github.check_runs(repo)
+    assert run["status"] == "completed" and run["conclusion"] == "failure"
+    assert "took longer than the worker allows" in run["summary"]
 
 
 def test_a_job_completes_only_the_check_run_of_its_own_head(fake_github: FakeGitHub) -> None:

@@ -59,6 +59,8 @@ def test_defaults(env: dict[str, str], pem: str) -> None:
     assert settings.check_name == "compliance"
     assert settings.worker_concurrency == 4
     assert settings.http_timeout == 10.0
+    assert (settings.review_seconds, settings.review_memory_mb) == (600.0, 2048)
+    assert (settings.worker_heartbeat, settings.claim_idle, settings.shutdown_grace) == (10.0, 30.0, 25.0)
 
 
 def test_every_setting_is_read(env: dict[str, str]) -> None:
@@ -69,8 +71,15 @@ def test_every_setting_is_read(env: dict[str, str]) -> None:
         CHECK_NAME="policy",
         WORKER_CONCURRENCY="8",
         HTTP_TIMEOUT="2.5",
+        REVIEW_SECONDS="120",
+        REVIEW_MEMORY_MB="1024",
+        WORKER_HEARTBEAT="2",
+        CLAIM_IDLE="9",
+        SHUTDOWN_GRACE="0",
     )
     settings = load_settings(env)
+    assert (settings.review_seconds, settings.review_memory_mb) == (120.0, 1024)
+    assert (settings.worker_heartbeat, settings.claim_idle, settings.shutdown_grace) == (2.0, 9.0, 0.0)
     assert settings.github_api_url == "https://ghe.example.com/api/v3"
     assert settings.redis_url == "redis://127.0.0.1:6379/2"
     assert settings.log_level == "DEBUG"
@@ -291,3 +300,11 @@ def test_settings_come_only_from_the_mapping_handed_in(env: dict[str, str], monk
     assert settings.redis_url is None and settings.check_name == "compliance"
     assert load_settings({**env, "REDIS_NAMESPACE": "team-a"}).redis_namespace == "team-a"
     assert "REDIS_NAMESPACE: may hold only letters" in _error({**env, "REDIS_NAMESPACE": "no spaces"})
+
+
+def test_claim_idle_follows_the_heartbeat_and_must_outlast_it(env: dict[str, str]) -> None:
+    assert load_settings({**env, "WORKER_HEARTBEAT": "1"}).claim_idle == 3.0
+    assert "CLAIM_IDLE: must be longer than WORKER_HEARTBEAT" in _error({**env, "WORKER_HEARTBEAT": "5",
+                                                                        "CLAIM_IDLE": "5"})
+    assert "REVIEW_MEMORY_MB: must be at least 256" in _error({**env, "REVIEW_MEMORY_MB": "64"})
+    assert "REVIEW_SECONDS: must be greater than 0" in _error({**env, "REVIEW_SECONDS": "0"})

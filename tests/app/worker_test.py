@@ -201,7 +201,7 @@ async def test_graceful_stop_drains_running_jobs(queue: InProcessQueue) -> None:
     assert not worker.started
 
 
-async def test_stop_cancels_jobs_past_the_timeout_and_leaves_them_unacked(queue: InProcessQueue) -> None:
+async def test_stop_cancels_jobs_past_the_timeout_and_hands_them_back(queue: InProcessQueue) -> None:
     handler = Recorder(gated=True)  # never released: a hung job
     worker = Worker(queue, handler, concurrency=1)
     await worker.start()
@@ -209,7 +209,8 @@ async def test_stop_cancels_jobs_past_the_timeout_and_leaves_them_unacked(queue:
     await handler.until(lambda: handler.running == 1)
     await asyncio.wait_for(worker.stop(timeout=0.1), DEADLINE)
     assert handler.cancelled == ["hung"]
-    assert queue.unacked == 1  # a Redis queue would hand it out again
+    assert queue.unacked == 0 and queue.qsize() == 1  # handed back: the next consumer takes it
+    assert (await asyncio.wait_for(queue.get(), DEADLINE)).job.delivery_id == "hung"
 
 
 async def test_stop_of_an_idle_worker_does_not_wait_for_the_timeout(queue: InProcessQueue) -> None:

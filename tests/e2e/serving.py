@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,16 +49,18 @@ class App:
 
 
 @contextlib.contextmanager
-def serve(fake: FakeGitHub, log: Path, env: Mapping[str, str] | None = None) -> Iterator[App]:
-    """Start the server with the fake's App settings (plus `env`), wait until it is healthy, stop
-    it at the end; its log must never hold the private key, an installation token or the secret."""
+def serve(fake: FakeGitHub, log: Path, env: Mapping[str, str] | None = None,
+          args: Sequence[str] = ()) -> Iterator[App]:
+    """Start the server with the fake's App settings (plus `env`, and `args` such as
+    `--no-worker`), wait until it is healthy, stop it at the end; its log must never hold the
+    private key, an installation token or the secret."""
     port = free_port()
     environment = {**os.environ, **fake.app_env(), "LOG_LEVEL": "DEBUG"}
     environment.pop("REDIS_URL", None)
     environment.update(env or {})
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "bot.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             env=environment, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
         )
         url = f"http://127.0.0.1:{port}"
@@ -81,6 +83,47 @@ def serve(fake: FakeGitHub, log: Path, env: Mapping[str, str] | None = None) -> 
     assert "BEGIN RSA PRIVATE KEY" not in text and "BEGIN PRIVATE KEY" not in text
     assert "ghs_" not in text, "an installation token was logged"
     assert fake.webhook_secret not in text
+
+
+class WorkerProcess:
+    """A running `compliance-bot worker` and its log."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextlib.contextmanager
+def work(fake: FakeGitHub, log: Path, env: Mapping[str, str], args: Sequence[str] = ()) -> Iterator[WorkerProcess]:
+    """Start `compliance-bot worker` (REDIS_URL and the rest in `env`), wait until it says it is
+    ready; at the end stop it if the test has not (SIGTERM, then SIGKILL) and check its log."""
+    environment = {**os.environ, **fake.app_env(), "LOG_LEVEL": "DEBUG", **env}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli.main", "worker", *args],
+                                   env=environment, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited: {log.read_text()}")
+            return "compliance bot worker ready" in log.read_text(errors="replace")
+
+        try:
+            wait_for(ready, 30, "the worker to start")
+            yield WorkerProcess(process, log)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
+    text = log.read_text(errors="replace")
+    assert "BEGIN RSA PRIVATE KEY" not in text and "ghs_" not in text and fake.webhook_secret not in text
 
 
 def completed_runs(fake: FakeGitHub, repo: Repository, sha: str) -> list[dict[str, Any]]:

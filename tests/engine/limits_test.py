@@ -4,6 +4,7 @@ one file, the CPU time of one file."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -151,3 +152,14 @@ def test_hcl_syntax_has_its_own_bound_for_python_hcl2s_memory_and_tf_json_the_ge
     assert error.message.endswith(f"the limit is {limits.HCL_FILE_BYTES:,})")
     as_json = parse_terraform({"main.tf.json": f'{{"locals": {{"pad": "{pad}"}}}}'})["main.tf.json"]
     assert not as_json.errors
+
+
+def test_the_engine_says_which_file_it_works_on() -> None:
+    """Whoever runs the engine (an engine process killed at its deadline) can name the file it was on."""
+    files = {"a/main.tf": 'resource "aws_ebs_volume" "v" {\n  size = 1\n}\n', "k8s/app.yaml": "kind: Pod\n",
+             "notes.txt": "hello\n"}
+    seen: list[str] = []
+    Engine(default_rule_set(), progress=seen.append).review_change(
+        [whole_file_added(p, t) for p, t in files.items()], MemoryTree(files))
+    assert set(seen) == set(files)
+    assert all(a != b for a, b in itertools.pairwise(seen))  # told when work moves, not per unit

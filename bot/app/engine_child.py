@@ -1,0 +1,164 @@
+"""The engine's own process: one review at a time, files asked of the parent over a pipe.
+
+Why a process: the engine is pure CPU in Python; in the web process it shares the GIL with the
+event loop that answers webhooks, and a thread cannot be stopped at a deadline. A process can
+be killed, and its memory capped (`RLIMIT_AS`), so a review never outlives its budget.
+
+The conversation (tuples over a `multiprocessing` connection; the parent is
+`bot.app.engine_process`):
+
+    child -> parent  ("ready",)                            started, rules loaded
+    parent -> child  ("review", EngineWork)
+    child -> parent  ("list",)                             the head's file list, please
+    parent -> child  ("listing", paths, complete, sizes)
+    child -> parent  ("read", paths)                       these texts at head, please
+    parent -> child  ("texts", texts, reasons)             reasons: why a text is missing
+    child -> parent  ("file", path)                        the review works on `path` now
+    child -> parent  ("done", Review) | ("memory",) | ("error", message)
+
+This module imports only the engine and the rules: nothing of GitHub, HTTP or Redis.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import resource
+import signal
+import traceback
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.engine.diff import FileDiff
+from bot.engine.exceptions import Approval
+from bot.engine.policy import Policy
+from bot.engine.review import Engine, Review, RuleSet
+from bot.engine.tree import PatchedBase
+
+__all__ = ["EngineWork", "child_main"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineWork:
+    """Everything the engine needs besides file texts, as plain data (compiled rules do not pickle):
+    the organisation's custom rules travel as the texts they were loaded from."""
+
+    diffs: tuple[FileDiff, ...]
+    policy: Policy
+    custom_rules: Mapping[str, str | None] = field(default_factory=dict)
+    custom_digest: str = ""
+    approvals: tuple[Approval, ...] = ()  # approving reviews at the head: they make exceptions count
+
+
+class _ParentTree:
+    """The head as the engine reads it (`bot.engine.tree.Tree`), each question put to the parent."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._sizes: dict[str, int] = {}
+        self._reasons: dict[str, str] = {}
+
+    def list_all(self) -> tuple[list[str], bool]:
+        self._conn.send(("list",))
+        _, paths, complete, sizes = self._conn.recv()
+        self._sizes.update(sizes)
+        return list(paths), bool(complete)
+
+    def read_many(self, paths: Collection[str]) -> dict[str, str | None]:
+        self._conn.send(("read", list(paths)))
+        _, texts, reasons = self._conn.recv()
+        self._reasons.update(reasons)
+        return dict(texts)
+
+    def size_of(self, path: str) -> int | None:
+        return self._sizes.get(path)
+
+    def unread_reason(self, path: str) -> str | None:
+        return self._reasons.get(path)
+
+
+class _RuleSets:
+    """The shipped rule set, loaded once per process, and the last few with custom rules added."""
+
+    def __init__(self) -> None:
+        from rules.registry import default_rule_set
+
+        self.default = default_rule_set()
+        self._custom: dict[str, RuleSet] = {}
+
+    def for_work(self, work: EngineWork) -> RuleSet:
+        if not work.custom_rules:
+            return self.default
+        found = self._custom.get(work.custom_digest)
+        if found is None:
+            from rules.registry import with_custom_rules
+            from rules.spec.custom import load_custom_rules
+
+            found = with_custom_rules(self.default, load_custom_rules(work.custom_rules).rules)
+            if len(self._custom) >= 8:
+                self._custom.pop(next(iter(self._custom)))
+            self._custom[work.custom_digest] = found
+        return found
+
+
+def child_main(conn: Any, memory_mb: int) -> None:
+    """The child's whole life: cap its memory, load the rules, review until the pipe closes.
+    Ctrl-C reaches the whole process group: the parent decides when a review ends, not the terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    rule_sets = _RuleSets()
+    conn.send(("ready",))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent went away
+        work: EngineWork = message[1]
+        try:
+            review = _review(conn, work, rule_sets)
+        except MemoryError:
+            _send(conn, ("memory",))
+            return  # the heap may be in any state: the parent starts a fresh process
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug is reported to the parent, which fails the check
+            _send(conn, ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+            continue
+        _send(conn, ("done", review))
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this process when its parent dies (a worker killed with SIGKILL runs
+    no clean-up), so an orphaned review never burns CPU until its next question to a dead parent."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return  # not Linux: the pipe's end still stops the process at its next question
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _review(conn: Any, work: EngineWork, rule_sets: _RuleSets) -> Review:
+    tree = _ParentTree(conn)
+    engine = Engine(rule_sets.for_work(work), work.policy, approvals=work.approvals,
+                    progress=lambda path: conn.send(("file", path)))
+    return engine.review_change(list(work.diffs), tree, PatchedBase(tree, work.diffs))
+
+
+def _send(conn: Any, message: tuple[Any, ...]) -> None:
+    try:
+        conn.send(message)
+    except (OSError, ValueError, MemoryError):
+        log.debug("could not answer the parent (it went away, or the answer does not fit)")
