@@ -5,31 +5,16 @@ template fills in, or a key missing where template output may add it (`Node.hidd
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pytest
 
-from bot.engine.model import Resource, Violation
+from bot.engine.model import Violation
 from bot.engine.parsers.yaml_docs import parse_yaml
 from rules.registry import all_rules
+from tests.rules.spec.helpers import Context
 
 RULES = {rule.id: rule for rule in all_rules()}
 CHART = "charts/app/templates/manifest.yaml"
-
-
-@dataclass(frozen=True)
-class FileContext:
-    resources: tuple[Resource, ...]
-
-    def siblings(self, resource: Resource) -> Sequence[Resource]:
-        return self.resources
-
-    def referrers(self, resource: Resource, type_: str | None = None) -> Sequence[Resource]:
-        return []
-
-    def base(self, resource: Resource) -> Resource | None:
-        return None
 
 
 def verdicts(rule_id: str, text: str) -> tuple[list[int], list[int]]:
@@ -38,7 +23,7 @@ def verdicts(rule_id: str, text: str) -> tuple[list[int], list[int]]:
     assert parsed.errors == () and parsed.templated
     rule = RULES[rule_id]
     found: list[Violation] = [v for r in parsed.resources if rule.applies_to(r)
-                              for v in rule.check(r, FileContext(parsed.resources))]
+                              for v in rule.check(r, Context(parsed.resources))]
     return [v.line for v in found if not v.undecided], [v.line for v in found if v.undecided]
 
 
@@ -143,7 +128,7 @@ def test_a_jinja_cloudformation_stack_is_judged_on_what_is_written() -> None:
     `PubliclyAccessible: true` is a finding, and the volume, written whole, lacks encryption."""
     parsed = parse_yaml("stacks/app.yaml", textwrap.dedent(STACK).lstrip("\n"))
     assert parsed.errors == () and parsed.templated
-    context = FileContext(parsed.resources)
+    context = Context(parsed.resources)
     found = {(rule.id, v.line) for r in parsed.resources for rule in RULES.values() if rule.applies_to(r)
              for v in rule.check(r, context) if not v.undecided}
     assert found == {("CB-AWS-003", 12), ("CB-AWS-001", 13)}

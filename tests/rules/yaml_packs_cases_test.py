@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pytest
 
-from bot.engine.model import Resource, Violation
+from bot.engine.model import Violation
 from bot.engine.parsers.dockerfile import parse_dockerfile
 from bot.engine.parsers.yaml_docs import parse_yaml
 from rules.registry import all_rules
+from tests.rules.spec.helpers import Context
 
 RULES = {rule.id: rule for rule in all_rules()}  # CB-AWS-00x took over the CloudFormation CB-CFN-00x
-
-
-@dataclass(frozen=True)
-class FileContext:
-    resources: tuple[Resource, ...]
-
-    def siblings(self, resource: Resource) -> Sequence[Resource]:
-        return self.resources
-
-    def referrers(self, resource: Resource, type_: str | None = None) -> Sequence[Resource]:
-        return []
-
-    def base(self, resource: Resource) -> Resource | None:
-        return None
 
 
 def check(rule_id: str, path: str, text: str) -> list[Violation]:
@@ -35,7 +20,7 @@ def check(rule_id: str, path: str, text: str) -> list[Violation]:
     parsed = parse_dockerfile(path, text) if "Dockerfile" in path else parse_yaml(path, text)
     assert parsed.errors == ()
     rule = RULES[rule_id]
-    context = FileContext(parsed.resources)
+    context = Context(parsed.resources)
     # What the engine reports by default: a rule's "cannot tell" (undecided) is left out.
     return [v for r in parsed.resources if rule.applies_to(r) for v in rule.check(r, context) if not v.undecided]
 
