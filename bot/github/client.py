@@ -213,6 +213,21 @@ class InstallationClient:
         has_next = 'rel="next"' in response.headers.get("link", "")
         return (response.json() if response.content else None), has_next
 
+    async def _pages(self, url: str, what: str, per_page: int, params: Mapping[str, Any] | None = None,
+                     max_pages: int | None = None) -> AsyncIterator[list[Any]]:
+        """The pages of a REST list, one batch at a time, until a page is empty, GitHub's Link header
+        names no next page, or `max_pages` were read; a caller stops earlier by leaving the loop."""
+        page = 1
+        while True:
+            batch, has_next = await self._rest_with_next(
+                "GET", url, what, params={**(params or {}), "per_page": per_page, "page": page})
+            if not batch:
+                return
+            yield batch
+            if not has_next or (max_pages is not None and page >= max_pages):
+                return
+            page += 1
+
     async def graphql(self, query: str, variables: Mapping[str, Any], what: str) -> dict[str, Any]:
         try:
             return await self._gh.async_graphql(query, dict(variables))
@@ -318,36 +333,27 @@ class InstallationClient:
         update first. Closed pull requests are read by last update, newest first, until one was last
         updated before `since`: a pull request merged after it was updated after it too."""
         merged: list[MergedPull] = []
-        page = 1
-        while True:
-            batch, has_next = await self._rest_with_next(
-                "GET", f"/repos/{owner}/{repo}/pulls", "list pull requests",
-                params={"state": "closed", "sort": "updated", "direction": "desc", "per_page": PULLS_PER_PAGE,
-                        "page": page})
-            for item in batch or []:
+        async for batch in self._pages(f"/repos/{owner}/{repo}/pulls", "list pull requests", PULLS_PER_PAGE,
+                                       {"state": "closed", "sort": "updated", "direction": "desc"}):
+            for item in batch:
                 if (item.get("merged_at") or "") >= since:
                     merged.append(MergedPull(int(item["number"]), str(item["head"]["sha"]), str(item["base"]["sha"]),
                                              str(item["base"]["ref"]), str(item["merged_at"])))
-            if not batch or not has_next or (batch[-1].get("updated_at") or "") < since:
-                return merged
-            page += 1
+            if (batch[-1].get("updated_at") or "") < since:
+                break
+        return merged
 
     async def list_reviews(self, owner: str, repo: str, number: int) -> list[PullReview]:
         """Every submitted review of a pull request, oldest first (GitHub's order), following pagination."""
         reviews: list[PullReview] = []
-        page = 1
-        while True:
-            batch, has_next = await self._rest_with_next(
-                "GET", f"/repos/{owner}/{repo}/pulls/{number}/reviews", "list reviews",
-                params={"per_page": REVIEWS_PER_PAGE, "page": page})
-            for item in batch or []:
+        async for batch in self._pages(f"/repos/{owner}/{repo}/pulls/{number}/reviews", "list reviews",
+                                       REVIEWS_PER_PAGE, max_pages=MAX_REVIEW_PAGES):
+            for item in batch:
                 user = item.get("user") or {}
                 reviews.append(PullReview(id=int(item["id"]), login=str(user.get("login") or ""),
                                           user_type=str(user.get("type") or ""), state=str(item.get("state") or ""),
                                           commit_id=item.get("commit_id"), submitted_at=item.get("submitted_at")))
-            if not batch or not has_next or page >= MAX_REVIEW_PAGES:
-                return reviews
-            page += 1
+        return reviews
 
     async def team_membership(self, org: str, team_slug: str, username: str) -> str | None:
         """The user's membership state in the team ("active", or "pending" for an invitation not yet
@@ -384,15 +390,10 @@ class InstallationClient:
     async def list_pull_files(self, owner: str, repo: str, number: int) -> list[PullFile]:
         """Every changed file of a PR (GitHub lists at most 3,000), following pagination."""
         files: list[PullFile] = []
-        page = 1
-        while len(files) < MAX_PR_FILES:
-            batch, has_next = await self._rest_with_next(
-                "GET", f"/repos/{owner}/{repo}/pulls/{number}/files", "list PR files",
-                params={"per_page": FILES_PER_PAGE, "page": page})
-            files.extend(_pull_file(item) for item in batch or [])
-            if not batch or not has_next:
+        async for batch in self._pages(f"/repos/{owner}/{repo}/pulls/{number}/files", "list PR files", FILES_PER_PAGE):
+            files.extend(_pull_file(item) for item in batch)
+            if len(files) >= MAX_PR_FILES:
                 break
-            page += 1
         return files[:MAX_PR_FILES]
 
     async def list_tree(self, owner: str, repo: str, commit: str) -> tuple[list[TreeEntry], bool]:
@@ -483,21 +484,16 @@ class InstallationClient:
                 raise
             log.info("listing review threads over GraphQL failed (%s); using review comments", exc)
         threads = []
-        page = 1
-        while True:
-            batch, has_next = await self._rest_with_next(
-                "GET", f"/repos/{owner}/{repo}/pulls/{number}/comments", "list review comments",
-                params={"per_page": THREADS_PER_PAGE, "page": page})
-            for item in batch or []:
+        async for batch in self._pages(f"/repos/{owner}/{repo}/pulls/{number}/comments", "list review comments",
+                                       THREADS_PER_PAGE):
+            for item in batch:
                 if item.get("in_reply_to_id") is None:
                     threads.append(ReviewThread(
                         id=f"{REST_THREAD_PREFIX}{item['id']}", is_resolved=False, is_outdated=item.get("line") is None,
                         path=item.get("path") or "", line=item.get("line"), first_comment_body=item.get("body") or "",
                         first_comment_author=(item.get("user") or {}).get("login"),
                     ))
-            if not batch or not has_next:
-                return threads
-            page += 1
+        return threads
 
     async def _review_threads_graphql(self, owner: str, repo: str, number: int) -> list[ReviewThread]:
         threads: list[ReviewThread] = []
