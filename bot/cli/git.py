@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
-from collections.abc import Callable, Collection, Iterable
+import tempfile
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 from bot.engine.diff import DiffError, FileDiff, parse_file_patch
@@ -18,11 +21,13 @@ class GitError(RuntimeError):
     """A git command failed; the message is git's own first line."""
 
 
-def run_git(repo: Path, *args: str, input_bytes: bytes | None = None) -> bytes:
-    """Run git with settings that make its output stable whatever the user's config says."""
+def run_git(repo: Path, *args: str, input_bytes: bytes | None = None, env: Mapping[str, str] | None = None) -> bytes:
+    """Run git with settings that make its output stable whatever the user's config says; `env`:
+    variables added to this process's environment (GIT_INDEX_FILE for a scratch index)."""
     command = ["git", "-C", str(repo), "-c", "core.quotepath=false", "-c", "color.ui=never", *args]
+    environment = {**os.environ, **env} if env else None
     try:
-        done = subprocess.run(command, input=input_bytes, capture_output=True, check=False)
+        done = subprocess.run(command, input=input_bytes, capture_output=True, check=False, env=environment)
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
     if done.returncode != 0:
@@ -104,12 +109,44 @@ def _hunks(chunk: str) -> str | None:
     return None if "\nBinary files " in chunk or "\nGIT binary patch" in chunk else ""
 
 
-class GitTree:
-    """One commit of a local git repository, read with `git ls-tree` and `git cat-file`."""
+def empty_tree(repo: Path) -> str:
+    """The id of the empty tree in this repository's hash (what a repository with no commit yet
+    is compared with); git knows it without storing it."""
+    return run_git(repo, "hash-object", "-t", "tree", "--stdin", input_bytes=b"").decode().strip()
 
-    def __init__(self, repo: Path, rev: str) -> None:
+
+def index_tree(repo: Path) -> str:
+    """The staged changes as a tree (`git write-tree`: what `git commit` would record). It reads
+    the index git uses now: under a pre-commit hook, GIT_INDEX_FILE names the one being committed.
+    Only tree objects are written (the staged blobs are stored already), as `git stash` does."""
+    return run_git(repo, "write-tree").decode().strip()
+
+
+def worktree_tree(repo: Path) -> str:
+    """Every change not yet committed as a tree: a copy of the index, with the working tree's
+    files (new ones too, less those .gitignore ignores; deleted ones removed) added to the copy
+    with `git add --all`, then written. The user's index and files are left as they were; the
+    blobs added are stored like `git stash` stores them. No hook runs (git add runs none)."""
+    current = os.environ.get("GIT_INDEX_FILE")
+    index = Path(current) if current else Path(run_git(repo, "rev-parse", "--git-path", "index").decode().strip())
+    index = index if index.is_absolute() else repo / index
+    with tempfile.TemporaryDirectory(prefix="compliance-bot-index-") as scratch:
+        copy = Path(scratch) / "index"
+        if index.is_file():
+            shutil.copyfile(index, copy)
+        env = {"GIT_INDEX_FILE": str(copy)}
+        run_git(repo, "add", "--all", "--", ":/", env=env)
+        return run_git(repo, "write-tree", env=env).decode().strip()
+
+
+class GitTree:
+    """One commit (or tree) of a local git repository, read with `git ls-tree` and `git cat-file`."""
+
+    def __init__(self, repo: Path, rev: str, kind: str = "commit") -> None:
+        """`kind`: "tree" for a tree that is no commit (the index or the working tree, written);
+        `commit` is then that tree's id."""
         self.repo = repo
-        self.commit = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
+        self.commit = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{{kind}}}").decode().strip()
         self._blobs: dict[str, tuple[str, int]] | None = None
         self._special: dict[str, str] = {}  # symlinks and submodules: listed, never read
 

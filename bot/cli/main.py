@@ -8,14 +8,17 @@ policy with errors).
 from __future__ import annotations
 
 import argparse
-import contextlib
+import os
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from bot import __version__
+from bot.cli.compare import COMMITS, STAGED, WORKTREE, Comparison, resolve
 from bot.cli.custom_rules import RulesFolderError, as_file_errors, load_rules_folder
 from bot.cli.errors import UsageError
 from bot.cli.evidence import add_evidence_parser, run_evidence
@@ -23,12 +26,14 @@ from bot.cli.git import GitError, GitTree, changed_files, run_git
 from bot.cli.jobs import add_jobs_parser, run_jobs
 from bot.cli.local import FsTree
 from bot.cli.local_evidence import committed_policy, file_policy, local_evidence, origin_repository
+from bot.cli.terminal import progress, wants_colour
 from bot.engine.diff import DiffError, FileDiff
 from bot.engine.model import Severity
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, PolicyProblem, decode_policy, parse_policy
 from bot.engine.policy_merge import resolve_policy
 from bot.engine.review import Engine, Review, RuleSet
 from bot.engine.rule import Rule
+from bot.report.compact import compact_report
 from bot.report.evidence import PolicySource, Subject, git_blob_sha
 from bot.report.json_report import dumps, review_json
 from bot.report.sarif import review_sarif
@@ -37,14 +42,25 @@ from rules.registry import Framework, default_rule_set, with_custom_rules
 from rules.spec.custom import CUSTOM_RULES_DIR, CustomRules
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
+FORMATS = ("compact", "markdown", "text", "json", "sarif")
+MACHINE_FORMATS = ("json", "sarif")  # never coloured; progress only ever goes to stderr
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="compliance-bot", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"compliance-bot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def output_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+        p.add_argument("--format", choices=FORMATS, default="compact",
+                       help="compact (default): one line per finding, `path:line rule severity message`, and a "
+                            "summary; markdown: each finding as the App's review comment reads; text: the same as "
+                            "markdown (the old name, kept for scripts); json: the report schema; sarif: SARIF 2.1.0")
+        p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                       help="colour compact output: auto (default) when stdout is a terminal and NO_COLOR is unset, "
+                            "or FORCE_COLOR is set; json and sarif are never coloured")
+        p.add_argument("--no-progress", action="store_true",
+                       help="never show the progress display (it goes to stderr, only when that is a terminal)")
         p.add_argument("--fail-on", choices=[s.value for s in Severity], default=None,
                        help="lowest severity that blocks (default: the policy's, else every finding)")
         p.add_argument("--policy", type=Path, default=None, help=f"policy file to use instead of {POLICY_PATH}")
@@ -52,10 +68,18 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"also run the custom rules of DIR (its *.yml files, as in {CUSTOM_RULES_DIR}); "
                             "a rule that does not validate or whose examples fail is an error")
 
-    check = sub.add_parser("check", help="review the change between two commits of a git repository")
+    check = sub.add_parser("check", help="review the change between two commits of a git repository, or the "
+                                         "staged or uncommitted changes")
     check.add_argument("--repo", type=Path, default=Path("."))
-    check.add_argument("--base", default=None, help="base revision (default: merge-base with the default branch)")
-    check.add_argument("--head", default="HEAD")
+    check.add_argument("--base", default=None,
+                       help="base revision (default: merge-base with the default branch; with --staged or "
+                            "--worktree: HEAD)")
+    check.add_argument("--head", default=None, help="head revision (default: HEAD)")
+    pending = check.add_mutually_exclusive_group()
+    pending.add_argument("--staged", action="store_true",
+                         help="review the staged changes (the index against HEAD), as a pre-commit hook does")
+    pending.add_argument("--worktree", action="store_true",
+                         help="review every uncommitted change (the working tree, new files too, against HEAD)")
     output_options(check)
 
     scan = sub.add_parser("scan", help="review every resource of a directory tree")
@@ -138,7 +162,7 @@ def _with_refusals(review: Review, custom: CustomRules) -> Review:
 
 
 def _emit(review: Review, policy: Policy, output_format: str, engine: Engine,
-          evidence: tuple[Subject, PolicySource] | None = None) -> int:
+          evidence: tuple[Subject, PolicySource] | None = None, colour: bool = False) -> int:
     if output_format == "json":
         record = local_evidence(review, policy, engine, *evidence) if evidence else None
         print(dumps(review_json(review, policy, record)))
@@ -147,24 +171,17 @@ def _emit(review: Review, policy: Policy, output_format: str, engine: Engine,
     else:
         errors = [(e.path, e.line, e.message) for e in review.errors]
         failing = {n for n in review.not_reviewed if policy.fails_for(n)}
-        print(text_report(review.findings, errors, review.conclusion(policy), review.notes, review.not_reviewed,
-                          failing, review.exceptions, engine.today))
+        if output_format == "compact":
+            print(compact_report(review.findings, errors, review.conclusion(policy), review.notes,
+                                 review.not_reviewed, failing, review.exceptions, engine.today, colour))
+        else:
+            print(text_report(review.findings, errors, review.conclusion(policy), review.notes, review.not_reviewed,
+                              failing, review.exceptions, engine.today))
     return EXIT_BLOCKED if review.conclusion(policy) == "failure" else EXIT_OK
 
 
-def _default_branch(repo: Path) -> str:
-    """origin's HEAD when the clone knows it, else the first of main/master that exists."""
-    candidates = ["main", "master", "origin/main", "origin/master"]
-    with contextlib.suppress(GitError):
-        ref = run_git(repo, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").decode().strip()
-        candidates.insert(0, ref.removeprefix("refs/remotes/"))
-    for candidate in candidates:
-        try:
-            run_git(repo, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
-            return candidate
-        except GitError:
-            continue
-    raise UsageError("cannot tell the default branch (no origin/HEAD, main or master); pass --base")
+def _colour(args: argparse.Namespace) -> bool:
+    return args.format not in MACHINE_FORMATS and wants_colour(args.color, sys.stdout, os.environ)
 
 
 def _git_diff(repo: Path, base: str, head: GitTree) -> list[FileDiff]:
@@ -174,41 +191,55 @@ def _git_diff(repo: Path, base: str, head: GitTree) -> list[FileDiff]:
         raise UsageError(str(exc)) from None
 
 
-def check_change(repo: Path, base_rev: str | None, head_rev: str, policy_path: Path | None,
-                 fail_on: str | None, custom: CustomRules | None = None
-                 ) -> tuple[Engine, Review, Policy, tuple[Subject, PolicySource]]:
-    """Review base...head like the App reviews a pull request (against their merge-base); also
-    what the review's evidence record names (the commits, the policy's blob)."""
+@dataclass(frozen=True)
+class Checked:
+    """A check's review and what it compared; `evidence`: what the review's record names."""
+
+    engine: Engine
+    review: Review
+    policy: Policy
+    evidence: tuple[Subject, PolicySource]
+    comparison: Comparison
+    files: int
+
+
+def check_change(repo: Path, base_rev: str | None, head_rev: str | None, policy_path: Path | None,
+                 fail_on: str | None, custom: CustomRules | None = None, mode: str = COMMITS,
+                 on_file: Callable[[str], None] | None = None) -> Checked:
+    """Review base...head like the App reviews a pull request (against their merge-base), or the
+    staged or uncommitted changes against HEAD. The policy is read from the default branch when
+    no base is given, else from the base: a change never loosens the policy it is judged by."""
     try:
         root = Path(run_git(repo, "rev-parse", "--show-toplevel").decode().strip())
     except GitError as exc:
         raise UsageError(f"{repo}: not a git repository ({exc})") from None
-    try:
-        head = GitTree(root, head_rev)
-    except GitError:
-        raise UsageError(f"unknown revision: {head_rev}") from None
-    default_branch = _default_branch(root) if base_rev is None else None
-    base_name = base_rev or default_branch or "HEAD"
-    try:
-        merge_base = run_git(root, "merge-base", base_name, head.commit).decode().strip()
-    except GitError:
-        raise UsageError(f"unknown revision or no common history: {base_name}") from None
-    base = GitTree(root, merge_base)
-    policy_source = GitTree(root, default_branch) if default_branch else base
+    if mode != COMMITS and head_rev is not None:
+        raise UsageError("--head cannot be given with --staged or --worktree (the head is the index or the "
+                         "working tree)")
+    comparison = resolve(root, base_rev, head_rev or "HEAD", mode)
+    head = comparison.head
+    base = GitTree(root, comparison.base, kind="tree")
+    policy_source = GitTree(root, comparison.default_branch) if comparison.default_branch else base
     policy = _load_policy(policy_path, policy_source.read(POLICY_PATH), fail_on)
     custom = custom or CustomRules()
-    engine = Engine(_rule_set(custom), policy)
-    review = engine.review_change(_git_diff(root, merge_base, head), head, base)
-    subject = Subject(origin_repository(root), None, head.commit, merge_base, base_name)
+    engine = Engine(_rule_set(custom), policy, progress=on_file)
+    diffs = _git_diff(root, comparison.base, head)
+    review = engine.review_change(diffs, head, base)
+    subject = Subject(origin_repository(root), None, comparison.head_commit, comparison.base, comparison.base_name)
     source = file_policy(policy_path, committed_policy(root, policy_source.commit))
-    return engine, _with_refusals(review, custom), policy, (subject, source)
+    return Checked(engine, _with_refusals(review, custom), policy, (subject, source), comparison, len(diffs))
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     custom = _custom_rules(args.rules)
-    engine, review, policy, evidence = check_change(args.repo, args.base, args.head, args.policy, args.fail_on,
-                                                    custom)
-    return _emit(review, policy, args.format, engine, evidence)
+    mode = STAGED if args.staged else WORKTREE if args.worktree else COMMITS
+    with progress(sys.stderr, not args.no_progress) as on_file:
+        checked = check_change(args.repo, args.base, args.head, args.policy, args.fail_on, custom, mode, on_file)
+    print(f"compliance-bot: {checked.comparison.described(checked.files)}", file=sys.stderr)
+    warning = checked.comparison.nothing_to_compare(checked.files)
+    if warning is not None:
+        print(f"compliance-bot: warning: {warning}", file=sys.stderr)
+    return _emit(checked.review, checked.policy, args.format, checked.engine, checked.evidence, _colour(args))
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -218,11 +249,13 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     custom = _custom_rules(args.rules)
     text = tree.read(POLICY_PATH)
     policy = _load_policy(args.policy, text, args.fail_on)
-    engine = Engine(_rule_set(custom), policy)
     found = PolicySource(POLICY_PATH, git_blob_sha(text.encode("utf-8")) if text is not None else None)
     subject = Subject(None, None, None, None)
-    return _emit(_with_refusals(engine.scan(tree), custom), policy, args.format, engine,
-                 (subject, file_policy(args.policy, found)))
+    with progress(sys.stderr, not args.no_progress) as on_file:
+        engine = Engine(_rule_set(custom), policy, progress=on_file)
+        review = engine.scan(tree)
+    return _emit(_with_refusals(review, custom), policy, args.format, engine,
+                 (subject, file_policy(args.policy, found)), _colour(args))
 
 
 def _cmd_rules_test(folder: Path) -> int:
@@ -344,8 +377,9 @@ def _cmd_demo(_: argparse.Namespace) -> int:
             run_git(repo, *identity, "commit", "-q", "-m", f"demo {stage}")
         print("Reviewing the bundled example pull request (base: main~1, head: main).")
         print("Each finding below reads as the inline comment the App would post.\n")
-        engine, review, policy, _evidence = check_change(repo, "HEAD~1", "HEAD", None, None)
-        code = _emit(review, policy, "text", engine)
+        checked = check_change(repo, "HEAD~1", "HEAD", None, None)
+        review, policy = checked.review, checked.policy
+        code = _emit(review, policy, "markdown", checked.engine)
     print(f"\nThe 'compliance' check run would conclude: {review.conclusion(policy)} "
           f"(compliance-bot check exits {code}).")
     return EXIT_OK

@@ -17,6 +17,9 @@ FRAMEWORK_LABELS: Mapping[str, str] = {
     "soc2": "SOC 2",
     "cis-aws": "CIS AWS",
     "cis-kubernetes": "CIS Kubernetes",
+    "cis-azure": "CIS Azure",
+    "cis-gcp": "CIS GCP",
+    "cis-docker": "CIS Docker",
 }
 
 

@@ -90,7 +90,7 @@ def test_a_refused_rule_is_an_error_of_the_scan_and_the_others_still_run(tmp_pat
     assert (code, report["conclusion"], report["findings"]) == (1, "failure", [])
     assert [(e["path"], e["line"]) for e in report["errors"]] == [(f"{folder}/broken.yml", line_of(BROKEN, "- path:"))]
     code, out, _ = run(capsys, "scan", str(tree), "--rules", str(folder))
-    assert code == 1 and f"{folder}/broken.yml:{line_of(BROKEN, '- path:')}  error: tests.flag[0]" in out
+    assert code == 1 and f"{folder}/broken.yml:{line_of(BROKEN, '- path:')} error: tests.flag[0]" in out
 
 
 def test_check_with_rules_reviews_the_change_with_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -80,9 +80,12 @@ def test_check_defaults_base_to_the_default_branch(tmp_path: Path, capsys: pytes
     git(repo, "checkout", "-q", "-b", "feature")
     (repo / "infra" / "main.tf").write_text(OLD_VOLUME + NEW_VOLUME)
     git(repo, "commit", "-q", "-am", "add volume")
-    code, out, _ = run(capsys, "check", "--repo", str(repo))
+    code, out, err = run(capsys, "check", "--repo", str(repo))
     assert code == 1
-    assert "infra/main.tf:10" in out and "aws_ebs_volume.new" in out and "aws_ebs_volume.old" not in out
+    assert out.splitlines()[0] == "infra/main.tf:10 CB-AWS-001 high EBS volume is not encrypted (encrypted = false)."
+    assert "infra/main.tf:4" not in out  # the untouched old volume
+    main_sha, feature_sha = git(repo, "rev-parse", "main").strip(), git(repo, "rev-parse", "feature").strip()
+    assert err.splitlines() == [f"compliance-bot: base main@{main_sha[:7]} ... head feature@{feature_sha[:7]}, 1 file"]
 
 
 def test_clean_change_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
