@@ -46,6 +46,7 @@ class Progress:
         self._delay = delay
         self._lock = threading.Lock()
         self._count = 0
+        self._seen: set[str] = set()
         self._path = ""
         self._display: RichProgress | None = None
         self._task: TaskID | None = None
@@ -76,7 +77,8 @@ class Progress:
 
     def step(self, path: str) -> None:
         with self._lock:
-            self._count += 1
+            self._seen.add(path)  # a file is parsed, then its rules run: counted once
+            self._count = len(self._seen)
             self._path = _short(path)
             display, task = self._display, self._task
         if display is not None and task is not None:

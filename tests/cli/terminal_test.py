@@ -118,9 +118,17 @@ def test_a_terminal_gets_colour_unless_no_color_and_machine_formats_never(tmp_pa
     assert code == 1 and f"{ESC}31mhigh{ESC}0m" in shown and f"{ESC}1;31mfailure{ESC}0m" in shown
     code, shown = _on_a_terminal(["scan", str(tmp_path)], {"NO_COLOR": "1"})
     assert code == 1 and ESC not in shown and "CB-AWS-001 high" in shown
-    for machine in ("json", "sarif"):
-        code, shown = _on_a_terminal(["scan", str(tmp_path), "--format", machine], {"FORCE_COLOR": "1"})
-        assert code == 1 and ESC not in shown and json.loads(shown)
+    code, shown = _on_a_terminal(["scan", str(tmp_path), "--format", "sarif"], {"FORCE_COLOR": "1"})
+    assert code == 1 and ESC not in shown and json.loads(shown)
+
+
+@pytest.mark.parametrize("machine", ["json", "sarif"])
+def test_machine_formats_are_never_coloured(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch, machine: str) -> None:
+    (tmp_path / "main.tf").write_text(NEW_VOLUME)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    code, out, _err = run(capsys, "scan", str(tmp_path), "--format", machine, "--color", "always")
+    assert code == 1 and ESC not in out and json.loads(out)
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -179,10 +187,10 @@ def test_progress_shows_on_a_terminal_after_its_delay_and_is_cleared() -> None:
     with os.fdopen(terminal, "w", closefd=True) as stream:
         shown = Progress(stream, enabled=True, delay=0.05)
         shown.start()
-        for n in range(3):
+        for n in [0, 1, 2, 0]:  # a file met again (parsed, then its rules run) is counted once
             shown.step(f"dir/file{n}.tf")
-        drawn = _read_until(controller, b"reviewing", 10)
-        assert shown.shown and b"reviewing" in drawn
+        drawn = _read_until(controller, b"3 file(s)", 10)
+        assert shown.shown and b"reviewing" in drawn and b"3 file(s)" in drawn and b"4 file(s)" not in drawn
         shown.stop()
         assert not shown.shown
     os.close(controller)
