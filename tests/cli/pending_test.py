@@ -107,3 +107,24 @@ def test_staged_with_a_merge_conflict_says_so(tmp_path: Path, capsys: pytest.Cap
     code, out, _err = run(capsys, "check", "--repo", str(repo), "--worktree", "--format", "json")
     # the file is reviewed as it stands, conflict markers and all: not Terraform, so an error (fail closed)
     assert code == 1 and [e["path"] for e in json.loads(out)["errors"]] == ["a.tf"]
+
+
+def test_staged_under_git_commit_all_reviews_the_index_being_committed(tmp_path: Path) -> None:
+    """`git commit -a` stages into a temporary index (GIT_INDEX_FILE) and runs the hook on it: the
+    check must read that index, not .git/index, which still lacks the change."""
+    import shutil
+    import sys
+
+    command = shutil.which("compliance-bot", path=str(Path(sys.executable).parent))
+    assert command is not None
+    repo = make_repo(tmp_path, {"a.tf": ENCRYPTED_TF}, {})
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\nexec '{command}' check --staged --no-progress\n")
+    hook.chmod(0o755)
+    (repo / "a.tf").write_text(UNENCRYPTED_TF)
+    before = git(repo, "rev-parse", "HEAD")
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    done = subprocess.run(["git", "-C", str(repo), *identity, "commit", "-qam", "unencrypt"], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 1 and "a.tf:3 CB-AWS-001 high" in done.stderr, done.stderr  # git shows a hook's output on stderr
+    assert git(repo, "rev-parse", "HEAD") == before  # the commit was refused
