@@ -7,9 +7,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from bot.cli.main import main
+from bot.report.json_report import report_schema
 from tests.cli.main_test import UNENCRYPTED_TF, git, make_repo, run
 
 ENCRYPTED_TF = UNENCRYPTED_TF.replace("encrypted = false", "encrypted = true")
@@ -31,6 +33,10 @@ def test_staged_reviews_the_index_only_and_worktree_everything_uncommitted(
     code, out, err = run(capsys, "check", "--repo", str(repo), "--staged", "--format", "json")
     head = git(repo, "rev-parse", "--short=7", "HEAD").strip()
     assert code == 1 and findings(out) == [("CB-AWS-001", "staged.tf", 3)]
+    report = json.loads(out)
+    jsonschema.validate(report, report_schema())
+    assert report["evidence"]["head_sha"] is None  # the index is no commit
+    assert report["evidence"]["base_sha"] == git(repo, "rev-parse", "HEAD").strip()
     assert err.splitlines() == [f"compliance-bot: base main@{head} ... head index (staged changes), 1 file"]
     code, out, err = run(capsys, "check", "--repo", str(repo), "--worktree", "--format", "json")
     assert code == 1
