@@ -17,12 +17,14 @@ copied under another installation's key does not open. A value that does not ope
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import os
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +54,22 @@ class InstallationTokens:
         self.margin = margin
         self._aead = AESGCM(hashlib.sha256(b"compliance-bot installation tokens\x00" + private_key.encode()).digest())
         self._memo: dict[int, tuple[str, dt.datetime]] = {}  # this process's: installation -> (token, expires_at)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def minting(self, installation_id: int) -> AsyncIterator[None]:
+        """Held while one job of this process mints an installation's token: the others wait for
+        it instead of minting their own (each process still mints its own when the store is away)."""
+        lock = self._locks.setdefault(installation_id, asyncio.Lock())
+        self._waiting[installation_id] = self._waiting.get(installation_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[installation_id] -= 1
+            if not self._waiting[installation_id]:
+                del self._waiting[installation_id], self._locks[installation_id]
 
     def key(self, installation_id: int) -> str:
         return self.store.key("installation", str(installation_id), "token")
@@ -129,19 +147,21 @@ class _SharedTokenAuth(AppAuth):
                     return
         installation = self.installation_id
         token = await tokens.get(installation)
-        kept = token is not None
-        if token is None:
-            minting = await self._mint_request()
-            token = await self._minted(tokens, installation, (yield minting))
-        request.headers["Authorization"] = f"token {token}"
-        response = yield request
-        if response.status_code == 401 and kept:
+        fresh = False
+        for attempt in range(2):
+            if token is None:
+                async with tokens.minting(installation):
+                    token = await tokens.get(installation)  # another job of this process minted it meanwhile
+                    if token is None:
+                        token = await self._minted(tokens, installation, (yield await self._mint_request()))
+                        fresh = True
+            request.headers["Authorization"] = f"token {token}"
+            response = yield request
+            if response.status_code != 401 or fresh or attempt:
+                return
             log.info("GitHub refused the kept token of installation %d (401); minting a new one", installation)
             await tokens.drop(installation)
-            minting = await self._mint_request()
-            token = await self._minted(tokens, installation, (yield minting))
-            request.headers["Authorization"] = f"token {token}"
-            yield request
+            token = None
 
     async def _mint_request(self) -> httpx.Request:
         minting = self._build_installation_auth_request()

@@ -120,6 +120,21 @@ def test_two_processes_share_one_token_mint_kept_sealed_with_a_ttl(fake_github: 
     assert 0 < ttl <= 3600 - MARGIN.total_seconds()  # kept until five minutes before GitHub's expiry
 
 
+def test_jobs_starting_at_once_in_one_process_wait_for_one_mint(fake_github: FakeGitHub, redis_url: str,
+                                                                 redis_names: dict[str, str]) -> None:
+    repo, number = pr(fake_github, "at-once", {"README.md": "x\n"}, {"main.tf": UNENCRYPTED.format(i=1)})
+    process = Process(fake_github, redis_url, redis_names["prefix"])
+
+    async def work() -> list[str]:
+        try:
+            return list(await asyncio.gather(*(process.read_pull(repo, number) for _ in range(5))))
+        finally:
+            await process.aclose()
+
+    assert run(work) == [repo.branch_sha("feature")] * 5
+    assert fake_github.count("POST", MINTS) == 1
+
+
 def test_a_token_sealed_under_another_key_does_not_open(fake_github: FakeGitHub) -> None:
     cache = LocalCache("ns")
     tokens = InstallationTokens(cache, fake_github.private_key_pem)
