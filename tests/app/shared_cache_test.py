@@ -16,7 +16,8 @@ import redis
 
 from bot.app.policy_source import SHARED_TTL_SECONDS, PolicySource
 from bot.app.runner import ReviewRunner
-from bot.app.shared_cache import LocalCache, RedisCache, cache_key
+from bot.app.settings import load_settings
+from bot.app.shared_cache import LocalCache, RedisCache, cache_for, cache_key
 from bot.github.blobs import SharedBlobs, git_blob_id
 from bot.github.client import GitHubApp
 from bot.github.tokens import MARGIN, InstallationTokens
@@ -70,6 +71,17 @@ def test_keys_are_hash_tagged_per_family_member() -> None:
     assert cache_key("ns", "installation", "123", "token") == "{ns:installation:123}:token"
     assert cache_key("ns", "policy", "o/r", "abc") == "{ns:policy:o/r}:abc"
     assert cache_key("ns", "x", "a{b}c", "v") == "{ns:x:a%7Bb%7Dc}:v"  # the tag stays the whole ident
+
+
+def test_redis_url_chooses_the_shared_kind_and_the_namespace_prefixes_every_key(fake_github: FakeGitHub,
+                                                                                redis_url: str) -> None:
+    env = {**fake_github.app_env(), "REDIS_NAMESPACE": "team-a"}
+    local, shared = cache_for(load_settings(env)), cache_for(load_settings({**env, "REDIS_URL": redis_url}))
+    try:
+        assert isinstance(local, LocalCache) and isinstance(shared, RedisCache)
+        assert local.key("blob", "ab", "text") == shared.key("blob", "ab", "text") == "{team-a:blob:ab}:text"
+    finally:
+        run(shared.aclose)
 
 
 def test_the_local_cache_is_bounded_expires_and_skips_large_entries(monkeypatch: pytest.MonkeyPatch) -> None:
