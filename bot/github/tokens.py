@@ -1,7 +1,8 @@
 """Installation access tokens shared by every process of one App, through a `SharedStore`.
 
-Why: each process minting its own token per installation (githubkit's default) costs a JWT
-request per process and per hour, and N web servers with M workers hold N + M live tokens each.
+Why: each process minting its own token per installation (githubkit's default) costs a mint
+request (signed with the App's JWT) per process and per hour, and N web servers with M workers
+hold N + M live tokens per installation.
 Here a token is minted once, kept until `MARGIN` before GitHub's `expires_at`, and read by every
 process. GitHub answering 401 to a kept token (revoked, or the App's key rotated) drops it, and
 the request is made once more with a freshly minted one.
