@@ -39,6 +39,7 @@ from bot.app.logs import job_scope
 from bot.app.policy_source import PolicySource as PolicyFiles
 from bot.app.retries import RetryScheduler, cause_in_words, next_attempt
 from bot.app.review_key import ReviewKey
+from bot.app.shared_cache import SharedCache, cache_for
 from bot.app.worker import stopped_by_shutdown
 from bot.engine.diff import FileDiff
 from bot.engine.exceptions import Approval, ExceptionSettings
@@ -47,13 +48,14 @@ from bot.engine.policy import POLICY_PATH, Policy, PolicyProblem
 from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
 from bot.github.approvals import approvals_at_head
-from bot.github.blobs import BlobCache
+from bot.github.blobs import BlobCache, SharedBlobs
 from bot.github.checks import batches, check_output, with_evidence
 from bot.github.client import GitHubApp, GitHubError
 from bot.github.files import HeadChanges, changes_at_head, compared, diffs_of, listed_blobs
 from bot.github.org_rules import ORG_REPOSITORY
 from bot.github.records import CheckRunInfo, PullRequestInfo
 from bot.github.review import ReviewPlan, plan_review, review_body
+from bot.github.tokens import InstallationTokens
 from bot.github.tree import GitHubTree, StaleListing
 from bot.report.evidence import PolicySource, Subject, build_evidence
 from bot.report.evidence_block import EvidenceUnreadable, parse_evidence_block
@@ -102,7 +104,8 @@ class ReviewRunner:
 
     def __init__(self, app: GitHubApp, check_name: str, rule_set: RuleSet | None = None,
                  leases: Leases | None = None, evidence: EvidenceStore | None = None,
-                 engines: EnginePool | None = None, hands_back: bool = False) -> None:
+                 engines: EnginePool | None = None, hands_back: bool = False,
+                 shared: SharedCache | None = None) -> None:
         self.app = app
         self.hands_back = hands_back  # a stopped job goes back to a shared queue (Redis) for another worker
         self.check_name = check_name
@@ -113,9 +116,13 @@ class ReviewRunner:
         self.engines = engines or shared_pool()
         self.leases = leases or LocalLeases()
         self.blobs = BlobCache()
+        # Policy files and blob texts shared by every process on one Redis (`bot.app.shared_cache`);
+        # None: this process's caches only.
+        self.shared = shared
+        self.shared_blobs = SharedBlobs(shared) if shared is not None else None
         self.org_rules = OrgRulesCache()
         self.evidence = evidence  # where each completed check run's evidence record is appended
-        self.policies = PolicyFiles()
+        self.policies = PolicyFiles(shared=shared)
         # Where a transient failure sends the job to be tried later (`bot.app.retries`); None: a
         # few attempts in this call, then the check fails (a runner used on its own, as in tests).
         self.retries: RetryScheduler | None = None
@@ -124,6 +131,9 @@ class ReviewRunner:
 
     async def aclose(self) -> None:
         await self.leases.aclose()
+        close = getattr(self.shared, "aclose", None)
+        if close is not None:
+            await close()
         if self.engines is not shared_pool():
             await self.engines.aclose()
 
@@ -288,7 +298,7 @@ class ReviewRunner:
         while True:
             diffs, diff_errors = diffs_of(changes.files)
             tree = GitHubTree(ctx.gh, job.owner, job.repo, job.head_sha, listed=listed_blobs(changes.files),
-                              cache=self.blobs, loop=asyncio.get_running_loop())
+                              cache=self.blobs, loop=asyncio.get_running_loop(), shared=self.shared_blobs)
             try:
                 if self.in_thread:
                     engine = Engine(rule_set, policy, approvals=approvals)
@@ -515,11 +525,14 @@ def _superseded_summary(newer: str) -> str:
 
 def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:
     """The job handler the server's worker calls, built once per process from the settings."""
-    app = GitHubApp(settings.app_id, settings.private_key.get_secret_value(), settings.github_api_url,
-                    settings.http_timeout)
+    private_key = settings.private_key.get_secret_value()
+    cache = cache_for(settings)  # in Redis when REDIS_URL is set: shared by every web server and worker
+    app = GitHubApp(settings.app_id, private_key, settings.github_api_url, settings.http_timeout,
+                    tokens=InstallationTokens(cache, private_key))
     leases: Leases = (RedisLeases.from_url(settings.redis_url, prefix=f"{settings.redis_namespace}:lease:",
                                            ttl=settings.claim_idle)
                       if settings.redis_url else LocalLeases())
     engines = EnginePool(settings.worker_concurrency, settings.review_seconds, settings.review_memory_mb)
+    # Without Redis the runner's own caches (parsed policies, verified blobs) already serve the process.
     return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings), engines=engines,
-                        hands_back=bool(settings.redis_url))
+                        hands_back=bool(settings.redis_url), shared=cache if settings.redis_url else None)

@@ -6,7 +6,8 @@
     PRIVATE_KEY_PATH    path of a file holding the PEM private key (used when PRIVATE_KEY is unset)
     WEBHOOK_SECRET      the secret GitHub signs webhook deliveries with (required)
     GITHUB_API_URL      REST API root (default https://api.github.com; GHES: https://HOST/api/v3)
-    REDIS_URL           redis://... for the Redis Streams queue and per-PR leases; unset = one process
+    REDIS_URL           redis://... for the Redis Streams queue, per-PR leases and the shared caches
+                        (`bot.app.shared_cache`); unset = one process
     REDIS_NAMESPACE     prefix of every Redis key the App uses (default "compliance-bot"), so
                         several Apps or test runs can share one Redis
     LOG_LEVEL           DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)
