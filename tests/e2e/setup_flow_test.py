@@ -19,7 +19,7 @@ import pytest
 import yaml
 from playwright.sync_api import Page
 
-from tests.e2e.serving import REPO_ROOT, App, free_port, serve, wait_for
+from tests.e2e.serving import REPO_ROOT, App, free_port, wait_for
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub.plugin import checked_fake
 
@@ -28,9 +28,13 @@ CREDENTIAL_VARIABLES = ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SE
 VOLUME = 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n  encrypted = false\n}\n'
 
 
+STARTUP_SECONDS = 90  # a loaded CI machine takes tens of seconds to import and start a server
+
+
 @contextlib.contextmanager
-def setup_server(log: Path, env: Mapping[str, str]) -> Iterator[App]:
-    """`compliance-bot serve` with no App credentials but `env`; waits for /healthz."""
+def setup_server(log: Path, env: Mapping[str, str], setup: bool = True) -> Iterator[App]:
+    """`compliance-bot serve` with no App credentials in its environment, only `env`; waits until
+    /healthz answers (in setup mode when `setup`)."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
     environment.update({"LOG_LEVEL": "DEBUG", **env})
@@ -44,12 +48,13 @@ def setup_server(log: Path, env: Mapping[str, str]) -> Iterator[App]:
             if process.poll() is not None:
                 raise AssertionError(f"setup server exited: {log.read_text()}")
             try:
-                return httpx.get(f"{url}/healthz", timeout=1).json().get("setup") is True
+                response = httpx.get(f"{url}/healthz", timeout=1)
             except httpx.HTTPError:
                 return False
+            return response.status_code == 200 and response.json().get("setup", False) is setup
 
         try:
-            wait_for(healthy, 30, "the setup server to start")
+            wait_for(healthy, STARTUP_SECONDS, "the server to start")
             yield App(url, log)
         finally:
             process.terminate()
@@ -68,6 +73,7 @@ def fake() -> Iterator[FakeGitHub]:
         running.assert_contract_ok(include_requests=True)
 
 
+@pytest.mark.timeout(300)  # two server starts, a browser and a review, on a machine shared by many
 def test_register_in_a_browser_then_review_as_the_new_app(fake: FakeGitHub, browser_page: Page,
                                                          tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -114,19 +120,21 @@ def test_register_in_a_browser_then_review_as_the_new_app(fake: FakeGitHub, brow
     repo = fake.create_repo("octo-org", "infra")
     repo.commit("feature", {"main.tf": VOLUME}, "volume")
     number = repo.open_pull_request(head="feature")
-    clean = {name: "" for name in CREDENTIAL_VARIABLES}
-    with serve(fake, tmp_path / "server.log", env={**clean, "DATA_DIR": str(data)}) as app:
+    with setup_server(tmp_path / "server.log", {"DATA_DIR": str(data)}, setup=False) as app:
         forged = app.deliver(*fake.webhook("pull_request.opened", repo, number, secret=old_secret))
         assert forged.status_code == 401  # the first App's secret no longer verifies
         delivered = app.deliver(*fake.webhook("pull_request.opened", repo, number))
         assert delivered.status_code == 202 and delivered.json()["queued"] is True
-        wait_for(lambda: fake.reviews(repo, number), 60, "the review")
+        wait_for(lambda: fake.reviews(repo, number), 120, "the review")
     (review,) = fake.reviews(repo, number)
     assert review["user"] == "compliance-bot[bot]" and [c["line"] for c in review["comments"]] == [4]
+    server_log = (tmp_path / "server.log").read_text()
+    assert fake.webhook_secret not in server_log and "PRIVATE KEY" not in server_log and "ghs_" not in server_log
     jwt_calls = [r for r in fake.requests if r.auth == "jwt"]
     assert jwt_calls and all(r.status < 400 for r in jwt_calls)  # the new App's JWTs were accepted
 
 
+@pytest.mark.timeout(180)  # a server start on a machine shared by many
 def test_ghes_registration_over_http(tmp_path: Path) -> None:
     """The GHES choice: forms on the GHES host, the exchange under its /api/v3 (its own description).
     GHES 3.19's description has no `merge_group` webhook, so its fake refuses app.yml as it is; the
