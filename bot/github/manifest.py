@@ -36,14 +36,13 @@ class RegisteredApp:
         return self.html_url.rstrip("/") + "/installations/new"
 
 
-async def convert_manifest_code(api_url: str, code: str, timeout: float = 10.0,
-                                transport: httpx.AsyncBaseTransport | None = None) -> RegisteredApp:
+async def convert_manifest_code(api_url: str, code: str, timeout: float = 10.0) -> RegisteredApp:
     """Exchange `code` at `api_url` (https://api.github.com, or https://HOST/api/v3); raise
     `GitHubError` with GitHub's message when it refuses (404: unknown, used or expired code)."""
     url = f"{api_url.rstrip('/')}/app-manifests/{quote(code, safe='')}/conversions"
     headers = {**API_HEADERS, "Accept": "application/vnd.github+json"}
     try:
-        async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
+        async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(url, headers=headers)
     except httpx.HTTPError as exc:
         host = httpx.URL(api_url).host

@@ -106,3 +106,21 @@ def test_a_confirmation_of_nothing_is_404(fake: FakeGitHub) -> None:
     assert response.status_code == 404
     assert [v.kind for v in fake.contract_violations] == ["request"]
     fake.contract_violations.clear()
+
+
+def test_only_a_posted_form_is_taken(fake: FakeGitHub) -> None:
+    page = httpx.get(f"{fake.root_url}/settings/apps/new", timeout=10)
+    assert page.status_code == 405 and page.headers["allow"] == "POST"
+    as_json = httpx.post(f"{fake.root_url}/settings/apps/new", json={"manifest": MANIFEST}, timeout=10)
+    assert as_json.status_code == 415
+    assert [v.kind for v in fake.contract_violations] == ["request"]
+    fake.contract_violations.clear()
+
+
+def test_ghes_319_refuses_the_merge_group_event_its_description_lacks() -> None:
+    with checked_fake(flavor="ghes-3.19") as ghes:
+        response = post_manifest(ghes, MANIFEST)
+        assert response.status_code == 422 and "&#x27;merge_group&#x27; is not an event" in response.text
+        ghes.contract_violations.clear()
+        without = changed(default_events=[e for e in MANIFEST["default_events"] if e != "merge_group"])
+        assert post_manifest(ghes, without).status_code == 200
