@@ -92,7 +92,8 @@ def _serve_setup(host: str, port: int, env: Mapping[str, str], uvicorn_options: 
         _exit(str(exc))
     configure_logging(settings.log_level)
     log.warning("no GitHub App credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET): serving the setup pages; "
-                "open %s/setup to register the App from %s", settings.public_url or f"http://{host}:{port}",
+                "open %s/setup to register the App from %s",
+                settings.public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}",
                 settings.manifest_path)
     uvicorn.run(create_setup_app(settings, manifest), host=host, port=port, **_uvicorn_options(uvicorn_options))
 
