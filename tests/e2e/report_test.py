@@ -14,11 +14,16 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Dialog
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.report_browser import browser_page
 from tests.e2e.serving import App, completed_run, free_port, serve, wait_for
 from tests.fakegithub import FakeGitHub
+
+# Server processes (and, in the Redis test, a worker and its engine process) start, and one review
+# runs, inside the first test: on a loaded 2-core machine that alone can take over a minute.
+pytestmark = pytest.mark.timeout(300)
 
 HOSTILE = "infra/<script>alert(1)</script>.tf"  # a file name is repository content: hostile input
 VOLUME = """\
@@ -32,7 +37,12 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def scrape(app: App) -> Samples:
-    response = httpx.get(f"{app.url}/metrics", timeout=10)
+    return scrape_url(f"{app.url}/metrics")
+
+
+def scrape_url(url: str) -> Samples:
+    """Every sample of a /metrics page, read with Prometheus' own parser."""
+    response = httpx.get(url, timeout=10)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(response.text) for s in family.samples}
@@ -140,8 +150,13 @@ def test_unknown_and_malformed_tokens_get_a_clear_404(reviewed: Reviewed) -> Non
 
 def test_the_report_page_in_a_browser(reviewed: Reviewed, tmp_path: Path) -> None:
     dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:  # an alert() would mean the file name ran as script
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
     with browser_page() as page:
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("dialog", on_dialog)
         response = page.goto(reviewed.run["details_url"])
         assert response is not None and response.status == 200
         framework = page.locator("section.framework", has_text="HIPAA").first

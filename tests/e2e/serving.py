@@ -112,7 +112,7 @@ def work(fake: FakeGitHub, log: Path, env: Mapping[str, str], args: Sequence[str
             return "compliance bot worker ready" in log.read_text(errors="replace")
 
         try:
-            wait_for(ready, 30, "the worker to start")
+            wait_for(ready, 90, "the worker to start")  # a deadline for a broken start; a loaded CI box is slow
             yield WorkerProcess(process, log)
         finally:
             if process.poll() is None:
