@@ -136,7 +136,7 @@ class Exporter:
 
     async def stop(self) -> None:
         self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):  # bounded: never holds up the stop
             await asyncio.wait_for(self._task, 10)
 
 

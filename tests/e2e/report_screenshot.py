@@ -41,7 +41,7 @@ def main(output: Path) -> None:
             run = completed_run(fake, repo, repo.branch_sha("feature"))
             with browser_page() as page:
                 page.goto(run["details_url"])
-                page.screenshot(path=str(output), full_page=True)
+                page.screenshot(path=str(output))  # the first screen: what a reviewer sees on opening it
     print(f"wrote {output} ({output.stat().st_size:,} bytes)")
 
 
