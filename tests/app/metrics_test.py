@@ -142,3 +142,27 @@ def test_every_documented_metric_is_exposed() -> None:
             "compliance_bot_review_duration_seconds", "compliance_bot_findings", "compliance_bot_github_requests",
             "compliance_bot_github_rate_limit_remaining", "compliance_bot_queue_jobs",
             "compliance_bot_queue_oldest_job_age_seconds", "compliance_bot_queue_up"} <= names
+
+
+def test_the_worker_counts_jobs_by_outcome() -> None:
+    async def handler(review: ReviewJob) -> None:
+        if review.delivery_id == "fails":
+            raise RuntimeError("a bug")
+        if review.delivery_id == "slow":
+            await asyncio.Event().wait()  # never ends: the job timeout stops it
+
+    async def scenario() -> bytes:
+        from bot.app.worker import Worker
+
+        metrics, queue = Metrics(), InProcessQueue()
+        for number, delivery in enumerate(("ok", "fails", "slow"), start=1):
+            await queue.put(job(delivery, number))
+        async with Worker(queue, handler, 3, job_timeout=0.5, metrics=metrics) as worker:
+            deadline = time.monotonic() + 30
+            while worker.processed + worker.failed < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        await queue.close()
+        return await metrics.scrape()
+
+    assert samples(asyncio.run(scenario()), "compliance_bot_jobs_total") == {
+        (("outcome", "done"),): 1.0, (("outcome", "failed"),): 1.0, (("outcome", "timed_out"),): 1.0}
