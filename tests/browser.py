@@ -9,6 +9,7 @@ the test fails saying how to install it, as `.ci/run` does. Chromium runs withou
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -33,14 +34,17 @@ def chromium_path() -> Path:
     return path
 
 
-@pytest.fixture
-def browser_page() -> Iterator[Page]:
-    """A fresh page in a fresh headless Chromium; closed with everything it opened."""
+@contextlib.contextmanager
+def open_page(width: int = 1200, height: int = 900) -> Iterator[Page]:
+    """A fresh page in a fresh headless Chromium, closed with everything it opened: for tests that
+    open the browser part-way (after a review has run) and for scripts that take screenshots."""
     executable = chromium_path()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), headless=True)
+        # --disable-dev-shm-usage: a container's small /dev/shm would crash the renderer
+        browser = playwright.chromium.launch(executable_path=str(executable), headless=True,
+                                             args=["--disable-gpu", "--disable-dev-shm-usage"])
         try:
-            context = browser.new_context()
+            context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
             page.set_default_timeout(PAGE_TIMEOUT_MS)
             page.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
@@ -48,3 +52,10 @@ def browser_page() -> Iterator[Page]:
             context.close()
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Page]:
+    """A fresh page in a fresh headless Chromium (see `open_page`)."""
+    with open_page() as page:
+        yield page

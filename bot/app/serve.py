@@ -118,9 +118,11 @@ def _uvicorn_options(overrides: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_worker(handler_factory: HandlerFactory, concurrency: int | None = None, *,
-               env: Mapping[str, str] | None = None) -> None:
+               env: Mapping[str, str] | None = None, metrics: tuple[str, int] | None = None) -> None:
     """Review jobs from the Redis queue until SIGTERM/SIGINT, then stop taking jobs, let those in
-    hand finish within SHUTDOWN_GRACE and hand back the rest (exit 2 on bad settings)."""
+    hand finish within SHUTDOWN_GRACE and hand back the rest (exit 2 on bad settings).
+    `metrics`: (host, port) where this worker serves GET /metrics (its own counts, as each
+    process's; Prometheus scrapes every worker and sums)."""
     source = _environment(env)
     if not any(source.get(name, "").strip() for name in CREDENTIALS):
         _exit("no GitHub App yet: start `compliance-bot serve` and register it at /setup "
@@ -135,10 +137,12 @@ def run_worker(handler_factory: HandlerFactory, concurrency: int | None = None, 
         handler = handler_factory(settings)
     except EvidenceStoreError as exc:
         _exit(str(exc))
-    asyncio.run(_work(settings, handler, concurrency or settings.worker_concurrency))
+    asyncio.run(_work(settings, handler, concurrency or settings.worker_concurrency, metrics))
 
 
-async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[None]], concurrency: int) -> None:
+async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[None]], concurrency: int,
+                metrics_address: tuple[str, int] | None = None) -> None:
+    from bot.app.metrics import process_metrics, serve_metrics
     from bot.app.scaleout import attach
     from bot.app.server import build_queue
     from bot.app.worker import Worker
@@ -149,7 +153,8 @@ async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[Non
         loop.add_signal_handler(signum, stop.set)
     queue = build_queue(settings)
     worker = Worker(queue, handler, concurrency, heartbeat=settings.worker_heartbeat,
-                    stop_timeout=settings.shutdown_grace)
+                    stop_timeout=settings.shutdown_grace, metrics=process_metrics())
+    exporter = await serve_metrics(process_metrics(), queue, *metrics_address) if metrics_address else None
     await worker.start()
     attached = attach(handler, queue, worker, sweep_interval=settings.sweep_interval)  # retries, heads, liveness
     log.info("compliance bot worker ready: %d consumer(s) on %s, check %r", concurrency,
@@ -159,6 +164,8 @@ async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[Non
         log.info("stopping: no new jobs; jobs in hand get %.0f s to finish", settings.shutdown_grace)
     finally:
         await worker.stop(settings.shutdown_grace)
+        if exporter is not None:
+            await exporter.stop()
         await attached.close()
         await queue.close()
         close = getattr(handler, "aclose", None)
@@ -179,7 +186,8 @@ def _settings(env: Mapping[str, str]) -> Settings:
         settings = load_settings(env)
     except SettingsError as exc:
         _exit(str(exc))
-    configure_logging(settings.log_level, secrets=[settings.webhook_secret.get_secret_value()])
+    configure_logging(settings.log_level, secrets=[settings.webhook_secret.get_secret_value()],
+                      fmt=settings.log_format)
     return settings
 
 

@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="review jobs from the Redis queue (REDIS_URL) until SIGTERM")
     worker.add_argument("--concurrency", type=int, default=None, metavar="N",
                         help="reviews at once (default WORKER_CONCURRENCY, 4)")
+    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                        help="serve this worker's GET /metrics (Prometheus) on PORT (default: none)")
+    worker.add_argument("--metrics-host", default="0.0.0.0", metavar="HOST",
+                        help="address --metrics-port listens on (default 0.0.0.0)")
 
     sub.add_parser("demo", help="review a bundled example change and print what the App would post")
     add_evidence_parser(sub)
@@ -313,7 +317,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         raise UsageError("--concurrency must be between 1 and 256")
-    run_worker(make_handler, args.concurrency)
+    if args.metrics_port is not None and not 1 <= args.metrics_port <= 65535:
+        raise UsageError("--metrics-port must be between 1 and 65535")
+    run_worker(make_handler, args.concurrency,
+               metrics=(args.metrics_host, args.metrics_port) if args.metrics_port is not None else None)
     return EXIT_OK
 
 
