@@ -109,11 +109,16 @@ def with_declared_rules(frameworks: Iterable[Framework], rules: Iterable[Rule]) 
     control some rule enforces is automated, whatever the file said before that rule existed."""
     rules = tuple(rules)
     canonical = {alias: rule.id for rule in rules for alias in rule.aliases}  # a file may name an earlier id
+    declared: dict[tuple[str, str], list[str]] = {}  # (framework, control) -> the rules declaring it, in order
+    for rule in rules:
+        for key, control_ids in rule.controls.items():
+            for control_id in dict.fromkeys(control_ids):
+                declared.setdefault((key, control_id), []).append(rule.id)
     resolved = []
     for framework in frameworks:
         controls = []
         for control in framework.controls:
-            declaring = [r.id for r in rules if control.id in r.controls.get(framework.key, ())]
+            declaring = declared.get((framework.key, control.id), [])
             enforced = tuple(dict.fromkeys((*(canonical.get(i, i) for i in control.rule_ids), *declaring)))
             coverage = AUTOMATED if enforced else control.coverage
             controls.append(dataclasses.replace(control, enforced_by=enforced, coverage=coverage))

@@ -103,6 +103,11 @@ def _known(cls: type, classes: Mapping[str, type]) -> None:
         raise CacheFormatError(f"{cls.__name__} is not a class the cache stores")
 
 
+@functools.cache
+def _init_fields(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
+
+
 def decode(data: Any, classes: Mapping[str, type]) -> Any:
     """The value `encode` stored; CacheFormatError on anything else (a class not in `classes`)."""
     if data is None or isinstance(data, bool | int | float | str):
@@ -128,8 +133,7 @@ def decode(data: Any, classes: Mapping[str, type]) -> Any:
             raise CacheFormatError("not a value of its enum") from None
     fields = data.get("fields")
     if "$class" in data and dataclasses.is_dataclass(cls) and isinstance(fields, dict):
-        names = {f.name for f in dataclasses.fields(cls) if f.init}
-        if set(fields) != names:
+        if fields.keys() != _init_fields(cls):
             raise CacheFormatError(f"not the fields of {cls.__name__}")
         return cls(**{name: decode(value, classes) for name, value in fields.items()})
     raise CacheFormatError("not a stored value")
