@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bot.engine.model import SECRET_SLOT, Resource, Violation
 from bot.engine.rule import RuleContext
 from rules import _token_formats as formats
+from rules._secret_scan import line_scan
 from rules._support import is_placeholder, masked, secret_key
 
 _AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})(?![A-Z0-9])")
@@ -77,19 +78,13 @@ class _Hit:
 Finder = Callable[[str], Iterator[_Hit]]
 
 
-def _lines(resource: Resource) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every line handed to us."""
-    for key, node in resource.body.items():
-        if isinstance(node.value, str):
-            line = int(key) if key.isdigit() else node.line
-            yield line, node.value
-
-
-def _scan(finder: Finder) -> Callable[[Resource, RuleContext], Iterable[Violation]]:
-    """A check running `finder` over every line; one violation per distinct secret per line."""
+def _scan(words: str, finder: Finder) -> Callable[[Resource, RuleContext], Iterable[Violation]]:
+    """A check running `finder` over the lines holding one of its `words` (a word set of
+    rules/_secret_scan.py: no other line can hold what it finds); one violation per distinct
+    secret per line."""
 
     def check(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-        for line, text in _lines(resource):
+        for line, text in line_scan(resource).candidates(words):
             seen: set[str] = set()
             for hit in finder(text):
                 if hit.secret in seen:
@@ -144,9 +139,13 @@ def _find_private_key(text: str, following: str | None) -> Iterator[_Hit]:
 
 
 def _check_private_key(resource: Resource, ctx: RuleContext) -> Iterable[Violation]:
-    lines = dict(_lines(resource))
-    for line, text in lines.items():
-        for hit in _find_private_key(text, lines.get(line + 1)):
+    scan = line_scan(resource)
+    candidates = dict(scan.candidates("private_key"))
+    if not candidates:
+        return
+    lines = dict(scan.lines)  # the line after a marker is read whatever it holds
+    for line in candidates:
+        for hit in _find_private_key(lines[line], lines.get(line + 1)):
             yield Violation(message=f"Private key in plaintext: {hit.label} block.", line=line,
                             key=secret_key(hit.secret))
 
@@ -257,23 +256,23 @@ def _either(*finders: Finder) -> Finder:
 
 # The checks the specs in rules/specs/secrets name (through rules/spec/functions.py); their
 # metadata (titles, controls, peers) lives in those specs.
-check_aws_access_key_id = _scan(_simple(_AWS_KEY_ID, "AWS access key id"))
-check_aws_secret_access_key = _scan(_find_aws_secret)
+check_aws_access_key_id = _scan("aws_access_key_id", _simple(_AWS_KEY_ID, "AWS access key id"))
+check_aws_secret_access_key = _scan("aws_secret_access_key", _find_aws_secret)
 check_private_key = _check_private_key
-check_github_token = _scan(_simple(_GITHUB, "GitHub token"))
-check_slack = _scan(_either(_simple(_SLACK, "Slack token"), _formatted(formats.find_slack_webhook)))
-check_stripe_live_key = _scan(_simple(_STRIPE, "Stripe live secret key"))
-check_google_api_key = _scan(_simple(_GOOGLE, "Google API key"))
-check_assigned_secret = _scan(_find_assignment)
-check_url_credentials = _scan(_formatted(formats.find_url_credentials))
-check_jwt = _scan(_formatted(formats.find_jwt))
-check_azure_account_key = _scan(_formatted(formats.find_azure_account_key))
-check_sendgrid = _scan(_formatted(formats.find_sendgrid))
-check_twilio = _scan(_formatted(formats.find_twilio))
-check_mailgun = _scan(_formatted(formats.find_mailgun))
-check_npm_token = _scan(_formatted(formats.find_npm))
-check_pypi_token = _scan(_formatted(formats.find_pypi))
-check_teams_webhook = _scan(_formatted(formats.find_teams_webhook))
+check_github_token = _scan("github_token", _simple(_GITHUB, "GitHub token"))
+check_slack = _scan("slack", _either(_simple(_SLACK, "Slack token"), _formatted(formats.find_slack_webhook)))
+check_stripe_live_key = _scan("stripe_live_key", _simple(_STRIPE, "Stripe live secret key"))
+check_google_api_key = _scan("google_api_key", _simple(_GOOGLE, "Google API key"))
+check_assigned_secret = _scan("assigned_secret", _find_assignment)
+check_url_credentials = _scan("url_credentials", _formatted(formats.find_url_credentials))
+check_jwt = _scan("jwt", _formatted(formats.find_jwt))
+check_azure_account_key = _scan("azure_account_key", _formatted(formats.find_azure_account_key))
+check_sendgrid = _scan("sendgrid", _formatted(formats.find_sendgrid))
+check_twilio = _scan("twilio", _formatted(formats.find_twilio))
+check_mailgun = _scan("mailgun", _formatted(formats.find_mailgun))
+check_npm_token = _scan("npm_token", _formatted(formats.find_npm))
+check_pypi_token = _scan("pypi_token", _formatted(formats.find_pypi))
+check_teams_webhook = _scan("teams_webhook", _formatted(formats.find_teams_webhook))
 
 
 def find_secrets(text: str, assignments: bool = True) -> Iterator[tuple[str, str]]:

@@ -20,6 +20,7 @@ import yaml
 
 from bot.engine.review import RuleSet
 from bot.engine.rule import Rule
+from rules.spec.cache import cached
 from rules.spec.catalog import spec_rules
 
 
@@ -108,11 +109,16 @@ def with_declared_rules(frameworks: Iterable[Framework], rules: Iterable[Rule]) 
     control some rule enforces is automated, whatever the file said before that rule existed."""
     rules = tuple(rules)
     canonical = {alias: rule.id for rule in rules for alias in rule.aliases}  # a file may name an earlier id
+    declared: dict[tuple[str, str], list[str]] = {}  # (framework, control) -> the rules declaring it, in order
+    for rule in rules:
+        for key, control_ids in rule.controls.items():
+            for control_id in dict.fromkeys(control_ids):
+                declared.setdefault((key, control_id), []).append(rule.id)
     resolved = []
     for framework in frameworks:
         controls = []
         for control in framework.controls:
-            declaring = [r.id for r in rules if control.id in r.controls.get(framework.key, ())]
+            declaring = declared.get((framework.key, control.id), [])
             enforced = tuple(dict.fromkeys((*(canonical.get(i, i) for i in control.rule_ids), *declaring)))
             coverage = AUTOMATED if enforced else control.coverage
             controls.append(dataclasses.replace(control, enforced_by=enforced, coverage=coverage))
@@ -121,7 +127,12 @@ def with_declared_rules(frameworks: Iterable[Framework], rules: Iterable[Rule]) 
 
 
 def load_framework_files() -> tuple[Framework, ...]:
-    """The framework mapping files shipped in rules/frameworks, as written, sorted by key."""
+    """The framework mapping files shipped in rules/frameworks, as written, sorted by key (kept in
+    the catalog cache, rules/spec/cache.py)."""
+    return cached("frameworks", _read_framework_files, {"Framework": Framework, "Control": Control})
+
+
+def _read_framework_files() -> tuple[Framework, ...]:
     folder = resources.files("rules") / "frameworks"
     frameworks = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -197,7 +208,10 @@ class MigrationError(ValueError):
 def migration_table() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     """tool -> tfsec/Trivy check id (AVD id and long ids, upper-case) -> our rules, from
     rules/migrations/tfsec-trivy.yml, for the policy's `exceptions.migrate`."""
-    return parse_migrations((resources.files("rules") / "migrations" / MIGRATIONS_FILE).read_text(encoding="utf-8"))
+    def read() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+        return parse_migrations((resources.files("rules") / "migrations" / MIGRATIONS_FILE).read_text(encoding="utf-8"))
+
+    return cached("migrations", read, {})
 
 
 def parse_migrations(text: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
@@ -253,7 +267,12 @@ def catalog_version() -> str:
     """`sha256:<hex>` over every file of the shipped catalog (each spec's id is its file name, the
     framework mappings, the Python checks and the spec interpreter), by path and content: an
     evidence record names the exact rules and control mappings that judged a change, and any edit
-    to either is another version. Computed once per process."""
+    to either is another version. Computed once per process, and kept in the catalog cache (whose
+    key changes with any file's size or modification time)."""
+    return cached("version", _hashed_catalog, {})
+
+
+def _hashed_catalog() -> str:
     digest = hashlib.sha256()
     for path, content in _catalog_files(resources.files("rules")):
         digest.update(f"{path}\0{hashlib.sha256(content).hexdigest()}\n".encode())

@@ -7,6 +7,7 @@ import pytest
 
 from tests.app.postgres_fixtures import postgres_schema, postgres_url  # noqa: F401  - PostgreSQL, see there
 from tests.app.redis_fixtures import redis_names, redis_server, redis_url  # noqa: F401  - Redis, see there
+from tests.browser import browser_page  # noqa: F401  - a headless Chromium page, see there
 from tests.fakegithub import descriptions
 from tests.fakegithub.plugin import fake_github  # noqa: F401  - a running fake GitHub, see tests/fakegithub
 

@@ -130,5 +130,8 @@ def test_the_container_installs_the_lock_with_hashes_before_the_wheel() -> None:
     wheel = next(i for i, line in enumerate(lines) if "pip install" in line and "/wheels/" in line)
     assert locked < wheel and "--no-deps" in lines[wheel]
     assert "COPY requirements.lock /tmp/requirements.lock" in lines[:locked]
-    built = next(line for line in lines if line.startswith("RUN pip wheel"))
-    assert "--no-deps" in built  # the build stage makes our wheel only, never its dependencies'
+    built = [line for line in lines if line.startswith("RUN pip wheel")]
+    # The build stage makes the dependencies' wheels from the lock, hash-checked, and ours without
+    # dependencies: never wheels of what resolving pyproject.toml would pick.
+    assert len(built) == 2 and all(("--require-hashes" in line and "-r requirements.lock" in line)
+                                   != ("--no-deps" in line) for line in built)

@@ -7,7 +7,8 @@ lines of the job carry its delivery id, repository, pull request and head throug
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from bot.app.jobs import ReviewJob
 from bot.app.lease import Lease
@@ -22,7 +23,8 @@ class JobContext:
     - `lease`: this job's hold on its pull request (checked before every write to GitHub);
     - `check_run_id`: the check run this review reports to, once found again or created;
     - `base_sha`, `policy`, `policy_source`, `review_key`: what the review learnt on the way, for
-      its evidence record (the job's own values until then)."""
+      its evidence record (the job's own values until then);
+    - `started`: when the job started (monotonic seconds), for the review duration metric."""
 
     job: ReviewJob
     gh: InstallationClient
@@ -32,3 +34,4 @@ class JobContext:
     policy: Policy | None = None
     policy_source: PolicySource | None = None
     review_key: str | None = None
+    started: float = field(default_factory=time.monotonic)

@@ -53,6 +53,7 @@ __all__ = [
     "JobQueue",
     "QueueClosed",
     "QueueFull",
+    "QueueStats",
     "RedisStreamQueue",
 ]
 
@@ -77,12 +78,24 @@ class Delivery:
     - `id`: the queue's message id (Redis stream entry id, or a counter in-process); `ack` needs it.
     - `attempt`: how many times the queue has handed this message out (1 = first time).
     - `order`: arrival order within one queue (later = greater), for logs and tests.
+    - `queued_at`: when it was queued (Unix time), for the oldest job's age in the metrics.
     """
 
     id: str
     job: ReviewJob
     attempt: int = 1
     order: tuple[int, int] = field(default=(0, 0), compare=False)
+    queued_at: float = field(default_factory=time.time, compare=False)
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What `/metrics` shows of a queue: jobs waiting to be handed out, jobs handed out and not yet
+    finished, and the age in seconds of the oldest of either (0 when there is none)."""
+
+    waiting: int
+    in_progress: int
+    oldest_age: float
 
 
 @runtime_checkable
@@ -166,7 +179,7 @@ class InProcessQueue:
         self._ready = asyncio.Condition()
         self._seen = _SeenDeliveries(dedup_ttl, dedup_capacity)
         self._counter = itertools.count(1)
-        self._unacked: set[str] = set()
+        self._unacked: dict[str, float] = {}  # id -> queued_at
         self._closed = False
 
     def __repr__(self) -> str:
@@ -210,20 +223,20 @@ class InProcessQueue:
             if self._closed:
                 raise QueueClosed("queue is closed")
             delivery = self._items.popleft()
-            self._unacked.add(delivery.id)
+            self._unacked[delivery.id] = delivery.queued_at
             return delivery
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
         return _iterate(self)
 
     async def ack(self, delivery: Delivery) -> None:
-        self._unacked.discard(delivery.id)
+        self._unacked.pop(delivery.id, None)
 
     async def touch(self, delivery: Delivery) -> None:
         return None
 
     async def release(self, delivery: Delivery) -> None:
-        self._unacked.discard(delivery.id)
+        self._unacked.pop(delivery.id, None)
         if self._closed:
             log.warning("delivery=%s stopped with the process: the in-process queue cannot keep it",
                         delivery.job.delivery_id)
@@ -234,6 +247,11 @@ class InProcessQueue:
 
     async def ping(self) -> bool:
         return not self._closed
+
+    async def stats(self) -> QueueStats:
+        """Jobs waiting and in progress in this process, and the oldest one's age."""
+        times = [d.queued_at for d in self._items] + list(self._unacked.values())
+        return QueueStats(len(self._items), len(self._unacked), max(time.time() - min(times), 0.0) if times else 0.0)
 
     async def close(self) -> None:
         if self._closed:
@@ -270,6 +288,10 @@ for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
 end
 return removed
 """
+
+
+def _id_ms(entry_id: str) -> int:
+    return int(str(entry_id).split("-", 1)[0])
 
 
 def default_consumer_name() -> str:
@@ -407,6 +429,34 @@ class RedisStreamQueue:
             return bool(await self.redis.ping())
         except Exception:  # noqa: BLE001 - any failure means "not reachable"
             return False
+
+    async def stats(self) -> QueueStats:
+        """From the consumer group (shared by every process): `lag` entries not yet handed out,
+        `pending` handed out and not acked; the oldest age from the first of each's entry id (a
+        stream id is its creation time in milliseconds). A stream with no group yet is empty."""
+        try:
+            groups = await self.redis.xinfo_groups(self.stream)
+        except Exception as exc:  # redis-py raises its ResponseError for a stream that does not exist
+            if "no such key" in str(exc).lower():
+                return QueueStats(0, 0, 0.0)
+            raise
+        group = next((g for g in groups if g.get("name") == self.group), None)
+        if group is None:
+            return QueueStats(0, 0, 0.0)
+        pending, lag = int(group.get("pending") or 0), group.get("lag")
+        oldest: list[int] = []
+        if pending:
+            summary = await self.redis.xpending(self.stream, self.group)
+            if summary.get("min"):
+                oldest.append(_id_ms(summary["min"]))
+        first = await self.redis.xrange(self.stream, min=f"({group['last-delivered-id']}", max="+", count=1)
+        if first:
+            oldest.append(_id_ms(first[0][0]))
+        if lag is None:  # Redis cannot tell after entries were deleted: count them
+            lag = len(await self.redis.xrange(self.stream, min=f"({group['last-delivered-id']}", max="+",
+                                              count=self.maxlen))
+        age = max(time.time() - min(oldest) / 1000, 0.0) if oldest else 0.0
+        return QueueStats(int(lag), pending, age)
 
     async def close(self) -> None:
         """Stop handing out deliveries, end the reads in flight, close an owned client."""
@@ -594,7 +644,7 @@ class RedisStreamQueue:
             )
             await self._dead_letter(entry, data, reason="too many attempts")
             return None
-        return Delivery(id=entry, job=job, attempt=attempt, order=_order(entry))
+        return Delivery(id=entry, job=job, attempt=attempt, order=_order(entry), queued_at=_id_ms(entry) / 1000)
 
     async def _dead_letter(self, entry_id: str, data: dict[str, str], *, reason: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

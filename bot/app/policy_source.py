@@ -5,7 +5,8 @@ repository (`bot.engine.policy_merge`).
 Per job this costs the head of the repository's default branch (one request) and of its
 organisation's `.github` repository (two: which branch, then where it points); the files
 themselves are fetched and parsed only when a branch moved, since a file at a commit never
-changes (an in-process LRU, bounded). Topics and custom properties are read only when a policy
+changes (an in-process LRU, bounded; with Redis, the file's text is shared by every process too,
+for `SHARED_TTL_SECONDS`, keyed by repository and commit, and parsed again where it is read). Topics and custom properties are read only when a policy
 conditions frameworks on them. A pull request never supplies any of it: both files come from
 default branches, so a change cannot weaken its own review.
 """
@@ -13,6 +14,8 @@ default branches, so a change cannot weaken its own review.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -21,11 +24,17 @@ from typing import Generic, TypeVar
 from bot.app.review_key import NO_POLICY
 from bot.engine.policy import POLICY_PATH, Policy, PolicyError, PolicyProblem, RepositoryFacts, parse_policy
 from bot.engine.policy_merge import ResolvedPolicy, org_policy_source, resolve_policy
+from bot.github.blobs import is_blob_of
 from bot.github.client import InstallationClient
 from bot.github.org_config import ORG_CONFIG_REPOSITORY, org_config_file, org_config_head
 from bot.github.records import FileAtRef
+from bot.github.store import SharedStore
+
+log = logging.getLogger(__name__)
 
 CACHE_ENTRIES = 512  # parsed files (a few KiB each): repositories and organisations served recently
+SHARED_TTL_SECONDS = 3600  # a file at a commit never changes; an hour bounds what Redis keeps for idle repositories
+_ABSENT = {"absent": True}
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -82,10 +91,12 @@ class LoadedPolicy:
 
 
 class PolicySource:
-    """Reads and caches policy files for every job of a process."""
+    """Reads and caches policy files for every job of a process (and, given `shared`, of every
+    process on that store)."""
 
-    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+    def __init__(self, entries: int = CACHE_ENTRIES, shared: SharedStore | None = None) -> None:
         self.files: LruCache[tuple[str, str], PolicyFile] = LruCache(entries)
+        self.shared = shared
 
     async def load(self, gh: InstallationClient, owner: str, repo: str, default_branch: str) -> LoadedPolicy:
         head = await gh.get_branch_head(owner, repo, default_branch)
@@ -110,7 +121,7 @@ class PolicySource:
         cached = self.files.get(key) if cache else None
         if cached is not None:
             return cached
-        found = await read()
+        found = await self._read(key, read) if cache else await read()
         if found is None:
             parsed = PolicyFile(None)
         else:
@@ -121,6 +132,27 @@ class PolicySource:
         if cache:
             self.files.put(key, parsed)
         return parsed
+
+    async def _read(self, key: tuple[str, str], read: Callable[[], Awaitable[FileAtRef | None]]) -> FileAtRef | None:
+        """The file from the shared store when it holds it, else from GitHub (then shared)."""
+        if self.shared is None:
+            return await read()
+        name = self.shared.key("policy", key[0], f"{key[1]}:{POLICY_PATH}")
+        kept = await self.shared.get(name)
+        if kept is not None:
+            try:
+                value = json.loads(kept)
+                if value == _ABSENT:
+                    return None
+                shared = FileAtRef(str(value["text"]), str(value["oid"]))
+                if is_blob_of(shared.text, shared.oid):  # whatever the store holds, only that blob is used
+                    return shared
+            except (ValueError, KeyError, TypeError):
+                log.warning("the shared copy of %s at %s is unreadable; reading it from GitHub", key[0], key[1][:12])
+        found = await read()
+        record = _ABSENT if found is None else {"oid": found.oid, "text": found.text}
+        await self.shared.set(name, json.dumps(record).encode(), SHARED_TTL_SECONDS)
+        return found
 
 
 async def _facts(gh: InstallationClient, owner: str, repo: str, policies: list[Policy]) -> RepositoryFacts | None:

@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +38,12 @@ from bot.app.heads import Heads
 from bot.app.jobs import JobFailed, ReviewJob
 from bot.app.lease import LeaseLost, Leases, LocalLeases, RedisLeases
 from bot.app.logs import job_scope
+from bot.app.metrics import Metrics, process_metrics
 from bot.app.policy_source import PolicySource as PolicyFiles
+from bot.app.report_pages import ReportStore, open_reports
 from bot.app.retries import RetryScheduler, cause_in_words, next_attempt
 from bot.app.review_key import ReviewKey
+from bot.app.shared_cache import SharedCache, cache_for
 from bot.app.worker import stopped_by_shutdown
 from bot.engine.diff import FileDiff
 from bot.engine.exceptions import Approval, ExceptionSettings
@@ -47,17 +52,19 @@ from bot.engine.policy import POLICY_PATH, Policy, PolicyProblem
 from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
 from bot.github.approvals import approvals_at_head
-from bot.github.blobs import BlobCache
+from bot.github.blobs import BlobCache, SharedBlobs
 from bot.github.checks import batches, check_output, with_evidence
 from bot.github.client import GitHubApp, GitHubError
 from bot.github.files import HeadChanges, changes_at_head, compared, diffs_of, listed_blobs
 from bot.github.org_rules import ORG_REPOSITORY
 from bot.github.records import CheckRunInfo, PullRequestInfo
 from bot.github.review import ReviewPlan, plan_review, review_body
+from bot.github.tokens import InstallationTokens
 from bot.github.tree import GitHubTree, StaleListing
 from bot.report.evidence import PolicySource, Subject, build_evidence
 from bot.report.evidence_block import EvidenceUnreadable, parse_evidence_block
-from rules.registry import default_rule_set, with_custom_rules
+from bot.report.report_page import ControlNames, report_data
+from rules.registry import default_rule_set, load_framework_files, with_custom_rules
 from rules.spec.custom import CUSTOM_RULES_DIR
 
 log = logging.getLogger(__name__)
@@ -102,7 +109,11 @@ class ReviewRunner:
 
     def __init__(self, app: GitHubApp, check_name: str, rule_set: RuleSet | None = None,
                  leases: Leases | None = None, evidence: EvidenceStore | None = None,
-                 engines: EnginePool | None = None, hands_back: bool = False) -> None:
+                 engines: EnginePool | None = None, hands_back: bool = False,
+                 shared: SharedCache | None = None, metrics: Metrics | None = None,
+                 reports: ReportStore | None = None, public_url: str | None = None) -> None:
+        """`reports` and `public_url`: where report pages are kept and the server's public base URL;
+        with both, each completed check run's details_url opens its report page."""
         self.app = app
         self.hands_back = hands_back  # a stopped job goes back to a shared queue (Redis) for another worker
         self.check_name = check_name
@@ -113,17 +124,29 @@ class ReviewRunner:
         self.engines = engines or shared_pool()
         self.leases = leases or LocalLeases()
         self.blobs = BlobCache()
+        # Policy files and blob texts shared by every process on one Redis (`bot.app.shared_cache`);
+        # None: this process's caches only.
+        self.shared = shared
+        self.shared_blobs = SharedBlobs(shared) if shared is not None else None
         self.org_rules = OrgRulesCache()
         self.evidence = evidence  # where each completed check run's evidence record is appended
-        self.policies = PolicyFiles()
+        self.policies = PolicyFiles(shared=shared)
         # Where a transient failure sends the job to be tried later (`bot.app.retries`); None: a
         # few attempts in this call, then the check fails (a runner used on its own, as in tests).
         self.retries: RetryScheduler | None = None
         # The latest head per pull request (`bot.app.heads`): a job for an older head stops early.
         self.heads: Heads | None = None
+        self.metrics = metrics or process_metrics()
+        self.reports = reports  # the server reads its pages from here too (one process without Redis)
+        self.public_url = public_url.rstrip("/") if public_url else None
 
     async def aclose(self) -> None:
         await self.leases.aclose()
+        close = getattr(self.shared, "aclose", None)
+        if close is not None:
+            await close()
+        if self.reports is not None:
+            await self.reports.aclose()
         if self.engines is not shared_pool():
             await self.engines.aclose()
 
@@ -288,7 +311,7 @@ class ReviewRunner:
         while True:
             diffs, diff_errors = diffs_of(changes.files)
             tree = GitHubTree(ctx.gh, job.owner, job.repo, job.head_sha, listed=listed_blobs(changes.files),
-                              cache=self.blobs, loop=asyncio.get_running_loop())
+                              cache=self.blobs, loop=asyncio.get_running_loop(), shared=self.shared_blobs)
             try:
                 if self.in_thread:
                     engine = Engine(rule_set, policy, approvals=approvals)
@@ -326,7 +349,7 @@ class ReviewRunner:
                               record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
                               refused, org_rules.repository, record.policy_problems, review.exceptions)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations,
-                             review, errors, not_reviewed)
+                             review, errors, not_reviewed, notes=[*review.notes, *record.notes])
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)
 
@@ -447,9 +470,11 @@ class ReviewRunner:
 
     async def _complete(self, ctx: JobContext, conclusion: str, title: str, summary: str, text: str = "",
                         annotations: Sequence[dict[str, Any]] = (), review: Review | None = None,
-                        errors: Sequence[FileError] = (), not_reviewed: Sequence[NotReviewed] = ()) -> None:
+                        errors: Sequence[FileError] = (), not_reviewed: Sequence[NotReviewed] = (), *,
+                        notes: Sequence[str] = ()) -> None:
         """Send annotations 50 per request; the last request completes the run, its text ending in
-        the evidence record, which is then appended to the store."""
+        the evidence record, which is then appended to the store; with a report page, the run's
+        details_url opens it."""
         job, run_id = ctx.job, ctx.check_run_id
         assert run_id is not None, "a check run is claimed before it is completed"
         evidence = self._evidence(ctx, conclusion, title, review, errors, not_reviewed)
@@ -463,11 +488,37 @@ class ReviewRunner:
         output: dict[str, Any] = {"title": title, "summary": summary, "annotations": chunks[-1]}
         if text:
             output["text"] = text
+        final: dict[str, Any] = {"status": "completed", "conclusion": conclusion, "completed_at": _now(),
+                                 "output": output}
+        details_url = await self._report_page(ctx, conclusion, title, review, errors, not_reviewed, notes, evidence)
+        if details_url:
+            final["details_url"] = details_url
         ctx.lease.check()
-        await ctx.gh.update_check_run(job.owner, job.repo, run_id, {
-            "status": "completed", "conclusion": conclusion, "completed_at": _now(), "output": output,
-        })
+        await ctx.gh.update_check_run(job.owner, job.repo, run_id, final)
+        self.metrics.completed(conclusion, time.monotonic() - ctx.started, review.findings if review else ())
         await self._store(evidence)
+
+    async def _report_page(self, ctx: JobContext, conclusion: str, title: str, review: Review | None,
+                           errors: Sequence[FileError], not_reviewed: Sequence[NotReviewed], notes: Sequence[str],
+                           evidence: dict[str, Any]) -> str | None:
+        """Keep this review's report page; its URL, or None (no PUBLIC_URL, or the store failed:
+        the check run is complete without it and says everything the page would)."""
+        if self.reports is None or not self.public_url:
+            return None
+        job, policy = ctx.job, ctx.policy or Policy()
+        findings = review.findings if review is not None else ()
+        data = report_data(repository=job.full_name, pull_request=job.pull_number or None, head_sha=job.head_sha,
+                           check_name=self.check_name, conclusion=conclusion, title=title, findings=findings,
+                           blocks={f.fingerprint: policy.blocks(f) for f in findings},
+                           exceptions=review.exceptions if review is not None else (), not_reviewed=not_reviewed,
+                           errors=errors, notes=notes, evidence=evidence, control_names=control_names(),
+                           created_at=dt.datetime.now(dt.UTC))
+        try:
+            token = await self.reports.put(data)
+        except Exception as exc:  # noqa: BLE001 - Redis away: the check run is complete without its page
+            log.error("report page not stored (%s: %s); the check run has no details link", type(exc).__name__, exc)
+            return None
+        return f"{self.public_url}/reports/{token}"
 
     def _evidence(self, ctx: JobContext, conclusion: str, title: str, review: Review | None,
                   errors: Sequence[FileError], not_reviewed: Sequence[NotReviewed]) -> dict[str, Any]:
@@ -508,6 +559,13 @@ class ReviewRunner:
             await self._store(record)
 
 
+@functools.cache
+def control_names() -> ControlNames:
+    """Each framework's name and its controls' names, as the shipped framework files say."""
+    return {f.key: (f"{f.name} {f.version}".strip(), {c.id: c.name for c in f.controls})
+            for f in load_framework_files()}
+
+
 def _superseded_summary(newer: str) -> str:
     return (f"Superseded by {newer}: the pull request moved on to a newer head before this one was reviewed; "
             "that head's check is the one that counts.")
@@ -515,11 +573,16 @@ def _superseded_summary(newer: str) -> str:
 
 def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:
     """The job handler the server's worker calls, built once per process from the settings."""
-    app = GitHubApp(settings.app_id, settings.private_key.get_secret_value(), settings.github_api_url,
-                    settings.http_timeout)
+    metrics = process_metrics()
+    private_key = settings.private_key.get_secret_value()
+    cache = cache_for(settings)  # in Redis when REDIS_URL is set: shared by every web server and worker
+    app = GitHubApp(settings.app_id, private_key, settings.github_api_url, settings.http_timeout,
+                    tokens=InstallationTokens(cache, private_key), observe=metrics.github_response)
     leases: Leases = (RedisLeases.from_url(settings.redis_url, prefix=f"{settings.redis_namespace}:lease:",
                                            ttl=settings.claim_idle)
                       if settings.redis_url else LocalLeases())
     engines = EnginePool(settings.worker_concurrency, settings.review_seconds, settings.review_memory_mb)
+    # Without Redis the runner's own caches (parsed policies, verified blobs) already serve the process.
     return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings), engines=engines,
-                        hands_back=bool(settings.redis_url))
+                        hands_back=bool(settings.redis_url), shared=cache if settings.redis_url else None,
+                        metrics=metrics, reports=open_reports(settings), public_url=settings.public_url)

@@ -4,6 +4,10 @@
     bot.app.serve.run(..., worker=False)                                     web only (REDIS_URL)
     bot.app.serve.run_worker(bot.app.runner.make_handler, concurrency=4)     worker only (REDIS_URL)
 
+Without App credentials (no APP_ID, key or webhook secret in the environment or in the
+credentials file, `bot.app.credentials_file`), `run` serves the setup pages instead
+(`bot.app.setup`: register the App from its manifest), until restarted with them.
+
 Without REDIS_URL the server keeps its built-in worker (one process, the in-process queue);
 with it, web servers and workers scale apart, all on one Redis stream.
 
@@ -15,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn
 
+from bot.app.credentials_file import CredentialsFileError, with_credentials
 from bot.app.jobs import ReviewJob
 from bot.app.logs import configure_logging
 from bot.app.settings import Settings, SettingsError, load_settings
@@ -29,7 +35,8 @@ __all__ = ["run", "run_worker"]
 log = logging.getLogger(__name__)
 
 HandlerFactory = Callable[[Settings], Callable[[ReviewJob], Awaitable[None]]]
-
+# Any of these given means the App exists: a partial set is an error to report, not a setup to run.
+CREDENTIALS = ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET")
 
 
 def run(
@@ -46,8 +53,13 @@ def run(
     `env` replaces os.environ (tests); `uvicorn_options` go to `uvicorn.run` (e.g. `proxy_headers`).
     `worker=False`: web only (verify, enqueue, answer); needs REDIS_URL, where workers read.
     Returns when the server has shut down (SIGINT/SIGTERM; jobs in hand are drained first).
+    Without any App credentials it serves the setup pages (`bot.app.setup`) instead.
     """
-    settings = _settings(env)
+    source = _environment(env)
+    if not any(source.get(name, "").strip() for name in CREDENTIALS):
+        _serve_setup(host, port, source, uvicorn_options)
+        return
+    settings = _settings(source)
     if not worker and not settings.redis_url:
         _exit("--no-worker needs REDIS_URL: without Redis the server's own worker is the only one")
 
@@ -64,6 +76,29 @@ def run(
         raise SystemExit(2) from None
     app = create_app(settings, handler, evidence=evidence, run_worker=worker,
                      shutdown_timeout=settings.shutdown_grace)
+    uvicorn.run(app, host=host, port=port, **_uvicorn_options(uvicorn_options))
+
+
+def _serve_setup(host: str, port: int, env: Mapping[str, str], uvicorn_options: Mapping[str, Any]) -> None:
+    import uvicorn
+
+    from bot.app.setup import create_setup_app
+    from bot.app.setup_settings import load_manifest, load_setup_settings
+
+    try:
+        settings = load_setup_settings(env)
+        manifest = load_manifest(settings.manifest_path)
+    except SettingsError as exc:
+        _exit(str(exc))
+    configure_logging(settings.log_level)
+    log.warning("no GitHub App credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET): serving the setup pages; "
+                "open %s/setup to register the App from %s",
+                settings.public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}",
+                settings.manifest_path)
+    uvicorn.run(create_setup_app(settings, manifest), host=host, port=port, **_uvicorn_options(uvicorn_options))
+
+
+def _uvicorn_options(overrides: Mapping[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {
         "log_config": None,  # our root handler (with redaction) formats uvicorn's records too
         "access_log": False,  # the server logs one richer line per delivery
@@ -78,15 +113,21 @@ def run(
         "h11_max_incomplete_event_size": 32 * 1024,
         "limit_concurrency": 512,
     }
-    options.update(uvicorn_options)
-    uvicorn.run(app, host=host, port=port, **options)
+    options.update(overrides)
+    return options
 
 
 def run_worker(handler_factory: HandlerFactory, concurrency: int | None = None, *,
-               env: Mapping[str, str] | None = None) -> None:
+               env: Mapping[str, str] | None = None, metrics: tuple[str, int] | None = None) -> None:
     """Review jobs from the Redis queue until SIGTERM/SIGINT, then stop taking jobs, let those in
-    hand finish within SHUTDOWN_GRACE and hand back the rest (exit 2 on bad settings)."""
-    settings = _settings(env)
+    hand finish within SHUTDOWN_GRACE and hand back the rest (exit 2 on bad settings).
+    `metrics`: (host, port) where this worker serves GET /metrics (its own counts, as each
+    process's; Prometheus scrapes every worker and sums)."""
+    source = _environment(env)
+    if not any(source.get(name, "").strip() for name in CREDENTIALS):
+        _exit("no GitHub App yet: start `compliance-bot serve` and register it at /setup "
+              "(or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET)")
+    settings = _settings(source)
     if not settings.redis_url:
         _exit("worker needs REDIS_URL: workers read the queue the web servers fill "
               "(without Redis, `compliance-bot serve` reviews in its own process)")
@@ -96,10 +137,12 @@ def run_worker(handler_factory: HandlerFactory, concurrency: int | None = None, 
         handler = handler_factory(settings)
     except EvidenceStoreError as exc:
         _exit(str(exc))
-    asyncio.run(_work(settings, handler, concurrency or settings.worker_concurrency))
+    asyncio.run(_work(settings, handler, concurrency or settings.worker_concurrency, metrics))
 
 
-async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[None]], concurrency: int) -> None:
+async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[None]], concurrency: int,
+                metrics_address: tuple[str, int] | None = None) -> None:
+    from bot.app.metrics import process_metrics, serve_metrics
     from bot.app.scaleout import attach
     from bot.app.server import build_queue
     from bot.app.worker import Worker
@@ -110,7 +153,8 @@ async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[Non
         loop.add_signal_handler(signum, stop.set)
     queue = build_queue(settings)
     worker = Worker(queue, handler, concurrency, heartbeat=settings.worker_heartbeat,
-                    stop_timeout=settings.shutdown_grace)
+                    stop_timeout=settings.shutdown_grace, metrics=process_metrics())
+    exporter = await serve_metrics(process_metrics(), queue, *metrics_address) if metrics_address else None
     await worker.start()
     attached = attach(handler, queue, worker, sweep_interval=settings.sweep_interval)  # retries, heads, liveness
     log.info("compliance bot worker ready: %d consumer(s) on %s, check %r", concurrency,
@@ -120,6 +164,8 @@ async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[Non
         log.info("stopping: no new jobs; jobs in hand get %.0f s to finish", settings.shutdown_grace)
     finally:
         await worker.stop(settings.shutdown_grace)
+        if exporter is not None:
+            await exporter.stop()
         await attached.close()
         await queue.close()
         close = getattr(handler, "aclose", None)
@@ -127,12 +173,21 @@ async def _work(settings: Settings, handler: Callable[[ReviewJob], Awaitable[Non
             await close()
 
 
-def _settings(env: Mapping[str, str] | None) -> Settings:
+def _environment(env: Mapping[str, str] | None) -> dict[str, str]:
+    """`env` (default os.environ) with the credentials file's values where it has none."""
+    try:
+        return with_credentials(os.environ if env is None else env)
+    except CredentialsFileError as exc:
+        _exit(f"credentials file {exc}")
+
+
+def _settings(env: Mapping[str, str]) -> Settings:
     try:
         settings = load_settings(env)
     except SettingsError as exc:
         _exit(str(exc))
-    configure_logging(settings.log_level, secrets=[settings.webhook_secret.get_secret_value()])
+    configure_logging(settings.log_level, secrets=[settings.webhook_secret.get_secret_value()],
+                      fmt=settings.log_format)
     return settings
 
 

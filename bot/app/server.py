@@ -8,6 +8,9 @@
                     because Redis is down, so a liveness probe does not restart every pod)
     GET  /readyz    readiness: 200 when the queue is reachable and a worker is alive (this
                     process's, or with Redis any process's heartbeat); 503 saying which is not
+    GET  /metrics   Prometheus text format (`bot.app.metrics`)
+    GET  /reports/{token}
+                    the report page of one review, the check run's details_url (`bot.app.report_pages`)
 
 The lifespan builds the queue (in-process unless REDIS_URL is set, or the one passed in) and a
 `Worker` running the handler, and hands them to the endpoints as `request.state.queue`,
@@ -29,7 +32,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -37,12 +40,15 @@ from bot.app.evidence_store import MERGE, EvidenceStore, EvidenceStoreError
 from bot.app.heads import records_head
 from bot.app.job_queue import InProcessQueue, JobQueue, QueueClosed, QueueFull, RedisStreamQueue
 from bot.app.jobs import ReviewJob
+from bot.app.metrics import CONTENT_TYPE, Metrics, process_metrics
+from bot.app.report_pages import ReportStore, valid_token
 from bot.app.scaleout import attach, live_workers
 from bot.app.settings import Settings
 from bot.app.webhooks import BadPayload, Ignored, Merged, route, verify_signature
 from bot.app.worker import Worker
 from bot.engine import limits
 from bot.report.evidence import merge_record
+from bot.report.report_page import render_missing, render_report
 
 __all__ = ["MAX_BODY_BYTES", "build_queue", "create_app"]
 
@@ -77,11 +83,18 @@ def create_app(
     body_read_seconds: float = BODY_READ_SECONDS,
     evidence: EvidenceStore | None = None,
     run_worker: bool = True,
+    metrics: Metrics | None = None,
+    reports: ReportStore | None = None,
 ) -> Starlette:
     """The ASGI app. A `queue` passed in is used as is and left open at shutdown (its owner
     closes it); a queue built here from the settings is closed by the lifespan. `evidence`: where
     merges are recorded (None: merges are not recorded). `run_worker=False`: web only, the
-    reviews run in `compliance-bot worker` processes on the same Redis."""
+    reviews run in `compliance-bot worker` processes on the same Redis. `metrics`: what /metrics
+    shows (default: this process's). `reports`: where report pages are read (default: the
+    handler's `reports`, the store its check runs' details_url point into; None: every page is 404)."""
+    instruments = metrics or process_metrics()
+    found = reports if reports is not None else getattr(handler, "reports", None)
+    pages = found if isinstance(found, ReportStore) else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -89,7 +102,7 @@ def create_app(
         job_queue = build_queue(settings) if queue is None else queue
         where = settings.redis_url_redacted if owned and settings.redis_url else repr(job_queue)
         worker = Worker(job_queue, handler, settings.worker_concurrency, stop_timeout=shutdown_timeout,
-                        heartbeat=settings.worker_heartbeat)
+                        heartbeat=settings.worker_heartbeat, metrics=instruments)
         if run_worker:
             await worker.start()
         attached = attach(handler, job_queue, worker, sweep_interval=settings.sweep_interval)
@@ -99,7 +112,8 @@ def create_app(
             log.error("queue %s is not reachable: webhooks get 503 until it is", where)
         try:
             yield {"settings": settings, "queue": job_queue, "worker": worker, "max_body_bytes": max_body_bytes,
-                   "body_read_seconds": body_read_seconds, "evidence": evidence, "attached": attached}
+                   "body_read_seconds": body_read_seconds, "evidence": evidence, "attached": attached,
+                   "metrics": instruments, "reports": pages}
         finally:
             await worker.stop(shutdown_timeout)
             await attached.close()
@@ -114,6 +128,8 @@ def create_app(
             Route("/webhook", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
+            Route("/reports/{token}", report_page, methods=["GET"]),
         ],
         middleware=[Middleware(HeaderLimits)],
         lifespan=lifespan,
@@ -172,12 +188,38 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+async def metrics_page(request: Request) -> Response:
+    """This process's metrics, the queue's depth read now."""
+    metrics: Metrics = request.state.metrics
+    return Response(await metrics.scrape(request.state.queue), media_type=CONTENT_TYPE)
+
+
+async def report_page(request: Request) -> Response:
+    """One review's report page; 404 with a page saying so for a token unknown or expired."""
+    pages: ReportStore | None = request.state.reports
+    token = request.path_params["token"]
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+               "Referrer-Policy": "no-referrer",
+               "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
+    data = None
+    if pages is not None and valid_token(token):
+        try:
+            data = await pages.get(token)
+        except Exception as exc:  # noqa: BLE001 - Redis away: say so, never a stack trace
+            log.error("report page unavailable: %s: %s", type(exc).__name__, exc)
+            return HTMLResponse(render_missing(), status_code=503, headers=headers)
+    if data is None:
+        return HTMLResponse(render_missing(), status_code=404, headers=headers)
+    return HTMLResponse(render_report(data), headers=headers)
+
+
 async def webhook(request: Request) -> Response:
     started = time.perf_counter()
     headers = request.headers  # case-insensitive
     event = _clean(headers.get("x-github-event"))
     delivery_id = _clean(headers.get("x-github-delivery"))
-    note = _DeliveryLog(event=event or "-", delivery=delivery_id or "-", started=started)
+    note = _DeliveryLog(event=event or "-", delivery=delivery_id or "-", started=started,
+                        metrics=request.state.metrics)
 
     # 1. Size: refuse before reading when Content-Length says too much, else count while reading.
     limit: int = request.state.max_body_bytes
@@ -310,7 +352,8 @@ def _clean(value: str | None, limit: int = 100) -> str:
 class _DeliveryLog:
     """Collects what is known of one delivery and writes its one log line with the response."""
 
-    def __init__(self, *, event: str, delivery: str, started: float) -> None:
+    def __init__(self, *, event: str, delivery: str, started: float, metrics: Metrics) -> None:
+        self.metrics = metrics
         self.event = event
         self.delivery = delivery
         self.started = started
@@ -335,4 +378,5 @@ class _DeliveryLog:
             self.delivery, self.event, self.action, self.repo, status,
             outcome.replace("\n", " "), (time.perf_counter() - self.started) * 1000,
         )
+        self.metrics.delivery(self.event, outcome)
         return JSONResponse(body, status_code=status)

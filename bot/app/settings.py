@@ -6,10 +6,15 @@
     PRIVATE_KEY_PATH    path of a file holding the PEM private key (used when PRIVATE_KEY is unset)
     WEBHOOK_SECRET      the secret GitHub signs webhook deliveries with (required)
     GITHUB_API_URL      REST API root (default https://api.github.com; GHES: https://HOST/api/v3)
-    REDIS_URL           redis://... for the Redis Streams queue and per-PR leases; unset = one process
+    REDIS_URL           redis://... for the Redis Streams queue, per-PR leases and the shared caches
+                        (`bot.app.shared_cache`); unset = one process
     REDIS_NAMESPACE     prefix of every Redis key the App uses (default "compliance-bot"), so
                         several Apps or test runs can share one Redis
     LOG_LEVEL           DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)
+    LOG_FORMAT          json (default: one JSON object per line) or text (`bot.app.logs`)
+    PUBLIC_URL          the server's public base URL (https://bot.example.com); when set, each
+                        check run's details_url opens the review's report page there
+    REPORT_TTL_DAYS     days a report page is kept (default 30; Redis, else in memory, bounded)
     CHECK_NAME          name of the check run the bot reports (default "compliance")
     WORKER_CONCURRENCY  review jobs run at the same time per process (default 4)
     HTTP_TIMEOUT        seconds per GitHub API request (default 10)
@@ -104,6 +109,9 @@ class Settings(StoreSettings):
     redis_namespace: str = Field(default="compliance-bot", validation_alias="REDIS_NAMESPACE",
                                  pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
+    public_url: str | None = Field(default=None, validation_alias="PUBLIC_URL")
+    report_ttl_days: int = Field(default=30, validation_alias="REPORT_TTL_DAYS", ge=1, le=3650)
     check_name: str = Field(
         default="compliance", validation_alias="CHECK_NAME", min_length=1
     )
@@ -146,6 +154,28 @@ class Settings(StoreSettings):
         value = value.strip().rstrip("/")
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http(s) URL such as https://api.github.com")
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().lower() not in ("json", "text"):
+                raise ValueError("must be json or text")
+            return value.strip().lower()
+        return value
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any) -> Any:
+        """GitHub refuses a details_url that is not a URL: only an http(s) base URL with a host, no
+        query or fragment, is accepted."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?", value):
+                raise ValueError("must be the server's public http(s) base URL, such as https://bot.example.com")
         return value
 
     @field_validator("redis_url")

@@ -188,18 +188,30 @@ def _pull_request_review(trigger: str, delivery_id: str, payload: Mapping[str, A
 
 def _pull_request_job(trigger: str, delivery_id: str, payload: Mapping[str, Any], pr: Mapping[str, Any]) -> ReviewJob:
     """The job for a pull request event (opened, pushed, reviewed...): its head as the payload names it."""
+    return _job(trigger, delivery_id, payload,
+                pull_number=_int(pr, "number", where="pull_request"),
+                head_sha=_sha(pr, "head", "sha", where="pull_request"),
+                base_sha=_sha(pr, "base", "sha", where="pull_request"),
+                base_ref=_str(pr, "base", "ref", where="pull_request"),
+                is_draft=_bool(pr, "draft", where="pull_request", default=False))
+
+
+def _job(trigger: str, delivery_id: str, payload: Mapping[str, Any], *, pull_number: int, head_sha: str,
+         base_sha: str, base_ref: str, is_draft: bool = False, check_run_id: int | None = None) -> ReviewJob:
+    """A job for the payload's repository and installation: every route names only the change."""
     return ReviewJob(
         delivery_id=delivery_id,
         trigger=trigger,
         installation_id=_installation_id(payload),
         owner=_name(payload, "repository", "owner", "login"),
         repo=_name(payload, "repository", "name"),
-        pull_number=_int(pr, "number", where="pull_request"),
-        head_sha=_sha(pr, "head", "sha", where="pull_request"),
-        base_sha=_sha(pr, "base", "sha", where="pull_request"),
-        base_ref=_str(pr, "base", "ref", where="pull_request"),
+        pull_number=pull_number,
+        head_sha=head_sha,
+        base_sha=base_sha,
+        base_ref=base_ref,
         default_branch=_str(payload, "repository", "default_branch"),
-        is_draft=_bool(pr, "draft", where="pull_request", default=False),
+        is_draft=is_draft,
+        check_run_id=check_run_id,
     )
 
 
@@ -241,18 +253,9 @@ def _merge_group(trigger: str, delivery_id: str, payload: Mapping[str, Any]) -> 
     base_ref = _str(group, "base_ref", where="merge_group").removeprefix("refs/heads/")
     if not base_ref:
         raise BadPayload("merge_group.base_ref names no branch")
-    return ReviewJob(
-        delivery_id=delivery_id,
-        trigger=trigger,
-        installation_id=_installation_id(payload),
-        owner=_name(payload, "repository", "owner", "login"),
-        repo=_name(payload, "repository", "name"),
-        pull_number=0,
-        head_sha=_sha(group, "head_sha", where="merge_group"),
-        base_sha=_sha(group, "base_sha", where="merge_group"),
-        base_ref=base_ref,
-        default_branch=_str(payload, "repository", "default_branch"),
-    )
+    return _job(trigger, delivery_id, payload, pull_number=0,
+                head_sha=_sha(group, "head_sha", where="merge_group"),
+                base_sha=_sha(group, "base_sha", where="merge_group"), base_ref=base_ref)
 
 
 def _job_from_check(
@@ -267,20 +270,9 @@ def _job_from_check(
     # check_* payloads carry a minimal PR (number, head, base): no draft flag, so is_draft=False
     # here and the job reads the flag from the PR it fetches anyway.
     where = "check_run.pull_requests[0]" if check_run_id is not None else "check_suite.pull_requests[0]"
-    return ReviewJob(
-        delivery_id=delivery_id,
-        trigger=trigger,
-        installation_id=_installation_id(payload),
-        owner=_name(payload, "repository", "owner", "login"),
-        repo=_name(payload, "repository", "name"),
-        pull_number=_int(pr, "number", where=where),
-        head_sha=head_sha,
-        base_sha=_sha(pr, "base", "sha", where=where),
-        base_ref=_str(pr, "base", "ref", where=where),
-        default_branch=_str(payload, "repository", "default_branch"),
-        is_draft=False,
-        check_run_id=check_run_id,
-    )
+    return _job(trigger, delivery_id, payload, pull_number=_int(pr, "number", where=where), head_sha=head_sha,
+                base_sha=_sha(pr, "base", "sha", where=where), base_ref=_str(pr, "base", "ref", where=where),
+                check_run_id=check_run_id)
 
 
 def _first_pull_request(container: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:

@@ -40,6 +40,8 @@ from typing import Any, Self
 
 from bot.app.job_queue import Delivery, JobQueue, QueueClosed
 from bot.app.jobs import JobFailed, ReviewJob
+from bot.app.logs import job_scope
+from bot.app.metrics import Metrics
 
 __all__ = ["Handler", "Worker", "stopped_by_shutdown"]
 
@@ -101,6 +103,7 @@ class Worker:
         heartbeat: float = 30.0,
         retry_delay: float = 1.0,
         cancel_timeout: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -112,6 +115,7 @@ class Worker:
         self.heartbeat = heartbeat
         self.retry_delay = retry_delay
         self.cancel_timeout = cancel_timeout
+        self.metrics = metrics  # jobs by outcome, when given
         self._lanes: dict[PullRequestKey, _Lane] = {}
         self._held: dict[str, Delivery] = {}  # handed out by the queue, not yet acked
         self._running: dict[str, Delivery] = {}
@@ -274,6 +278,11 @@ class Worker:
                   _describe(delivery.job))
 
     async def _run(self, delivery: Delivery) -> None:
+        with job_scope(delivery.job.delivery_id, delivery.job.full_name, delivery.job.pull_number,
+                       delivery.job.head_sha):  # the worker's own lines of the job name it too
+            await self._run_job(delivery)
+
+    async def _run_job(self, delivery: Delivery) -> None:
         job = delivery.job
         self._running[delivery.id] = delivery
         started = time.monotonic()
@@ -288,10 +297,13 @@ class Worker:
         except asyncio.CancelledError:
             # Stopped before the job finished: leave it unacked so it is handed out again.
             log.warning("delivery=%s review cancelled before it finished: %s", job.delivery_id, _describe(job))
+            self._count("cancelled")
             raise
         except Exception as exc:
             self.failed += 1
-            if isinstance(exc, TimeoutError) and deadline.expired():
+            timed_out = isinstance(exc, TimeoutError) and deadline.expired()
+            self._count("timed_out" if timed_out else "failed")
+            if timed_out:
                 log.error("delivery=%s review timed out after %.0fs: %s",
                           job.delivery_id, self.job_timeout, _describe(job))
             else:
@@ -302,6 +314,7 @@ class Worker:
                 )
         else:
             self.processed += 1
+            self._count("done")
             log.info("delivery=%s review done in %.2fs: %s",
                      job.delivery_id, time.monotonic() - started, _describe(job))
         finally:
@@ -309,6 +322,10 @@ class Worker:
             self._shutdown_flags.pop(delivery.id, None)
             _JOB_SHUTDOWN.reset(token)
         await self._ack(delivery)
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.job(outcome)
 
     async def _ack(self, delivery: Delivery) -> None:
         try:

@@ -8,8 +8,8 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.cli.errors import UsageError
-from bot.cli.git import GitError, GitTree, empty_tree, index_tree, run_git, worktree_tree
+from bot.cli.errors import GitError, UsageError
+from bot.cli.git import GitTree, empty_tree, index_tree, run_git, worktree_tree
 
 COMMITS, STAGED, WORKTREE = "commits", "staged", "worktree"
 _HEAD_WORDS = {STAGED: "index (staged changes)", WORKTREE: "working tree (uncommitted changes)"}

@@ -10,15 +10,12 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
+from bot.cli.errors import GitError
 from bot.engine.diff import DiffError, FileDiff, parse_file_patch
 from bot.engine.tree import MAX_FILE_BYTES, MAX_SCAN_BYTES, SUBMODULE, SYMLINK, decode_text, too_large_reason
 
 UNREADABLE = MAX_SCAN_BYTES + 1  # the size given to blobs git cannot read, so they are never read
 BATCH_BYTES = 64 * 1024 * 1024  # blobs read by one `git cat-file --batch`
-
-
-class GitError(RuntimeError):
-    """A git command failed; the message is git's own first line."""
 
 
 def run_git(repo: Path, *args: str, input_bytes: bytes | None = None, env: Mapping[str, str] | None = None) -> bytes:

@@ -9,7 +9,6 @@ Reads REDIS_URL and REDIS_NAMESPACE, as the App does; nothing else of the App's 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from typing import Any
 
@@ -25,6 +24,8 @@ def add_jobs_parser(sub: Any) -> None:
 
 
 def run_jobs(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at the top: the CLI's parser imports this module for every command
+
     url = os.environ.get("REDIS_URL", "").strip()
     if not url:
         raise UsageError("REDIS_URL is not set: only the Redis queue keeps retries and dead letters "

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
-from bot.cli.git import GitError, run_git
+from bot.cli.errors import GitError
+from bot.cli.git import run_git
 from bot.engine.policy import POLICY_PATH, Policy
 from bot.engine.review import Engine, Review
 from bot.report.evidence import PolicySource, Subject, build_evidence, git_blob_sha

@@ -10,36 +10,32 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+# Only what the parser needs is imported here: each command imports its own modules when it runs,
+# so `--help` (and a command that needs no rules) does not pay for the engine, the rules and the App.
 from bot import __version__
-from bot.cli.compare import COMMITS, STAGED, WORKTREE, Comparison, resolve
-from bot.cli.custom_rules import RulesFolderError, as_file_errors, load_rules_folder
-from bot.cli.errors import UsageError
-from bot.cli.evidence import add_evidence_parser, run_evidence
-from bot.cli.git import GitError, GitTree, changed_files, run_git
+from bot.cli.errors import GitError, UsageError
+from bot.cli.evidence_args import add_evidence_parser
 from bot.cli.jobs import add_jobs_parser, run_jobs
-from bot.cli.local import FsTree
-from bot.cli.local_evidence import committed_policy, file_policy, local_evidence, origin_repository
-from bot.cli.terminal import progress, wants_colour
-from bot.engine.diff import DiffError, FileDiff
 from bot.engine.model import Severity
-from bot.engine.policy import POLICY_PATH, Policy, PolicyError, PolicyProblem, decode_policy, parse_policy
-from bot.engine.policy_merge import resolve_policy
-from bot.engine.review import Engine, Review, RuleSet
-from bot.engine.rule import Rule
-from bot.report.compact import compact_report
-from bot.report.evidence import PolicySource, Subject, git_blob_sha
-from bot.report.json_report import dumps, review_json
-from bot.report.sarif import review_sarif
-from bot.report.text import controls_line, text_report
-from rules.registry import Framework, default_rule_set, with_custom_rules
-from rules.spec.custom import CUSTOM_RULES_DIR, CustomRules
+from bot.engine.repo_paths import CUSTOM_RULES_DIR, POLICY_PATH
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    from bot.cli.compare import Comparison
+    from bot.cli.git import GitTree
+    from bot.engine.diff import FileDiff
+    from bot.engine.policy import Policy, PolicyProblem
+    from bot.engine.review import Engine, Review, RuleSet
+    from bot.engine.rule import Rule
+    from bot.report.evidence import PolicySource, Subject
+    from rules.registry import Framework
+    from rules.spec.custom import CustomRules
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 FORMATS = ("compact", "markdown", "text", "json", "sarif")
@@ -103,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="review jobs from the Redis queue (REDIS_URL) until SIGTERM")
     worker.add_argument("--concurrency", type=int, default=None, metavar="N",
                         help="reviews at once (default WORKER_CONCURRENCY, 4)")
+    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                        help="serve this worker's GET /metrics (Prometheus) on PORT (default: none)")
+    worker.add_argument("--metrics-host", default="0.0.0.0", metavar="HOST",
+                        help="address --metrics-port listens on (default 0.0.0.0)")
 
     sub.add_parser("demo", help="review a bundled example change and print what the App would post")
     add_evidence_parser(sub)
@@ -120,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _read_policy_text(path: Path) -> str:
     """The file's text; PolicyError (naming it) when it is not UTF-8, UsageError when unreadable."""
+    from bot.engine.policy import decode_policy
+
     try:
         return decode_policy(path.read_bytes(), str(path))
     except OSError as exc:
@@ -127,6 +129,8 @@ def _read_policy_text(path: Path) -> str:
 
 
 def _load_policy(path: Path | None, fallback_text: str | None, fail_on: str | None) -> Policy:
+    from bot.engine.policy import PolicyError, parse_policy
+
     try:
         if path is not None:
             policy = parse_policy(_read_policy_text(path), str(path))
@@ -141,28 +145,47 @@ def _load_policy(path: Path | None, fallback_text: str | None, fail_on: str | No
     return policy
 
 
-def _custom_rules(folder: Path | None) -> CustomRules:
+def _custom_rules(folder: Path | None) -> CustomRules | None:
+    """The custom rules of `folder`; None without one (and then their modules are never imported)."""
     if folder is None:
-        return CustomRules()
+        return None
+    return _rules_folder(folder)
+
+
+def _rules_folder(folder: Path) -> CustomRules:
+    from bot.cli.custom_rules import RulesFolderError, load_rules_folder
+
     try:
         return load_rules_folder(folder)
     except RulesFolderError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _rule_set(custom: CustomRules) -> RuleSet:
-    return with_custom_rules(default_rule_set(), custom.rules)
+def _rule_set(custom: CustomRules | None) -> RuleSet:
+    from rules.registry import default_rule_set, with_custom_rules
+
+    return with_custom_rules(default_rule_set(), custom.rules) if custom is not None else default_rule_set()
 
 
-def _with_refusals(review: Review, custom: CustomRules) -> Review:
+def _with_refusals(review: Review, custom: CustomRules | None) -> Review:
     """A refused custom rule fails the run like an unreadable file, naming its file and line."""
+    if custom is None or not custom.errors:
+        return review
     from dataclasses import replace
 
-    return replace(review, errors=(*as_file_errors(custom), *review.errors)) if custom.errors else review
+    from bot.cli.custom_rules import as_file_errors
+
+    return replace(review, errors=(*as_file_errors(custom), *review.errors))
 
 
 def _emit(review: Review, policy: Policy, output_format: str, engine: Engine,
           evidence: tuple[Subject, PolicySource] | None = None, colour: bool = False) -> int:
+    from bot.cli.local_evidence import local_evidence
+    from bot.report.compact import compact_report
+    from bot.report.json_report import dumps, review_json
+    from bot.report.sarif import review_sarif
+    from bot.report.text import text_report
+
     if output_format == "json":
         record = local_evidence(review, policy, engine, *evidence) if evidence else None
         print(dumps(review_json(review, policy, record)))
@@ -181,10 +204,15 @@ def _emit(review: Review, policy: Policy, output_format: str, engine: Engine,
 
 
 def _colour(args: argparse.Namespace) -> bool:
+    from bot.cli.terminal import wants_colour
+
     return args.format not in MACHINE_FORMATS and wants_colour(args.color, sys.stdout, os.environ)
 
 
 def _git_diff(repo: Path, base: str, head: GitTree) -> list[FileDiff]:
+    from bot.cli.git import changed_files
+    from bot.engine.diff import DiffError
+
     try:
         return changed_files(repo, base, head.commit, head.too_large)
     except DiffError as exc:
@@ -204,11 +232,18 @@ class Checked:
 
 
 def check_change(repo: Path, base_rev: str | None, head_rev: str | None, policy_path: Path | None,
-                 fail_on: str | None, custom: CustomRules | None = None, mode: str = COMMITS,
+                 fail_on: str | None, custom: CustomRules | None = None, mode: str = "commits",
                  on_file: Callable[[str], None] | None = None) -> Checked:
     """Review base...head like the App reviews a pull request (against their merge-base), or the
-    staged or uncommitted changes against HEAD. The policy is read from the default branch when
-    no base is given, else from the base: a change never loosens the policy it is judged by."""
+    staged or uncommitted changes against HEAD (`mode`: see bot.cli.compare). The policy is read
+    from the default branch when no base is given, else from the base: a change never loosens
+    the policy it is judged by."""
+    from bot.cli.compare import COMMITS, resolve
+    from bot.cli.git import GitTree, run_git
+    from bot.cli.local_evidence import committed_policy, file_policy, origin_repository
+    from bot.engine.review import Engine
+    from bot.report.evidence import Subject
+
     try:
         root = Path(run_git(repo, "rev-parse", "--show-toplevel").decode().strip())
     except GitError as exc:
@@ -221,7 +256,6 @@ def check_change(repo: Path, base_rev: str | None, head_rev: str | None, policy_
     base = GitTree(root, comparison.base, kind="tree")
     policy_source = GitTree(root, comparison.default_branch) if comparison.default_branch else base
     policy = _load_policy(policy_path, policy_source.read(POLICY_PATH), fail_on)
-    custom = custom or CustomRules()
     engine = Engine(_rule_set(custom), policy, progress=on_file)
     diffs = _git_diff(root, comparison.base, head)
     review = engine.review_change(diffs, head, base)
@@ -231,6 +265,9 @@ def check_change(repo: Path, base_rev: str | None, head_rev: str | None, policy_
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from bot.cli.compare import COMMITS, STAGED, WORKTREE
+    from bot.cli.terminal import progress
+
     custom = _custom_rules(args.rules)
     mode = STAGED if args.staged else WORKTREE if args.worktree else COMMITS
     with progress(sys.stderr, not args.no_progress) as on_file:
@@ -243,6 +280,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
+    from bot.cli.local import FsTree
+    from bot.cli.local_evidence import file_policy
+    from bot.cli.terminal import progress
+    from bot.engine.review import Engine
+    from bot.report.evidence import PolicySource, Subject, git_blob_sha
+
     if not args.path.is_dir():
         raise UsageError(f"{args.path}: not a directory")
     tree = FsTree(args.path)
@@ -261,7 +304,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_rules_test(folder: Path) -> int:
     """Each custom rule of `folder` validated and run against its examples: `file:line: why` for
     each one refused, exit 1 if any was."""
-    custom = _custom_rules(folder)
+    custom = _rules_folder(folder)
     if not custom.rules and not custom.errors:
         raise UsageError(f"{folder}: no rule files (*.yml) here")
     for error in custom.errors:
@@ -273,6 +316,8 @@ def _cmd_rules_test(folder: Path) -> int:
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
+    from bot.report.json_report import dumps
+    from bot.report.text import controls_line
     from rules.registry import all_rules, default_controls, load_frameworks
 
     if args.rules_command == "test":
@@ -307,6 +352,10 @@ def _coverage_matrix(framework: Framework, rules: Mapping[str, Rule], listed: Se
                      output_format: str) -> int:
     """Per control of one framework: the rules that automate it, or why a person (or nothing
     in a repository) has to cover it; then how many controls are automated."""
+    from collections import Counter
+
+    from bot.report.json_report import dumps
+
     enforcing = [[rules[i] for i in control.enforced_by if i in rules] for control in framework.controls]
     rows = [{"id": control.id, "name": control.name, "coverage": control.coverage, "why": control.why or None,
              "rules": [{"id": r.id, "title": r.title, "severity": r.severity.value} for r in enforced]}
@@ -346,11 +395,14 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         raise UsageError("--concurrency must be between 1 and 256")
-    run_worker(make_handler, args.concurrency)
+    if args.metrics_port is not None and not 1 <= args.metrics_port <= 65535:
+        raise UsageError("--metrics-port must be between 1 and 65535")
+    run_worker(make_handler, args.concurrency,
+               metrics=(args.metrics_host, args.metrics_port) if args.metrics_port is not None else None)
     return EXIT_OK
 
 
-def _copy_tree(source: resources.abc.Traversable, target: Path) -> None:
+def _copy_tree(source: Traversable, target: Path) -> None:
     for entry in source.iterdir():
         if entry.is_dir():
             (target / entry.name).mkdir(exist_ok=True)
@@ -361,6 +413,11 @@ def _copy_tree(source: resources.abc.Traversable, target: Path) -> None:
 
 def _cmd_demo(_: argparse.Namespace) -> int:
     """Make a two-commit repository from the bundled example and review it."""
+    import tempfile
+    from importlib import resources
+
+    from bot.cli.git import run_git
+
     example = resources.files("bot") / "examples" / "demo"
     with tempfile.TemporaryDirectory(prefix="compliance-bot-demo-") as tmp:
         repo = Path(tmp)
@@ -386,6 +443,8 @@ def _cmd_demo(_: argparse.Namespace) -> int:
 
 
 def _parsed(path: Path) -> tuple[Policy | None, tuple[PolicyProblem, ...]]:
+    from bot.engine.policy import PolicyError, parse_policy
+
     try:
         return parse_policy(_read_policy_text(path), str(path)), ()
     except PolicyError as exc:
@@ -402,6 +461,8 @@ def _unknown_rules(policy: Policy, known: frozenset[str]) -> list[str]:
 
 def _cmd_policy(args: argparse.Namespace) -> int:
     """`policy validate FILE [--org FILE]`: every problem as `file:line: message`, exit 2 on any."""
+    from bot.engine.policy import Policy
+    from bot.engine.policy_merge import resolve_policy
     from rules.registry import all_rules
 
     repo, problems = _parsed(args.file)
@@ -423,8 +484,14 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_evidence(args: argparse.Namespace) -> int:
+    from bot.cli.evidence import run_evidence
+
+    return run_evidence(args)
+
+
 COMMANDS = {"check": _cmd_check, "scan": _cmd_scan, "rules": _cmd_rules, "serve": _cmd_serve, "worker": _cmd_worker,
-            "demo": _cmd_demo, "evidence": run_evidence, "policy": _cmd_policy, "jobs": run_jobs}
+            "demo": _cmd_demo, "evidence": _cmd_evidence, "policy": _cmd_policy, "jobs": run_jobs}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

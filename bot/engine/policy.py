@@ -91,12 +91,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.engine import repo_paths
 from bot.engine.exceptions import ExceptionSettings, ExceptionSettingsError
 from bot.engine.model import Finding, NotReviewed, Severity
 from bot.engine.policy_schema import schema_problems, setting_name
 from bot.engine.policy_yaml import LoadedYaml, YamlProblem, decode, load
 
-POLICY_PATH = ".github/compliance.yml"
+POLICY_PATH = repo_paths.POLICY_PATH
 DEFAULT_MAX_COMMENTS = 30
 ALL_KINDS = "all"
 REGRESSION_MODES = ("block", "notice")

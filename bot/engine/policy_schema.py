@@ -18,12 +18,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from bot.engine.policy_yaml import LoadedYaml, Path
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = "policy.schema.json"
 MAX_SHOWN = 60  # characters of a wrong value quoted in a message
@@ -43,6 +44,8 @@ def policy_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker  # when a policy is read: not for every command
+
     return Draft202012Validator(policy_schema(), format_checker=FormatChecker(formats=["date"]))
 
 

@@ -23,6 +23,7 @@ from bot.engine.classification import notice_reason
 from bot.engine.context import BaseVersions, ModuleContext
 from bot.engine.diff import DiffError, FileDiff, FileStatus, reconstruct_base, whole_file_added
 from bot.engine.exceptions import Approval, ExceptionRecord, ExceptionSettings, ForeignIds
+from bot.engine.generated import BINARY, GENERATED, TEXT, machine_written
 from bot.engine.governance import RuleIndex, govern, suppression_problems
 from bot.engine.landing import Landing, landing
 from bot.engine.model import (
@@ -46,7 +47,6 @@ from bot.engine.parsers import (
     parse_one,
     parse_terraform,
 )
-from bot.engine.parsers.terraform.stack import needed_directories
 from bot.engine.policy import MONITOR, POLICY_PATH, Policy, PolicyError, parse_policy
 from bot.engine.rule import Rule
 from bot.engine.selection import Seeds, base_seeds, expand_related, group_key, touched_resources
@@ -217,8 +217,9 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
 def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]], type_: str = "text") -> Resource | None:
     """The resource the secrets rules read: the given lines of one file, keyed by line number, whole
     (a secret may sit anywhere on a line of any length: the rules' patterns are linear in it).
-    `type_`: "text", or "binary" for binary content (`BinaryText` that does not look like text),
-    where only credentials of a recognisable format are looked for."""
+    `type_`: "text", "binary" for binary content (`BinaryText` that does not look like text), or
+    "generated" for a file a tool writes (`bot.engine.generated`): in those two only the rules
+    whose specs name the type look (credentials of a recognisable format)."""
     body = {str(n): Node(text, n, n) for n, text in numbered_lines}
     if not body:
         return None
@@ -255,8 +256,11 @@ def text_resources(path: str, numbered_lines: Iterable[tuple[int, str]], type_: 
         yield resource
 
 
-def _text_type(text: str | None) -> str:
-    return "binary" if isinstance(text, BinaryText) and not text.looks_like_text else "text"
+def _text_type(path: str, text: str | None) -> str:
+    """The text resource type of a file: binary content, a file a tool writes, or text."""
+    if isinstance(text, BinaryText) and not text.looks_like_text:
+        return BINARY
+    return GENERATED if machine_written(path) else TEXT
 
 
 def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | None = None,
@@ -267,9 +271,13 @@ def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | N
     changes reach; without, each module is parsed on its own (what the base side needs)."""
     terraform = {p: t for p, t in contents.items() if classify(p) == TERRAFORM}
     not_reviewed: tuple[NotReviewed, ...] = ()
-    if evaluate_from is None:
+    if not terraform:
+        parsed: dict[str, ParsedFile] = {}  # nothing to parse: the Terraform parser (and lark) is not even imported
+    elif evaluate_from is None:
         parsed = parse_terraform(terraform)
     else:
+        from bot.engine.parsers.terraform.stack import needed_directories  # only when Terraform was read
+
         needed = needed_directories(evaluate_from, terraform)
         named = {path for paths in (var_files or {}).values() for path in paths}  # may live elsewhere
         parsed, not_reviewed = evaluate_terraform(
@@ -424,10 +432,10 @@ class Engine:
         texts: list[Iterator[Resource]] = []  # the secrets rules' view of each changed file, made lazily
         for diff in changed_head.values():
             if diff.complete:
-                texts.append(text_resources(diff.path, diff.added_texts()))
+                texts.append(text_resources(diff.path, diff.added_texts(), _text_type(diff.path, None)))
             elif diff.path in scanned:
                 text = scanned[diff.path]
-                texts.append(text_resources(diff.path, _numbered_lines(text), _text_type(text)))
+                texts.append(text_resources(diff.path, _numbered_lines(text), _text_type(diff.path, text)))
         files_with_text = sum(1 for d in changed_head.values() if (d.added_lines if d.complete else scanned.get(d.path)))
         stats = ReviewStats(files_changed=len(diffs), files_parsed=len(parsed), resources_parsed=len(head_resources),
                             resources_checked=len(selected) + files_with_text, seconds=time.perf_counter() - started)
@@ -442,7 +450,7 @@ class Engine:
         errors.extend(FileError(path, None, clock.message(path)) for path in clock.stopped_paths())
         with_markers = {*changed_head, *(f.path for f in findings)}
         marked = {p: t for p in with_markers if (t := scanned.get(p, head_text.get(p))) is not None
-                  and _text_type(t) == "text"}
+                  and _text_type(p, t) != BINARY}
         governed = govern(findings, marked, changed_head, self.policy, self.exception_settings, self._rule_index,
                           self.approvals, self.today or dt.date.today(), self._refused, whole_tree,
                           None if whole_tree or policy_diff is None else _policy_change(policy_diff, head, base))

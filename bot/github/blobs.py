@@ -4,14 +4,22 @@ A blob's content never changes, so a text may be shared by every job and every r
 names the same id, but only if the text really is that blob: each text is hashed the way git
 hashes a blob (`blob <size>\\0<bytes>`, SHA-1 or SHA-256 by the id's length) and compared with
 the id GitHub returned beside it. A text that does not match is never cached.
+
+`SharedBlobs` is the same across processes (in Redis, `bot.app.shared_cache`): a text read back
+from it is verified again before use, so whatever that store holds, a review only ever sees the
+blob its id names.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Collection, Mapping
+
+from bot.github.store import SharedStore
 
 SHA1_HEX, SHA256_HEX = 40, 64
+SHARED_TTL_SECONDS = 24 * 3600  # a blob's text never changes; a day bounds what an idle Redis holds
 
 
 def git_blob_id(data: bytes, length: int = SHA1_HEX) -> str:
@@ -56,3 +64,35 @@ class BlobCache:
             _, dropped = self._items.popitem(last=False)
             self._bytes -= len(dropped)
         return True
+
+
+class SharedBlobs:
+    """Blob texts by id in a store every process reads (`{<namespace>:blob:<id>}:text`, UTF-8)."""
+
+    def __init__(self, store: SharedStore, ttl: float = SHARED_TTL_SECONDS) -> None:
+        self.store = store
+        self.ttl = ttl
+
+    def key(self, oid: str) -> str:
+        return self.store.key("blob", oid.lower(), "text")
+
+    async def get_many(self, oids: Collection[str]) -> dict[str, str]:
+        """The texts the store holds that are the blobs their ids name (each verified); others left out."""
+        ordered = sorted(oids)
+        values = await self.store.get_many([self.key(oid) for oid in ordered])
+        found: dict[str, str] = {}
+        for oid, value in zip(ordered, values, strict=True):
+            if value is None:
+                continue
+            try:
+                text = value.decode("utf-8", errors="surrogatepass")
+            except UnicodeDecodeError:
+                continue
+            if is_blob_of(text, oid):
+                found[oid] = text
+        return found
+
+    async def put_many(self, texts: Mapping[str, str]) -> int:
+        """Share verified texts (the caller checked them); the store leaves out those too large."""
+        return await self.store.set_many({self.key(oid): text.encode("utf-8", errors="surrogatepass")
+                                          for oid, text in texts.items()}, self.ttl)

@@ -38,6 +38,8 @@ from bot.github.records import (
     ReviewThread,
     TreeEntry,
 )
+from bot.github.routes import RequestObserver, response_hook
+from bot.github.tokens import InstallationTokens, SharedTokenAuthStrategy
 
 log = logging.getLogger(__name__)
 
@@ -573,13 +575,17 @@ class GitHubApp:
     """The App's identity; hands out one installation-scoped client per job."""
 
     def __init__(self, app_id: int, private_key: str, api_url: str, timeout: float,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, tokens: InstallationTokens | None = None,
+                 observe: RequestObserver | None = None) -> None:
+        """`observe`: told of every response (method, route template, status, headers), for metrics."""
         self._app_id = app_id
+        self.tokens = tokens  # installation tokens shared by processes (None: githubkit's, per App instance)
         self._private_key = private_key
         self._api_url = api_url
         self._timeout = timeout
         self._transport = transport
-        self._cache = MemCacheStrategy()  # tokens are cached per App instance, never shared
+        self._hooks = {"response": [response_hook(observe, api_url)]} if observe is not None else None
+        self._cache = MemCacheStrategy()  # the JWT (and, without `tokens`, installation tokens) per App instance
         self._app_client: GitHub[Any] = self._client(AppAuthStrategy(str(app_id), private_key))
 
     def _client(self, auth: Any) -> GitHub[Any]:
@@ -592,6 +598,7 @@ class GitHubApp:
             http_cache=False,
             cache_strategy=self._cache,
             async_transport=self._transport,
+            async_event_hooks=self._hooks,
         )
 
     async def repository_installation(self, owner: str, repo: str) -> int:
@@ -647,9 +654,11 @@ class GitHubApp:
 
     @asynccontextmanager
     async def installation(self, installation_id: int) -> AsyncIterator[InstallationClient]:
-        """An installation client; its token is minted (and cached) by githubkit."""
-        github = self._app_client.with_auth(
-            AppAuthStrategy(str(self._app_id), self._private_key).as_installation(installation_id)
-        )
+        """An installation client; its token is minted by githubkit, and kept in `tokens` when
+        given (shared by processes), else in this App instance."""
+        strategy = (SharedTokenAuthStrategy(str(self._app_id), self._private_key, installation_id, tokens=self.tokens)
+                    if self.tokens is not None
+                    else AppAuthStrategy(str(self._app_id), self._private_key).as_installation(installation_id))
+        github = self._app_client.with_auth(strategy)
         async with github:
             yield InstallationClient(github, self._app_id)

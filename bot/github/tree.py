@@ -19,7 +19,7 @@ from collections.abc import Collection, Coroutine, Mapping
 from typing import Any, TypeVar
 
 from bot.engine.tree import MAX_SCAN_BYTES, too_large_reason
-from bot.github.blobs import BlobCache
+from bot.github.blobs import BlobCache, SharedBlobs
 from bot.github.client import InstallationClient
 
 T = TypeVar("T")
@@ -42,16 +42,18 @@ class GitHubTree:
       checked against what the commit holds.
     - `cache`: verified blob texts shared across jobs.
     - `loop`: the event loop the installation client runs on (the engine calls from a thread).
+    - `shared`: blob texts shared by processes (Redis), asked after `cache` and before GitHub.
     """
 
     def __init__(self, gh: InstallationClient, owner: str, repo: str, commit: str, *, listed: Mapping[str, str],
-                 cache: BlobCache, loop: asyncio.AbstractEventLoop) -> None:
+                 cache: BlobCache, loop: asyncio.AbstractEventLoop, shared: SharedBlobs | None = None) -> None:
         self._gh = gh
         self._owner = owner
         self._repo = repo
         self.commit = commit
         self._listed = dict(listed)
         self._cache = cache
+        self._shared = shared
         self._loop = loop
         self._texts: dict[str, str | None] = {}
         self._sizes: dict[str, int] = {}  # of blobs too large to read
@@ -90,8 +92,16 @@ class GitHubTree:
                 self._texts[path] = cached
             else:
                 missing[path] = oid
+        if missing and self._shared is not None:
+            found = await self._shared.get_many({oid for oid in missing.values() if oid})
+            for path, oid in list(missing.items()):
+                text = found.get(oid) if oid else None
+                if text is not None and self._cache.put(oid or "", text):  # verified: the text is that blob
+                    self._texts[path] = text
+                    del missing[path]
         if missing:
             blobs = await self._gh.read_blobs(self._owner, self._repo, self.commit, missing.keys())
+            fresh: dict[str, str] = {}
             for path, listed in missing.items():
                 blob = blobs.get(path)
                 actual = blob.oid if blob is not None else None
@@ -103,9 +113,11 @@ class GitHubTree:
                 if blob.text is None and blob.size is not None:
                     self._sizes[path] = blob.size
                 self._listed[path] = blob.oid
-                if blob.text is not None:
-                    self._cache.put(blob.oid, blob.text)
+                if blob.text is not None and self._cache.put(blob.oid, blob.text):
+                    fresh[blob.oid] = blob.text
                 self._texts[path] = blob.text
+            if fresh and self._shared is not None:
+                await self._shared.put_many(fresh)
         return {path: self._texts.get(path) for path in paths}
 
     def size_of(self, path: str) -> int | None:

@@ -20,6 +20,7 @@ from typing import Literal
 
 import yaml
 
+from bot.engine import repo_paths
 from bot.engine.rule import Rule
 from bot.engine.tree import BinaryText
 from rules.spec import loader
@@ -30,7 +31,7 @@ from rules.spec.inline_tests import Example, failures
 from rules.spec.loader import Dialect, SpecError
 from rules.spec.model import Spec
 
-CUSTOM_RULES_DIR = ".github/compliance/rules"
+CUSTOM_RULES_DIR = repo_paths.CUSTOM_RULES_DIR
 RULE_FILE_SUFFIX = ".yml"
 MAX_RULE_FILES = 50
 MAX_RULE_FILE_BYTES = 64 * 1024  # the spec and its examples

@@ -3,8 +3,9 @@
 - `redis_url`: the shared server, `REDIS_URL` (default `redis://127.0.0.1:6379/0`). Checked once per
   session with PING; when it does not answer, every test that needs it fails with one clear message
   (never skipped: a test that did not run is not a test that passed).
-- `redis_names`: unique stream/group/key names for one test; every key under the prefix is deleted
-  afterwards, so tests can share the server, in parallel and across checkouts.
+- `redis_names`: unique stream/group/key names for one test; every key under the prefix (or under
+  `{<prefix>`, hash-tagged) is deleted afterwards, so tests can share the server, in parallel and
+  across checkouts.
 - `redis_server`: a private `redis-server` on a free port (no persistence, a temp dir), for tests
   that kill or restart Redis. Waited for by polling PING with a deadline; killed at teardown.
 
@@ -89,7 +90,8 @@ def redis_names(redis_url: str) -> Iterator[dict[str, str]]:
     yield {"stream": f"{prefix}:jobs", "group": f"{prefix}:group", "prefix": prefix}
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
     try:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
+        # ... and the shared cache's, hash-tagged: `{<prefix>:<family>:<ident>}:<what>`
+        keys = [*client.scan_iter(match=f"{prefix}*"), *client.scan_iter(match=f"{{{prefix}*")]
         if keys:
             client.delete(*keys)
     finally:

@@ -308,3 +308,18 @@ def test_claim_idle_follows_the_heartbeat_and_must_outlast_it(env: dict[str, str
                                                                         "CLAIM_IDLE": "5"})
     assert "REVIEW_MEMORY_MB: must be at least 256" in _error({**env, "REVIEW_MEMORY_MB": "64"})
     assert "REVIEW_SECONDS: must be greater than 0" in _error({**env, "REVIEW_SECONDS": "0"})
+
+
+def test_public_url_log_format_and_report_ttl(env: dict[str, str]) -> None:
+    settings = load_settings(env)
+    assert (settings.public_url, settings.log_format, settings.report_ttl_days) == (None, "json", 30)
+    settings = load_settings({**env, "PUBLIC_URL": "https://bot.example.com:8443/compliance/", "LOG_FORMAT": "TEXT",
+                              "REPORT_TTL_DAYS": "7"})
+    assert (settings.public_url, settings.log_format, settings.report_ttl_days) == (
+        "https://bot.example.com:8443/compliance", "text", 7)
+    for bad in ("bot.example.com", "ftp://bot.example.com", "https://", "https://bot.example.com/?x=1",
+                "https://bot.example.com/#top", "javascript:alert(1)", "https://bot example.com"):
+        assert _error({**env, "PUBLIC_URL": bad}) == ("PUBLIC_URL: must be the server's public http(s) base URL, "
+                                                      "such as https://bot.example.com"), bad
+    assert _error({**env, "LOG_FORMAT": "xml"}) == "LOG_FORMAT: must be json or text"
+    assert _error({**env, "REPORT_TTL_DAYS": "0"}) == "REPORT_TTL_DAYS: must be at least 1"

@@ -50,11 +50,11 @@ class App:
 
 @contextlib.contextmanager
 def serve(fake: FakeGitHub, log: Path, env: Mapping[str, str] | None = None,
-          args: Sequence[str] = ()) -> Iterator[App]:
+          args: Sequence[str] = (), port: int | None = None) -> Iterator[App]:
     """Start the server with the fake's App settings (plus `env`, and `args` such as
-    `--no-worker`), wait until it is healthy, stop it at the end; its log must never hold the
-    private key, an installation token or the secret."""
-    port = free_port()
+    `--no-worker`) on `port` (default: a free one), wait until it is healthy, stop it at the end;
+    its log must never hold the private key, an installation token or the secret."""
+    port = port or free_port()
     environment = {**os.environ, **fake.app_env(), "LOG_LEVEL": "DEBUG"}
     environment.pop("REDIS_URL", None)
     environment.update(env or {})
@@ -74,7 +74,7 @@ def serve(fake: FakeGitHub, log: Path, env: Mapping[str, str] | None = None,
                 return False
 
         try:
-            wait_for(healthy, 30, "the server to start")
+            wait_for(healthy, 90, "the server to start")  # a deadline for a broken start; a loaded CI box is slow
             yield App(url, log)
         finally:
             process.terminate()
@@ -112,7 +112,7 @@ def work(fake: FakeGitHub, log: Path, env: Mapping[str, str], args: Sequence[str
             return "compliance bot worker ready" in log.read_text(errors="replace")
 
         try:
-            wait_for(ready, 30, "the worker to start")
+            wait_for(ready, 90, "the worker to start")  # a deadline for a broken start; a loaded CI box is slow
             yield WorkerProcess(process, log)
         finally:
             if process.poll() is None:

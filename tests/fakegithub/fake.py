@@ -30,6 +30,7 @@ from .auth import (
 )
 from .descriptions import FLAVORS
 from .gitrepo import FileChanges, GitRepo
+from .manifest_web import ManifestCode
 from .messages import Request, Response
 from .openapi import Spec, Violation, load_spec
 from .payloads import App, Payloads
@@ -104,7 +105,10 @@ class FakeGitHub:
         self.strict_review_commit = True
         self.response_hook: Callable[[str | None, Response], Response | None] | None = None
         self.webhook_url = "http://127.0.0.1/webhook"
-        self.manifest_codes: set[str] = set()
+        # Codes for `POST /app-manifests/{code}/conversions`: from the web flow (`manifest_web`), or
+        # None from `add_manifest_code` (the conversion then hands out this fake's own App).
+        self.manifest_codes: dict[str, ManifestCode | None] = {}
+        self.manifest_pending: dict[str, Any] = {}  # manifests posted, waiting for "Create GitHub App"
         self.requests: list[RecordedRequest] = []
         self.contract_violations: list[Violation] = []
         self.graphql_mutations: list[dict[str, Any]] = []
@@ -488,5 +492,29 @@ class FakeGitHub:
 
     def add_manifest_code(self, code: str) -> None:
         """Make `POST /app-manifests/{code}/conversions` succeed once for `code`."""
-        self.manifest_codes.add(code)
+        self.manifest_codes[code] = None
+
+    def adopt_app(self, registered: ManifestCode) -> None:
+        """Become the host of a new App registered from a manifest: a new id, RSA key and webhook
+        secret, the manifest's name, permissions and events. From now on the fake accepts JWTs of
+        this App only, signs deliveries with its secret and sends them to its webhook URL."""
+        import secrets
+
+        manifest = registered.manifest
+        keys = generate_key_pair()
+        with self.lock:
+            self.app_id = self.app_id + 1
+            self.private_key_pem, self.public_key_pem = keys.private_pem, keys.public_pem
+            self.private_key_path.write_text(self.private_key_pem)
+            self.webhook_secret = secrets.token_hex(20)
+            self.hook_id = 480_000_000 + self.app_id % 1_000_000
+            self.webhook_url = manifest["hook_attributes"]["url"]
+            slug = re.sub(r"[^a-z0-9]+", "-", manifest["name"].lower()).strip("-") or f"app-{self.app_id}"
+            self.bot = self.world.account(f"{slug}[bot]", "Bot")
+            self.app = App(id=self.app_id, slug=slug, name=manifest["name"],
+                           client_id=f"Iv23li{self.app_id:014d}"[:20],
+                           owner=self.world.account(registered.owner, registered.owner_type), bot=self.bot,
+                           permissions=dict(manifest["default_permissions"]),
+                           events=list(manifest["default_events"]), created_at=iso())
+            self.payloads.app = self.app
 

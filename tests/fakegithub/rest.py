@@ -202,10 +202,19 @@ def create_token(fake: FakeGitHub, req: Request) -> Response:
 
 @handler("apps/create-from-manifest")
 def create_from_manifest(fake: FakeGitHub, req: Request) -> Response:
-    if req.params["code"] not in fake.manifest_codes:
-        return error(404, "Not Found", "https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest")
-    fake.manifest_codes.discard(req.params["code"])
+    docs = "https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest"
+    code = req.params["code"]
+    if code not in fake.manifest_codes:
+        return error(404, "Not Found", docs)
+    registered = fake.manifest_codes.pop(code)  # a code converts once
+    if registered is not None:
+        if registered.expires_at <= time.time():
+            return error(404, "Not Found", docs)
+        fake.adopt_app(registered)
     body = fake.payloads.integration(from_manifest=True)
+    if registered is not None:
+        body["description"] = registered.manifest.get("description")
+        body["external_url"] = registered.manifest["url"]
     body.update(
         client_secret=uuid.uuid4().hex + uuid.uuid4().hex[:8],
         webhook_secret=fake.webhook_secret,

@@ -11,7 +11,8 @@ import pytest
 
 from bot.engine.review import Engine
 from bot.engine.tree import MemoryTree
-from rules.docs import REGENERATE, failing_example, render
+from rules.docs import REGENERATE, failing_example, readme_block, render, with_readme_block
+from rules.docs import main as docs_main
 from rules.registry import all_rules, default_rule_set
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
@@ -59,3 +60,31 @@ def test_every_example_is_the_fixture_line_the_rule_flags() -> None:
 def test_the_page_trips_none_of_our_rules(page: str) -> None:
     review = Engine(default_rule_set()).scan(MemoryTree({"docs/rules.md": page}))
     assert [(f.rule_id, f.line) for f in review.findings] == []
+
+
+README = DOCS.parents[1] / "README.md"
+
+
+def test_the_readme_coverage_table_is_current() -> None:
+    readme = README.read_text(encoding="utf-8")
+    assert with_readme_block(readme, readme_block()) == readme, \
+        "README.md's coverage table is stale: run `python -m rules.docs --readme README.md`"
+
+
+def test_the_readme_counts_every_pack_as_the_registry_does() -> None:
+    pack_row = re.compile(r"^\| [^|]*\(`(CB-[A-Z0-9]+)-\*`\) \| (\d+) \|", re.MULTILINE)
+    rows = pack_row.findall(README.read_text(encoding="utf-8"))
+    counted = {prefix: int(count) for prefix, count in rows}
+    registry: dict[str, int] = {}
+    for rule in all_rules():
+        prefix = rule.id.rsplit("-", 1)[0]
+        registry[prefix] = registry.get(prefix, 0) + 1
+    assert counted == registry
+    assert f"{len(all_rules())} rules, one per control" in README.read_text(encoding="utf-8")
+
+
+def test_a_readme_without_the_markers_is_refused_in_words(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# nothing generated here\n", encoding="utf-8")
+    assert docs_main(["--readme", str(readme)]) == 2
+    assert readme.read_text(encoding="utf-8") == "# nothing generated here\n"

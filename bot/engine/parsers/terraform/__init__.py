@@ -29,8 +29,23 @@ One module per step, each importing only those before it:
 
 from __future__ import annotations
 
-from bot.engine.parsers.terraform.lexer import MAX_NESTING
-from bot.engine.parsers.terraform.module import MAX_FILE_CHARS, SOURCE, parse_module
-from bot.engine.parsers.terraform.values import MAX_RESOLVE_DEPTH
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.engine.parsers.terraform.lexer import MAX_NESTING
+    from bot.engine.parsers.terraform.module import MAX_FILE_CHARS, SOURCE, parse_module
+    from bot.engine.parsers.terraform.values import MAX_RESOLVE_DEPTH
 
 __all__ = ["MAX_FILE_CHARS", "MAX_NESTING", "MAX_RESOLVE_DEPTH", "SOURCE", "parse_module"]
+
+# Imported when first asked for, not with the package: a step such as `lexer` or `json_reader`
+# (which rules use on their own) comes without the HCL grammar and lark behind `module`.
+_EXPORTS = {"MAX_NESTING": "lexer", "MAX_FILE_CHARS": "module", "SOURCE": "module", "parse_module": "module",
+            "MAX_RESOLVE_DEPTH": "values"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
