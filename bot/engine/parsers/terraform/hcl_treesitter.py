@@ -557,6 +557,10 @@ class _Walker:
     def quoted(self, node: Node, depth: int) -> str:
         """A quoted template as hcl2's `string` rule gives it: the text as written, quotes
         kept, each interpolation's expression rendered (`${` + str(value) + `}`)."""
+        if node.child_count <= 3:  # `"text"` or `""`: no interpolation (the common case, kept cheap)
+            middle = node.child(1)
+            if middle is None or middle.type in ("template_literal", "quoted_template_end"):
+                return self.text(node)
         pieces: list[str] = []
         last = node.start_byte
         for interpolation in _interpolations(node):
