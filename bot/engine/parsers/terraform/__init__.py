@@ -1,10 +1,13 @@
 """Terraform parser: the `.tf` (HCL) and `.tf.json` (JSON syntax) files of one module directory in,
 one `ParsedFile` per file out.
 
-python-hcl2 turns text into values but only knows the lines of blocks, while a review comment
-must land on the exact attribute. So each file is read twice: hcl2 gives the values, and a small
-scanner (strings, heredocs, comments and bracket nesting aware) gives every attribute, object
-entry, list item and nested block its own lines. The two are joined by name and by order.
+A review comment must land on the exact attribute, so reading a file gives two things: values
+(in python-hcl2's shape, expressions as hcl2 renders them) and an outline giving every attribute,
+object entry, list item and nested block its own lines; the two are joined by name and by order.
+A `.tf` file is read in one pass over tree-sitter-hcl's syntax tree (`hcl_treesitter`). The
+reader before it (python-hcl2 for the values, a small scanner for the lines, so each file read
+twice) stays as the reference the new one is held equal to, as the fallback where
+tree-sitter-hcl's grammar has a gap, and to word syntax errors.
 A `.tf.json` file is read once, by a JSON reader that keeps lines, into values of the same shape
 and an outline of the same kind, so everything after reading is shared.
 
@@ -20,6 +23,7 @@ One module per step, each importing only those before it:
 - `expressions`: one hcl2-rendered expression evaluated, given what `var.x`/`local.x` hold.
 - `values`: static resolution of expressions through the module's variables and locals.
 - `references`: the addresses an expression names, looking through locals.
+- `hcl_treesitter`: text -> the same values and outline in one pass (tree-sitter-hcl); the default.
 - `nodes`: hcl2 values and outline spans joined into `Node` trees.
 - `errors`: every failure of the steps above as a `FileError` with a readable message and line.
 - `json_reader`: strict JSON with the lines of every object, property and value.

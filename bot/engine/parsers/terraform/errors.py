@@ -12,6 +12,7 @@ from types import MappingProxyType
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from bot.engine.model import FileError, failure_reason
+from bot.engine.parsers.terraform.hcl_treesitter import Duplicate, SyntaxProblem
 from bot.engine.parsers.terraform.lexer import TooDeep
 
 __all__ = ["load_error"]
@@ -65,6 +66,10 @@ def load_error(path: str, text: str, exc: Exception) -> FileError:
     """The FileError, with the best line we know, for anything raised while reading a file."""
     if isinstance(exc, TooDeep):
         return FileError(path, exc.line, f"cannot parse: {exc}")
+    if isinstance(exc, SyntaxProblem):
+        return FileError(path, exc.line, str(exc))
+    if isinstance(exc, Duplicate):
+        return FileError(path, exc.line, f"invalid HCL: {exc}")
     if isinstance(exc, UnexpectedInput):
         return _syntax_error(path, text, exc)
     if isinstance(exc, RecursionError):

@@ -2,8 +2,10 @@
 
 Everything that drives python-hcl2 lives here, with the two facts of its value shape other
 modules rely on beyond plain dicts and lists (position keys, labelled blocks nested by label;
-`values` relies on a third: expressions come back as `${...}` strings). Swapping the HCL parser
-starts here. Values come without lines; the lexer and the outline supply those.
+`values` relies on a third: expressions come back as `${...}` strings). Values come without
+lines; the lexer and the outline supply those. Reviews read `.tf` files with `hcl_treesitter`,
+which gives the same values; this stays for `.tf.json` expressions, as that reader's reference
+and fallback, and to word syntax errors.
 """
 
 from __future__ import annotations

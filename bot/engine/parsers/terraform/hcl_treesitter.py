@@ -1,0 +1,642 @@
+"""HCL in one pass: tree-sitter-hcl's syntax tree -> the hcl2-shaped values and the outline.
+
+python-hcl2 (lark's pure-Python LALR parser) plus the lexer's second tokenisation read about
+10,000 lines a second; tree-sitter parses in C, and one walk over its tree gives both what
+`grammar.load_hcl` gives (values exactly as hcl2 renders them, expressions as `${...}`
+strings, the quirks `expressions` knows included) and what `outline.outline_file` gives (every
+block, attribute, object entry and list item with its lines). Rendering reuses hcl2's own
+`DictTransformer` helpers (`to_string_dollar`, `to_tf_inline`, heredoc trimming), so a value
+reads alike whichever parser produced it; `tests/engine/parsers/terraform/hcl_treesitter_test.py`
+holds the two to the same output over every `.tf` file of the repository.
+
+tree-sitter recovers from syntax errors; the bot must not: any ERROR or MISSING node is a
+`SyntaxProblem` with its line. Nesting (blocks, brackets, calls, parentheses, interpolations,
+operators) past MAX_NESTING is `TooDeep`, checked as the walk descends, so the recursion of
+the walk is bounded; long operator chains (`a + b + ...`) are flattened without recursing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import tree_sitter
+import tree_sitter_hcl
+from hcl2.transformer import DictTransformer
+
+from bot.engine.parsers.terraform.lexer import MAX_NESTING, TooDeep, unquote
+from bot.engine.parsers.terraform.outline import Block, Expr
+
+__all__ = ["Duplicate", "SyntaxProblem", "read_hcl"]
+
+Node = tree_sitter.Node
+
+# hcl2's helpers, used for exactly what hcl2 uses them for; never run on a parse tree of its own.
+_T = DictTransformer(with_meta=False)
+_to_dollar: Callable[[Any], Any] = _T.to_string_dollar
+_inline: Callable[[Any], str] = _T.to_tf_inline
+_unwrap_dollar: Callable[[str], str] = _T.unwrap_string_dollar
+_strip_quotes: Callable[[Any], Any] = _T.strip_quotes
+
+# The operators of a binary operation (tree-sitter's anonymous tokens).
+_BINARY_OPS = frozenset({"==", "!=", "<", ">", "<=", ">=", "-", "*", "/", "%", "&&", "||", "+"})
+# hcl2 keeps an object key's quotes when it holds an interpolation (its own test, as written there).
+_INTERPOLATED_KEY = re.compile(r".*?(\${).*}.*")
+_WORDS = {"}": '"}"', "]": '"]"', ")": '")"', "{": '"{"', "=": '"="', "quoted_template_end": "a closing quote",
+          "heredoc_identifier": "the heredoc's closing marker", "identifier": "a name", "expression": "a value"}
+
+
+class SyntaxProblem(Exception):
+    """The text is not valid HCL: tree-sitter-hcl found an error or had to invent a token
+    (`grammar` True: its grammar has gaps, see `module.read_hcl_file`), or it breaks a rule of
+    Terraform's that the grammar does not check (`grammar` False)."""
+
+    def __init__(self, message: str, line: int, grammar: bool = False) -> None:
+        super().__init__(message)
+        self.line = line
+        self.grammar = grammar
+
+
+class Duplicate(Exception):
+    """An attribute given twice in one body (hcl2's "already defined"), with the second's line."""
+
+    def __init__(self, name: str, line: int) -> None:
+        super().__init__(f"{name} already defined")
+        self.line = line
+
+
+_LANGUAGE = tree_sitter.Language(tree_sitter_hcl.language())
+_COMMENT = _LANGUAGE.id_for_node_kind("comment", True)
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(_LANGUAGE)
+
+
+def read_hcl(text: str) -> tuple[dict[str, Any], Block]:
+    """Values (as `grammar.load_hcl` gives them) and outline (as `outline.outline_file` gives it)
+    of one file's text; raises SyntaxProblem, Duplicate or TooDeep."""
+    source = text.encode("utf-8")
+    tree = _parser().parse(source)
+    root = tree.root_node
+    if root.has_error:
+        problem = _syntax_problem(root, source)
+        problem.grammar = True
+        raise problem
+    walker = _Walker(source)
+    outline = Block("", (), 1, _last_line(root, source))
+    values: dict[str, Any] = {}
+    for child in root.children:
+        if child.type == "body":
+            values = walker.body(child, outline, 0)
+    return values, outline
+
+
+def _syntax_problem(root: Node, source: bytes) -> SyntaxProblem:
+    """The first ERROR or MISSING node, in words and with its line. Inside an ERROR node
+    tree-sitter keeps the tokens it skipped; the last one is where reading went wrong."""
+    node = _first_problem(root)
+    at_end = SyntaxProblem("syntax error: unexpected end of file (unclosed block, bracket or string?)",
+                           max(1, _line_count(source)))
+    if node is None:  # has_error promised one
+        return SyntaxProblem("syntax error", 1)
+    if node.is_missing:
+        if node.start_byte >= len(source.rstrip()):
+            return at_end
+        return SyntaxProblem(f"syntax error: expected {_WORDS.get(node.type, repr(node.type))}",
+                             node.start_point[0] + 1)
+    leaf = node
+    while leaf.child_count:
+        leaf = leaf.children[-1]
+    rest = source[leaf.start_byte:].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    if not rest and not source[leaf.start_byte:].strip():
+        return at_end
+    shown = _describe(rest) if rest else "a new line"
+    return SyntaxProblem(f"syntax error: unexpected {shown}; expected an attribute (name = value), a block, "
+                         f"or the rest of an expression", leaf.start_point[0] + 1)
+
+
+def _first_problem(root: Node) -> Node | None:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            return node
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return None
+
+
+def _describe(text: str) -> str:
+    first = text.strip().split("\n", 1)[0]
+    return repr(first if len(first) <= 30 else first[:30] + "...")
+
+
+def _line_count(source: bytes) -> int:
+    return len(source.rstrip().split(b"\n"))
+
+
+def _last_line(root: Node, source: bytes) -> int:
+    """The outline's root ends where the lexer's last token does: the last content token, or a
+    later line break outside comments."""
+    last = 1
+    end = 0
+    for child in root.children:
+        if child.type != "comment":
+            last, end = _end_line(child), child.end_byte
+    comments = [(c.start_byte, c.end_byte) for c in root.children if c.type == "comment" and c.start_byte >= end]
+    pos = len(source)
+    while True:
+        pos = source.rfind(b"\n", end, pos)
+        if pos < 0:
+            return last
+        if not any(a <= pos < b for a, b in comments):
+            return source.count(b"\n", 0, pos) + 1
+        pos = max(a for a, b in comments if a <= pos < b)
+
+
+def _end_line(node: Node) -> int:
+    """A node's last line (a node ending with a line break ends on the line before)."""
+    row, column = node.end_point
+    return row if column == 0 and row > node.start_point[0] else row + 1
+
+
+def _parts(node: Node) -> list[Node]:
+    """Children without comments (tree-sitter puts them anywhere)."""
+    return [c for c in node.children if c.kind_id != _COMMENT]
+
+
+def _first(node: Node) -> Node:
+    """The child of a wrapper node (`literal_value`, `operation`, ...): it spans the whole
+    wrapper, so no comment can come before it."""
+    child = node.child(0)
+    if child is None:
+        raise SyntaxProblem("syntax error: a value is missing", node.start_point[0] + 1)
+    return child
+
+
+class _Walker:
+    """One walk over the syntax tree; `depth` is nesting so far, bounded by MAX_NESTING."""
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        self.parens = False  # directly inside ( ): where the lexer blanks line breaks for hcl2
+
+    def term_in(self, parts: list[Node], depth: int, parens: bool) -> Any:
+        """`term(parts)` with the innermost bracket being a parenthesis (True) or another (False)."""
+        saved, self.parens = self.parens, parens
+        value = self.term(parts, depth)
+        self.parens = saved
+        return value
+
+    def inside(self, parens: bool, run: Callable[[], Any]) -> Any:
+        """`run()` with the innermost bracket being a parenthesis (True) or another (False)."""
+        saved, self.parens = self.parens, parens
+        value = run()
+        self.parens = saved
+        return value
+
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte:node.end_byte].decode("utf-8")
+
+    @staticmethod
+    def deeper(node: Node, depth: int) -> int:
+        if depth + 1 > MAX_NESTING:
+            raise TooDeep(node.start_point[0] + 1)
+        return depth + 1
+
+    # -- bodies and blocks -------------------------------------------------------------------
+
+    def body(self, node: Node, outline: Block, depth: int) -> dict[str, Any]:
+        """hcl2's `body`: attributes by name (given once), blocks as lists by type."""
+        result: dict[str, Any] = {}
+        attributes: set[str] = set()
+        previous_end = -1
+        for child in node.children:
+            if child.type in ("attribute", "block"):
+                if child.start_point[0] <= previous_end:  # tree-sitter-hcl and hcl2 allow it, Terraform not
+                    raise SyntaxProblem("syntax error: an attribute or block must start on a new line",
+                                        child.start_point[0] + 1)
+                previous_end = child.end_point[0]
+            if child.type == "attribute":
+                parts = _parts(child)
+                name = self.text(parts[0])
+                if name in result:
+                    raise Duplicate(name, child.start_point[0] + 1)
+                raw, where = self.expression(parts[2], depth)
+                result[name] = _to_dollar(raw)
+                attributes.add(name)
+                outline.attrs.setdefault(name, where)
+            elif child.type == "block":
+                kind, value = self.block(child, outline, depth)
+                if kind in result:
+                    if kind in attributes:
+                        raise Duplicate(kind, child.start_point[0] + 1)
+                    result[kind].append(value)
+                else:
+                    result[kind] = [value]
+        return result
+
+    def block(self, node: Node, parent: Block, depth: int) -> tuple[str, Any]:
+        parts = _parts(node)
+        kind = self.text(parts[0])
+        labels: list[str] = []
+        raw_labels: list[Any] = []
+        body: dict[str, Any] = {}
+        outline = Block(kind, (), node.start_point[0] + 1, _end_line(node))
+        for part in parts[1:]:
+            if part.type == "identifier":
+                labels.append(self.text(part))
+                raw_labels.append(self.text(part))
+            elif part.type == "string_lit":
+                labels.append(unquote(self.text(part)))
+                raw_labels.append(_strip_quotes(self.quoted(part, depth)))
+            elif part.type == "block_start":
+                if part.start_point[0] != node.start_point[0]:
+                    raise SyntaxProblem('syntax error: a block\'s labels and its "{" must be on the line of its type',
+                                        part.start_point[0] + 1)
+                depth = self.deeper(part, depth)
+            elif part.type == "body":
+                body = self.body(part, outline, depth)
+            elif part.type == "block_end":
+                outline.end_line = part.start_point[0] + 1
+        outline.labels = tuple(labels)
+        parent.blocks.append(outline)
+        value: Any = body
+        for label in reversed(raw_labels):
+            value = {label: value}
+        return kind, value
+
+    # -- expressions -------------------------------------------------------------------------
+
+    def expression(self, node: Node, depth: int) -> tuple[Any, Expr]:
+        """An `expression` node: its value as hcl2's `expression` rule gives it, and its outline."""
+        line, end_line = node.start_point[0] + 1, _end_line(node)
+        parts = _parts(node)
+        if len(parts) == 1 and parts[0].type == "collection_value":
+            inner = _first(parts[0])
+            if inner.type == "object":
+                value, entries = self.object_value(inner, depth)
+                return value, Expr(line, end_line, entries=entries)
+            items: list[Expr] = []
+            listed = self.tuple_value(inner, depth, items)
+            return listed, Expr(line, end_line, items=tuple(items))
+        return self.term(parts, depth), Expr(line, end_line)
+
+    def value(self, node: Node, depth: int) -> Any:
+        """An `expression` node's value only."""
+        return self.term(_parts(node), depth)
+
+    def term(self, parts: list[Node], depth: int) -> Any:
+        """A sequence of siblings that makes one expression: a primary (or `( expression )`)
+        followed by attribute, index and splat steps; or a single operation, conditional, ..."""
+        if not parts:
+            raise SyntaxProblem("syntax error: a value is missing", 1)
+        first = parts[0]
+        if first.type == "(":
+            depth = self.deeper(first, depth)
+            close = next(i for i, p in enumerate(parts) if p.type == ")")
+            inner = self.term_in(parts[1:close], depth, parens=True)
+            value: Any = "(" + str(inner) + ")"
+            rest = parts[close + 1:]
+        else:
+            value = self.primary(first, depth)
+            rest = parts[1:]
+        for step in rest:
+            value = f"{value}{self.step(step, depth)}"
+        return value
+
+    def primary(self, node: Node, depth: int) -> Any:
+        kind = node.type
+        if kind == "expression":
+            return self.value(node, depth)
+        if kind == "variable_expr":
+            return self.text(node)
+        if kind == "literal_value":
+            return self.literal(_first(node), depth)
+        if kind == "template_expr":
+            inner = _first(node)
+            if inner.type == "heredoc_template":
+                return self.heredoc(inner)
+            return self.quoted(inner, depth)
+        if kind == "collection_value":
+            inner = _first(node)
+            if inner.type == "object":
+                return self.object_value(inner, depth)[0]
+            return self.tuple_value(inner, depth, [])
+        if kind == "function_call":
+            return self.call(node, depth)
+        if kind == "operation":
+            inner = _first(node)
+            if inner.type == "unary_operation":
+                return self.unary(inner, depth)
+            return self.binary(inner, depth)
+        if kind == "conditional":
+            return self.conditional(node, depth)
+        if kind == "for_expr":
+            return self.for_expr(_first(node), depth)
+        raise SyntaxProblem(f"syntax error: unexpected {_describe(self.text(node))}", node.start_point[0] + 1)
+
+    def literal(self, node: Node, depth: int) -> Any:
+        kind = node.type
+        if kind == "numeric_lit":
+            return _number(self.text(node))
+        if kind == "bool_lit":
+            return self.text(node) == "true"
+        if kind == "null_lit":
+            return None
+        return self.quoted(node, depth)  # string_lit
+
+    def step(self, node: Node, depth: int) -> str:
+        """`.name`, `[i]`, `.0`, `.*.x`, `[*].x` as hcl2 renders them."""
+        kind = node.type
+        if kind == "get_attr":
+            return "." + self.text(_parts(node)[-1])
+        if kind == "index":
+            inner = _first(node)
+            if inner.type == "legacy_index":
+                return f"[{self.text(inner)[1:].strip()}]"
+            depth = self.deeper(inner, depth)
+            expression = next(p for p in _parts(inner) if p.type == "expression")
+            return f"[{self.term_in(_parts(expression), depth, parens=False)}]"
+        if kind == "splat":
+            inner = _first(node)
+            steps = "".join(self.step(p, depth) for p in _parts(inner)[1:])
+            return (".*" if inner.type == "attr_splat" else "[*]") + steps
+        raise SyntaxProblem(f"syntax error: unexpected {_describe(self.text(node))}", node.start_point[0] + 1)
+
+    def unary(self, node: Node, depth: int) -> Any:
+        depth = self.deeper(node, depth)
+        op, *operand = _parts(node)
+        if (op.type == "-" and len(operand) == 1 and operand[0].type == "literal_value"
+                and operand[0].start_byte == op.end_byte and _first(operand[0]).type == "numeric_lit"):
+            return _number("-" + self.text(operand[0]))  # hcl2 reads `-1` as one literal
+        value = self.term(operand, depth)
+        return op.type + _inline(_null(value))
+
+    def conditional(self, node: Node, depth: int) -> str:
+        """`c ? a : b`, as hcl2's parser (which shifts) nests it: `c1 ? a : c2 ? b : d` to the
+        right (tree-sitter-hcl nests it to the left), and `x == true ? a : b` as
+        `x == (true ? a : b)`: the condition's last operand reads as a conditional's part
+        (`True`, Python reprs), unless a line break before `?` made hcl2 close `x == true`."""
+        depth = self.deeper(node, depth)
+        chain: list[tuple[Node, Node, Node]] = []  # (condition, "?", true branch), outermost last
+        last: Node | None = None
+        current = node
+        while True:
+            parts = _parts(current)
+            condition, yes, no = (p for p in parts if p.type == "expression")
+            question = next(p for p in parts if p.type == "?")
+            chain.append((condition, question, yes))
+            last = no if last is None else last
+            inner = _parts(condition)
+            if len(inner) != 1 or inner[0].type != "conditional":
+                break
+            current = inner[0]  # a chain is walked, not recursed: it adds no nesting
+        # tree-sitter: ((A ? B : C) ? D : E); chain = [(A?B:C ? D), ...]: re-read as A ? B : (C ? D : E)
+        conditions = [c for c, _, _ in reversed(chain)]
+        questions = [q for _, q, _ in reversed(chain)]
+        branches = [y for _, _, y in reversed(chain)]
+        elses: list[Node] = [_else_of(c) for c in conditions[1:]] + [last]
+        first, *middles = [conditions[0], *elses[:-1]]
+        pieces: list[str] = []  # joined once: a long else-if chain stays linear
+        for condition, question, yes in zip([first, *middles], questions, branches):
+            pieces += [self.condition(condition, question, depth), f" ? {_null(self.value(yes, depth))} : "]
+        pieces.append(f"{_null(self.value(elses[-1], depth))}")
+        return "".join(pieces)
+
+    def condition(self, condition: Node, question: Node, depth: int) -> str:
+        """A conditional's text before its ` ? `: hcl2 nests `x == c ? a : b` as `x == (c ? ...)`."""
+        parts = _parts(condition)
+        if len(parts) == 1 and parts[0].type == "operation" and _first(parts[0]).type == "binary_operation":
+            values, ops, breaks = self.operands(_first(parts[0]), depth)
+            return _combined(values, ops, breaks, self.breaks_before(condition, question))
+        return f"{_null(self.value(condition, depth))}"
+
+    def breaks_before(self, before: Node, operator: Node) -> bool:
+        """Whether a line break or comment stands between an operand and its operator, which
+        makes hcl2 close the operation before it (not inside parentheses: the lexer blanks those)."""
+        if self.parens:
+            return False
+        gap = self.source[before.end_byte:operator.start_byte]
+        return bool(gap.strip()) or b"\n" in gap
+
+    def binary(self, node: Node, depth: int) -> str:
+        """hcl2 has no precedence: `a + b * c` is the flat `a + b * c`, nested to the right
+        (each operand but the last is a left side: `${...}` unwrapped, null reads `None`)."""
+        return _combined(*self.operands(node, self.deeper(node, depth)))
+
+    def operands(self, node: Node, depth: int) -> tuple[list[Any], list[str], list[bool]]:
+        """A binary operation's operands' values, its operators and whether a line break
+        precedes each operator, left to right, flat."""
+        flat: list[list[Node] | Node] = []
+        pending: list[list[Node] | Node] = [[node]]
+        while pending:  # operands left to right, without recursing down long chains
+            item = pending.pop()
+            if not isinstance(item, list):
+                flat.append(item)
+                continue
+            if len(item) == 1 and item[0].type == "binary_operation":
+                item = _parts(item[0])
+            elif len(item) == 1 and item[0].type == "operation" and _first(item[0]).type == "binary_operation":
+                item = _parts(_first(item[0]))
+            else:
+                flat.append(item)
+                continue
+            at = _operator_at(item)
+            if at is None:
+                flat.append(item)
+                continue
+            pending += [item[at + 1:], item[at], item[:at]]
+        values: list[Any] = []
+        ops: list[str] = []
+        breaks: list[bool] = []
+        for i, entry in enumerate(flat):
+            if isinstance(entry, list):
+                values.append(self.term(entry, depth))
+            else:
+                before = flat[i - 1]
+                ops.append(entry.type)
+                breaks.append(self.breaks_before(before[-1] if isinstance(before, list) else before, entry))
+        return values, ops, breaks
+
+    def call(self, node: Node, depth: int) -> str:
+        depth = self.deeper(node, depth)
+        parts = _parts(node)
+        name = self.text(parts[0])
+        args: list[str] = []
+        for part in parts:
+            if part.type == "function_arguments":
+                args = [_inline(_null(self.term_in(_parts(p), depth, parens=True)))
+                        for p in _parts(part) if p.type == "expression"]
+        return f"{name}({', '.join(args)})"
+
+    def for_expr(self, node: Node, depth: int) -> str:
+        return str(self.inside(False, lambda: self._for_expr(node, self.deeper(node, depth))))
+
+    def _for_expr(self, node: Node, depth: int) -> str:
+        words: list[str] = []
+        for part in _parts(node)[1:-1]:
+            if part.type in ("for_intro", "for_cond"):
+                words += [self.text(p) if p.type != "expression" else _inline(self.value(p, depth)) for p in _parts(part)]
+            elif part.type == "expression":
+                words.append(_inline(self.value(part, depth)))
+            else:
+                words.append(self.text(part))  # `=>`, `...`
+        body = " ".join(words)
+        return f"[{body}]" if node.type == "for_tuple_expr" else f"{{{body}}}"
+
+    def tuple_value(self, node: Node, depth: int, items: list[Expr]) -> list[Any]:
+        return list(self.inside(False, lambda: self._tuple_value(node, self.deeper(node, depth), items)))
+
+    def _tuple_value(self, node: Node, depth: int, items: list[Expr]) -> list[Any]:
+        values = []
+        for part in _parts(node):
+            if part.type == "expression":
+                raw, where = self.expression(part, depth)
+                values.append(_to_dollar(raw))
+                items.append(where)
+        return values
+
+    def object_value(self, node: Node, depth: int) -> tuple[dict[str, Any], dict[str, Expr]]:
+        result: tuple[dict[str, Any], dict[str, Expr]] = self.inside(
+            False, lambda: self._object_value(node, self.deeper(node, depth)))
+        return result
+
+    def _object_value(self, node: Node, depth: int) -> tuple[dict[str, Any], dict[str, Expr]]:
+        values: dict[str, Any] = {}
+        entries: dict[str, Expr] = {}
+        for elem in _parts(node):
+            if elem.type != "object_elem":
+                continue
+            key_node, _, value_node = _parts(elem)
+            raw, where = self.expression(value_node, depth)
+            values[self.key(key_node, depth)] = _to_dollar(raw)
+            outline_key = self.outline_key(key_node)
+            if outline_key:
+                entries.setdefault(outline_key, Expr(key_node.start_point[0] + 1, where.end_line,
+                                                     where.entries, where.items))
+        return values, entries
+
+    def key(self, node: Node, depth: int) -> str:
+        """An object key as hcl2's `object_elem` makes it."""
+        parts = _parts(node)
+        first = parts[0]
+        if first.type == "(":
+            inner = self.term_in(parts[1:-1], self.deeper(first, depth), parens=True)
+            return str(_to_dollar(f"({inner})"))
+        if all(p.type == "get_attr" for p in parts[1:]) and first.type == "variable_expr":
+            return self.text(node) if len(parts) > 1 else self.text(first)
+        if first.type == "literal_value" and len(parts) == 1:
+            literal = _first(first)
+            if literal.type in ("bool_lit", "null_lit"):
+                return self.text(literal)
+        value = self.term(parts, depth)
+        if first.type not in ("literal_value", "template_expr"):  # `f(x) = 1`: hcl2 refused it; an expression
+            return str(_to_dollar(str(value)))
+        key = str(value)
+        return key if _INTERPOLATED_KEY.match(key) else str(_strip_quotes(key))
+
+    def outline_key(self, node: Node) -> str:
+        """The key the outline knows an entry by: a key written as one token, unquoted."""
+        parts = _parts(node)
+        if len(parts) != 1:
+            return ""
+        first = parts[0]
+        if first.type in ("variable_expr", "literal_value", "template_expr"):
+            if first.type == "template_expr" and _first(first).type == "heredoc_template":
+                return ""
+            return unquote(self.text(first))
+        return ""
+
+    # -- templates ---------------------------------------------------------------------------
+
+    def quoted(self, node: Node, depth: int) -> str:
+        """A quoted template as hcl2's `string` rule gives it: the text as written, quotes
+        kept, each interpolation's expression rendered (`${` + str(value) + `}`)."""
+        if node.child_count <= 3:  # `"text"` or `""`: no interpolation (the common case, kept cheap)
+            middle = node.child(1)
+            if middle is None or middle.type in ("template_literal", "quoted_template_end"):
+                return self.text(node)
+        pieces: list[str] = []
+        last = node.start_byte
+        for interpolation in _interpolations(node):
+            depth_inside = self.deeper(interpolation, depth)
+            expression = next(p for p in _parts(interpolation) if p.type == "expression")
+            pieces += [self.source[last:interpolation.start_byte].decode("utf-8"),
+                       "${" + str(self.term_in(_parts(expression), depth_inside, parens=False)) + "}"]
+            last = interpolation.end_byte
+        pieces.append(self.source[last:node.end_byte].decode("utf-8"))
+        return "".join(pieces)
+
+    def heredoc(self, node: Node) -> str:
+        """A heredoc as hcl2 gives it: its text (interpolations as written), trimmed by hcl2."""
+        raw = self.text(node) + "\n"
+        if raw.startswith("<<-"):
+            return str(_T.heredoc_template_trim([raw]))
+        return str(_T.heredoc_template([raw]))
+
+
+def _interpolations(node: Node) -> Iterator[Node]:
+    """The `${...}` of a template (inside its directives too), not those nested in them."""
+    stack = list(reversed(node.children))
+    while stack:
+        child = stack.pop()
+        if child.type == "template_interpolation":
+            yield child
+        elif child.child_count:
+            stack.extend(reversed(child.children))
+
+
+def _combined(values: list[Any], ops: list[str], breaks: list[bool], condition: bool | None = None) -> str:
+    """hcl2's `binary_op`/`binary_term` over operands and operators as its LALR parser nests
+    them: to the right, except that a line break before an operator closes the innermost
+    operation first. `condition` set: the operation is a conditional's condition (the value is
+    then its text before ` ? `), whose last operand hcl2 reads as the conditional's own part,
+    unless a line break before `?` (`condition` True) closed the operation first."""
+    stack: list[tuple[Any, str]] = []
+    current = values[0]
+    for op, broken, value in zip(ops, breaks, values[1:]):
+        if broken and stack:
+            current = _operation(*stack.pop(), current)
+        stack.append((current, op))
+        current = value
+    if condition is not None:
+        if condition and stack:
+            current = _operation(*stack.pop(), current)
+        current = f"{_null(current)}"
+    # The rest nests to the right; each right side is then a string already, so the fold is a join
+    # (linear, where folding one string into the next is quadratic in a long chain).
+    pieces = [f"{_unwrap_dollar(_inline(lhs))} {op}" for lhs, op in stack]
+    return " ".join([*pieces, _inline(_null(current))])
+
+
+def _operation(lhs: Any, op: str, rhs: Any) -> str:
+    return f"{_unwrap_dollar(_inline(lhs))} {op} {_inline(_null(rhs))}"
+
+
+def _else_of(node: Node) -> Node:
+    """The false branch of the conditional an expression node holds."""
+    return [p for p in _parts(_first(node)) if p.type == "expression"][-1]
+
+
+def _operator_at(parts: list[Node]) -> int | None:
+    for i, part in enumerate(parts):
+        if part.type in _BINARY_OPS and not part.is_named:
+            return i
+    return None
+
+
+def _null(value: Any) -> Any:
+    """hcl2's `process_nulls`: None reads `null` where hcl2 applies it."""
+    return "null" if value is None else value
+
+
+def _number(text: str) -> Any:
+    """hcl2's `int_lit`/`float_lit`: an exponent written with a lowercase `e` stays an expression."""
+    if "." in text or "e" in text or "E" in text:
+        return _to_dollar(text) if "e" in text else float(text)
+    return int(text)
