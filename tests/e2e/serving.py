@@ -74,7 +74,7 @@ def serve(fake: FakeGitHub, log: Path, env: Mapping[str, str] | None = None,
                 return False
 
         try:
-            wait_for(healthy, 30, "the server to start")
+            wait_for(healthy, 90, "the server to start")  # a deadline: a loaded machine starts slowly
             yield App(url, log)
         finally:
             process.terminate()
@@ -112,7 +112,7 @@ def work(fake: FakeGitHub, log: Path, env: Mapping[str, str], args: Sequence[str
             return "compliance bot worker ready" in log.read_text(errors="replace")
 
         try:
-            wait_for(ready, 30, "the worker to start")
+            wait_for(ready, 90, "the worker to start")
             yield WorkerProcess(process, log)
         finally:
             if process.poll() is None:
