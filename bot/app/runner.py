@@ -330,6 +330,23 @@ class ReviewRunner:
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)
 
+    async def fail_abandoned(self, job: ReviewJob, cause: str) -> None:
+        """The queue gave `job` up (its workers kept dying on it): complete the unfinished check
+        runs of its head `failure` with `cause`, so the required check does not stay queued."""
+        with job_scope(job.delivery_id, job.full_name, job.pull_number, job.head_sha):
+            async with self.leases.hold(job.pull_request_key) as lease, \
+                    self.app.installation(job.installation_id) as gh:
+                for run in await gh.list_check_runs(job.owner, job.repo, job.head_sha, self.check_name):
+                    if run.status == "completed":
+                        continue
+                    ctx = JobContext(job, gh, lease, check_run_id=run.id, review_key=run.external_id or None)
+                    await self._complete(ctx, "failure", "Review could not finish",
+                                         f"The review failed and the check fails closed: {cause}.\n\n"
+                                         "Re-run the check from the Checks tab; if it fails again, the change may "
+                                         "be too large to review (split it, or exclude generated files with "
+                                         f"`paths.ignore` in `{POLICY_PATH}`).")
+                    log.error("given up after repeated worker failures: check run %d completed failure", run.id)
+
     async def _superseded_by(self, ctx: JobContext, github_head: str | None = None) -> str:
         """The newer head that supersedes this job's, or "". Both the shared record and GitHub must
         say so: deliveries may arrive out of order, and a head GitHub still names is reviewed."""
