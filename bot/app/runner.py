@@ -154,7 +154,7 @@ class ReviewRunner:
                 raise
             except GitHubError as exc:
                 log.warning("attempt %d failed: %s", ctx.job.retry + attempt, exc)
-                if exc.transient and await self._retry_later(ctx.job, exc):
+                if exc.transient and await self._retry_later(ctx, exc):
                     return
                 if not exc.transient or attempt == attempts:
                     cause = cause_in_words(exc) if exc.transient else str(exc)
@@ -169,9 +169,11 @@ class ReviewRunner:
                 await self._fail_check(ctx, "internal error in Compliance Bot: the review could not finish (the App's log has the details; please report it)")
                 raise
 
-    async def _retry_later(self, job: ReviewJob, exc: GitHubError) -> bool:
-        """Re-schedule `job` after a transient failure; False when no attempt is left (or no
-        scheduler). The check run stays as it is: the retry finds it again by its external id."""
+    async def _retry_later(self, ctx: JobContext, exc: GitHubError) -> bool:
+        """Re-schedule the job after a transient failure; False when no attempt is left (or no
+        scheduler). The retry finds the check run again by its external id; a long rate-limit wait
+        is said on it meanwhile."""
+        job = ctx.job
         if self.retries is None or not self.retries.policy.allows(job):
             return False
         retry = next_attempt(job)
@@ -182,7 +184,28 @@ class ReviewRunner:
             log.error("could not schedule retry %d (%s: %s)", retry.retry, type(scheduling).__name__, scheduling)
             return False
         log.warning("retry %d of %d in %.0fs: %s", retry.retry, self.retries.policy.attempts - 1, delay, exc)
+        if exc.rate_limited and delay >= self.retries.policy.announce_after:
+            await self._announce_wait(ctx, delay)
         return True
+
+    async def _announce_wait(self, ctx: JobContext, delay: float) -> None:
+        """Say on the check run that the review waits for GitHub's rate limit, and until when: an hour
+        of "in progress" with nothing happening looks like a hang. Best effort: GitHub may refuse
+        this call too while the limit lasts (the run then stays as it was, and is completed by the
+        retry either way)."""
+        if ctx.check_run_id is None:
+            return
+        until = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)).strftime("%H:%M UTC")
+        update = {"status": "queued", "output": {
+            "title": f"Waiting for GitHub's rate limit until {until}",
+            "summary": f"GitHub's API rate limit for this installation is used up; the review is scheduled to "
+                       f"continue when it resets, at about {until}. Nothing to do: this check completes by itself."}}
+        try:
+            async with asyncio.timeout(REQUEUE_SECONDS):
+                await ctx.gh.update_check_run(ctx.job.owner, ctx.job.repo, ctx.check_run_id, update)
+        except (GitHubError, TimeoutError) as exc:
+            log.info("could not say on check run %d that the review waits for the rate limit (%s)",
+                     ctx.check_run_id, exc)
 
     async def _review(self, ctx: JobContext) -> None:
         job, gh = ctx.job, ctx.gh
