@@ -48,7 +48,7 @@ from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
 from bot.github.approvals import approvals_at_head
 from bot.github.blobs import BlobCache
-from bot.github.checks import batches, check_output, with_evidence
+from bot.github.checks import CheckOutput, batches, check_output, with_evidence
 from bot.github.client import GitHubApp, GitHubError
 from bot.github.files import HeadChanges, changes_at_head, compared, diffs_of, listed_blobs
 from bot.github.org_rules import ORG_REPOSITORY
@@ -345,7 +345,7 @@ class ReviewRunner:
         refused = org_rules.errors  # a custom rule that is not what it says fails the check, never skipped
         conclusion = ("failure" if record.incomplete or refused or record.policy_problems
                       else conclusion_of(review.findings, errors, policy, not_reviewed))
-        output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
+        output = await check_output_off_loop(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
                               record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
                               refused, org_rules.repository, record.policy_problems, review.exceptions)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations,
@@ -546,6 +546,13 @@ class ReviewRunner:
         if record is not None:
             log.info("check run %d is complete but its evidence record was not stored: storing it", run.id)
             await self._store(record)
+
+
+async def check_output_off_loop(*args: Any) -> CheckOutput:
+    """`check_output` in a thread: for tens of thousands of findings it takes seconds of CPU, and on
+    the event loop those seconds would stall every other job, webhook and heartbeat of the process
+    (a worker then looks dead and loses its jobs). Its inputs are frozen or no longer changed."""
+    return await asyncio.to_thread(check_output, *args)
 
 
 def _superseded_summary(newer: str) -> str:
