@@ -1,4 +1,4 @@
-"""The latest head SHA of each pull request, recorded when a delivery is routed.
+"""The latest head SHA of each pull request, recorded when a delivery is queued (a duplicate is not).
 
 Why: twenty pushes in two seconds queue twenty jobs, and reviewing each head in turn costs twenty
 reviews of which only the last matters. The webhook server records the head each

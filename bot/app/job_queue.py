@@ -41,7 +41,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -345,6 +345,12 @@ class RedisStreamQueue:
         self._orphans: set[asyncio.Task[Delivery | None]] = set()  # ... whose getter was cancelled
         self._spare: collections.deque[Delivery] = collections.deque()  # read by an orphan, not handed out
         self._spare_waiters: set[asyncio.Future[None]] = set()
+        # Told of a job given up after `max_attempts` hand-outs (with the cause in words), so its
+        # check run is completed `failure` instead of being left queued for ever (the worker role
+        # sets it to the review runner's `fail_abandoned`). Runs in the background, bounded.
+        self.on_dead: Callable[[ReviewJob, str], Awaitable[None]] | None = None
+        self.on_dead_timeout = 120.0
+        self._dead_tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStreamQueue:
@@ -463,6 +469,8 @@ class RedisStreamQueue:
         if self._closed:
             return
         self._closed = True
+        if self._dead_tasks:  # completing a given-up job's check run: let it finish, bounded
+            await asyncio.wait(set(self._dead_tasks), timeout=10.0)
         for waiter in self._spare_waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -643,8 +651,27 @@ class RedisStreamQueue:
                 job.delivery_id, entry, attempt - 1, self.dead_letter_stream,
             )
             await self._dead_letter(entry, data, reason="too many attempts")
+            self._tell_dead(job, f"the review was started {attempt - 1} times and each time the worker running it "
+                                 "stopped before it finished (it crashed, was killed, or ran out of memory), so it "
+                                 "was given up")
             return None
         return Delivery(id=entry, job=job, attempt=attempt, order=_order(entry), queued_at=_id_ms(entry) / 1000)
+
+    def _tell_dead(self, job: ReviewJob, cause: str) -> None:
+        if self.on_dead is None:
+            return
+        task = asyncio.create_task(self._run_on_dead(self.on_dead, job, cause), name=f"dead:{job.delivery_id}")
+        self._dead_tasks.add(task)
+        task.add_done_callback(self._dead_tasks.discard)
+
+    async def _run_on_dead(self, on_dead: Callable[[ReviewJob, str], Awaitable[None]], job: ReviewJob,
+                           cause: str) -> None:
+        try:
+            async with asyncio.timeout(self.on_dead_timeout):
+                await on_dead(job, cause)
+        except Exception as exc:  # noqa: BLE001 - the dead letter is recorded; only its check run stays open
+            log.error("delivery=%s dead-lettered, but its check run could not be completed (%s: %s)",
+                      job.delivery_id, type(exc).__name__, exc)
 
     async def _dead_letter(self, entry_id: str, data: dict[str, str], *, reason: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -113,20 +113,35 @@ class RedisLeases:
             await asyncio.sleep(wait)
             wait = min(wait * 2, POLL_SECONDS[1])
         held = _Held()
-        renewer = asyncio.create_task(self._keep(name, token, ttl_ms, held), name=f"lease-renew:{key}")
+        done = asyncio.Event()
+        renewer = asyncio.create_task(self._keep(name, token, ttl_ms, held, done), name=f"lease-renew:{key}")
         try:
             yield held
         finally:
-            renewer.cancel()
-            await asyncio.gather(renewer, return_exceptions=True)
+            await self._stop_renewing(renewer, done)
             try:
                 await self._release(keys=[name], args=[token])
             except Exception as exc:  # noqa: BLE001 - the lease then expires by itself after ttl
                 log.warning("lease %s not released (%s); it expires in %.0f s", key, type(exc).__name__, self.ttl)
 
-    async def _keep(self, name: str, token: str, ttl_ms: int, held: _Held) -> None:
+    async def _stop_renewing(self, renewer: asyncio.Task[None], done: asyncio.Event) -> None:
+        """Stop the renewer by its event, not by cancelling it: a cancellation landing inside a
+        Redis call may surface as a connection error, which the renewer takes for a passing
+        outage and goes on renewing: the job would never end, holding the pull request. The
+        wait is bounded by one renewal call; past `ttl` it is cancelled all the same."""
+        done.set()
+        _finished, pending = await asyncio.wait({renewer}, timeout=self.ttl)
+        if pending:
+            renewer.cancel()
+            await asyncio.wait({renewer}, timeout=1.0)
+
+    async def _keep(self, name: str, token: str, ttl_ms: int, held: _Held, done: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(self.ttl / 3)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.ttl / 3):
+                    await done.wait()
+            if done.is_set():
+                return
             try:
                 renewed = await self._renew(keys=[name], args=[token, ttl_ms])
             except Exception as exc:  # noqa: BLE001 - Redis away for a moment: the next renewal may work

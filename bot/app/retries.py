@@ -56,12 +56,15 @@ class RetryPolicy:
     - `base_delay`, `max_delay`: exponential back-off for failures that name no wait (5xx, network).
     - `max_wait`: the longest wait a rate limit's reset may ask for (an hour-long exhaustion is
       waited out; a reset further away than this is taken as this).
+    - `announce_after`: a rate-limit wait at least this long is said on the check run (set back to
+      `queued`, "waiting for GitHub's rate limit until HH:MM UTC"); shorter ones are not worth a call.
     """
 
     attempts: int = 6
     base_delay: float = 2.0
     max_delay: float = 300.0
     max_wait: float = 3900.0
+    announce_after: float = 60.0
 
     def delay(self, retry: int, exc: GitHubError) -> float:
         """Seconds until retry number `retry` (1 = the first retry) of a job that failed with `exc`."""

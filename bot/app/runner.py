@@ -53,7 +53,7 @@ from bot.engine.review import Engine, Review, RuleSet, conclusion_of
 from bot.engine.tree import PatchedBase
 from bot.github.approvals import approvals_at_head
 from bot.github.blobs import BlobCache, SharedBlobs
-from bot.github.checks import batches, check_output, with_evidence
+from bot.github.checks import CheckOutput, batches, check_output, with_evidence
 from bot.github.client import GitHubApp, GitHubError
 from bot.github.files import HeadChanges, changes_at_head, compared, diffs_of, listed_blobs
 from bot.github.org_rules import ORG_REPOSITORY
@@ -177,7 +177,7 @@ class ReviewRunner:
                 raise
             except GitHubError as exc:
                 log.warning("attempt %d failed: %s", ctx.job.retry + attempt, exc)
-                if exc.transient and await self._retry_later(ctx.job, exc):
+                if exc.transient and await self._retry_later(ctx, exc):
                     return
                 if not exc.transient or attempt == attempts:
                     cause = cause_in_words(exc) if exc.transient else str(exc)
@@ -192,9 +192,11 @@ class ReviewRunner:
                 await self._fail_check(ctx, "internal error in Compliance Bot: the review could not finish (the App's log has the details; please report it)")
                 raise
 
-    async def _retry_later(self, job: ReviewJob, exc: GitHubError) -> bool:
-        """Re-schedule `job` after a transient failure; False when no attempt is left (or no
-        scheduler). The check run stays as it is: the retry finds it again by its external id."""
+    async def _retry_later(self, ctx: JobContext, exc: GitHubError) -> bool:
+        """Re-schedule the job after a transient failure; False when no attempt is left (or no
+        scheduler). The retry finds the check run again by its external id; a long rate-limit wait
+        is said on it meanwhile."""
+        job = ctx.job
         if self.retries is None or not self.retries.policy.allows(job):
             return False
         retry = next_attempt(job)
@@ -205,7 +207,28 @@ class ReviewRunner:
             log.error("could not schedule retry %d (%s: %s)", retry.retry, type(scheduling).__name__, scheduling)
             return False
         log.warning("retry %d of %d in %.0fs: %s", retry.retry, self.retries.policy.attempts - 1, delay, exc)
+        if exc.rate_limited and delay >= self.retries.policy.announce_after:
+            await self._announce_wait(ctx, delay)
         return True
+
+    async def _announce_wait(self, ctx: JobContext, delay: float) -> None:
+        """Say on the check run that the review waits for GitHub's rate limit, and until when: an hour
+        of "in progress" with nothing happening looks like a hang. Best effort: GitHub may refuse
+        this call too while the limit lasts (the run then stays as it was, and is completed by the
+        retry either way)."""
+        if ctx.check_run_id is None:
+            return
+        until = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)).strftime("%H:%M UTC")
+        update = {"status": "queued", "output": {
+            "title": f"Waiting for GitHub's rate limit until {until}",
+            "summary": f"GitHub's API rate limit for this installation is used up; the review is scheduled to "
+                       f"continue when it resets, at about {until}. Nothing to do: this check completes by itself."}}
+        try:
+            async with asyncio.timeout(REQUEUE_SECONDS):
+                await ctx.gh.update_check_run(ctx.job.owner, ctx.job.repo, ctx.check_run_id, update)
+        except (GitHubError, TimeoutError) as exc:
+            log.info("could not say on check run %d that the review waits for the rate limit (%s)",
+                     ctx.check_run_id, exc)
 
     async def _review(self, ctx: JobContext) -> None:
         job, gh = ctx.job, ctx.gh
@@ -345,13 +368,30 @@ class ReviewRunner:
         refused = org_rules.errors  # a custom rule that is not what it says fails the check, never skipped
         conclusion = ("failure" if record.incomplete or refused or record.policy_problems
                       else conclusion_of(review.findings, errors, policy, not_reviewed))
-        output = check_output(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
+        output = await check_output_off_loop(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
                               record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
                               refused, org_rules.repository, record.policy_problems, review.exceptions)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations,
                              review, errors, not_reviewed, notes=[*review.notes, *record.notes])
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
                  len(plan.comments) if plan else 0, len(plan.resolve_thread_ids) if plan else 0)
+
+    async def fail_abandoned(self, job: ReviewJob, cause: str) -> None:
+        """The queue gave `job` up (its workers kept dying on it): complete the unfinished check
+        runs of its head `failure` with `cause`, so the required check does not stay queued."""
+        with job_scope(job.delivery_id, job.full_name, job.pull_number, job.head_sha):
+            async with self.leases.hold(job.pull_request_key) as lease, \
+                    self.app.installation(job.installation_id) as gh:
+                for run in await gh.list_check_runs(job.owner, job.repo, job.head_sha, self.check_name):
+                    if run.status == "completed":
+                        continue
+                    ctx = JobContext(job, gh, lease, check_run_id=run.id, review_key=run.external_id or None)
+                    await self._complete(ctx, "failure", "Review could not finish",
+                                         f"The review failed and the check fails closed: {cause}.\n\n"
+                                         "Re-run the check from the Checks tab; if it fails again, the change may "
+                                         "be too large to review (split it, or exclude generated files with "
+                                         f"`paths.ignore` in `{POLICY_PATH}`).")
+                    log.error("given up after repeated worker failures: check run %d completed failure", run.id)
 
     async def _superseded_by(self, ctx: JobContext, github_head: str | None = None) -> str:
         """The newer head that supersedes this job's, or "". Both the shared record and GitHub must
@@ -564,6 +604,13 @@ def control_names() -> ControlNames:
     """Each framework's name and its controls' names, as the shipped framework files say."""
     return {f.key: (f"{f.name} {f.version}".strip(), {c.id: c.name for c in f.controls})
             for f in load_framework_files()}
+
+
+async def check_output_off_loop(*args: Any) -> CheckOutput:
+    """`check_output` in a thread: for tens of thousands of findings it takes seconds of CPU, and on
+    the event loop those seconds would stall every other job, webhook and heartbeat of the process
+    (a worker then looks dead and loses its jobs). Its inputs are frozen or no longer changed."""
+    return await asyncio.to_thread(check_output, *args)
 
 
 def _superseded_summary(newer: str) -> str:

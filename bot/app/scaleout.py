@@ -71,6 +71,8 @@ def attach(handler: Any, queue: JobQueue, worker: Any | None = None, *,
         handler.retries = retries
     if hasattr(handler, "heads") and handler.heads is None:
         handler.heads = heads
+    if isinstance(queue, RedisStreamQueue) and worker is not None and hasattr(handler, "fail_abandoned"):
+        queue.on_dead = handler.fail_abandoned  # a job given up by the queue completes its check run
     attached = Attached(heads, retries, queue)
     if isinstance(retries, RedisRetries):
         attached._mover = RetryMover(retries, mover_interval)

@@ -275,9 +275,11 @@ async def webhook(request: Request) -> Response:
         return await _record_merge(request.state.evidence, outcome, note)
     queue: JobQueue = request.state.queue
     try:
-        if records_head(outcome):
-            await request.state.attached.heads.record(outcome)
         queued = await queue.put(outcome)
+        # Only a delivery queued now names the latest head: a redelivery of an older push (the
+        # queue drops it as a duplicate) must not wind the record back to that push's head.
+        if queued and records_head(outcome):
+            await request.state.attached.heads.record(outcome)
     except QueueFull as exc:
         log.error("delivery=%s cannot be queued: %s", delivery_id, exc)
         return note.reply(503, {"error": "queue full, try again later"}, "failed: queue full")

@@ -909,3 +909,24 @@ async def test_only_recent_heartbeats_count_and_a_clean_stop_removes_its_own(
         assert await live_workers(queue) == 0
     finally:
         await queue.close()
+
+
+# -- the latest head -------------------------------------------------------------------------------
+
+
+async def test_a_redelivered_older_push_does_not_wind_the_latest_head_back(settings: Settings) -> None:
+    older = json.loads((WEBHOOKS / "pull_request.synchronize.json").read_bytes())
+    newer = json.loads(json.dumps(older))
+    newer["pull_request"]["head"]["sha"] = "b" * 40
+    newer["after"] = "b" * 40
+    bodies = [json.dumps(older).encode(), json.dumps(newer).encode()]
+    first = delivery_headers("pull_request", bodies[0], delivery="push-1")
+    async with started(settings, Recorder()) as (running, client):
+        assert (await client.post("/webhook", content=bodies[0], headers=first)).json()["queued"] is True
+        second = delivery_headers("pull_request", bodies[1], delivery="push-2")
+        assert (await client.post("/webhook", content=bodies[1], headers=second)).json()["queued"] is True
+        again = await client.post("/webhook", content=bodies[0], headers=first)  # GitHub redelivers push 1
+        assert again.status_code == 202 and again.json()["duplicate"] is True
+        job = route("pull_request", "push-1", older)
+        assert isinstance(job, ReviewJob)
+        assert await running.state["attached"].heads.latest(job) == "b" * 40

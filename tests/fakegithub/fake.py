@@ -53,7 +53,8 @@ class FakeGitHub:
     larger get no `patch`), `files_max` (3000), `diff_max_files` (300) and `diff_max_lines`
     (20,000) for the diff media type, `tree_max_entries`, `contents_max_bytes` (1 MiB),
     `graphql_blob_text_limit` (512,000),
-    `strict_review_commit` (a review's `commit_id` must be the head), `response_hook`.
+    `strict_review_commit` (a review's `commit_id` must be the head), `response_hook`,
+    `latency` (seconds added to every answer).
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class FakeGitHub:
         self.contents_max_bytes = 1_048_576  # contents API: larger files need the raw/object media types
         self.graphql_blob_text_limit = 512_000
         self.strict_review_commit = True
+        self.latency = 0.0  # seconds added to every answer (outside the lock): a slower GitHub, for benchmarks
         self.response_hook: Callable[[str | None, Response], Response | None] | None = None
         self.webhook_url = "http://127.0.0.1/webhook"
         # Codes for `POST /app-manifests/{code}/conversions`: from the web flow (`manifest_web`), or

@@ -1,0 +1,235 @@
+"""Scale-out figures on a real Redis and the fake GitHub: review throughput per worker, and how fast
+the webhook endpoint answers under load.
+
+    python bench/scaleout_bench.py [--runs 3] [--jobs 12] [--latency-ms 0 50] [--rates 100 500]
+                                   [--duration 2] [--large-files 300] [--modes built-in redis]
+
+1. Throughput: `compliance-bot worker` processes (1, then 2; WORKER_CONCURRENCY=2 each) on one
+   Redis; `--jobs` pull requests (3 Terraform files each) are queued at once and timed until each
+   has a completed check run. With 0 ms and with `--latency-ms` added to every GitHub answer
+   (`FakeGitHub.latency`). Jobs per second, median of `--runs`; the 1 -> 2 worker ratio last.
+2. Ingest: a load generator in its own process sends signed `pull_request.synchronize` deliveries
+   at a fixed rate (open loop: a late answer does not slow the schedule) for `--duration` seconds,
+   and reports each answer's latency. Built-in mode (one `serve`, reviewing in process) and Redis
+   mode (`serve --no-worker` and two workers); idle, and while two large pull requests
+   (`--large-files` files each) are being reviewed. p50 / p99 in ms, median of `--runs`.
+
+Needs REDIS_URL (default redis://127.0.0.1:6379/0). Keys go under a fresh namespace, deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis
+
+from tests.e2e.serving import App, serve, wait_for, work
+from tests.fakegithub import FakeGitHub, Repository
+
+VOLUME = 'resource "aws_ebs_volume" "v{i}" {{\n  availability_zone = "eu-west-1a"\n  size = 1\n  encrypted = false\n}}\n'
+QUIET = {"LOG_LEVEL": "INFO", "WORKER_HEARTBEAT": "1", "SHUTDOWN_GRACE": "0"}
+CONCURRENCY = 2  # consumers per worker process
+
+
+def machine() -> str:
+    cpus = os.cpu_count() or 0
+    try:
+        load = " load {:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg())
+    except OSError:
+        load = ""
+    return f"{platform.machine()} {cpus} CPU(s), {platform.system()} {platform.release()}, Python {platform.python_version()}{load}"
+
+
+def open_pr(fake: FakeGitHub, name: str, files: int) -> tuple[Repository, int]:
+    repo = fake.create_repo("bench", name, files={"README.md": "x\n"})
+    repo.commit("feature", {f"mod{i % 10}/f{i}.tf": VOLUME.format(i=i) for i in range(files)}, "change")
+    return repo, repo.open_pull_request(head="feature")
+
+
+@contextlib.contextmanager
+def namespace(url: str) -> Iterator[dict[str, str]]:
+    prefix = f"bench:compliance-bot:{uuid.uuid4().hex}"
+    try:
+        yield {"REDIS_URL": url, "REDIS_NAMESPACE": prefix}
+    finally:
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def completed(fake: FakeGitHub, repos: list[Repository]) -> bool:
+    return all(any(r["status"] == "completed" for r in fake.check_runs(repo)) for repo in repos)
+
+
+# -- 1. throughput ---------------------------------------------------------------------------------
+
+
+def throughput(fake: FakeGitHub, url: str, workers: int, jobs: int, tmp: Path, tag: str) -> float:
+    """Jobs per second `workers` worker processes sustain on `jobs` queued pull requests."""
+    pulls = [open_pr(fake, f"tp-{tag}-{i}", 3) for i in range(jobs)]
+    with namespace(url) as names, contextlib.ExitStack() as stack:
+        env = {**QUIET, **names, "WORKER_CONCURRENCY": str(CONCURRENCY)}
+        web = stack.enter_context(serve(fake, tmp / f"web-{tag}.log", env, ["--no-worker"]))
+        for w in range(workers):
+            stack.enter_context(work(fake, tmp / f"worker-{tag}-{w}.log", env))
+        # Warm-up: one review per consumer (engine processes started, imports done).
+        warm = [open_pr(fake, f"warm-{tag}-{w}", 1) for w in range(workers * CONCURRENCY)]
+        for repo, number in warm:
+            web.deliver(*fake.webhook("pull_request.opened", repo, number))
+        wait_for(lambda: completed(fake, [r for r, _ in warm]), 300, "the warm-up reviews")
+        deliveries = [fake.webhook("pull_request.opened", repo, number) for repo, number in pulls]
+        started = time.perf_counter()
+        for headers, body in deliveries:
+            web.deliver(headers, body)
+        wait_for(lambda: completed(fake, [r for r, _ in pulls]), 600, "every review to complete")
+        return jobs / (time.perf_counter() - started)
+
+
+# -- 2. ingest -------------------------------------------------------------------------------------
+
+
+LOADGEN = r'''
+import asyncio, json, sys, time, uuid
+import httpx
+
+async def main(url, rate, duration, headers, body):
+    total = int(rate * duration)
+    latencies, statuses = [], {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        async def one(i, due):
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            h = dict(headers, **{"X-GitHub-Delivery": str(uuid.uuid4())})
+            t = time.perf_counter()
+            try:
+                r = await client.post(url, headers=h, content=body)
+                code = r.status_code
+            except httpx.HTTPError:
+                code = 0
+            latencies.append(time.perf_counter() - t)
+            statuses[code] = statuses.get(code, 0) + 1
+        start = time.perf_counter() + 0.2
+        await asyncio.gather(*(one(i, start + i / rate) for i in range(total)))
+    print(json.dumps({"latencies": latencies, "statuses": statuses}))
+
+spec = json.loads(sys.stdin.read())
+asyncio.run(main(spec["url"], spec["rate"], spec["duration"], spec["headers"], spec["body"].encode("latin-1")))
+'''
+
+
+def load(app: App, rate: int, duration: float, headers: dict[str, str], body: bytes) -> tuple[float, float, dict[str, int]]:
+    """(p50 ms, p99 ms, answers by status) of `rate` deliveries/s for `duration` s from another process."""
+    spec = {"url": f"{app.url}/webhook", "rate": rate, "duration": duration, "headers": headers,
+            "body": body.decode("latin-1")}
+    done = subprocess.run([sys.executable, "-c", LOADGEN], input=json.dumps(spec), capture_output=True, text=True,
+                          timeout=120 + duration * 4, check=True)
+    result = json.loads(done.stdout)
+    latencies = sorted(result["latencies"])
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    return p50, p99, {str(k): int(v) for k, v in result["statuses"].items()}
+
+
+def ingest(fake: FakeGitHub, url: str, mode: str, busy: bool, rates: list[int], duration: float, large: int,
+           tmp: Path, tag: str) -> dict[int, tuple[float, float, dict[str, int]]]:
+    noise, noise_number = open_pr(fake, f"noise-{tag}", 1)
+    headers, body = fake.webhook("pull_request.synchronize", noise, noise_number)
+    figures: dict[int, tuple[float, float, dict[str, int]]] = {}
+    with namespace(url) as names, contextlib.ExitStack() as stack:
+        if mode == "redis":
+            env = {**QUIET, **names, "WORKER_CONCURRENCY": "2"}
+            app = stack.enter_context(serve(fake, tmp / f"web-{tag}.log", env, ["--no-worker"]))
+            for w in range(2):
+                stack.enter_context(work(fake, tmp / f"worker-{tag}-{w}.log", env))
+        else:
+            app = stack.enter_context(serve(fake, tmp / f"web-{tag}.log", {**QUIET, "WORKER_CONCURRENCY": "2"}))
+        # Warm-up: the first review of a process imports and starts what later ones reuse (measured
+        # cold, the first job's start-up stalls the built-in server's answers for about a second).
+        app.deliver(*fake.webhook("pull_request.synchronize", noise, noise_number))
+        wait_for(lambda: completed(fake, [noise]), 300, "the warm-up review")
+        for rate in rates:
+            big: list[Repository] = []
+            if busy:
+                for b in range(2):
+                    repo, number = open_pr(fake, f"large-{tag}-{rate}-{b}", large)
+                    app.deliver(*fake.webhook("pull_request.opened", repo, number))
+                    big.append(repo)
+                wait_for(lambda big=big: all(fake.check_runs(r) for r in big), 300,  # type: ignore[misc]
+                         "the large reviews to start")
+            figures[rate] = load(app, rate, duration, headers, body)
+            if busy and completed(fake, big):
+                figures[rate][2]["note: large reviews ended before the load did"] = 1
+            if big:
+                wait_for(lambda big=big: completed(fake, big), 600, "the large reviews to end")  # type: ignore[misc]
+    return figures
+
+
+def median3(values: list[tuple[float, float, dict[str, int]]]) -> tuple[float, float, dict[str, int]]:
+    statuses: dict[str, int] = {}
+    for _, _, s in values:
+        for k, v in s.items():
+            statuses[k] = statuses.get(k, 0) + v
+    return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values), statuses
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=12)
+    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 50.0])
+    parser.add_argument("--rates", type=int, nargs="+", default=[100, 500])
+    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--large-files", type=int, default=300)
+    parser.add_argument("--modes", nargs="+", choices=["built-in", "redis"], default=["built-in", "redis"])
+    args = parser.parse_args(argv)
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    print(f"machine: {machine()}")
+    print(f"redis: {url}; runs: {args.runs} (medians)")
+    ratios: list[str] = []
+    tmp = Path(tempfile.mkdtemp(prefix="scaleout-bench-"))
+    print(f"logs: {tmp}")
+    with FakeGitHub() as fake:
+        for latency in args.latency_ms:
+            fake.latency = latency / 1000
+            per: dict[int, float] = {}
+            for workers in (1, 2):
+                rates = [throughput(fake, url, workers, args.jobs, tmp, f"{int(latency)}-{workers}-{r}")
+                         for r in range(args.runs)]
+                per[workers] = statistics.median(rates)
+                print(f"throughput: {workers} worker(s), +{latency:g} ms per API call: "
+                      f"{per[workers]:.2f} jobs/s (runs: {', '.join(f'{r:.2f}' for r in rates)})")
+            ratios.append(f"ratio 2/1 workers, +{latency:g} ms per API call: {per[2] / per[1]:.2f}x")
+        fake.latency = 0.0
+        for mode in args.modes:
+            for busy in (False, True):
+                runs = [ingest(fake, url, mode, busy, args.rates, args.duration, args.large_files, tmp,
+                               f"{mode}-{busy}-{r}") for r in range(args.runs)]
+                for rate in args.rates:
+                    p50, p99, statuses = median3([run[rate] for run in runs])
+                    state = "while 2 large reviews run" if busy else "idle"
+                    verdict = "ok" if p99 < 25 else "over the 25 ms target"
+                    print(f"ingest: {mode} mode, {state}, {rate}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+                          f"({verdict}; answers {json.dumps(statuses, sort_keys=True)})")
+    for line in ratios:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
