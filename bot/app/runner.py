@@ -368,9 +368,10 @@ class ReviewRunner:
         refused = org_rules.errors  # a custom rule that is not what it says fails the check, never skipped
         conclusion = ("failure" if record.incomplete or refused or record.policy_problems
                       else conclusion_of(review.findings, errors, policy, not_reviewed))
-        output = await check_output_off_loop(review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion,
-                              record.incomplete, not_reviewed, {n for n in not_reviewed if policy.fails_for(n)},
-                              refused, org_rules.repository, record.policy_problems, review.exceptions)
+        output = await check_output_off_loop(
+            review.findings, errors, [*review.notes, *record.notes], blocks, plan, conclusion, record.incomplete,
+            not_reviewed, {n for n in not_reviewed if policy.fails_for(n)}, refused, org_rules.repository,
+            record.policy_problems, review.exceptions)
         await self._complete(ctx, output.conclusion, output.title, output.summary, output.text, output.annotations,
                              review, errors, not_reviewed, notes=[*review.notes, *record.notes])
         log.info("%s: %d finding(s), %d comment(s), %d thread(s) resolved", output.conclusion, len(review.findings),
