@@ -22,6 +22,7 @@ This module imports only the engine and the rules: nothing of GitHub, HTTP or Re
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import resource
 import signal
 import traceback
@@ -109,6 +110,10 @@ def child_main(conn: Any, memory_mb: int) -> None:
     Ctrl-C reaches the whole process group: the parent decides when a review ends, not the terminal."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()  # a worker killed with SIGKILL runs no clean-up: no orphaned review burns CPU
+    # Started as a daemon (the App's exit never waits for it), it may still start parse workers
+    # (`bot.engine.parse_pool`): multiprocessing forbids a daemon children lest they be orphaned,
+    # and these are not: each dies with this process (PR_SET_PDEATHSIG).
+    multiprocessing.current_process().daemon = False
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

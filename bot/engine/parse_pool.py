@@ -114,7 +114,7 @@ def load_all(files: Mapping[str, str], clock: FileClock, parsing: Parsing | None
     parsing = parsing or Parsing()
     items = list(files.items())
     workers = parsing.pool_size(len(items))
-    if workers <= 1:
+    if workers <= 1 or multiprocessing.current_process().daemon:  # a daemon may start no process
         return dict(_serial(items, clock))
     return dict(_Pool(workers, clock, parsing.stall_seconds).run(items))
 

@@ -52,7 +52,8 @@ class FakeGitHub:
     larger get no `patch`), `files_max` (3000), `diff_max_files` (300) and `diff_max_lines`
     (20,000) for the diff media type, `tree_max_entries`, `contents_max_bytes` (1 MiB),
     `graphql_blob_text_limit` (512,000),
-    `strict_review_commit` (a review's `commit_id` must be the head), `response_hook`.
+    `strict_review_commit` (a review's `commit_id` must be the head), `response_hook`,
+    `bench_latency_seconds` (a delay before every answer, as a network's round trip adds).
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class FakeGitHub:
         self.graphql_blob_text_limit = 512_000
         self.strict_review_commit = True
         self.response_hook: Callable[[str | None, Response], Response | None] | None = None
+        self.bench_latency_seconds = 0.0  # added to every request (bench/review_bench.py: a network's round trip)
         self.webhook_url = "http://127.0.0.1/webhook"
         self.manifest_codes: set[str] = set()
         self.requests: list[RecordedRequest] = []

@@ -251,6 +251,8 @@ class Pipeline:
 
     def handle(self, method: str, target: str, header_items: list[tuple[str, str]], raw_body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         fake = self.fake
+        if fake.bench_latency_seconds > 0:  # outside the lock: concurrent requests wait side by side
+            time.sleep(fake.bench_latency_seconds)
         split = urlsplit(target)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         headers = Headers(header_items)
