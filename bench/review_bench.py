@@ -67,7 +67,7 @@ def repository_files(size: int) -> dict[str, str | bytes | None]:
 
 
 def three_file_change(run: int) -> dict[str, str | bytes | None]:
-    """A module gains a resource, another module's variable changes, a stack's log retention changes."""
+    """a module gains a resource, a module every stack calls changes a variable, a stack its log retention"""
     trees = layout(36)
     return {
         "modules/volume/main.tf": str(trees["modules/volume/main.tf"]) + VOLUME.format(i=run + 1),
@@ -76,6 +76,20 @@ def three_file_change(run: int) -> dict[str, str | bytes | None]:
         "live/staging/stack000/main.tf": str(trees["live/staging/stack000/main.tf"]).replace(
             "retention_in_days = 400", f"retention_in_days = {10 + run}"),
     }
+
+
+def stack_change(run: int) -> dict[str, str | bytes | None]:
+    """3 files of one stack, a root module nobody calls: no module's callers to evaluate again"""
+    trees = layout(36)
+    base = "live/dev/stack000"
+    return {
+        f"{base}/main.tf": str(trees[f"{base}/main.tf"]) + VOLUME.format(i=run + 1),
+        f"{base}/variables.tf": str(trees[f"{base}/variables.tf"]).replace("platform-team", f"team-{run}"),
+        f"{base}/providers.tf": str(trees[f"{base}/providers.tf"]).replace("eu-west-1", f"eu-west-{run % 3 + 1}"),
+    }
+
+
+CHANGES = {"shared": three_file_change, "stack": stack_change}
 
 
 def big_change(files: int) -> dict[str, str | bytes | None]:
@@ -134,7 +148,7 @@ def review(fake: FakeGitHub, repo: Repository, branch: str, changes: dict[str, s
     return Measured(seconds, spent, len(fake.requests))
 
 
-def scaling(sizes: Sequence[int], runs: int, latency: float) -> tuple[list[str], list[float]]:
+def scaling(sizes: Sequence[int], runs: int, latency: float, kind: str = "shared") -> tuple[list[str], list[float]]:
     """The table's rows, and per latency the largest repository's median time over the smallest's."""
     ratios: list[float] = []
     lines = ["| repository files | latency per call | median wall s | median engine CPU s | API calls | vs smallest |",
@@ -148,7 +162,7 @@ def scaling(sizes: Sequence[int], runs: int, latency: float) -> tuple[list[str],
             for run in range(runs):
                 for size in sizes:  # taking turns: a burst of other work hits every size alike
                     tag = f"{int(delay * 1000)}ms-{run}"
-                    results[size].append(review(fake, repos[size], f"pr-{tag}", three_file_change(run + 1)))
+                    results[size].append(review(fake, repos[size], f"pr-{tag}", CHANGES[kind](run + 1)))
             smallest = statistics.median(m.seconds for m in results[sizes[0]])
             ratios.append(statistics.median(m.seconds for m in results[sizes[-1]]) / smallest)
             for size in sizes:
@@ -234,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--big-pr", type=int, default=1000, help="files of the big pull request (0: skip)")
+    parser.add_argument("--change", choices=sorted(CHANGES), default="shared",
+                        help="shared: two modules every stack calls and a stack; stack: 3 files of one stack")
     parser.add_argument("--smoke", action="store_true", help="one run, sizes 40 and 60, a 30-file big PR")
     parser.add_argument("--one-big-pr", type=int, default=0, help=argparse.SUPPRESS)  # the fresh process of part 2
     args = parser.parse_args(argv)
@@ -246,9 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("## Review cost vs repository size\n")
     print(f"Machine: {machine()}.\n")
     print(f"`python bench/review_bench.py --sizes {' '.join(map(str, sizes))} --runs {args.runs} "
-          f"--latency-ms {args.latency_ms:g} --big-pr {args.big_pr}`: a 3-file pull request, medians of "
+          f"--latency-ms {args.latency_ms:g} --big-pr {args.big_pr} --change {args.change}`: a 3-file pull request "
+          f"({CHANGES[args.change].__doc__}), medians of "
           f"{args.runs} interleaved reviews per size; engine CPU is the engine process's (with its parse workers).\n")
-    rows, ratios = scaling(sizes, args.runs, args.latency_ms / 1000)
+    rows, ratios = scaling(sizes, args.runs, args.latency_ms / 1000, args.change)
     for row in rows:
         print(row)
     if args.big_pr:

@@ -170,6 +170,9 @@ class _Pool:
         pending = collections.deque(items)
         while pending:
             suspects, _ = yield from self._batch(pending, self.workers)
+            if not suspects and pending:  # a pool broken before it took any file: parse here instead
+                yield from _serial(list(pending), self.clock)
+                return
             for path, text in suspects:  # one at a time: whichever breaks a pool on its own is the one
                 again, reason = yield from self._batch(collections.deque([(path, text)]), 1)
                 if again:
