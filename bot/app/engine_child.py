@@ -21,9 +21,8 @@ This module imports only the engine and the rules: nothing of GitHub, HTTP or Re
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
+import multiprocessing
 import resource
 import signal
 import traceback
@@ -34,6 +33,7 @@ from typing import Any
 from bot.engine.diff import FileDiff
 from bot.engine.exceptions import Approval
 from bot.engine.policy import Policy
+from bot.engine.processes import die_with_parent
 from bot.engine.review import Engine, Review, RuleSet
 from bot.engine.tree import PatchedBase
 
@@ -109,7 +109,11 @@ def child_main(conn: Any, memory_mb: int) -> None:
     """The child's whole life: cap its memory, load the rules, review until the pipe closes.
     Ctrl-C reaches the whole process group: the parent decides when a review ends, not the terminal."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    die_with_parent()  # a worker killed with SIGKILL runs no clean-up: no orphaned review burns CPU
+    # Started as a daemon (the App's exit never waits for it), it may still start parse workers
+    # (`bot.engine.parse_pool`): multiprocessing forbids a daemon children lest they be orphaned,
+    # and these are not: each dies with this process (PR_SET_PDEATHSIG).
+    multiprocessing.current_process().daemon = False
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -132,22 +136,6 @@ def child_main(conn: Any, memory_mb: int) -> None:
             _send(conn, ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
             continue
         _send(conn, ("done", review))
-
-
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this process when its parent dies (a worker killed with SIGKILL runs
-    no clean-up), so an orphaned review never burns CPU until its next question to a dead parent."""
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return  # not Linux: the pipe's end still stops the process at its next question
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _review(conn: Any, work: EngineWork, rule_sets: _RuleSets) -> Review:

@@ -138,7 +138,11 @@ class FileClock:
         return path in self.stopped
 
     def charge(self, path: str, started: float) -> None:
-        self._spent[path] = self._spent.get(path, 0.0) + (time.thread_time() - started)
+        self.add(path, time.thread_time() - started)
+
+    def add(self, path: str, seconds: float) -> None:
+        """Charge `path` with CPU seconds spent elsewhere (a parse worker's, `bot.engine.parse_pool`)."""
+        self._spent[path] = self._spent.get(path, 0.0) + seconds
 
     @staticmethod
     def now() -> float:

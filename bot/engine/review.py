@@ -36,15 +36,16 @@ from bot.engine.model import (
     Resource,
     Violation,
 )
+from bot.engine.parse_pool import Parsing, load_all, parseable
 from bot.engine.parsers import (
     DOCKERFILE,
     JSON,
+    MAX_PARSE_BYTES,
     TERRAFORM,
     YAML,
     classify,
     evaluate_terraform,
     module_dir,
-    parse_one,
     parse_terraform,
 )
 from bot.engine.policy import MONITOR, POLICY_PATH, Policy, PolicyError, parse_policy
@@ -264,33 +265,38 @@ def _text_type(path: str, text: str | None) -> str:
 
 
 def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | None = None,
-                 var_files: Mapping[str, Sequence[str]] | None = None, clock: FileClock | None = None
-                 ) -> tuple[dict[str, ParsedFile], tuple[NotReviewed, ...]]:
+                 var_files: Mapping[str, Sequence[str]] | None = None, clock: FileClock | None = None,
+                 parsing: Parsing | None = None) -> tuple[dict[str, ParsedFile], tuple[NotReviewed, ...]]:
     """Parse what was read. With `evaluate_from` (the changed Terraform directories), Terraform is
     evaluated as Terraform instantiates it, through module calls, over the directories those
-    changes reach; without, each module is parsed on its own (what the base side needs)."""
+    changes reach; without, each module is parsed on its own (what the base side needs).
+
+    Each file is first read on its own (`parse_pool.load_all`: in a pool of processes when there
+    are many), each parse charged to `clock`; then Terraform modules are put together here."""
     terraform = {p: t for p, t in contents.items() if classify(p) == TERRAFORM}
-    not_reviewed: tuple[NotReviewed, ...] = ()
-    if not terraform:
-        parsed: dict[str, ParsedFile] = {}  # nothing to parse: the Terraform parser (and lark) is not even imported
-    elif evaluate_from is None:
-        parsed = parse_terraform(terraform)
-    else:
+    if evaluate_from is not None and terraform:
         from bot.engine.parsers.terraform.stack import needed_directories  # only when Terraform was read
 
         needed = needed_directories(evaluate_from, terraform)
         named = {path for paths in (var_files or {}).values() for path in paths}  # may live elsewhere
-        parsed, not_reviewed = evaluate_terraform(
-            {p: t for p, t in terraform.items() if module_dir(p) in needed or p in named}, var_files)
-    for path, text in contents.items():
-        if classify(path) in (YAML, JSON, DOCKERFILE):
-            if clock is not None:
-                clock.begin(path)
-            started = FileClock.now()
-            parsed[path] = parse_one(path, text)
-            if clock is not None:
-                clock.charge(path, started)
-                clock.over(path)  # a parse past the limit stops the file's review here
+        terraform = {p: t for p, t in terraform.items() if module_dir(p) in needed or p in named}
+    others = [p for p in contents if classify(p) in (YAML, JSON, DOCKERFILE)]
+    wanted = {p: t for p, t in terraform.items() if parseable(p) and len(t) <= MAX_PARSE_BYTES}
+    wanted.update((p, contents[p]) for p in others)
+    loaded = load_all(wanted, clock or FileClock(), parsing)
+    not_reviewed: tuple[NotReviewed, ...] = ()
+    parsed: dict[str, ParsedFile] = {}
+    if terraform:  # else the Terraform parser (and lark) is not even imported
+        from bot.engine.parsers.terraform.module import LoadedFile
+
+        read_terraform = {p: r for p, r in loaded.items() if isinstance(r, LoadedFile | FileError)}
+        if evaluate_from is None:
+            parsed = parse_terraform(terraform, read_terraform)
+        else:
+            parsed, not_reviewed = evaluate_terraform(terraform, var_files, read_terraform)
+    for path in others:
+        result = loaded[path]
+        parsed[path] = result if isinstance(result, ParsedFile) else ParsedFile(path)
     return parsed, not_reviewed
 
 
@@ -338,10 +344,13 @@ class Engine:
     """Runs a rule set under a policy; one instance can review many changes."""
 
     def __init__(self, rule_set: RuleSet, policy: Policy | None = None, today: dt.date | None = None,
-                 approvals: Sequence[Approval] = (), progress: Callable[[str], None] | None = None) -> None:
+                 approvals: Sequence[Approval] = (), progress: Callable[[str], None] | None = None,
+                 parsing: Parsing | None = None) -> None:
         """`approvals`: approving reviews of the pull request at its head by members of the policy's
-        approver teams (the App fetches them); they make the exceptions the change adds count."""
+        approver teams (the App fetches them); they make the exceptions the change adds count.
+        `parsing`: how many processes parse a big review's files (`bot.engine.parse_pool`)."""
         self.rule_set = rule_set
+        self.parsing = parsing or Parsing()
         self.progress = progress  # told the path of each file the review starts working on
         self.policy = policy or Policy()
         self.today = today
@@ -395,7 +404,7 @@ class Engine:
         chart_dirs = {posixpath.dirname(p) for p in plan.charts if p in read}
         head_text = {p: t for p, t in read.items() if p in wanted}  # a chart is looked for, never parsed
         changed_head = {d.path: d for d in diffs if d.exists_at_head}
-        parsed, not_reviewed = _parse_files(head_text, plan.module_dirs, self.policy.var_files, clock)
+        parsed, not_reviewed = _parse_files(head_text, plan.module_dirs, self.policy.var_files, clock, self.parsing)
         for path, result in parsed.items():
             if path in changed_head:
                 errors.extend(result.errors)
@@ -423,7 +432,7 @@ class Engine:
             base_text = _parseable(_texts(base.read_many(sorted(plan.base)))) if plan.base else {}
             notes.extend(f"{path}: its base version could not be read; resources the change removed there "
                          "were not followed" for path in sorted(plan.base - base_text.keys()))
-            base_parsed, _ = _parse_files(_base_files(diffs, plan, head_text, base_text))
+            base_parsed, _ = _parse_files(_base_files(diffs, plan, head_text, base_text), parsing=self.parsing)
             base_resources = [r for res in base_parsed.values() for r in res.resources]
             seeds = base_seeds(base_resources, by_base_path)
             base_versions = BaseVersions(base_resources, {p: d.path for p, d in by_base_path.items() if d.exists_at_head})
@@ -447,7 +456,8 @@ class Engine:
         applied: set[str] = set()
         findings = self._run_rules(itertools.chain(selected, *texts), groups, changed_head, base_versions,
                                    clock, applied)
-        errors.extend(FileError(path, None, clock.message(path)) for path in clock.stopped_paths())
+        stopped = (FileError(path, None, clock.message(path)) for path in clock.stopped_paths())
+        errors.extend(e for e in stopped if e not in errors)  # a stopped Terraform parse said so already
         with_markers = {*changed_head, *(f.path for f in findings)}
         marked = {p: t for p in with_markers if (t := scanned.get(p, head_text.get(p))) is not None
                   and _text_type(p, t) != BINARY}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from bot.engine import limits
 from bot.engine.model import ENGINE_BUG, FileError, NotReviewed, ParsedFile
@@ -21,6 +22,9 @@ from bot.engine.parsers.families import (
     is_terraform_json,
     module_dir,
 )
+
+if TYPE_CHECKING:
+    from bot.engine.parsers.terraform.module import LoadedFile
 
 __all__ = [
     "DOCKERFILE",
@@ -79,10 +83,11 @@ def claims_json(path: str, text: str) -> bool:
     return looks_like_cloudformation_json(text)
 
 
-def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
+def parse_terraform(files: Mapping[str, str], loaded: Mapping[str, LoadedFile | FileError] | None = None
+                    ) -> dict[str, ParsedFile]:
     """Parse Terraform (.tf, .tf.json, variable files) module by module (directory by directory),
     each on its own: variables take their defaults and module calls are not followed (what a
-    base-side look needs)."""
+    base-side look needs). `loaded`: files already read (`load_file`, perhaps in another process)."""
     from bot.engine.parsers.terraform import parse_module
     from bot.engine.parsers.terraform.varfiles import is_variable_file, load_variable_file
 
@@ -98,7 +103,7 @@ def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
             by_dir[module_dir(path)][path] = text
     for module_files in by_dir.values():
         try:
-            results.update(parse_module(module_files))
+            results.update(parse_module(module_files, loaded))
         except Exception:  # noqa: BLE001 - one broken module never stops the review
             for path in module_files:
                 results[path] = ParsedFile(
@@ -107,15 +112,17 @@ def parse_terraform(files: Mapping[str, str]) -> dict[str, ParsedFile]:
     return results
 
 
-def evaluate_terraform(files: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | None = None
+def evaluate_terraform(files: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | None = None,
+                       loaded: Mapping[str, LoadedFile | FileError] | None = None
                        ) -> tuple[dict[str, ParsedFile], tuple[NotReviewed, ...]]:
     """Evaluate the Terraform of a repository as Terraform instantiates it (root modules with their
-    variable files, local module calls with their arguments); see `terraform.stack`."""
+    variable files, local module calls with their arguments); see `terraform.stack`. `loaded`:
+    files already read (`load_file`, perhaps in another process)."""
     from bot.engine.parsers.terraform.stack import evaluate
 
     oversized = {path: result for path, text in files.items() if (result := _too_large(path, text))}
     try:
-        evaluated = evaluate({p: t for p, t in files.items() if p not in oversized}, var_files)
+        evaluated = evaluate({p: t for p, t in files.items() if p not in oversized}, var_files, loaded)
     except Exception:  # noqa: BLE001 - a bug here must surface as errors on the files, never a crash
         return ({path: ParsedFile(path, errors=(FileError(path, None, f"could not evaluate: {ENGINE_BUG}"),))
                  for path in files}, ())

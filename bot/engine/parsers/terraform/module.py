@@ -211,12 +211,13 @@ class LoadedModule:
     """The files of one module directory, read once, ready to be instantiated any number of times
     (once as a root module, once per module call that uses it)."""
 
-    def __init__(self, files: Mapping[str, str]) -> None:
+    def __init__(self, files: Mapping[str, str], loaded: Mapping[str, LoadedFile | FileError] | None = None) -> None:
+        """`loaded`: files already read (`load_file`, perhaps in another process); the rest are read here."""
         self.paths = tuple(files)
         self._errors: dict[str, ParsedFile] = {}
         self._loaded: list[LoadedFile] = []
         for path, text in files.items():
-            outcome = load_file(path, text)
+            outcome = loaded[path] if loaded is not None and path in loaded else load_file(path, text)
             if isinstance(outcome, FileError):
                 self._errors[path] = ParsedFile(path, errors=(outcome,))
             else:
@@ -258,8 +259,9 @@ class LoadedModule:
         return {path: result[path] for path in self.paths if path in result}
 
 
-def parse_module(files: Mapping[str, str]) -> dict[str, ParsedFile]:
+def parse_module(files: Mapping[str, str], loaded: Mapping[str, LoadedFile | FileError] | None = None
+                 ) -> dict[str, ParsedFile]:
     """Parse the `.tf` and `.tf.json` files of one module directory (path -> text) on their own:
     variables take their defaults. Never raises; a file that fails gets a FileError and the others
-    are parsed."""
-    return LoadedModule(files).instantiate()
+    are parsed. `loaded`: files already read (see `LoadedModule`)."""
+    return LoadedModule(files, loaded).instantiate()

@@ -18,8 +18,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.engine import limits
-from bot.engine.model import CallSite, Node, NotReviewed, Origin, ParsedFile, Resource
-from bot.engine.parsers.terraform.module import LoadedModule, ModuleCall
+from bot.engine.model import CallSite, FileError, Node, NotReviewed, Origin, ParsedFile, Resource
+from bot.engine.parsers.terraform.module import LoadedFile, LoadedModule, ModuleCall
 from bot.engine.parsers.terraform.values import Bound
 from bot.engine.parsers.terraform.varfiles import (
     is_auto_variable_file,
@@ -91,11 +91,12 @@ class Evaluated:
     not_reviewed: tuple[NotReviewed, ...]
 
 
-def evaluate(texts: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | None = None) -> Evaluated:
+def evaluate(texts: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | None = None,
+             loaded: Mapping[str, LoadedFile | FileError] | None = None) -> Evaluated:
     """Evaluate the Terraform files in `texts` (.tf, .tf.json and variable files).
 
     `var_files` names, per root directory, variable files to load after the automatic ones (a
-    policy's per-environment files), in order.
+    policy's per-environment files), in order. `loaded`: files already read (`load_file`).
     """
     modules: dict[str, dict[str, str]] = defaultdict(dict)
     variable_files: dict[str, list[str]] = defaultdict(list)
@@ -104,10 +105,10 @@ def evaluate(texts: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | 
             variable_files[directory_of(path)].append(path)
         elif path.endswith((".tf", ".tf.json")):
             modules[directory_of(path)][path] = text
-    run = _Run({d: LoadedModule(files) for d, files in modules.items()})
+    run = _Run({d: LoadedModule(files, loaded) for d, files in modules.items()})
     loaded_vars = {path: load_variable_file(path, texts[path]) for paths in variable_files.values() for path in paths}
-    for loaded in loaded_vars.values():
-        run.add(loaded.parsed)
+    for variables in loaded_vars.values():
+        run.add(variables.parsed)
     named = var_files or {}
     for directory in sorted(run.modules):
         auto = [p for p in variable_files.get(directory, []) if is_auto_variable_file(p)]

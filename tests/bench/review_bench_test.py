@@ -1,0 +1,45 @@
+"""A smoke run of bench/review_bench.py against the fake GitHub (small repositories, a small big
+pull request), and the fake's added latency that the bench relies on."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from bench import review_bench
+from tests.fakegithub import FakeGitHub
+
+
+def test_repositories_have_the_size_asked_for_and_the_change_touches_three_files() -> None:
+    for size in (50, 500):
+        files = review_bench.repository_files(size)
+        assert len(files) == size
+        change = review_bench.three_file_change(1)
+        assert len(change) == 3 and set(change) <= set(files)
+        assert all(change[p] != files[p] for p in change)
+
+
+def test_the_fakes_added_latency_delays_every_answer() -> None:
+    with FakeGitHub() as fake:
+        fake.latency = 0.2
+        started = time.monotonic()
+        try:
+            urllib.request.urlopen(f"{fake.url}/meta").close()
+        except urllib.error.HTTPError:
+            pass  # whatever the answer: it came no sooner than the delay
+        assert time.monotonic() - started >= 0.2
+        assert [r.path for r in fake.requests] == ["/meta"]
+
+
+@pytest.mark.timeout(900)  # starts engine processes and reviews several pull requests on a shared machine
+def test_the_smoke_run_reviews_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    assert review_bench.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith(("| 40 |", "| 60 |"))]
+    assert len(rows) == 4  # two sizes, with and without added latency
+    calls = {row.split("|")[5].strip() for row in rows}
+    assert len(calls) == 1 and int(calls.pop()) > 5  # the same API calls whatever the repository's size
+    assert "A 30-file pull request" in out and "Ratios" in out
