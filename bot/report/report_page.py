@@ -12,10 +12,12 @@ of rules mapped to no control are grouped under "Not mapped to a control".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from bot.engine.exceptions import ExceptionRecord
 from bot.engine.model import FileError, Finding, NotReviewed
@@ -83,6 +85,15 @@ def report_data(*, repository: str, pull_request: int | None, head_sha: str, che
     }
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def inline_code(text: str) -> Markup:
+    """Rule texts mark code with backticks (`encrypted = true`): shown as code, after escaping,
+    so the text itself can never add markup."""
+    return Markup(_CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))
+
+
 _ENV = Environment(
     loader=PackageLoader("bot.report", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -90,6 +101,9 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+_ENV.filters["code"] = inline_code
 
 
 def render_report(data: Mapping[str, Any]) -> str:

@@ -71,3 +71,11 @@ def test_repository_text_is_escaped_everywhere() -> None:
 def test_missing_page_says_so() -> None:
     html = render_missing()
     assert "Report not found" in html and "expired" in html
+
+
+def test_backticks_in_rule_texts_are_code_and_markup_in_them_stays_text() -> None:
+    data = page([finding("CB-AWS-001", "a.tf", {"hipaa": ("164.312(a)(2)(iv)",)},
+                         message="set `encrypted = true` not `<b>bold</b>`")])
+    html = render_report(data)
+    assert "<code>encrypted = true</code>" in html
+    assert "<code>&lt;b&gt;bold&lt;/b&gt;</code>" in html and "<b>bold</b>" not in html
