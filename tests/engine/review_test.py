@@ -11,7 +11,8 @@ import pytest
 
 from bot.cli.local import FsTree
 from bot.engine.diff import parse_file_patch, whole_file_added
-from bot.engine.model import ParsedFile, Resource, Severity, Violation
+from bot.engine.model import FileError, ParsedFile, Resource, Severity, Violation
+from bot.engine.parsers.terraform.module import LoadedFile
 from bot.engine.policy import Policy, Suppression
 from bot.engine.review import Engine, RuleSet, plan_reads
 from bot.engine.rule import Rule, RuleContext
@@ -294,9 +295,10 @@ def test_an_edit_that_changes_no_variable_parses_only_value_files_again(monkeypa
 
     parsed: list[list[str]] = []
 
-    def recording(texts: Mapping[str, str]) -> dict[str, ParsedFile]:
+    def recording(texts: Mapping[str, str], loaded: Mapping[str, LoadedFile | FileError] | None = None
+                  ) -> dict[str, ParsedFile]:
         parsed.append(sorted(texts))
-        return parsers.parse_terraform(texts)
+        return parsers.parse_terraform(texts, loaded)
 
     monkeypatch.setattr(review_module, "parse_terraform", recording)
     files = {"m/vars.tf": 'variable "v" {\n  default = 1\n}\n', "m/other.tf": thing("other", "1")}
