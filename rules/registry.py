@@ -20,7 +20,7 @@ import yaml
 
 from bot.engine.review import RuleSet
 from bot.engine.rule import Rule
-from rules.spec.cache import cached
+from rules.spec.cache import cached, catalog_entries
 from rules.spec.catalog import spec_rules
 
 
@@ -248,18 +248,9 @@ def with_custom_rules(rule_set: RuleSet, custom: Iterable[Rule]) -> RuleSet:
                    rule_set.version, rule_set.migrations)
 
 
-CATALOG_SUFFIXES = (".yml", ".py")  # specs and framework files; the Python checks and the spec interpreter
-
-
-def _catalog_files(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, bytes]]:
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.startswith((".", "__pycache__")):
-            continue
-        path = f"{prefix}{entry.name}"
-        if entry.is_dir():
-            yield from _catalog_files(entry, f"{path}/")
-        elif entry.name.endswith(CATALOG_SUFFIXES):
-            yield path, entry.read_bytes()
+def _catalog_files(folder: Traversable) -> Iterator[tuple[str, bytes]]:
+    for path, entry in catalog_entries(folder):
+        yield path, entry.read_bytes()
 
 
 @lru_cache(maxsize=1)

@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 FOLDER = "compliance-bot"
 FORMAT = 1  # of the stored JSON; part of the key
-_SUFFIXES = (".yml", ".py")
+CATALOG_SUFFIXES = (".yml", ".py")  # specs and framework files; the Python checks and the spec interpreter
 
 
 class CacheFormatError(ValueError):
@@ -49,19 +49,26 @@ def cache_dir() -> Path | None:
     return Path(base) / FOLDER
 
 
-def _stats(folder: Traversable, prefix: str = "") -> Iterator[str]:
+def catalog_entries(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversable]]:
+    """Every catalog file below `folder` (specs, framework files, the Python checks), by path in
+    name order: what the rule set is built from, and so what its cache is keyed by."""
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.startswith((".", "__pycache__")):
             continue
         path = f"{prefix}{entry.name}"
         if entry.is_dir():
-            yield from _stats(entry, f"{path}/")
-        elif entry.name.endswith(_SUFFIXES):
-            if isinstance(entry, Path):
-                stat = entry.stat()
-                yield f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
-            else:  # not a plain folder (a zip): its content is the key
-                yield f"{path}\0{hashlib.sha256(entry.read_bytes()).hexdigest()}"
+            yield from catalog_entries(entry, f"{path}/")
+        elif entry.name.endswith(CATALOG_SUFFIXES):
+            yield path, entry
+
+
+def _stats(folder: Traversable) -> Iterator[str]:
+    for path, entry in catalog_entries(folder):
+        if isinstance(entry, Path):
+            stat = entry.stat()
+            yield f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
+        else:  # not a plain folder (a zip): its content is the key
+            yield f"{path}\0{hashlib.sha256(entry.read_bytes()).hexdigest()}"
 
 
 def catalog_key(folder: Traversable | None = None) -> str:
