@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from bot.engine.model import Node, Resource
 from bot.engine.parsers import is_terraform_json
 
-_LITERAL = r'"(?:[^"\\$]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null'
+_LITERAL = r'"(?:[^"\\$]++|\\.)*+"|-?\d+(?:\.\d+)?|true|false|null'
 _TRAILER = r"\s*(?:(?:#|//).*)?"
 
 

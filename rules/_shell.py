@@ -57,8 +57,10 @@ def commands(script: str) -> Iterator[list[str]]:
 
 # One piece of a word: plain characters, a single-quoted string, a double-quoted string (where a
 # backslash escapes the next character), or an escaped character; or the blanks between words.
-# Each piece is matched once, left to right, so splitting is linear in the line.
-_PIECE = re.compile(r"""[^ \t\r\n'"\\]+|'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)|([ \t\r\n]+)""", re.DOTALL)
+# Each piece is matched once, left to right, so splitting is linear in the line. Inside double
+# quotes, runs of plain characters are taken possessively: one repetition per character kept a
+# backtracking frame each, and a 4 MB quoted ENV value took 1 s where a run at a time takes 13 ms.
+_PIECE = re.compile(r"""[^ \t\r\n'"\\]+|'([^']*)'|"((?:[^"\\]++|\\.)*+)"|\\(.)|([ \t\r\n]+)""", re.DOTALL)
 _IN_DOUBLE_QUOTES = re.compile(r'\\(["\\])')  # the only escapes a double-quoted string honours
 
 

@@ -28,7 +28,7 @@ _QUOTES = "\"'`"
 _TOKEN_START = " \t=:([{,;"  # a quote opens a string literal only where a value can start
 _OUTSIDE = re.compile(r"[\"'`#/<-]")  # what can start a string or a comment
 _INSIDE = {quote: re.compile(rf"[\\{quote}]") for quote in _QUOTES}  # what can end a string
-_KEY_VALUE = re.compile(r'\s*(?P<key>[A-Za-z_]+)=(?:"(?P<dq>(?:[^"\\]|\\.)*)"|\'(?P<sq>[^\']*)\'|(?P<bare>[^\s"\']+))')
+_KEY_VALUE = re.compile(r'\s*(?P<key>[A-Za-z_]+)=(?:"(?P<dq>(?:[^"\\]++|\\.)*+)"|\'(?P<sq>[^\']*)\'|(?P<bare>[^\s"\']+))')
 _TRAILING_KEYS = re.compile(r"(?:^|\s)(?P<key>until|ticket)=(?P<value>\S+)")
 _FOREIGN_ID = re.compile(r"[A-Za-z0-9_.-]+")
 _EXPIRY_SUFFIX = re.compile(r":exp:(?P<date>\S+?)(?=$|\s|:)")

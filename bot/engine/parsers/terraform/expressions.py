@@ -730,7 +730,7 @@ class _Scanner:
 
     _CONTAINER_STOP = re.compile(r"""[\[\]{}()"']""")
     _INTERPOLATION_STOP = re.compile(r"""[{}"']""")
-    _SINGLE_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'")
+    _SINGLE_QUOTED = re.compile(r"'(?:[^'\\\n]++|\\.)*+'")
     _IN_TEXT = re.compile(r'["\\$%]')
     _IN_EXPRESSION = re.compile(r'[{}"\\]')
 
