@@ -355,9 +355,9 @@ class RedisStreamQueue:
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStreamQueue:
         """A queue owning a new `redis.asyncio` client for `url` (closed by `close()`)."""
-        import redis.asyncio as aioredis
+        from bot.app.redis_client import redis_client
 
-        client = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
+        client = redis_client(url, decode_responses=True, health_check_interval=30)
         return cls(client, owns_client=True, **kwargs)
 
     def __repr__(self) -> str:

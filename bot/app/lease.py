@@ -98,9 +98,9 @@ class RedisLeases:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisLeases:
-        import redis.asyncio as aioredis
+        from bot.app.redis_client import redis_client
 
-        return cls(aioredis.from_url(url, decode_responses=True), owns_client=True, **kwargs)
+        return cls(redis_client(url, decode_responses=True), owns_client=True, **kwargs)
 
     @contextlib.asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[Lease]:

@@ -98,9 +98,9 @@ class RedisReports:
 
     @classmethod
     def from_url(cls, url: str, prefix: str, ttl: int = 30 * DAY) -> RedisReports:
-        import redis.asyncio as aioredis
+        from bot.app.redis_client import redis_client
 
-        return cls(aioredis.from_url(url, decode_responses=True, health_check_interval=30), prefix, ttl,
+        return cls(redis_client(url, decode_responses=True, health_check_interval=30), prefix, ttl,
                    owns_client=True)
 
     async def put(self, data: Mapping[str, Any]) -> str:

@@ -121,10 +121,9 @@ class RedisCache:
 
     @classmethod
     def from_url(cls, url: str, namespace: str, **kwargs: Any) -> RedisCache:
-        import redis.asyncio as aioredis
+        from bot.app.redis_client import redis_client
 
-        client = aioredis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                   socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        client = redis_client(url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
         return cls(client, namespace, where=redact_url(url), owns_client=True, **kwargs)
 
     def key(self, family: str, ident: str, what: str) -> str:

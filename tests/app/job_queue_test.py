@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from bot.app.job_queue import Delivery, InProcessQueue, JobQueue, QueueClosed, QueueFull, RedisStreamQueue
 from bot.app.jobs import ReviewJob
+from bot.app.redis_client import MAX_CONNECTIONS
 from tests.app.redis_fixtures import eventually
 
 pytestmark = pytest.mark.anyio
@@ -169,6 +170,20 @@ async def test_redis_put_get_ack(queues: Any) -> None:
     assert await pending(queue) == 0
     fields = (await queue.redis.xrange(queue.stream, first.id, first.id))[0][1]
     assert fields["delivery"] == "d-1" and ReviewJob.from_json(fields["job"]) == job("d-1")
+
+
+async def test_redis_a_burst_beyond_the_connection_pool_waits_its_turn(queues: Any) -> None:
+    """A burst of deliveries at once: each put waits for a free connection instead of failing with
+    "Too many connections" (redis-py's default pool raises past 100; the web server then answered
+    503 on a healthy Redis)."""
+    queue: RedisStreamQueue = queues("web")
+    burst = MAX_CONNECTIONS * 4
+    accepted = await asyncio.wait_for(asyncio.gather(*(queue.put(job(f"d-{i}", pull=i)) for i in range(burst))),
+                                      DEADLINE * 3)
+    assert accepted == [True] * burst
+    assert await queue.redis.xlen(queue.stream) == burst
+    pool = queue.redis.connection_pool
+    assert len(pool._available_connections) + len(pool._in_use_connections) <= MAX_CONNECTIONS
 
 
 async def test_redis_dedup_by_delivery_id(queues: Any, redis_names: dict[str, str]) -> None:
