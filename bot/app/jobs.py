@@ -7,7 +7,7 @@ job consumes it. It holds only what the webhook told us; everything else is fetc
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 RERUN_TRIGGERS = frozenset({"check_suite.rerequested", "check_run.rerequested", "check_run.requested_action"})
@@ -60,7 +60,9 @@ class ReviewJob:
         return f"{self.installation_id}/{self.owner.lower()}/{self.repo.lower()}#{self.pull_number}"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        # Every field is a scalar: a shallow dict is the same JSON as `asdict`'s deep copy, at a
+        # tenth of its cost on the webhook's path.
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, sort_keys=True)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> ReviewJob:

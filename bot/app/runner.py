@@ -120,7 +120,7 @@ class ReviewRunner:
         # A rule set given here cannot cross to an engine process (compiled rules do not pickle):
         # the engine then runs in a thread, without a budget. The App never does that.
         self.in_thread = rule_set is not None
-        self.rule_set = rule_set or default_rule_set()
+        self._rule_set = rule_set  # the built-in rules are loaded at the first review (see `rule_set`)
         self.engines = engines or shared_pool()
         self.leases = leases or LocalLeases()
         self.blobs = BlobCache()
@@ -139,6 +139,19 @@ class ReviewRunner:
         self.metrics = metrics or process_metrics()
         self.reports = reports  # the server reads its pages from here too (one process without Redis)
         self.public_url = public_url.rstrip("/") if public_url else None
+
+    @property
+    def rule_set(self) -> RuleSet:
+        """The rules reviews run with, loaded when first needed: a web-only server (`serve
+        --no-worker`) holds a runner for its sweeper and reports but reviews nothing, and the rule
+        catalogue is most of a process's start-up and of the heap its collector walks."""
+        if self._rule_set is None:
+            self._rule_set = default_rule_set()
+        return self._rule_set
+
+    def prepare(self) -> None:
+        """Load the rules now (a process that reviews calls this at start-up, off the event loop)."""
+        _ = self.rule_set
 
     async def aclose(self) -> None:
         await self.leases.aclose()

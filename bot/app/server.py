@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import logging
 import re
@@ -50,7 +51,7 @@ from bot.engine import limits
 from bot.report.evidence import merge_record
 from bot.report.report_page import render_missing, render_report
 
-__all__ = ["MAX_BODY_BYTES", "build_queue", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "build_queue", "create_app", "json_depth", "nests_deeper_than"]
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ async def webhook(request: Request) -> Response:
         return note.reply(400, {"error": "body is not valid JSON"}, "rejected: malformed JSON")
     except RecursionError:
         payload = None
-    if payload is None or _deeper_than(payload, MAX_JSON_DEPTH):
+    if payload is None or nests_deeper_than(body, MAX_JSON_DEPTH):
         return note.reply(400, {"error": f"body nests deeper than {MAX_JSON_DEPTH} levels"}, "rejected: too deep")
     note.describe(payload)
     try:
@@ -327,18 +328,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether a parsed JSON value nests deeper than `limit`, walked without recursion."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, (dict, list)))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
-    return False
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
+
+
+def nests_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether a JSON text (one `json.loads` accepted) nests deeper than `limit`. A text with no
+    more brackets than `limit` cannot (GitHub's payloads have a few dozen): two counts of bytes
+    answer, where a walk of the parsed value took a third of the webhook's own CPU time."""
+    return body.count(b"[") + body.count(b"{") > limit and json_depth(body) > limit
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the containers of a valid JSON text nest (`{"a": [1]}` is 2), counted over its
+    bytes. Escaped backslashes and then escaped quotes are dropped (left to right, as a parser
+    reads escapes), so every quote left opens or closes a string; what lies between the quotes
+    outside strings holds the structure."""
+    plain = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(plain.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    return max(itertools.accumulate(1 if b in _OPENING else -1 for b in brackets), default=0)
 
 
 _UNSAFE = re.compile(r"[^\x21-\x7e]")
