@@ -1,6 +1,7 @@
 # The App's image: `compliance-bot serve` by default, `compliance-bot worker` by argument.
 #   docker build -t compliance-bot .
-#   docker run -p 127.0.0.1:3000:3000 -v bot-data:/data compliance-bot     no App yet: open :3000/setup
+#   docker run -p 127.0.0.1:3000:3000 -v bot-data:/data compliance-bot     no App yet: open the
+#                                              :3000/setup?token=... address it logs (/data/setup-token)
 #   docker run -v bot-data:/data -e REDIS_URL=redis://redis:6379/0 compliance-bot worker
 # Credentials: /setup stores them in /data/app.env (mode 0600), read on the next start; or pass
 # APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH to a mounted secret) and WEBHOOK_SECRET.

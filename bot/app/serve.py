@@ -6,7 +6,8 @@
 
 Without App credentials (no APP_ID, key or webhook secret in the environment or in the
 credentials file, `bot.app.credentials_file`), `run` serves the setup pages instead
-(`bot.app.setup`: register the App from its manifest), until restarted with them.
+(`bot.app.setup`: register the App from its manifest, with the setup token it logs at
+start-up, `bot.app.setup_token`), until restarted with them.
 
 Without REDIS_URL the server keeps its built-in worker (one process, the in-process queue);
 with it, web servers and workers scale apart, all on one Redis stream.
@@ -88,6 +89,7 @@ def _serve_setup(host: str, port: int, env: Mapping[str, str], uvicorn_options: 
 
     from bot.app.setup import create_setup_app
     from bot.app.setup_settings import load_manifest, load_setup_settings
+    from bot.app.setup_token import open_gate
 
     try:
         settings = load_setup_settings(env)
@@ -95,11 +97,9 @@ def _serve_setup(host: str, port: int, env: Mapping[str, str], uvicorn_options: 
     except SettingsError as exc:
         _exit(str(exc))
     configure_logging(settings.log_level)
-    log.warning("no GitHub App credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET): serving the setup pages; "
-                "open %s/setup to register the App from %s",
-                settings.public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}",
-                settings.manifest_path)
-    uvicorn.run(create_setup_app(settings, manifest), host=host, port=port, **_uvicorn_options(uvicorn_options))
+    # The setup token, logged once here with the address to open (and written beside the credentials file).
+    gate = open_gate(settings, settings.public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}")
+    uvicorn.run(create_setup_app(settings, manifest, gate), host=host, port=port, **_uvicorn_options(uvicorn_options))
 
 
 def _prepare(handler: object) -> None:

@@ -1,6 +1,6 @@
 """The setup server: what `compliance-bot serve` runs while it has no App credentials.
 
-    GET  /setup              a form: github.com or a GitHub Enterprise Server, an organisation or
+    GET  /setup?token=T      a form: github.com or a GitHub Enterprise Server, an organisation or
                              the admin's own account, the App's name
     POST /setup              the manifest (app.yml with this server's webhook and redirect URLs)
                              in a form the admin's browser posts to GitHub, with a fresh `state`
@@ -9,6 +9,15 @@
                              webhook secret, which are stored (mode 0600) or shown once
     GET  /healthz            200: the process answers (a container's health check passes)
     GET  /readyz, POST /webhook   503: nothing to review with until the App exists
+
+Whoever registers the App owns this server's bot, so the form and its post need the setup token
+(`bot.app.setup_token`: made at start-up and shown only in the start-up log and a 0600 file, or
+SETUP_TOKEN). The first GET brings it as `?token=`; the form carries it back in a hidden field,
+and a cookie (HttpOnly, SameSite=Strict, path /setup) keeps it for this browser's later pages.
+Without it, or with a wrong one, /setup answers 403 with a page saying where the token is.
+GitHub's redirect back needs no token (a cross-site navigation carries no SameSite=Strict
+cookie): its `state` is handed out only by a post that had the token, and is good once. Once an
+App is registered the token is retired, with every state still out, for the life of the process.
 
 GitHub's manifest flow: https://docs.github.com/apps/sharing-github-apps/registering-a-github-app-from-a-manifest
 """
@@ -36,6 +45,7 @@ from bot.app import setup_pages
 from bot.app.credentials_file import CredentialsFileError, write_credentials
 from bot.app.server import HeaderLimits
 from bot.app.setup_settings import SetupSettings
+from bot.app.setup_token import COOKIE, SetupGate
 from bot.github.client import GitHubError
 from bot.github.manifest import RegisteredApp, convert_manifest_code
 
@@ -100,6 +110,15 @@ class PendingRegistrations:
         self._pending.remove(found)
         return found.target
 
+    def __len__(self) -> int:
+        """How many are out, unexpired."""
+        self._expire()
+        return len(self._pending)
+
+    def clear(self) -> None:
+        """Forget every state handed out (the App is registered: none may finish any more)."""
+        self._pending.clear()
+
     def _expire(self) -> None:
         now = self.clock()
         self._pending = [p for p in self._pending if p.expires_at > now]
@@ -108,11 +127,12 @@ class PendingRegistrations:
 Exchange = Callable[[str, str], Awaitable[RegisteredApp]]
 
 
-def create_setup_app(settings: SetupSettings, manifest: dict[str, Any], *,
+def create_setup_app(settings: SetupSettings, manifest: dict[str, Any], gate: SetupGate, *,
                      exchange: Exchange | None = None,
                      pending: PendingRegistrations | None = None) -> Starlette:
-    """The ASGI app. `exchange(api_url, code)` defaults to GitHub's conversion call."""
-    registrations = pending or PendingRegistrations()
+    """The ASGI app; /setup's form and post need `gate`'s token. `exchange(api_url, code)`
+    defaults to GitHub's conversion call."""
+    registrations = pending if pending is not None else PendingRegistrations()
 
     async def default_exchange(api_url: str, code: str) -> RegisteredApp:
         return await convert_manifest_code(api_url, code)
@@ -121,10 +141,16 @@ def create_setup_app(settings: SetupSettings, manifest: dict[str, Any], *,
 
     async def setup(request: Request) -> Response:
         if request.method == "POST":
-            return await _start(request, settings, manifest, registrations)
+            return await _start(request, settings, manifest, registrations, gate)
         if "code" in request.query_params or "state" in request.query_params:
-            return await _finish(request, settings, registrations, convert)
-        return _html(setup_pages.form_page(str(manifest["name"]), _public_url(request, settings)))
+            return await _finish(request, settings, registrations, convert, gate)
+        token = request.query_params.get("token") or request.cookies.get(COOKIE) or ""
+        if not gate.accepts(token):
+            return _refused(gate, "the form")
+        response = _html(setup_pages.form_page(str(manifest["name"]), _public_url(request, settings), token))
+        response.set_cookie(COOKIE, token, path="/setup", httponly=True, samesite="strict",
+                            secure=_secure(request, settings))
+        return response
 
     return Starlette(
         routes=[
@@ -142,14 +168,17 @@ def create_setup_app(settings: SetupSettings, manifest: dict[str, Any], *,
 
 
 async def _start(request: Request, settings: SetupSettings, manifest: dict[str, Any],
-                 registrations: PendingRegistrations) -> Response:
+                 registrations: PendingRegistrations, gate: SetupGate) -> Response:
     public_url = _public_url(request, settings)
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            return _html(setup_pages.form_page(str(manifest["name"]), public_url, "The form is too large."), 413)
+            return _html(setup_pages.error_page("Form too large", "The form is too large."), 413)
     form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    token = str(form.get("token") or "") or request.cookies.get(COOKIE) or ""
+    if not gate.accepts(token):
+        return _refused(gate, "a registration")
     try:
         target = _target(settings, str(form.get("target") or ""), str(form.get("ghes_url") or ""))
         org = str(form.get("org") or "").strip()
@@ -159,7 +188,7 @@ async def _start(request: Request, settings: SetupSettings, manifest: dict[str, 
         if len(name) > NAME_MAX:
             raise ValueError(f"GitHub App names are at most {NAME_MAX} characters.")
     except ValueError as exc:
-        return _html(setup_pages.form_page(str(manifest["name"]), public_url, str(exc)), 400)
+        return _html(setup_pages.form_page(str(manifest["name"]), public_url, token, str(exc)), 400)
     registration = {**manifest, "name": name, "redirect_url": f"{public_url}/setup",
                     "hook_attributes": {**dict(manifest.get("hook_attributes") or {}), "url": f"{public_url}/webhook"}}
     state = registrations.new(target)
@@ -172,7 +201,7 @@ async def _start(request: Request, settings: SetupSettings, manifest: dict[str, 
 
 
 async def _finish(request: Request, settings: SetupSettings, registrations: PendingRegistrations,
-                  convert: Exchange) -> Response:
+                  convert: Exchange, gate: SetupGate) -> Response:
     code = request.query_params.get("code", "")
     state = request.query_params.get("state", "")
     target = registrations.take(state) if state else None
@@ -191,7 +220,8 @@ async def _finish(request: Request, settings: SetupSettings, registrations: Pend
     if settings.show_credentials:
         shown = {"APP_ID": str(app.id), "PRIVATE_KEY": app.pem, "WEBHOOK_SECRET": app.webhook_secret,
                  "GITHUB_API_URL": target.api_url}
-        return _html(setup_pages.shown_page(app.slug, app.install_url, shown))
+        _registered(gate, registrations)
+        return _spent(_html(setup_pages.shown_page(app.slug, app.install_url, shown)))
     values = {"APP_ID": str(app.id), "PRIVATE_KEY": app.pem.strip().replace("\r\n", "\n").replace("\n", "\\n"),
               "WEBHOOK_SECRET": app.webhook_secret, "GITHUB_API_URL": target.api_url}
     try:
@@ -203,7 +233,33 @@ async def _finish(request: Request, settings: SetupSettings, registrations: Pend
         return _html(setup_pages.error_page("Credentials not stored", f"{exc}. The App {app.slug} exists on "
                      "GitHub: delete it there (its settings page) and register again."), 500)
     log.info("setup: credentials stored in %s; restart compliance-bot serve to use them", settings.credentials_file)
-    return _html(setup_pages.stored_page(app.slug, app.install_url, str(settings.credentials_file)))
+    _registered(gate, registrations)
+    return _spent(_html(setup_pages.stored_page(app.slug, app.install_url, str(settings.credentials_file))))
+
+
+def _registered(gate: SetupGate, registrations: PendingRegistrations) -> None:
+    """The App exists: the token and every state still out stop working (a failed store keeps
+    them, so the admin can delete the App on GitHub and register again)."""
+    gate.retire()
+    registrations.clear()
+    log.info("setup: the setup token is retired; /setup registers nothing more until a restart")
+
+
+def _refused(gate: SetupGate, what: str) -> Response:
+    if gate.retired:
+        return _html(setup_pages.closed_page(), 403)
+    log.info("setup: %s without the setup token was refused", what)
+    return _html(setup_pages.token_needed_page(gate.where()), 403)
+
+
+def _spent(response: Response) -> Response:
+    response.delete_cookie(COOKIE, path="/setup", httponly=True, samesite="strict")
+    return response
+
+
+def _secure(request: Request, settings: SetupSettings) -> bool:
+    """Secure cookie where the browser speaks https (here, or at PUBLIC_URL's proxy)."""
+    return request.url.scheme == "https" or (settings.public_url or "").startswith("https://")
 
 
 def _target(settings: SetupSettings, choice: str, ghes_url: str) -> Target:

@@ -18,7 +18,9 @@ def page(title: str, body: str) -> str:
             f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>")
 
 
-def form_page(app_name: str, public_url: str, problem: str = "") -> str:
+def form_page(app_name: str, public_url: str, token: str, problem: str = "") -> str:
+    """The registration form; it carries the setup token back in a hidden field (this server's
+    only: the page GitHub receives is `handoff_page`, without it)."""
     error = f"<p class='error' id='error'>{escape(problem)}</p>" if problem else ""
     return page("Register Compliance Bot", f"""{error}
 <p>This server has no GitHub App yet. Register one from the App manifest: GitHub asks you to
@@ -26,6 +28,7 @@ confirm, then sends you back here, and the App's id, private key and webhook sec
 <p>GitHub will send webhooks to <code id='webhook-url'>{escape(public_url)}/webhook</code>
 (set <code>PUBLIC_URL</code> if GitHub reaches this server at another address).</p>
 <form method='post' action='/setup'>
+<input type='hidden' name='token' value='{escape(token)}'>
 <fieldset><legend>Where</legend>
 <label><input type='radio' name='target' value='github.com' checked> github.com</label>
 <label><input type='radio' name='target' value='ghes' id='target-ghes'> GitHub Enterprise Server at
@@ -73,3 +76,19 @@ now: this page is the only place they are shown, and nothing was stored.</p>{row
 
 def error_page(title: str, message: str) -> str:
     return page(title, f"<p class='error' id='error'>{escape(message)}</p><p><a href='/setup'>Start again</a></p>")
+
+
+def token_needed_page(where: str) -> str:
+    """A visit without the setup token: say where the operator finds it, nothing else."""
+    return page("Setup token needed", f"""
+<p class='error' id='error'>This server registers its GitHub App only for whoever started it:
+the setup page needs the one-time setup token, and this address has none or a wrong one.</p>
+<p id='where'>{escape(where)}</p>""")
+
+
+def closed_page() -> str:
+    """A visit after the App was registered: the token is spent."""
+    return page("Setup is over", """
+<p class='error' id='error'>This server's GitHub App is registered: the setup token no longer
+opens anything. Restart <code>compliance-bot serve</code> (and any <code>compliance-bot worker</code>)
+to use the App's credentials; to register another App, restart it without them.</p>""")

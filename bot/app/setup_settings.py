@@ -9,6 +9,10 @@
     APP_CREDENTIALS_FILE  where the new App's id, key and webhook secret go (`bot.app.credentials_file`)
     SETUP_CREDENTIALS     "file" (default): store them there; "page": show them once on the result
                           page for a secrets manager, and store nothing
+    SETUP_TOKEN           the token /setup asks for (`bot.app.setup_token`), when the operator
+                          chooses it: at least 22 of A-Z a-z 0-9 - _ . ~ (128 bits from
+                          secrets.token_urlsafe). Default: a new one each start, logged and
+                          written beside the credentials file
 
 Kept apart from `Settings`, which requires the credentials this server is there to obtain.
 """
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ __all__ = ["SetupSettings", "load_manifest", "load_setup_settings"]
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
 _URL = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._~-]{22,256}$")  # URL-safe as it is, so /setup?token= carries it
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class SetupSettings:
     credentials_file: Path
     show_credentials: bool
     log_level: str
+    setup_token: str | None = field(default=None, repr=False)
 
 
 def load_setup_settings(env: Mapping[str, str]) -> SetupSettings:
@@ -64,6 +70,10 @@ def load_setup_settings(env: Mapping[str, str]) -> SetupSettings:
     level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
     if level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL: must be one of {', '.join(reversed(LOG_LEVELS))}")
+    setup_token = env.get("SETUP_TOKEN", "").strip() or None
+    if setup_token is not None and not _TOKEN.match(setup_token):
+        problems.append("SETUP_TOKEN: must be 22 to 256 letters, digits or - _ . ~ (for instance the output of "
+                        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
     manifest = env.get("APP_MANIFEST", "").strip()
     if manifest:
         manifest_path = Path(manifest).expanduser()
@@ -73,7 +83,7 @@ def load_setup_settings(env: Mapping[str, str]) -> SetupSettings:
         raise SettingsError("; ".join(problems))
     return SetupSettings(public_url=public_url, github_api_url=api_url, github_web_url=web_url,
                          manifest_path=manifest_path, credentials_file=credentials_path(env),
-                         show_credentials=mode == "page", log_level=level)
+                         show_credentials=mode == "page", log_level=level, setup_token=setup_token)
 
 
 def load_manifest(path: Path) -> dict[str, Any]:

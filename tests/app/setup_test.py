@@ -20,6 +20,7 @@ from bot.app.serve import run_worker
 from bot.app.settings import SettingsError
 from bot.app.setup import STATE_LIFETIME, PendingRegistrations, Target, create_setup_app
 from bot.app.setup_settings import load_manifest, load_setup_settings
+from bot.app.setup_token import SetupGate
 from bot.github.client import GitHubError
 from bot.github.manifest import RegisteredApp
 
@@ -28,6 +29,7 @@ MANIFEST = load_manifest(REPO_ROOT / "app.yml")
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\nAAAA\n-----END RSA PRIVATE KEY-----\n"
 APP = RegisteredApp(id=99, slug="my-bot", html_url="https://github.com/apps/my-bot", client_id="Iv1.x",
                     pem=PEM, webhook_secret="whsec-new", client_secret="cs-new")
+TOKEN = "setup-token-for-the-tests-0123456789"  # the setup token of `call`'s server (setup_token_test.py: the gate)
 
 
 class Clock:
@@ -40,8 +42,9 @@ class Clock:
 
 def call(env: dict[str, str], requests: Callable[[httpx.AsyncClient], Awaitable[Any]],
          exchange: Callable[[str, str], Awaitable[RegisteredApp]] | None = None,
-         pending: PendingRegistrations | None = None) -> Any:
-    app = create_setup_app(load_setup_settings(env), MANIFEST, exchange=exchange, pending=pending)
+         pending: PendingRegistrations | None = None, gate: SetupGate | None = None) -> Any:
+    app = create_setup_app(load_setup_settings(env), MANIFEST, gate or SetupGate(TOKEN), exchange=exchange,
+                           pending=pending)
 
     async def go() -> Any:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test:3000") as c:
@@ -71,7 +74,8 @@ def test_states_are_unguessable_single_use_and_expire() -> None:
 
 def test_the_manifest_points_at_this_server(tmp_path: Path) -> None:
     async def go(c: httpx.AsyncClient) -> tuple[httpx.Response, httpx.Response]:
-        return await c.get("/setup"), await c.post("/setup", data={"target": "github.com", "org": "octo-org"})
+        return (await c.get("/setup", params={"token": TOKEN}),
+                await c.post("/setup", data={"token": TOKEN, "target": "github.com", "org": "octo-org"}))
 
     form, started = call({"DATA_DIR": str(tmp_path)}, go)
     assert form.status_code == 200 and "http://bot.test:3000/webhook" in form.text
@@ -82,12 +86,13 @@ def test_the_manifest_points_at_this_server(tmp_path: Path) -> None:
     assert manifest["redirect_url"] == "http://bot.test:3000/setup"
     assert manifest["default_permissions"] == MANIFEST["default_permissions"]
     assert manifest["default_events"] == MANIFEST["default_events"]
+    assert TOKEN not in started.text  # the page whose form goes to GitHub does not carry the setup token
     assert "form-action 'self' https://github.com" in started.headers["content-security-policy"]
 
 
 def test_public_url_wins_over_the_request_address(tmp_path: Path) -> None:
     async def go(c: httpx.AsyncClient) -> httpx.Response:
-        return await c.post("/setup", data={"target": "ghes", "ghes_url": "https://ghe.example.com/"})
+        return await c.post("/setup", data={"token": TOKEN, "target": "ghes", "ghes_url": "https://ghe.example.com/"})
 
     action, manifest = handoff(call({"DATA_DIR": str(tmp_path), "PUBLIC_URL": "https://bot.example.com/"}, go).text)
     assert action.startswith("https://ghe.example.com/settings/apps/new?state=")
@@ -103,10 +108,11 @@ def test_public_url_wins_over_the_request_address(tmp_path: Path) -> None:
 ])
 def test_bad_forms_are_refused_in_words(tmp_path: Path, form: dict[str, str], message: str) -> None:
     async def go(c: httpx.AsyncClient) -> httpx.Response:
-        return await c.post("/setup", data=form)
+        return await c.post("/setup", data={"token": TOKEN, **form})
 
     response = call({"DATA_DIR": str(tmp_path)}, go)
     assert response.status_code == 400 and message in html.unescape(response.text)
+    assert f"name='token' value='{TOKEN}'" in response.text  # the form shown again can be posted again
 
 
 def test_a_callback_without_a_state_from_here_is_refused_and_nothing_is_exchanged(tmp_path: Path) -> None:
@@ -126,7 +132,7 @@ def test_a_callback_without_a_state_from_here_is_refused_and_nothing_is_exchange
 
 def flow(env: dict[str, str], exchange: Callable[[str, str], Awaitable[RegisteredApp]]) -> httpx.Response:
     async def go(c: httpx.AsyncClient) -> httpx.Response:
-        action, _ = handoff((await c.post("/setup", data={"target": "github.com"})).text)
+        action, _ = handoff((await c.post("/setup", data={"token": TOKEN, "target": "github.com"})).text)
         state = parse_qs(urlsplit(action).query)["state"][0]
         return await c.get("/setup", params={"code": "c0de", "state": state})
 

@@ -1,5 +1,6 @@
-"""Registration by manifest, end to end: `compliance-bot serve` without credentials serves /setup;
-a real Chromium clicks through it and the fake GitHub's own pages; the new App's credentials land
+"""Registration by manifest, end to end: `compliance-bot serve` without credentials serves /setup,
+to whoever has the setup token it logged at start-up (a tokenless visit gets a 403 page saying
+where the token is); a real Chromium clicks through it and the fake GitHub's own pages; the new App's credentials land
 in a 0600 file; a server restarted on that file verifies deliveries signed with the new secret
 and reviews as the new App (the fake accepts only that App's JWTs from then on)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -24,7 +26,8 @@ from tests.fakegithub import FakeGitHub
 from tests.fakegithub.plugin import checked_fake
 
 CREDENTIAL_VARIABLES = ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITHUB_API_URL",
-                        "GITHUB_WEB_URL", "APP_CREDENTIALS_FILE", "PUBLIC_URL", "SETUP_CREDENTIALS", "REDIS_URL")
+                        "GITHUB_WEB_URL", "APP_CREDENTIALS_FILE", "PUBLIC_URL", "SETUP_CREDENTIALS", "SETUP_TOKEN",
+                        "REDIS_URL")
 VOLUME = 'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  size = 1\n  encrypted = false\n}\n'
 
 
@@ -61,6 +64,12 @@ def setup_server(log: Path, env: Mapping[str, str], setup: bool = True) -> Itera
             process.wait(timeout=30)
 
 
+def setup_address(log: Path) -> str:
+    """The address with the setup token that the server's start-up log gives (one line, once)."""
+    (address,) = re.findall(r"open (\S+/setup\?token=[A-Za-z0-9_-]+) to register the App", log.read_text())
+    return str(address)
+
+
 def stored(path: Path) -> dict[str, str]:
     lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
     return dict(line.split("=", 1) for line in lines)
@@ -80,8 +89,19 @@ def test_register_in_a_browser_then_review_as_the_new_app(fake: FakeGitHub, brow
     old_id, old_secret = fake.app_id, fake.webhook_secret
     env = {"DATA_DIR": str(data), "GITHUB_API_URL": fake.url, "GITHUB_WEB_URL": fake.root_url}
     with setup_server(tmp_path / "setup.log", env) as setup:
+        address = setup_address(tmp_path / "setup.log")
+        token = parse_qs(urlsplit(address).query)["token"][0]
+        assert address == f"{setup.url}/setup?token={token}" and len(token) >= 43
+        token_file = data / "setup-token"
+        assert token_file.read_text() == token + "\n" and stat.S_IMODE(token_file.stat().st_mode) == 0o600
         page = browser_page
-        page.goto(f"{setup.url}/setup")
+        refused = page.goto(f"{setup.url}/setup")  # whoever reaches the port first, without the token
+        assert refused is not None and refused.status == 403
+        assert "needs the one-time setup token" in page.locator("#error").inner_text()
+        where = page.locator("#where").inner_text()
+        assert "in the server's start-up log" in where and f"also in the file {token_file}" in where
+        assert page.locator("form").count() == 0
+        page.goto(address)
         assert page.locator("#webhook-url").inner_text() == f"{setup.url}/webhook"
         page.fill("#org", "octo-org")
         page.click("#register")
@@ -98,10 +118,15 @@ def test_register_in_a_browser_then_review_as_the_new_app(fake: FakeGitHub, brow
         assert page.get_attribute("#install", "href") == "https://github.com/apps/compliance-bot/installations/new"
         shot = tmp_path / "registered.png"
         page.screenshot(path=str(shot), full_page=True)
+        stored_path = page.locator("#stored-path").inner_text()
+        assert not token_file.exists()  # the token is spent with the registration
+        spent = page.goto(address)
+        assert spent is not None and spent.status == 403
+        assert "the setup token no longer opens anything" in page.locator("#error").inner_text()
     assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and shot.stat().st_size > 1000
 
     path = data / "app.env"
-    assert page.locator("#stored-path").inner_text() == str(path)
+    assert stored_path == str(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     values = stored(path)
     assert set(values) == {"APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_API_URL"}
@@ -115,6 +140,7 @@ def test_register_in_a_browser_then_review_as_the_new_app(fake: FakeGitHub, brow
     log = (tmp_path / "setup.log").read_text()
     assert fake.webhook_secret not in log and "PRIVATE KEY" not in log and values["PRIVATE_KEY"][40:80] not in log
     assert "registered GitHub App compliance-bot" in log
+    assert log.count(token) == 1  # logged once, at start-up, and never again
 
     # Restarted with nothing but DATA_DIR: the server reads the file and is the new App.
     repo = fake.create_repo("octo-org", "infra")
@@ -130,6 +156,7 @@ def test_register_in_a_browser_then_review_as_the_new_app(fake: FakeGitHub, brow
     assert review["user"] == "compliance-bot[bot]" and [c["line"] for c in review["comments"]] == [4]
     server_log = (tmp_path / "server.log").read_text()
     assert fake.webhook_secret not in server_log and "PRIVATE KEY" not in server_log and "ghs_" not in server_log
+    assert "setup?token=" not in server_log  # a server with its App has no setup token
     jwt_calls = [r for r in fake.requests if r.auth == "jwt"]
     assert jwt_calls and all(r.status < 400 for r in jwt_calls)  # the new App's JWTs were accepted
 
@@ -145,11 +172,15 @@ def test_ghes_registration_over_http(tmp_path: Path) -> None:
     with checked_fake(flavor="ghes-3.19") as ghes:
         data = tmp_path / "data"
         public = "https://bot.example.com"
-        env = {"DATA_DIR": str(data), "PUBLIC_URL": public, "APP_MANIFEST": str(tmp_path / "ghes-app.yml")}
+        token = "operator-chosen-setup-token-from-a-vault"  # SETUP_TOKEN: neither logged nor written
+        env = {"DATA_DIR": str(data), "PUBLIC_URL": public, "APP_MANIFEST": str(tmp_path / "ghes-app.yml"),
+               "SETUP_TOKEN": token}
         with setup_server(tmp_path / "setup.log", env) as setup, \
                 httpx.Client(timeout=10) as client:
-            handoff = client.post(f"{setup.url}/setup", data={"target": "ghes", "ghes_url": ghes.root_url,
-                                                               "org": "", "name": "Compliance Bot GHES"})
+            form = {"target": "ghes", "ghes_url": ghes.root_url, "org": "", "name": "Compliance Bot GHES"}
+            refused = client.post(f"{setup.url}/setup", data=form)
+            assert refused.status_code == 403 and "the SETUP_TOKEN this server was started with" in refused.text
+            handoff = client.post(f"{setup.url}/setup", data={**form, "token": token})
             assert handoff.status_code == 200
             assert f"form-action 'self' {ghes.root_url}" in handoff.headers["content-security-policy"]
             action, posted = _form(handoff.text)
@@ -168,6 +199,9 @@ def test_ghes_registration_over_http(tmp_path: Path) -> None:
             again = client.get(f"{setup.url}/setup", params={"code": query["code"][0], "state": query["state"][0]})
             assert again.status_code == 400 and "not recognised" in again.text  # a state is good once
         values = stored(data / "app.env")
+        assert sorted(p.name for p in data.iterdir()) == ["app.env"]  # no token file for a chosen token
+        log = (tmp_path / "setup.log").read_text()
+        assert token not in log and f"open {public}/setup?token=<SETUP_TOKEN> to register the App" in log
         assert values["GITHUB_API_URL"] == ghes.url and int(values["APP_ID"]) == ghes.app_id
         assert ghes.app.name == "Compliance Bot GHES" and ghes.app.owner.login == "octocat"
         assert ghes.webhook_url == f"{public}/webhook"
