@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import graphql_api, manifest_web
+from . import graphql_api, manifest_web, review_web
 from .messages import JSON, Auth, Headers, Request, Response, error, not_found
 from .openapi import DEFAULT_VERSION, api_versions, is_json_media
 from .rest import HANDLERS, JWT_OPERATIONS, PERMISSIONS, PUBLIC_OPERATIONS
@@ -255,7 +255,7 @@ class Pipeline:
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         headers = Headers(header_items)
         path = split.path
-        if manifest_web.is_web_path(path):
+        if manifest_web.is_web_path(path) or review_web.is_web_path(path):
             return self.web(method, path, query, headers, raw_body)
         misrouted = None
         if fake.rest_prefix and path != fake.graphql_path:
@@ -318,12 +318,13 @@ class Pipeline:
 
     def web(self, method: str, path: str, query: dict[str, str], headers: Headers,
             raw_body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        """A page of github.com's web side (the App manifest flow, `manifest_web`), not the API."""
+        """A page of github.com's web side, not the API: the App manifest flow (`manifest_web`) or a
+        pull request's "Files changed" tab (`review_web`)."""
         fake = self.fake
         with fake.lock:
             req = Request(method, path, query, headers, raw_body, spec=fake.spec)
             try:
-                resp = manifest_web.handle(fake, req)
+                resp = (review_web if review_web.is_web_path(path) else manifest_web).handle(fake, req)
             except Exception as exc:  # noqa: BLE001 - a crash is a bug of the fake; report it, answer 500
                 fake._violation("fake_error", req, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
                 resp = error(500, "Server Error (fake crashed: see fake.contract_violations)")
