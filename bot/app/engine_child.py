@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
 import signal
 import traceback
@@ -105,10 +106,15 @@ class _RuleSets:
         return found
 
 
-def child_main(conn: Any, memory_mb: int) -> None:
-    """The child's whole life: cap its memory, load the rules, review until the pipe closes.
-    Ctrl-C reaches the whole process group: the parent decides when a review ends, not the terminal."""
+def child_main(conn: Any, memory_mb: int, niceness: int = 0) -> None:
+    """The child's whole life: cap its memory, lower its priority, load the rules, review until
+    the pipe closes. Ctrl-C reaches the whole process group: the parent decides when a review
+    ends, not the terminal."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness > 0:
+        # A review is batch work: on a machine it shares with a web server, the webhook answers
+        # (GitHub waits 10 s, a p99 of 25 ms is the aim) come first. Parse workers inherit it.
+        os.nice(niceness)
     die_with_parent()  # a worker killed with SIGKILL runs no clean-up: no orphaned review burns CPU
     # Started as a daemon (the App's exit never waits for it), it may still start parse workers
     # (`bot.engine.parse_pool`): multiprocessing forbids a daemon children lest they be orphaned,

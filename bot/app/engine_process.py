@@ -113,12 +113,15 @@ class _Conversation:
 class EnginePool:
     """At most `size` engine processes, one review each at a time (see the module docstring)."""
 
-    def __init__(self, size: int = 2, seconds: float = 600.0, memory_mb: int = 2048) -> None:
+    def __init__(self, size: int = 2, seconds: float = 600.0, memory_mb: int = 2048, *, niceness: int = 0) -> None:
+        """`niceness`: how much lower than this process the engine processes (and their parse
+        workers) are scheduled, so a large review takes the CPU this process's event loop leaves."""
         if size < 1:
             raise ValueError("size must be at least 1")
         self.size = size
         self.seconds = seconds
         self.memory_mb = memory_mb
+        self.niceness = niceness
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Child | None] = queue.Queue()
         for _ in range(size):
@@ -191,7 +194,7 @@ class EnginePool:
 
     def _start(self) -> _Child:
         parent, child_end = self._context.Pipe(duplex=True)
-        process = self._context.Process(target=child_main, args=(child_end, self.memory_mb),
+        process = self._context.Process(target=child_main, args=(child_end, self.memory_mb, self.niceness),
                                         name="compliance-engine", daemon=True)
         process.start()
         child_end.close()

@@ -642,7 +642,8 @@ def make_handler(settings: Any) -> Callable[[ReviewJob], Awaitable[None]]:
     leases: Leases = (RedisLeases.from_url(settings.redis_url, prefix=f"{settings.redis_namespace}:lease:",
                                            ttl=settings.claim_idle)
                       if settings.redis_url else LocalLeases())
-    engines = EnginePool(settings.worker_concurrency, settings.review_seconds, settings.review_memory_mb)
+    engines = EnginePool(settings.worker_concurrency, settings.review_seconds, settings.review_memory_mb,
+                         niceness=settings.engine_niceness)
     # Without Redis the runner's own caches (parsed policies, verified blobs) already serve the process.
     return ReviewRunner(app, settings.check_name, leases=leases, evidence=open_store(settings), engines=engines,
                         hands_back=bool(settings.redis_url), shared=cache if settings.redis_url else None,

@@ -23,6 +23,8 @@
     REVIEW_SECONDS      the engine's hard time budget per review, in an engine process killed at the
                         deadline (default 600)
     REVIEW_MEMORY_MB    the address space each engine process may use (default 2048)
+    ENGINE_NICENESS     how much lower than the server the engine processes are scheduled (0-19,
+                        default 10): reviews are batch work, webhook answers are not
     WORKER_HEARTBEAT    seconds between a worker's "still working" signals for the jobs it holds
                         (default 10)
     CLAIM_IDLE          seconds without a heartbeat after which another worker takes a job over and
@@ -126,6 +128,7 @@ class Settings(StoreSettings):
     )
     review_seconds: float = Field(default=600.0, validation_alias="REVIEW_SECONDS", gt=0, le=86_400)
     review_memory_mb: int = Field(default=2048, validation_alias="REVIEW_MEMORY_MB", ge=256, le=1_048_576)
+    engine_niceness: int = Field(default=10, validation_alias="ENGINE_NICENESS", ge=0, le=19)
     worker_heartbeat: float = Field(default=10.0, validation_alias="WORKER_HEARTBEAT", gt=0, le=3600)
     claim_idle_seconds: float | None = Field(default=None, validation_alias="CLAIM_IDLE", gt=0, le=86_400)
     shutdown_grace: float = Field(default=25.0, validation_alias="SHUTDOWN_GRACE", ge=0, le=3600)

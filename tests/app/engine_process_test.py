@@ -100,6 +100,18 @@ async def test_a_review_in_an_engine_process_is_the_review_in_this_one(pool: Eng
     assert again.findings == expected.findings and len(pool.live_pids()) == 1
 
 
+async def test_engine_processes_run_at_the_niceness_asked_below_the_server() -> None:
+    files: dict[str, str | None] = {"main.tf": UNENCRYPTED.format(i=1)}
+    engines = EnginePool(1, seconds=60, memory_mb=2048, niceness=7)
+    try:
+        review = await asyncio.wait_for(engines.review(work(files), Head(files)), 120)
+        (pid,) = engines.live_pids()
+        assert [f.rule_id for f in review.findings]  # it reviews as before
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7)
+    finally:
+        engines.close()
+
+
 async def test_a_review_past_its_time_budget_is_killed_and_names_its_file() -> None:
     pool = EnginePool(1, seconds=2, memory_mb=2048)
     try:
