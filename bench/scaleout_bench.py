@@ -8,7 +8,7 @@ the webhook endpoint answers under load.
    Redis; `--jobs` pull requests (3 Terraform files each) are queued at once and timed until each
    has a completed check run. With 0 ms and with `--latency-ms` added to every GitHub answer
    (`FakeGitHub.latency`). Jobs per second, median of `--runs`; the 1 -> 2 worker ratio last.
-2. Ingest: a load generator in its own process sends signed `pull_request.synchronize` deliveries
+2. Ingest: a load generator in its own process (Node, bench/loadgen.js) sends signed `pull_request.synchronize` deliveries
    at a fixed rate (open loop: a late answer does not slow the schedule) for `--duration` seconds,
    and reports each answer's latency. Built-in mode (one `serve`, reviewing in process) and Redis
    mode (`serve --no-worker` and two workers); idle, and while two large pull requests
@@ -20,10 +20,12 @@ Needs REDIS_URL (default redis://127.0.0.1:6379/0). Keys go under a fresh namesp
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -104,40 +106,17 @@ def throughput(fake: FakeGitHub, url: str, workers: int, jobs: int, tmp: Path, t
 # -- 2. ingest -------------------------------------------------------------------------------------
 
 
-LOADGEN = r'''
-import asyncio, json, sys, time, uuid
-import httpx
-
-async def main(url, rate, duration, headers, body):
-    total = int(rate * duration)
-    latencies, statuses = [], {}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
-        async def one(i, due):
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            h = dict(headers, **{"X-GitHub-Delivery": str(uuid.uuid4())})
-            t = time.perf_counter()
-            try:
-                r = await client.post(url, headers=h, content=body)
-                code = r.status_code
-            except httpx.HTTPError:
-                code = 0
-            latencies.append(time.perf_counter() - t)
-            statuses[code] = statuses.get(code, 0) + 1
-        start = time.perf_counter() + 0.2
-        await asyncio.gather(*(one(i, start + i / rate) for i in range(total)))
-    print(json.dumps({"latencies": latencies, "statuses": statuses}))
-
-spec = json.loads(sys.stdin.read())
-asyncio.run(main(spec["url"], spec["rate"], spec["duration"], spec["headers"], spec["body"].encode("latin-1")))
-'''
+LOADGEN = Path(__file__).resolve().parent / "loadgen.js"  # Node: cheaper per request than the server it measures
 
 
 def load(app: App, rate: int, duration: float, headers: dict[str, str], body: bytes) -> tuple[float, float, dict[str, int]]:
     """(p50 ms, p99 ms, answers by status) of `rate` deliveries/s for `duration` s from another process."""
     spec = {"url": f"{app.url}/webhook", "rate": rate, "duration": duration, "headers": headers,
-            "body": body.decode("latin-1")}
-    done = subprocess.run([sys.executable, "-c", LOADGEN], input=json.dumps(spec), capture_output=True, text=True,
+            "body_b64": base64.b64encode(body).decode("ascii")}
+    node = shutil.which("node")
+    if node is None:
+        raise SystemExit("the ingest figures need Node.js (`node` on PATH) for the load generator, bench/loadgen.js")
+    done = subprocess.run([node, str(LOADGEN)], input=json.dumps(spec), capture_output=True, text=True,
                           timeout=120 + duration * 4, check=True)
     result = json.loads(done.stdout)
     latencies = sorted(result["latencies"])
