@@ -4,7 +4,10 @@
 // request than the server it measured, on the same 2 cores.
 //
 //   node bench/loadgen.js < spec.json
-//   spec: {"url", "rate", "duration", "headers", "body_b64"}; prints {"latencies": [s], "statuses": {code: n}}
+//   spec: {"url", "rate", "duration", "warmup", "headers", "body_b64"}; prints {"latencies": [s], "statuses": {code: n}}
+// The first `warmup` seconds of load are sent on the same schedule and not recorded: a server's
+// first answers open its connections (to Redis, its pool growing with the load) and run code
+// paths for the first time, which says nothing of how it answers under a steady load.
 'use strict';
 const http = require('http');
 const crypto = require('crypto');
@@ -13,7 +16,8 @@ function run(spec) {
   const url = new URL(spec.url);
   const body = Buffer.from(spec.body_b64, 'base64');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const total = Math.round(spec.rate * spec.duration);
+  const warmup = Math.round(spec.rate * (spec.warmup || 0));
+  const total = warmup + Math.round(spec.rate * spec.duration);
   const latencies = [];
   const statuses = {};
   const now = () => Number(process.hrtime.bigint()) / 1e9;
@@ -21,9 +25,11 @@ function run(spec) {
   let sent = 0;
   let answered = 0;
 
-  function record(t, code) {
-    latencies.push(now() - t);
-    statuses[code] = (statuses[code] || 0) + 1;
+  function record(t, code, measured) {
+    if (measured) {
+      latencies.push(now() - t);
+      statuses[code] = (statuses[code] || 0) + 1;
+    }
     if (++answered === total) {
       agent.destroy();
       process.stdout.write(JSON.stringify({ latencies, statuses }) + '\n');
@@ -35,8 +41,9 @@ function run(spec) {
       'X-GitHub-Delivery': crypto.randomUUID(), 'Content-Length': body.length,
     });
     const t = now();
+    const measured = sent > warmup;
     let done = false;
-    const once = (code) => { if (!done) { done = true; record(t, code); } };
+    const once = (code) => { if (!done) { done = true; record(t, code, measured); } };
     const request = http.request(
       { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers, agent },
       (response) => { response.resume(); response.on('end', () => once(response.statusCode)); });

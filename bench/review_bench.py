@@ -1,6 +1,7 @@
 """What one pull-request review costs as the repository grows, against the fake GitHub.
 
-    python bench/review_bench.py [--sizes 50 500 5000] [--runs 3] [--latency-ms 50] [--big-pr 1000] [--smoke]
+    python bench/review_bench.py [--sizes 50 500 5000] [--runs 3] [--latency-ms 50] [--big-pr 1000]
+                                 [--change shared|stack] [--runner kept|fresh] [--smoke]
 
 Part 1: repositories of 50, 500 and 5,000 files (Terraform modules with their stacks, manifests,
 docs and code), each with a 3-file pull request (two modules and a stack). The App's review path
@@ -9,7 +10,10 @@ check run and the review); printed per size are medians of interleaved runs of w
 seconds, the engine process's CPU seconds, and GitHub API calls, first as the fake answers
 (loopback), then with `--latency-ms` added before every answer (`latency` of
 the fake), as a network's round trip would. The target: the 5,000-file repository's review
-within 1.2x of the 50-file one's.
+within 1.2x of the 50-file one's. `--runner kept` (the default) reviews with one runner that has
+reviewed each repository once, as a running worker has (its cache holds the texts of files no
+pull request changed, by blob id); `--runner fresh`, with a new runner each time (a process's
+first review, reading every text it needs through the API).
 
 Part 2: one review of a `--big-pr`-file pull request in a fresh process: its time, and the peak
 resident memory of the engine process (`VmHWM`) and of the engine with its parse workers
@@ -90,6 +94,9 @@ def stack_change(run: int) -> dict[str, str | bytes | None]:
 
 
 CHANGES = {"shared": three_file_change, "stack": stack_change}
+RUNNERS = {"kept": "by one runner that reviewed each repository once before (a running worker: the texts of "
+                   "files no pull request changed are in its cache)",
+           "fresh": "each by a fresh runner (a process's first review: every text read from the API)"}
 
 
 def big_change(files: int) -> dict[str, str | bytes | None]:
@@ -129,13 +136,19 @@ def _cpu_of(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / ticks  # utime, stime, cutime, cstime
 
 
-def review(fake: FakeGitHub, repo: Repository, branch: str, changes: dict[str, str | bytes | None]) -> Measured:
+def new_runner(fake: FakeGitHub) -> ReviewRunner:
+    return ReviewRunner(GitHubApp(fake.app_id, fake.private_key_pem, fake.url, 30.0), "compliance")
+
+
+def review(fake: FakeGitHub, repo: Repository, branch: str, changes: dict[str, str | bytes | None],
+           runner: ReviewRunner | None = None) -> Measured:
+    """One review; by a fresh runner (nothing cached: a process's first review) unless `runner`."""
     repo.commit(branch, changes, "change")
     number = repo.open_pull_request(head=branch)
     headers, body = fake.webhook("pull_request.opened", repo, number)
     job = route(headers["X-GitHub-Event"], headers["X-GitHub-Delivery"], json.loads(body))
     assert isinstance(job, ReviewJob)
-    runner = ReviewRunner(GitHubApp(fake.app_id, fake.private_key_pem, fake.url, 30.0), "compliance")
+    runner = runner or new_runner(fake)
     fake.reset_requests()
     cpu = _engine_cpu()
     started = time.perf_counter()
@@ -148,21 +161,29 @@ def review(fake: FakeGitHub, repo: Repository, branch: str, changes: dict[str, s
     return Measured(seconds, spent, len(fake.requests))
 
 
-def scaling(sizes: Sequence[int], runs: int, latency: float, kind: str = "shared") -> tuple[list[str], list[float]]:
-    """The table's rows, and per latency the largest repository's median time over the smallest's."""
+def scaling(sizes: Sequence[int], runs: int, latency: float, kind: str = "shared",
+            kept: bool = False) -> tuple[list[str], list[float]]:
+    """The table's rows, and per latency the largest repository's median time over the smallest's.
+    `kept`: one runner reviews everything, as a long-running worker's does, and each repository is
+    reviewed once before the measured runs (its blob texts are then in the runner's cache, as a
+    repository's are after its first pull request); else a fresh runner per review."""
     ratios: list[float] = []
     lines = ["| repository files | latency per call | median wall s | median engine CPU s | API calls | vs smallest |",
              "| ---: | ---: | ---: | ---: | ---: | ---: |"]
     with FakeGitHub() as fake:
         repos = {size: fake.create_repo("bench", f"repo{size}", files=repository_files(size)) for size in sizes}
         warm_up(fake, repos[sizes[0]])
+        runner = new_runner(fake) if kept else None
+        if runner is not None:
+            for size in sizes:
+                review(fake, repos[size], "first-review", CHANGES[kind](0), runner)
         for delay in (0.0, latency):
             fake.latency = delay
             results: dict[int, list[Measured]] = {size: [] for size in sizes}
             for run in range(runs):
                 for size in sizes:  # taking turns: a burst of other work hits every size alike
                     tag = f"{int(delay * 1000)}ms-{run}"
-                    results[size].append(review(fake, repos[size], f"pr-{tag}", CHANGES[kind](run + 1)))
+                    results[size].append(review(fake, repos[size], f"pr-{tag}", CHANGES[kind](run + 1), runner))
             smallest = statistics.median(m.seconds for m in results[sizes[0]])
             ratios.append(statistics.median(m.seconds for m in results[sizes[-1]]) / smallest)
             for size in sizes:
@@ -250,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--big-pr", type=int, default=1000, help="files of the big pull request (0: skip)")
     parser.add_argument("--change", choices=sorted(CHANGES), default="shared",
                         help="shared: two modules every stack calls and a stack; stack: 3 files of one stack")
+    parser.add_argument("--runner", choices=["fresh", "kept"], default="kept",
+                        help="kept: one runner for every review, each repository reviewed once first (a running "
+                             "worker's steady state); fresh: a new runner per review (a process's first review)")
     parser.add_argument("--smoke", action="store_true", help="one run, sizes 40 and 60, a 30-file big PR")
     parser.add_argument("--one-big-pr", type=int, default=0, help=argparse.SUPPRESS)  # the fresh process of part 2
     args = parser.parse_args(argv)
@@ -262,10 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("## Review cost vs repository size\n")
     print(f"Machine: {machine()}.\n")
     print(f"`python bench/review_bench.py --sizes {' '.join(map(str, sizes))} --runs {args.runs} "
-          f"--latency-ms {args.latency_ms:g} --big-pr {args.big_pr} --change {args.change}`: a 3-file pull request "
-          f"({CHANGES[args.change].__doc__}), medians of "
-          f"{args.runs} interleaved reviews per size; engine CPU is the engine process's (with its parse workers).\n")
-    rows, ratios = scaling(sizes, args.runs, args.latency_ms / 1000, args.change)
+          f"--latency-ms {args.latency_ms:g} --big-pr {args.big_pr} --change {args.change} --runner {args.runner}`: "
+          f"a 3-file pull request ({CHANGES[args.change].__doc__}), medians of {args.runs} interleaved reviews per "
+          f"size, {RUNNERS[args.runner]}; engine CPU is the engine process's (with its parse workers).\n")
+    rows, ratios = scaling(sizes, args.runs, args.latency_ms / 1000, args.change, kept=args.runner == "kept")
     for row in rows:
         print(row)
     if args.big_pr:

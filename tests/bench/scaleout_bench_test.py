@@ -17,6 +17,7 @@ def test_a_tiny_run_prints_throughput_ingest_and_ratios(capsys: pytest.CaptureFi
                  "--large-files", "5", "--modes", "built-in"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("machine: ") and "CPU(s)" in lines[0]
+    assert any(re.fullmatch(r"fake GitHub: [1-9]\d* thread\(s\) at nice 10 .*", line) for line in lines)
     throughput = [line for line in lines if line.startswith("throughput: ")]
     assert [re.search(r"(\d) worker", line).group(1) for line in throughput] == ["1", "2"]  # type: ignore[union-attr]
     assert all(re.search(r"\+5 ms per API call: \d+\.\d\d jobs/s", line) for line in throughput)
