@@ -43,3 +43,17 @@ def test_the_smoke_run_reviews_and_reports(capsys: pytest.CaptureFixture[str]) -
     calls = {row.split("|")[5].strip() for row in rows}
     assert len(calls) == 1 and int(calls.pop()) > 5  # the same API calls whatever the repository's size
     assert "A 30-file pull request" in out and "Ratios" in out
+
+
+@pytest.mark.timeout(900)
+def test_a_kept_runner_reads_only_what_changed_since_its_first_review() -> None:
+    """The bench's default (`--runner kept`) measures a running worker: texts of files no pull
+    request changed come from its cache, so reading a repository's Terraform to find a module's
+    callers costs API calls once, in the first review."""
+    with FakeGitHub() as fake:
+        repo = fake.create_repo("bench", "kept", files=review_bench.repository_files(500))
+        runner = review_bench.new_runner(fake)
+        first = review_bench.review(fake, repo, "first", review_bench.three_file_change(1), runner)
+        again = review_bench.review(fake, repo, "again", review_bench.three_file_change(2), runner)
+        fresh = review_bench.review(fake, repo, "fresh", review_bench.three_file_change(3))
+    assert again.calls < first.calls and again.calls < fresh.calls
