@@ -90,7 +90,7 @@ def evaluate(expression: str, lookup: Lookup) -> Resolved:
     try:
         if not isinstance(expression, str) or len(expression) > MAX_EXPRESSION_CHARS:
             raise _Abort
-        result = _Evaluator(lookup, work).top(_Parser(expression, work).parse())
+        result = _Evaluator(lookup, work).top(_parsed(expression, work))
         if isinstance(result.value, Unknown):
             return Resolved(Unknown(expression), result.origin)
         return result
@@ -101,6 +101,48 @@ def evaluate(expression: str, lookup: Lookup) -> Resolved:
         work.active -= 1
         if token is not None:
             _WORK.reset(token)
+
+
+@dataclass(frozen=True)
+class _Parse:
+    """A parsed expression and what parsing it cost: steps, and how deep it nested."""
+
+    node: _Node
+    steps: int
+    depth: int
+
+
+_PARSED: dict[str, _Parse] = {}
+_PARSED_MAX = 8192
+
+
+def _parsed(expression: str, work: Work) -> _Node:
+    """The syntax tree of a whole expression, remembered by its text: a module called from
+    hundreds of stacks is evaluated once per call with the same texts, and parsing was most of
+    each evaluation. A tree is not changed once parsed (the evaluator reads slices of it with
+    parsers of its own), so one serves every evaluation.
+
+    The work is charged as if the text were parsed again, so limits stop an evaluation exactly
+    where they would have (a verdict never depends on what the process reviewed before): a
+    remembered parse is used only when its steps and depth fit, else the text is parsed anew and
+    stops where it stops. Only parses that succeeded are kept."""
+    known = _PARSED.get(expression)
+    if known is not None and work.depth + known.depth <= MAX_DEPTH:
+        steps = work.steps + known.steps
+        if steps <= work.limit and not (work.active and steps - work.mark > MAX_STEPS):
+            work.steps = steps
+            return known.node
+    steps, depth, deepest = work.steps, work.depth, work.deepest
+    work.deepest = depth
+    try:
+        node = _Parser(expression, work).parse()
+        if known is None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[expression] = _Parse(node, work.steps - steps, work.deepest - depth)
+    finally:
+        work.deepest = max(deepest, work.deepest)
+    return node
 
 
 @contextmanager
@@ -166,6 +208,7 @@ class Work:
         self.depth = 0
         self.mark = 0  # steps when the outermost running evaluation started
         self.active = 0  # evaluations running
+        self.deepest = 0  # the greatest depth reached (what a remembered parse needs to know)
 
     def charge(self, units: int = 1) -> None:
         """Count `units` of work; OutOfWork once a limit is passed."""
@@ -176,6 +219,7 @@ class Work:
     @contextmanager
     def nested(self) -> Iterator[None]:
         self.depth += 1
+        self.deepest = max(self.deepest, self.depth)
         try:
             if self.depth > MAX_DEPTH:
                 raise _Abort

@@ -13,6 +13,7 @@ values Terraform would make exponentially large) become Unknown instead of exhau
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,10 +40,12 @@ MAX_MODULE_STEPS = limits.MODULE_STEPS  # evaluation work (and resolved values' 
 MISSING = object()  # no value: a variable without a default, or not declared
 
 
-def template_parts(text: str) -> list[tuple[bool, str]] | None:
+@functools.lru_cache(maxsize=8192)
+def template_parts(text: str) -> tuple[tuple[bool, str], ...] | None:
     """Split an hcl2 string into (is_expression, text) parts; None for %{ } directives.
 
-    `$${` is HCL's escape for a literal `${`.
+    `$${` is HCL's escape for a literal `${`. Remembered by text: a module called from hundreds of
+    stacks is evaluated once per call, and its strings are the same each time.
     """
     parts: list[tuple[bool, str]] = []
     literal: list[str] = []
@@ -73,7 +76,7 @@ def template_parts(text: str) -> list[tuple[bool, str]] | None:
         i = end + 1
     if literal:
         parts.append((False, "".join(literal)))
-    return [p for p in parts if p[0] or p[1]]
+    return tuple(p for p in parts if p[0] or p[1])
 
 
 _INTERPOLATION_STOP = re.compile(r'\\.|["{}]', re.DOTALL)
