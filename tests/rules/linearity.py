@@ -1,5 +1,6 @@
 """Work that must grow linearly with its input: 1x, 4x and 16x inputs of one shape, and the work
-at 16x at most 20x the work at 1x (a quadratic step shows 256x). Work is CPU time
+at 16x at most 24x the work at 1x: linear, or n log n (a quadratic step shows 256x; the bound is
+tests/fuzz/linearity_test.py's, which says why). Work is CPU time
 (`time.process_time`) within one run, the least of a few repetitions, with the garbage
 collector paused while it is measured: a loaded machine slows every size alike, so the ratio
 holds where a wall-clock threshold would not."""
@@ -13,7 +14,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-MAX_RATIO = 20.0
+MAX_RATIO = 24.0
 FACTORS = (1, 4, 16)
 
 
