@@ -120,6 +120,17 @@ def _count_tf(folder: Path) -> int:
     return sum(1 for _ in folder.rglob("*.tf"))
 
 
+def compile_project() -> str:
+    """Compile the project's modules to bytecode first, as `pip install` does for Checkov's: an
+    editable checkout run with PYTHONDONTWRITEBYTECODE set (this machine sets it) compiled every
+    module again in every process, about 0.3 s of each `compliance-bot` run. What was done, in words."""
+    done = subprocess.run([sys.executable, "-m", "compileall", "-q", "bot", "rules"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return f"the project's modules could not all be compiled ({done.stdout.strip()[-200:]}); timed as they are"
+    return "the project's modules compiled ahead (`python -m compileall bot rules`), as pip does for an install"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", type=Path, nargs="*", default=[], help="folders of real Terraform (never committed)")
@@ -137,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"not a folder: {', '.join(missing)}", file=sys.stderr)
         return 2
     binary = None if args.no_checkov else checkov()
+    compiled = compile_project()
     with tempfile.TemporaryDirectory(prefix="checkov-bench-") as scratch:
         tree = Path(scratch) / "tree"
         tree.mkdir()
@@ -149,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "last commit)"), *(f"REAL/{p.name} = {_count_tf(p)} .tf files" for p in args.real),
                   f"Checkov {CHECKOV_VERSION}" if binary else "Checkov not run"]
         print(f"Inputs: {'; '.join(inputs)}.\n", flush=True)
+        print(f"Bytecode: {compiled}.\n", flush=True)
         figures: list[Figure] = []
         for number, group in enumerate(commands(tree, changed, args.real, binary)):
             measured = interleaved(group, args.runs)
