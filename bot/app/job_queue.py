@@ -167,6 +167,10 @@ class _SeenDeliveries:
     def forget(self, key: str) -> None:
         self._expiry.pop(key, None)
 
+    def __contains__(self, key: str) -> bool:
+        expires = self._expiry.get(key)
+        return expires is not None and expires > time.monotonic()
+
 
 class InProcessQueue:
     """A bounded asyncio queue; `put` raises `QueueFull` rather than making the webhook wait."""
@@ -187,6 +191,10 @@ class InProcessQueue:
 
     def qsize(self) -> int:
         return len(self._items)
+
+    def has_seen(self, delivery_id: str) -> bool:
+        """Whether a delivery with this id was queued here lately (the sweeper's question)."""
+        return delivery_id in self._seen
 
     @property
     def unacked(self) -> int:

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app.heads import Heads, LocalHeads, RedisHeads
-from bot.app.job_queue import JobQueue, RedisStreamQueue
+from bot.app.job_queue import InProcessQueue, JobQueue, RedisStreamQueue
 from bot.app.retries import LocalRetries, RedisRetries, RetryMover, RetryPolicy, retries_for
-from bot.app.sweeper import Sweeper
+from bot.app.sweeper import LocalLedger, RedisLedger, Sweeper, SweepLedger, ledger_ttl
 from bot.github.client import GitHubApp
 
 __all__ = ["HEARTBEAT_SECONDS", "HEARTBEAT_TTL", "Attached", "attach", "live_workers"]
@@ -63,7 +63,8 @@ def attach(handler: Any, queue: JobQueue, worker: Any | None = None, *,
            heartbeat: float = HEARTBEAT_SECONDS, sweep_interval: float | None = None) -> Attached:
     """Wire retries and heads into `handler` (a `ReviewRunner`; other handlers are left alone)
     and start the background tasks. `worker`: this process's `Worker`, whose liveness is beaten.
-    `sweep_interval`: seconds between sweeps for failed deliveries (Redis only; None: no sweeper)."""
+    `sweep_interval`: seconds between sweeps for failed deliveries (None: no sweeper); with Redis
+    one process of all sweeps, without it this one (`bot.app.sweeper`)."""
     heads: Heads = (RedisHeads(queue.redis, f"{queue.stream}:head:") if isinstance(queue, RedisStreamQueue)
                     else LocalHeads())
     retries = retries_for(queue, policy)
@@ -78,10 +79,15 @@ def attach(handler: Any, queue: JobQueue, worker: Any | None = None, *,
         attached._mover = RetryMover(retries, mover_interval)
         attached._mover.start()
     app = getattr(handler, "app", None)
-    if isinstance(queue, RedisStreamQueue) and isinstance(app, GitHubApp) and sweep_interval:
-        attached._sweeper = Sweeper(app, queue.redis, stream=queue.stream, dedup_prefix=queue.dedup_prefix,
-                                    interval=sweep_interval)
-        attached._sweeper.start()
+    if isinstance(app, GitHubApp) and sweep_interval:
+        ttl = ledger_ttl(sweep_interval)
+        ledger: SweepLedger | None = (
+            RedisLedger(queue.redis, stream=queue.stream, dedup_prefix=queue.dedup_prefix, ttl_ms=int(ttl * 1000))
+            if isinstance(queue, RedisStreamQueue) else LocalLedger(queue, ttl) if isinstance(queue, InProcessQueue)
+            else None)
+        if ledger is not None:
+            attached._sweeper = Sweeper(app, ledger, interval=sweep_interval)
+            attached._sweeper.start()
     if isinstance(queue, RedisStreamQueue) and worker is not None:
         attached._tasks.append(asyncio.create_task(_beat(queue, worker, attached._stop, heartbeat),
                                                    name="worker-heartbeat"))

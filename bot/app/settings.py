@@ -18,8 +18,8 @@
     CHECK_NAME          name of the check run the bot reports (default "compliance")
     WORKER_CONCURRENCY  review jobs run at the same time per process (default 4)
     HTTP_TIMEOUT        seconds per GitHub API request (default 10)
-    SWEEP_INTERVAL      seconds between sweeps for failed deliveries to redeliver (Redis only;
-                        default 60; `bot.app.sweeper`)
+    SWEEP_INTERVAL      seconds between sweeps for failed deliveries to redeliver (default 60;
+                        `bot.app.sweeper`)
     REVIEW_SECONDS      the engine's hard time budget per review, in an engine process killed at the
                         deadline (default 600)
     REVIEW_MEMORY_MB    the address space each engine process may use (default 2048)
