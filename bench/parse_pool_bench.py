@@ -30,7 +30,7 @@ from bot.engine.tree import MemoryTree
 from rules.registry import default_rule_set
 
 SERIAL = Parsing(workers=1)
-POOLED = Parsing(workers=2, min_files=1)
+POOLED = Parsing(workers=2, min_files=1, min_bytes=0, min_file_bytes=0)
 
 
 def _timed(files: dict[str, str], parsing: Parsing) -> float:

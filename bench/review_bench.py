@@ -161,6 +161,12 @@ def review(fake: FakeGitHub, repo: Repository, branch: str, changes: dict[str, s
     return Measured(seconds, spent, len(fake.requests))
 
 
+def _variant(sizes: Sequence[int], size: int, run: int) -> int:
+    """A change's number, different for every repository and run: the same edit made in two
+    repositories gives the same blobs, which a kept runner has cached from the other one."""
+    return 1000 * (sizes.index(size) + 1) + run
+
+
 def scaling(sizes: Sequence[int], runs: int, latency: float, kind: str = "shared",
             kept: bool = False) -> tuple[list[str], list[float]]:
     """The table's rows, and per latency the largest repository's median time over the smallest's.
@@ -176,14 +182,15 @@ def scaling(sizes: Sequence[int], runs: int, latency: float, kind: str = "shared
         runner = new_runner(fake) if kept else None
         if runner is not None:
             for size in sizes:
-                review(fake, repos[size], "first-review", CHANGES[kind](0), runner)
+                review(fake, repos[size], "first-review", CHANGES[kind](_variant(sizes, size, 0)), runner)
         for delay in (0.0, latency):
             fake.latency = delay
             results: dict[int, list[Measured]] = {size: [] for size in sizes}
             for run in range(runs):
                 for size in sizes:  # taking turns: a burst of other work hits every size alike
                     tag = f"{int(delay * 1000)}ms-{run}"
-                    results[size].append(review(fake, repos[size], f"pr-{tag}", CHANGES[kind](run + 1), runner))
+                    changes = CHANGES[kind](_variant(sizes, size, run + 1 + (runs + 1) * (delay > 0)))
+                    results[size].append(review(fake, repos[size], f"pr-{tag}", changes, runner))
             smallest = statistics.median(m.seconds for m in results[sizes[0]])
             ratios.append(statistics.median(m.seconds for m in results[sizes[-1]]) / smallest)
             for size in sizes:

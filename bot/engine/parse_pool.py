@@ -1,9 +1,12 @@
 """Parsing a review's files on every core: a whole-tree scan or a big pull request parses its
 files in a pool of processes, a small change in the review's own thread.
 
-Why processes: parsing (python-hcl2's grammar above all) is pure Python, so threads would share
-one core. Why only past `MIN_FILES`: starting the workers and sending results back costs more
-than a few files' parse (`bench/parse_pool_bench.py` measures where the pool starts to win).
+Why processes: walking a syntax tree into values is pure Python, so threads would share one
+core. Why only past `MIN_BYTES` of files averaging `MIN_FILE_BYTES`: starting the workers and
+sending each file's values back costs more than its parse unless the files are big. Since `.tf`
+files are read by tree-sitter, measured on 2 cores: 1,600 small files took 2.1x as long in a pool
+of 2 as in one thread, 400 files of 8 KB 1.4x, 40 files of 43 KB 1.1x, 40 of 86 KB 0.96x, 8 of
+483 KB 0.64x (`bench/parse_pool_bench.py` for the small ones).
 
 What stays as in one thread:
 - the results: each file's outcome is what `load` gives in the review's thread, handed back in
@@ -42,13 +45,17 @@ from bot.engine.processes import die_with_parent
 if TYPE_CHECKING:  # the Terraform parser is imported only when a review reads Terraform
     from bot.engine.parsers.terraform.module import LoadedFile
 
-__all__ = ["MIN_FILES", "Loaded", "Parsing", "crash_message", "load", "load_all", "parseable"]
+__all__ = ["MIN_BYTES", "MIN_FILES", "MIN_FILE_BYTES", "Loaded", "Parsing", "crash_message", "load", "load_all", "parseable"]
 
 Loaded: TypeAlias = "LoadedFile | FileError | ParsedFile"
 """A Terraform file read (or why not), ready for its module; any other file parsed."""
 
-MIN_FILES = 24
-"""Files to parse before a pool pays: below, starting workers costs more than it saves."""
+MIN_FILES = 2
+"""Files to parse before a pool can pay at all."""
+MIN_BYTES = 4 * 1024 * 1024
+"""Characters to parse before a pool pays (see the module docstring for the measurements)."""
+MIN_FILE_BYTES = 32 * 1024
+"""The average file size past which a pool pays: smaller files cost more to send back than to parse."""
 MAX_WORKERS = 4
 """Each worker may hold one large parse (python-hcl2 peaks near 400 MB on a 2 MiB file)."""
 STALL_SECONDS = 4 * limits.FILE_SECONDS
@@ -64,16 +71,20 @@ def crash_message(reason: str) -> str:
 @dataclass(frozen=True)
 class Parsing:
     """How a review parses: `workers` processes (1: in the review's thread) once there are
-    `min_files` files to parse. The default uses every core, up to MAX_WORKERS."""
+    `min_files` files of `min_bytes` characters together, `min_file_bytes` on average. The default
+    uses every core, up to MAX_WORKERS."""
 
     workers: int = 0  # 0: as many as the machine has cores (at most MAX_WORKERS)
     min_files: int = MIN_FILES
     stall_seconds: float = STALL_SECONDS
+    min_bytes: int = MIN_BYTES
+    min_file_bytes: int = MIN_FILE_BYTES
 
-    def pool_size(self, files: int) -> int:
-        """Workers for `files` files: 1 means no pool."""
+    def pool_size(self, files: int, size: int) -> int:
+        """Workers for `files` files of `size` characters in all: 1 means no pool."""
         workers = self.workers or min(_cores(), MAX_WORKERS)
-        return workers if workers > 1 and files >= max(self.min_files, 2) else 1
+        enough = files >= max(self.min_files, 2) and size >= self.min_bytes and size >= files * self.min_file_bytes
+        return workers if workers > 1 and enough else 1
 
 
 def _cores() -> int:
@@ -119,7 +130,7 @@ def load_all(files: Mapping[str, str], clock: FileClock, parsing: Parsing | None
     when `parsing` says there are enough files."""
     parsing = parsing or Parsing()
     items = list(files.items())
-    workers = parsing.pool_size(len(items))
+    workers = parsing.pool_size(len(items), sum(len(text) for _, text in items))
     if workers <= 1 or multiprocessing.current_process().daemon:  # a daemon may start no process
         return dict(_serial(items, clock))
     return dict(_Pool(workers, clock, parsing.stall_seconds).run(items))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.engine_process import EngineCrashed, EnginePool, OverBudget
-from bot.engine.parse_pool import MIN_FILES, Parsing
+from bot.engine.parse_pool import MIN_BYTES, MIN_FILE_BYTES, Parsing
 from bot.engine.policy import Policy
 from bot.engine.review import Engine
 from bot.engine.tree import MemoryTree
@@ -23,6 +23,10 @@ from tests.e2e.serving import wait_for
 pytestmark = pytest.mark.anyio
 
 SLOW_TF = "".join(UNENCRYPTED.format(i=i) for i in range(1500))  # a few seconds of parsing each
+ENCRYPTED = 'resource "aws_ebs_volume" "ok{i}" {{\n  availability_zone = "eu-west-1a"\n  size = 10\n  encrypted = true\n}}\n'
+# Files big enough, and enough of them, for the engine to parse them in a pool (parse_pool.MIN_BYTES).
+BIG_FILES = max(8, MIN_BYTES // (2 * MIN_FILE_BYTES) + 1)
+PADDING = "".join(ENCRYPTED.format(i=i) for i in range(2 * MIN_FILE_BYTES // len(ENCRYPTED.format(i=0)) + 1))
 
 
 @pytest.fixture()
@@ -31,7 +35,9 @@ def anyio_backend() -> str:
 
 
 async def test_a_big_review_in_the_engine_process_is_the_review_in_one_thread() -> None:
-    files: dict[str, str | None] = {f"m{i % 6}/f{i}.tf": UNENCRYPTED.format(i=i) for i in range(MIN_FILES + 8)}
+    files: dict[str, str | None] = {f"m{i % 6}/f{i}.tf": UNENCRYPTED.format(i=i) + PADDING.replace('"ok', f'"ok{i}_')
+                                    for i in range(BIG_FILES)}
+    assert Parsing().pool_size(len(files), sum(len(t or "") for t in files.values())) > 1  # what is tested
     expected = Engine(default_rule_set(), Policy(), parsing=Parsing(workers=1)).review_change(
         list(work(files).diffs), MemoryTree(files))
     pool = EnginePool(1, seconds=300, memory_mb=2048)
@@ -62,7 +68,7 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.timeout(300)
 async def test_parse_workers_die_with_a_killed_engine_process() -> None:
-    files: dict[str, str | None] = {f"m{i % 6}/f{i}.tf": SLOW_TF for i in range(MIN_FILES + 8)}
+    files: dict[str, str | None] = {f"m{i % 6}/f{i}.tf": SLOW_TF for i in range(BIG_FILES)}
     pool = EnginePool(1, seconds=300, memory_mb=2048)
     try:
         review = asyncio.ensure_future(pool.review(work(files), Head(files)))

@@ -28,7 +28,7 @@ from rules.registry import default_rule_set
 
 ROOT = Path(__file__).resolve().parents[2]
 SERIAL = Parsing(workers=1)
-POOLED = Parsing(workers=2, min_files=1)
+POOLED = Parsing(workers=2, min_files=1, min_bytes=0, min_file_bytes=0)
 
 DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment
@@ -97,12 +97,17 @@ def _message(result: Loaded) -> str:
     return result.errors[0].message
 
 
-def test_few_files_are_parsed_in_the_reviews_own_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_few_or_small_files_are_parsed_in_the_reviews_own_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool pays only for big files (module docstring): many small ones stay in this process."""
     monkeypatch.setattr(parse_pool, "load", _pid_load)
-    loaded = load_all(_files(parse_pool.MIN_FILES - 1), FileClock(), Parsing(workers=2))
+    loaded = load_all(_files(2_000), FileClock(), Parsing(workers=2))
     assert {_message(result) for result in loaded.values()} == {str(os.getpid())}
-    assert Parsing(workers=2).pool_size(parse_pool.MIN_FILES) == 2
-    assert Parsing(workers=1).pool_size(10_000) == 1
+    many_small = parse_pool.MIN_BYTES // 1024
+    assert Parsing(workers=2).pool_size(many_small, parse_pool.MIN_BYTES) == 1  # 1 KB a file: small
+    assert Parsing(workers=2).pool_size(1, 10 * parse_pool.MIN_BYTES) == 1  # one file: nothing to share
+    assert Parsing(workers=2).pool_size(8, parse_pool.MIN_BYTES - 1) == 1
+    assert Parsing(workers=2).pool_size(8, parse_pool.MIN_BYTES) == 2
+    assert Parsing(workers=1).pool_size(10_000, 100 * parse_pool.MIN_BYTES) == 1
 
 
 def _crashing_load(path: str, text: str) -> Loaded:
@@ -146,7 +151,7 @@ def test_a_stalled_worker_is_an_error_naming_its_file_not_a_hang(monkeypatch: py
     files["m2/stall.tf"] = "x"
     files.update(_files(16))
     started = time.monotonic()
-    loaded = load_all(files, FileClock(), Parsing(workers=2, min_files=1, stall_seconds=1.0))
+    loaded = load_all(files, FileClock(), Parsing(workers=2, min_files=1, min_bytes=0, min_file_bytes=0, stall_seconds=1.0))
     assert time.monotonic() - started < 30
     stalled = loaded["m2/stall.tf"]
     assert isinstance(stalled, FileError) and "no progress in 1 s" in stalled.message
@@ -189,7 +194,7 @@ def load(path, text):
     threading.Event().wait()
 
 parse_pool.load = load
-parse_pool.load_all({f"f{i}.tf": "" for i in range(8)}, FileClock(), parse_pool.Parsing(workers=2, min_files=1))
+parse_pool.load_all({f"f{i}.tf": "" for i in range(8)}, FileClock(), parse_pool.Parsing(workers=2, min_files=1, min_bytes=0, min_file_bytes=0))
 """
 
 
