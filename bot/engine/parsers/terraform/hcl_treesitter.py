@@ -39,7 +39,7 @@ _hcl2_to_dollar: Callable[[Any], Any] = _T.to_string_dollar
 _inline: Callable[[Any], str] = _T.to_tf_inline
 _TYPE_KEYWORDS = frozenset({"bool", "number", "string"})  # hcl2's `is_type_keyword`
 _unwrap_dollar: Callable[[str], str] = _T.unwrap_string_dollar
-_strip_quotes: Callable[[Any], Any] = _T.strip_quotes
+_hcl2_strip_quotes: Callable[[Any], Any] = _T.strip_quotes
 
 # The operators of a binary operation (tree-sitter's anonymous tokens).
 _BINARY_OPS = frozenset({"==", "!=", "<", ">", "<=", ">=", "-", "*", "/", "%", "&&", "||", "+"})
@@ -70,6 +70,9 @@ class Duplicate(Exception):
 
 _LANGUAGE = tree_sitter.Language(tree_sitter_hcl.language())
 _COMMENT = _LANGUAGE.id_for_node_kind("comment", True)
+_GET_ATTR = _LANGUAGE.id_for_node_kind("get_attr", True)
+# Text with no gap a space or comment could fill: tokens of a reference written without them.
+_PLAIN_PATH = re.compile(r"[\w.-]+")
 # Node kinds by id: `_KIND[node.kind_id]` is `node.type`, but `type` builds a new string on
 # every read, which the walk, reading thousands of kinds per file, feels.
 _KIND: tuple[str, ...] = tuple(_LANGUAGE.node_kind_for_id(i) or "" for i in range(_LANGUAGE.node_kind_count))
@@ -338,7 +341,12 @@ class _Walker:
         first = parts[0]
         if len(parts) == 1:  # a value without steps (the common case): no slicing, no joining
             return self.primary(first, depth)
-        if _KIND[first.kind_id] == "(":
+        first_kind = _KIND[first.kind_id]
+        if first_kind == "variable_expr":
+            path = self.reference(parts)
+            if path is not None:
+                return path
+        if first_kind == "(":
             depth = self.deeper(first, depth)
             close = next(i for i, p in enumerate(parts) if _KIND[p.kind_id] == ")")
             inner = self.term_in(parts[1:close], depth, parens=True)
@@ -350,6 +358,15 @@ class _Walker:
         for step in rest:
             value = f"{value}{self.step(step, depth)}"
         return value
+
+    def reference(self, parts: list[Node]) -> str | None:
+        """`name.attr.attr` written without spaces or comments (most references) is its own
+        text, which is what the steps render to one by one; None for anything else."""
+        for step in parts[1:]:
+            if step.kind_id != _GET_ATTR:
+                return None
+        path = self.slice(parts[0].start_byte, parts[-1].end_byte)
+        return path if _PLAIN_PATH.fullmatch(path) else None
 
     def primary(self, node: Node, depth: int) -> Any:
         """One value; the kinds are tested most frequent first."""
@@ -570,40 +587,44 @@ class _Walker:
                 continue
             key_node, _, value_node = self.parts(elem)
             raw, where = self.expression(value_node, depth)
-            values[self.key(key_node, depth)] = _to_dollar(raw)
-            outline_key = self.outline_key(key_node)
+            key_parts = self.parts(key_node)
+            values[self.key(key_node, key_parts, depth)] = _to_dollar(raw)
+            outline_key = self.outline_key(key_parts)
             if outline_key:
                 entries.setdefault(outline_key, Expr(key_node.start_point[0] + 1, where.end_line,
                                                      where.entries, where.items))
         return values, entries
 
-    def key(self, node: Node, depth: int) -> str:
-        """An object key as hcl2's `object_elem` makes it."""
-        parts = self.parts(node)
+    def key(self, node: Node, parts: list[Node], depth: int) -> str:
+        """An object key (`node`, its `parts` without comments) as hcl2's `object_elem` makes it."""
         first = parts[0]
-        if _KIND[first.kind_id] == "(":
+        first_kind = _KIND[first.kind_id]
+        if first_kind == "variable_expr" and len(parts) == 1:  # `name = ...`, the common case
+            return self.text(first)
+        if first_kind == "(":
             inner = self.term_in(parts[1:-1], self.deeper(first, depth), parens=True)
             return str(_to_dollar(f"({inner})"))
-        if all(_KIND[p.kind_id] == "get_attr" for p in parts[1:]) and _KIND[first.kind_id] == "variable_expr":
-            return self.text(node) if len(parts) > 1 else self.text(first)
-        if _KIND[first.kind_id] == "literal_value" and len(parts) == 1:
+        if first_kind == "variable_expr" and all(_KIND[p.kind_id] == "get_attr" for p in parts[1:]):
+            return self.text(node)
+        if first_kind == "literal_value" and len(parts) == 1:
             literal = _first(first)
             if _KIND[literal.kind_id] in ("bool_lit", "null_lit"):
                 return self.text(literal)
         value = self.term(parts, depth)
-        if _KIND[first.kind_id] not in ("literal_value", "template_expr"):  # `f(x) = 1`: hcl2 refused it; an expression
+        if first_kind not in ("literal_value", "template_expr"):  # `f(x) = 1`: hcl2 refused it; an expression
             return str(_to_dollar(str(value)))
         key = str(value)
         return key if _INTERPOLATED_KEY.match(key) else str(_strip_quotes(key))
 
-    def outline_key(self, node: Node) -> str:
-        """The key the outline knows an entry by: a key written as one token, unquoted."""
-        parts = self.parts(node)
+    def outline_key(self, parts: list[Node]) -> str:
+        """The key the outline knows an entry by (from the key's parts without comments): a key
+        written as one token, unquoted."""
         if len(parts) != 1:
             return ""
         first = parts[0]
-        if _KIND[first.kind_id] in ("variable_expr", "literal_value", "template_expr"):
-            if _KIND[first.kind_id] == "template_expr" and _KIND[_first(first).kind_id] == "heredoc_template":
+        kind = _KIND[first.kind_id]
+        if kind in ("variable_expr", "literal_value", "template_expr"):
+            if kind == "template_expr" and _KIND[_first(first).kind_id] == "heredoc_template":
                 return ""
             return unquote(self.text(first))
         return ""
@@ -693,6 +714,14 @@ def _to_dollar(value: Any) -> Any:
     if (value.startswith("${") and value.endswith("}")) or value in _TYPE_KEYWORDS:
         return value
     return f"${{{value}}}"
+
+
+def _strip_quotes(value: Any) -> Any:
+    """hcl2's `strip_quotes` (every quoted label goes through it): a quoted string without a
+    backslash has no escape to process and is unquoted here, anything else by hcl2."""
+    if isinstance(value, str) and value.startswith('"') and value.endswith('"') and "\\" not in value:
+        return value[1:-1]
+    return _hcl2_strip_quotes(value)
 
 
 def _null(value: Any) -> Any:
