@@ -9,6 +9,13 @@ block, attribute, object entry and list item with its lines). Rendering reuses h
 reads alike whichever parser produced it; `tests/engine/parsers/terraform/hcl_treesitter_test.py`
 holds the two to the same output over every `.tf` file of the repository.
 
+Once tree-sitter has parsed, the walk is the rest of the cost, paid per node, so it reads as
+little of each node as it can (issue 13; `python -m bench.parse_bench`): kinds from a table by
+id (`node.type` makes a new string each time), tokens sliced out of the text when it is ASCII,
+comments filtered only out of the nodes found to hold one, a reference written without spaces
+taken as its own text, and hcl2's two hot helpers restated for their common cases
+(`hcl_treesitter_walk_test.py` holds each shortcut to hcl2's reading).
+
 tree-sitter recovers from syntax errors; the bot must not: any ERROR or MISSING node is a
 `SyntaxProblem` with its line. Nesting (blocks, brackets, calls, parentheses, interpolations,
 operators) past MAX_NESTING is `TooDeep`, checked as the walk descends, so the recursion of
@@ -71,6 +78,7 @@ class Duplicate(Exception):
 _LANGUAGE = tree_sitter.Language(tree_sitter_hcl.language())
 _COMMENT = _LANGUAGE.id_for_node_kind("comment", True)
 _GET_ATTR = _LANGUAGE.id_for_node_kind("get_attr", True)
+_COLLECTION_VALUE = _LANGUAGE.id_for_node_kind("collection_value", True)
 # Text with no gap a space or comment could fill: tokens of a reference written without them.
 _PLAIN_PATH = re.compile(r"[\w.-]+")
 # Node kinds by id: `_KIND[node.kind_id]` is `node.type`, but `type` builds a new string on
@@ -319,15 +327,18 @@ class _Walker:
         row = node.start_point[0]
         line, end_line = row + 1, _end_line(node, row)
         parts = self.parts(node)
-        if len(parts) == 1 and _KIND[parts[0].kind_id] == "collection_value":
-            inner = _first(parts[0])
-            if _KIND[inner.kind_id] == "object":
-                value, entries = self.object_value(inner, depth)
-                return value, Expr(line, end_line, entries=entries)
-            items: list[Expr] = []
-            listed = self.tuple_value(inner, depth, items)
-            return listed, Expr(line, end_line, items=tuple(items))
-        return self.term(parts, depth), Expr(line, end_line)
+        if len(parts) != 1:
+            return self.term(parts, depth), Expr(line, end_line)
+        only = parts[0]
+        if only.kind_id != _COLLECTION_VALUE:
+            return self.primary(only, depth), Expr(line, end_line)
+        inner = _first(only)
+        if _KIND[inner.kind_id] == "object":
+            value, entries = self.object_value(inner, depth)
+            return value, Expr(line, end_line, entries=entries)
+        items: list[Expr] = []
+        listed = self.tuple_value(inner, depth, items)
+        return listed, Expr(line, end_line, items=tuple(items))
 
     def value(self, node: Node, depth: int) -> Any:
         """An `expression` node's value only."""
