@@ -230,6 +230,7 @@ class _Walker:
         return value
 
     def text(self, node: Node) -> str:
+        """A node's source text (`slice` written out: it runs for nearly every token)."""
         chars = self.chars
         if chars is not None:
             return chars[node.start_byte:node.end_byte]
@@ -261,14 +262,14 @@ class _Walker:
         attributes: set[str] = set()
         previous_end = -1
         for child in node.children:
-            kind = _KIND[child.kind_id]
-            if kind != "attribute" and kind != "block":
+            child_kind = _KIND[child.kind_id]
+            if child_kind != "attribute" and child_kind != "block":
                 continue
             row = child.start_point[0]
             if row <= previous_end:  # tree-sitter-hcl and hcl2 allow it, Terraform not
                 raise SyntaxProblem("syntax error: an attribute or block must start on a new line", row + 1)
             previous_end = child.end_point[0]
-            if kind == "attribute":
+            if child_kind == "attribute":
                 parts = self.parts(child)
                 name = self.text(parts[0])
                 if name in result:
