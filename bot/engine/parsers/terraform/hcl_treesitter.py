@@ -9,6 +9,13 @@ block, attribute, object entry and list item with its lines). Rendering reuses h
 reads alike whichever parser produced it; `tests/engine/parsers/terraform/hcl_treesitter_test.py`
 holds the two to the same output over every `.tf` file of the repository.
 
+Once tree-sitter has parsed, the walk is the rest of the cost, paid per node, so it reads as
+little of each node as it can (issue 13; `python -m bench.parse_bench`): kinds from a table by
+id (`node.type` makes a new string each time), tokens sliced out of the text when it is ASCII,
+comments filtered only out of the nodes found to hold one, a reference written without spaces
+taken as its own text, and hcl2's two hot helpers restated for their common cases
+(`hcl_treesitter_walk_test.py` holds each shortcut to hcl2's reading).
+
 tree-sitter recovers from syntax errors; the bot must not: any ERROR or MISSING node is a
 `SyntaxProblem` with its line. Nesting (blocks, brackets, calls, parentheses, interpolations,
 operators) past MAX_NESTING is `TooDeep`, checked as the walk descends, so the recursion of
@@ -35,10 +42,11 @@ Node = tree_sitter.Node
 
 # hcl2's helpers, used for exactly what hcl2 uses them for; never run on a parse tree of its own.
 _T = DictTransformer(with_meta=False)
-_to_dollar: Callable[[Any], Any] = _T.to_string_dollar
+_hcl2_to_dollar: Callable[[Any], Any] = _T.to_string_dollar
 _inline: Callable[[Any], str] = _T.to_tf_inline
+_TYPE_KEYWORDS = frozenset({"bool", "number", "string"})  # hcl2's `is_type_keyword`
 _unwrap_dollar: Callable[[str], str] = _T.unwrap_string_dollar
-_strip_quotes: Callable[[Any], Any] = _T.strip_quotes
+_hcl2_strip_quotes: Callable[[Any], Any] = _T.strip_quotes
 
 # The operators of a binary operation (tree-sitter's anonymous tokens).
 _BINARY_OPS = frozenset({"==", "!=", "<", ">", "<=", ">=", "-", "*", "/", "%", "&&", "||", "+"})
@@ -69,6 +77,16 @@ class Duplicate(Exception):
 
 _LANGUAGE = tree_sitter.Language(tree_sitter_hcl.language())
 _COMMENT = _LANGUAGE.id_for_node_kind("comment", True)
+_GET_ATTR = _LANGUAGE.id_for_node_kind("get_attr", True)
+_COLLECTION_VALUE = _LANGUAGE.id_for_node_kind("collection_value", True)
+# Text with no gap a space or comment could fill: tokens of a reference written without them.
+_PLAIN_PATH = re.compile(r"[\w.-]+")
+# Node kinds by id: `_KIND[node.kind_id]` is `node.type`, but `type` builds a new string on
+# every read, which the walk, reading thousands of kinds per file, feels.
+_KIND: tuple[str, ...] = tuple(_LANGUAGE.node_kind_for_id(i) or "" for i in range(_LANGUAGE.node_kind_count))
+# Where a comment may start (`#`, `//`, `/*`): the walk filters comments out of the few nodes
+# that hold one, found from these, instead of testing every child of every node in Python.
+_COMMENT_START = re.compile(rb"#|//|/\*")
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,13 +104,32 @@ def read_hcl(text: str) -> tuple[dict[str, Any], Block]:
         problem = _syntax_problem(root, source)
         problem.grammar = True
         raise problem
-    walker = _Walker(source)
+    walker = _Walker(source, text, _commented(root, source))
     outline = Block("", (), 1, _last_line(root, source))
     values: dict[str, Any] = {}
     for child in root.children:
         if child.type == "body":
             values = walker.body(child, outline, 0)
     return values, outline
+
+
+def _commented(root: Node, source: bytes) -> frozenset[int]:
+    """The ids of the nodes a comment is a child of (tree-sitter puts comments anywhere). Every
+    comment starts with one of `_COMMENT_START`; the token found there is a comment or, when the
+    match is inside a string, not, and either way no comment starts before the token's end, so
+    the search goes on from there (a banner of `#####` is one look-up, not one per `#`). A
+    tree-sitter query for the comments walks the whole tree and costs more than this."""
+    parents = set()
+    pos = 0
+    while (match := _COMMENT_START.search(source, pos)) is not None:
+        start = match.start()
+        node = root.descendant_for_byte_range(start, start + 1)
+        if node is None:
+            break
+        if node.kind_id == _COMMENT and node.start_byte == start and (parent := node.parent) is not None:
+            parents.add(parent.id)
+        pos = node.end_byte if node.child_count == 0 else start + 1
+    return frozenset(parents)
 
 
 def _syntax_problem(root: Node, source: bytes) -> SyntaxProblem:
@@ -146,7 +183,7 @@ def _last_line(root: Node, source: bytes) -> int:
     end = 0
     for child in root.children:
         if child.type != "comment":
-            last, end = _end_line(child), child.end_byte
+            last, end = _end_line(child, child.start_point[0]), child.end_byte
     comments = [(c.start_byte, c.end_byte) for c in root.children if c.type == "comment" and c.start_byte >= end]
     pos = len(source)
     while True:
@@ -158,15 +195,11 @@ def _last_line(root: Node, source: bytes) -> int:
         pos = max(a for a, b in comments if a <= pos < b)
 
 
-def _end_line(node: Node) -> int:
-    """A node's last line (a node ending with a line break ends on the line before)."""
+def _end_line(node: Node, start_row: int) -> int:
+    """A node's last line (a node ending with a line break ends on the line before); its first
+    row is passed in, callers have it already."""
     row, column = node.end_point
-    return row if column == 0 and row > node.start_point[0] else row + 1
-
-
-def _parts(node: Node) -> list[Node]:
-    """Children without comments (tree-sitter puts them anywhere)."""
-    return [c for c in node.children if c.kind_id != _COMMENT]
+    return row if column == 0 and row > start_row else row + 1
 
 
 def _first(node: Node) -> Node:
@@ -181,8 +214,12 @@ def _first(node: Node) -> Node:
 class _Walker:
     """One walk over the syntax tree; `depth` is nesting so far, bounded by MAX_NESTING."""
 
-    def __init__(self, source: bytes) -> None:
+    def __init__(self, source: bytes, text: str, commented: frozenset[int]) -> None:
         self.source = source
+        # tree-sitter's offsets count bytes; in an ASCII file (the usual) they count characters
+        # too, so tokens are sliced out of the text itself instead of decoded one by one.
+        self.chars = text if len(text) == len(source) else None
+        self.commented = commented
         self.parens = False  # directly inside ( ): where the lexer blanks line breaks for hcl2
 
     def term_in(self, parts: list[Node], depth: int, parens: bool) -> Any:
@@ -192,15 +229,24 @@ class _Walker:
         self.parens = saved
         return value
 
-    def inside(self, parens: bool, run: Callable[[], Any]) -> Any:
-        """`run()` with the innermost bracket being a parenthesis (True) or another (False)."""
-        saved, self.parens = self.parens, parens
-        value = run()
-        self.parens = saved
-        return value
-
     def text(self, node: Node) -> str:
+        """A node's source text (`slice` written out: it runs for nearly every token)."""
+        chars = self.chars
+        if chars is not None:
+            return chars[node.start_byte:node.end_byte]
         return self.source[node.start_byte:node.end_byte].decode("utf-8")
+
+    def slice(self, start: int, end: int) -> str:
+        """The source between two byte offsets."""
+        if self.chars is not None:
+            return self.chars[start:end]
+        return self.source[start:end].decode("utf-8")
+
+    def parts(self, node: Node) -> list[Node]:
+        """A node's children without comments. The list may be tree-sitter's own: never changed."""
+        if node.id in self.commented:
+            return [c for c in node.children if c.kind_id != _COMMENT]
+        return node.children
 
     @staticmethod
     def deeper(node: Node, depth: int) -> int:
@@ -216,52 +262,57 @@ class _Walker:
         attributes: set[str] = set()
         previous_end = -1
         for child in node.children:
-            if child.type in ("attribute", "block"):
-                if child.start_point[0] <= previous_end:  # tree-sitter-hcl and hcl2 allow it, Terraform not
-                    raise SyntaxProblem("syntax error: an attribute or block must start on a new line",
-                                        child.start_point[0] + 1)
-                previous_end = child.end_point[0]
-            if child.type == "attribute":
-                parts = _parts(child)
+            child_kind = _KIND[child.kind_id]
+            if child_kind != "attribute" and child_kind != "block":
+                continue
+            row = child.start_point[0]
+            if row <= previous_end:  # tree-sitter-hcl and hcl2 allow it, Terraform not
+                raise SyntaxProblem("syntax error: an attribute or block must start on a new line", row + 1)
+            previous_end = child.end_point[0]
+            if child_kind == "attribute":
+                parts = self.parts(child)
                 name = self.text(parts[0])
                 if name in result:
-                    raise Duplicate(name, child.start_point[0] + 1)
+                    raise Duplicate(name, row + 1)
                 raw, where = self.expression(parts[2], depth)
                 result[name] = _to_dollar(raw)
                 attributes.add(name)
                 outline.attrs.setdefault(name, where)
-            elif child.type == "block":
+            else:
                 kind, value = self.block(child, outline, depth)
                 if kind in result:
                     if kind in attributes:
-                        raise Duplicate(kind, child.start_point[0] + 1)
+                        raise Duplicate(kind, row + 1)
                     result[kind].append(value)
                 else:
                     result[kind] = [value]
         return result
 
     def block(self, node: Node, parent: Block, depth: int) -> tuple[str, Any]:
-        parts = _parts(node)
+        parts = self.parts(node)
         kind = self.text(parts[0])
         labels: list[str] = []
         raw_labels: list[Any] = []
         body: dict[str, Any] = {}
-        outline = Block(kind, (), node.start_point[0] + 1, _end_line(node))
+        row = node.start_point[0]
+        outline = Block(kind, (), row + 1, _end_line(node, row))
         for part in parts[1:]:
-            if part.type == "identifier":
-                labels.append(self.text(part))
-                raw_labels.append(self.text(part))
-            elif part.type == "string_lit":
+            part_kind = _KIND[part.kind_id]
+            if part_kind == "identifier":
+                label = self.text(part)
+                labels.append(label)
+                raw_labels.append(label)
+            elif part_kind == "string_lit":
                 labels.append(unquote(self.text(part)))
                 raw_labels.append(_strip_quotes(self.quoted(part, depth)))
-            elif part.type == "block_start":
-                if part.start_point[0] != node.start_point[0]:
+            elif part_kind == "block_start":
+                if part.start_point[0] != row:
                     raise SyntaxProblem('syntax error: a block\'s labels and its "{" must be on the line of its type',
                                         part.start_point[0] + 1)
                 depth = self.deeper(part, depth)
-            elif part.type == "body":
+            elif part_kind == "body":
                 body = self.body(part, outline, depth)
-            elif part.type == "block_end":
+            elif part_kind == "block_end":
                 outline.end_line = part.start_point[0] + 1
         outline.labels = tuple(labels)
         parent.blocks.append(outline)
@@ -274,21 +325,25 @@ class _Walker:
 
     def expression(self, node: Node, depth: int) -> tuple[Any, Expr]:
         """An `expression` node: its value as hcl2's `expression` rule gives it, and its outline."""
-        line, end_line = node.start_point[0] + 1, _end_line(node)
-        parts = _parts(node)
-        if len(parts) == 1 and parts[0].type == "collection_value":
-            inner = _first(parts[0])
-            if inner.type == "object":
-                value, entries = self.object_value(inner, depth)
-                return value, Expr(line, end_line, entries=entries)
-            items: list[Expr] = []
-            listed = self.tuple_value(inner, depth, items)
-            return listed, Expr(line, end_line, items=tuple(items))
-        return self.term(parts, depth), Expr(line, end_line)
+        row = node.start_point[0]
+        line, end_line = row + 1, _end_line(node, row)
+        parts = self.parts(node)
+        if len(parts) != 1:
+            return self.term(parts, depth), Expr(line, end_line)
+        only = parts[0]
+        if only.kind_id != _COLLECTION_VALUE:
+            return self.primary(only, depth), Expr(line, end_line)
+        inner = _first(only)
+        if _KIND[inner.kind_id] == "object":
+            value, entries = self.object_value(inner, depth)
+            return value, Expr(line, end_line, entries=entries)
+        items: list[Expr] = []
+        listed = self.tuple_value(inner, depth, items)
+        return listed, Expr(line, end_line, items=tuple(items))
 
     def value(self, node: Node, depth: int) -> Any:
         """An `expression` node's value only."""
-        return self.term(_parts(node), depth)
+        return self.term(self.parts(node), depth)
 
     def term(self, parts: list[Node], depth: int) -> Any:
         """A sequence of siblings that makes one expression: a primary (or `( expression )`)
@@ -296,9 +351,16 @@ class _Walker:
         if not parts:
             raise SyntaxProblem("syntax error: a value is missing", 1)
         first = parts[0]
-        if first.type == "(":
+        if len(parts) == 1:  # a value without steps (the common case): no slicing, no joining
+            return self.primary(first, depth)
+        first_kind = _KIND[first.kind_id]
+        if first_kind == "variable_expr":
+            path = self.reference(parts)
+            if path is not None:
+                return path
+        if first_kind == "(":
             depth = self.deeper(first, depth)
-            close = next(i for i, p in enumerate(parts) if p.type == ")")
+            close = next(i for i, p in enumerate(parts) if _KIND[p.kind_id] == ")")
             inner = self.term_in(parts[1:close], depth, parens=True)
             value: Any = "(" + str(inner) + ")"
             rest = parts[close + 1:]
@@ -309,73 +371,85 @@ class _Walker:
             value = f"{value}{self.step(step, depth)}"
         return value
 
+    def reference(self, parts: list[Node]) -> str | None:
+        """`name.attr.attr` written without spaces or comments (most references) is its own
+        text, which is what the steps render to one by one; None for anything else."""
+        for step in parts[1:]:
+            if step.kind_id != _GET_ATTR:
+                return None
+        path = self.slice(parts[0].start_byte, parts[-1].end_byte)
+        return path if _PLAIN_PATH.fullmatch(path) else None
+
     def primary(self, node: Node, depth: int) -> Any:
-        kind = node.type
-        if kind == "expression":
-            return self.value(node, depth)
+        """One value; the kinds are tested most frequent first."""
+        kind = _KIND[node.kind_id]
         if kind == "variable_expr":
             return self.text(node)
         if kind == "literal_value":
             return self.literal(_first(node), depth)
         if kind == "template_expr":
             inner = _first(node)
-            if inner.type == "heredoc_template":
+            if _KIND[inner.kind_id] == "heredoc_template":
                 return self.heredoc(inner)
             return self.quoted(inner, depth)
         if kind == "collection_value":
             inner = _first(node)
-            if inner.type == "object":
+            if _KIND[inner.kind_id] == "object":
                 return self.object_value(inner, depth)[0]
             return self.tuple_value(inner, depth, [])
         if kind == "function_call":
             return self.call(node, depth)
         if kind == "operation":
             inner = _first(node)
-            if inner.type == "unary_operation":
+            if _KIND[inner.kind_id] == "unary_operation":
                 return self.unary(inner, depth)
             return self.binary(inner, depth)
         if kind == "conditional":
             return self.conditional(node, depth)
         if kind == "for_expr":
             return self.for_expr(_first(node), depth)
+        if kind == "expression":
+            return self.value(node, depth)
         raise SyntaxProblem(f"syntax error: unexpected {_describe(self.text(node))}", node.start_point[0] + 1)
 
     def literal(self, node: Node, depth: int) -> Any:
-        kind = node.type
+        kind = _KIND[node.kind_id]
+        if kind == "string_lit":
+            return self.quoted(node, depth)
         if kind == "numeric_lit":
             return _number(self.text(node))
         if kind == "bool_lit":
             return self.text(node) == "true"
         if kind == "null_lit":
             return None
-        return self.quoted(node, depth)  # string_lit
+        return self.quoted(node, depth)
 
     def step(self, node: Node, depth: int) -> str:
         """`.name`, `[i]`, `.0`, `.*.x`, `[*].x` as hcl2 renders them."""
-        kind = node.type
+        kind = _KIND[node.kind_id]
         if kind == "get_attr":
-            return "." + self.text(_parts(node)[-1])
+            return "." + self.text(self.parts(node)[-1])
         if kind == "index":
             inner = _first(node)
-            if inner.type == "legacy_index":
+            if _KIND[inner.kind_id] == "legacy_index":
                 return f"[{self.text(inner)[1:].strip()}]"
             depth = self.deeper(inner, depth)
-            expression = next(p for p in _parts(inner) if p.type == "expression")
-            return f"[{self.term_in(_parts(expression), depth, parens=False)}]"
+            expression = next(p for p in self.parts(inner) if _KIND[p.kind_id] == "expression")
+            return f"[{self.term_in(self.parts(expression), depth, parens=False)}]"
         if kind == "splat":
             inner = _first(node)
-            steps = "".join(self.step(p, depth) for p in _parts(inner)[1:])
-            return (".*" if inner.type == "attr_splat" else "[*]") + steps
+            steps = "".join(self.step(p, depth) for p in self.parts(inner)[1:])
+            return (".*" if _KIND[inner.kind_id] == "attr_splat" else "[*]") + steps
         raise SyntaxProblem(f"syntax error: unexpected {_describe(self.text(node))}", node.start_point[0] + 1)
 
     def unary(self, node: Node, depth: int) -> Any:
         depth = self.deeper(node, depth)
-        op, *operand = _parts(node)
-        if (op.type == "-" and len(operand) == 1 and operand[0].type == "literal_value"
-                and operand[0].start_byte == op.end_byte and _first(operand[0]).type == "numeric_lit"):
+        op, *operand = self.parts(node)
+        if (_KIND[op.kind_id] == "-" and len(operand) == 1 and _KIND[operand[0].kind_id] == "literal_value"
+                and operand[0].start_byte == op.end_byte and _KIND[_first(operand[0]).kind_id] == "numeric_lit"):
             return _number("-" + self.text(operand[0]))  # hcl2 reads `-1` as one literal
         value = self.term(operand, depth)
-        return op.type + _inline(_null(value))
+        return _KIND[op.kind_id] + _inline(_null(value))
 
     def conditional(self, node: Node, depth: int) -> str:
         """`c ? a : b`, as hcl2's parser (which shifts) nests it: `c1 ? a : c2 ? b : d` to the
@@ -387,20 +461,20 @@ class _Walker:
         last: Node | None = None
         current = node
         while True:
-            parts = _parts(current)
-            condition, yes, no = (p for p in parts if p.type == "expression")
-            question = next(p for p in parts if p.type == "?")
+            parts = self.parts(current)
+            condition, yes, no = (p for p in parts if _KIND[p.kind_id] == "expression")
+            question = next(p for p in parts if _KIND[p.kind_id] == "?")
             chain.append((condition, question, yes))
             last = no if last is None else last
-            inner = _parts(condition)
-            if len(inner) != 1 or inner[0].type != "conditional":
+            inner = self.parts(condition)
+            if len(inner) != 1 or _KIND[inner[0].kind_id] != "conditional":
                 break
             current = inner[0]  # a chain is walked, not recursed: it adds no nesting
         # tree-sitter: ((A ? B : C) ? D : E); chain = [(A?B:C ? D), ...]: re-read as A ? B : (C ? D : E)
         conditions = [c for c, _, _ in reversed(chain)]
         questions = [q for _, q, _ in reversed(chain)]
         branches = [y for _, _, y in reversed(chain)]
-        elses: list[Node] = [_else_of(c) for c in conditions[1:]] + [last]
+        elses: list[Node] = [self.else_of(c) for c in conditions[1:]] + [last]
         first, *middles = [conditions[0], *elses[:-1]]
         pieces: list[str] = []  # joined once: a long else-if chain stays linear
         for condition, question, yes in zip([first, *middles], questions, branches):
@@ -410,11 +484,15 @@ class _Walker:
 
     def condition(self, condition: Node, question: Node, depth: int) -> str:
         """A conditional's text before its ` ? `: hcl2 nests `x == c ? a : b` as `x == (c ? ...)`."""
-        parts = _parts(condition)
-        if len(parts) == 1 and parts[0].type == "operation" and _first(parts[0]).type == "binary_operation":
+        parts = self.parts(condition)
+        if len(parts) == 1 and _KIND[parts[0].kind_id] == "operation" and _KIND[_first(parts[0]).kind_id] == "binary_operation":
             values, ops, breaks = self.operands(_first(parts[0]), depth)
             return _combined(values, ops, breaks, self.breaks_before(condition, question))
         return f"{_null(self.value(condition, depth))}"
+
+    def else_of(self, node: Node) -> Node:
+        """The false branch of the conditional an expression node holds."""
+        return [p for p in self.parts(_first(node)) if _KIND[p.kind_id] == "expression"][-1]
 
     def breaks_before(self, before: Node, operator: Node) -> bool:
         """Whether a line break or comment stands between an operand and its operator, which
@@ -439,10 +517,10 @@ class _Walker:
             if not isinstance(item, list):
                 flat.append(item)
                 continue
-            if len(item) == 1 and item[0].type == "binary_operation":
-                item = _parts(item[0])
-            elif len(item) == 1 and item[0].type == "operation" and _first(item[0]).type == "binary_operation":
-                item = _parts(_first(item[0]))
+            if len(item) == 1 and _KIND[item[0].kind_id] == "binary_operation":
+                item = self.parts(item[0])
+            elif len(item) == 1 and _KIND[item[0].kind_id] == "operation" and _KIND[_first(item[0]).kind_id] == "binary_operation":
+                item = self.parts(_first(item[0]))
             else:
                 flat.append(item)
                 continue
@@ -459,95 +537,106 @@ class _Walker:
                 values.append(self.term(entry, depth))
             else:
                 before = flat[i - 1]
-                ops.append(entry.type)
+                ops.append(_KIND[entry.kind_id])
                 breaks.append(self.breaks_before(before[-1] if isinstance(before, list) else before, entry))
         return values, ops, breaks
 
     def call(self, node: Node, depth: int) -> str:
         depth = self.deeper(node, depth)
-        parts = _parts(node)
+        parts = self.parts(node)
         name = self.text(parts[0])
         args: list[str] = []
         for part in parts:
-            if part.type == "function_arguments":
-                args = [_inline(_null(self.term_in(_parts(p), depth, parens=True)))
-                        for p in _parts(part) if p.type == "expression"]
+            if _KIND[part.kind_id] == "function_arguments":
+                args = [_inline(_null(self.term_in(self.parts(p), depth, parens=True)))
+                        for p in self.parts(part) if _KIND[p.kind_id] == "expression"]
         return f"{name}({', '.join(args)})"
 
     def for_expr(self, node: Node, depth: int) -> str:
-        return str(self.inside(False, lambda: self._for_expr(node, self.deeper(node, depth))))
+        saved, self.parens = self.parens, False
+        value = self._for_expr(node, self.deeper(node, depth))
+        self.parens = saved
+        return value
 
     def _for_expr(self, node: Node, depth: int) -> str:
         words: list[str] = []
-        for part in _parts(node)[1:-1]:
-            if part.type in ("for_intro", "for_cond"):
-                words += [self.text(p) if p.type != "expression" else _inline(self.value(p, depth)) for p in _parts(part)]
-            elif part.type == "expression":
+        for part in self.parts(node)[1:-1]:
+            if _KIND[part.kind_id] in ("for_intro", "for_cond"):
+                words += [self.text(p) if _KIND[p.kind_id] != "expression" else _inline(self.value(p, depth)) for p in self.parts(part)]
+            elif _KIND[part.kind_id] == "expression":
                 words.append(_inline(self.value(part, depth)))
             else:
                 words.append(self.text(part))  # `=>`, `...`
         body = " ".join(words)
-        return f"[{body}]" if node.type == "for_tuple_expr" else f"{{{body}}}"
+        return f"[{body}]" if _KIND[node.kind_id] == "for_tuple_expr" else f"{{{body}}}"
 
     def tuple_value(self, node: Node, depth: int, items: list[Expr]) -> list[Any]:
-        return list(self.inside(False, lambda: self._tuple_value(node, self.deeper(node, depth), items)))
+        saved, self.parens = self.parens, False
+        values = self._tuple_value(node, self.deeper(node, depth), items)
+        self.parens = saved
+        return values
 
     def _tuple_value(self, node: Node, depth: int, items: list[Expr]) -> list[Any]:
         values = []
-        for part in _parts(node):
-            if part.type == "expression":
+        for part in self.parts(node):
+            if _KIND[part.kind_id] == "expression":
                 raw, where = self.expression(part, depth)
                 values.append(_to_dollar(raw))
                 items.append(where)
         return values
 
     def object_value(self, node: Node, depth: int) -> tuple[dict[str, Any], dict[str, Expr]]:
-        result: tuple[dict[str, Any], dict[str, Expr]] = self.inside(
-            False, lambda: self._object_value(node, self.deeper(node, depth)))
+        saved, self.parens = self.parens, False
+        result = self._object_value(node, self.deeper(node, depth))
+        self.parens = saved
         return result
 
     def _object_value(self, node: Node, depth: int) -> tuple[dict[str, Any], dict[str, Expr]]:
         values: dict[str, Any] = {}
         entries: dict[str, Expr] = {}
-        for elem in _parts(node):
-            if elem.type != "object_elem":
+        for elem in self.parts(node):
+            if _KIND[elem.kind_id] != "object_elem":
                 continue
-            key_node, _, value_node = _parts(elem)
+            key_node, _, value_node = self.parts(elem)
             raw, where = self.expression(value_node, depth)
-            values[self.key(key_node, depth)] = _to_dollar(raw)
-            outline_key = self.outline_key(key_node)
+            key_parts = self.parts(key_node)
+            values[self.key(key_node, key_parts, depth)] = _to_dollar(raw)
+            outline_key = self.outline_key(key_parts)
             if outline_key:
                 entries.setdefault(outline_key, Expr(key_node.start_point[0] + 1, where.end_line,
                                                      where.entries, where.items))
         return values, entries
 
-    def key(self, node: Node, depth: int) -> str:
-        """An object key as hcl2's `object_elem` makes it."""
-        parts = _parts(node)
+    def key(self, node: Node, parts: list[Node], depth: int) -> str:
+        """An object key (`node`, its `parts` without comments) as hcl2's `object_elem` makes it."""
         first = parts[0]
-        if first.type == "(":
+        first_kind = _KIND[first.kind_id]
+        if first_kind == "variable_expr" and len(parts) == 1:  # `name = ...`, the common case
+            return self.text(first)
+        if first_kind == "(":
             inner = self.term_in(parts[1:-1], self.deeper(first, depth), parens=True)
             return str(_to_dollar(f"({inner})"))
-        if all(p.type == "get_attr" for p in parts[1:]) and first.type == "variable_expr":
-            return self.text(node) if len(parts) > 1 else self.text(first)
-        if first.type == "literal_value" and len(parts) == 1:
+        if first_kind == "variable_expr" and all(_KIND[p.kind_id] == "get_attr" for p in parts[1:]):
+            return self.text(node)
+        if first_kind == "literal_value" and len(parts) == 1:
             literal = _first(first)
-            if literal.type in ("bool_lit", "null_lit"):
+            if _KIND[literal.kind_id] in ("bool_lit", "null_lit"):
                 return self.text(literal)
         value = self.term(parts, depth)
-        if first.type not in ("literal_value", "template_expr"):  # `f(x) = 1`: hcl2 refused it; an expression
+        if first_kind not in ("literal_value", "template_expr"):  # `f(x) = 1`: hcl2 refused it; an expression
             return str(_to_dollar(str(value)))
         key = str(value)
         return key if _INTERPOLATED_KEY.match(key) else str(_strip_quotes(key))
 
-    def outline_key(self, node: Node) -> str:
-        """The key the outline knows an entry by: a key written as one token, unquoted."""
-        parts = _parts(node)
+    def outline_key(self, parts: list[Node]) -> str:
+        """The key the outline knows an entry by (from the key's parts without comments): a key
+        written as one token, unquoted."""
         if len(parts) != 1:
             return ""
         first = parts[0]
-        if first.type in ("variable_expr", "literal_value", "template_expr"):
-            if first.type == "template_expr" and _first(first).type == "heredoc_template":
+        kind = _KIND[first.kind_id]
+        if kind in ("variable_expr", "literal_value", "template_expr"):
+            if kind == "template_expr" and _KIND[_first(first).kind_id] == "heredoc_template":
                 return ""
             return unquote(self.text(first))
         return ""
@@ -559,17 +648,17 @@ class _Walker:
         kept, each interpolation's expression rendered (`${` + str(value) + `}`)."""
         if node.child_count <= 3:  # `"text"` or `""`: no interpolation (the common case, kept cheap)
             middle = node.child(1)
-            if middle is None or middle.type in ("template_literal", "quoted_template_end"):
+            if middle is None or _KIND[middle.kind_id] in ("template_literal", "quoted_template_end"):
                 return self.text(node)
         pieces: list[str] = []
         last = node.start_byte
         for interpolation in _interpolations(node):
             depth_inside = self.deeper(interpolation, depth)
-            expression = next(p for p in _parts(interpolation) if p.type == "expression")
-            pieces += [self.source[last:interpolation.start_byte].decode("utf-8"),
-                       "${" + str(self.term_in(_parts(expression), depth_inside, parens=False)) + "}"]
+            expression = next(p for p in self.parts(interpolation) if _KIND[p.kind_id] == "expression")
+            pieces += [self.slice(last, interpolation.start_byte),
+                       "${" + str(self.term_in(self.parts(expression), depth_inside, parens=False)) + "}"]
             last = interpolation.end_byte
-        pieces.append(self.source[last:node.end_byte].decode("utf-8"))
+        pieces.append(self.slice(last, node.end_byte))
         return "".join(pieces)
 
     def heredoc(self, node: Node) -> str:
@@ -585,7 +674,7 @@ def _interpolations(node: Node) -> Iterator[Node]:
     stack = list(reversed(node.children))
     while stack:
         child = stack.pop()
-        if child.type == "template_interpolation":
+        if _KIND[child.kind_id] == "template_interpolation":
             yield child
         elif child.child_count:
             stack.extend(reversed(child.children))
@@ -618,16 +707,33 @@ def _operation(lhs: Any, op: str, rhs: Any) -> str:
     return f"{_unwrap_dollar(_inline(lhs))} {op} {_inline(_null(rhs))}"
 
 
-def _else_of(node: Node) -> Node:
-    """The false branch of the conditional an expression node holds."""
-    return [p for p in _parts(_first(node)) if p.type == "expression"][-1]
-
-
 def _operator_at(parts: list[Node]) -> int | None:
     for i, part in enumerate(parts):
-        if part.type in _BINARY_OPS and not part.is_named:
+        if _KIND[part.kind_id] in _BINARY_OPS and not part.is_named:
             return i
     return None
+
+
+def _to_dollar(value: Any) -> Any:
+    """hcl2's `to_string_dollar`, restated because it runs on every value and hcl2's chain of
+    method calls cost more than the value's own reading: a quoted string is unquoted (escapes
+    processed by hcl2's own code, only when there is a backslash: they all start with one), a
+    `${...}` string or a type keyword stays, any other string is wrapped in `${...}`."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith('"') and value.endswith('"'):
+        return value[1:-1] if "\\" not in value else _hcl2_to_dollar(value)
+    if (value.startswith("${") and value.endswith("}")) or value in _TYPE_KEYWORDS:
+        return value
+    return f"${{{value}}}"
+
+
+def _strip_quotes(value: Any) -> Any:
+    """hcl2's `strip_quotes` (every quoted label goes through it): a quoted string without a
+    backslash has no escape to process and is unquoted here, anything else by hcl2."""
+    if isinstance(value, str) and value.startswith('"') and value.endswith('"') and "\\" not in value:
+        return value[1:-1]
+    return _hcl2_strip_quotes(value)
 
 
 def _null(value: Any) -> Any:
