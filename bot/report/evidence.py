@@ -90,14 +90,13 @@ def _finding(finding: Finding, policy: Policy) -> dict[str, Any]:
             "blocking": policy.blocks(finding)}
 
 
-def _suppression(finding: Finding, policy: Policy, rule_set: RuleSet, today: dt.date,
+def _suppression(finding: Finding, policy: Policy, aliases_of: Mapping[str, tuple[str, ...]], today: dt.date,
                  granted_by: Mapping[str, ExceptionRecord]) -> dict[str, Any]:
     """The exception a suppressed finding was granted: the engine's record of it (an approved
     inline exception, a migrated comment or a policy suppression: reason, expiry, ticket, and who
     approved it, when), else the policy suppression that matches it."""
     record = granted_by.get(finding.fingerprint)
-    aliases = next((r.aliases for r in rule_set.rules if r.id == finding.rule_id), ())
-    granted = policy.suppression_for(finding, today, aliases)
+    granted = policy.suppression_for(finding, today, aliases_of.get(finding.rule_id, ()))
     scope: dict[str, Any] | None = {"rule": granted.rule, "path": granted.path, "resource": granted.resource} if granted else None
     if record is not None and granted is None:  # written in the code (inline, a migrated comment): where
         scope = {"source": record.source, "written": record.written, "path": record.path, "line": record.line}
@@ -141,7 +140,8 @@ def build_evidence(
     today = recorded_at.astimezone(dt.UTC).date()
     granted_by = {fingerprint: record for record in (review.exceptions if review is not None else ())
                   if record.status == HONOURED for fingerprint in record.findings}
-    exceptions = [_suppression(f, policy, rule_set, today, granted_by) for f in findings if f.suppressed]
+    aliases_of = {rule.id: tuple(rule.aliases) for rule in rule_set.rules}  # once, not a walk per finding
+    exceptions = [_suppression(f, policy, aliases_of, today, granted_by) for f in findings if f.suppressed]
     exceptions += [_disabled(rule_id, rule_set) for rule_id in disabled]
     return {
         "evidence_version": EVIDENCE_VERSION,

@@ -178,3 +178,15 @@ def test_broken_blocks_are_errors_not_silently_empty() -> None:
 def test_a_merge_record() -> None:
     record = merge_record("o/r", 3, "a" * 40, "b" * 40, "main", "2026-03-01T10:00:00Z", "c" * 40, "octocat", "d-1", NOW)
     assert record["event"] == "merge" and record["merged_by"] == "octocat" and record["recorded_at"] == "2026-03-01T12:00:05Z"
+
+
+def test_a_suppression_written_with_a_rules_alias_is_named_as_written() -> None:
+    """A policy may name a rule by an alias (its CloudFormation twin's id): the record's exception
+    is that suppression, scope and reason as the policy wrote them."""
+    review, record = review_of(POLICY.replace("  - rule: CB-AWS-001\n", "  - rule: CB-CFN-001\n"))
+    legacy = next(f for f in review.findings if f.resource == "aws_ebs_volume.legacy" and f.rule_id == "CB-AWS-001")
+    assert legacy.suppressed
+    suppression = next(e for e in record["exceptions"] if e["kind"] == "suppression")
+    assert suppression["fingerprint"] == legacy.fingerprint and suppression["rule"] == "CB-AWS-001"
+    assert suppression["scope"] == {"rule": "CB-CFN-001", "path": None, "resource": "aws_ebs_volume.legacy"}
+    assert suppression["reason"] == "Migration tracked in OPS-12" and suppression["expires"] == "2099-01-31"
