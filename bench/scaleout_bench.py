@@ -42,8 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import redis
-
+from bench.redis_keys import delete_namespace
 from tests.e2e.serving import App, serve, wait_for, work
 from tests.fakegithub import FakeGitHub, Repository
 
@@ -95,11 +94,7 @@ def namespace(url: str) -> Iterator[dict[str, str]]:
     try:
         yield {"REDIS_URL": url, "REDIS_NAMESPACE": prefix}
     finally:
-        client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        delete_namespace(url, prefix)
 
 
 def completed(fake: FakeGitHub, repos: list[Repository]) -> bool:

@@ -25,8 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import redis
-
+from bench.redis_keys import delete_namespace
 from bot.app.jobs import ReviewJob
 from bot.app.runner import ReviewRunner
 from bot.app.shared_cache import RedisCache
@@ -97,11 +96,7 @@ def main() -> None:
             print(f"  time ratio shared/own: {shared_times / own:.2f}; "
                   f"requests ratio: {results['shared Redis'][1][2] / results['own caches'][1][2]:.2f}")
     finally:
-        client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(match=f"{{{namespace}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        delete_namespace(url, namespace)
 
 
 if __name__ == "__main__":
