@@ -12,24 +12,17 @@ from collections.abc import Iterator
 import pytest
 
 from bot.app.logs import configure_logging, job_scope
+from tests.app.root_logger import root_logger_restored
 
 SECRET = "webhook-secret-for-json-tests"
 
 
 @pytest.fixture()
 def stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    out = io.StringIO()
-    configure_logging("DEBUG", secrets=[SECRET], stream=out)
-    try:
+    with root_logger_restored():
+        out = io.StringIO()
+        configure_logging("DEBUG", secrets=[SECRET], stream=out)
         yield out
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
 
 
 def lines(out: io.StringIO) -> list[dict[str, object]]:
@@ -78,17 +71,9 @@ def test_every_field_is_redacted_and_a_newline_cannot_forge_a_line(stream: io.St
 
 
 def test_text_format_keeps_the_one_line_form() -> None:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
     out = io.StringIO()
-    try:
+    with root_logger_restored():
         configure_logging("INFO", stream=out, fmt="text")
         with job_scope("d-1", "o/r", 3, "d" * 40):
             logging.getLogger("bot.x").info("hello")
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
     assert "bot.x: delivery=d-1 repo=o/r pr=3 head=dddddddddddd hello" in out.getvalue()

@@ -37,6 +37,7 @@ from bot.app.webhooks import Ignored, route, signature_for
 from bot.report.evidence_chain import StoredEntry
 from tests.app.redis_fixtures import RedisServer
 from tests.app.redis_fixtures import eventually as eventually_async
+from tests.app.root_logger import root_logger_restored
 from tests.fakegithub import descriptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -625,20 +626,12 @@ def test_redacting_formatter_hides_credentials(pem: str) -> None:
 
 
 def test_configure_logging_sets_level_and_redaction() -> None:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
     stream = io.StringIO()
-    try:
+    with root_logger_restored() as root:
         logs.configure_logging("WARNING", secrets=["a-long-webhook-secret"], stream=stream)
         logging.getLogger("bot.test").info("hidden at WARNING")
         logging.getLogger("bot.test").warning("secret is a-long-webhook-secret")
         assert root.level == logging.WARNING
-    finally:
-        for h in list(root.handlers):
-            root.removeHandler(h)
-        for h in saved_handlers:
-            root.addHandler(h)
-        root.setLevel(saved_level)
     assert stream.getvalue().count("\n") == 1
     assert "secret is [secret redacted]" in stream.getvalue()
 

@@ -23,6 +23,7 @@ from bot.app.setup import PendingRegistrations, create_setup_app
 from bot.app.setup_settings import load_setup_settings
 from bot.app.setup_token import TOKEN_FILE_NAME, SetupGate, new_token, open_gate
 from bot.github.manifest import RegisteredApp
+from tests.app.root_logger import root_logger_restored
 from tests.app.setup_test import APP, MANIFEST, handoff
 
 TOKEN = "the-operators-setup-token-0123456789abcdef"
@@ -57,14 +58,8 @@ def text(response: httpx.Response) -> str:
 @pytest.fixture
 def root_logging() -> Iterator[None]:
     """serve.run installs its own root handler: put the test run's back afterwards."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved_handlers:
-        root.addHandler(handler)
-    root.setLevel(saved_level)
+    with root_logger_restored():
+        yield
 
 
 @pytest.mark.timeout(30)
