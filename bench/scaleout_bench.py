@@ -51,26 +51,29 @@ QUIET = {"LOG_LEVEL": "INFO", "WORKER_HEARTBEAT": "1", "SHUTDOWN_GRACE": "0"}
 CONCURRENCY = 2  # consumers per worker process
 
 
-def lower_fake_priority(niceness: int) -> int:
-    """Schedule the fake GitHub's threads (every thread of this process but the main one, which
-    starts the servers and workers at the usual priority) `niceness` lower: it stands in for GitHub,
-    another machine, and its schema checks must not take the CPU of the App it answers. Threads
-    it starts later inherit it (Linux schedules threads one by one). The threads changed."""
-    main = threading.main_thread().native_id
+def renice_threads(pid: int | str, niceness: int, keep: frozenset[int] = frozenset()) -> int:
+    """Schedule each thread of process `pid` ("self": this one) but those in `keep` `niceness`
+    lower; Linux schedules threads one by one, and what a thread starts later inherits its
+    priority. How many threads were changed."""
     changed = 0
-    for entry in os.listdir("/proc/self/task"):
-        if int(entry) != main and niceness > 0:
+    for entry in os.listdir(f"/proc/{pid}/task"):
+        if niceness > 0 and int(entry) not in keep:
             os.setpriority(os.PRIO_PROCESS, int(entry), niceness)
             changed += 1
     return changed
 
 
+def lower_fake_priority(niceness: int) -> int:
+    """The fake GitHub's threads (every thread of this process but the main one, which starts the
+    servers and workers at the usual priority): it stands in for GitHub, another machine, and its
+    schema checks must not take the CPU of the App it answers."""
+    main = threading.main_thread().native_id
+    return renice_threads("self", niceness, keep=frozenset({main} if main is not None else ()))
+
+
 def lower_priority(pid: int, niceness: int) -> None:
-    """Schedule a worker process (each of its threads; what they start later inherits it)
-    `niceness` lower: `--worker-nice` stands in for workers on machines of their own."""
-    if niceness > 0:
-        for entry in os.listdir(f"/proc/{pid}/task"):
-            os.setpriority(os.PRIO_PROCESS, int(entry), niceness)
+    """A worker process: `--worker-nice` stands in for workers on machines of their own."""
+    renice_threads(pid, niceness)
 
 
 def machine() -> str:
