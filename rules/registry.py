@@ -16,8 +16,6 @@ from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-import yaml
-
 from bot.engine.review import RuleSet
 from bot.engine.rule import Rule
 from rules.spec.cache import cached, catalog_entries
@@ -133,6 +131,8 @@ def load_framework_files() -> tuple[Framework, ...]:
 
 
 def _read_framework_files() -> tuple[Framework, ...]:
+    import yaml  # only when the catalog cache has no entry
+
     folder = resources.files("rules") / "frameworks"
     frameworks = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -193,7 +193,9 @@ def merged_controls(rules: Iterable[Rule], frameworks: Iterable[Framework]
 
 @lru_cache(maxsize=1)
 def default_controls() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
-    return merged_controls(all_rules(), load_frameworks())
+    """Controls per shipped rule (`merged_controls`), kept in the catalog cache: a review needs
+    these, not the framework files' names and descriptions."""
+    return cached("controls", lambda: merged_controls(all_rules(), load_frameworks()), {})
 
 
 MIGRATIONS_FILE = "tfsec-trivy.yml"
@@ -215,6 +217,8 @@ def migration_table() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
 
 
 def parse_migrations(text: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    import yaml  # only when the catalog cache has no entry
+
     where = f"rules/migrations/{MIGRATIONS_FILE}"
     data = yaml.safe_load(text)
     checks = data.get("checks") if isinstance(data, dict) else None
@@ -236,6 +240,19 @@ def parse_migrations(text: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
 def default_rule_set() -> RuleSet:
     """Every shipped rule with its regulation controls: what the App and the CLI hand the engine."""
     return RuleSet(all_rules(), default_controls(), catalog_version(), migration_table())
+
+
+def prepared_rule_set() -> RuleSet:
+    """`default_rule_set()` with everything its rules may need loaded now: every rule's bindings
+    decoded and every Python check imported. For a process that reviews change after change (the
+    App's engine), which pays this once at start-up rather than in its first reviews; a CLI run
+    loads only what its change's resources meet."""
+    from rules.spec.catalog import decode_all
+    from rules.spec.functions import FUNCTIONS
+
+    decode_all()
+    FUNCTIONS.load_all()
+    return default_rule_set()
 
 
 def with_custom_rules(rule_set: RuleSet, custom: Iterable[Rule]) -> RuleSet:

@@ -86,9 +86,9 @@ class _RuleSets:
     """The shipped rule set, loaded once per process, and the last few with custom rules added."""
 
     def __init__(self) -> None:
-        from rules.registry import default_rule_set
+        from rules.registry import prepared_rule_set
 
-        self.default = default_rule_set()
+        self.default = prepared_rule_set()
         self._custom: dict[str, RuleSet] = {}
 
     def for_work(self, work: EngineWork) -> RuleSet:

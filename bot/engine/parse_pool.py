@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -40,10 +38,14 @@ from bot.engine import limits
 from bot.engine.budget import FileClock
 from bot.engine.model import FileError, ParsedFile
 from bot.engine.parsers import DOCKERFILE, JSON, TERRAFORM, YAML, classify, parse_one
-from bot.engine.processes import die_with_parent
 
 if TYPE_CHECKING:  # the Terraform parser is imported only when a review reads Terraform
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from bot.engine.parsers.terraform.module import LoadedFile
+
+# multiprocessing and concurrent.futures (some 20 ms of imports: logging, ctypes, pickle, sockets)
+# are imported only by a review big enough for a pool, never by a small change's CLI check.
 
 __all__ = ["MIN_BYTES", "MIN_FILES", "MIN_FILE_BYTES", "Loaded", "Parsing", "crash_message", "load", "load_all", "parseable"]
 
@@ -131,9 +133,16 @@ def load_all(files: Mapping[str, str], clock: FileClock, parsing: Parsing | None
     parsing = parsing or Parsing()
     items = list(files.items())
     workers = parsing.pool_size(len(items), sum(len(text) for _, text in items))
-    if workers <= 1 or multiprocessing.current_process().daemon:  # a daemon may start no process
+    if workers <= 1 or _in_daemon():  # a daemon may start no process
         return dict(_serial(items, clock))
     return dict(_Pool(workers, clock, parsing.stall_seconds).run(items))
+
+
+def _in_daemon() -> bool:
+    """Whether this is a daemonic multiprocessing child (which may start no process); a process
+    that never imported multiprocessing is none."""
+    mp = sys.modules.get("multiprocessing")
+    return mp is not None and bool(mp.current_process().daemon)
 
 
 def _serial(items: Sequence[tuple[str, str]], clock: FileClock) -> Iterator[tuple[str, Loaded]]:
@@ -155,6 +164,8 @@ def _on_timer(signum: int, frame: object) -> None:
 
 
 def _worker_start(parent: int) -> None:
+    from bot.engine.processes import die_with_parent
+
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGPROF, _on_timer)
@@ -199,6 +210,10 @@ class _Pool:
                ) -> Generator[tuple[str, Loaded], None, tuple[list[tuple[str, str]], str]]:
         """Parse from `pending` until it is empty (returns no files) or the pool breaks or stalls
         (returns the files that were in flight and why; `pending` keeps the rest)."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         flight: collections.deque[tuple[str, str, Future[tuple[Loaded | None, float]]]] = collections.deque()
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=_worker_start, initargs=(os.getpid(),))

@@ -33,7 +33,7 @@ from bot import __version__
 T = TypeVar("T")
 
 FOLDER = "compliance-bot"
-FORMAT = 1  # of the stored JSON; part of the key
+FORMAT = 2  # of the stored JSON; part of the key (2: specs stored with their bindings apart)
 CATALOG_SUFFIXES = (".yml", ".py")  # specs and framework files; the Python checks and the spec interpreter
 
 
@@ -115,21 +115,27 @@ def _init_fields(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def decode(data: Any, classes: Mapping[str, type]) -> Any:
-    """The value `encode` stored; CacheFormatError on anything else (a class not in `classes`)."""
-    if data is None or isinstance(data, bool | int | float | str):
+    """The value `encode` stored; CacheFormatError on anything else (a class not in `classes`).
+    A plain value inside is taken as it is, without a call (most of what is stored: ids, names)."""
+    kind = type(data)
+    if kind in _PLAIN:
         return data
-    if isinstance(data, list):
-        return [decode(item, classes) for item in data]
-    if not isinstance(data, dict) or len(data) not in (1, 2):
+    if kind is list:
+        return [item if type(item) in _PLAIN else decode(item, classes) for item in data]
+    if kind is not dict or len(data) not in (1, 2):
         raise CacheFormatError("not a stored value")
-    if "$tuple" in data and isinstance(data["$tuple"], list):
-        return tuple(decode(item, classes) for item in data["$tuple"])
+    if "$tuple" in data and type(items := data["$tuple"]) is list:
+        return tuple([item if type(item) in _PLAIN else decode(item, classes) for item in items])
     if "$dict" in data and isinstance(data["$dict"], list):
         pairs = data["$dict"]
-        if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+        if not all(type(pair) is list and len(pair) == 2 for pair in pairs):
             raise CacheFormatError("not a stored mapping")
-        return {decode(k, classes): decode(v, classes) for k, v in pairs}
+        return {k if type(k) in _PLAIN else decode(k, classes): v if type(v) in _PLAIN else decode(v, classes)
+                for k, v in pairs}
     cls = classes.get(str(data.get("$class", data.get("$enum", ""))))
     if cls is None:
         raise CacheFormatError("a class the cache does not store")
@@ -142,7 +148,7 @@ def decode(data: Any, classes: Mapping[str, type]) -> Any:
     if "$class" in data and dataclasses.is_dataclass(cls) and isinstance(fields, dict):
         if fields.keys() != _init_fields(cls):
             raise CacheFormatError(f"not the fields of {cls.__name__}")
-        return cls(**{name: decode(value, classes) for name, value in fields.items()})
+        return cls(**{name: value if type(value) in _PLAIN else decode(value, classes) for name, value in fields.items()})
     raise CacheFormatError("not a stored value")
 
 

@@ -9,7 +9,7 @@ policy's `unknown: fail` turns into findings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from bot.engine.model import Node, Resource, Unknown, Violation
@@ -25,11 +25,26 @@ from rules.spec.reading import Read, landing
 
 def compile_spec(spec: Spec, functions: Mapping[str, CheckFn] = FUNCTIONS) -> Rule:
     """The `Rule` a spec describes: sources and types are the union of its bindings'."""
-    any_kind = any(b.workloads for b in spec.bindings)
-    types = frozenset() if any_kind else frozenset(resource_type(t) for b in spec.bindings for t in b.types if t != WORKLOADS)
+    sources, types = judged(spec.bindings)
+    return compile_parts(spec, lambda: spec.bindings, sources, types, functions)
+
+
+def judged(bindings: Sequence[Binding]) -> tuple[frozenset[str], frozenset[str]]:
+    """The sources and types a rule of these bindings judges: what the rule set indexes it by
+    (no types: every type of its sources)."""
+    any_kind = any(b.workloads for b in bindings)
+    types = frozenset() if any_kind else frozenset(resource_type(t) for b in bindings for t in b.types if t != WORKLOADS)
+    return frozenset(SOURCES[b.format] for b in bindings), types
+
+
+def compile_parts(spec: Spec, bindings: Callable[[], Sequence[Binding]], sources: frozenset[str],
+                  types: frozenset[str], functions: Mapping[str, CheckFn] = FUNCTIONS) -> Rule:
+    """The `Rule` of `spec`'s metadata whose bindings come from `bindings()` when it first judges
+    a resource (the catalog cache decodes them only then: most rules never meet a change's
+    resources); `sources` and `types` are `judged(bindings())`."""
 
     def check(resource: Resource, context: RuleContext) -> Iterable[Violation]:
-        for binding in spec.bindings:
+        for binding in bindings():
             if binds(binding, resource):
                 return list(_judge(spec, binding, resource, context, functions))
         return []
@@ -39,7 +54,7 @@ def compile_spec(spec: Spec, functions: Mapping[str, CheckFn] = FUNCTIONS) -> Ru
         id=spec.id,
         title=spec.title,
         severity=spec.severity,
-        sources=frozenset(SOURCES[b.format] for b in spec.bindings),
+        sources=sources,
         types=types,
         rationale=spec.rationale,
         remediation=spec.remediation,
