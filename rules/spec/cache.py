@@ -14,6 +14,7 @@ off. `COMPLIANCE_BOT_CACHE=off` turns it off.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -170,9 +171,15 @@ def cached(section: str, make: Callable[[], T], classes: Mapping[str, type], key
     return value
 
 
+KEPT_CATALOGS = 4
+"""Entries of this many catalogs are kept per section, the most recently written: two installs on
+one machine (a pre-commit hook's and a CLI's, two checkouts) would otherwise each remove the
+other's entry, and every run of either would read the YAML files again."""
+
+
 def _store(folder: Path, section: str, name: str, text: str) -> None:
     """Write atomically (a reader sees the old entry or the whole new one), readable by the user
-    only, and remove this section's entries of other keys (older catalogs)."""
+    only, and remove this section's entries of older catalogs past KEPT_CATALOGS."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{section}-", dir=folder)
     try:
@@ -182,6 +189,10 @@ def _store(folder: Path, section: str, name: str, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    others = []
     for old in folder.glob(f"{section}-*.json"):
         if old.name != name:
-            old.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                others.append((old.stat().st_mtime_ns, old))
+    for _, old in sorted(others, reverse=True)[KEPT_CATALOGS - 1:]:
+        old.unlink(missing_ok=True)

@@ -86,8 +86,14 @@ def test_a_second_process_reads_the_entry_instead_of_making_it(tmp_path: Path, m
     assert entry.stat().st_mode & 0o077 == 0  # the user's own
     assert cached("section", make, {}, key="k2") == ("a", "b")  # another catalog: made again
     assert made == [1, 1]
-    assert not entry.exists()  # the older catalog's entry is gone
-    assert [p.name for p in (tmp_path / cache.FOLDER).iterdir()] == ["section-k2.json"]
+    assert cached("section", make, {}, key="k1") == ("a", "b")  # and the first one's entry is still read
+    assert made == [1, 1]
+    for n, key in enumerate(("k3", "k4", "k5"), 1):  # written later, each one's entry newer
+        os.utime(entry, ns=(0, n))
+        cached("section", make, {}, key=key)
+    assert not entry.exists()  # past KEPT_CATALOGS catalogs, the oldest entry is gone
+    assert sorted(p.name for p in (tmp_path / cache.FOLDER).iterdir()) == [
+        f"section-k{n}.json" for n in range(2, 2 + cache.KEPT_CATALOGS)]
 
 
 def test_a_corrupt_entry_is_made_again_and_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
