@@ -7,28 +7,12 @@ and every reporter (CLI text, JSON, SARIF, GitHub review, check run) consumes `F
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class Severity(str, enum.Enum):
-    """How bad a finding is; ordered so a policy can set a threshold."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-    @property
-    def rank(self) -> int:
-        """Higher is worse: critical=4 ... low=1."""
-        return {"critical": 4, "high": 3, "medium": 2, "low": 1}[self.value]
-
-    def at_least(self, other: Severity) -> bool:
-        return self.rank >= other.rank
+from bot.engine.severity import Severity as Severity  # noqa: PLC0414 - re-exported: every record names it
 
 
 @dataclass(frozen=True)
