@@ -117,8 +117,9 @@ def resolve(root: Path, base_rev: str | None, head_rev: str, mode: str = COMMITS
         merge_base = run_git(root, "merge-base", base_name, tip).decode().strip()
     except GitError:
         raise UsageError(f"unknown revision or no common history: {base_name}") from None
-    name = _branch(root) if base_name == "HEAD" else _named(base_name, _commit_of(root, base_name))
-    if _commit_of(root, base_name) != merge_base:
+    base_commit = _commit_of(root, base_name)
+    name = _branch(root) if base_name == "HEAD" else _named(base_name, base_commit)
+    if base_commit != merge_base:
         label = f"{merge_base[:7]} (merge-base with {name})"
     else:
         label = f"{name}@{merge_base[:7]}" if name != merge_base[:7] else name

@@ -185,6 +185,11 @@ class GitTree:
             return too_large_reason(blob[1])
         return None
 
+    def blob_id(self, path: str) -> str | None:
+        """The id of the blob at `path` (a file's, not a symlink's), from the tree listing."""
+        blob = self._index().get(path)
+        return blob[0] if blob is not None else None
+
     def size_of(self, path: str) -> int | None:
         """The blob's size from the tree listing, so reads are planned within the byte budget."""
         blob = self._index().get(path)

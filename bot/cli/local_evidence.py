@@ -11,7 +11,7 @@ from typing import Any
 
 from bot import __version__
 from bot.cli.errors import GitError
-from bot.cli.git import run_git
+from bot.cli.git import GitTree, run_git
 from bot.engine.policy import POLICY_PATH, Policy
 from bot.engine.review import Engine, Review
 from bot.report.evidence import PolicySource, Subject, build_evidence, git_blob_sha
@@ -29,13 +29,10 @@ def origin_repository(root: Path) -> str | None:
     return None
 
 
-def committed_policy(root: Path, commit: str) -> PolicySource:
-    """The policy file's blob at `commit`, or the default when there is none."""
-    try:
-        blob = run_git(root, "rev-parse", "--verify", "--quiet", f"{commit}:{POLICY_PATH}").decode().strip()
-    except GitError:
-        blob = ""
-    return PolicySource(POLICY_PATH, blob or None)
+def committed_policy(tree: GitTree) -> PolicySource:
+    """The policy file's blob in `tree` (from the listing the review read it by), or the default
+    when there is none."""
+    return PolicySource(POLICY_PATH, tree.blob_id(POLICY_PATH))
 
 
 def file_policy(path: Path | None, fallback: PolicySource) -> PolicySource:

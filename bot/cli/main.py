@@ -259,7 +259,7 @@ def check_change(repo: Path, base_rev: str | None, head_rev: str | None, policy_
     diffs = _git_diff(root, comparison.base, head)
     review = engine.review_change(diffs, head, base)
     subject = Subject(origin_repository(root), None, comparison.head_commit, comparison.base, comparison.base_name)
-    source = file_policy(policy_path, committed_policy(root, policy_source.commit))
+    source = file_policy(policy_path, committed_policy(policy_source))
     return Checked(engine, _with_refusals(review, custom), policy, (subject, source), comparison, len(diffs))
 
 

@@ -437,3 +437,18 @@ def test_check_never_honours_an_exception_the_change_adds_and_scan_honours_the_t
     scanned = json.loads(out)
     assert [(f["line"], f["suppressed"]) for f in scanned["findings"]] == [(4, False), (10, True)]
     assert scanned["exceptions"][0]["status"] == "honoured"
+
+
+def test_the_json_evidence_names_the_blob_of_the_policy_the_check_read(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    policy = "not_reviewed:\n  fail: [helm template]\n"
+    repo = helm_and_bicep_change(tmp_path, policy)
+    code, out, _ = run(capsys, "check", "--repo", str(repo), "--base", "HEAD~1", "--format", "json")
+    assert code == 1  # the policy was read: its switch fails the check
+    blob = git(repo, "rev-parse", "HEAD~1:.github/compliance.yml").strip()
+    named = json.loads(out)["evidence"]["policy"]
+    assert (named["path"], named["blob_sha"], named["source"]) == (".github/compliance.yml", blob, "file")
+    (tmp_path / "bare").mkdir()
+    bare = make_repo(tmp_path / "bare", {"a.txt": "a\n"}, {"a.txt": "b\n"})
+    code, out, _ = run(capsys, "check", "--repo", str(bare), "--base", "HEAD~1", "--format", "json")
+    assert code == 0 and json.loads(out)["evidence"]["policy"]["blob_sha"] is None
