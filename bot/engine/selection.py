@@ -118,6 +118,8 @@ def expand_related(
     locals, because the changed value flows on through them.
     """
     selected: dict[tuple[str, str, str], Resource] = {r.key: r for r in touched}
+    if all(r.key in selected for members in groups.values() for r in members):
+        return list(selected.values())  # everything is touched (a whole-tree scan): nothing to add
     indexes: dict[str, _GroupIndex] = {}
 
     def index(key: str) -> _GroupIndex:
@@ -153,8 +155,10 @@ def _instances_of_calls(calls: Sequence[Resource], groups: Mapping[str, Sequence
         return []
     sites = {(*call.calls, CallSite(call.path, call.address.removeprefix("module."), call.line, call.end_line))
              for call in calls}
+    # A resource is made by a site when the site is a prefix of its calls: one set lookup per
+    # prefix, not a comparison per site (a scan selects every call of hundreds of instances).
     return [resource for members in groups.values() for resource in members
-            if resource.calls and any(resource.calls[: len(site)] == site for site in sites)]
+            if any(resource.calls[:depth] in sites for depth in range(1, len(resource.calls) + 1))]
 
 
 def _readers_through_values(origin: Resource, group: _GroupIndex) -> list[Resource]:

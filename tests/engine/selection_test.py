@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.engine.diff import parse_file_patch
-from bot.engine.model import Node, Resource
-from bot.engine.selection import base_seeds, expand_related, group_key, touched_resources
+from bot.engine.model import CallSite, Node, Resource
+from bot.engine.selection import _instances_of_calls, base_seeds, expand_related, group_key, touched_resources
 
 
 def tf(address: str, line: int, end: int, refs: set[str] = frozenset(), path: str = "m/main.tf",  # type: ignore[assignment]
@@ -90,3 +95,33 @@ def test_an_edited_base_resource_does_not_recheck_other_readers_of_its_variables
     reader_of_a = tf("aws_volume_attachment.x", 15, 18, {"aws_ebs_volume.a"})
     selected = expand_related([], groups_of(var, head_a, other, reader_of_a), seeds)
     assert addresses(selected) == {"var.size", "aws_volume_attachment.x"}
+
+
+def test_when_everything_is_touched_the_selection_is_the_touched_resources_in_their_order() -> None:
+    bucket = tf("aws_s3_bucket.b", 1, 3)
+    sse = tf("aws_s3_bucket_server_side_encryption_configuration.b", 5, 9, {"aws_s3_bucket.b"})
+    call = tf("module.m", 11, 13, kind="module")
+    everything = [sse, call, bucket]
+    assert expand_related(everything, groups_of(bucket, sse, call)) == everything
+    assert addresses(expand_related([sse, call], groups_of(bucket, sse, call))) == addresses(everything)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), max_size=4), max_size=12), st.lists(st.lists(st.integers(0, 3),
+       min_size=1, max_size=4), max_size=4))
+def test_a_selected_call_brings_exactly_the_resources_whose_calls_begin_with_it(chains: list[list[int]],
+                                                                                called: list[list[int]]) -> None:
+    """Call chains of small numbers (site n: module.mn, written on line n of caller.tf): a resource
+    is brought in when some selected call's chain (its own calls, then itself) begins its calls."""
+    def site(n: int) -> CallSite:
+        return CallSite("caller.tf", f"m{n}", n + 1, n + 1)
+
+    made = [replace(tf(f"aws_s3_bucket.r{i}", 1, 2, path=f"mod{i}/main.tf"), calls=tuple(site(n) for n in chain))
+            for i, chain in enumerate(chains)]
+    calls = [replace(tf(f"module.m{chain[-1]}", chain[-1] + 1, chain[-1] + 1, kind="module", path="caller.tf"),
+                     calls=tuple(site(n) for n in chain[:-1])) for chain in called]
+    wanted = {tuple(site(n) for n in chain) for chain in called}
+    expected = {r.address for r in made
+                if any(len(r.calls) >= len(w) and r.calls[:len(w)] == w for w in wanted)}
+    groups = groups_of(*made)
+    assert addresses(_instances_of_calls(calls, groups)) == expected
