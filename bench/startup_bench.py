@@ -1,5 +1,6 @@
-"""What the CLI costs before and around its work: `compliance-bot --help`, and `compliance-bot
-check` of a three-file change (an `.env` file, a Kubernetes manifest, a Dockerfile; no Terraform),
+"""What the CLI costs before and around its work: `compliance-bot --help`, `compliance-bot check`
+of a three-file change (an `.env` file, a Kubernetes manifest, a Dockerfile; no Terraform) and of
+a one-file Terraform change, and reading one `.tf` file (importing the Terraform parser, no CLI),
 each a fresh process, wall clock and CPU.
 
     python bench/startup_bench.py [--runs N] [--baseline CHECKOUT]
@@ -55,6 +56,24 @@ def three_file_change(folder: Path) -> Path:
     return repo
 
 
+# A small module's file: a variable, a local interpolating it, a resource using the local.
+TF_FILE = ('variable "mode" {\n  default = "read"\n}\n\nlocals {\n  acl = "public-${var.mode}"\n}\n\n'
+           'resource "aws_s3_bucket" "logs" {\n  bucket = "logs"\n  acl    = local.acl\n}\n')
+
+
+def terraform_change(folder: Path) -> Path:
+    """A repository whose last commit adds a resource to its one `.tf` file."""
+    repo = folder / "tf-repo"
+    repo.mkdir(parents=True)
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "main.tf").write_text(TF_FILE.split("\nresource", 1)[0])
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    (repo / "main.tf").write_text(TF_FILE)
+    _git(repo, "commit", "-qam", "change")
+    return repo
+
+
 def _run(command: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of one fresh process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -82,14 +101,20 @@ def cases(baseline: Path | None, bytecode: Path) -> dict[str, tuple[dict[str, st
 
 def measure(runs: int, baseline: Path | None, folder: Path) -> dict[str, dict[str, tuple[float, float]]]:
     """Per command, per case: median wall and CPU seconds."""
-    repo = three_file_change(folder)
+    repo, tf_repo = three_file_change(folder), terraform_change(folder)
+    read_tf = ("from bot.engine.parsers.terraform.module import load_file\n"
+               f"assert not hasattr(load_file('main.tf', {TF_FILE!r}), 'message')")
     commands = {"python -c pass (the interpreter alone)": [sys.executable, "-c", "pass"],
                 "--help": [sys.executable, "-m", "bot.cli.main", "--help"],
                 "check (3 files)": [sys.executable, "-m", "bot.cli.main", "check", "--repo", str(repo),
-                                    "--base", "HEAD~1"]}
+                                    "--base", "HEAD~1"],
+                "check (1 .tf file)": [sys.executable, "-m", "bot.cli.main", "check", "--repo", str(tf_repo),
+                                       "--base", "HEAD~1"],
+                "read one .tf file (import the parser, load_file)": [sys.executable, "-c", read_tf]}
     ways = cases(baseline, folder / "bytecode")
-    for env, cwd in ways.values():  # warm the caches (the catalog's, the interpreter's bytecode)
-        _run(commands["check (3 files)"], env, cwd)
+    for env, cwd in ways.values():  # warm the caches (the catalog's, the interpreter's bytecode, lark's grammar)
+        for warming in ("check (3 files)", "check (1 .tf file)"):
+            _run(commands[warming], env, cwd)
     samples: dict[str, dict[str, list[tuple[float, float]]]] = {c: {w: [] for w in ways} for c in commands}
     for _ in range(runs):
         for command, argv in commands.items():

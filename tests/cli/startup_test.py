@@ -1,6 +1,7 @@
-"""What the CLI imports before any work: `--help` none of the engine, the rules or the App, and a
-review of a change without Terraform not the HCL parser (lark). Each runs in a fresh interpreter,
-as a user's command does."""
+"""What the CLI imports before any work: `--help` none of the engine, the rules or the App, a
+review of a change without Terraform not the HCL parser, and a review of `.tf` files (read by
+tree-sitter) not python-hcl2 or lark, which `.tf.json` expressions and syntax errors still load
+when they need them. Each runs in a fresh interpreter, as a user's command does."""
 
 from __future__ import annotations
 
@@ -34,6 +35,57 @@ def test_help_imports_neither_the_engine_nor_the_rules_nor_the_app() -> None:
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=repo, check=True,
                    capture_output=True, timeout=60)
+
+
+def _change(repo: Path, base: dict[str, str], head: dict[str, str]) -> None:
+    """A repository whose last commit turns the files `base` into the files `head`."""
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    for files in (base, head):
+        for name, text in files.items():
+            (repo / name).write_text(text)
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-qm", "change")
+
+
+def _check(repo: Path) -> str:
+    """Code that runs `compliance-bot check` of the last commit and keeps what it printed in `out`."""
+    return ("import contextlib, io\nfrom bot.cli.main import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()) as out:\n    code = main(['check', '--repo', {str(repo)!r}, "
+            "'--base', 'HEAD~1'])\n")
+
+
+def test_a_check_of_tf_files_never_imports_lark_or_hcl2(tmp_path: Path) -> None:
+    """The bucket's ACL is only known by evaluating the module (a local interpolating a
+    variable's default): the finding shows the `.tf` files were read and evaluated."""
+    repo = tmp_path / "repo"
+    variables = 'variable "mode" {\n  default = "read"\n}\n'
+    bucket = ('locals {\n  acl = "public-${var.mode}"\n}\n\n'
+              'resource "aws_s3_bucket" "logs" {\n  bucket = "logs"\n  acl    = local.acl\n}\n')
+    _change(repo, {"variables.tf": variables}, {"main.tf": bucket})
+    code = _check(repo) + "assert code == 1 and \"main.tf:7 CB-AWS-007 critical Canned ACL 'public-read'\" in out.getvalue(), " \
+        "out.getvalue()"
+    modules = _imported_after(code)
+    assert "bot.engine.parsers.terraform.hcl_treesitter" in modules  # the .tf files were read
+    assert {m for m in modules if m.split(".")[0] in ("lark", "hcl2", "regex")} == set()
+
+
+def test_tf_json_expressions_and_hcl2s_syntax_errors_load_lark_when_they_need_it(tmp_path: Path) -> None:
+    """A `.tf.json` expression is read by hcl2, and a `.tf` file tree-sitter refuses is read once
+    more by hcl2 for its wording: lark, first imported there, still gives the same message (its
+    exceptions recognised though `errors` was imported before lark was)."""
+    repo = tmp_path / "repo"
+    bucket_json = ('{"variable": {"acl": {"default": "public-read"}}, "resource": {"aws_s3_bucket": '
+                   '{"j": {"bucket": "j", "acl": "${var.acl}"}}}}\n')
+    _change(repo, {"README.md": "# base\n"},
+            {"bad.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = \n}\n', "main.tf.json": bucket_json})
+    code = _check(repo) + "print(json.dumps(out.getvalue()))"
+    done = subprocess.run([sys.executable, "-c", f"import sys, json\n{code}"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout.splitlines()[-1]).splitlines()
+    assert "main.tf.json:1 CB-AWS-007 critical Canned ACL 'public-read' makes the data readable by anyone." in printed
+    assert "bad.tf:2 error: syntax error: unexpected '}', expected ! or \" or ( or [ or a name or a number" in printed
 
 
 def test_a_check_without_terraform_never_imports_the_hcl_parser(tmp_path: Path) -> None:

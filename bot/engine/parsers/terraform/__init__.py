@@ -17,7 +17,9 @@ known becomes `Unknown(expression)` so rules can tell "false" from "cannot tell"
 
 One module per step, each importing only those before it:
 
-- `grammar`: the one call into python-hcl2 (lark grammar, its on-disk cache), text -> values.
+- `hcl2_shape`: python-hcl2's value conventions (quotes, `${...}`, inline HCL, heredocs, labels).
+- `grammar`: the one call into python-hcl2 (lark grammar, its on-disk cache), text -> values;
+  hcl2 and lark imported by its first parse, never by reading `.tf` files.
 - `lexer`: tokens with lines (strings, heredocs, comments, paired brackets); the nesting limit.
 - `outline`: blocks, attributes, object entries and list items with their spans, from tokens.
 - `expressions`: one hcl2-rendered expression evaluated, given what `var.x`/`local.x` hold.

@@ -1,11 +1,12 @@
 """The one call into python-hcl2: its grammar, run by lark, turns a file's text into values.
 
-Everything that drives python-hcl2 lives here, with the two facts of its value shape other
-modules rely on beyond plain dicts and lists (position keys, labelled blocks nested by label;
-`values` relies on a third: expressions come back as `${...}` strings). Values come without
-lines; the lexer and the outline supply those. Reviews read `.tf` files with `hcl_treesitter`,
-which gives the same values; this stays for `.tf.json` expressions, as that reader's reference
-and fallback, and to word syntax errors.
+Everything that drives python-hcl2 lives here; the shape of the values it gives (position keys,
+labelled blocks nested by label, expressions as `${...}` strings) is `hcl2_shape`'s. Values come
+without lines; the lexer and the outline supply those. Reviews read `.tf` files with
+`hcl_treesitter`, which gives the same values; this stays for `.tf.json` expressions, as that
+reader's reference and fallback, and to word syntax errors. So hcl2 and lark (~60 ms to import)
+are imported by the first parse, not by importing this module: a review that reads only `.tf`
+files never loads them.
 """
 
 from __future__ import annotations
@@ -15,25 +16,20 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import hcl2.parser
-import lark
-from hcl2.transformer import DictTransformer
-from lark import Discard, Lark
+if TYPE_CHECKING:
+    from lark import Lark
 
-__all__ = ["META_KEYS", "load_hcl", "unwrap"]
-
-# Position keys hcl2 adds to bodies when asked for metadata; never part of a value.
-META_KEYS = frozenset({"__start_line__", "__end_line__"})
+__all__ = ["load_hcl"]
 
 
-def _dropping_discard(callback: Callable[..., Any]) -> Callable[..., Any]:
+def _dropping_discard(callback: Callable[..., Any], discard: object) -> Callable[..., Any]:
     """Tree-mode lark removes children that returned `Discard` (hcl2's newlines and comments);
     inside the parser nothing does, so each callback drops them itself."""
 
     def run(self: Any, args: list[Any]) -> Any:
-        return callback(self, [arg for arg in args if arg is not Discard])
+        return callback(self, [arg for arg in args if arg is not discard])
 
     return run
 
@@ -55,20 +51,24 @@ def _hcl_parser() -> Lark:
     while parsing gives the same values about 3x faster, with no recursion over deep trees.
     Lark caches the grammar tables on disk (see `_grammar_cache_file`): a fresh process starts in ~0.2 s.
     """
+    import hcl2.parser  # here, by the first parse only (see the module's docstring)
+    import lark
+    from hcl2.transformer import DictTransformer
+
     grammar = Path(hcl2.parser.__file__).with_name("hcl2.lark").read_text(encoding="utf-8")
     rules = set(re.findall(r"^[?!]?([a-z_][a-z0-9_]*)\s*:", grammar, re.MULTILINE))
     callbacks = {
-        name: _dropping_discard(getattr(DictTransformer, name))
+        name: _dropping_discard(getattr(DictTransformer, name), lark.Discard)
         for name in rules
         if callable(getattr(DictTransformer, name, None))
     }
-    callbacks["block"] = _dropping_discard(_block_without_meta)
+    callbacks["block"] = _dropping_discard(_block_without_meta, lark.Discard)
     transformer = type("_InlineDictTransformer", (DictTransformer,), callbacks)(with_meta=False)
-    return Lark(grammar, parser="lalr", propagate_positions=False, transformer=transformer,
-                cache=_grammar_cache_file())
+    return lark.Lark(grammar, parser="lalr", propagate_positions=False, transformer=transformer,
+                     cache=_grammar_cache_file(lark.__version__))
 
 
-def _grammar_cache_file() -> str | bool:
+def _grammar_cache_file(lark_version: str) -> str | bool:
     """A private place for lark's pickled grammar tables, or no cache at all.
 
     lark's default cache is a predictable file in the shared temp directory, and it is loaded
@@ -83,18 +83,10 @@ def _grammar_cache_file() -> str | bool:
         return False
     if info.st_uid != os.getuid() or info.st_mode & 0o022:
         return False
-    return str(base / f"hcl2-grammar-lark{lark.__version__}.cache")
+    return str(base / f"hcl2-grammar-lark{lark_version}.cache")
 
 
 def load_hcl(text: str) -> dict[str, Any]:
     """Values of one file as `hcl2.loads` gives them; the only place that knows about hcl2."""
     return cast("dict[str, Any]", _hcl_parser().parse(text + "\n"))  # hcl2.loads appends it too
 
-
-def unwrap(raw: Any, labels: tuple[str, ...]) -> Any:
-    """The body of a labelled block from hcl2's `{label: {label: body}}` shape, or None."""
-    for label in labels:
-        if not isinstance(raw, dict) or label not in raw:
-            return None
-        raw = raw[label]
-    return raw

@@ -4,17 +4,17 @@ python-hcl2 (lark's pure-Python LALR parser) plus the lexer's second tokenisatio
 10,000 lines a second; tree-sitter parses in C, and one walk over its tree gives both what
 `grammar.load_hcl` gives (values exactly as hcl2 renders them, expressions as `${...}`
 strings, the quirks `expressions` knows included) and what `outline.outline_file` gives (every
-block, attribute, object entry and list item with its lines). Rendering reuses hcl2's own
-`DictTransformer` helpers (`to_string_dollar`, `to_tf_inline`, heredoc trimming), so a value
-reads alike whichever parser produced it; `tests/engine/parsers/terraform/hcl_treesitter_test.py`
-holds the two to the same output over every `.tf` file of the repository.
+block, attribute, object entry and list item with its lines). Rendering follows hcl2's value
+conventions (`hcl2_shape`: `to_string_dollar`, `to_tf_inline`, heredoc trimming), so a value
+reads alike whichever parser produced it, and reading a `.tf` file never imports hcl2 or lark;
+`tests/engine/parsers/terraform/hcl_treesitter_test.py` holds the two readers to the same output
+over every `.tf` file of the repository.
 
 Once tree-sitter has parsed, the walk is the rest of the cost, paid per node, so it reads as
 little of each node as it can (issue 13; `python -m bench.parse_bench`): kinds from a table by
 id (`node.type` makes a new string each time), tokens sliced out of the text when it is ASCII,
 comments filtered only out of the nodes found to hold one, a reference written without spaces
-taken as its own text, and hcl2's two hot helpers restated for their common cases
-(`hcl_treesitter_walk_test.py` holds each shortcut to hcl2's reading).
+taken as its own text (`hcl_treesitter_walk_test.py` holds each shortcut to hcl2's reading).
 
 tree-sitter recovers from syntax errors; the bot must not: any ERROR or MISSING node is a
 `SyntaxProblem` with its line. Nesting (blocks, brackets, calls, parentheses, interpolations,
@@ -26,27 +26,24 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import tree_sitter
 import tree_sitter_hcl
-from hcl2.transformer import DictTransformer
 
+# hcl2's value conventions, applied where hcl2's DictTransformer applies them.
+from bot.engine.parsers.terraform.hcl2_shape import heredoc_template, heredoc_template_trim
+from bot.engine.parsers.terraform.hcl2_shape import strip_quotes as _strip_quotes
+from bot.engine.parsers.terraform.hcl2_shape import to_string_dollar as _to_dollar
+from bot.engine.parsers.terraform.hcl2_shape import to_tf_inline as _inline
+from bot.engine.parsers.terraform.hcl2_shape import unwrap_string_dollar as _unwrap_dollar
 from bot.engine.parsers.terraform.lexer import MAX_NESTING, TooDeep, unquote
 from bot.engine.parsers.terraform.outline import Block, Expr
 
 __all__ = ["Duplicate", "SyntaxProblem", "read_hcl"]
 
 Node = tree_sitter.Node
-
-# hcl2's helpers, used for exactly what hcl2 uses them for; never run on a parse tree of its own.
-_T = DictTransformer(with_meta=False)
-_hcl2_to_dollar: Callable[[Any], Any] = _T.to_string_dollar
-_inline: Callable[[Any], str] = _T.to_tf_inline
-_TYPE_KEYWORDS = frozenset({"bool", "number", "string"})  # hcl2's `is_type_keyword`
-_unwrap_dollar: Callable[[str], str] = _T.unwrap_string_dollar
-_hcl2_strip_quotes: Callable[[Any], Any] = _T.strip_quotes
 
 # The operators of a binary operation (tree-sitter's anonymous tokens).
 _BINARY_OPS = frozenset({"==", "!=", "<", ">", "<=", ">=", "-", "*", "/", "%", "&&", "||", "+"})
@@ -665,8 +662,8 @@ class _Walker:
         """A heredoc as hcl2 gives it: its text (interpolations as written), trimmed by hcl2."""
         raw = self.text(node) + "\n"
         if raw.startswith("<<-"):
-            return str(_T.heredoc_template_trim([raw]))
-        return str(_T.heredoc_template([raw]))
+            return heredoc_template_trim(raw)
+        return heredoc_template(raw)
 
 
 def _interpolations(node: Node) -> Iterator[Node]:
@@ -712,28 +709,6 @@ def _operator_at(parts: list[Node]) -> int | None:
         if _KIND[part.kind_id] in _BINARY_OPS and not part.is_named:
             return i
     return None
-
-
-def _to_dollar(value: Any) -> Any:
-    """hcl2's `to_string_dollar`, restated because it runs on every value and hcl2's chain of
-    method calls cost more than the value's own reading: a quoted string is unquoted (escapes
-    processed by hcl2's own code, only when there is a backslash: they all start with one), a
-    `${...}` string or a type keyword stays, any other string is wrapped in `${...}`."""
-    if not isinstance(value, str):
-        return value
-    if value.startswith('"') and value.endswith('"'):
-        return value[1:-1] if "\\" not in value else _hcl2_to_dollar(value)
-    if (value.startswith("${") and value.endswith("}")) or value in _TYPE_KEYWORDS:
-        return value
-    return f"${{{value}}}"
-
-
-def _strip_quotes(value: Any) -> Any:
-    """hcl2's `strip_quotes` (every quoted label goes through it): a quoted string without a
-    backslash has no escape to process and is unquoted here, anything else by hcl2."""
-    if isinstance(value, str) and value.startswith('"') and value.endswith('"') and "\\" not in value:
-        return value[1:-1]
-    return _hcl2_strip_quotes(value)
 
 
 def _null(value: Any) -> Any:

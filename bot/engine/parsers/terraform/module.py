@@ -19,7 +19,8 @@ from bot.engine.lines import git_lines
 from bot.engine.model import CallSite, FileError, Node, Origin, ParsedFile, Resource, failure_reason
 from bot.engine.parsers.families import is_terraform_json
 from bot.engine.parsers.terraform.errors import load_error
-from bot.engine.parsers.terraform.grammar import META_KEYS, load_hcl, unwrap
+from bot.engine.parsers.terraform.grammar import load_hcl
+from bot.engine.parsers.terraform.hcl2_shape import META_KEYS, unwrap
 from bot.engine.parsers.terraform.hcl_treesitter import SyntaxProblem, read_hcl
 from bot.engine.parsers.terraform.json_syntax import read_json_syntax
 from bot.engine.parsers.terraform.lexer import blanked, tokenize

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.engine.model import Node, Origin
-from bot.engine.parsers.terraform.grammar import META_KEYS, unwrap
+from bot.engine.parsers.terraform.hcl2_shape import META_KEYS, unwrap
 from bot.engine.parsers.terraform.outline import Block, Expr
 from bot.engine.parsers.terraform.values import Scope, is_expression
 

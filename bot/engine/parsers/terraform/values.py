@@ -29,7 +29,7 @@ from bot.engine.parsers.terraform.expressions import (
     interpolated,
     sharing,
 )
-from bot.engine.parsers.terraform.grammar import META_KEYS
+from bot.engine.parsers.terraform.hcl2_shape import META_KEYS
 
 __all__ = ["MAX_MODULE_STEPS", "MAX_RESOLVE_DEPTH", "MISSING", "Bound", "Scope", "is_expression", "template_parts"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.engine.lines import git_lines
 from bot.engine.model import FileError, Node, Origin, ParsedFile, Resource
-from bot.engine.parsers.terraform.grammar import META_KEYS
+from bot.engine.parsers.terraform.hcl2_shape import META_KEYS
 from bot.engine.parsers.terraform.json_reader import JArray, JObject, JSONError, JValue, read_json
 from bot.engine.parsers.terraform.module import MAX_FILE_CHARS, SOURCE, load_file
 from bot.engine.parsers.terraform.nodes import value_node
