@@ -32,6 +32,9 @@ def test_the_fakes_added_latency_delays_every_answer() -> None:
             pass  # whatever the answer: it came no sooner than the delay
         assert time.monotonic() - started >= 0.2
         assert [r.path for r in fake.requests] == ["/meta"]
+        assert 0 < fake.served_cpu < 0.2  # its own work counted, not the time it slept
+        fake.reset_requests()
+        assert fake.served_cpu == 0
 
 
 @pytest.mark.timeout(900)  # starts engine processes and reviews several pull requests on a shared machine
@@ -40,7 +43,7 @@ def test_the_smoke_run_reviews_and_reports(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith(("| 40 |", "| 60 |"))]
     assert len(rows) == 4  # two sizes, with and without added latency
-    calls = {row.split("|")[5].strip() for row in rows}
+    calls = {row.split("|")[6].strip() for row in rows}
     assert len(calls) == 1 and int(calls.pop()) > 5  # the same API calls whatever the repository's size
     assert "A 30-file pull request" in out and "Ratios" in out
 
@@ -57,3 +60,4 @@ def test_a_kept_runner_reads_only_what_changed_since_its_first_review() -> None:
         again = review_bench.review(fake, repo, "again", review_bench.three_file_change(2), runner)
         fresh = review_bench.review(fake, repo, "fresh", review_bench.three_file_change(3))
     assert again.calls < first.calls and again.calls < fresh.calls
+    assert again.github_cpu < first.github_cpu  # fewer and smaller answers: less of GitHub's side

@@ -105,6 +105,7 @@ class FakeGitHub:
         self.graphql_blob_text_limit = 512_000
         self.strict_review_commit = True
         self.latency = 0.0  # seconds added to every answer (outside the lock): a slower GitHub, for benchmarks
+        self.served_cpu = 0.0  # thread CPU seconds spent answering since `reset_requests`: GitHub's side
         self.response_hook: Callable[[str | None, Response], Response | None] | None = None
         self.webhook_url = "http://127.0.0.1/webhook"
         # Codes for `POST /app-manifests/{code}/conversions`: from the web flow (`manifest_web`), or
@@ -325,6 +326,11 @@ class FakeGitHub:
     def reset_requests(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.served_cpu = 0.0
+
+    def add_served_cpu(self, seconds: float) -> None:
+        with self.lock:
+            self.served_cpu += seconds
 
     def fatal_violations(self) -> list[Violation]:
         """Violations that must fail a test: broken responses, unknown or unimplemented operations,
