@@ -235,6 +235,11 @@ class LoadedModule:
                                             "${" not in source else None, site))
         return found
 
+    def unbuilt(self) -> dict[str, ParsedFile]:
+        """The module's files without resources, those that failed to load with their error: what
+        an instance nobody looks at leaves (see `stack._Run.unseen`)."""
+        return {path: self._errors.get(path, ParsedFile(path)) for path in self.paths}
+
     def instantiate(self, inputs: Mapping[str, Bound] | None = None,
                     calls: tuple[CallSite, ...] = ()) -> dict[str, ParsedFile]:
         """The module's resources with `inputs` as its variables (a caller's arguments or a
