@@ -21,6 +21,7 @@ This module imports only the engine and the rules: nothing of GitHub, HTTP or Re
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -124,6 +125,7 @@ def child_main(conn: Any, memory_mb: int, niceness: int = 0) -> None:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     rule_sets = _RuleSets()
+    collect_less()
     conn.send(("ready",))
     while True:
         try:
@@ -142,6 +144,25 @@ def child_main(conn: Any, memory_mb: int, niceness: int = 0) -> None:
             _send(conn, ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
             continue
         _send(conn, ("done", review))
+
+
+YOUNG_COLLECTION = 20_000  # allocations between two collections of the youngest generation (Python's default: 700)
+
+
+def collect_less() -> None:
+    """Keep the cyclic garbage collector from scanning the same objects over and over.
+
+    A review of a module that hundreds of stacks call builds tens of thousands of resources and
+    values, all alive until it ends; the collector, run every 700 allocations and on the whole
+    heap whenever it grew by a quarter, took a third of the engine's CPU (the review bench's
+    5,000-file shared change, in process: 1.24 s -> 0.80 s with it off). What the process loaded
+    before its first review (modules, the rules) is frozen out of its scans, and it runs less
+    often. Reference counting still frees what a review drops at once: only garbage in cycles
+    waits a little longer. It never changes what a review finds, only when memory is reclaimed."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION, middle, old)
 
 
 def _review(conn: Any, work: EngineWork, rule_sets: _RuleSets) -> Review:

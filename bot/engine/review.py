@@ -293,7 +293,7 @@ def _parse_files(contents: Mapping[str, str], evaluate_from: Collection[str] | N
         if evaluate_from is None:
             parsed = parse_terraform(terraform, read_terraform)
         else:
-            parsed, not_reviewed = evaluate_terraform(terraform, var_files, read_terraform)
+            parsed, not_reviewed = evaluate_terraform(terraform, var_files, read_terraform, evaluate_from)
     for path in others:
         result = loaded[path]
         parsed[path] = result if isinstance(result, ParsedFile) else ParsedFile(path)

@@ -7,7 +7,7 @@ across the files of a module; everything else is parsed a file at a time.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bot.engine import limits
@@ -113,16 +113,18 @@ def parse_terraform(files: Mapping[str, str], loaded: Mapping[str, LoadedFile | 
 
 
 def evaluate_terraform(files: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | None = None,
-                       loaded: Mapping[str, LoadedFile | FileError] | None = None
+                       loaded: Mapping[str, LoadedFile | FileError] | None = None,
+                       changed: Collection[str] | None = None
                        ) -> tuple[dict[str, ParsedFile], tuple[NotReviewed, ...]]:
     """Evaluate the Terraform of a repository as Terraform instantiates it (root modules with their
     variable files, local module calls with their arguments); see `terraform.stack`. `loaded`:
-    files already read (`load_file`, perhaps in another process)."""
+    files already read (`load_file`, perhaps in another process). `changed`: the directories a
+    review judges the instances of (None: every instance is built)."""
     from bot.engine.parsers.terraform.stack import evaluate
 
     oversized = {path: result for path, text in files.items() if (result := _too_large(path, text))}
     try:
-        evaluated = evaluate({p: t for p, t in files.items() if p not in oversized}, var_files, loaded)
+        evaluated = evaluate({p: t for p, t in files.items() if p not in oversized}, var_files, loaded, changed)
     except Exception:  # noqa: BLE001 - a bug here must surface as errors on the files, never a crash
         return ({path: ParsedFile(path, errors=(FileError(path, None, f"could not evaluate: {ENGINE_BUG}"),))
                  for path in files}, ())

@@ -45,7 +45,6 @@ import contextvars
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -145,14 +144,27 @@ def _parsed(expression: str, work: Work) -> _Node:
     return node
 
 
-@contextmanager
-def sharing(work: Work) -> Iterator[Work]:
+def sharing(work: Work) -> _Sharing:
     """Evaluations inside draw on `work` (and callers may `work.charge` their own steps)."""
-    token = _WORK.set(work)
-    try:
-        yield work
-    finally:
-        _WORK.reset(token)
+    return _Sharing(work)
+
+
+class _Sharing:
+    """`sharing` as a plain context manager: entered once per resolved value of every module
+    instance (tens of thousands in a review of a shared module), where `contextmanager`'s
+    generator was a large share of the evaluation's time."""
+
+    __slots__ = ("_token", "_work")
+
+    def __init__(self, work: Work) -> None:
+        self._work = work
+
+    def __enter__(self) -> Work:
+        self._token = _WORK.set(self._work)
+        return self._work
+
+    def __exit__(self, *exc: object) -> None:
+        _WORK.reset(self._token)
 
 
 def interpolated(value: Any) -> str | None:
@@ -216,16 +228,29 @@ class Work:
         if self.steps > self.limit or (self.active and self.steps - self.mark > MAX_STEPS):
             raise OutOfWork
 
-    @contextmanager
-    def nested(self) -> Iterator[None]:
-        self.depth += 1
-        self.deepest = max(self.deepest, self.depth)
-        try:
-            if self.depth > MAX_DEPTH:
-                raise _Abort
-            yield
-        finally:
-            self.depth -= 1
+    def nested(self) -> _Nesting:
+        """One level deeper while inside; _Abort past MAX_DEPTH."""
+        return _Nesting(self)
+
+
+class _Nesting:
+    """`Work.nested` as a plain context manager: it wraps every evaluated node, so it must be cheap."""
+
+    __slots__ = ("_work",)
+
+    def __init__(self, work: Work) -> None:
+        self._work = work
+
+    def __enter__(self) -> None:
+        work = self._work
+        work.depth += 1
+        work.deepest = max(work.deepest, work.depth)
+        if work.depth > MAX_DEPTH:
+            work.depth -= 1
+            raise _Abort
+
+    def __exit__(self, *exc: object) -> None:
+        self._work.depth -= 1
 
 
 _WORK: contextvars.ContextVar[Work | None] = contextvars.ContextVar("terraform_expression_work", default=None)

@@ -9,6 +9,7 @@ type, body, references and source lines.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -53,6 +54,12 @@ class LoadedFile:
 
     def blocks(self) -> Iterator[tuple[Block, Any]]:
         """Top-level blocks of the kinds we model, each with its hcl2 body."""
+        return iter(self._blocks)
+
+    @functools.cached_property
+    def _blocks(self) -> tuple[tuple[Block, Any], ...]:
+        """Found once: every instance of the module walks them (a module called from 500 stacks)."""
+        found = []
         seen: dict[str, int] = {}
         for block in self.outline.blocks:
             index = seen.get(block.type, 0)
@@ -64,7 +71,8 @@ class LoadedFile:
                 continue
             body = unwrap(raws[index], block.labels)
             if isinstance(body, dict):
-                yield block, body
+                found.append((block, body))
+        return tuple(found)
 
 
 def read_hcl_file(path: str, text: str) -> tuple[dict[str, Any], Block] | FileError:
@@ -224,8 +232,12 @@ class LoadedModule:
             else:
                 self._loaded.append(outcome)
 
-    def calls(self) -> list[ModuleCall]:
+    def calls(self) -> tuple[ModuleCall, ...]:
         """Every module call of the directory, in file order."""
+        return self._calls
+
+    @functools.cached_property
+    def _calls(self) -> tuple[ModuleCall, ...]:
         found = []
         for loaded in self._loaded:
             for block, body in loaded.blocks():
@@ -234,7 +246,12 @@ class LoadedModule:
                     site = CallSite(loaded.path, block.labels[0], block.line, block.end_line)
                     found.append(ModuleCall(block.labels[0], source if isinstance(source, str) and
                                             "${" not in source else None, site))
-        return found
+        return tuple(found)
+
+    def unbuilt(self) -> dict[str, ParsedFile]:
+        """The module's files without resources, those that failed to load with their error: what
+        an instance nobody looks at leaves (see `stack._Run.unseen`)."""
+        return {path: self._errors.get(path, ParsedFile(path)) for path in self.paths}
 
     def instantiate(self, inputs: Mapping[str, Bound] | None = None,
                     calls: tuple[CallSite, ...] = ()) -> dict[str, ParsedFile]:

@@ -92,11 +92,15 @@ class Evaluated:
 
 
 def evaluate(texts: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | None = None,
-             loaded: Mapping[str, LoadedFile | FileError] | None = None) -> Evaluated:
+             loaded: Mapping[str, LoadedFile | FileError] | None = None,
+             changed: Collection[str] | None = None) -> Evaluated:
     """Evaluate the Terraform files in `texts` (.tf, .tf.json and variable files).
 
     `var_files` names, per root directory, variable files to load after the automatic ones (a
     policy's per-environment files), in order. `loaded`: files already read (`load_file`).
+    `changed`: the directories a review's change touched, when only their instances (and what
+    they call) are judged: an instance no review can look at is then not built (`_Run.unseen`);
+    None builds every instance.
     """
     modules: dict[str, dict[str, str]] = defaultdict(dict)
     variable_files: dict[str, list[str]] = defaultdict(list)
@@ -105,7 +109,7 @@ def evaluate(texts: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | 
             variable_files[directory_of(path)].append(path)
         elif path.endswith((".tf", ".tf.json")):
             modules[directory_of(path)][path] = text
-    run = _Run({d: LoadedModule(files, loaded) for d, files in modules.items()})
+    run = _Run({d: LoadedModule(files, loaded) for d, files in modules.items()}, changed)
     loaded_vars = {path: load_variable_file(path, texts[path]) for paths in variable_files.values() for path in paths}
     for variables in loaded_vars.values():
         run.add(variables.parsed)
@@ -127,10 +131,12 @@ def evaluate(texts: Mapping[str, str], var_files: Mapping[str, Sequence[str]] | 
 class _Run:
     """One evaluation: the loaded modules, the results gathered so far, what was not followed."""
 
-    def __init__(self, modules: Mapping[str, LoadedModule]) -> None:
+    def __init__(self, modules: Mapping[str, LoadedModule], changed: Collection[str] | None = None) -> None:
         self.modules = modules
         self.called = {target for directory, module in modules.items() for call in module.calls()
                        if call.source is not None and (target := local_target(directory, call.source)) in modules}
+        self.changed = None if changed is None else frozenset(changed)
+        self.calling = frozenset(directory for directory, module in modules.items() if module.calls())
         self._results: dict[str, list[ParsedFile]] = defaultdict(list)
         self.not_reviewed: list[NotReviewed] = []
         self._listed: set[tuple[str, int, str]] = set()
@@ -158,6 +164,9 @@ class _Run:
     def instantiate(self, directory: str, inputs: Mapping[str, Bound], chain: tuple[CallSite, ...],
                     made: list[ParsedFile]) -> None:
         self.instantiated.add(directory)
+        if self.unseen(directory, chain):
+            made.extend(self.modules[directory].unbuilt().values())
+            return
         parsed = self.modules[directory].instantiate(inputs, chain)
         made.extend(parsed.values())
         resources = {r.address: r for result in parsed.values() for r in result.resources if r.kind == "module"}
@@ -169,6 +178,19 @@ class _Run:
             if resource is not None and not resource.exists:
                 continue  # `count = 0` or an empty `for_each`: the call makes nothing
             self.instantiate(target, _inputs(call, resource), (*chain, call.site), made)
+
+    def unseen(self, directory: str, chain: tuple[CallSite, ...]) -> bool:
+        """Whether no review can look at this instance, so building it would change nothing.
+
+        A review judges the resources of the changed directories' instances, what they relate to
+        within their instance, and what the calls they make instantiate (`bot.engine.selection`):
+        an instance outside every changed directory's instance is none of these. Its calls might
+        still list a module as not reviewed, so only an instance of a module that calls nothing
+        is left out. Its files are still there (`LoadedModule.unbuilt`: their read errors
+        included), as when its resources were built."""
+        if self.changed is None or directory in self.changed or directory in self.calling:
+            return False
+        return not any(directory_of(call.path) in self.changed for call in chain)
 
     def _target(self, directory: str, call: ModuleCall, chain: tuple[CallSite, ...]) -> str | None:
         """The directory a call instantiates, or None (and the call listed) when it cannot be followed."""
