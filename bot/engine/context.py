@@ -26,15 +26,26 @@ class BaseVersions:
     def __init__(self, resources: Iterable[Resource] = (), head_paths: Mapping[str, str] | None = None) -> None:
         renamed = head_paths or {}
         self._by_key: dict[tuple[str, str], Resource] = {}
+        self._instances: dict[tuple[str, str, str | None], Resource] = {}
         for resource in resources:
             if resource.source != "terraform" and resource.path in renamed:
                 key = group_key(replace(resource, path=renamed[resource.path]))
             else:
                 key = group_key(resource)
             self._by_key.setdefault((key, resource.address), resource)
+            self._instances.setdefault((key, resource.address, resource.instance_key), resource)
 
     def of(self, resource: Resource) -> Resource | None:
-        found = self._by_key.get((group_key(resource), resource.address))
+        """An instance of a `count`/`for_each` resource is matched with the base's instance of the
+        same key (a new key has no base), or with the base's one resource when the base's were not
+        told apart (its count unknown there); one resource with the base's first instance."""
+        group = group_key(resource)
+        found = self._instances.get((group, resource.address, resource.instance_key))
+        if found is None:
+            if resource.instance_key is None:
+                found = self._by_key.get((group, resource.address))
+            else:
+                found = self._instances.get((group, resource.address, None))
         if found is None or (found.source, found.kind, found.type) != (resource.source, resource.kind, resource.type):
             return None
         return found

@@ -68,6 +68,10 @@ EXPRESSION_STEPS = 300_000
 """Units of work (tokens, nodes, items, 64 characters) for one expression evaluation."""
 MODULE_STEPS = 1_000_000
 """Evaluation work (and resolved values' sizes) for one whole Terraform module."""
+RESOURCE_INSTANCES = 64
+"""Instances of one resource (or data source) made from a known `count` or `for_each`, each judged
+with its own `count.index` or `each.key`/`each.value`; past it the resource is judged once, with
+those values unknown."""
 MODULE_DEPTH = 16
 """Nested local module calls followed; deeper (or circular) ones are listed as not reviewed."""
 RESOLVE_DEPTH = 8
@@ -123,6 +127,8 @@ def described() -> tuple[Bound, ...]:
         Bound("Terraform expression", f"{EXPRESSION_CHARS:,} characters, {EXPRESSION_DEPTH} levels, "
               f"{EXPRESSION_STEPS:,} steps", "the value is unknown (policy `unknown.fail`)"),
         Bound("Terraform module evaluation", f"{MODULE_STEPS:,} steps", "values are unknown"),
+        Bound("instances of one resource (`count`, `for_each`)", f"{RESOURCE_INSTANCES}",
+              "judged once, its `count.index` / `each` values unknown"),
         Bound("nested module calls", f"{MODULE_DEPTH} levels", "listed as not reviewed"),
         Bound("policy file", f"{POLICY_BYTES // 1024} KiB, {POLICY_DEPTH} levels, {POLICY_NODES:,} values",
               "policy error naming the line: the check fails"),

@@ -189,6 +189,9 @@ class Resource:
     lines: tuple[str, ...] = ()  # the resource's own source lines, line..end_line
     calls: tuple[CallSite, ...] = ()  # the module calls that instantiated it, outermost first
     variant: int = 0  # which rendering of templated YAML whose branches write a key twice (0: the first)
+    # Which instance of a Terraform resource with a known `count` or `for_each` (its index, or its
+    # key as JSON): each is judged with its own values and keeps the block's address. None: one.
+    instance_key: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -218,9 +221,12 @@ class Resource:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """Tells resources apart across files, module instances (one file, many instances) and
-        renderings of one templated manifest (their findings still merge: one address)."""
+        """Tells resources apart across files, module instances (one file, many instances),
+        renderings of one templated manifest and instances of one `count`/`for_each` resource
+        (their findings still merge: one address)."""
         instance = f"{self.instance}~{self.variant}" if self.variant else self.instance
+        if self.instance_key is not None:
+            instance = f"{instance}[{self.instance_key}]"
         return (self.path, instance, self.address)
 
     def text_at(self, line: int) -> str | None:

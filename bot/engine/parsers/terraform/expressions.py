@@ -54,7 +54,7 @@ from bot.engine import limits
 from bot.engine.model import Origin, Unknown
 
 __all__ = [
-    "MAX_DEPTH", "MAX_EXPRESSION_CHARS", "MAX_STEPS", "Lookup", "OutOfWork", "Resolved", "Work", "evaluate",
+    "INSTANCE_KINDS", "MAX_DEPTH", "MAX_EXPRESSION_CHARS", "MAX_STEPS", "Lookup", "OutOfWork", "Resolved", "Work", "evaluate",
     "interpolated", "sharing",
 ]
 
@@ -72,7 +72,11 @@ class Resolved:
     origin: Origin | None
 
 
-Lookup = Callable[[str, str], Resolved | None]  # ("var" | "local", name) -> its whole value; None: not declared
+Lookup = Callable[[str, str], Resolved | None]  # (kind, name) -> its whole value; None: not declared (unknown)
+INSTANCE_KINDS = frozenset({"count", "each"})
+"""`count.index`, `each.key`, `each.value`: known in one instance of a resource with `count` or
+`for_each` (`values.Scope.for_instance`), unknown elsewhere."""
+_REFERENCE_KINDS = frozenset({"var", "local"}) | INSTANCE_KINDS
 
 
 def evaluate(expression: str, lookup: Lookup) -> Resolved:
@@ -283,7 +287,7 @@ class _Tmpl(_Node):
 
 @dataclass(eq=False)
 class _Ref(_Node):
-    kind: str  # "var" | "local"
+    kind: str  # "var" | "local" | "count" | "each"
     name: str
 
 
@@ -640,13 +644,13 @@ class _Parser:
             return _Opaque(self.src, start, self.pos)
         if name in self.symbols:
             return _Sym(self.src, start, self.pos, name)
-        if name in ("var", "local") and after == ".":
+        if name in _REFERENCE_KINDS and after == ".":
             self.pos += 1
             if self.peek() != "name":
                 raise _Syntax
             attr = self.match(_NAME_RE)
             return _Ref(self.src, start, self.pos, name, attr)
-        return _Opaque(self.src, start, self.pos)  # resources, data., module., each., count., path., ...
+        return _Opaque(self.src, start, self.pos)  # resources, data., module., path., self., ...
 
     def call(self, name: str, start: int) -> _Node:
         self.take("(")

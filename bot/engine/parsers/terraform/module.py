@@ -10,8 +10,9 @@ type, body, references and source lines.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = ["MAX_FILE_CHARS", "MAX_HCL_CHARS", "SOURCE", "LoadedFile", "LoadedMod
 SOURCE = "terraform"
 MAX_FILE_CHARS = limits.FILE_BYTES  # as every infrastructure file (a .tf past it never reaches here from a review)
 MAX_HCL_CHARS = limits.HCL_FILE_BYTES  # HCL syntax: python-hcl2's memory is what this bounds
+MAX_RESOURCE_INSTANCES = limits.RESOURCE_INSTANCES  # made from one `count` / `for_each`; past it: one, unknown
 
 
 # The top-level blocks that become resources, and how many labels each has.
@@ -166,9 +168,42 @@ def _resources(loaded: LoadedFile, scope: Scope, calls: tuple[CallSite, ...]) ->
                                     Node({name: value_node(body[name], where, scope)}, where.line, where.end_line),
                                     references_of({name: body[name]}, scope), calls)
             continue
-        node = body_node(body, block, scope)
-        yield _resource(loaded, block.type, _type_of(block), _address(block, node), block.line,
-                        block.end_line, node, references_of(body, scope), calls)
+        bindings = _instances(block, body, scope) if block.type in ("resource", "data") else None
+        references = references_of(body, scope)
+        for key, binding in (bindings or {None: {}}).items():
+            node = body_node(body, block, scope.for_instance(binding) if binding else scope)
+            made = _resource(loaded, block.type, _type_of(block), _address(block, node), block.line,
+                             block.end_line, node, references, calls)
+            yield made if key is None else replace(made, instance_key=key)
+
+
+def _instances(block: Block, body: Mapping[str, Any], scope: Scope) -> dict[str | None, dict[str, Any]] | None:
+    """What each instance of a resource with a known `count` or `for_each` sees, by its key (the
+    index, or the map key as JSON): `count.index`, or `each.key` and `each.value` (map keys in
+    order, as Terraform takes them; a set's strings are their own keys). None when there is nothing to expand: no meta-argument, an unknown one,
+    none at all (`count = 0`, an empty `for_each`: `Resource.exists` says so), or more instances
+    than RESOURCE_INSTANCES. Each instance is judged with its own values; all keep the block's
+    address and lines, so their findings on one line are one finding, as those of a module's
+    instances are."""
+    if "count" in body and "for_each" not in body:
+        count = scope.resolve(body["count"])
+        if isinstance(count, float) and count.is_integer():
+            count = int(count)
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_RESOURCE_INSTANCES:
+            return None
+        return {str(index): {"count.index": index} for index in range(count)}
+    if "for_each" in body and "count" not in body:
+        each = scope.resolve(body["for_each"])
+        if isinstance(each, dict):
+            pairs = sorted(each.items())
+        elif isinstance(each, list) and all(isinstance(item, str) for item in each):
+            pairs = [(item, item) for item in sorted(set(each))]  # a set of strings (sets resolve to lists)
+        else:
+            return None
+        if not 0 < len(pairs) <= MAX_RESOURCE_INSTANCES:
+            return None
+        return {json.dumps(key): {"each.key": key, "each.value": value} for key, value in pairs}
+    return None
 
 
 def _type_of(block: Block) -> str:

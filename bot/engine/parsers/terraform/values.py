@@ -22,6 +22,7 @@ from typing import Any
 from bot.engine import limits
 from bot.engine.model import Origin, Unknown
 from bot.engine.parsers.terraform.expressions import (
+    INSTANCE_KINDS,
     MAX_STEPS,
     Resolved,
     Work,
@@ -127,9 +128,21 @@ class Scope:
     locals: Mapping[str, Any]
     origins: Mapping[str, Origin] = field(default_factory=dict)  # "var.x" / "local.y" -> where written
     work: Work = field(default_factory=lambda: Work(MAX_MODULE_STEPS), compare=False, repr=False)
+    # One instance of a resource with `count` or `for_each`: "count.index", or "each.key" and
+    # "each.value", resolved (`for_instance`); empty elsewhere, where they are unknown.
+    instance: Mapping[str, Any] = field(default_factory=dict, compare=False)
     _resolved: dict[tuple[str, str, int, frozenset[str]], tuple[Resolved, int]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+
+    def for_instance(self, binding: Mapping[str, Any]) -> Scope:
+        """This scope for one instance of a resource: its own `count.index` or `each.key` and
+        `each.value`; the same variables, locals and work. Terraform lets no variable or local
+        read an instance's values, so what they resolved to is the same for every instance and
+        is shared, and `count`/`each` are read only in the resource's own expressions."""
+        scope = Scope(self.variables, self.locals, self.origins, self.work, binding)
+        object.__setattr__(scope, "_resolved", self._resolved)
+        return scope
 
     def resolve(self, raw: Any, depth: int = 0, seen: frozenset[str] = frozenset()) -> Any:
         """A raw hcl2 value with every resolvable reference replaced, the rest Unknown."""
@@ -192,6 +205,12 @@ class Scope:
             expr = expr[1:-1].strip()  # `(var.x)`: hcl2 keeps the parentheses of a parenthesised term
 
         def lookup(kind: str, name: str) -> Resolved | None:
+            if kind in INSTANCE_KINDS:
+                found = self.instance.get(f"{kind}.{name}", MISSING) if depth == 0 else MISSING
+                if found is MISSING:
+                    return None
+                self.work.charge(_size(found, MAX_STEPS + 1))
+                return Resolved(found, None)
             if name not in (self.variables if kind == "var" else self.locals):
                 return None
             key = (kind, name, depth, seen)

@@ -25,8 +25,9 @@ def parse_json(text: str, path: str = "main.tf.json") -> list[Resource]:
 
 
 def one(text: str, address: str) -> Resource:
+    """The resource at `address` (the first instance of one with `count` or `for_each`)."""
     matches = [r for r in parse_json(text) if r.address == address]
-    assert len(matches) == 1, [r.address for r in parse_json(text)]
+    assert len(matches) == 1 or all(r.instance_key is not None for r in matches), [r.address for r in parse_json(text)]
     return matches[0]
 
 
@@ -46,14 +47,15 @@ def without_lines(dumped: list[Any]) -> Any:
 
 
 def comparable(files: dict[str, str]) -> dict[str, Any]:
-    """Every resource of a module by address: what it is, what it refers to, its plain body."""
-    out: dict[str, Any] = {}
+    """Every resource of a module by address (and instance, for `count`/`for_each`): what it is,
+    what it refers to, its plain body."""
+    out: dict[Any, Any] = {}
     for result in parse_module(files).values():
         assert result.errors == ()
         for r in result.resources:
-            assert r.address not in out
-            out[r.address] = (r.source, r.kind, r.type, r.path.removesuffix(".json"), sorted(r.references),
-                              without_lines(dump_node(r.body)))
+            assert (r.address, r.instance_key) not in out
+            out[r.address, r.instance_key] = (r.source, r.kind, r.type, r.path.removesuffix(".json"),
+                                              sorted(r.references), without_lines(dump_node(r.body)))
     return out
 
 
