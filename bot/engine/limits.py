@@ -72,6 +72,9 @@ RESOURCE_INSTANCES = 64
 """Instances of one resource (or data source) made from a known `count` or `for_each`, each judged
 with its own `count.index` or `each.key`/`each.value`; past it the resource is judged once, with
 those values unknown."""
+CALL_INSTANCES = 1_000
+"""Module instances made from module calls' known `count` / `for_each` in one evaluation (nested
+calls multiply them); past it a call makes only its first, and is listed as not reviewed."""
 MODULE_DEPTH = 16
 """Nested local module calls followed; deeper (or circular) ones are listed as not reviewed."""
 RESOLVE_DEPTH = 8
@@ -129,6 +132,8 @@ def described() -> tuple[Bound, ...]:
         Bound("Terraform module evaluation", f"{MODULE_STEPS:,} steps", "values are unknown"),
         Bound("instances of one resource (`count`, `for_each`)", f"{RESOURCE_INSTANCES}",
               "judged once, its `count.index` / `each` values unknown"),
+        Bound("module instances made by calls' `count` / `for_each`", f"{CALL_INSTANCES:,}",
+              "a call makes its first only, and is listed as not reviewed"),
         Bound("nested module calls", f"{MODULE_DEPTH} levels", "listed as not reviewed"),
         Bound("policy file", f"{POLICY_BYTES // 1024} KiB, {POLICY_DEPTH} levels, {POLICY_NODES:,} values",
               "policy error naming the line: the check fails"),

@@ -154,9 +154,11 @@ class CallSite:
     name: str
     line: int
     end_line: int
+    key: str | None = None  # which instance of a call with a known `count` / `for_each` (its index, or its key as JSON)
 
     def __str__(self) -> str:
-        return f"module call `{self.name}` ({self.path}:{self.line})"
+        instance = f"[{self.key}]" if self.key is not None else ""
+        return f"module call `{self.name}{instance}` ({self.path}:{self.line})"
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,8 @@ class Resource:
     def instance(self) -> str:
         """Names the module instance by its calls, where each is written: two callers may both call
         their module `db` (`module.db`), yet they make two instances."""
-        return "|".join(f"{call.path}:{call.line}:{call.name}" for call in self.calls)
+        return "|".join(f"{call.path}:{call.line}:{call.name}" + (f"[{call.key}]" if call.key is not None else "")
+                        for call in self.calls)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -153,8 +153,8 @@ def _instances_of_calls(calls: Sequence[Resource], groups: Mapping[str, Sequence
     call (or one whose arguments changed through a variable) re-checks what it makes."""
     if not calls:
         return []
-    sites = {(*call.calls, CallSite(call.path, call.address.removeprefix("module."), call.line, call.end_line))
-             for call in calls}
+    sites = {(*call.calls, CallSite(call.path, call.address.removeprefix("module."), call.line, call.end_line,
+                                    call.instance_key)) for call in calls}
     # A resource is made by a site when the site is a prefix of its calls: one set lookup per
     # prefix, not a comparison per site (a scan selects every call of hundreds of instances).
     return [resource for members in groups.values() for resource in members

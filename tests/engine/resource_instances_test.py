@@ -1,16 +1,19 @@
-"""A resource with a known `count` or `for_each` is judged once per instance, with its own
-`count.index` or `each.key`/`each.value` (bot/engine/parsers/terraform/module.py `_instances`):
+"""A resource (or a module call) with a known `count` or `for_each` is judged once per instance,
+with its own `count.index` or `each.key`/`each.value` (bot/engine/parsers/terraform/module.py
+`_instances`, stack.py for calls):
 a value read through them is known, so a rule can tell. The instances keep the block's address
 and lines, so their findings on one line are one finding, and each is compared with the base's
 instance of the same key."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.engine import limits
 from bot.engine.model import Resource, Severity, Unknown
-from bot.engine.parsers.terraform import parse_module
+from bot.engine.parsers.terraform import parse_module, stack
 from bot.engine.policy import Policy
-from tests.engine.modules_test import change, found
+from tests.engine.modules_test import VOLUME_MODULE, change, found
 
 VOLUMES = """\
 variable "volumes" {
@@ -101,3 +104,39 @@ def test_an_instance_of_a_new_key_has_no_base() -> None:
     review = change({"main.tf": VOLUMES % "true"}, head)
     assert found(review) == [("main.tf", EACH_LINE + 1, "aws_ebs_volume.this")]
     assert [f.rule_id for f in review.findings if f.rule_id.startswith("CB-REG")] == []  # new, not weakened
+
+
+def _call(meta: str, argument: str) -> str:
+    return f'module "ledger" {{\n  source    = "./modules/volume"\n  {meta}\n  encrypted = {argument}\n}}\n'
+
+
+def test_a_module_call_s_instances_each_get_their_own_arguments() -> None:
+    base = {"modules/volume/main.tf": VOLUME_MODULE, "main.tf": ""}
+    head = {**base, "main.tf": _call("for_each  = { logs = true, scratch = false }", "each.value")}
+    review = change(base, head)
+    assert found(review) == [("main.tf", 4, "module.ledger.aws_ebs_volume.this")]
+    (finding,) = [f for f in review.findings if f.rule_id == "CB-AWS-001"]
+    assert 'module call `ledger["scratch"]` (main.tf:1)' in (finding.provenance or "")
+    assert '"logs"' not in (finding.provenance or "")  # the instance that passes is not named
+    counted = {**base, "main.tf": _call("count     = 2", "count.index == 0")}
+    assert found(change(base, counted)) == [("main.tf", 4, "module.ledger.aws_ebs_volume.this")]
+    assert found(change(base, {**base, "main.tf": _call("count     = 2", "true")})) == []
+
+
+def test_an_unknown_call_count_is_one_instance_whose_instance_values_are_unknown() -> None:
+    base = {"modules/volume/main.tf": VOLUME_MODULE, "main.tf": 'variable "n" {}\n'}
+    head = {**base, "main.tf": 'variable "n" {}\n' + _call("count     = var.n", "count.index == 0")}
+    review = change(base, head)
+    assert found(review) == [] and review.not_reviewed == ()
+
+
+def test_past_the_bound_a_call_makes_its_first_instance_and_is_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stack, "MAX_CALL_INSTANCES", 3)
+    base = {"modules/volume/main.tf": VOLUME_MODULE, "main.tf": ""}
+    head = {**base, "main.tf": _call("for_each  = toset([\"a\", \"b\", \"c\", \"d\"])", 'each.key != "d"')}
+    review = change(base, head)
+    assert found(review) == []  # only `a` was built: `d`, which fails, is past the bound
+    assert [(n.path, n.line, n.what) for n in review.not_reviewed] == [("main.tf", 1, "local module")]
+    assert "only its first of 4 instances" in review.not_reviewed[0].reason
+    monkeypatch.setattr(stack, "MAX_CALL_INSTANCES", 4)
+    assert found(change(base, head)) == [("main.tf", 4, "module.ledger.aws_ebs_volume.this")]

@@ -168,7 +168,7 @@ def _resources(loaded: LoadedFile, scope: Scope, calls: tuple[CallSite, ...]) ->
                                     Node({name: value_node(body[name], where, scope)}, where.line, where.end_line),
                                     references_of({name: body[name]}, scope), calls)
             continue
-        bindings = _instances(block, body, scope) if block.type in ("resource", "data") else None
+        bindings = _instances(block, body, scope) if block.type in ("resource", "data", "module") else None
         references = references_of(body, scope)
         for key, binding in (bindings or {None: {}}).items():
             node = body_node(body, block, scope.for_instance(binding) if binding else scope)
@@ -178,7 +178,7 @@ def _resources(loaded: LoadedFile, scope: Scope, calls: tuple[CallSite, ...]) ->
 
 
 def _instances(block: Block, body: Mapping[str, Any], scope: Scope) -> dict[str | None, dict[str, Any]] | None:
-    """What each instance of a resource with a known `count` or `for_each` sees, by its key (the
+    """What each instance of a resource (or module call) with a known `count` or `for_each` sees, by its key (the
     index, or the map key as JSON): `count.index`, or `each.key` and `each.value` (map keys in
     order, as Terraform takes them; a set's strings are their own keys). None when there is nothing to expand: no meta-argument, an unknown one,
     none at all (`count = 0`, an empty `for_each`: `Resource.exists` says so), or more instances

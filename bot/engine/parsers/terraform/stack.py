@@ -4,8 +4,10 @@ variable files, and each local module call with its arguments, recursively.
 A directory that another directory calls through a local `source` ("./modules/volume",
 "../../") is reviewed as the instances its callers make of it, with their inputs, and its
 resources get module addresses (`module.ledger.aws_ebs_volume.this`); a directory nobody calls
-is a root module, reviewed with its variable files and then its defaults. A call's `count` or
-`for_each` makes one instance for review purposes. Registry and git sources cannot be read
+is a root module, reviewed with its variable files and then its defaults. A call with a known
+`count` or `for_each` makes one instance per key, each with its own `count.index` / `each`
+values in its arguments (at most MAX_CALL_INSTANCES in one evaluation; past it, and where they
+are unknown, one instance whose arguments that read them are unknown). Registry and git sources cannot be read
 offline: they are listed as not reviewed, never silently passed.
 """
 
@@ -31,6 +33,7 @@ from bot.engine.parsers.terraform.varfiles import (
 __all__ = ["MAX_MODULE_DEPTH", "Evaluated", "evaluate", "local_target", "needed_directories"]
 
 MAX_MODULE_DEPTH = limits.MODULE_DEPTH  # nested module calls followed; deeper (or circular) calls are listed as not reviewed
+MAX_CALL_INSTANCES = limits.CALL_INSTANCES  # module instances made from calls' count / for_each in one evaluation
 CALL_ARGUMENTS_NOT_INPUTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 _SOURCE_RE = re.compile(r"""\bsource"?\s*[=:]\s*"(\.{1,2}/[^"]*)\"""")  # HCL `source =`, JSON `"source":`
 
@@ -141,6 +144,7 @@ class _Run:
         self.not_reviewed: list[NotReviewed] = []
         self._listed: set[tuple[str, int, str]] = set()
         self.instantiated: set[str] = set()
+        self.call_instances = 0  # module instances made from calls' count / for_each so far
 
     def add(self, parsed: ParsedFile) -> None:
         self._results[parsed.path].append(parsed)
@@ -169,15 +173,34 @@ class _Run:
             return
         parsed = self.modules[directory].instantiate(inputs, chain)
         made.extend(parsed.values())
-        resources = {r.address: r for result in parsed.values() for r in result.resources if r.kind == "module"}
+        resources: dict[str, list[Resource]] = defaultdict(list)  # a call with count / for_each: one per instance
+        for result in parsed.values():
+            for resource in result.resources:
+                if resource.kind == "module":
+                    resources[resource.address].append(resource)
         for call in self.modules[directory].calls():
             target = self._target(directory, call, chain)
             if target is None:
                 continue
-            resource = resources.get(f"module.{call.name}")
-            if resource is not None and not resource.exists:
-                continue  # `count = 0` or an empty `for_each`: the call makes nothing
-            self.instantiate(target, _inputs(call, resource), (*chain, call.site), made)
+            for instance in self._instances_of(call, resources.get(f"module.{call.name}", [])):
+                if instance is not None and not instance.exists:
+                    continue  # `count = 0` or an empty `for_each`: the call makes nothing
+                site = call.site if instance is None else replace(call.site, key=instance.instance_key)
+                self.instantiate(target, _inputs(call, instance), (*chain, site), made)
+
+    def _instances_of(self, call: ModuleCall, made: list[Resource]) -> list[Resource | None]:
+        """The call's instances to instantiate: each of a known `count` / `for_each`, while the
+        evaluation has made at most MAX_CALL_INSTANCES of them (nested calls multiply). Past it
+        only the first is, and the call is listed as not reviewed for the others."""
+        instances: list[Resource | None] = list(made) or [None]
+        if len(made) <= 1:
+            return instances
+        if self.call_instances + len(made) > MAX_CALL_INSTANCES:
+            self._skip(call.site, "local module", f"module `{call.name}`: only its first of {len(made)} instances "
+                       f"was reviewed (past {MAX_CALL_INSTANCES:,} module instances made by count or for_each)")
+            return instances[:1]
+        self.call_instances += len(made)
+        return instances
 
     def unseen(self, directory: str, chain: tuple[CallSite, ...]) -> bool:
         """Whether no review can look at this instance, so building it would change nothing.
