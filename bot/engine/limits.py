@@ -72,6 +72,9 @@ RESOURCE_INSTANCES = 64
 """Instances of one resource (or data source) made from a known `count` or `for_each`, each judged
 with its own `count.index` or `each.key`/`each.value`; past it the resource is judged once, with
 those values unknown."""
+RESOURCE_INSTANCES_TOTAL = 10_000
+"""Instances beyond the first that `count` / `for_each` may add to one evaluation's resources;
+past it a block is judged once, its instance values unknown."""
 CALL_INSTANCES = 1_000
 """Module instances made from module calls' known `count` / `for_each` in one evaluation (nested
 calls multiply them); past it a call makes only its first, and is listed as not reviewed."""
@@ -130,8 +133,8 @@ def described() -> tuple[Bound, ...]:
         Bound("Terraform expression", f"{EXPRESSION_CHARS:,} characters, {EXPRESSION_DEPTH} levels, "
               f"{EXPRESSION_STEPS:,} steps", "the value is unknown (policy `unknown.fail`)"),
         Bound("Terraform module evaluation", f"{MODULE_STEPS:,} steps", "values are unknown"),
-        Bound("instances of one resource (`count`, `for_each`)", f"{RESOURCE_INSTANCES}",
-              "judged once, its `count.index` / `each` values unknown"),
+        Bound("instances of one resource (`count`, `for_each`)", f"{RESOURCE_INSTANCES}, {RESOURCE_INSTANCES_TOTAL:,} "
+              "added in one evaluation", "judged once, its `count.index` / `each` values unknown"),
         Bound("module instances made by calls' `count` / `for_each`", f"{CALL_INSTANCES:,}",
               "a call makes its first only, and is listed as not reviewed"),
         Bound("nested module calls", f"{MODULE_DEPTH} levels", "listed as not reviewed"),

@@ -12,6 +12,7 @@ import pytest
 from bot.engine import limits
 from bot.engine.model import Resource, Severity, Unknown
 from bot.engine.parsers.terraform import parse_module, stack
+from bot.engine.parsers.terraform.module import InstanceBudget, LoadedModule
 from bot.engine.policy import Policy
 from tests.engine.modules_test import VOLUME_MODULE, change, found
 
@@ -140,3 +141,13 @@ def test_past_the_bound_a_call_makes_its_first_instance_and_is_listed(monkeypatc
     assert "only its first of 4 instances" in review.not_reviewed[0].reason
     monkeypatch.setattr(stack, "MAX_CALL_INSTANCES", 4)
     assert found(change(base, head)) == [("main.tf", 4, "module.ledger.aws_ebs_volume.this")]
+
+
+def test_an_evaluation_adds_at_most_its_budget_of_instances() -> None:
+    text = "".join(f'resource "aws_ebs_volume" "v{n}" {{\n  count     = 3\n  encrypted = count.index < 2\n}}\n'
+                   for n in range(2))
+    made = LoadedModule({"main.tf": text}).instantiate(budget=InstanceBudget(3))["main.tf"].resources
+    assert [(r.address, r.instance_key) for r in made] == [
+        ("aws_ebs_volume.v0", "0"), ("aws_ebs_volume.v0", "1"), ("aws_ebs_volume.v0", "2"), ("aws_ebs_volume.v1", None)]
+    assert isinstance(_value(made[-1], "encrypted"), Unknown)  # past the budget: one resource, as an unknown count
+    assert len(LoadedModule({"main.tf": text}).instantiate()["main.tf"].resources) == 6

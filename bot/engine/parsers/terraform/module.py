@@ -31,7 +31,8 @@ from bot.engine.parsers.terraform.outline import Block, outline_file
 from bot.engine.parsers.terraform.references import references_of
 from bot.engine.parsers.terraform.values import MISSING, Bound, Scope
 
-__all__ = ["MAX_FILE_CHARS", "MAX_HCL_CHARS", "SOURCE", "LoadedFile", "LoadedModule", "ModuleCall", "load_file", "parse_module"]
+__all__ = ["MAX_FILE_CHARS", "MAX_HCL_CHARS", "SOURCE", "InstanceBudget", "LoadedFile", "LoadedModule", "ModuleCall",
+           "load_file", "parse_module"]
 
 SOURCE = "terraform"
 MAX_FILE_CHARS = limits.FILE_BYTES  # as every infrastructure file (a .tf past it never reaches here from a review)
@@ -159,7 +160,24 @@ def _scope(files: Sequence[LoadedFile], inputs: Mapping[str, Bound]) -> Scope:
     return Scope(variables, local_values, origins)
 
 
-def _resources(loaded: LoadedFile, scope: Scope, calls: tuple[CallSite, ...]) -> Iterator[Resource]:
+class InstanceBudget:
+    """Instances beyond the first that `count` / `for_each` may still add in one evaluation
+    (RESOURCE_INSTANCES_TOTAL): 64 instances of every block of a 2 MiB file, in every instance
+    of its module, would otherwise turn one small change into millions of resources. Past it a
+    block is one resource whose instance values are unknown, as an unknown count makes it."""
+
+    def __init__(self, remaining: int = limits.RESOURCE_INSTANCES_TOTAL) -> None:
+        self.remaining = remaining
+
+    def take(self, extra: int) -> bool:
+        if extra > self.remaining:
+            return False
+        self.remaining -= extra
+        return True
+
+
+def _resources(loaded: LoadedFile, scope: Scope, calls: tuple[CallSite, ...], budget: InstanceBudget
+               ) -> Iterator[Resource]:
     for block, body in loaded.blocks():
         if block.type == "locals":
             for name, where in block.attrs.items():
@@ -169,6 +187,8 @@ def _resources(loaded: LoadedFile, scope: Scope, calls: tuple[CallSite, ...]) ->
                                     references_of({name: body[name]}, scope), calls)
             continue
         bindings = _instances(block, body, scope) if block.type in ("resource", "data", "module") else None
+        if bindings is not None and not budget.take(len(bindings) - 1):
+            bindings = None
         references = references_of(body, scope)
         for key, binding in (bindings or {None: {}}).items():
             node = body_node(body, block, scope.for_instance(binding) if binding else scope)
@@ -288,11 +308,13 @@ class LoadedModule:
         an instance nobody looks at leaves (see `stack._Run.unseen`)."""
         return {path: self._errors.get(path, ParsedFile(path)) for path in self.paths}
 
-    def instantiate(self, inputs: Mapping[str, Bound] | None = None,
-                    calls: tuple[CallSite, ...] = ()) -> dict[str, ParsedFile]:
+    def instantiate(self, inputs: Mapping[str, Bound] | None = None, calls: tuple[CallSite, ...] = (),
+                    budget: InstanceBudget | None = None) -> dict[str, ParsedFile]:
         """The module's resources with `inputs` as its variables (a caller's arguments or a
         variable file), addressed under `calls`; never raises. A file that failed to load keeps
-        its FileError and the others are still built."""
+        its FileError and the others are still built. `budget`: the evaluation's (one for every
+        module instance it makes); by default this instance's own."""
+        budget = budget or InstanceBudget()
         result = dict(self._errors)
         try:
             scope = _scope(self._loaded, inputs or {})
@@ -302,7 +324,8 @@ class LoadedModule:
             return {path: result[path] for path in self.paths if path in result}
         for item in self._loaded:
             try:
-                result[item.path] = ParsedFile(item.path, resources=tuple(_resources(item, scope, calls)))
+                made = tuple(_resources(item, scope, calls, budget))
+                result[item.path] = ParsedFile(item.path, resources=made)
             except RecursionError:
                 result[item.path] = ParsedFile(item.path, errors=(FileError(item.path, None, "cannot parse: nests too deeply"),))
             except Exception as exc:  # noqa: BLE001 - never raise out of the parser

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from bot.engine import limits
 from bot.engine.model import CallSite, FileError, Node, NotReviewed, Origin, ParsedFile, Resource
-from bot.engine.parsers.terraform.module import LoadedFile, LoadedModule, ModuleCall
+from bot.engine.parsers.terraform.module import InstanceBudget, LoadedFile, LoadedModule, ModuleCall
 from bot.engine.parsers.terraform.values import Bound
 from bot.engine.parsers.terraform.varfiles import (
     is_auto_variable_file,
@@ -145,6 +145,7 @@ class _Run:
         self._listed: set[tuple[str, int, str]] = set()
         self.instantiated: set[str] = set()
         self.call_instances = 0  # module instances made from calls' count / for_each so far
+        self.budget = InstanceBudget()  # resource instances count / for_each may still add
 
     def add(self, parsed: ParsedFile) -> None:
         self._results[parsed.path].append(parsed)
@@ -171,7 +172,7 @@ class _Run:
         if self.unseen(directory, chain):
             made.extend(self.modules[directory].unbuilt().values())
             return
-        parsed = self.modules[directory].instantiate(inputs, chain)
+        parsed = self.modules[directory].instantiate(inputs, chain, self.budget)
         made.extend(parsed.values())
         resources: dict[str, list[Resource]] = defaultdict(list)  # a call with count / for_each: one per instance
         for result in parsed.values():
