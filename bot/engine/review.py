@@ -189,7 +189,8 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
     Head: every changed parseable file, and any changed file whose patch is missing (a binary
     diff, or one too large: the secrets rules must then read it whole). Modules: the directory
     of every changed Terraform file (.tf, .tf.json, variable files: its variables, locals and
-    related resources live beside it).
+    related resources live beside it), and each root module whose policy `var_files` the change
+    touched, wherever they live.
     Base: changed Terraform, YAML and JSON files that lost lines, to find resources the change
     deleted or edited. Charts: the `Chart.yaml` beside each changed values file, asked for with
     the head's texts (no extra request) so the values of a Helm chart are listed as not reviewed.
@@ -212,7 +213,46 @@ def plan_reads(diffs: Sequence[FileDiff], policy: Policy) -> ReadPlan:
         base_path = diff.base_path
         if base_path and family in (TERRAFORM, YAML, JSON) and (diff.removed_base_lines or not diff.complete):
             base.add(base_path)
+    changed = {p for d in diffs if not policy.ignores(d.path) for p in (d.path, d.base_path) if p}
+    for root, files in policy.var_files.items():
+        if changed.intersection(files):
+            modules.add(root)  # a variable file the policy names for it, wherever it lives, sets its values
     return ReadPlan(frozenset(head), frozenset(modules), frozenset(base), frozenset(charts))
+
+
+def _base_values(base_text: Mapping[str, str], diffs_by_base_path: Mapping[str, FileDiff],
+                 var_files: Mapping[str, Sequence[str]]) -> list[Resource]:
+    """The values that lines a change removed from a policy's variable file set at the base (an
+    assignment deleted leaves the variable to its default)."""
+    named = {path for files in var_files.values() for path in files}
+    found: list[Resource] = []
+    for path, text in base_text.items():
+        diff = diffs_by_base_path.get(path)
+        if path not in named or diff is None:
+            continue
+        from bot.engine.parsers.terraform.varfiles import load_variable_file  # only for such a file
+
+        found.extend(r for r in load_variable_file(path, text).parsed.resources
+                     if diff.touches_base_span(r.line, r.end_line))
+    return found
+
+
+def _variables_set_elsewhere(touched: Sequence[Resource], resources: Sequence[Resource],
+                             var_files: Mapping[str, Sequence[str]]) -> list[Resource]:
+    """The `variable` blocks of each root module whose policy `var_files` the change set values
+    in, when such a file lives outside the root's folder (the values it sets belong to the root's
+    instance, not to the file's folder): they count as touched, so whatever reads them is judged
+    again, through locals too. A variable file beside its root is that root's already.
+    `touched` holds the variable values a change added or edited, and those it removed (read
+    from the base: the variable then takes its default)."""
+    named: dict[str, set[str]] = defaultdict(set)  # root module dir -> variables a changed line sets
+    for resource in touched:
+        if resource.kind != "variable_value":
+            continue
+        for root, files in var_files.items():
+            if resource.path in files and module_dir(resource.path) != root:
+                named[root].add(resource.address)
+    return [r for r in resources if r.kind == "variable" and not r.calls and r.address in named.get(module_dir(r.path), ())]
 
 
 def text_resource(path: str, numbered_lines: Iterable[tuple[int, str]], type_: str = "text") -> Resource | None:
@@ -427,6 +467,7 @@ class Engine:
         groups = _groups(head_resources)
         seeds: dict[str, Seeds] = {}
         base_versions = BaseVersions()
+        base_values: list[Resource] = []  # what changed lines of variable files set at the base
         if base is not None:
             by_base_path = {d.base_path: d for d in diffs if d.base_path}
             base_text = _parseable(_texts(base.read_many(sorted(plan.base)))) if plan.base else {}
@@ -436,7 +477,10 @@ class Engine:
             base_resources = [r for res in base_parsed.values() for r in res.resources]
             seeds = base_seeds(base_resources, by_base_path)
             base_versions = BaseVersions(base_resources, {p: d.path for p, d in by_base_path.items() if d.exists_at_head})
-        selected = expand_related(touched_resources(head_resources, changed_head), groups, seeds)
+            base_values = _base_values(base_text, by_base_path, self.policy.var_files)
+        touched = touched_resources(head_resources, changed_head)
+        touched += _variables_set_elsewhere([*touched, *base_values], head_resources, self.policy.var_files)
+        selected = expand_related(touched, groups, seeds)
         selected_calls = {(r.path, r.line) for r in selected if r.kind == "module"}
         texts: list[Iterator[Resource]] = []  # the secrets rules' view of each changed file, made lazily
         for diff in changed_head.values():

@@ -354,3 +354,28 @@ def test_two_callers_naming_their_call_alike_make_two_instances(first: str, seco
     failing, passing = ("a", "b") if first == "false" else ("b", "a")
     assert finding.provenance is not None and f"module call `db` ({failing}/main.tf:1)" in finding.provenance
     assert f"{passing}/main.tf" not in finding.provenance
+
+
+@pytest.mark.parametrize("root_dir", ["", "infra"])
+def test_a_change_to_a_policy_variable_file_elsewhere_reviews_its_root_module(root_dir: str) -> None:
+    """Only the variable file changes, in a folder of its own: the root module it is named for
+    is evaluated with it, and the finding lands on the changed line."""
+    root = ('variable "enc" {\n  default = true\n}\n\nresource "aws_ebs_volume" "v" {\n'
+            '  availability_zone = "a"\n  size              = 1\n  encrypted         = var.enc\n}\n')
+    main = f"{root_dir}/main.tf" if root_dir else "main.tf"
+    base = {main: root, "envs/prod.tfvars": "enc = true\n"}
+    head = {**base, "envs/prod.tfvars": "enc = false\n"}
+    policy = Policy(var_files={root_dir: ("envs/prod.tfvars",)})
+    assert found(change(base, head, policy)) == [("envs/prod.tfvars", 1, "aws_ebs_volume.v")]
+    assert found(change(base, head)) == []  # named by no policy: Terraform never reads it for the root
+
+
+def test_removing_an_assignment_from_a_policy_variable_file_elsewhere_judges_the_default() -> None:
+    root = ('variable "enc" {\n  default = false\n}\n\nresource "aws_ebs_volume" "v" {\n'
+            '  availability_zone = "a"\n  size              = 1\n  encrypted         = var.enc\n}\n')
+    base = {"infra/main.tf": root, "envs/prod.tfvars": "enc = true\nother = 1\n"}
+    head = {**base, "envs/prod.tfvars": "other = 1\n"}
+    policy = Policy(var_files={"infra": ("envs/prod.tfvars",)})
+    assert found(change(base, base, policy)) == []
+    assert found(change(base, head, policy)) == [("infra/main.tf", 8, "aws_ebs_volume.v")]  # its default, now used
+    assert found(change(base, {**base, "envs/prod.tfvars": "enc = true\nother = 2\n"}, policy)) == []
