@@ -88,16 +88,21 @@ class _Bindings:
         return self._value
 
     def _decoded(self) -> tuple[Binding, ...]:
-        try:
-            value = decode(json.loads(self._stored.bindings), SPEC_CLASSES)
-            if isinstance(value, tuple) and all(isinstance(b, Binding) for b in value):
-                return value
-        except (ValueError, TypeError, RecursionError):  # CacheFormatError is a ValueError
-            pass
+        stored = self._from_cache()
+        if stored is not None:
+            return stored
         read = _yaml_bindings().get(self._stored.spec.id)
         if read is None:
             raise CacheFormatError(f"{self._stored.spec.id}: stored, but no such spec in rules/specs")
         return read
+
+    def _from_cache(self) -> tuple[Binding, ...] | None:
+        """The stored bindings, or None when what is stored is not bindings."""
+        try:
+            value = decode(json.loads(self._stored.bindings), SPEC_CLASSES)
+        except (ValueError, TypeError, RecursionError):  # CacheFormatError is a ValueError
+            return None
+        return value if isinstance(value, tuple) and all(isinstance(b, Binding) for b in value) else None
 
 
 @lru_cache(maxsize=1)
