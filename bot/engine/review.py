@@ -224,17 +224,13 @@ def _base_values(base_text: Mapping[str, str], diffs_by_base_path: Mapping[str, 
                  var_files: Mapping[str, Sequence[str]]) -> list[Resource]:
     """The values that lines a change removed from a policy's variable file set at the base (an
     assignment deleted leaves the variable to its default)."""
-    named = {path for files in var_files.values() for path in files}
-    found: list[Resource] = []
-    for path, text in base_text.items():
-        diff = diffs_by_base_path.get(path)
-        if path not in named or diff is None:
-            continue
-        from bot.engine.parsers.terraform.varfiles import load_variable_file  # only for such a file
+    named = {path for files in var_files.values() for path in files if path in base_text and path in diffs_by_base_path}
+    if not named:
+        return []
+    from bot.engine.parsers.terraform.varfiles import load_variable_file  # only when such a file changed
 
-        found.extend(r for r in load_variable_file(path, text).parsed.resources
-                     if diff.touches_base_span(r.line, r.end_line))
-    return found
+    return [r for path in sorted(named) for r in load_variable_file(path, base_text[path]).parsed.resources
+            if diffs_by_base_path[path].touches_base_span(r.line, r.end_line)]
 
 
 def _variables_set_elsewhere(touched: Sequence[Resource], resources: Sequence[Resource],

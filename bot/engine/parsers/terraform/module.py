@@ -161,10 +161,11 @@ def _scope(files: Sequence[LoadedFile], inputs: Mapping[str, Bound]) -> Scope:
 
 
 class InstanceBudget:
-    """Instances beyond the first that `count` / `for_each` may still add in one evaluation
-    (RESOURCE_INSTANCES_TOTAL): 64 instances of every block of a 2 MiB file, in every instance
-    of its module, would otherwise turn one small change into millions of resources. Past it a
-    block is one resource whose instance values are unknown, as an unknown count makes it."""
+    """Instances that `count` / `for_each` may still add in one evaluation: beyond each block's
+    first (RESOURCE_INSTANCES_TOTAL; past it a block is one resource whose instance values are
+    unknown, as an unknown count makes it), and the module instances calls make (`stack`'s
+    CALL_INSTANCES). 64 instances of every block of a 2 MiB file, in every instance of its
+    module, would otherwise turn one small change into millions of resources."""
 
     def __init__(self, remaining: int = limits.RESOURCE_INSTANCES_TOTAL) -> None:
         self.remaining = remaining
@@ -198,11 +199,12 @@ def _resources(loaded: LoadedFile, scope: Scope, calls: tuple[CallSite, ...], bu
 
 
 def _instances(block: Block, body: Mapping[str, Any], scope: Scope) -> dict[str | None, dict[str, Any]] | None:
-    """What each instance of a resource (or module call) with a known `count` or `for_each` sees, by its key (the
-    index, or the map key as JSON): `count.index`, or `each.key` and `each.value` (map keys in
-    order, as Terraform takes them; a set's strings are their own keys). None when there is nothing to expand: no meta-argument, an unknown one,
-    none at all (`count = 0`, an empty `for_each`: `Resource.exists` says so), or more instances
-    than RESOURCE_INSTANCES. Each instance is judged with its own values; all keep the block's
+    """What each instance of a resource (or module call) with a known `count` or `for_each`
+    sees, by its key (the index, or the map key as JSON): `count.index`, or `each.key` and
+    `each.value` (map keys in order, as Terraform takes them; a set's strings are their own
+    keys). None when there is nothing to expand: no meta-argument, an unknown one, none at all
+    (`count = 0`, an empty `for_each`: `Resource.exists` says so), or more instances than
+    RESOURCE_INSTANCES. Each instance is judged with its own values; all keep the block's
     address and lines, so their findings on one line are one finding, as those of a module's
     instances are."""
     if "count" in body and "for_each" not in body:

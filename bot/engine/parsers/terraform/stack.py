@@ -6,9 +6,9 @@ A directory that another directory calls through a local `source` ("./modules/vo
 resources get module addresses (`module.ledger.aws_ebs_volume.this`); a directory nobody calls
 is a root module, reviewed with its variable files and then its defaults. A call with a known
 `count` or `for_each` makes one instance per key, each with its own `count.index` / `each`
-values in its arguments (at most MAX_CALL_INSTANCES in one evaluation; past it, and where they
-are unknown, one instance whose arguments that read them are unknown). Registry and git sources cannot be read
-offline: they are listed as not reviewed, never silently passed.
+values in its arguments (at most MAX_CALL_INSTANCES in one evaluation; where they are unknown,
+one instance whose arguments that read them are unknown). Registry and git sources cannot be
+read offline: they are listed as not reviewed, never silently passed.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class _Run:
         self.not_reviewed: list[NotReviewed] = []
         self._listed: set[tuple[str, int, str]] = set()
         self.instantiated: set[str] = set()
-        self.call_instances = 0  # module instances made from calls' count / for_each so far
+        self.call_budget = InstanceBudget(MAX_CALL_INSTANCES)  # module instances calls' count / for_each may still make
         self.budget = InstanceBudget()  # resource instances count / for_each may still add
 
     def add(self, parsed: ParsedFile) -> None:
@@ -194,14 +194,11 @@ class _Run:
         evaluation has made at most MAX_CALL_INSTANCES of them (nested calls multiply). Past it
         only the first is, and the call is listed as not reviewed for the others."""
         instances: list[Resource | None] = list(made) or [None]
-        if len(made) <= 1:
+        if len(made) <= 1 or self.call_budget.take(len(made)):
             return instances
-        if self.call_instances + len(made) > MAX_CALL_INSTANCES:
-            self._skip(call.site, "local module", f"module `{call.name}`: only its first of {len(made)} instances "
-                       f"was reviewed (past {MAX_CALL_INSTANCES:,} module instances made by count or for_each)")
-            return instances[:1]
-        self.call_instances += len(made)
-        return instances
+        self._skip(call.site, "local module", f"module `{call.name}`: only its first of {len(made)} instances "
+                   f"was reviewed (past {MAX_CALL_INSTANCES:,} module instances made by count or for_each)")
+        return instances[:1]
 
     def unseen(self, directory: str, chain: tuple[CallSite, ...]) -> bool:
         """Whether no review can look at this instance, so building it would change nothing.
