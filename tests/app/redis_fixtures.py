@@ -30,6 +30,8 @@ from typing import Any, TypeVar, overload
 import pytest
 import redis
 
+from bench.redis_keys import delete_namespace
+
 __all__ = ["REDIS_URL", "RedisServer", "eventually", "redis_names", "redis_server", "redis_url"]
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -88,14 +90,7 @@ def redis_names(redis_url: str) -> Iterator[dict[str, str]]:
     """Unique `stream`, `group` and key `prefix` for one test; its keys are deleted afterwards."""
     prefix = f"test:compliance-bot:{uuid.uuid4().hex}"
     yield {"stream": f"{prefix}:jobs", "group": f"{prefix}:group", "prefix": prefix}
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
-    try:
-        # ... and the shared cache's, hash-tagged: `{<prefix>:<family>:<ident>}:<what>`
-        keys = [*client.scan_iter(match=f"{prefix}*"), *client.scan_iter(match=f"{{{prefix}*")]
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    delete_namespace(redis_url, prefix)  # ... and the shared cache's hash-tagged keys
 
 
 def _free_port() -> int:
